@@ -1,0 +1,24 @@
+"""Shared by the core's and every plugin's tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import bandwidth_credentials._resolver as resolver_module
+
+_ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_")
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """No test sees the developer's credentials, Vault or AWS settings, or a stray .env."""
+    for name in list(os.environ):
+        if name.upper().startswith(_ISOLATED_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(resolver_module, "_default", None)
+    return

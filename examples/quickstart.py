@@ -1,0 +1,31 @@
+"""Resolve credentials for every Bandwidth API and show what a client would send.
+
+Run from the repository root:
+
+    BANDWIDTH_CREDENTIALS_SOURCES=dotenv:examples/example.env python examples/quickstart.py
+
+No request is made; the Authorization header is shown with its value masked.
+"""
+
+from __future__ import annotations
+
+from bandwidth_credentials import SERVICE_NAMES, CredentialsError, get_auth
+
+
+def main() -> int:
+    status = 0
+    for service in SERVICE_NAMES:
+        try:
+            auth = get_auth(service)
+        except CredentialsError as exc:
+            print(f"{service:<10} not ready: {exc}")
+            status = 1
+            continue
+        scheme = auth.scheme.capitalize()
+        endpoint = auth.url("messages") if service == "messaging" else auth.base_url
+        print(f"{service:<10} {endpoint}  Authorization: {scheme} ****")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

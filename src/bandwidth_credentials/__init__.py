@@ -1,0 +1,71 @@
+"""Bandwidth API credentials from wherever they are kept, ready for every API.
+
+>>> from bandwidth_credentials import get_auth
+>>> voice = get_auth("voice")                                       # doctest: +SKIP
+>>> requests.post(voice.url("calls"), headers=voice.headers(), json=call)  # doctest: +SKIP
+
+Sources are configured with ``BANDWIDTH_CREDENTIALS_SOURCES`` (default
+``env,dotenv:.env?optional=true``) or :func:`configure`. See the README for the source
+URI syntax, the variable names and the error types.
+"""
+
+from __future__ import annotations
+
+import logging as _logging
+
+from ._auth import ServiceAuth
+from ._errors import (
+    ConfigurationError,
+    CredentialNotFoundError,
+    CredentialsError,
+    InvalidCredentialsError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceError,
+    SourceFormatError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+    TokenError,
+    UnknownServiceError,
+)
+from ._normalizer import Provenance
+from ._provider import Fetched, Provider, Source, parse_source
+from ._registry import available_providers, register_provider, unregister_provider
+from ._resolver import Resolver, configure, get_auth, reload
+from ._services import SERVICE_NAMES
+
+__version__ = "0.1.0"
+
+# A library leaves handler choice to the application (warnings still reach any handler
+# the application configures, e.g. logging.basicConfig()).
+_logging.getLogger("bandwidth_credentials").addHandler(_logging.NullHandler())
+
+__all__ = [
+    "SERVICE_NAMES",
+    "ConfigurationError",
+    "CredentialNotFoundError",
+    "CredentialsError",
+    "Fetched",
+    "InvalidCredentialsError",
+    "Provenance",
+    "Provider",
+    "Resolver",
+    "ServiceAuth",
+    "Source",
+    "SourceAccessDeniedError",
+    "SourceAuthenticationError",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFoundError",
+    "SourceUnavailableError",
+    "TokenError",
+    "UnknownServiceError",
+    "__version__",
+    "available_providers",
+    "configure",
+    "get_auth",
+    "parse_source",
+    "register_provider",
+    "reload",
+    "unregister_provider",
+]

@@ -1,0 +1,248 @@
+"""``bwcreds``: check and explain credential resolution from the command line.
+
+Exit codes: 0 every requested service is ready, 1 some are not (missing or invalid
+credentials, a failing source), 2 the configuration itself is wrong (bad source URI,
+unknown scheme or service, conflicting keys in one source).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from ._errors import ConfigurationError, CredentialsError, UnknownServiceError
+from ._normalizer import Resolution
+from ._resolver import Resolver
+from ._services import SERVICE_NAMES, SERVICES, canonical_service
+
+EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
+
+
+def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+        out.write("\n")
+
+
+def _resolver(sources: str | None) -> Resolver:
+    return Resolver(sources) if sources else Resolver()
+
+
+def _where(provenance: dict[str, Any]) -> str:
+    """'env (BW_ACCOUNT_ID, BW_USERNAME); vault:... (password)': grouped by source."""
+    by_source: dict[str, list[str]] = {}
+    for prov in provenance.values():
+        by_source.setdefault(prov.source, []).append(prov.key)
+    return "; ".join(f"{source} ({', '.join(keys)})" for source, keys in by_source.items())
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    services = [canonical_service(name) for name in args.services] or list(SERVICE_NAMES)
+    resolver = _resolver(args.sources)
+    results: list[dict[str, Any]] = []
+    failure: CredentialsError | None = None
+    resolution: Resolution | None = None
+    try:
+        resolution = resolver.resolve()
+    except ConfigurationError:
+        raise
+    except CredentialsError as exc:
+        failure = exc
+    for name in services:
+        entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
+        outcome = resolution.services[name] if resolution is not None else failure
+        if isinstance(outcome, Exception) or outcome is None:
+            entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
+        else:
+            auth = resolver.get_auth(name)
+            entry.update(
+                ready=True,
+                scheme=auth.scheme,
+                kind=auth.kind,
+                base_url=auth.base_url,
+                sources={field: [p.source, p.key] for field, p in auth.provenance.items()},
+                where=_where(dict(auth.provenance)),
+            )
+        results.append(entry)
+    ready = all(entry["ready"] for entry in results)
+    if args.json:
+        notes = list(resolution.notes) if resolution is not None else []
+        json.dump(
+            {
+                "ready": ready,
+                "sources": [s.uri for s in resolver.sources],
+                "services": results,
+                "notes": notes,
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+    else:
+        rows = [["SERVICE", "READY", "SCHEME", "CREDENTIALS", "FROM"]]
+        for entry in results:
+            if entry["ready"]:
+                rows.append(
+                    [entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]]
+                )
+            else:
+                rows.append([entry["service"], "NO", "-", "-", "-"])
+        _table(rows, out)
+        problems = [entry for entry in results if not entry["ready"]]
+        if problems:
+            out.write("\n")
+            for entry in problems:
+                out.write(f"{entry['service']}: {entry['error']}\n")
+        if resolution is not None and resolution.notes:
+            out.write("\nnotes:\n")
+            for note in resolution.notes:
+                out.write(f"  - {note}\n")
+    return EXIT_OK if ready else EXIT_NOT_READY
+
+
+def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    resolver = _resolver(args.sources)
+    try:
+        resolution = resolver.resolve()
+    except ConfigurationError:
+        raise
+    except CredentialsError as exc:
+        err.write(f"bwcreds: {exc}\n")
+        return EXIT_NOT_READY
+    per_service: list[dict[str, Any]] = []
+    for name, outcome in resolution.services.items():
+        if isinstance(outcome, Exception):
+            per_service.append({"service": name, "ready": False, "error": str(outcome)})
+            continue
+        credentials, provenance = outcome
+        fields = [
+            {"field": field, "source": p.source, "key": p.key, "version": p.version}
+            for field, p in provenance.items()
+        ]
+        per_service.append(
+            {"service": name, "ready": True, "kind": credentials.kind, "fields": fields}
+        )
+    keys: list[dict[str, str]] = [
+        {
+            "source": report.source,
+            "key": report.key,
+            "field": report.field or "-",
+            "service": report.scope or "all",
+            "status": report.status,
+            "value": "masked" if report.secret else "present",
+        }
+        for report in resolution.keys
+    ]
+    skipped = list(resolver.skipped())
+    if args.json:
+        json.dump(
+            {
+                "sources": list(resolution.sources),
+                "skipped": skipped,
+                "services": per_service,
+                "keys": keys,
+                "notes": list(resolution.notes),
+            },
+            out,
+            indent=2,
+        )
+        out.write("\n")
+        return EXIT_OK
+    out.write("sources (highest precedence first): ")
+    out.write(", ".join(s.uri for s in resolver.sources) + "\n\n")
+    rows = [["SERVICE", "FIELD", "SOURCE", "KEY", "VERSION"]]
+    for entry in per_service:
+        if not entry["ready"]:
+            rows.append([entry["service"], "-", "not ready", "-", "-"])
+            continue
+        for field in entry["fields"]:
+            rows.append(
+                [
+                    entry["service"],
+                    field["field"],
+                    field["source"],
+                    field["key"],
+                    field["version"] or "-",
+                ]
+            )
+    _table(rows, out)
+    if keys:
+        out.write("\nkeys found:\n")
+        rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
+        for key in keys:
+            rows.append(
+                [
+                    key["source"],
+                    key["key"],
+                    key["field"],
+                    key["service"],
+                    key["value"],
+                    key["status"],
+                ]
+            )
+        _table(rows, out)
+    for line in skipped:
+        out.write(f"\n{line}")
+    if skipped:
+        out.write("\n")
+    if resolution.notes:
+        out.write("\nnotes:\n")
+        for note in resolution.notes:
+            out.write(f"  - {note}\n")
+    return EXIT_OK
+
+
+def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._registry import available_providers
+
+    rows = [["SCHEME", "PROVIDER"]]
+    for scheme, cls in available_providers().items():
+        rows.append([scheme, f"{cls.__module__}.{cls.__qualname__}"])
+    _table(rows, out)
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bwcreds",
+        description="Check where Bandwidth API credentials come from and whether they are ready.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    sources_help = (
+        "comma-separated source URIs, highest precedence first "
+        "(default: $BANDWIDTH_CREDENTIALS_SOURCES, else env,dotenv:.env?optional=true)"
+    )
+    check = commands.add_parser("check", help="is each service ready, and from where?")
+    check.add_argument("services", nargs="*", metavar="SERVICE", help="default: all services")
+    check.add_argument("--sources", help=sources_help)
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.set_defaults(run=_check)
+    explain = commands.add_parser("explain", help="which source and key supplied each field")
+    explain.add_argument("--sources", help=sources_help)
+    explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.set_defaults(run=_explain)
+    providers = commands.add_parser("providers", help="list the installed source schemes")
+    providers.set_defaults(run=_providers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``bwcreds`` console script."""
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args, sys.stdout, sys.stderr)
+    except (ConfigurationError, UnknownServiceError) as exc:
+        sys.stderr.write(f"bwcreds: configuration error: {exc}\n")
+        return EXIT_CONFIG
+    except CredentialsError as exc:
+        sys.stderr.write(f"bwcreds: {exc}\n")
+        return EXIT_NOT_READY
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Every error the library raises.
+
+All of them derive from :class:`CredentialsError`, so one ``except`` catches them all::
+
+    CredentialsError
+    ├── ConfigurationError            bad source URI, unknown scheme, missing plugin,
+    │                                 one source giving two values for one field
+    ├── UnknownServiceError           also a ValueError; lists the valid service names
+    ├── CredentialNotFoundError       a service has no complete credentials anywhere
+    ├── InvalidCredentialsError       a value is present but unusable (non-numeric account id)
+    ├── SourceError                   a configured source failed to produce values
+    │   ├── SourceNotFoundError       the file, path or secret does not exist
+    │   ├── SourceAccessDeniedError   the store refused this identity (403, AccessDenied)
+    │   ├── SourceAuthenticationError logging in to the store failed
+    │   ├── SourceFormatError         the source exists but its content cannot be read
+    │   └── SourceUnavailableError    unreachable, timed out, sealed, throttled, 5xx
+    └── TokenError                    the OAuth token endpoint refused or failed
+
+Messages name the source URI, the key and the service involved, and never a secret
+value. Context is also kept as attributes (``.source``, ``.service``, ``.missing``, ...)
+so callers can act on it without parsing text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+__all__ = [
+    "ConfigurationError",
+    "CredentialNotFoundError",
+    "CredentialsError",
+    "InvalidCredentialsError",
+    "SourceAccessDeniedError",
+    "SourceAuthenticationError",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFoundError",
+    "SourceUnavailableError",
+    "TokenError",
+    "UnknownServiceError",
+]
+
+
+class CredentialsError(Exception):
+    """Base class of every error raised by ``bandwidth_credentials``."""
+
+
+class ConfigurationError(CredentialsError):
+    """The library was configured in a way it cannot work with.
+
+    Raised for a malformed source URI, an unknown option, an unknown scheme (naming the
+    plugin package to install when one is known), or a source that gives two different
+    values for the same field under two keys.
+
+    ``source`` is the source URI involved, when there is one.
+    """
+
+    def __init__(self, message: str, *, source: str | None = None) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class UnknownServiceError(CredentialsError, ValueError):
+    """``get_auth()`` was asked for a service that does not exist.
+
+    ``service`` is the name asked for; ``valid`` the canonical service names.
+    """
+
+    def __init__(self, service: str, valid: Sequence[str]) -> None:
+        self.service = service
+        self.valid = tuple(valid)
+        super().__init__(f"unknown Bandwidth service {service!r}; valid names: {', '.join(valid)}")
+
+
+class CredentialNotFoundError(CredentialsError):
+    """No source holds complete credentials for a service.
+
+    ``service`` is the service asked for, ``missing`` the fields that were not found
+    (for example ``("username", "password")``), ``sources`` the URIs that were
+    consulted, and ``notes`` what was seen but ignored (half pairs, empty values).
+    """
+
+    def __init__(
+        self,
+        service: str,
+        missing: Sequence[str],
+        sources: Sequence[str],
+        notes: Sequence[str] = (),
+    ) -> None:
+        self.service = service
+        self.missing = tuple(missing)
+        self.sources = tuple(sources)
+        self.notes = tuple(notes)
+        consulted = ", ".join(self.sources) if self.sources else "(no sources configured)"
+        message = (
+            f"no credentials for the {service} API: missing {' and '.join(self.missing)}; "
+            f"sources consulted: {consulted}"
+        )
+        if self.notes:
+            message += "; " + "; ".join(self.notes)
+        super().__init__(message)
+
+
+class InvalidCredentialsError(CredentialsError):
+    """A credential value was found but cannot be used.
+
+    ``field`` is the canonical field name, ``source`` and ``key`` say where the value
+    came from, and ``service`` which API it was meant for (``None`` when shared).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str,
+        source: str | None = None,
+        key: str | None = None,
+        service: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.field = field
+        self.source = source
+        self.key = key
+        self.service = service
+
+
+class SourceError(CredentialsError):
+    """A configured source could not produce its values.
+
+    ``source`` is the source URI (never containing a secret).
+    """
+
+    def __init__(self, message: str, *, source: str) -> None:
+        super().__init__(message)
+        self.source = source
+
+
+class SourceNotFoundError(SourceError):
+    """The source's file, directory, path or secret does not exist."""
+
+
+class SourceAccessDeniedError(SourceError):
+    """The store answered, but refused this identity access to the secret."""
+
+
+class SourceAuthenticationError(SourceError):
+    """Logging in to the store failed (bad token, role, or JWT)."""
+
+
+class SourceFormatError(SourceError):
+    """The source exists but its content is not in a form the provider can read."""
+
+
+class SourceUnavailableError(SourceError):
+    """The store could not be reached or did not answer in time (retry may help)."""
+
+
+class TokenError(CredentialsError):
+    """Getting an OAuth access token failed.
+
+    ``client_id`` and ``token_url`` name the request (the client secret is never kept
+    here); ``status`` is the HTTP status when the endpoint answered.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        client_id: str,
+        token_url: str,
+        status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.client_id = client_id
+        self.token_url = token_url
+        self.status = status
+        self.retryable = retryable

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import bandwidth_credentials as bc
+
+PUBLIC = {
+    "SERVICE_NAMES",
+    "ConfigurationError",
+    "CredentialNotFoundError",
+    "CredentialsError",
+    "Fetched",
+    "InvalidCredentialsError",
+    "Provenance",
+    "Provider",
+    "Resolver",
+    "ServiceAuth",
+    "Source",
+    "SourceAccessDeniedError",
+    "SourceAuthenticationError",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFoundError",
+    "SourceUnavailableError",
+    "TokenError",
+    "UnknownServiceError",
+    "__version__",
+    "available_providers",
+    "configure",
+    "get_auth",
+    "parse_source",
+    "register_provider",
+    "reload",
+    "unregister_provider",
+}
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    assert set(bc.__all__) == PUBLIC
+    for name in bc.__all__:
+        assert hasattr(bc, name), name
+
+
+def test_every_public_name_has_a_docstring() -> None:
+    for name in bc.__all__:
+        obj = getattr(bc, name)
+        if callable(obj) and not isinstance(obj, str):
+            assert obj.__doc__, name
+
+
+@pytest.mark.parametrize(
+    "name",
+    [n for n in PUBLIC if n.endswith("Error")],
+)
+def test_every_error_derives_from_credentials_error(name: str) -> None:
+    assert issubclass(getattr(bc, name), bc.CredentialsError)
+
+
+def test_unknown_service_error_is_a_value_error() -> None:
+    assert issubclass(bc.UnknownServiceError, ValueError)
+
+
+def test_import_does_not_pull_in_cloud_sdks_or_http_clients() -> None:
+    code = (
+        "import sys, bandwidth_credentials\n"
+        "heavy = [m for m in ('boto3','botocore','hvac','requests','httpx','urllib.request',"
+        "'dotenv') if m in sys.modules]\n"
+        "print(','.join(heavy))"
+    )
+
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+
+    assert out.stdout.strip() == ""
