@@ -154,7 +154,9 @@ class Provider(abc.ABC):
     A subclass sets ``scheme`` and implements :meth:`fetch`; it may list the options it
     accepts in ``options`` (``optional``, ``ttl`` and ``max_stale`` are always accepted)
     and set ``default_ttl`` (seconds; ``None`` means the values never expire, as for the
-    environment). It is registered under the entry-point group
+    environment). A source that can tell cheaply whether it changed (a file's mtime, a
+    symlink target) sets ``check_interval`` and implements :meth:`current_version`.
+    The class is registered under the entry-point group
     ``bandwidth_credentials.providers`` with its scheme as the entry-point name.
 
     ``fetch`` must raise a :class:`~bandwidth_credentials.SourceError` subclass on
@@ -165,6 +167,8 @@ class Provider(abc.ABC):
     scheme: ClassVar[str]
     options: ClassVar[frozenset[str]] = frozenset()
     default_ttl: ClassVar[float | None] = None
+    #: Seconds between cheap change checks (:meth:`current_version`); ``None``: no checks.
+    check_interval: float | None = None
 
     def __init__(self, source: Source) -> None:
         unknown = set(source.options) - self.options - COMMON_OPTIONS
@@ -180,6 +184,15 @@ class Provider(abc.ABC):
     @abc.abstractmethod
     def fetch(self) -> Fetched:
         """Read the source now and return everything it holds."""
+
+    def current_version(self) -> str | None:
+        """Cheaply tell which generation the source holds now, without reading values.
+
+        Called every ``check_interval`` seconds when that is set; when the answer
+        differs from the last ``Fetched.version`` the resolver fetches again. Return
+        ``None`` when it cannot tell (the resolver then keeps what it has).
+        """
+        return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Release clients or connections. Called when the resolver is discarded."""
