@@ -211,7 +211,7 @@ def test_failed_reload_keeps_the_previous_credentials(store: dict[str, object]) 
 @pytest.mark.usefixtures("store")
 def test_ttl_option_expires_the_cache() -> None:
     now = [100.0]
-    resolver = Resolver(["mem:a?ttl=30"], clock=lambda: now[0])
+    resolver = Resolver(["mem:a?ttl=30"], clock=lambda: now[0], spawn=lambda work: work())
     resolver.get_auth("voice")
 
     now[0] = 129.0

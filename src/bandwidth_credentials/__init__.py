@@ -31,7 +31,7 @@ from ._errors import (
 from ._normalizer import Provenance
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
-from ._resolver import Resolver, configure, get_auth, reload
+from ._resolver import Resolver, aget_auth, configure, get_auth, invalidate, reload
 from ._services import SERVICE_NAMES
 
 __version__ = "0.1.0"
@@ -61,9 +61,11 @@ __all__ = [
     "TokenError",
     "UnknownServiceError",
     "__version__",
+    "aget_auth",
     "available_providers",
     "configure",
     "get_auth",
+    "invalidate",
     "parse_source",
     "register_provider",
     "reload",

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import SecretStr
 
 from ._normalizer import Provenance, ServiceCredentials
 from ._services import API_USER, MESSAGING_TOKEN
 
-__all__ = ["ServiceAuth"]
+if TYPE_CHECKING:
+    import httpx
+    import requests
+
+__all__ = ["ServiceAuth", "TokenSource"]
+
+
+class TokenSource(Protocol):
+    """Where a bearer ``ServiceAuth`` gets its token (an OAuth token manager, or a fixed
+    token)."""
+
+    def token(self) -> str:
+        """A currently valid access token."""
+        ...
+
+    def invalidate(self, rejected: str | None = None) -> None:
+        """Forget ``rejected`` (a token an API refused) so the next ``token()`` is new."""
+        ...
+
+
+class _Owner(Protocol):
+    def get_auth(self, service: str) -> ServiceAuth: ...
+
+    def invalidate(self, seen: ServiceAuth | None = None) -> None: ...
 
 
 class ServiceAuth:
@@ -37,6 +60,7 @@ class ServiceAuth:
     __slots__ = (
         "_authorization",
         "_bearer",
+        "_owner",
         "account_id",
         "base_url",
         "client_id",
@@ -58,16 +82,18 @@ class ServiceAuth:
     client_id: str | None
     provenance: Mapping[str, Provenance]
     _authorization: str | None
-    _bearer: Callable[[], str] | None
+    _bearer: TokenSource | None
+    _owner: _Owner | None
 
     def __init__(
         self,
         credentials: ServiceCredentials,
         provenance: Mapping[str, Provenance],
-        bearer: Callable[[], str] | None = None,
+        bearer: TokenSource | None = None,
+        owner: _Owner | None = None,
     ) -> None:
-        """Build from validated credentials. ``bearer`` returns a currently valid token
-        (for the ``oauth`` and ``access_token`` kinds)."""
+        """Build from validated credentials. ``bearer`` supplies tokens for the ``oauth``
+        and ``access_token`` kinds; ``owner`` is the resolver that built this object."""
         kind = credentials.kind
         basic = kind in (API_USER, MESSAGING_TOKEN)
         if basic:
@@ -91,6 +117,7 @@ class ServiceAuth:
             "provenance": dict(provenance),
             "_authorization": authorization,
             "_bearer": bearer,
+            "_owner": owner,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -120,11 +147,65 @@ class ServiceAuth:
         if self._authorization is not None:
             return self._authorization
         assert self._bearer is not None
-        return "Bearer " + self._bearer()
+        return "Bearer " + self._bearer.token()
 
     def headers(self) -> dict[str, str]:
-        """A new dict holding the ``Authorization`` header, ready to pass to any client."""
+        """A new dict holding the ``Authorization`` header, ready to pass to any client.
+
+        For the bearer scheme the token is fetched on first use, cached, and refreshed
+        ahead of expiry, so every call returns a currently valid one.
+        """
         return {"Authorization": self.authorization}
+
+    def invalidate(self, rejected: str | None = None) -> None:
+        """Say that the API refused these credentials (an HTTP 401).
+
+        For OAuth the cached token is dropped (only if it is still ``rejected``, the
+        ``Authorization`` value that was refused, when given), so the next call fetches
+        a new one; otherwise the resolver fetches the credentials again on its next
+        call. Many callers reporting the same refusal cause one fetch.
+        """
+        if self.kind == "oauth":
+            assert self._bearer is not None
+            token = rejected.split(" ", 1)[1] if rejected and " " in rejected else rejected
+            self._bearer.invalidate(token)
+        elif self._owner is not None:
+            self._owner.invalidate(self)
+
+    def current(self) -> ServiceAuth:
+        """The resolver's current auth object for this service (this one, or a newer one
+        after a refresh or rotation)."""
+        return self if self._owner is None else self._owner.get_auth(self.service)
+
+    def httpx_auth(self) -> httpx.Auth:
+        """An ``httpx.Auth`` for sync and async clients: it sets the ``Authorization``
+        header from the current credentials and, on a 401, refreshes once and retries.
+
+        >>> httpx.post(voice.url("calls"), auth=voice.httpx_auth(), json=call)  # doctest: +SKIP
+        """
+        from ._integrations import httpx_auth
+
+        return httpx_auth(self)
+
+    def requests_auth(self) -> requests.auth.AuthBase:
+        """A ``requests`` auth: sets the header and, on a 401, refreshes once and retries.
+
+        >>> requests.post(voice.url("calls"), auth=voice.requests_auth())  # doctest: +SKIP
+        """
+        from ._integrations import requests_auth
+
+        return requests_auth(self)
+
+    def sdk_configuration(self) -> Any:
+        """A ``bandwidth.Configuration`` for the official ``bandwidth-sdk``
+        (``pip install bandwidth-credentials[sdk]``), carrying either the OAuth client id
+        and secret or the API user's username and password, never both.
+
+        >>> api = bandwidth.ApiClient(voice.sdk_configuration())  # doctest: +SKIP
+        """
+        from ._integrations import sdk_configuration
+
+        return sdk_configuration(self)
 
     def __repr__(self) -> str:
         return (

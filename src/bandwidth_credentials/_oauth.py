@@ -89,6 +89,17 @@ class TokenManager:
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
+    def __copy__(self) -> TokenManager:
+        return self  # one manager per client per process, even inside copied configs
+
+    def __deepcopy__(self, memo: object) -> TokenManager:
+        return self
+
+    @property
+    def client_secret(self) -> str:
+        """The client secret (for handing to another client, such as the official SDK)."""
+        return self._secret
+
     def set_secret(self, client_secret: str) -> None:
         """Use a rotated client secret from now on (drops the cached token if it changed)."""
         with self._lock:
@@ -256,13 +267,12 @@ def token_url_for(credentials: ServiceCredentials) -> str:
     return DEFAULT_TOKEN_URL
 
 
-def token_source(credentials: ServiceCredentials) -> Callable[[], str]:
-    """A callable returning a valid token for these OAuth client credentials."""
+def token_source(credentials: ServiceCredentials) -> TokenManager:
+    """The shared token manager for these OAuth client credentials."""
     assert credentials.client_id is not None
     assert credentials.client_secret is not None
-    manager = token_manager(
+    return token_manager(
         token_url_for(credentials),
         credentials.client_id,
         credentials.client_secret.get_secret_value(),
     )
-    return manager.token

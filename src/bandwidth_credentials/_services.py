@@ -64,6 +64,27 @@ SERVICES: dict[str, Service] = {
             _STANDARD,
             ("account", "accounts", "account-management", "account_management"),
         ),
+        Service(
+            "mfa",
+            "Multi-Factor Authentication",
+            "https://mfa.bandwidth.com/api/v1/accounts/{account_id}",
+            _STANDARD,
+            ("mfa", "multi-factor-auth", "2fa"),
+        ),
+        Service(
+            "phone-number-lookup",
+            "Phone Number Lookup",
+            "https://api.bandwidth.com/v2/accounts/{account_id}",
+            _STANDARD,
+            ("phone-number-lookup", "phone_number_lookup", "lookup", "tnlookup"),
+        ),
+        Service(
+            "toll-free-verification",
+            "Toll-Free Verification",
+            "https://api.bandwidth.com/api/v2/accounts/{account_id}",
+            _STANDARD,
+            ("toll-free-verification", "toll_free_verification", "tfv"),
+        ),
     )
 }
 
