@@ -1,0 +1,105 @@
+"""Local HTTP servers for the OAuth tests: a token endpoint and an API that says 401 once.
+
+The token endpoint follows the client-credentials protocol Bandwidth documents
+(https://dev.bandwidth.com/docs/credentials): POST, HTTP Basic client authentication,
+form body ``grant_type=client_credentials``; a JSON answer with ``access_token``,
+``token_type`` and ``expires_in``; errors as JSON ``{"error": ...}`` with 400/401.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+
+class TokenServer:
+    def __init__(self, client_id: str, client_secret: str) -> None:
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.mode = "ok"  # ok | 401 | 400 | 500 | malformed | no_expires | slow
+        self.expires_in: Any = 3600
+        self.delay = 0.0
+        self.requests = 0
+        self.issued: list[str] = []
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        with self.lock:
+            self.requests += 1
+            number = self.requests
+        if self.delay:
+            time.sleep(self.delay)
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        length = int(handler.headers.get("Content-Length") or 0)
+        form = parse_qs(handler.rfile.read(length).decode())
+        if handler.headers.get("Authorization") != f"Basic {expected}" or self.mode == "401":
+            return 401, b'{"error": "invalid_client"}'
+        if form.get("grant_type") != ["client_credentials"] or self.mode == "400":
+            return 400, b'{"error": "unsupported_grant_type"}'
+        if handler.headers.get("Content-Type") != "application/x-www-form-urlencoded":
+            return 400, b'{"error": "invalid_request"}'
+        if self.mode == "500":
+            return 500, b'{"error": "server_error"}'
+        if self.mode == "malformed":
+            return 200, b"<html>not json</html>"
+        token = f"token-{number}"
+        self.issued.append(token)
+        body: dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
+        if self.mode != "no_expires":
+            body["expires_in"] = self.expires_in
+        return 200, json.dumps(body).encode()
+
+
+class ApiServer:
+    """Accepts only ``valid`` Authorization values; refuses the first request with 401."""
+
+    def __init__(self) -> None:
+        self.refuse_first = True
+        self.seen: list[str | None] = []
+        self.valid: set[str] = set()
+        self.url = ""
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        header = handler.headers.get("Authorization")
+        self.seen.append(header)
+        if self.refuse_first:
+            self.refuse_first = False
+            return 401, b'{"error": "unauthorized"}'
+        if self.valid and header not in self.valid:
+            return 401, b'{"error": "unauthorized"}'
+        return 200, b"[]"
+
+
+@contextmanager
+def serve(app: TokenServer | ApiServer) -> Iterator[str]:
+    class Handler(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            status, body = app.answer(self)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_POST = do_GET = _any
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
