@@ -93,7 +93,7 @@ def _requests_class() -> type[requests.auth.AuthBase]:
 
         def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
             request.headers["Authorization"] = _header(self._auth)
-            request.register_hook("response", self._on_response)
+            request.register_hook("response", self._on_response)  # type: ignore[no-untyped-call]
             return request
 
         def _on_response(self, response: requests.Response, **kwargs: Any) -> requests.Response:

@@ -19,7 +19,6 @@ A refresh fetches only the sources that are due, each once, however many threads
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import random
@@ -237,6 +236,8 @@ class Resolver:
         snapshot = self._snapshot
         if snapshot is not None and (snapshot.due_at is None or self._clock() < snapshot.due_at):
             return self.get_auth(service)
+        import asyncio  # only asyncio users pay for importing it
+
         return await asyncio.to_thread(self.get_auth, service)
 
     # -- freshness ------------------------------------------------------------------
