@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import SecretStr
@@ -114,7 +115,7 @@ class ServiceAuth:
             "username": credentials.username if basic else None,
             "password": credentials.password if basic else None,
             "client_id": credentials.client_id,
-            "provenance": dict(provenance),
+            "provenance": MappingProxyType(dict(provenance)),
             "_authorization": authorization,
             "_bearer": bearer,
             "_owner": owner,

@@ -95,6 +95,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 Scope = str | None  # None: shared by every service; else a canonical service name
 
+_logged_notes: set[str] = set()
+
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
@@ -480,7 +482,11 @@ def normalize(fetched: Sequence[tuple[Source, Fetched]]) -> Resolution:
         if note not in notes:
             notes.append(note)
     for note in notes:
-        logger.warning("%s", note)
+        # Once per process per note: a source refreshed every few minutes should not
+        # repeat the same warning forever.
+        if note not in _logged_notes:
+            _logged_notes.add(note)
+            logger.warning("%s", note)
     reports: list[KeyReport] = []
     for src in per_source:
         for (scope, name), entry in src.entries.items():

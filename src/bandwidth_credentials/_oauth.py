@@ -25,7 +25,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote
 
 from ._errors import TokenError
 from ._normalizer import ServiceCredentials
@@ -178,7 +177,8 @@ class TokenManager:
         )
 
     def _request(self) -> _Token:
-        basic = f"{quote(self.client_id, safe='')}:{quote(self._secret, safe='')}"
+        # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
+        basic = f"{self.client_id}:{self._secret}"
         request = urllib.request.Request(  # noqa: S310 - URL validated as https/loopback
             self.token_url,
             data=b"grant_type=client_credentials",
