@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+import bandwidth_credentials._normalizer as normalizer_module
 import bandwidth_credentials._resolver as resolver_module
 
 _ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_")
@@ -21,4 +22,5 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(resolver_module, "_default", None)
+    monkeypatch.setattr(normalizer_module, "_logged_notes", set())
     return
