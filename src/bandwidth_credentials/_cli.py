@@ -1,4 +1,4 @@
-"""``bwcreds``: check and explain credential resolution from the command line.
+"""``bwcreds``: check and explain credential resolution, or run a program with them.
 
 Exit codes: 0 every requested service is ready, 1 some are not (missing or invalid
 credentials, a failing source), 2 the configuration itself is wrong (bad source URI,
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._errors import ConfigurationError, CredentialsError, UnknownServiceError
+from ._exec import add_exec_command
 from ._normalizer import Resolution
 from ._resolver import Resolver
 from ._services import SERVICE_NAMES, SERVICES, canonical_service
@@ -227,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     explain.set_defaults(run=_explain)
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
+    add_exec_command(commands, sources_help)
     return parser
 
 
