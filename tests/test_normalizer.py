@@ -372,3 +372,20 @@ def test_unrecognized_keys_are_reported_not_fatal() -> None:
     resolution = run(("mem:a", {**BASE, "username": "jdoe", "password": "pw", "colour": "x"}))
 
     assert any(r.key == "colour" and r.status == "unrecognized" for r in resolution.keys)
+
+
+def test_base_url_inside_a_nested_service_object() -> None:
+    resolution = run(
+        (
+            "mem:a",
+            {
+                **BASE,
+                "username": "u",
+                "password": "p",
+                "voice": {"base_url": "http://127.0.0.1:9/api"},
+            },
+        )
+    )
+
+    assert chosen(resolution, "voice").base_url == "http://127.0.0.1:9/api"
+    assert chosen(resolution, "numbers").base_url.startswith("https://dashboard.bandwidth.com")

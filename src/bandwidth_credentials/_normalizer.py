@@ -142,8 +142,12 @@ def _compact(key: str, prefixes: Sequence[str]) -> str:
     return _NON_ALNUM.sub("", key.lower())
 
 
-def classify_key(key: str, prefixes: Sequence[str] = ()) -> tuple[Scope, str | None]:
+def classify_key(
+    key: str, prefixes: Sequence[str] = (), within: Scope = None
+) -> tuple[Scope, str | None]:
     """Map a raw key to ``(scope, field)``; ``field`` is ``None`` for an unknown key.
+
+    ``within`` names the service whose nested object the key sits in, if any.
 
     >>> classify_key("BW_VOICE_USERNAME")
     ('voice', 'username')
@@ -153,7 +157,10 @@ def classify_key(key: str, prefixes: Sequence[str] = ()) -> tuple[Scope, str | N
     compact = _compact(key, (*sorted(prefixes, key=len, reverse=True), *_BUILTIN_PREFIXES))
     name = _COMPACT_FIELDS.get(compact)
     if name is not None:
-        return (None, None) if name in SERVICE_ONLY_FIELDS else (None, name)
+        if name in SERVICE_ONLY_FIELDS:
+            # Only inside a service's own object ({"voice": {"base_url": ...}}).
+            return (within, name) if within is not None else (None, None)
+        return None, name
     for scope_text, service in _COMPACT_SCOPES:
         if compact.startswith(scope_text):
             name = _COMPACT_FIELDS.get(compact[len(scope_text) :])
@@ -216,7 +223,7 @@ def _extract(source: str, fetched: Fetched) -> _SourceFields:
                 out.ignored.append((key, None, None, "unrecognized nested object"))
                 continue
             for inner_key, inner_raw in raw.items():
-                inner_scope, name = classify_key(str(inner_key), prefixes)
+                inner_scope, name = classify_key(str(inner_key), prefixes, within=scope)
                 nested_key = f"{key}.{inner_key}"
                 if name is None or inner_scope not in (None, scope):
                     out.ignored.append((nested_key, None, scope, "unrecognized"))
