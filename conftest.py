@@ -11,7 +11,7 @@ import pytest
 import bandwidth_credentials._normalizer as normalizer_module
 import bandwidth_credentials._resolver as resolver_module
 
-_ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_")
+_ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_", "PARAMETERS_SECRETS_")
 
 
 @pytest.fixture(autouse=True)

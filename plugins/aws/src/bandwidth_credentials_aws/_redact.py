@@ -1,0 +1,44 @@
+"""Keeping secret values out of botocore's debug log.
+
+At DEBUG level botocore logs every response body, and a ``GetSecretValue`` body *is*
+the secret. A filter on that one logger replaces such a record's body with a note;
+every other record passes unchanged, so the application's logging is otherwise as
+configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+_LOGGER = "botocore.parsers"
+_MARKERS = (b'"SecretString"', b'"SecretBinary"', '"SecretString"', '"SecretBinary"')
+_lock = threading.Lock()
+
+
+class SecretBodyFilter(logging.Filter):
+    """Redacts a logged response body that carries ``SecretString`` or ``SecretBinary``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if str(record.msg).startswith("Response body") and record.args:
+            args = record.args if isinstance(record.args, tuple) else (record.args,)
+            if any(_holds_secret(arg) for arg in args):
+                record.msg = "Response body: <redacted: it holds a secret value>"
+                record.args = ()
+        return True
+
+
+def _holds_secret(value: object) -> bool:
+    if isinstance(value, (bytes, bytearray)):
+        return any(isinstance(m, bytes) and m in value for m in _MARKERS)
+    if isinstance(value, str):
+        return any(isinstance(m, str) and m in value for m in _MARKERS)
+    return False
+
+
+def install() -> None:
+    """Add the filter to botocore's response-body logger, once per process."""
+    logger = logging.getLogger(_LOGGER)
+    with _lock:
+        if not any(isinstance(f, SecretBodyFilter) for f in logger.filters):
+            logger.addFilter(SecretBodyFilter())

@@ -1,0 +1,152 @@
+"""Turning a ``GetSecretValue`` result into the raw key/values a provider returns.
+
+Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically. Nothing
+here imports boto3: the extension path must stay on the standard library.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Mapping
+
+from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
+
+DEFAULT_STAGE = "AWSCURRENT"
+
+_EXPECTED = (
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
+    '"password": "..."}, or ?field=NAME to use the whole secret as one field'
+)
+
+
+def where(secret_id: str, region: str | None) -> str:
+    """``secret 'bandwidth/prod' (region us-east-1)``: how messages name a secret."""
+    return f"secret {secret_id!r} (region {region or 'unknown'})"
+
+
+def secret_id_of(source: Source) -> str:
+    """The secret name or ARN of a source URI; an empty one is a configuration error."""
+    secret_id = source.target.strip()
+    if not secret_id:
+        raise ConfigurationError(
+            f"source {source.uri}: no secret given; expected {source.scheme}:NAME_OR_ARN",
+            source=source.uri,
+        )
+    return secret_id
+
+
+def arn_region(secret_id: str) -> str | None:
+    """The region inside a Secrets Manager ARN (``arn:aws:secretsmanager:REGION:...``)."""
+    parts = secret_id.split(":")
+    if len(parts) >= 7 and parts[0] == "arn" and parts[2] == "secretsmanager" and parts[3]:
+        return parts[3]
+    return None
+
+
+def version_selector(source: Source) -> tuple[str | None, str | None]:
+    """``(stage, version_id)`` from the ``stage`` and ``version_id`` options.
+
+    At most one may be given; with neither, the stage is ``AWSCURRENT``.
+    """
+    stage = source.options.get("stage")
+    version_id = source.options.get("version_id")
+    if stage is not None and version_id is not None:
+        raise ConfigurationError(
+            f"source {source.uri}: give either 'stage' or 'version_id', not both",
+            source=source.uri,
+        )
+    for name, value in (("stage", stage), ("version_id", version_id)):
+        if value is not None and not value.strip():
+            raise ConfigurationError(
+                f"source {source.uri}: option {name!r} is empty", source=source.uri
+            )
+    if version_id is not None:
+        return None, version_id.strip()
+    return (stage or DEFAULT_STAGE).strip(), None
+
+
+def positive_number(source: Source, name: str, default: float) -> float:
+    """A number option that must be above zero (a timeout of 0 would mean no waiting)."""
+    value = source.number(name, default)
+    if not value:
+        raise ConfigurationError(
+            f"source {source.uri}: option {name!r} must be greater than 0", source=source.uri
+        )
+    return value
+
+
+def field_option(source: Source) -> str | None:
+    """The ``field`` option: the key the whole secret string is stored under."""
+    field = source.options.get("field")
+    if field is None:
+        return None
+    if not field.strip():
+        raise ConfigurationError(f"source {source.uri}: option 'field' is empty", source=source.uri)
+    return field.strip()
+
+
+def secret_values(
+    *,
+    uri: str,
+    label: str,
+    secret_string: object,
+    secret_binary: object,
+    field: str | None,
+) -> Mapping[str, object]:
+    """Decode one secret version into raw key/values.
+
+    ``secret_binary`` is ``bytes`` (boto3) or base64 text (the extension's JSON).
+    A JSON object is passed through as it is, nested per-service objects included:
+    the normalizer decides what the keys mean. With ``field``, the whole secret text
+    is the value of that one key and is not parsed. Every error is raised ``from None``
+    and names the secret, never its content.
+    """
+    if isinstance(secret_string, str):
+        text = secret_string
+        kind = "SecretString"
+    elif secret_binary is not None:
+        kind = "SecretBinary"
+        text = _binary_text(uri, label, secret_binary)
+    else:
+        raise SourceFormatError(
+            f"source {uri}: {label} has neither SecretString nor SecretBinary", source=uri
+        )
+    if field is not None:
+        return {field: text}
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        decoded = None  # the decoder's message may quote the text: never keep it
+    if not isinstance(decoded, dict):
+        raise SourceFormatError(
+            f"source {uri}: the {kind} of {label} is not a JSON object; expected {_EXPECTED}",
+            source=uri,
+        )
+    return {str(key): value for key, value in decoded.items()}
+
+
+def _binary_text(uri: str, label: str, secret_binary: object) -> str:
+    if isinstance(secret_binary, str):
+        try:
+            raw = base64.b64decode(secret_binary, validate=True)
+        except (binascii.Error, ValueError):
+            raise SourceFormatError(
+                f"source {uri}: the SecretBinary of {label} is not valid base64", source=uri
+            ) from None
+    elif isinstance(secret_binary, (bytes, bytearray, memoryview)):
+        raw = bytes(secret_binary)
+    else:
+        raise SourceFormatError(
+            f"source {uri}: the SecretBinary of {label} has an unexpected type "
+            f"({type(secret_binary).__name__})",
+            source=uri,
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SourceFormatError(
+            f"source {uri}: the SecretBinary of {label} is not UTF-8 text; expected {_EXPECTED}",
+            source=uri,
+        ) from None

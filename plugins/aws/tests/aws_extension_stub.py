@@ -1,0 +1,141 @@
+"""A local stand-in for the AWS Parameters and Secrets Lambda Extension's HTTP API.
+
+It answers as the extension's documentation describes: ``GET /secretsmanager/get``
+with ``secretId`` and optionally ``versionStage`` or ``versionId``, the session token
+in ``X-Aws-Parameters-Secrets-Token`` (401 when it is missing or wrong), the
+``GetSecretValue`` JSON on success (``SecretBinary`` base64-encoded), a bare 400 for a
+failed lookup, and a 400 "not ready to serve traffic, please wait" while it starts.
+Standard library only, so the cold-start benchmark can use it too.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+NOT_READY = b"not ready to serve traffic, please wait"
+GENERIC_400 = b"400 Bad Request: an unexpected error occurred while executing request"
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class _Version:
+    version_id: str
+    string: str | None
+    binary: bytes | None
+    stages: set[str]
+
+
+@dataclass
+class StubExtension:
+    """The extension's state: secrets, the expected token, and scripted failures."""
+
+    token: str
+    region: str = "us-east-1"
+    secrets: dict[str, list[_Version]] = field(default_factory=dict)
+    not_ready_answers: int = 0
+    forced: tuple[int, bytes] | None = None
+    requests: list[tuple[str, str | None]] = field(default_factory=list)
+    port: int = 0
+
+    def arn(self, name: str) -> str:
+        return f"arn:aws:secretsmanager:{self.region}:{ACCOUNT}:secret:{name}-AbCdEf"
+
+    def put(self, name: str, string: str | None = None, binary: bytes | None = None) -> str:
+        """Store a new version under AWSCURRENT (the old one becomes AWSPREVIOUS)."""
+        versions = self.secrets.setdefault(name, [])
+        for old in versions:
+            old.stages.discard("AWSPREVIOUS")
+            if "AWSCURRENT" in old.stages:
+                old.stages.discard("AWSCURRENT")
+                old.stages.add("AWSPREVIOUS")
+        version = _Version(str(uuid.uuid4()), string, binary, {"AWSCURRENT"})
+        versions.append(version)
+        return version.version_id
+
+    def answer(self, path: str, token: str | None) -> tuple[int, bytes]:
+        self.requests.append((path, token))
+        if self.not_ready_answers > 0:
+            self.not_ready_answers -= 1
+            return 400, NOT_READY
+        if token != self.token:
+            return 401, b"Unauthorized"
+        if self.forced is not None:
+            return self.forced
+        parts = urlsplit(path)
+        if parts.path != "/secretsmanager/get":
+            return 404, b"Not Found"
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        secret_id = query.get("secretId", "")
+        name = next((n for n in self.secrets if secret_id in (n, self.arn(n))), None)
+        if name is None:
+            return 400, GENERIC_400
+        wanted_id = query.get("versionId")
+        stage = query.get("versionStage", "AWSCURRENT" if wanted_id is None else None)
+        for version in self.secrets[name]:
+            if (wanted_id is None or version.version_id == wanted_id) and (
+                stage is None or stage in version.stages
+            ):
+                return 200, self._document(name, version)
+        return 400, GENERIC_400
+
+    def _document(self, name: str, version: _Version) -> bytes:
+        binary = base64.b64encode(version.binary).decode() if version.binary else None
+        return json.dumps(
+            {
+                "ARN": self.arn(name),
+                "CreatedDate": "2026-01-01T00:00:00.000Z",
+                "Name": name,
+                "SecretBinary": binary,
+                "SecretString": version.string,
+                "VersionId": version.version_id,
+                "VersionStages": sorted(version.stages),
+                "ResultMetadata": {},
+            }
+        ).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        status, body = self.server.stub.answer(self.path, self.headers.get(TOKEN_HEADER))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: request lines would clutter test output."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, stub: StubExtension) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.stub = stub
+
+
+@contextmanager
+def running(stub: StubExtension) -> Iterator[StubExtension]:
+    """Serve ``stub`` on 127.0.0.1 with an ephemeral port (``stub.port``) until exit."""
+    server = _Server(stub)
+    stub.port = server.server_address[1]
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

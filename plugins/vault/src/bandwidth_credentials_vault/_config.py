@@ -1,0 +1,201 @@
+"""What a ``vault:`` source asks for: its URI options and Vault's environment variables.
+
+Parsing the URI happens when the provider is built (no I/O, so a bad option fails at
+configuration time); the environment is read when the provider first connects, the way
+the Vault CLI reads it when it runs.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from bandwidth_credentials import ConfigurationError, Source
+
+#: Where a pod's projected service-account token is mounted.
+DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
+
+#: Auth method -> its default mount path under ``auth/``.
+AUTH_MOUNTS = {"approle": "approle", "kubernetes": "kubernetes", "jwt": "jwt"}
+AUTH_METHODS = ("token", *AUTH_MOUNTS)
+
+#: Seconds to wait for a TCP (and TLS) connection, and for an answer by default.
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 10.0
+
+_TRUE = frozenset({"1", "true", "yes", "on", "t"})
+
+
+@dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """The parsed options of one ``vault:MOUNT/PATH?...`` URI."""
+
+    path: str
+    kv: int | None
+    version: int | None
+    namespace: str | None
+    auth: str
+    auth_mount: str | None
+    role: str | None
+    jwt_path: str
+    timeout: float
+
+    @property
+    def first_segment(self) -> str:
+        """The mount to use when the engine version is given and no preflight runs."""
+        return self.path.split("/", 1)[0]
+
+
+def _bad(source: Source, why: str) -> ConfigurationError:
+    return ConfigurationError(f"source {source.uri}: {why}", source=source.uri)
+
+
+def parse_spec(source: Source) -> SourceSpec:
+    """Check a ``vault:`` source's target and options; raise ConfigurationError if wrong."""
+    opts = source.options
+    path = source.target.strip().strip("/")
+    if "/" not in path:
+        raise _bad(source, "expected vault:MOUNT/PATH, for example vault:secret/bandwidth/prod")
+
+    kv: int | None = None
+    if "kv" in opts:
+        if opts["kv"] not in ("1", "2"):
+            raise _bad(source, "option 'kv' must be 1 or 2 (the KV secrets engine version)")
+        kv = int(opts["kv"])
+
+    version: int | None = None
+    if "version" in opts:
+        raw = opts["version"]
+        if not raw.isdigit() or int(raw) < 1:
+            raise _bad(source, "option 'version' must be a KV version number (1, 2, ...)")
+        if kv == 1:
+            raise _bad(source, "option 'version' needs a KV version 2 engine, not kv=1")
+        version = int(raw)
+
+    auth = opts.get("auth", "token").strip().lower()
+    if auth not in AUTH_METHODS:
+        raise _bad(source, f"option 'auth' must be one of {', '.join(AUTH_METHODS)}")
+    if auth == "token":
+        for name in ("mount", "role", "jwt_path"):
+            if name in opts:
+                raise _bad(source, f"option {name!r} needs auth=approle, kubernetes or jwt")
+    if auth == "approle":
+        for name in ("role", "jwt_path"):
+            if name in opts:
+                raise _bad(
+                    source,
+                    f"option {name!r} does not apply to auth=approle "
+                    "(it reads VAULT_ROLE_ID and VAULT_SECRET_ID)",
+                )
+    role = opts.get("role") or None
+    if auth == "kubernetes" and role is None:
+        raise _bad(source, "auth=kubernetes needs ?role=NAME (the Vault role to log in as)")
+
+    mount = opts.get("mount")
+    auth_mount = None
+    if auth != "token":
+        auth_mount = (mount if mount is not None else AUTH_MOUNTS[auth]).strip("/")
+        if not auth_mount:
+            raise _bad(source, "option 'mount' must name the auth method's mount path")
+
+    namespace = opts.get("namespace")
+    if namespace is not None:
+        namespace = namespace.strip("/") or None
+
+    timeout = source.number("timeout", READ_TIMEOUT)
+    assert timeout is not None
+    if timeout <= 0:
+        raise _bad(source, "option 'timeout' must be a positive number of seconds")
+
+    return SourceSpec(
+        path=path,
+        kv=kv,
+        version=version,
+        namespace=namespace,
+        auth=auth,
+        auth_mount=auth_mount,
+        role=role,
+        jwt_path=opts.get("jwt_path") or DEFAULT_JWT_PATH,
+        timeout=timeout,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """How to reach Vault, from ``VAULT_*`` variables (and ``?namespace=``)."""
+
+    addr: str
+    namespace: str | None
+    verify: bool | str
+    cert: tuple[str, str] | str | None
+    skip_verify: bool
+
+    @property
+    def shown_addr(self) -> str:
+        """The address as messages show it: any ``user:password@`` part is dropped."""
+        return display_addr(self.addr)
+
+
+def display_addr(addr: str) -> str:
+    """``https://user:pw@vault:8200/`` -> ``https://vault:8200``."""
+    try:
+        parts = urlsplit(addr)
+    except ValueError:
+        return "(unparseable VAULT_ADDR)"
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def read_connection(source: Source, spec: SourceSpec) -> Connection:
+    """Read VAULT_ADDR, VAULT_NAMESPACE, VAULT_CACERT/CAPATH, client cert and skip-verify."""
+    env = os.environ
+    addr = env.get("VAULT_ADDR", "").strip()
+    if not addr:
+        raise _bad(source, "VAULT_ADDR is not set (for example https://vault.example.com:8200)")
+    try:
+        parts = urlsplit(addr)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _bad(source, "VAULT_ADDR must be an http:// or https:// URL")
+
+    namespace = spec.namespace
+    if namespace is None:
+        namespace = env.get("VAULT_NAMESPACE", "").strip("/") or None
+
+    skip_verify = env.get("VAULT_SKIP_VERIFY", "").strip().lower() in _TRUE
+    verify: bool | str = True
+    cacert = env.get("VAULT_CACERT", "").strip()
+    capath = env.get("VAULT_CAPATH", "").strip()
+    if cacert:
+        if not os.path.isfile(cacert):
+            raise _bad(source, f"VAULT_CACERT names {cacert}, which is not a file")
+        verify = cacert
+    elif capath:
+        if not os.path.isdir(capath):
+            raise _bad(source, f"VAULT_CAPATH names {capath}, which is not a directory")
+        verify = capath
+    if skip_verify:
+        verify = False
+
+    cert: tuple[str, str] | str | None = None
+    client_cert = env.get("VAULT_CLIENT_CERT", "").strip()
+    client_key = env.get("VAULT_CLIENT_KEY", "").strip()
+    if client_key and not client_cert:
+        raise _bad(source, "VAULT_CLIENT_KEY is set without VAULT_CLIENT_CERT")
+    for name, value in (("VAULT_CLIENT_CERT", client_cert), ("VAULT_CLIENT_KEY", client_key)):
+        if value and not os.path.isfile(value):
+            raise _bad(source, f"{name} names {value}, which is not a file")
+    if client_cert:
+        cert = (client_cert, client_key) if client_key else client_cert
+
+    return Connection(
+        addr=addr.rstrip("/"),
+        namespace=namespace,
+        verify=verify,
+        cert=cert,
+        skip_verify=skip_verify,
+    )

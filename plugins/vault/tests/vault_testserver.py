@@ -1,0 +1,497 @@
+"""A Vault-API-compatible HTTP server for the tests: real hvac talks to it over real HTTP.
+
+It answers the endpoints the ``vault:`` provider uses, with the status codes, headers and
+JSON envelopes Vault's HTTP API documentation gives, so that hvac (unmodified) parses
+them exactly as it parses a real Vault's answers. State (mounts, secrets, tokens, roles,
+namespaces) lives in memory and is changed through methods; faults (sealed, standby,
+errors, hangs) are switched on by the tests. It listens on 127.0.0.1 only.
+
+General conventions (https://developer.hashicorp.com/vault/api-docs):
+- every answer is JSON with ``Content-Type: application/json``;
+- a successful answer is the envelope ``request_id``, ``lease_id``, ``renewable``,
+  ``lease_duration``, ``data``, ``wrap_info``, ``warnings``, ``auth``;
+- an error is ``{"errors": [...]}`` with 400 (invalid request), 403 (forbidden: no or a
+  bad token, or no policy), 404 (unknown path), 429 (rate limited), 500, 503 (sealed or
+  down for maintenance);
+- the client token travels in ``X-Vault-Token``; an Enterprise namespace in
+  ``X-Vault-Namespace`` (https://developer.hashicorp.com/vault/docs/enterprise/namespaces).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+CREATED = "2026-01-02T03:04:05.000000Z"
+DELETED = "2026-01-03T04:05:06.000000Z"
+
+
+@dataclass
+class Recorded:
+    """One request the server received."""
+
+    method: str
+    path: str  # after /v1/, unquoted
+    query: dict[str, list[str]]
+    token: str | None
+    namespace: str | None
+    body: dict[str, Any] | None
+
+
+@dataclass
+class Token:
+    """A token the server issued: ``policies`` are glob patterns of API paths it may read."""
+
+    policies: tuple[str, ...]
+    ttl: int = 0
+    renewable: bool = False
+    period: int = 0
+    renewals: int = 0
+
+
+@dataclass
+class Version:
+    data: dict[str, Any]
+    deletion_time: str = ""
+    destroyed: bool = False
+
+
+@dataclass
+class Role:
+    """An approle, kubernetes or jwt role: what logs in, and the token it gets."""
+
+    credentials: set[str]  # secret ids, or JWTs accepted
+    policies: tuple[str, ...]
+    ttl: int
+    renewable: bool
+
+
+@dataclass
+class Namespace:
+    mounts: dict[str, int] = field(default_factory=dict)  # KV mount -> engine version
+    engines: dict[str, str] = field(default_factory=dict)  # other mounts -> type
+    kv1: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    kv2: dict[tuple[str, str], list[Version]] = field(default_factory=dict)
+
+
+@dataclass
+class Fault:
+    prefix: str
+    status: int
+    errors: list[str]
+    times: int
+
+
+class FakeVault:
+    """The server's state and controls; ``start()``/``stop()`` run it in a thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.namespaces: dict[str, Namespace] = {"": Namespace()}
+        self.tokens: dict[str, Token] = {}
+        self.approles: dict[str, dict[str, Role]] = {}  # mount -> role_id -> role
+        self.k8s_roles: dict[str, dict[str, Role]] = {}  # mount -> role name -> role
+        self.jwt_roles: dict[str, dict[str, Role]] = {}
+        self.requests: list[Recorded] = []
+        self.faults: list[Fault] = []
+        self.sealed = False
+        self.standby = False
+        self.hang_prefix: str | None = None
+        self.release = threading.Event()
+        self._ids = itertools.count(1)
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.root_token = self.issue_token(("*",))
+
+    # -- running --------------------------------------------------------------------
+
+    def start(self) -> None:
+        handler = type("Handler", (_Handler,), {"vault": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.release.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+
+    @property
+    def addr(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    # -- state ----------------------------------------------------------------------
+
+    def namespace(self, name: str = "") -> Namespace:
+        return self.namespaces.setdefault(name.strip("/"), Namespace())
+
+    def enable_kv(self, mount: str, version: int, namespace: str = "") -> None:
+        self.namespace(namespace).mounts[mount.strip("/")] = version
+
+    def enable_engine(self, mount: str, kind: str, namespace: str = "") -> None:
+        self.namespace(namespace).engines[mount.strip("/")] = kind
+
+    def put(
+        self, mount: str, path: str, data: Mapping[str, Any], namespace: str = ""
+    ) -> int | None:
+        """Write a secret; returns the new KV v2 version (None for KV v1)."""
+        ns = self.namespace(namespace)
+        mount = mount.strip("/")
+        if ns.mounts[mount] == 1:
+            ns.kv1[(mount, path)] = dict(data)
+            return None
+        versions = ns.kv2.setdefault((mount, path), [])
+        versions.append(Version(dict(data)))
+        return len(versions)
+
+    def delete_version(self, mount: str, path: str, version: int, namespace: str = "") -> None:
+        self.namespace(namespace).kv2[(mount, path)][version - 1].deletion_time = DELETED
+
+    def destroy_version(self, mount: str, path: str, version: int, namespace: str = "") -> None:
+        entry = self.namespace(namespace).kv2[(mount, path)][version - 1]
+        entry.destroyed = True
+        entry.data = {}
+
+    def issue_token(
+        self,
+        policies: Iterable[str],
+        ttl: int = 0,
+        renewable: bool = False,
+        value: str | None = None,
+    ) -> str:
+        """Create a token; ``value`` chooses its text (for canary tests)."""
+        token = value or f"hvs.test{next(self._ids)}-{uuid.uuid4().hex}"
+        self.tokens[token] = Token(tuple(policies), ttl=ttl, renewable=renewable, period=ttl)
+        return token
+
+    def revoke(self, token: str) -> None:
+        self.tokens.pop(token, None)
+
+    def add_approle(
+        self,
+        role_id: str,
+        secret_id: str,
+        policies: Iterable[str],
+        ttl: int = 3600,
+        renewable: bool = True,
+        mount: str = "approle",
+    ) -> None:
+        self.approles.setdefault(mount, {})[role_id] = Role(
+            {secret_id}, tuple(policies), ttl, renewable
+        )
+
+    def add_k8s_role(
+        self,
+        role: str,
+        jwts: Iterable[str],
+        policies: Iterable[str],
+        ttl: int = 3600,
+        renewable: bool = True,
+        mount: str = "kubernetes",
+    ) -> None:
+        self.k8s_roles.setdefault(mount, {})[role] = Role(
+            set(jwts), tuple(policies), ttl, renewable
+        )
+
+    def add_jwt_role(
+        self,
+        role: str,
+        jwts: Iterable[str],
+        policies: Iterable[str],
+        ttl: int = 3600,
+        renewable: bool = True,
+        mount: str = "jwt",
+    ) -> None:
+        self.jwt_roles.setdefault(mount, {})[role] = Role(
+            set(jwts), tuple(policies), ttl, renewable
+        )
+
+    def fail(self, prefix: str, status: int, errors: list[str], times: int = 1) -> None:
+        """Answer the next ``times`` requests whose path starts with ``prefix`` with an error."""
+        self.faults.append(Fault(prefix, status, errors, times))
+
+    def calls(self, prefix: str, method: str | None = None) -> list[Recorded]:
+        """The recorded requests whose path starts with ``prefix``."""
+        with self.lock:
+            return [
+                r
+                for r in self.requests
+                if r.path.startswith(prefix) and (method is None or r.method == method)
+            ]
+
+    # -- answering ------------------------------------------------------------------
+
+    def answer(self, rec: Recorded) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.requests.append(rec)
+            if self.sealed:
+                # https://developer.hashicorp.com/vault/api-docs#http-status-codes:
+                # 503 "Vault is down for maintenance or is currently sealed".
+                return 503, {"errors": ["Vault is sealed"]}
+            if self.standby:
+                # A standby node that cannot reach an active node answers 503 too.
+                return 503, {"errors": ["local node not active but active cluster node not found"]}
+            for fault in self.faults:
+                if fault.times > 0 and rec.path.startswith(fault.prefix):
+                    fault.times -= 1
+                    return fault.status, {"errors": list(fault.errors)}
+            return self._route(rec)
+
+    def _route(self, rec: Recorded) -> tuple[int, dict[str, Any]]:
+        path, method = rec.path, rec.method
+        if path.startswith("auth/") and path.endswith("/login") and method in ("POST", "PUT"):
+            return self._login(rec, path[len("auth/") : -len("/login")])
+        token = self.tokens.get(rec.token or "")
+        if token is None:
+            # A missing, unknown or revoked token is "permission denied" (403).
+            return 403, {"errors": ["permission denied"]}
+        if path == "auth/token/lookup-self" and method == "GET":
+            return self._lookup_self(rec, token)
+        if path == "auth/token/renew-self" and method in ("POST", "PUT"):
+            return self._renew_self(rec, token)
+        if path.startswith("sys/internal/ui/mounts/") and method == "GET":
+            return self._preflight(rec, token, path[len("sys/internal/ui/mounts/") :])
+        if method == "GET":
+            return self._read(rec, token)
+        return 405, {"errors": [f"unsupported operation {method} on {path}"]}
+
+    @staticmethod
+    def envelope(
+        data: Any = None, auth: Any = None, lease_duration: int = 0, renewable: bool = False
+    ) -> dict[str, Any]:
+        return {
+            "request_id": str(uuid.uuid4()),
+            "lease_id": "",
+            "renewable": renewable,
+            "lease_duration": lease_duration,
+            "data": data,
+            "wrap_info": None,
+            "warnings": None,
+            "auth": auth,
+        }
+
+    @staticmethod
+    def _allowed(token: Token, api_path: str) -> bool:
+        return any(fnmatch.fnmatchcase(api_path, pattern) for pattern in token.policies)
+
+    def _mount_of(self, ns: Namespace, path: str) -> str | None:
+        names = list(ns.mounts) + list(ns.engines)
+        matches = [m for m in names if path == m or path.startswith(m + "/")]
+        return max(matches, key=len) if matches else None
+
+    # https://developer.hashicorp.com/vault/api-docs/system/internal-ui-mounts#get-single-mount-details
+    # GET /v1/sys/internal/ui/mounts/:path -> the mount holding :path, with "path" (the
+    # mount, trailing slash), "type" and "options" ({"version": "2"} for KV v2). A token
+    # with any capability on a path in the mount may call it; an unknown mount answers
+    # permission denied so that mounts cannot be discovered by probing.
+    def _preflight(self, rec: Recorded, token: Token, path: str) -> tuple[int, dict[str, Any]]:
+        ns = self.namespace(rec.namespace or "")
+        mount = self._mount_of(ns, path.strip("/"))
+        if mount is None or not any(p == "*" or p.startswith(mount + "/") for p in token.policies):
+            denied = (
+                "preflight capability check returned 403, please ensure client's policies "
+                f'grant access to path "{path.strip("/")}/"'
+            )
+            return 403, {"errors": [denied]}
+        if mount in ns.mounts:
+            kind, options = "kv", {"version": str(ns.mounts[mount])}
+        else:
+            kind, options = ns.engines[mount], None
+        data = {
+            "accessor": f"{kind}_{abs(hash(mount)) % 10**8:08x}",
+            "config": {"default_lease_ttl": 0, "force_no_cache": False, "max_lease_ttl": 0},
+            "description": "",
+            "external_entropy_access": False,
+            "local": False,
+            "options": options,
+            "path": mount + "/",
+            "seal_wrap": False,
+            "type": kind,
+            "uuid": str(uuid.uuid5(uuid.NAMESPACE_URL, mount)),
+        }
+        return 200, self.envelope(data)
+
+    # KV v2: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#read-secret-version
+    # GET /v1/:mount/data/:path?version=N -> data.data (the key/values) and data.metadata
+    # (created_time, custom_metadata, deletion_time, destroyed, version). A deleted or
+    # destroyed version answers 404 with the same envelope, data.data null and its
+    # metadata; an unknown path or version answers 404 {"errors": []}.
+    # KV v1: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v1#read-secret
+    # GET /v1/:mount/:path -> data is the key/values, lease_duration the mount's TTL.
+    def _read(self, rec: Recorded, token: Token) -> tuple[int, dict[str, Any]]:
+        ns = self.namespace(rec.namespace or "")
+        mount = self._mount_of(ns, rec.path)
+        if not self._allowed(token, rec.path):
+            return 403, {"errors": ["1 error occurred:\n\t* permission denied\n\n"]}
+        if mount is None or mount not in ns.mounts:
+            return 404, {"errors": [f'no handler for route "{rec.path}"']}
+        rest = rec.path[len(mount) + 1 :]
+        if ns.mounts[mount] == 1:
+            values = ns.kv1.get((mount, rest))
+            if values is None:
+                return 404, {"errors": []}
+            return 200, self.envelope(dict(values), lease_duration=2764800)
+        if not rest.startswith("data/"):
+            return 404, {"errors": []}
+        versions = ns.kv2.get((mount, rest[len("data/") :]))
+        wanted = int((rec.query.get("version") or ["0"])[0])
+        if not versions or wanted > len(versions):
+            return 404, {"errors": []}
+        number = wanted or len(versions)
+        entry = versions[number - 1]
+        metadata = {
+            "created_time": CREATED,
+            "custom_metadata": None,
+            "deletion_time": entry.deletion_time,
+            "destroyed": entry.destroyed,
+            "version": number,
+        }
+        if entry.deletion_time or entry.destroyed:
+            return 404, self.envelope({"data": None, "metadata": metadata})
+        return 200, self.envelope({"data": dict(entry.data), "metadata": metadata})
+
+    # https://developer.hashicorp.com/vault/api-docs/auth/token#lookup-a-token-self
+    # GET /v1/auth/token/lookup-self -> data: accessor, creation_ttl, expire_time,
+    # explicit_max_ttl, id, policies, renewable, ttl (seconds left; 0 = never expires), ...
+    def _lookup_self(self, rec: Recorded, token: Token) -> tuple[int, dict[str, Any]]:
+        data = {
+            "accessor": "accessor-" + uuid.uuid4().hex[:8],
+            "creation_time": 1767323045,
+            "creation_ttl": token.ttl,
+            "display_name": "token",
+            "entity_id": "",
+            "expire_time": None if token.ttl == 0 else "2026-01-02T04:04:05.000000Z",
+            "explicit_max_ttl": 0,
+            "id": rec.token,
+            "issue_time": CREATED,
+            "meta": None,
+            "num_uses": 0,
+            "orphan": True,
+            "path": "auth/token/create",
+            "policies": ["default"],
+            "renewable": token.renewable,
+            "ttl": token.ttl,
+            "type": "service",
+        }
+        return 200, self.envelope(data)
+
+    # https://developer.hashicorp.com/vault/api-docs/auth/token#renew-a-token-self
+    # POST /v1/auth/token/renew-self {"increment": "1h"?} -> auth: client_token, policies,
+    # metadata, lease_duration, renewable. A token that is not renewable answers 400.
+    def _renew_self(self, rec: Recorded, token: Token) -> tuple[int, dict[str, Any]]:
+        if not token.renewable:
+            return 400, {"errors": ["lease is not renewable"]}
+        token.renewals += 1
+        token.ttl = token.period
+        auth = self._auth_block(rec.token or "", token)
+        return 200, self.envelope(auth=auth)
+
+    def _auth_block(self, client_token: str, token: Token) -> dict[str, Any]:
+        return {
+            "client_token": client_token,
+            "accessor": "accessor-" + uuid.uuid4().hex[:8],
+            "policies": ["default"],
+            "token_policies": ["default"],
+            "metadata": {},
+            "lease_duration": token.ttl,
+            "renewable": token.renewable,
+            "entity_id": "",
+            "token_type": "service",
+            "orphan": True,
+        }
+
+    # AppRole: https://developer.hashicorp.com/vault/api-docs/auth/approle#login-with-approle
+    #   POST /v1/auth/:mount/login {"role_id", "secret_id"}; a wrong pair is 400.
+    # Kubernetes: https://developer.hashicorp.com/vault/api-docs/auth/kubernetes#login
+    #   POST /v1/auth/:mount/login {"role", "jwt"}; an unknown role is 400, a JWT that
+    #   does not validate is 403.
+    # JWT: https://developer.hashicorp.com/vault/api-docs/auth/jwt#jwt-login
+    #   POST /v1/auth/:mount/login {"role", "jwt"}; an unknown role or bad JWT is 400.
+    # Each answers the envelope with "auth": client_token, accessor, policies, metadata,
+    # lease_duration, renewable.
+    def _login(self, rec: Recorded, mount: str) -> tuple[int, dict[str, Any]]:
+        body = rec.body or {}
+        if mount in self.approles:
+            role = self.approles[mount].get(str(body.get("role_id", "")))
+            if role is None or str(body.get("secret_id", "")) not in role.credentials:
+                return 400, {"errors": ["invalid role or secret ID"]}
+        elif mount in self.k8s_roles:
+            name = str(body.get("role", ""))
+            role = self.k8s_roles[mount].get(name)
+            if role is None:
+                return 400, {"errors": [f'invalid role name "{name}"']}
+            if str(body.get("jwt", "")) not in role.credentials:
+                return 403, {"errors": ["permission denied"]}
+        elif mount in self.jwt_roles:
+            # Without "role" Vault uses the mount's default_role; here that is "default".
+            name = str(body.get("role") or "default")
+            role = self.jwt_roles[mount].get(name)
+            if role is None:
+                return 400, {"errors": [f'role "{name}" could not be found']}
+            if str(body.get("jwt", "")) not in role.credentials:
+                return 400, {"errors": ["error validating token: invalid signature"]}
+        else:
+            return 404, {"errors": [f'no handler for route "auth/{mount}/login"']}
+        client_token = self.issue_token(role.policies, ttl=role.ttl, renewable=role.renewable)
+        auth = self._auth_block(client_token, self.tokens[client_token])
+        return 200, self.envelope(auth=auth)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    vault: FakeVault
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet."""
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = json.loads(raw) if raw else None
+        if not split.path.startswith("/v1/"):
+            self._send(404, {"errors": []})
+            return
+        rec = Recorded(
+            method=self.command,
+            path=unquote(split.path[len("/v1/") :]),
+            query=parse_qs(split.query),
+            token=self.headers.get("X-Vault-Token"),
+            namespace=(self.headers.get("X-Vault-Namespace") or "").strip("/") or None,
+            body=body if isinstance(body, dict) else None,
+        )
+        hang = self.vault.hang_prefix
+        if hang is not None and rec.path.startswith(hang):
+            # Hold the request open until the test ends: the client must time out.
+            self.vault.release.wait()
+            self.close_connection = True
+            return
+        status, payload = self.vault.answer(rec)
+        self._send(status, payload)
+
+    def _send(self, status: int, payload: Mapping[str, Any]) -> None:
+        raw = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    do_GET = do_POST = do_PUT = do_LIST = do_DELETE = _handle
