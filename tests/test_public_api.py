@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,29 @@ def test_import_does_not_pull_in_cloud_sdks_or_http_clients() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
 
     assert out.stdout.strip() == ""
+
+
+def test_cold_path_defers_pydantic_until_password_is_read() -> None:
+    code = (
+        "import sys\n"
+        "from bandwidth_credentials import get_auth\n"
+        "voice = get_auth('voice')\n"
+        "assert voice.headers()['Authorization'].startswith('Basic ')\n"
+        "print('pydantic' in sys.modules)\n"
+        "from pydantic import SecretStr\n"
+        "print(isinstance(voice.password, SecretStr), voice.password.get_secret_value())\n"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))},
+        "BW_ACCOUNT_ID": "920012",
+        "BW_USERNAME": "jdoe",
+        "BW_PASSWORD": "pw",
+        "BANDWIDTH_CREDENTIALS_SOURCES": "env",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+
+    assert out.stdout.split() == ["False", "True", "pw"]

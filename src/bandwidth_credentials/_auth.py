@@ -7,14 +7,14 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic import SecretStr
-
 from ._normalizer import Provenance, ServiceCredentials
+from ._secret import Secret
 from ._services import API_USER, MESSAGING_TOKEN
 
 if TYPE_CHECKING:
     import httpx
     import requests
+    from pydantic import SecretStr
 
 __all__ = ["ServiceAuth", "TokenSource"]
 
@@ -62,11 +62,12 @@ class ServiceAuth:
         "_authorization",
         "_bearer",
         "_owner",
+        "_password",
+        "_password_str",
         "account_id",
         "base_url",
         "client_id",
         "kind",
-        "password",
         "provenance",
         "scheme",
         "service",
@@ -79,7 +80,8 @@ class ServiceAuth:
     kind: str
     base_url: str
     username: str | None
-    password: SecretStr | None
+    _password: Secret | None
+    _password_str: SecretStr | None
     client_id: str | None
     provenance: Mapping[str, Provenance]
     _authorization: str | None
@@ -113,7 +115,8 @@ class ServiceAuth:
             "kind": kind,
             "base_url": credentials.base_url,
             "username": credentials.username if basic else None,
-            "password": credentials.password if basic else None,
+            "_password": credentials.password if basic else None,
+            "_password_str": None,
             "client_id": credentials.client_id,
             "provenance": MappingProxyType(dict(provenance)),
             "_authorization": authorization,
@@ -122,6 +125,16 @@ class ServiceAuth:
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
+
+    @property
+    def password(self) -> SecretStr | None:
+        """The HTTP Basic password as a pydantic ``SecretStr`` (``None`` for bearer)."""
+        if self._password_str is None and self._password is not None:
+            # pydantic is imported here, not at start-up: see _secret.py.
+            from pydantic import SecretStr
+
+            object.__setattr__(self, "_password_str", SecretStr(self._password.get_secret_value()))
+        return self._password_str
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"ServiceAuth is immutable; cannot set {name!r}")

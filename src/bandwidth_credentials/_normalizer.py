@@ -22,10 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr
-
 from ._errors import ConfigurationError, CredentialNotFoundError, InvalidCredentialsError
 from ._provider import Fetched, Source
+from ._secret import Secret
 from ._services import (
     ACCESS_TOKEN,
     API_USER,
@@ -297,9 +296,9 @@ _CHECKS = {
 class ServiceCredentials:
     """The validated credentials of one service, as the normalizer chose them.
 
-    Secrets are held as pydantic ``SecretStr`` so they never print. (The checks are
-    Bandwidth's own rules, written out in :func:`_validated`; a pydantic model would add
-    tens of milliseconds to every cold start for no extra safety.)
+    Secrets are held in :class:`Secret` so they never print. (The checks are Bandwidth's
+    own rules, written out in :func:`_validated`; a pydantic model would add tens of
+    milliseconds to every cold start for no extra safety.)
     """
 
     service: str
@@ -307,10 +306,10 @@ class ServiceCredentials:
     account_id: str
     base_url: str
     username: str | None = None
-    password: SecretStr | None = None
+    password: Secret | None = None
     client_id: str | None = None
-    client_secret: SecretStr | None = None
-    access_token: SecretStr | None = None
+    client_secret: Secret | None = None
+    access_token: Secret | None = None
     token_url: str | None = None
     environment: str | None = None
 
@@ -332,9 +331,9 @@ def _validated(
                 service=service,
             )
 
-    def secret(name: str) -> SecretStr | None:
+    def secret(name: str) -> Secret | None:
         value = data.get(name)
-        return None if value is None else SecretStr(value)
+        return None if value is None else Secret(value)
 
     environment = data.get("environment")
     return ServiceCredentials(
