@@ -75,9 +75,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per path")
     args = parser.parse_args()
 
+    import logging
+
     import boto3
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request lines
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
