@@ -33,6 +33,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from oauth_tokens import storm
+
 SECRET_NAME = "bandwidth/bench"
 SECRET = {
     "accountId": "920012",
@@ -113,25 +115,6 @@ def per_call_ns(call: Callable[[], object], n: int, repeats: int = 5) -> float:
             call()
         results.append((time.perf_counter_ns() - start) / n)
     return statistics.median(results)
-
-
-def storm(n: int, call: Callable[[], object]) -> int:
-    barrier = threading.Barrier(n)
-    failures: list[BaseException] = []
-
-    def worker() -> None:
-        barrier.wait()
-        try:
-            call()
-        except Exception as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
-    return len(failures)
 
 
 def fresh_process_ms(code: str, env: dict[str, str], runs: int) -> float:

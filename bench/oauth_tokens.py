@@ -21,7 +21,9 @@ CLIENT, SECRET = "bench-client", "bench-secret"
 
 
 def storm(n: int, call: Callable[[], object]) -> int:
-    """Run ``call`` in ``n`` threads released together; return how many raised."""
+    """Run ``call`` in ``n`` threads released together; return how many raised.
+
+    Shared by the other benchmarks in this folder."""
     barrier = threading.Barrier(n)
     failures: list[BaseException] = []
 
@@ -36,7 +38,7 @@ def storm(n: int, call: Callable[[], object]) -> int:
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(60)
+        thread.join(120)
     return len(failures)
 
 

@@ -18,6 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
+CLIENT_ID = "client-abc"
+CLIENT_SECRET = "canary-client-secret-9f"
+
 
 class TokenServer:
     def __init__(self, client_id: str, client_secret: str) -> None:

@@ -3,40 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
-from bandwidth_credentials import Resolver, _oauth
+from bandwidth_credentials import Resolver
 
-from .oauth_servers import ApiServer, TokenServer, serve
-
-SECRET = "canary-client-secret-9f"
-CLIENT = "client-int"
+from .oauth_servers import CLIENT_ID as CLIENT
+from .oauth_servers import CLIENT_SECRET as SECRET
+from .oauth_servers import ApiServer, TokenServer
 
 httpx = pytest.importorskip("httpx")
 requests = pytest.importorskip("requests")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_managers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_oauth, "_managers", {})
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    server = TokenServer(CLIENT, SECRET)
-    with serve(server) as url:
-        server.url = url + "/token"
-        yield server
-
-
-@pytest.fixture
-def api_server() -> Iterator[ApiServer]:
-    server = ApiServer()
-    with serve(server) as url:
-        server.url = url
-        yield server
 
 
 @pytest.fixture

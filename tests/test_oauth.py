@@ -7,39 +7,15 @@ import logging
 import threading
 import traceback
 import warnings
-from collections.abc import Iterator
 
 import pytest
 
 from bandwidth_credentials import InvalidCredentialsError, Resolver, TokenError, _oauth
 from bandwidth_credentials import _resolver as resolver_module
 
-from .oauth_servers import ApiServer, TokenServer, serve
-
-SECRET = "canary-client-secret-9f"
-CLIENT = "client-abc"
-
-
-@pytest.fixture
-def token_server() -> Iterator[TokenServer]:
-    server = TokenServer(CLIENT, SECRET)
-    with serve(server) as url:
-        server.url = url + "/api/v1/oauth2/token"
-        yield server
-
-
-@pytest.fixture
-def api_server() -> Iterator[ApiServer]:
-    server = ApiServer()
-    with serve(server) as url:
-        server.url = url
-        yield server
-
-
-@pytest.fixture(autouse=True)
-def _fresh_managers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_oauth, "_managers", {})
-    monkeypatch.setattr(_oauth, "BACKOFF", 0.0)
+from .oauth_servers import CLIENT_ID as CLIENT
+from .oauth_servers import CLIENT_SECRET as SECRET
+from .oauth_servers import TokenServer, serve
 
 
 def oauth_env(monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, **extra: str) -> None:
