@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +46,14 @@ def api_server() -> Iterator[ApiServer]:
     with serve(server) as url:
         server.url = url
         yield server
+
+
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory that an unprivileged user can traverse (pytest's tmp_path is 0700)."""
+    path = Path(tempfile.mkdtemp(prefix="bwcreds-perm-"))
+    path.chmod(0o755)
+    yield path
+    for dirpath, _, _ in os.walk(path):
+        os.chmod(dirpath, 0o755)
+    shutil.rmtree(path)

@@ -1,10 +1,14 @@
-"""Test helpers: a provider whose fetches the test controls."""
+"""Test helpers: a provider whose fetches the test controls, and unprivileged reads."""
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from typing import ClassVar
+
+import pytest
 
 from bandwidth_credentials import Fetched, Provider, Source, SourceError
 
@@ -43,3 +47,53 @@ class MemoryProvider(Provider):
         cls.fetches = {}
         cls.fail = {}
         cls.gate = None
+
+
+NOBODY = 65534
+
+needs_posix = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or not hasattr(os, "fork"), reason="POSIX permissions only"
+)
+
+
+def error_of(action: Callable[[], object]) -> tuple[str, str]:
+    """(error type name, message) raised by ``action``, or ("ok", "")."""
+    try:
+        action()
+    except Exception as exc:
+        return type(exc).__name__, str(exc)
+    return "ok", ""
+
+
+def error_unprivileged(action: Callable[[], object]) -> tuple[str, str]:
+    """``error_of(action)`` as a user that cannot read root's files.
+
+    Root reads any file whatever its mode, so ``chmod 0`` alone proves nothing there:
+    as root, ``action`` runs in a forked child that switched to ``nobody``.
+    """
+    if os.geteuid() != 0:
+        return error_of(action)
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a threaded process; the child only reads files.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        result = "setuid-failed\n"
+        try:
+            os.close(read_end)
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            kind, message = error_of(action)
+            result = f"{kind}\n{message}"
+        finally:
+            os.write(write_end, result.encode("utf-8", "replace"))
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        output = stream.read().decode("utf-8")
+    os.waitpid(pid, 0)
+    kind, _, message = output.partition("\n")
+    if kind == "setuid-failed":
+        pytest.skip("running as root without the right to switch to an unprivileged user")
+    return kind, message

@@ -23,10 +23,9 @@ from bandwidth_credentials import (
 from bandwidth_credentials.providers.env import EnvProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
 
-from .test_file_provider import shared_dir  # noqa: F401 - a fixture used below
+from .helpers import error_unprivileged
 
 BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
-NOBODY = 65534
 
 
 def secret_file(path: Path, value: str | bytes) -> str:
@@ -220,7 +219,7 @@ def test_max_size_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX permissions only")
-def test_unreadable_file_is_access_denied(shared_dir: Path) -> None:  # noqa: F811
+def test_unreadable_file_is_access_denied(shared_dir: Path) -> None:
     path = shared_dir / "pw"
     path.write_text(CANARY_PASSWORD, encoding="utf-8")
     path.chmod(0)
@@ -235,43 +234,8 @@ def test_unreadable_file_is_access_denied(shared_dir: Path) -> None:  # noqa: F8
 
 
 def fetch_env_unprivileged(environ: dict[str, str]) -> tuple[str, str]:
-    """Fetch as a user that cannot read root's files: a forked child as ``nobody`` when
-    running as root (root reads files whatever their mode), else this process."""
-
-    def attempt() -> tuple[str, str]:
-        try:
-            EnvProvider(parse_source("env"), environ=environ).fetch()
-        except Exception as exc:
-            return type(exc).__name__, str(exc)
-        return "ok", ""
-
-    if os.geteuid() != 0:
-        return attempt()
-    import warnings
-
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        result = "setuid-failed\n"
-        try:
-            os.close(read_end)
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            kind, message = attempt()
-            result = f"{kind}\n{message}"
-        finally:
-            os.write(write_end, result.encode("utf-8", "replace"))
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        output = stream.read().decode("utf-8")
-    os.waitpid(pid, 0)
-    kind, _, message = output.partition("\n")
-    if kind == "setuid-failed":
-        pytest.skip("running as root without the right to switch to an unprivileged user")
-    return kind, message
+    """(error type name, message) of fetching ``environ`` as a user without read access."""
+    return error_unprivileged(lambda: EnvProvider(parse_source("env"), environ=environ).fetch())
 
 
 @pytest.mark.usefixtures("account")

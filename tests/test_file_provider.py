@@ -14,10 +14,8 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 import threading
 import traceback
-import warnings
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
@@ -38,6 +36,8 @@ from bandwidth_credentials import (
 from bandwidth_credentials._registry import provider_class
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
+
+from .helpers import error_unprivileged, needs_posix
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES = ROOT / "examples" / "kubernetes"
@@ -383,71 +383,13 @@ def test_missing_or_empty_mount_fails_closed_unless_optional(tmp_path: Path, sha
 
 # -- permission denied ------------------------------------------------------------------
 
-NOBODY = 65534
-
-
-def _fetch_error_as_nobody(uri: str) -> tuple[str, str]:
-    """Fetch in a forked child that dropped root for ``nobody``; returns (error type, text).
-
-    Root reads any file whatever its mode, so ``chmod 0`` alone proves nothing there.
-    """
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a threaded process; the child only reads files.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        result = "setuid-failed\n"
-        try:
-            os.close(read_end)
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            try:
-                FileProvider(parse_source(uri)).fetch()
-                result = "ok\n"
-            except Exception as exc:
-                result = f"{type(exc).__name__}\n{exc}"
-        finally:
-            os.write(write_end, result.encode("utf-8", "replace"))
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        output = stream.read().decode("utf-8")
-    os.waitpid(pid, 0)
-    kind, _, message = output.partition("\n")
-    if kind == "setuid-failed":
-        pytest.skip("running as root without the right to switch to an unprivileged user")
-    return kind, message
-
 
 def fetch_error_unprivileged(uri: str) -> tuple[str, str]:
     """(error type name, message) of fetching ``uri`` as a user without read access."""
-    if os.geteuid() == 0:
-        return _fetch_error_as_nobody(uri)
-    try:
-        FileProvider(parse_source(uri)).fetch()
-    except Exception as exc:
-        return type(exc).__name__, str(exc)
-    return "ok", ""
+    return error_unprivileged(lambda: FileProvider(parse_source(uri)).fetch())
 
 
-@pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A directory that an unprivileged user can traverse (pytest's tmp_path is 0700)."""
-    path = Path(tempfile.mkdtemp(prefix="bwcreds-perm-"))
-    path.chmod(0o755)
-    yield path
-    for dirpath, _, _ in os.walk(path):
-        os.chmod(dirpath, 0o755)
-    shutil.rmtree(path)
-
-
-pytestmark_posix = pytest.mark.skipif(
-    not hasattr(os, "geteuid") or not hasattr(os, "fork"), reason="POSIX permissions only"
-)
-
-
-@pytestmark_posix
+@needs_posix
 @pytest.mark.parametrize("what", ["key file", "directory", "single file"])
 def test_unreadable_source_is_access_denied(shared_dir: Path, what: str) -> None:
     root = shared_dir / "bw"

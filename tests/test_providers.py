@@ -17,6 +17,8 @@ from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials.providers.env import EnvProvider
 from bandwidth_credentials.testing import ProviderContract
 
+from .helpers import error_unprivileged, needs_posix
+
 
 class TestEnvContract(ProviderContract):
     scheme = "env"
@@ -157,14 +159,19 @@ def test_dotenv_non_utf8_is_a_format_error(tmp_path: Path) -> None:
     assert "UTF-8" in str(caught.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root reads all")
-def test_dotenv_unreadable_is_access_denied(tmp_path: Path) -> None:
-    path = tmp_path / ".env"
-    path.write_text("BW_USERNAME=jdoe\n", encoding="utf-8")
+@needs_posix
+def test_dotenv_unreadable_is_access_denied(shared_dir: Path) -> None:
+    path = shared_dir / ".env"
+    path.write_text("BW_PASSWORD=canary-unreadable\n", encoding="utf-8")
     path.chmod(0)
 
-    with pytest.raises(SourceAccessDeniedError):
-        DotenvProvider(parse_source(f"dotenv:{path}")).fetch()
+    kind, message = error_unprivileged(
+        lambda: DotenvProvider(parse_source(f"dotenv:{path}")).fetch()
+    )
+
+    assert kind == SourceAccessDeniedError.__name__
+    assert str(path) in message
+    assert "canary-unreadable" not in message
 
 
 def test_dotenv_missing_file_names_the_path(tmp_path: Path) -> None:
