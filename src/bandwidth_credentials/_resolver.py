@@ -58,10 +58,12 @@ logger = logging.getLogger("bandwidth_credentials")
 SourceLike = str | Source
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Snapshot:
     auth: dict[str, ServiceAuth]
     errors: dict[str, Exception]
+    # Every accepted spelling of every ready service -> its auth: one dict lookup per call.
+    by_alias: dict[str, ServiceAuth]
     resolution: Resolution
     skipped: tuple[str, ...]
     # Monotonic time after which get_auth() leaves the pure-lookup path (None: never).
@@ -222,12 +224,12 @@ class Resolver:
         snapshot = self._snapshot
         if snapshot is None or (snapshot.due_at is not None and self._clock() >= snapshot.due_at):
             snapshot = self._slow_path(snapshot)
-        name = _LOOKUP.get(service)
-        if name is None:
-            name = canonical_service(service)
-        auth = snapshot.auth.get(name)
+        auth = snapshot.by_alias.get(service)
         if auth is None:
-            raise snapshot.errors[name].with_traceback(None)
+            name = canonical_service(service)  # other casing, or UnknownServiceError
+            auth = snapshot.auth.get(name)
+            if auth is None:
+                raise snapshot.errors[name].with_traceback(None)
         return auth
 
     async def aget_auth(self, service: str) -> ServiceAuth:
@@ -404,8 +406,15 @@ class Resolver:
             if basic:
                 _warn_basic_once()
             auth[name] = ServiceAuth(credentials, provenance, bearer, self)
+        by_alias = {alias: auth[name] for alias, name in _LOOKUP.items() if name in auth}
         return _Snapshot(
-            auth, errors, resolution, tuple(skipped), self._due_at(), self._stale_limit()
+            auth,
+            errors,
+            by_alias,
+            resolution,
+            tuple(skipped),
+            self._due_at(),
+            self._stale_limit(),
         )
 
     def _due_at(self) -> float | None:
