@@ -19,7 +19,7 @@ import ipaddress
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from ._errors import ConfigurationError, CredentialNotFoundError, InvalidCredentialsError
@@ -96,8 +96,7 @@ Scope = str | None  # None: shared by every service; else a canonical service na
 _logged_notes: set[str] = set()
 
 
-@dataclass(frozen=True, slots=True)
-class Provenance:
+class Provenance(NamedTuple):
     """Where one field's value came from: the source URI, the raw key, the version read."""
 
     source: str
@@ -105,14 +104,12 @@ class Provenance:
     version: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     value: str
     provenance: Provenance
 
 
-@dataclass(frozen=True, slots=True)
-class KeyReport:
+class KeyReport(NamedTuple):
     """One raw key seen in one source, for ``bwcreds explain``. Never holds a value."""
 
     source: str
@@ -123,12 +120,14 @@ class KeyReport:
     secret: bool
 
 
-@dataclass
 class _SourceFields:
-    source: str
-    version: str | None
-    entries: dict[tuple[Scope, str], _Entry] = field(default_factory=dict)
-    ignored: list[tuple[str, str | None, Scope, str]] = field(default_factory=list)
+    __slots__ = ("entries", "ignored", "source", "version")
+
+    def __init__(self, source: str, version: str | None) -> None:
+        self.source = source
+        self.version = version
+        self.entries: dict[tuple[Scope, str], _Entry] = {}
+        self.ignored: list[tuple[str, str | None, Scope, str]] = []
 
 
 def _compact(key: str, prefixes: Sequence[str]) -> str:
@@ -292,8 +291,7 @@ _CHECKS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceCredentials:
+class ServiceCredentials(NamedTuple):
     """The validated credentials of one service, as the normalizer chose them.
 
     Secrets are held in :class:`Secret` so they never print. (The checks are Bandwidth's
@@ -351,8 +349,7 @@ def _validated(
     )
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """Everything one resolution produced.
 
     ``services`` holds, per canonical service name, either its validated credentials

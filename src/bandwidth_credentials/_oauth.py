@@ -24,7 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._errors import TokenError
 from ._normalizer import ServiceCredentials
@@ -41,8 +41,7 @@ BACKOFF = 0.25
 logger = logging.getLogger("bandwidth_credentials")
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
     value: str
     refresh_at: float  # monotonic
     expires_at: float  # monotonic

@@ -11,8 +11,8 @@ import abc
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import ClassVar
+from types import MappingProxyType
+from typing import ClassVar, NamedTuple
 from urllib.parse import parse_qsl
 
 from ._errors import ConfigurationError
@@ -27,8 +27,7 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 
 
-@dataclass(frozen=True, slots=True)
-class Source:
+class Source(NamedTuple):
     """A parsed source URI: ``SCHEME[:TARGET][?OPTION=VALUE&...]``.
 
     ``target`` is everything between the first ``:`` and the first ``?`` (an ARN keeps
@@ -39,7 +38,7 @@ class Source:
     uri: str
     scheme: str
     target: str
-    options: Mapping[str, str] = field(default_factory=dict)
+    options: Mapping[str, str] = MappingProxyType({})
 
     @property
     def optional(self) -> bool:
@@ -110,7 +109,7 @@ def parse_source(uri: str) -> Source:
                     f"source {text}: option {name!r} is given twice", source=text
                 )
             options[name] = value
-    return Source(uri=text, scheme=scheme, target=target, options=options)
+    return Source(uri=text, scheme=scheme, target=target, options=MappingProxyType(options))
 
 
 def parse_sources(value: str | list[str] | tuple[str, ...]) -> tuple[Source, ...]:
@@ -122,7 +121,6 @@ def parse_sources(value: str | list[str] | tuple[str, ...]) -> tuple[Source, ...
     return sources
 
 
-@dataclass(frozen=True, slots=True)
 class Fetched:
     """What one fetch of one source produced.
 
@@ -133,13 +131,24 @@ class Fetched:
     ``key_prefixes`` names prefixes the normalizer should strip besides ``BW_`` and
     ``BANDWIDTH_`` (the env provider's configurable prefix).
 
+    ``fetched_at`` is the wall-clock time of the fetch (now, unless given).
+
     The ``repr`` lists keys only, never values.
     """
 
-    values: Mapping[str, object]
-    version: str | None = None
-    fetched_at: float = field(default_factory=time.time)
-    key_prefixes: tuple[str, ...] = ()
+    __slots__ = ("fetched_at", "key_prefixes", "values", "version")
+
+    def __init__(
+        self,
+        values: Mapping[str, object],
+        version: str | None = None,
+        fetched_at: float | None = None,
+        key_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        self.values = values
+        self.version = version
+        self.fetched_at = time.time() if fetched_at is None else fetched_at
+        self.key_prefixes = key_prefixes
 
     def __repr__(self) -> str:
         return (

@@ -26,7 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from ._auth import ServiceAuth, TokenSource
 from ._errors import CredentialsError, SourceError
@@ -58,8 +58,7 @@ logger = logging.getLogger("bandwidth_credentials")
 SourceLike = str | Source
 
 
-@dataclass(frozen=True, slots=True)
-class _Snapshot:
+class _Snapshot(NamedTuple):
     auth: dict[str, ServiceAuth]
     errors: dict[str, Exception]
     # Every accepted spelling of every ready service -> its auth: one dict lookup per call.
@@ -330,7 +329,7 @@ class Resolver:
                     # when the stale bound passes, if that is sooner).
                     limit = self._snapshot.stale_limit
                     due = self._retry_at if limit is None else min(self._retry_at, limit)
-                    self._snapshot = replace(self._snapshot, due_at=due)
+                    self._snapshot = self._snapshot._replace(due_at=due)
                 if self._failures == 1:
                     serving = self._snapshot is not None
                     logger.warning(
@@ -371,7 +370,7 @@ class Resolver:
         previous = self._snapshot
         if previous is not None and not any(due):
             # Only change checks ran and nothing moved: same credentials, new deadline.
-            return replace(previous, due_at=self._due_at(), stale_limit=self._stale_limit())
+            return previous._replace(due_at=self._due_at(), stale_limit=self._stale_limit())
         fetched_now: dict[int, Fetched | _Skipped] = {}
         for index, state in enumerate(self._states):
             if due[index]:
@@ -453,7 +452,7 @@ class Resolver:
             self._invalidated = True
             for state in self._states:
                 state.expires_at = float("-inf")  # every source is due
-            self._snapshot = replace(snapshot, due_at=float("-inf"))
+            self._snapshot = snapshot._replace(due_at=float("-inf"))
 
     def resolve(self) -> Resolution:
         """Return the full resolution (every service's outcome, notes, key report),
@@ -479,8 +478,7 @@ class Resolver:
         return f"Resolver([{', '.join(repr(s.uri) for s in self.sources)}])"
 
 
-@dataclass(frozen=True)
-class _Skipped:
+class _Skipped(NamedTuple):
     reason: str
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._errors import UnknownServiceError
 
 
-@dataclass(frozen=True, slots=True)
-class Service:
+class Service(NamedTuple):
     """One Bandwidth API.
 
     ``base_url`` is a template with ``{account_id}``. ``kinds`` lists the credential

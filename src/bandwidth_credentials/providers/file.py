@@ -25,7 +25,7 @@ import os
 import re
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .._errors import (
     ConfigurationError,
@@ -162,8 +162,7 @@ class _Vanished(Exception):
         self.path = path
 
 
-@dataclass(frozen=True)
-class _Generation:
+class _Generation(NamedTuple):
     values: dict[str, object]
     version: str
 
