@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import threading
-from importlib.metadata import EntryPoint, entry_points
+from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
 from ._provider import Provider
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 GROUP = "bandwidth_credentials.providers"
 
@@ -35,6 +38,9 @@ _registered: dict[str, type[Provider]] = {}
 def _discover() -> dict[str, EntryPoint]:
     global _entry_points
     if _entry_points is None:
+        # Imported on first use: it costs a good part of the import time otherwise.
+        from importlib.metadata import entry_points
+
         found: dict[str, EntryPoint] = {}
         for ep in entry_points(group=GROUP):
             # First one wins, as importlib lists them in sys.path order.
