@@ -389,3 +389,22 @@ def test_change_checks_run_every_interval_and_refetch_only_on_change(
     assert VersionedProvider.checks == 2
     assert VersionedProvider.fetches == 2
     assert changed.username == "user-2"
+
+
+def test_past_max_stale_a_recovered_store_is_read_again_at_once(
+    clock: Clock, background: Background, store: dict[str, object]
+) -> None:
+    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
+    resolver.get_auth("voice")
+    down()
+    clock.now += 61
+    resolver.get_auth("voice")
+    background.run()
+    up()
+    store["username"] = "back"
+
+    clock.now += 10_000
+    auth = resolver.get_auth("voice")
+
+    assert auth.username == "back"
+    assert background.pending == []

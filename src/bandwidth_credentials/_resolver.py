@@ -256,10 +256,9 @@ class Resolver:
                 return snapshot
             block = snapshot is None or self._invalidated
             if snapshot is not None and not block:
-                past_limit = snapshot.stale_limit is not None and now >= snapshot.stale_limit
-                if past_limit and failure is not None:
-                    raise failure.with_traceback(None)
-                block = past_limit
+                # Past the stale bound nothing may be served: refresh now (unless the
+                # last attempt failed moments ago), and raise if that fails.
+                block = snapshot.stale_limit is not None and now >= snapshot.stale_limit
             if not block:
                 start = not self._refreshing and not backing_off
                 self._refreshing = self._refreshing or start
@@ -292,7 +291,10 @@ class Resolver:
         with self._fetch_lock:
             with self._lock:
                 if self._generation != generation and not force:
-                    if self._failure is not None and self._snapshot is None:
+                    # Another thread resolved while this one waited: share its outcome
+                    # (a failure is raised here; the caller decides whether stale
+                    # credentials may still be served).
+                    if self._failure is not None:
                         raise self._failure.with_traceback(None)
                     if self._snapshot is not None and not self._invalidated:
                         return self._snapshot

@@ -1,0 +1,92 @@
+"""End to end through the resolver: Secrets Manager stops answering, then comes back.
+
+A moto server of this test's own is stopped after the first fetch (connections are
+refused) and started again on the same port; the resolver serves the last good
+credentials in between, within ``max_stale``. Time is a fake clock; background
+refreshes run when the test says.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from bandwidth_credentials import Resolver, SourceUnavailableError
+
+CREDS = {"accountId": "920012", "username": "jdoe", "password": "before-outage"}
+
+
+def test_store_down_serves_stale_within_bound_then_recovers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    client = boto3.client("secretsmanager", endpoint_url=url)
+    client.create_secret(Name="bandwidth/outage", SecretString=json.dumps(CREDS))
+    now = [0.0]
+    pending: list[Callable[[], None]] = []
+    uri = "aws-sm:bandwidth/outage?ttl=60&max_stale=600&connect_timeout=1"
+    resolver = Resolver([uri], clock=lambda: now[0], spawn=pending.append)
+
+    def call() -> str:
+        auth = resolver.get_auth("voice")
+        while pending:
+            pending.pop()()
+        assert auth.password is not None
+        return auth.password.get_secret_value()
+
+    try:
+        first = call()
+        server.stop()
+        now[0] = 61.0
+        during = call()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        client.put_secret_value(
+            SecretId="bandwidth/outage", SecretString=json.dumps({**CREDS, "password": "after"})
+        )
+        now[0] = 300.0  # past the backoff, within max_stale: refreshed in the background
+        call()
+        recovered = call()
+    finally:
+        server.stop()
+        client.close()
+
+    assert first == "before-outage"
+    assert during == "before-outage"
+    assert recovered == "after"
+
+
+def test_store_down_past_max_stale_raises_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    client = boto3.client("secretsmanager", endpoint_url=url)
+    client.create_secret(Name="bandwidth/outage2", SecretString=json.dumps(CREDS))
+    client.close()
+    now = [0.0]
+    uri = "aws-sm:bandwidth/outage2?ttl=60&max_stale=600&connect_timeout=1"
+    resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
+    resolver.get_auth("voice")
+    server.stop()
+    now[0] = 61.0
+    resolver.get_auth("voice")  # the refresh fails; stale credentials are served
+
+    now[0] = 60.0 + 600.0 + 1.0
+    with pytest.raises(SourceUnavailableError) as caught:
+        resolver.get_auth("voice")
+
+    assert "bandwidth/outage2" in str(caught.value)
