@@ -160,3 +160,20 @@ def test_python_dash_m_runs_the_cli() -> None:
 
     assert result.returncode == 0
     assert json.loads(result.stdout)["ready"] is True
+
+
+def test_check_notes_that_basic_is_deprecated() -> None:
+    result = bwcreds("check", env=FULL)
+
+    assert "HTTP Basic (API user) credentials are deprecated" in result.stdout
+
+
+def test_check_with_oauth_shows_bearer_and_no_deprecation_note() -> None:
+    env = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": "cid", "BW_CLIENT_SECRET": "cs"}
+
+    result = bwcreds("check", env=env)
+
+    assert result.returncode == 0, result.stderr
+    voice = next(line for line in result.stdout.splitlines() if line.startswith("voice"))
+    assert voice.split()[:4] == ["voice", "yes", "bearer", "oauth"]
+    assert "deprecated" not in result.stdout

@@ -98,9 +98,15 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             out.write("\n")
             for entry in problems:
                 out.write(f"{entry['service']}: {entry['error']}\n")
-        if resolution is not None and resolution.notes:
+        notes = list(resolution.notes) if resolution is not None else []
+        if any(entry.get("scheme") == "basic" for entry in results):
+            notes.append(
+                "HTTP Basic (API user) credentials are deprecated by Bandwidth in favour of "
+                "OAuth client credentials (BW_CLIENT_ID, BW_CLIENT_SECRET)"
+            )
+        if notes:
             out.write("\nnotes:\n")
-            for note in resolution.notes:
+            for note in notes:
                 out.write(f"  - {note}\n")
     return EXIT_OK if ready else EXIT_NOT_READY
 
