@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from bandwidth_credentials import (
+    ConfigurationError,
     Fetched,
     Provider,
     Resolver,
@@ -408,3 +409,29 @@ def test_past_max_stale_a_recovered_store_is_read_again_at_once(
 
     assert auth.username == "back"
     assert background.pending == []
+
+
+def test_new_values_that_do_not_normalize_keep_failing_until_fixed(
+    clock: Clock, background: Background, store: dict[str, object]
+) -> None:
+    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
+    first = resolver.get_auth("voice")
+    store["BW_USERNAME"] = "someone-else"  # conflicts with "username" in the same source
+    raised_at: list[float] = []
+
+    for _ in range(160):  # a call every 5 s for 800 s
+        clock.now += 5
+        try:
+            served = resolver.get_auth("voice")
+            background.run()
+            assert served is first
+        except ConfigurationError:
+            raised_at.append(clock.now - 1000)
+    del store["BW_USERNAME"]
+    clock.now += 400  # past any backoff
+    fixed = resolver.get_auth("voice")
+
+    assert raised_at  # the conflict surfaced instead of being papered over
+    assert min(raised_at) >= 60 + 600  # stale credentials were served up to the bound
+    assert fixed.username == "jdoe"
+    assert fixed is not first

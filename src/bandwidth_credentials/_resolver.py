@@ -382,19 +382,28 @@ class Resolver:
                     if not state.provider.source.optional:
                         raise
                     fetched_now[index] = _Skipped(str(exc))
-        # Commit only once every due source answered: a failed refresh changes nothing.
+
+        # Normalize before committing anything: a refresh that fails (a source down, or
+        # new values that do not normalize) leaves every source's state as it was.
+        def current(index: int) -> Fetched | None:
+            result = fetched_now.get(index, self._states[index].fetched)
+            return None if isinstance(result, _Skipped) else result
+
+        pairs = [
+            (state.provider.source, fetched)
+            for index, state in enumerate(self._states)
+            if (fetched := current(index)) is not None
+        ]
+        resolution = normalize(pairs)
         for index, result in fetched_now.items():
             state = self._states[index]
             if isinstance(result, _Skipped):
-                state.stored(
-                    None, now, f"{state.provider.source.uri} skipped (optional): {result.reason}"
-                )
+                reason = f"{state.provider.source.uri} skipped (optional): {result.reason}"
+                state.stored(None, now, reason)
                 logger.info("optional source skipped: %s", result.reason)
             else:
                 state.stored(result, now)
         skipped = [s.skipped for s in self._states if s.skipped is not None]
-        pairs = [(s.provider.source, s.fetched) for s in self._states if s.fetched is not None]
-        resolution = normalize(pairs)
         auth: dict[str, ServiceAuth] = {}
         errors: dict[str, Exception] = {}
         for name, outcome in resolution.services.items():
