@@ -357,3 +357,26 @@ def test_more_services_share_the_credentials(
 
     assert auth.base_url == base
     assert auth.scheme == "bearer"
+
+
+@pytest.mark.parametrize(("no_proxy", "works"), [("", False), ("127.0.0.1,localhost", True)])
+def test_proxy_settings_are_honoured(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, no_proxy: str, works: bool
+) -> None:
+    closed = TokenServer(CLIENT, SECRET)
+    with serve(closed) as url:
+        dead_proxy = url  # nothing listens there once the block ends
+    monkeypatch.setattr(_oauth, "ATTEMPTS", 1)
+    for name in ("HTTP_PROXY", "http_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", dead_proxy)
+    monkeypatch.setenv("NO_PROXY", no_proxy)
+    oauth_env(monkeypatch, token_server)
+    voice = Resolver(["env"]).get_auth("voice")
+
+    if works:
+        assert voice.headers() == {"Authorization": "Bearer token-1"}
+    else:
+        with pytest.raises(TokenError, match="cannot connect"):
+            voice.headers()
+        assert token_server.requests == 0
