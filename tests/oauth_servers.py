@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -82,7 +83,9 @@ class ApiServer:
 
 
 @contextmanager
-def serve(app: TokenServer | ApiServer) -> Iterator[str]:
+def serve(app: TokenServer | ApiServer, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given); yields its base URL."""
+
     class Handler(BaseHTTPRequestHandler):
         def _any(self) -> None:
             status, body = app.answer(self)
@@ -102,10 +105,18 @@ def serve(app: TokenServer | ApiServer) -> Iterator[str]:
         daemon_threads = True
 
     server = Server(("127.0.0.1", 0), Handler)
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield (
+            f"{scheme}://localhost:{server.server_address[1]}"
+            if tls
+            else (f"http://127.0.0.1:{server.server_address[1]}")
+        )
     finally:
         server.shutdown()
         server.server_close()

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import threading
 import traceback
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -380,3 +382,37 @@ def test_proxy_settings_are_honoured(
         with pytest.raises(TokenError, match="cannot connect"):
             voice.headers()
         assert token_server.requests == 0
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "SSL_CERT_FILE", None])
+def test_https_token_endpoint_is_verified_against_the_configured_ca(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str | None
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = TokenServer(CLIENT, SECRET)
+    monkeypatch.setattr(_oauth, "ATTEMPTS", 1)
+    for name in ("REQUESTS_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    if variable:
+        monkeypatch.setenv(variable, str(ca_file))
+
+    with serve(server, tls=context) as url:
+        server.url = url + "/api/v1/oauth2/token"
+        oauth_env(monkeypatch, server)
+        voice = Resolver(["env"]).get_auth("voice")
+        if variable:
+            headers = voice.headers()
+        else:
+            with pytest.raises(TokenError, match="TLS") as caught:
+                voice.headers()
+
+    if variable:
+        assert headers == {"Authorization": "Bearer token-1"}
+    else:
+        assert SECRET not in str(caught.value)
+        assert server.requests == 0
