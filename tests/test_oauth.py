@@ -93,7 +93,7 @@ def test_32_concurrent_cold_coroutines_cause_one_token_request(
 
     async def caller() -> dict[str, str]:
         auth = await resolver.aget_auth("voice")
-        return await asyncio.to_thread(auth.headers)
+        return await auth.aheaders()
 
     async def main() -> list[dict[str, str]]:
         return list(await asyncio.gather(*(caller() for _ in range(32))))

@@ -171,6 +171,14 @@ class ServiceAuth:
         """
         return {"Authorization": self.authorization}
 
+    async def aheaders(self) -> dict[str, str]:
+        """:meth:`headers` for asyncio code: a token fetch runs in a worker thread."""
+        if self._authorization is not None or self.kind != "oauth":
+            return self.headers()
+        import asyncio
+
+        return await asyncio.to_thread(self.headers)
+
     def invalidate(self, rejected: str | None = None) -> None:
         """Say that the API refused these credentials (an HTTP 401).
 
