@@ -82,6 +82,17 @@ def up() -> None:
     MemoryProvider.fail.pop("a", None)
 
 
+def after_failed_refresh(clock: Clock, background: Background) -> Resolver:
+    """A resolver (ttl 60 s, max_stale 600 s) whose first refresh, at 61 s, failed."""
+    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
+    resolver.get_auth("voice")
+    down()
+    clock.now += 61
+    resolver.get_auth("voice")
+    background.run()
+    return resolver
+
+
 def test_expired_ttl_serves_current_while_one_background_refresh_runs(
     clock: Clock, background: Background, store: dict[str, object]
 ) -> None:
@@ -158,12 +169,7 @@ def test_failed_refresh_serves_stale_within_max_stale_and_warns_once(
 def test_past_max_stale_the_refresh_error_is_raised(
     clock: Clock, background: Background, store: dict[str, object]
 ) -> None:
-    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
-    resolver.get_auth("voice")
-    down()
-    clock.now += 61
-    resolver.get_auth("voice")
-    background.run()
+    resolver = after_failed_refresh(clock, background)
 
     clock.now = 1000 + 60 + 600
     with pytest.raises(SourceError) as caught:
@@ -175,12 +181,7 @@ def test_past_max_stale_the_refresh_error_is_raised(
 def test_recovers_when_the_store_comes_back(
     clock: Clock, background: Background, store: dict[str, object]
 ) -> None:
-    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
-    resolver.get_auth("voice")
-    down()
-    clock.now += 61
-    resolver.get_auth("voice")
-    background.run()
+    resolver = after_failed_refresh(clock, background)
     up()
     store["username"] = "back"
 
@@ -395,12 +396,7 @@ def test_change_checks_run_every_interval_and_refetch_only_on_change(
 def test_past_max_stale_a_recovered_store_is_read_again_at_once(
     clock: Clock, background: Background, store: dict[str, object]
 ) -> None:
-    resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
-    resolver.get_auth("voice")
-    down()
-    clock.now += 61
-    resolver.get_auth("voice")
-    background.run()
+    resolver = after_failed_refresh(clock, background)
     up()
     store["username"] = "back"
 

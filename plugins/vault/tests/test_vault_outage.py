@@ -53,17 +53,26 @@ def test_sealed_vault_serves_stale_within_bound_then_recovers(
     assert resolver.get_auth("voice").provenance["password"].version == "2"
 
 
+def sealed_after_first_fetch(
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch, now: list[float]
+) -> Resolver:
+    """A resolver that read the secret at 0 s; Vault then sealed and the refresh at 61 s
+    failed (stale credentials were served). Background refreshes run inline."""
+    vault.put("secret", "bandwidth/prod", CREDS)
+    monkeypatch.setenv("VAULT_TOKEN", vault.issue_token(["secret/data/bandwidth/prod"]))
+    resolver = Resolver([URI], clock=lambda: now[0], spawn=lambda work: work())
+    resolver.get_auth("voice")
+    vault.sealed = True
+    now[0] = 61.0
+    resolver.get_auth("voice")
+    return resolver
+
+
 def test_sealed_vault_past_max_stale_raises_the_refresh_error(
     fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch, no_backoff: list[float]
 ) -> None:
-    fake_env.put("secret", "bandwidth/prod", CREDS)
-    monkeypatch.setenv("VAULT_TOKEN", fake_env.issue_token(["secret/data/bandwidth/prod"]))
     now = [0.0]
-    resolver = Resolver([URI], clock=lambda: now[0], spawn=lambda work: work())
-    resolver.get_auth("voice")
-    fake_env.sealed = True
-    now[0] = 61.0
-    resolver.get_auth("voice")  # the refresh fails; stale credentials are served
+    resolver = sealed_after_first_fetch(fake_env, monkeypatch, now)
 
     now[0] = 60.0 + 600.0
     with pytest.raises(SourceUnavailableError) as caught:
@@ -76,14 +85,8 @@ def test_sealed_vault_past_max_stale_raises_the_refresh_error(
 def test_past_max_stale_a_recovered_vault_is_read_again_at_once(
     fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch, no_backoff: list[float]
 ) -> None:
-    fake_env.put("secret", "bandwidth/prod", CREDS)
-    monkeypatch.setenv("VAULT_TOKEN", fake_env.issue_token(["secret/data/bandwidth/prod"]))
     now = [0.0]
-    resolver = Resolver([URI], clock=lambda: now[0], spawn=lambda work: work())
-    resolver.get_auth("voice")
-    fake_env.sealed = True
-    now[0] = 61.0
-    resolver.get_auth("voice")
+    resolver = sealed_after_first_fetch(fake_env, monkeypatch, now)
     fake_env.sealed = False
     fake_env.put("secret", "bandwidth/prod", {**CREDS, "password": "after-outage"})
 
