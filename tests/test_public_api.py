@@ -69,8 +69,8 @@ def test_unknown_service_error_is_a_value_error() -> None:
 def test_import_does_not_pull_in_cloud_sdks_or_http_clients() -> None:
     code = (
         "import sys, bandwidth_credentials\n"
-        "heavy = [m for m in ('boto3','botocore','hvac','requests','httpx','urllib.request',"
-        "'dotenv') if m in sys.modules]\n"
+        "heavy = [m for m in ('boto3', 'botocore', 'hvac', 'requests', 'httpx',"
+        " 'urllib.request', 'asyncio', 'dotenv') if m in sys.modules]\n"
         "print(','.join(heavy))"
     )
 
