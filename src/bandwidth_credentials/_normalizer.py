@@ -87,6 +87,7 @@ _COMPACT_SCOPES: tuple[tuple[str, str], ...] = tuple(
         key=lambda pair: -len(pair[0]),
     )
 )
+_SCOPE_NAMES = dict(_COMPACT_SCOPES)
 _BUILTIN_PREFIXES = ("BANDWIDTH_", "BW_")
 _NON_ALNUM = re.compile(r"[^a-z0-9]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -131,8 +132,13 @@ class _SourceFields:
 
 
 def _compact(key: str, prefixes: Sequence[str]) -> str:
+    """``key`` without its prefix (the longest that matches), lowercased, alphanumerics only.
+
+    ``prefixes`` are a source's own (``MYAPP_BW_``, ``BW_PASSWORD_FILE:``); ``BW_`` and
+    ``BANDWIDTH_`` are always tried too.
+    """
     upper = key.upper()
-    for prefix in prefixes:
+    for prefix in sorted((*prefixes, *_BUILTIN_PREFIXES), key=len, reverse=True):
         if upper.startswith(prefix) and len(upper) > len(prefix):
             key = key[len(prefix) :]
             break
@@ -151,7 +157,7 @@ def classify_key(
     >>> classify_key("accountId")
     (None, 'account_id')
     """
-    compact = _compact(key, (*sorted(prefixes, key=len, reverse=True), *_BUILTIN_PREFIXES))
+    compact = _compact(key, prefixes)
     name = _COMPACT_FIELDS.get(compact)
     if name is not None:
         if name in SERVICE_ONLY_FIELDS:
@@ -167,11 +173,8 @@ def classify_key(
 
 
 def _scope_of(key: str, prefixes: Sequence[str]) -> str | None:
-    compact = _compact(key, (*prefixes, *_BUILTIN_PREFIXES))
-    for scope_text, service in _COMPACT_SCOPES:
-        if compact == scope_text:
-            return service
-    return None
+    """The service a nested object's key names (``voice``, ``BW_MESSAGING``), if any."""
+    return _SCOPE_NAMES.get(_compact(key, prefixes))
 
 
 def _text(value: object, where: str, source: str, key: str) -> str | None:

@@ -82,7 +82,6 @@ class TokenManager:
         self._opener = opener
         self._lock = threading.Lock()
         self._token: _Token | None = None
-        self.requests = 0  # token requests sent, for diagnostics and benchmarks
 
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -188,7 +187,6 @@ class TokenManager:
                 "Accept": "application/json",
             },
         )
-        self.requests += 1
         started = self._clock()
         try:
             with self._opener_or_default().open(request, timeout=TIMEOUT) as response:
