@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import bandwidth_credentials._default as default_module
 import bandwidth_credentials._normalizer as normalizer_module
-import bandwidth_credentials._resolver as resolver_module
 
 _ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_", "PARAMETERS_SECRETS_")
 
@@ -21,6 +21,6 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]
         if name.upper().startswith(_ISOLATED_PREFIXES):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(resolver_module, "_default", None)
+    monkeypatch.setattr(default_module, "_default", None)
     monkeypatch.setattr(normalizer_module, "_logged_notes", set())
     return

@@ -165,7 +165,9 @@ def test_python_dash_m_runs_the_cli() -> None:
 def test_check_notes_that_basic_is_deprecated() -> None:
     result = bwcreds("check", env=FULL)
 
-    assert "HTTP Basic (API user) credentials are deprecated" in result.stdout
+    assert "Bandwidth decommission" in result.stdout
+    assert "BW_CLIENT_ID" in result.stdout
+    assert "Warning" not in result.stderr  # the note says it; no warning on top
 
 
 def test_check_with_oauth_shows_bearer_and_no_deprecation_note() -> None:
@@ -176,4 +178,4 @@ def test_check_with_oauth_shows_bearer_and_no_deprecation_note() -> None:
     assert result.returncode == 0, result.stderr
     voice = next(line for line in result.stdout.splitlines() if line.startswith("voice"))
     assert voice.split()[:4] == ["voice", "yes", "bearer", "oauth"]
-    assert "deprecated" not in result.stdout
+    assert "decommission" not in result.stdout

@@ -1090,7 +1090,7 @@ def test_vault_agent_example_renders_a_file_the_provider_reads(tmp_path: Path) -
     kv = {"accountId": "920012", "username": "jdoe", "password": 'p w"#$'}
     rendered.write_text(_render_vault_template(annotations[prefix + name], kv), encoding="utf-8")
 
-    local = source.uri.replace(source.target, str(rendered))
+    local = source.text.replace(source.target, str(rendered))
     voice = Resolver([local]).get_auth("voice")
 
     assert voice.username == "jdoe"

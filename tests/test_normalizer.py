@@ -179,7 +179,7 @@ def test_pair_is_taken_whole_from_the_highest_source_holding_all_of_it() -> None
     assert voice.username == "low-user"
     assert voice.password is not None
     assert voice.password.get_secret_value() == "low-pw"
-    assert any("half pair" in note and "mem:high" in note for note in resolution.notes)
+    assert any("half pair" in note and "mem:high" in note for _, note in resolution.notes)
 
 
 def test_half_pairs_in_two_sources_are_never_combined() -> None:

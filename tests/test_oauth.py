@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bandwidth_credentials import InvalidCredentialsError, Resolver, TokenError, _oauth
-from bandwidth_credentials import _resolver as resolver_module
+from bandwidth_credentials import _factory as factory_module
 
 from .oauth_servers import CLIENT_ID as CLIENT
 from .oauth_servers import CLIENT_SECRET as SECRET
@@ -286,7 +286,7 @@ def test_static_access_token_is_a_bearer_without_requests(monkeypatch: pytest.Mo
 
 
 def test_basic_emits_one_deprecation_warning_per_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resolver_module, "_basic_warned", False)
+    monkeypatch.setattr(factory_module, "_basic_warned", False)
     for key, value in {"BW_ACCOUNT_ID": "1", "BW_USERNAME": "u", "BW_PASSWORD": "p"}.items():
         monkeypatch.setenv(key, value)
 
@@ -295,7 +295,7 @@ def test_basic_emits_one_deprecation_warning_per_process(monkeypatch: pytest.Mon
         Resolver(["env"]).get_auth("voice")
         Resolver(["env"]).get_auth("numbers")
 
-    deprecations = [w for w in recorded if issubclass(w.category, DeprecationWarning)]
+    deprecations = [w for w in recorded if issubclass(w.category, FutureWarning)]
     assert len(deprecations) == 1
     assert "OAuth 2.0 client credentials" in str(deprecations[0].message)
 

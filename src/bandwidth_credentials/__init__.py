@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging as _logging
 
 from ._auth import ServiceAuth
+from ._checks import Provenance
+from ._default import aget_auth, configure, get_auth, invalidate, reload
 from ._errors import (
     ConfigurationError,
     CredentialNotFoundError,
@@ -28,11 +30,10 @@ from ._errors import (
     TokenError,
     UnknownServiceError,
 )
-from ._normalizer import Provenance
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
-from ._resolver import Resolver, aget_auth, configure, get_auth, invalidate, reload
-from ._services import SERVICE_NAMES
+from ._resolver import Resolver
+from ._schema import SERVICE_NAMES
 
 __version__ = "0.1.0"
 

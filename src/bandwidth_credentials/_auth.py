@@ -7,16 +7,16 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._normalizer import Provenance, ServiceCredentials
+from ._checks import Provenance, ServiceCredentials
+from ._schema import KINDS, OAUTH
 from ._secret import Secret
-from ._services import API_USER, MESSAGING_TOKEN
 
 if TYPE_CHECKING:
     import httpx
     import requests
     from pydantic import SecretStr
 
-__all__ = ["ServiceAuth", "TokenSource"]
+__all__ = ["Owner", "ServiceAuth", "TokenSource"]
 
 
 class TokenSource(Protocol):
@@ -27,13 +27,22 @@ class TokenSource(Protocol):
         """A currently valid access token."""
         ...
 
+    def cached_token(self) -> str | None:
+        """A currently valid token without any wait or I/O, or ``None``."""
+        ...
+
     def invalidate(self, rejected: str | None = None) -> None:
         """Forget ``rejected`` (a token an API refused) so the next ``token()`` is new."""
         ...
 
 
-class _Owner(Protocol):
+class Owner(Protocol):
+    """What built a ``ServiceAuth`` and knows its current successor (a resolver, or the
+    handle of the default resolver, which follows ``configure()``)."""
+
     def get_auth(self, service: str) -> ServiceAuth: ...
+
+    def get_auth_nowait(self, service: str) -> ServiceAuth | None: ...
 
     def invalidate(self, seen: ServiceAuth | None = None) -> None: ...
 
@@ -51,6 +60,7 @@ class ServiceAuth:
         kind: which credentials were used: ``api_user``, ``messaging_token``, ``oauth``
             or ``access_token``.
         base_url: the API's base URL for this account, without a trailing slash.
+        environment: ``prod``, ``test`` or ``uat`` (``BW_ENVIRONMENT``; hosts follow it).
         username: the HTTP Basic user name (the API user, or Messaging's API token).
         password: the HTTP Basic password as a pydantic ``SecretStr``.
         provenance: for each field, the source URI and key that supplied it.
@@ -67,6 +77,7 @@ class ServiceAuth:
         "account_id",
         "base_url",
         "client_id",
+        "environment",
         "kind",
         "provenance",
         "scheme",
@@ -83,22 +94,23 @@ class ServiceAuth:
     _password: Secret | None
     _password_str: SecretStr | None
     client_id: str | None
+    environment: str
     provenance: Mapping[str, Provenance]
     _authorization: str | None
     _bearer: TokenSource | None
-    _owner: _Owner | None
+    _owner: Owner | None
 
     def __init__(
         self,
         credentials: ServiceCredentials,
         provenance: Mapping[str, Provenance],
         bearer: TokenSource | None = None,
-        owner: _Owner | None = None,
+        owner: Owner | None = None,
     ) -> None:
         """Build from validated credentials. ``bearer`` supplies tokens for the ``oauth``
         and ``access_token`` kinds; ``owner`` is the resolver that built this object."""
         kind = credentials.kind
-        basic = kind in (API_USER, MESSAGING_TOKEN)
+        basic = KINDS[kind].scheme == "basic"
         if basic:
             assert credentials.username is not None
             assert credentials.password is not None
@@ -118,6 +130,7 @@ class ServiceAuth:
             "_password": credentials.password if basic else None,
             "_password_str": None,
             "client_id": credentials.client_id,
+            "environment": credentials.environment,
             "provenance": MappingProxyType(dict(provenance)),
             "_authorization": authorization,
             "_bearer": bearer,
@@ -173,7 +186,7 @@ class ServiceAuth:
 
     async def aheaders(self) -> dict[str, str]:
         """:meth:`headers` for asyncio code: a token fetch runs in a worker thread."""
-        if self._authorization is not None or self.kind != "oauth":
+        if self._authorization is not None or self.kind != OAUTH:
             return self.headers()
         import asyncio
 
@@ -187,7 +200,7 @@ class ServiceAuth:
         a new one; otherwise the resolver fetches the credentials again on its next
         call. Many callers reporting the same refusal cause one fetch.
         """
-        if self.kind == "oauth":
+        if self.kind == OAUTH:
             assert self._bearer is not None
             token = rejected.split(" ", 1)[1] if rejected and " " in rejected else rejected
             self._bearer.invalidate(token)

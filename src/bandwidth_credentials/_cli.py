@@ -1,8 +1,8 @@
 """``bwcreds``: check and explain credential resolution, or run a program with them.
 
-Exit codes: 0 every requested service is ready, 1 some are not (missing or invalid
-credentials, a failing source), 2 the configuration itself is wrong (bad source URI,
-unknown scheme or service, conflicting keys in one source).
+Exit codes (``check``, ``explain`` and ``exec``): 0 every requested service is ready, 1 some
+are not (missing or invalid credentials, a failing source), 2 the configuration itself is
+wrong (bad source URI, unknown scheme or service, conflicting keys in one source).
 """
 
 from __future__ import annotations
@@ -10,14 +10,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._errors import ConfigurationError, CredentialsError, UnknownServiceError
 from ._exec import add_exec_command
+from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
 from ._resolver import Resolver
-from ._services import SERVICE_NAMES, SERVICES, canonical_service
+from ._schema import SERVICE_NAMES, SERVICES, canonical_service
 
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
@@ -29,30 +31,51 @@ def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
         out.write("\n")
 
 
+def _printable(text: str) -> str:
+    """A key name with control characters escaped (a key is data, not terminal input)."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
 def _resolver(sources: str | None) -> Resolver:
     return Resolver(sources) if sources else Resolver()
+
+
+def _services(names: Sequence[str]) -> list[str]:
+    """Canonical names asked for, each once, in the order asked (default: every service)."""
+    return list(dict.fromkeys(canonical_service(name) for name in names)) or list(SERVICE_NAMES)
 
 
 def _where(provenance: dict[str, Any]) -> str:
     """'env (BW_ACCOUNT_ID, BW_USERNAME); vault:... (password)': grouped by source."""
     by_source: dict[str, list[str]] = {}
     for prov in provenance.values():
-        by_source.setdefault(prov.source, []).append(prov.key)
+        by_source.setdefault(prov.source, []).append(_printable(prov.key))
     return "; ".join(f"{source} ({', '.join(keys)})" for source, keys in by_source.items())
 
 
-def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    services = [canonical_service(name) for name in args.services] or list(SERVICE_NAMES)
-    resolver = _resolver(args.sources)
-    results: list[dict[str, Any]] = []
-    failure: CredentialsError | None = None
-    resolution: Resolution | None = None
+def _notes(resolution: Resolution | None, services: Sequence[str], basic: bool) -> list[str]:
+    """Notes about the services asked for (and about none in particular), each once."""
+    wanted = set(services) | {""}
+    notes = [text for scope, text in (resolution.notes if resolution else ()) if scope in wanted]
+    if basic:
+        notes.append(basic_notice())
+    return list(dict.fromkeys(notes))
+
+
+def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | None]:
     try:
-        resolution = resolver.resolve()
+        return resolver.resolve(), None
     except ConfigurationError:
         raise
     except CredentialsError as exc:
-        failure = exc
+        return None, exc
+
+
+def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    services = _services(args.services)
+    resolver = _resolver(args.sources)
+    resolution, failure = _resolve(resolver)
+    results: list[dict[str, Any]] = []
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
         outcome = resolution.services[name] if resolution is not None else failure
@@ -64,61 +87,55 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ready=True,
                 scheme=auth.scheme,
                 kind=auth.kind,
+                environment=auth.environment,
                 base_url=auth.base_url,
                 sources={field: [p.source, p.key] for field, p in auth.provenance.items()},
                 where=_where(dict(auth.provenance)),
             )
         results.append(entry)
     ready = all(entry["ready"] for entry in results)
+    basic = any(entry.get("scheme") == "basic" for entry in results)
+    notes = _notes(resolution, services, basic)
+    skipped = list(resolver.skipped()) if resolution is not None else []
     if args.json:
-        notes = list(resolution.notes) if resolution is not None else []
-        json.dump(
-            {
-                "ready": ready,
-                "sources": [s.uri for s in resolver.sources],
-                "services": results,
-                "notes": notes,
-            },
-            out,
-            indent=2,
-        )
+        document = {
+            "ready": ready,
+            "sources": [s.uri for s in resolver.sources],
+            "skipped": skipped,
+            "services": results,
+            "notes": notes,
+        }
+        json.dump(document, out, indent=2)
         out.write("\n")
-    else:
-        rows = [["SERVICE", "READY", "SCHEME", "CREDENTIALS", "FROM"]]
-        for entry in results:
-            if entry["ready"]:
-                rows.append(
-                    [entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]]
-                )
-            else:
-                rows.append([entry["service"], "NO", "-", "-", "-"])
-        _table(rows, out)
-        problems = [entry for entry in results if not entry["ready"]]
-        if problems:
-            out.write("\n")
-            for entry in problems:
-                out.write(f"{entry['service']}: {entry['error']}\n")
-        notes = list(resolution.notes) if resolution is not None else []
-        if any(entry.get("scheme") == "basic" for entry in results):
-            notes.append(
-                "HTTP Basic (API user) credentials are deprecated by Bandwidth in favour of "
-                "OAuth client credentials (BW_CLIENT_ID, BW_CLIENT_SECRET)"
-            )
-        if notes:
-            out.write("\nnotes:\n")
-            for note in notes:
-                out.write(f"  - {note}\n")
+        return EXIT_OK if ready else EXIT_NOT_READY
+    rows = [["SERVICE", "READY", "SCHEME", "CREDENTIALS", "FROM"]]
+    for entry in results:
+        if entry["ready"]:
+            rows.append([entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]])
+        else:
+            rows.append([entry["service"], "NO", "-", "-", "-"])
+    _table(rows, out)
+    problems = [entry for entry in results if not entry["ready"]]
+    if problems:
+        out.write("\n")
+        for entry in problems:
+            out.write(f"{entry['service']}: {entry['error']}\n")
+    if skipped:
+        out.write("\nsources skipped:\n")
+        for line in skipped:
+            out.write(f"  - {line}\n")
+    if notes:
+        out.write("\nnotes:\n")
+        for note in notes:
+            out.write(f"  - {note}\n")
     return EXIT_OK if ready else EXIT_NOT_READY
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = _resolver(args.sources)
-    try:
-        resolution = resolver.resolve()
-    except ConfigurationError:
-        raise
-    except CredentialsError as exc:
-        err.write(f"bwcreds: {exc}\n")
+    resolution, failure = _resolve(resolver)
+    if resolution is None:
+        err.write(f"bwcreds: {failure}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
     for name, outcome in resolution.services.items():
@@ -127,16 +144,16 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             continue
         credentials, provenance = outcome
         fields = [
-            {"field": field, "source": p.source, "key": p.key, "version": p.version}
+            {"field": field, "source": p.source, "key": _printable(p.key), "version": p.version}
             for field, p in provenance.items()
         ]
         per_service.append(
             {"service": name, "ready": True, "kind": credentials.kind, "fields": fields}
         )
-    keys: list[dict[str, str]] = [
+    keys = [
         {
             "source": report.source,
-            "key": report.key,
+            "key": _printable(report.key),
             "field": report.field or "-",
             "service": report.scope or "all",
             "status": report.status,
@@ -145,20 +162,25 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for report in resolution.keys
     ]
     skipped = list(resolver.skipped())
+    ready = all(entry["ready"] for entry in per_service)
+    basic = any(
+        not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
+        for o in resolution.services.values()
+    )
+    notes = _notes(resolution, list(SERVICE_NAMES), basic)
+    code = EXIT_OK if ready else EXIT_NOT_READY
     if args.json:
-        json.dump(
-            {
-                "sources": list(resolution.sources),
-                "skipped": skipped,
-                "services": per_service,
-                "keys": keys,
-                "notes": list(resolution.notes),
-            },
-            out,
-            indent=2,
-        )
+        document = {
+            "ready": ready,
+            "sources": list(resolution.sources),
+            "skipped": skipped,
+            "services": per_service,
+            "keys": keys,
+            "notes": notes,
+        }
+        json.dump(document, out, indent=2)
         out.write("\n")
-        return EXIT_OK
+        return code
     out.write("sources (highest precedence first): ")
     out.write(", ".join(s.uri for s in resolver.sources) + "\n\n")
     rows = [["SERVICE", "FIELD", "SOURCE", "KEY", "VERSION"]]
@@ -167,15 +189,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             rows.append([entry["service"], "-", "not ready", "-", "-"])
             continue
         for field in entry["fields"]:
-            rows.append(
-                [
-                    entry["service"],
-                    field["field"],
-                    field["source"],
-                    field["key"],
-                    field["version"] or "-",
-                ]
-            )
+            row = [entry["service"], field["field"], field["source"], field["key"]]
+            rows.append([*row, field["version"] or "-"])
     _table(rows, out)
     if keys:
         out.write("\nkeys found:\n")
@@ -192,32 +207,35 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
         _table(rows, out)
-    for line in skipped:
-        out.write(f"\n{line}")
     if skipped:
-        out.write("\n")
-    if resolution.notes:
+        out.write("\nsources skipped:\n")
+        for line in skipped:
+            out.write(f"  - {line}\n")
+    if notes:
         out.write("\nnotes:\n")
-        for note in resolution.notes:
+        for note in notes:
             out.write(f"  - {note}\n")
-    return EXIT_OK
+    return code
 
 
 def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from ._registry import available_providers
+    from ._registry import provider_report
 
     rows = [["SCHEME", "PROVIDER"]]
-    for scheme, cls in available_providers().items():
-        rows.append([scheme, f"{cls.__module__}.{cls.__qualname__}"])
+    for scheme, where in provider_report().items():
+        rows.append([scheme, where])
     _table(rows, out)
     return EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="bwcreds",
         description="Check where Bandwidth API credentials come from and whether they are ready.",
     )
+    parser.add_argument("--version", action="version", version=f"bwcreds {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     sources_help = (
         "comma-separated source URIs, highest precedence first "
@@ -242,7 +260,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bwcreds`` console script."""
     args = _parser().parse_args(argv)
     try:
-        code: int = args.run(args, sys.stdout, sys.stderr)
+        with warnings.catch_warnings():
+            # The Basic notice is printed with the other notes instead.
+            warnings.simplefilter("ignore", BasicDeprecationWarning)
+            code: int = args.run(args, sys.stdout, sys.stderr)
     except (ConfigurationError, UnknownServiceError) as exc:
         sys.stderr.write(f"bwcreds: configuration error: {exc}\n")
         return EXIT_CONFIG

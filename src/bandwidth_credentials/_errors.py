@@ -23,7 +23,8 @@ so callers can act on it without parsing text.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 __all__ = [
     "ConfigurationError",
@@ -127,12 +128,15 @@ class InvalidCredentialsError(CredentialsError):
 class SourceError(CredentialsError):
     """A configured source could not produce its values.
 
-    ``source`` is the source URI (never containing a secret).
+    ``source`` is the source URI as shown (option values hidden, never a secret).
+    ``retry_after`` is the delay in seconds the store asked for (HTTP ``Retry-After``),
+    when it asked; the refresh backoff honours it.
     """
 
-    def __init__(self, message: str, *, source: str) -> None:
+    def __init__(self, message: str, *, source: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.source = source
+        self.retry_after = retry_after
 
 
 class SourceNotFoundError(SourceError):
@@ -170,9 +174,41 @@ class TokenError(CredentialsError):
         token_url: str,
         status: int | None = None,
         retryable: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.client_id = client_id
         self.token_url = token_url
         self.status = status
         self.retryable = retryable
+        self.retry_after = retry_after
+
+
+E = TypeVar("E", bound=BaseException)
+T = TypeVar("T")
+
+
+def fresh(error: E) -> E:
+    """A new exception of the same type, message and attributes, with no traceback,
+    ``__cause__`` or ``__context__``: raise one of these per caller, so a shared failure
+    never carries one caller's traceback or handling context into another's."""
+    new = type(error).__new__(type(error), *error.args)
+    new.__dict__.update(error.__dict__)
+    return new
+
+
+def guarded(action: Callable[[], T], translate: Callable[[Exception], Exception]) -> T:
+    """Run ``action``; an exception that is not already a :class:`CredentialsError` is
+    replaced by ``translate(exc)``, raised *outside* the ``except`` block, so neither
+    ``__cause__`` nor ``__context__`` leads back to the foreign exception (whose text or
+    attributes, such as ``JSONDecodeError.doc``, may hold a secret). ``KeyboardInterrupt``
+    and ``SystemExit`` pass through untouched.
+    """
+    replacement: Exception
+    try:
+        return action()
+    except CredentialsError as exc:
+        replacement = fresh(exc)
+    except Exception as exc:
+        replacement = translate(exc)
+    raise replacement

@@ -14,16 +14,15 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
-from ._normalizer import Provenance, ServiceCredentials
 from ._resolver import Resolver
-from ._services import (
-    ACCESS_TOKEN,
-    API_USER,
+from ._schema import (
+    KINDS,
     MESSAGING_TOKEN,
-    OAUTH,
     SERVICE_NAMES,
     canonical_service,
+    env_scope,
 )
 
 __all__ = ["add_exec_command", "credential_environment", "run_exec"]
@@ -32,19 +31,8 @@ __all__ = ["add_exec_command", "credential_environment", "run_exec"]
 # command that cannot be run (126) or found (127).
 EXIT_NOT_READY, EXIT_CONFIG, EXIT_CANNOT_RUN, EXIT_NOT_FOUND = 1, 2, 126, 127
 
-# Credential kind -> (ServiceCredentials attribute, variable name without the prefix).
-_KIND_VARIABLES: dict[str, tuple[tuple[str, str], ...]] = {
-    API_USER: (("username", "USERNAME"), ("password", "PASSWORD")),
-    # The messaging token pair travels as the Basic user name and password.
-    MESSAGING_TOKEN: (("username", "API_TOKEN"), ("password", "API_SECRET")),
-    OAUTH: (
-        ("client_id", "CLIENT_ID"),
-        ("client_secret", "CLIENT_SECRET"),
-        ("token_url", "TOKEN_URL"),
-        ("environment", "ENVIRONMENT"),
-    ),
-    ACCESS_TOKEN: (("access_token", "ACCESS_TOKEN"),),
-}
+# The messaging token pair travels as the Basic user name and password.
+_HELD_AS = {"api_token": "username", "api_secret": "password"}
 
 
 def _plain(value: object) -> str | None:
@@ -59,13 +47,15 @@ def _service_variables(
 ) -> dict[str, str]:
     """One service's credentials as variable names without the ``BW_`` prefix."""
     found: dict[str, str] = {"ACCOUNT_ID": credentials.account_id}
-    for attribute, name in _KIND_VARIABLES.get(credentials.kind, ()):
+    for field, name in KINDS[credentials.kind].env:
+        attribute = _HELD_AS.get(field, field) if credentials.kind == MESSAGING_TOKEN else field
         value = _plain(getattr(credentials, attribute))
         if value is not None:
             found[name] = value
-    if "base_url" in provenance:
-        # Only an explicit override; the default URL is derived from the account id.
-        found["BASE_URL"] = credentials.base_url
+    # Only explicit settings: defaults follow from the account id and environment.
+    for field, value in credentials.endpoints.items():
+        if field in provenance:
+            found[field.upper()] = value
     return found
 
 
@@ -102,7 +92,7 @@ def credential_environment(
 
 
 def _scope(service: str) -> str:
-    return service.upper().replace("-", "_")
+    return env_scope(service)
 
 
 def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -14,7 +14,7 @@ import functools
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 
-from ._services import OAUTH
+from ._schema import OAUTH
 
 if TYPE_CHECKING:
     import httpx

@@ -26,8 +26,8 @@ import urllib.request
 from collections.abc import Callable
 from typing import NamedTuple
 
+from ._checks import ServiceCredentials
 from ._errors import TokenError
-from ._normalizer import ServiceCredentials
 
 __all__ = ["DEFAULT_TOKEN_URL", "TEST_TOKEN_URL", "TokenManager", "token_manager", "token_source"]
 
@@ -127,6 +127,13 @@ class TokenManager:
                     return current.value
                 raise
             return self._token.value
+
+    def cached_token(self) -> str | None:
+        """A currently valid token without any wait or I/O, or ``None``."""
+        current = self._token
+        if current is not None and self._clock() < current.refresh_at:
+            return current.value
+        return None
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Drop the cached token so the next :meth:`token` fetches a new one.
@@ -273,3 +280,17 @@ def token_source(credentials: ServiceCredentials) -> TokenManager:
         credentials.client_id,
         credentials.client_secret.get_secret_value(),
     )
+
+
+def reset_after_fork() -> None:
+    """In a forked child: new locks for the registry and every manager."""
+    global _managers_lock
+    _managers_lock = threading.Lock()
+    for manager in list(_managers.values()):
+        manager._lock = threading.Lock()
+
+
+def invalidate_all() -> None:
+    """Drop every cached token (after a SnapStart restore)."""
+    for manager in list(_managers.values()):
+        manager.invalidate()

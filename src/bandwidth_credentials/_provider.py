@@ -3,21 +3,23 @@
 A provider knows where secrets live and nothing about Bandwidth. It turns one source
 URI (``vault:secret/bandwidth/prod?auth=kubernetes``) into a flat mapping of the raw keys
 and string values it found, plus metadata. The normalizer decides what those keys mean.
+A provider that must recognise field names (the env provider's ``*_FILE`` variables, a
+secret directory's entries) is handed the schema as :attr:`Provider.schema`.
 """
 
 from __future__ import annotations
 
 import abc
+import math
 import re
-import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import ClassVar, NamedTuple
-from urllib.parse import parse_qsl
+from typing import ClassVar, NamedTuple, Protocol
+from urllib.parse import parse_qsl, urlsplit
 
 from ._errors import ConfigurationError
 
-__all__ = ["Fetched", "Provider", "Source", "parse_source", "parse_sources"]
+__all__ = ["Fetched", "KeySchema", "Provider", "Source", "parse_source", "parse_sources"]
 
 # Options every source accepts; the resolver acts on them, not the provider.
 COMMON_OPTIONS = frozenset({"optional", "ttl", "max_stale"})
@@ -25,25 +27,37 @@ COMMON_OPTIONS = frozenset({"optional", "ttl", "max_stale"})
 _SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+_LIST_HINT = "for several values repeat the option (prefix=P1_&prefix=P2_)"
 
 
 class Source(NamedTuple):
     """A parsed source URI: ``SCHEME[:TARGET][?OPTION=VALUE&...]``.
 
-    ``target`` is everything between the first ``:`` and the first ``?`` (an ARN keeps
-    its own colons). ``uri`` is the text as configured; it is what messages and
-    ``bwcreds explain`` show, so it must never carry a secret.
+    ``uri`` is the form that messages, provenance and ``bwcreds explain`` show: option
+    names without their values (``vault:secret/bw?auth=***&role=***``), so a token pasted
+    into an option never reaches any output; only the common options' flags and numbers
+    (``optional=true``, ``ttl=60``) are shown as given. ``text`` is the URI exactly as configured.
+    ``target`` is everything between the first ``:`` and the first ``?`` (an ARN keeps its
+    own colons). ``options`` holds each option's value; an option given several times
+    (a list) is in ``lists``.
     """
 
     uri: str
     scheme: str
     target: str
-    options: Mapping[str, str] = MappingProxyType({})
+    options: Mapping[str, str] = _EMPTY
+    text: str = ""
+    lists: Mapping[str, tuple[str, ...]] = MappingProxyType({})
 
     @property
     def optional(self) -> bool:
-        """Whether a missing source is skipped instead of being an error."""
+        """Whether a missing or failing source is skipped instead of being an error."""
         return self.flag("optional", False)
+
+    def values(self, name: str) -> tuple[str, ...]:
+        """Every value given for a list option (``prefix=A_&prefix=B_``), in order."""
+        return self.lists.get(name, ())
 
     def flag(self, name: str, default: bool) -> bool:
         """Read a boolean option (``true``/``false``/``1``/``0``/``yes``/``no``)."""
@@ -59,8 +73,11 @@ class Source(NamedTuple):
             f"source {self.uri}: option {name!r} must be true or false", source=self.uri
         )
 
-    def number(self, name: str, default: float | None) -> float | None:
-        """Read a non-negative number option (seconds, sizes)."""
+    def number(self, name: str, default: float | None, *, maximum: float = 10.0**9) -> float | None:
+        """Read a finite, non-negative number option (seconds, sizes) of at most ``maximum``.
+
+        Raises :class:`ConfigurationError` naming the option (never its value).
+        """
         raw = self.options.get(name)
         if raw is None:
             return default
@@ -68,21 +85,54 @@ class Source(NamedTuple):
             value = float(raw)
         except ValueError:
             value = -1.0
-        if not value >= 0:  # also rejects NaN
+        if not (math.isfinite(value) and 0 <= value <= maximum):
             raise ConfigurationError(
-                f"source {self.uri}: option {name!r} must be a non-negative number",
+                f"source {self.uri}: option {name!r} must be a number from 0 to {maximum:g}",
                 source=self.uri,
             )
         return value
 
 
+def _harmless(name: str, value: str) -> bool:
+    """Whether a common option's value can be shown: a flag or a number carries no secret."""
+    if name == "optional":
+        return value.strip().lower() in _TRUE | _FALSE
+    if name in COMMON_OPTIONS:
+        return re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,3})?", value.strip()) is not None
+    return False
+
+
+def _shown(
+    scheme: str, target: str, options: Sequence[tuple[str, str]], colon: bool = False
+) -> str:
+    """The URI as shown: user info and query of a URL target dropped, option values hidden
+    (except the library's own flags and numbers, which cannot hold a secret)."""
+    if "://" in target:
+        parts = urlsplit(target)
+        if parts.username is not None or parts.password is not None or parts.query:
+            netloc = parts.hostname or ""
+            if parts.port is not None:
+                netloc += f":{parts.port}"
+            target = f"{parts.scheme}://{netloc}{parts.path}"
+    head = f"{scheme}:{target}" if target or colon else scheme
+    if not options:
+        return head
+    shown = (
+        f"{name}={value.strip().lower() if _harmless(name, value) else '***'}"
+        for name, value in options
+    )
+    return head + "?" + "&".join(shown)
+
+
 def parse_source(uri: str) -> Source:
-    """Parse one source URI.
+    """Parse one source URI. A comma inside an option value is a :class:`ConfigurationError`
+    (commas separate sources); a repeated option is a list, which only the options a
+    provider declares in ``list_options`` may be.
 
     >>> parse_source("dotenv:.env?optional=true").options["optional"]
     'true'
-    >>> parse_source("aws-sm:arn:aws:secretsmanager:us-east-1:1:secret:bw").target
-    'arn:aws:secretsmanager:us-east-1:1:secret:bw'
+    >>> parse_source("vault:secret/bw?token=s3cr3t&optional=true").uri
+    'vault:secret/bw?token=***&optional=true'
     """
     text = uri.strip()
     head, sep, query = text.partition("?")
@@ -90,32 +140,53 @@ def parse_source(uri: str) -> Source:
     scheme = scheme.strip().lower()
     if not _SCHEME.match(scheme):
         raise ConfigurationError(
-            f"source {text!r} is not a source URI: expected SCHEME[:TARGET][?OPTIONS], "
-            "for example env, dotenv:.env or vault:secret/bandwidth/prod",
-            source=text,
+            f"source {_shown(scheme, '', ())!r} is not a source URI: expected "
+            "SCHEME[:TARGET][?OPTIONS], for example env, dotenv:.env or "
+            f"vault:secret/bandwidth/prod (a comma separates sources; {_LIST_HINT})",
+            source=None,
         )
-    options: dict[str, str] = {}
+    pairs: list[tuple[str, str]] = []
     if sep:
         try:
             pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
         except ValueError:
+            pairs = [("", "")]
+        if any(not name for name, _ in pairs):
             raise ConfigurationError(
-                f"source {text}: the options after '?' must be NAME=VALUE pairs joined by '&'",
-                source=text,
-            ) from None
-        for name, value in pairs:
-            if name in options:
-                raise ConfigurationError(
-                    f"source {text}: option {name!r} is given twice", source=text
-                )
-            options[name] = value
-    return Source(uri=text, scheme=scheme, target=target, options=MappingProxyType(options))
+                f"source {_shown(scheme, target, ())}: the options after '?' must be "
+                "NAME=VALUE pairs joined by '&'",
+                source=_shown(scheme, target, ()),
+            )
+    shown = _shown(scheme, target, pairs, colon=":" in head)
+    options: dict[str, str] = {}
+    lists: dict[str, list[str]] = {}
+    for name, value in pairs:
+        if "," in value:
+            raise ConfigurationError(
+                f"source {shown}: option {name!r} holds a comma, which separates sources; "
+                + _LIST_HINT,
+                source=shown,
+            )
+        options.setdefault(name, value)
+        lists.setdefault(name, []).append(value)
+    return Source(
+        uri=shown,
+        scheme=scheme,
+        target=target,
+        options=MappingProxyType(options),
+        text=text,
+        lists=MappingProxyType({name: tuple(v) for name, v in lists.items()}),
+    )
 
 
-def parse_sources(value: str | list[str] | tuple[str, ...]) -> tuple[Source, ...]:
+def parse_sources(value: str | Sequence[str | Source]) -> tuple[Source, ...]:
     """Parse a comma-separated list (or a sequence) of source URIs, highest precedence first."""
     items = value.split(",") if isinstance(value, str) else list(value)
-    sources = tuple(parse_source(item) for item in items if item.strip())
+    sources = tuple(
+        item if isinstance(item, Source) else parse_source(item)
+        for item in items
+        if isinstance(item, Source) or item.strip()
+    )
     if not sources:
         raise ConfigurationError("no credential sources configured (the source list is empty)")
     return sources
@@ -127,34 +198,50 @@ class Fetched:
     ``values`` maps raw keys, exactly as stored, to string values, or to a nested
     mapping of the same shape for a per-service object such as ``{"voice": {...}}``.
     ``version`` identifies the generation read (a KV version, a Secrets Manager
-    VersionId, a file-set timestamp) or is ``None`` when the store has no versions.
-    ``key_prefixes`` names prefixes the normalizer should strip besides ``BW_`` and
-    ``BANDWIDTH_`` (the env provider's configurable prefix).
-
-    ``fetched_at`` is the wall-clock time of the fetch (now, unless given).
+    VersionId, a file-set digest) or is ``None`` when the store has no versions.
+    ``key_names`` maps a raw key to the documented name it stands for, when the provider
+    recognised it itself (``MYAPP_BW_PASSWORD`` -> ``BW_PASSWORD``, ``BW_PASSWORD_FILE``
+    -> ``BW_PASSWORD``); provenance keeps the raw key. ``skipped`` maps keys that were
+    seen but deliberately not read to why (shown by ``bwcreds explain``).
 
     The ``repr`` lists keys only, never values.
     """
 
-    __slots__ = ("fetched_at", "key_prefixes", "values", "version")
+    __slots__ = ("key_names", "skipped", "values", "version")
 
     def __init__(
         self,
         values: Mapping[str, object],
         version: str | None = None,
-        fetched_at: float | None = None,
-        key_prefixes: tuple[str, ...] = (),
+        *,
+        key_names: Mapping[str, str] = _EMPTY,
+        skipped: Mapping[str, str] = _EMPTY,
     ) -> None:
         self.values = values
         self.version = version
-        self.fetched_at = time.time() if fetched_at is None else fetched_at
-        self.key_prefixes = key_prefixes
+        self.key_names = key_names
+        self.skipped = skipped
 
     def __repr__(self) -> str:
-        return (
-            f"Fetched(keys={sorted(self.values)!r}, version={self.version!r}, "
-            f"fetched_at={self.fetched_at!r})"
-        )
+        return f"Fetched(keys={sorted(self.values)!r}, version={self.version!r})"
+
+
+class KeySchema(Protocol):
+    """The part of the Bandwidth schema a provider may use to recognise names."""
+
+    prefixes: tuple[str, ...]
+
+    def recognizes(self, key: str) -> bool:
+        """Whether a store key names a Bandwidth field (any accepted spelling)."""
+        ...
+
+    def env_name(self, name: str, prefixes: Sequence[str] = ...) -> str | None:
+        """The documented variable name ``name`` stands for under ``prefixes``, or None."""
+        ...
+
+    def foreign(self, name: str) -> str | None:
+        """The tool that owns a look-alike variable name, if known."""
+        ...
 
 
 class Provider(abc.ABC):
@@ -170,14 +257,34 @@ class Provider(abc.ABC):
 
     ``fetch`` must raise a :class:`~bandwidth_credentials.SourceError` subclass on
     failure, with a message naming ``self.source.uri`` and no secret value. Any other
-    exception is wrapped by the resolver, losing its message (which may hold a value).
+    exception is replaced by the source chain with one that keeps only its type name.
+
+    ``schema`` is the part of the Bandwidth schema a provider may use to recognise names
+    (see :class:`KeySchema`); the source chain hands it over before the first call.
     """
 
     scheme: ClassVar[str]
     options: ClassVar[frozenset[str]] = frozenset()
+    #: Options that may be repeated to give several values (read with ``Source.values``).
+    list_options: ClassVar[frozenset[str]] = frozenset()
     default_ttl: ClassVar[float | None] = None
     #: Seconds between cheap change checks (:meth:`current_version`); ``None``: no checks.
     check_interval: float | None = None
+    _schema: KeySchema | None = None
+
+    @property
+    def schema(self) -> KeySchema:
+        """The names the Bandwidth schema recognises (see :class:`KeySchema`): handed in by
+        the source chain, or the core's own when the provider is used on its own."""
+        if self._schema is None:
+            from ._keys import SCHEMA  # the base class hands it over; providers never import it
+
+            return SCHEMA
+        return self._schema
+
+    @schema.setter
+    def schema(self, schema: KeySchema) -> None:
+        self._schema = schema
 
     def __init__(self, source: Source) -> None:
         unknown = set(source.options) - self.options - COMMON_OPTIONS
@@ -188,6 +295,11 @@ class Provider(abc.ABC):
                 f"the {source.scheme} provider accepts: {accepted}",
                 source=source.uri,
             )
+        for name, values in source.lists.items():
+            if len(values) > 1 and name not in self.list_options:
+                raise ConfigurationError(
+                    f"source {source.uri}: option {name!r} is given twice", source=source.uri
+                )
         self.source = source
 
     @abc.abstractmethod
@@ -199,12 +311,18 @@ class Provider(abc.ABC):
 
         Called every ``check_interval`` seconds when that is set; when the answer
         differs from the last ``Fetched.version`` the resolver fetches again. Return
-        ``None`` when it cannot tell (the resolver then keeps what it has).
+        ``None`` when the source has no notion of versions. When the source can no
+        longer be read (its directory vanished), raise a ``SourceError``: that is a
+        failed refresh, served stale for at most ``max_stale``.
         """
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Release clients or connections. Called when the resolver is discarded."""
+
+    def after_fork(self) -> None:  # noqa: B027 - optional hook, empty by design
+        """Called in a forked child: drop clients, sessions and locks inherited from the
+        parent (without closing what the parent still uses), so the child starts over."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source.uri!r})"

@@ -1,9 +1,12 @@
 """Finding the provider class for a scheme.
 
-There is one discovery path: the entry-point group ``bandwidth_credentials.providers``.
-The core's own providers are registered there exactly as plugins are. Entry points are
-read once per process and loaded only when their scheme is asked for, so a broken or
-heavy plugin costs nothing until it is used.
+Plugins are found through the entry-point group ``bandwidth_credentials.providers``. The
+core's own providers are registered there exactly as plugins are, but resolve without
+reading entry points (reading them costs more than the rest of a cold start), and each
+provider module is imported only when its scheme is configured. Entry points are read once
+per process, on the first scheme that is not built in (or when providers are listed), and
+loaded only when their scheme is asked for, so a broken or heavy plugin costs nothing
+until it is used.
 """
 
 from __future__ import annotations
@@ -13,12 +16,20 @@ import threading
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
+from ._lifecycle import on_fork
 from ._provider import Provider
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
 GROUP = "bandwidth_credentials.providers"
+
+# The core's own providers, as registered in its entry points (module:Class).
+BUILTIN = {
+    "env": "bandwidth_credentials.providers.env:EnvProvider",
+    "dotenv": "bandwidth_credentials.providers.dotenv:DotenvProvider",
+    "file": "bandwidth_credentials.providers.file:FileProvider",
+}
 
 # Schemes served by separately installed plugins, so a missing one can be named.
 PLUGIN_PACKAGES = {
@@ -74,6 +85,14 @@ def provider_class(scheme: str) -> type[Provider]:
     cls = _registered.get(scheme) or _loaded.get(scheme)
     if cls is not None:
         return cls
+    builtin = BUILTIN.get(scheme)
+    if builtin is not None:
+        import importlib
+
+        module, _, name = builtin.partition(":")
+        found: type[Provider] = getattr(importlib.import_module(module), name)
+        _loaded[scheme] = found
+        return found
     with _lock:
         ep = _discover().get(scheme)
         if ep is None:
@@ -102,12 +121,39 @@ def provider_class(scheme: str) -> type[Provider]:
         return loaded
 
 
+def _schemes() -> list[str]:
+    return sorted(set(_discover()) | set(_registered) | set(BUILTIN))
+
+
 def available_providers() -> dict[str, type[Provider]]:
-    """Every provider that loads, by scheme. A broken plugin is logged and skipped."""
+    """Every provider that loads, by scheme. A broken plugin is logged and skipped
+    (:func:`provider_report` shows it with its reason)."""
     result: dict[str, type[Provider]] = {}
-    for scheme in sorted(set(_discover()) | set(_registered)):
+    for scheme in _schemes():
         try:
             result[scheme] = provider_class(scheme)
         except ConfigurationError as exc:
             logger.warning("skipping provider %r: %s", scheme, exc)
     return result
+
+
+def provider_report() -> dict[str, str]:
+    """Every installed scheme -> ``module.Class``, or ``BROKEN: <reason>`` for a plugin
+    that fails to load (what ``bwcreds providers`` prints)."""
+    report: dict[str, str] = {}
+    for scheme in _schemes():
+        try:
+            cls = provider_class(scheme)
+        except ConfigurationError as exc:
+            report[scheme] = f"BROKEN: {exc}"
+            continue
+        report[scheme] = f"{cls.__module__}.{cls.__qualname__}"
+    return report
+
+
+def _reset_after_fork() -> None:
+    global _lock
+    _lock = threading.Lock()
+
+
+on_fork(_reset_after_fork)

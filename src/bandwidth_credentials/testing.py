@@ -81,7 +81,6 @@ class ProviderContract:
         for key, value in self.keys_for(STANDARD_VALUES).items():
             assert got[key] == value
         assert fetched.version is None or isinstance(fetched.version, str)
-        assert isinstance(fetched.fetched_at, float)
 
     def test_resolves_every_service_through_a_resolver(self) -> None:
         uri = self.store(STANDARD_VALUES)
@@ -95,7 +94,7 @@ class ProviderContract:
         assert voice.password is not None
         assert voice.password.get_secret_value() == CANARY_PASSWORD
         assert messaging.username == "contract-token"
-        assert voice.provenance["password"].source == uri
+        assert voice.provenance["password"].source == parse_source(uri).uri
 
     def test_fetched_repr_and_errors_never_show_values(self) -> None:
         uri = self.store(STANDARD_VALUES)
@@ -113,7 +112,7 @@ class ProviderContract:
         with pytest.raises(SourceError) as caught:
             provider.fetch()
 
-        assert caught.value.source == self.missing_uri()
+        assert caught.value.source == parse_source(self.missing_uri()).uri
         assert self.missing_uri().split("?")[0] in str(caught.value)
 
     def test_missing_optional_source_is_skipped(self) -> None:

@@ -193,7 +193,7 @@ def test_fallback_errors_name_the_configured_source(monkeypatch: pytest.MonkeyPa
     with pytest.raises(SourceNotFoundError) as caught:
         provider(uri).fetch()
 
-    assert caught.value.source == uri
+    assert caught.value.source == "aws-lambda-ext:bandwidth/absent?fallback=***"
     assert "'bandwidth/absent'" in str(caught.value)
 
 

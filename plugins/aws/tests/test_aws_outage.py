@@ -82,10 +82,10 @@ def test_store_down_past_max_stale_raises_unavailable(monkeypatch: pytest.Monkey
     resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
     resolver.get_auth("voice")
     server.stop()
-    now[0] = 61.0
+    now[0] = 60.0 * 1.1 + 1.0  # past the TTL, whatever its ±10% jitter
     resolver.get_auth("voice")  # the refresh fails; stale credentials are served
 
-    now[0] = 60.0 + 600.0 + 1.0
+    now[0] = 60.0 * 1.1 + 600.0 + 1.0
     with pytest.raises(SourceUnavailableError) as caught:
         resolver.get_auth("voice")
 

@@ -6,7 +6,7 @@ import os
 
 from .._errors import SourceAccessDeniedError, SourceFormatError, SourceNotFoundError
 from .._provider import Fetched, Provider, Source
-from .env import prefixes_option, select_prefixed
+from .env import prefixes_option, recognize, select_prefixed
 
 
 class DotenvProvider(Provider):
@@ -20,6 +20,7 @@ class DotenvProvider(Provider):
 
     scheme = "dotenv"
     options = frozenset({"prefix", "interpolate"})
+    list_options = frozenset({"prefix"})
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
@@ -55,8 +56,8 @@ class DotenvProvider(Provider):
                 source=uri,
             ) from None
         pairs = ((k, v) for k, v in raw.items() if v is not None)
-        return Fetched(
-            values=select_prefixed(pairs, self._prefixes),
-            version=f"{stat.st_mtime_ns}:{stat.st_size}",
-            key_prefixes=self._prefixes,
+        values, names, skipped = recognize(
+            select_prefixed(pairs, self._prefixes), self._prefixes, self.schema
         )
+        version = f"{stat.st_mtime_ns}:{stat.st_size}"
+        return Fetched(values, version, key_names=names, skipped=skipped)

@@ -1,18 +1,22 @@
 """``env``: credentials from the process environment (``BW_*`` / ``BANDWIDTH_*``).
 
-A variable named after a credential with ``_FILE`` appended (``BW_PASSWORD_FILE``) names
-a file holding the value, the convention Docker secrets and many images follow.
+Only the documented names count (case-insensitive): the source chain hands this provider
+the schema, which says which names those are, so ``BW_CLIENTID`` (Bitwarden's CLI) is not
+taken for ``BW_CLIENT_ID``. A documented name with ``_FILE`` appended
+(``BW_PASSWORD_FILE``) names a file holding the value, the convention Docker secrets and
+many images follow; those files are change-checked, so a rotated Kubernetes Secret
+mounted as a file is picked up without a restart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Mapping
 
-from .._errors import ConfigurationError
-from .._normalizer import classify_key
-from .._provider import Fetched, Provider, Source
-from .file import DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
+from .._errors import ConfigurationError, SourceError
+from .._provider import Fetched, KeySchema, Provider, Source
+from .file import DEFAULT_CHECK_INTERVAL, DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
 
 DEFAULT_PREFIXES = ("BW_", "BANDWIDTH_")
 
@@ -22,16 +26,16 @@ FILE_SUFFIX = "_FILE"
 
 
 def prefixes_option(source: Source) -> tuple[str, ...]:
-    """The variable-name prefixes a source reads: ``?prefix=APP_BW_`` (comma-separated)
-    replaces the default ``BW_,BANDWIDTH_``, so a machine whose ``BW_*`` belongs to
-    another tool (Bitwarden's CLI uses ``BW_PASSWORD``) can opt out of it."""
-    raw = source.options.get("prefix")
-    if raw is None:
+    """The variable-name prefixes a source reads: ``?prefix=APP_BW_`` (repeat the option
+    for several: ``?prefix=A_&prefix=B_``) replaces the default ``BW_`` and ``BANDWIDTH_``,
+    so a machine whose ``BW_*`` belongs to another tool can opt out of it."""
+    given = source.values("prefix")
+    if not given:
         return DEFAULT_PREFIXES
-    prefixes = tuple(p.strip().upper() for p in raw.split(",") if p.strip())
-    if not prefixes:
+    prefixes = tuple(p.strip().upper() for p in given if p.strip())
+    if len(prefixes) != len(given):
         raise ConfigurationError(
-            f"source {source.uri}: option 'prefix' must name at least one prefix", source=source.uri
+            f"source {source.uri}: option 'prefix' must not be empty", source=source.uri
         )
     return prefixes
 
@@ -51,60 +55,120 @@ def select_prefixed(items: Iterable[tuple[str, str]], prefixes: tuple[str, ...])
     return selected
 
 
+def recognize(
+    values: Mapping[str, str], prefixes: tuple[str, ...], schema: KeySchema
+) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Split prefixed variables into (values, documented name per variable, skipped with
+    why), by the schema's exact names."""
+    kept: dict[str, str] = {}
+    names: dict[str, str] = {}
+    skipped: dict[str, str] = {}
+    for name, value in values.items():
+        documented = schema.env_name(name, prefixes)
+        if documented is not None:
+            kept[name] = value
+            names[name] = documented
+            continue
+        owner = schema.foreign(name)
+        skipped[name] = (
+            f"not read: {name.upper()} belongs to {owner}, not Bandwidth"
+            if owner
+            else "not read: not a documented Bandwidth variable name"
+        )
+    return kept, names, skipped
+
+
 class EnvProvider(Provider):
     """Reads ``BW_*`` and ``BANDWIDTH_*`` variables from ``os.environ``.
 
-    URI: ``env`` or ``env?prefix=MYAPP_BW_``. Values never expire; call ``reload()``
+    URI: ``env``, options ``prefix`` (repeatable: ``env?prefix=MYAPP_BW_``), ``max_size``
+    (bytes read from a ``*_FILE``, default 65536) and ``check_interval`` (seconds between
+    change checks of ``*_FILE`` files, default 5). Values never expire; call ``reload()``
     after changing the environment of a running process.
 
-    ``BW_PASSWORD_FILE=/run/secrets/bw_password`` (any credential name plus ``_FILE``)
-    reads the value from that file: UTF-8, at most ``max_size`` bytes (default 65536),
-    one trailing newline removed. The value is reported under the key
-    ``BW_PASSWORD_FILE:PASSWORD``, so ``bwcreds explain`` shows which variable named
-    the file. Setting both ``BW_PASSWORD`` and ``BW_PASSWORD_FILE`` to different values
-    is an error naming both. A ``*_FILE`` variable that names no credential
-    (``BW_LOG_FILE``) is left alone.
+    ``BW_PASSWORD_FILE=/run/secrets/bw_password`` (any documented name plus ``_FILE``)
+    reads the value from that file: UTF-8, at most ``max_size`` bytes, one trailing
+    newline removed. ``bwcreds explain`` shows the variable that named the file. Setting
+    both ``BW_PASSWORD`` and ``BW_PASSWORD_FILE`` to different values is an error naming
+    both. A ``*_FILE`` variable that names no credential (``BW_LOG_FILE``) is left alone.
     """
 
     scheme = "env"
-    options = frozenset({"prefix", "max_size"})
+    options = frozenset({"prefix", "max_size", "check_interval"})
+    list_options = frozenset({"prefix"})
 
     def __init__(self, source: Source, environ: Mapping[str, str] | None = None) -> None:
         super().__init__(source)
         self._prefixes = prefixes_option(source)
-        max_size = source.number("max_size", DEFAULT_MAX_SIZE)
+        max_size = source.number("max_size", DEFAULT_MAX_SIZE, maximum=16 * 1024 * 1024)
         assert max_size is not None
         self._max_size = int(max_size)
+        self._interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
         self._environ = os.environ if environ is None else environ
+        self._files: dict[str, str] = {}  # variable -> path, as of the last fetch
 
     def fetch(self) -> Fetched:
-        values = select_prefixed(self._environ.items(), self._prefixes)
-        prefixes = list(self._prefixes)
-        for name in [n for n in values if n.upper().endswith(FILE_SUFFIX)]:
-            key = self._file_key(name)
-            if key is None:
+        prefixed = select_prefixed(self._environ.items(), self._prefixes)
+        files = {}
+        for name in [n for n in prefixed if n.upper().endswith(FILE_SUFFIX)]:
+            base = name[: -len(FILE_SUFFIX)]
+            if self.schema.env_name(base, self._prefixes) is None:
+                if self.schema.env_name(name, self._prefixes) is None:
+                    prefixed.pop(name)  # BW_LOG_FILE and the like: not ours
                 continue
-            path = values.pop(name)
-            values[key] = self._read(name, path) if path else ""
-            # The normalizer strips this "NAME_FILE:" prefix, so the key still maps to
-            # its field while provenance keeps the variable that named the file.
-            prefixes.append(key[: len(name) + 1].upper())
-        return Fetched(values=values, key_prefixes=tuple(prefixes))
+            files[name] = prefixed.pop(name)
+        values, names, skipped = recognize(prefixed, self._prefixes, self.schema)
+        for name, path in files.items():
+            base = name[: -len(FILE_SUFFIX)]
+            values[name] = self._read(name, path) if path else ""
+            documented = self.schema.env_name(base, self._prefixes)
+            assert documented is not None
+            names[name] = documented
+        self._files = files
+        # Watch the named files for rotation only when there are any.
+        self.check_interval = self._interval if files else None
+        return Fetched(values, self._version(files), key_names=names, skipped=skipped)
 
-    def _file_key(self, name: str) -> str | None:
-        """``BW_PASSWORD_FILE`` -> ``BW_PASSWORD_FILE:PASSWORD``; ``None`` if not a credential."""
-        base = name[: -len(FILE_SUFFIX)]
-        upper = base.upper()
-        prefix = next(
-            (p for p in self._prefixes if upper.startswith(p) and len(upper) > len(p)), None
-        )
-        if prefix is None or classify_key(base, self._prefixes)[1] is None:
+    def current_version(self) -> str | None:
+        """A digest of each ``*_FILE`` file's identity (resolved path, inode, size, mtime);
+        raises ``SourceError`` when one can no longer be read."""
+        return self._version(self._files, strict=True)
+
+    def _version(self, files: Mapping[str, str], strict: bool = False) -> str | None:
+        if not files:
             return None
-        return f"{name}:{base[len(prefix) :]}"
+        parts = []
+        for name, path in sorted(files.items()):
+            full = os.path.expanduser(path)
+            try:
+                info = os.stat(full)
+                real = os.path.realpath(full)
+            except OSError as exc:
+                if strict:
+                    uri = self.source.uri
+                    reason = exc.strerror or type(exc).__name__
+                    raise SourceError(
+                        f"source {uri}: {name}: the file can no longer be read ({reason})",
+                        source=uri,
+                    ) from None
+                parts.append(f"{name}:gone")
+                continue
+            parts.append(f"{name}:{real}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+        return "files-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
     def _read(self, name: str, path: str) -> str:
+        uri = self.source.uri
+        full = os.path.expanduser(path)
+        failure: SecretFileError | None = None
         try:
-            return read_secret_file(os.path.expanduser(path), self._max_size)
+            return read_secret_file(full, self._max_size)
         except SecretFileError as exc:
-            uri = self.source.uri
-            raise exc.kind(f"source {uri}: {name}: {exc.reason}", source=uri) from None
+            failure = exc
+        reason = failure.reason
+        if not os.path.isabs(full):
+            # Not a path one would write on purpose: perhaps a secret pasted into the
+            # wrong variable, so it is never echoed.
+            reason = (
+                "it does not name a readable file (the value is not an absolute path; not shown)"
+            )
+        raise failure.kind(f"source {uri}: {name}: {reason}", source=uri)

@@ -1,0 +1,202 @@
+"""Bandwidth's rules for single values, and the validated credentials of one service.
+
+Every check returns what is wrong in words that never quote the value (it may be a
+secret), or ``None``. Values arrive as stored: nothing is rewritten except surrounding
+whitespace, so a value with a control character or an invisible format character
+(Unicode category Cf: zero-width space and joiner, bidi controls, an inner BOM) is
+refused rather than silently sent.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from ._errors import InvalidCredentialsError
+from ._schema import (
+    ENDPOINT_FIELDS,
+    ENVIRONMENTS,
+    HOST_FIELDS,
+    KINDS,
+    MESSAGING_TOKEN,
+    URL_FIELDS,
+    Service,
+    environment_name,
+    token_url,
+)
+from ._secret import Secret
+
+__all__ = ["Provenance", "ServiceCredentials", "problem_of", "url_problem", "validated"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class Provenance(NamedTuple):
+    """Where one field's value came from: the source URI, the raw key, the version read."""
+
+    source: str
+    key: str
+    version: str | None = None
+
+
+class ServiceCredentials(NamedTuple):
+    """The validated credentials of one service, as the normalizer chose them.
+
+    ``base_url`` and ``token_url`` are final: the environment's hosts, any host override
+    and any explicit URL already applied. Secrets are held in :class:`Secret`.
+    """
+
+    service: str
+    kind: str
+    account_id: str
+    base_url: str
+    username: str | None = None
+    password: Secret | None = None
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    access_token: Secret | None = None
+    token_url: str | None = None
+    environment: str = "prod"
+    #: The endpoint fields given explicitly (``base_url``, ``token_url``, ``environment``,
+    #: host overrides), exactly as configured; none is secret.
+    endpoints: Mapping[str, str] = {}
+
+
+def _format_character(value: str) -> bool:
+    if value.isascii():
+        return False
+    import unicodedata  # only for non-ASCII values
+
+    return any(unicodedata.category(char) == "Cf" for char in value)
+
+
+def text_problem(value: str) -> str | None:
+    """A control or invisible format character anywhere in ``value``."""
+    if _CONTROL.search(value):
+        return "contains a control character (a newline inside the value?)"
+    if _format_character(value):
+        return (
+            "contains an invisible format character (zero-width space, bidi control or "
+            "byte-order mark); retype the value"
+        )
+    return None
+
+
+def url_problem(url: str, *, host_only: bool = False) -> str | None:
+    """What is wrong with a configured URL: not absolute, user info, bad host or port,
+    spaces, an IDNA error, plain http to a non-loopback host; ``None`` when usable."""
+    if " " in url or _CONTROL.search(url):
+        return "is not a valid URL (it contains a space or control character)"
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+        host = parts.hostname
+    except ValueError:
+        return "is not a valid URL (bad host, IPv6 literal or port)"
+    if not host or parts.scheme not in ("http", "https"):
+        return "is not an absolute http(s) URL"
+    if "@" in parts.netloc:
+        return "must not contain user info (user:password@); give credentials as fields"
+    if host_only and (parts.path not in ("", "/") or parts.query or parts.fragment):
+        return "must be a scheme and host only, such as https://api.example.com"
+    if port == 0:
+        return "has an invalid port"
+    try:
+        encoded = host.encode("idna") if not host.isascii() else host.encode()
+    except UnicodeError:
+        return "has a host name that is not valid (IDNA)"
+    if any(len(label) > 63 for label in encoded.split(b".")) or len(encoded) > 253:
+        return "has a host name that is too long"
+    if parts.scheme == "https":
+        return None
+    if host == "localhost":
+        return None
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return None
+    except ValueError:
+        pass
+    return "must use https (plain http is allowed for loopback addresses only)"
+
+
+def _account_problem(value: str) -> str | None:
+    if value.isascii() and value.isdigit():
+        return None
+    if value.lower().startswith("u-"):
+        return (
+            "looks like a user id (u-...), not an account id; the account id is the "
+            "number shown in the Bandwidth Dashboard, such as 920012"
+        )
+    return "must be the numeric Bandwidth account id (digits only, such as 920012)"
+
+
+def _colon_problem(value: str) -> str | None:
+    if ":" in value:
+        return "must not contain ':' (HTTP Basic separates user and password by it)"
+    return None
+
+
+def _environment_problem(value: str) -> str | None:
+    if environment_name(value) is None:
+        return f"must be one of {', '.join(ENVIRONMENTS)} (case-insensitive)"
+    return None
+
+
+_CHECKS = {
+    "account_id": _account_problem,
+    "username": _colon_problem,
+    "client_id": _colon_problem,
+    "environment": _environment_problem,
+}
+
+
+def problem_of(field: str, value: str) -> str | None:
+    """What is wrong with ``value`` as ``field``, or ``None``."""
+    reason = text_problem(value)
+    if reason is None and field in URL_FIELDS:
+        reason = url_problem(value, host_only=field in HOST_FIELDS)
+    if reason is None and field in _CHECKS:
+        reason = _CHECKS[field](value)
+    return reason
+
+
+def validated(
+    service: Service, kind: str, data: Mapping[str, str], provenance: Mapping[str, Provenance]
+) -> ServiceCredentials | InvalidCredentialsError:
+    """Build a service's credentials from checked values (see :func:`problem_of`)."""
+    del provenance  # every value was checked by problem_of before this
+    fields = dict(data)
+    if kind == MESSAGING_TOKEN:
+        # Messaging's token pair is sent as the Basic user name and password.
+        fields["username"] = fields.pop("api_token")
+        fields["password"] = fields.pop("api_secret")
+    environment = environment_name(fields.get("environment")) or "prod"
+    overrides = {name: fields[name] for name in HOST_FIELDS if name in fields}
+    base_url = fields.get("base_url") or service.base_url(
+        fields["account_id"], environment, overrides
+    )
+
+    def secret(name: str) -> Secret | None:
+        value = fields.get(name)
+        return None if value is None else Secret(value)
+
+    oauth = "client_id" in KINDS[kind].fields
+    return ServiceCredentials(
+        service=service.name,
+        kind=kind,
+        account_id=fields["account_id"],
+        base_url=base_url.rstrip("/"),
+        username=fields.get("username"),
+        password=secret("password"),
+        client_id=fields.get("client_id"),
+        client_secret=secret("client_secret"),
+        access_token=secret("access_token"),
+        token_url=(fields.get("token_url") or token_url(environment, overrides)).rstrip("/")
+        if oauth
+        else None,
+        environment=environment,
+        endpoints={name: fields[name] for name in ENDPOINT_FIELDS if name in fields},
+    )

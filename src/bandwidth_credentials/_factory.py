@@ -1,0 +1,120 @@
+"""The auth factory: turning validated credentials into ready ``ServiceAuth`` objects.
+
+Basic kinds get their ``Authorization`` header built once; bearer kinds get a token
+source: the shared OAuth token manager for client credentials, or a fixed token.
+The resolver knows nothing of OAuth; it asks this module for auth objects.
+
+Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
+guide); :func:`basic_notice` says so in the tense that fits today's date.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+import warnings
+from typing import Any
+
+from ._auth import Owner, ServiceAuth, TokenSource
+from ._checks import ServiceCredentials
+from ._normalizer import Resolution
+from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
+
+__all__ = ["BasicDeprecationWarning", "basic_notice", "build_auth", "warn_basic_once"]
+
+DECOMMISSION = (2026, 12, 2)
+
+
+class BasicDeprecationWarning(FutureWarning):
+    """API user (HTTP Basic) credentials are in use; Bandwidth decommissions them on
+    2026-12-02. A ``FutureWarning``, so end users see it under Python's default filters."""
+
+
+def basic_notice(today: tuple[int, int, int] | None = None) -> str:
+    """The Basic notice for ``today`` (``(year, month, day)``; default: the current UTC date)."""
+    if today is None:
+        now = time.gmtime()
+        today = (now.tm_year, now.tm_mon, now.tm_mday)
+    instead = "set BW_CLIENT_ID and BW_CLIENT_SECRET (OAuth 2.0 client credentials) instead"
+    if today >= DECOMMISSION:
+        return (
+            "Bandwidth decommissioned API user credentials (HTTP Basic) on 2026-12-02 and "
+            f"no longer accepts them; {instead}"
+        )
+    return f"Bandwidth decommissions API user credentials (HTTP Basic) on 2026-12-02; {instead}"
+
+
+class _StaticToken:
+    """A fixed bearer token (``BW_ACCESS_TOKEN``): nothing to refresh."""
+
+    __slots__ = ("_token",)
+
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def token(self) -> str:
+        return self._token
+
+    def cached_token(self) -> str | None:
+        return self._token
+
+    def invalidate(self, rejected: str | None = None) -> None:
+        pass
+
+
+def _bearer(credentials: ServiceCredentials) -> TokenSource:
+    if credentials.kind == ACCESS_TOKEN:
+        assert credentials.access_token is not None
+        return _StaticToken(credentials.access_token.get_secret_value())
+    from ._oauth import token_source  # only OAuth users load the token machinery
+
+    return token_source(credentials)
+
+
+def build_auth(
+    resolution: Resolution, owner: Owner
+) -> tuple[dict[str, ServiceAuth], dict[str, Exception], dict[str, ServiceAuth], bool]:
+    """Per service: ready auth objects, errors, the lookup by every accepted name, and
+    whether any service uses Basic."""
+    auth: dict[str, ServiceAuth] = {}
+    errors: dict[str, Exception] = {}
+    basic = False
+    for name, outcome in resolution.services.items():
+        if isinstance(outcome, Exception):
+            errors[name] = outcome
+            continue
+        credentials, provenance = outcome
+        is_basic = KINDS[credentials.kind].scheme == "basic"
+        basic = basic or is_basic
+        bearer = None if is_basic else _bearer(credentials)
+        auth[name] = ServiceAuth(credentials, provenance, bearer, owner)
+    by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
+    return auth, errors, by_alias, basic
+
+
+_basic_warned = False
+_PACKAGE_DIR = os.path.dirname(__file__)
+
+
+def _caller_stacklevel() -> int:
+    """The stacklevel of the first frame outside this package (the application's call)."""
+    frame: Any = sys._getframe(1)
+    level = 1
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+        frame = frame.f_back
+        level += 1
+    return level
+
+
+def warn_basic_once() -> None:
+    """Emit :class:`BasicDeprecationWarning` once per process, attributed to the caller.
+
+    The flag is set first: under ``-W error`` the warning surfaces once, as that caller's
+    exception, and later calls (and the cached credentials) are unaffected.
+    """
+    global _basic_warned
+    if _basic_warned:
+        return
+    _basic_warned = True
+    warnings.warn(basic_notice(), BasicDeprecationWarning, stacklevel=_caller_stacklevel())

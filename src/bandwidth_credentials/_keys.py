@@ -1,0 +1,146 @@
+"""How raw keys name Bandwidth fields: loose spellings in stores, exact names in the environment.
+
+Two rules, both from the schema:
+
+- **Inside a secret store** (Vault, Secrets Manager, a secret directory, JSON) a key names a
+  field in any spelling: ``accountId``, ``account_id``, ``BW_ACCOUNT_ID`` and
+  ``BANDWIDTH_ACCOUNT_ID`` are one field (case, ``_``/``-``/camelCase and the prefix are
+  ignored). A service scope may lead: ``voice_password``, ``BW_VOICE_PASSWORD``.
+- **In the process environment and ``.env``** only the documented names count
+  (case-insensitive): ``BW_PASSWORD``, ``BW_VOICE_PASSWORD``, ``BW_VOICE_BASE_URL``,
+  ``BW_API_URL``. Other tools own look-alikes there (Bitwarden's CLI exports
+  ``BW_CLIENTID``, ``BW_CLIENTSECRET``, ``BW_PASSWORD``, ``BW_SESSION``), so
+  ``BW_CLIENTID`` is *not* ``client_id``.
+
+:data:`SCHEMA` is the object handed to providers that must recognise names (the env
+provider's ``*_FILE``, a secret directory's entries); providers never import this module.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ._schema import (
+    FIELD_ALIASES,
+    FIELDS,
+    HOST_FIELDS,
+    PREFIXES,
+    SERVICE_ONLY_FIELDS,
+    SERVICES,
+    env_scope,
+    scope_spellings,
+)
+
+__all__ = ["FOREIGN_NAMES", "SCHEMA", "Scope", "classify_key", "env_field", "scope_of"]
+
+Scope = str | None  # None: shared by every service; else a canonical service name
+
+_NON_ALNUM = re.compile(r"[^a-z0-9]")
+_COMPACT_FIELDS = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
+# Longest first, so "accountmanagement" wins over "account".
+_COMPACT_SCOPES = sorted(scope_spellings().items(), key=lambda pair: -len(pair[0]))
+_SCOPE_NAMES = dict(_COMPACT_SCOPES)
+
+# Documented variable names without the prefix -> (scope, field).
+_ENV_NAMES: dict[str, tuple[Scope, str]] = {
+    **{name.upper(): (None, name) for name in FIELDS if name not in SERVICE_ONLY_FIELDS},
+    **{
+        f"{env_scope(service)}_{name.upper()}": (service, name)
+        for service in SERVICES
+        for name in FIELDS
+        if name not in HOST_FIELDS
+    },
+}
+
+#: Names other tools export under ``BW_``; seen in the environment, they are noted, not read.
+FOREIGN_NAMES: dict[str, str] = {
+    "BW_CLIENTID": "Bitwarden's CLI",
+    "BW_CLIENTSECRET": "Bitwarden's CLI",
+    "BW_SESSION": "Bitwarden's CLI",
+}
+
+
+def _strip_prefix(key: str, prefixes: Sequence[str]) -> str:
+    upper = key.upper()
+    for prefix in sorted((*prefixes, *PREFIXES), key=len, reverse=True):
+        if upper.startswith(prefix.upper()) and len(upper) > len(prefix):
+            return key[len(prefix) :]
+    return key
+
+
+def _compact(key: str, prefixes: Sequence[str] = ()) -> str:
+    return _NON_ALNUM.sub("", _strip_prefix(key, prefixes).lower())
+
+
+def classify_key(
+    key: str, prefixes: Sequence[str] = (), within: Scope = None
+) -> tuple[Scope, str | None]:
+    """Map a store key to ``(scope, field)``; ``field`` is ``None`` for an unknown key.
+
+    ``within`` names the service whose nested object the key sits in, if any.
+
+    >>> classify_key("BW_VOICE_USERNAME")
+    ('voice', 'username')
+    >>> classify_key("accountId")
+    (None, 'account_id')
+    """
+    compact = _compact(key, prefixes)
+    name = _COMPACT_FIELDS.get(compact)
+    if name is not None:
+        if name in SERVICE_ONLY_FIELDS:
+            # Only inside a service's own object ({"voice": {"base_url": ...}}).
+            return (within, name) if within is not None else (None, None)
+        return None, name
+    for scope_text, service in _COMPACT_SCOPES:
+        if compact.startswith(scope_text):
+            name = _COMPACT_FIELDS.get(compact[len(scope_text) :])
+            if name is not None and name not in HOST_FIELDS:
+                return service, name
+    return None, None
+
+
+def scope_of(key: str) -> str | None:
+    """The service a nested object's key names (``voice``, ``BW_MESSAGING``), if any."""
+    return _SCOPE_NAMES.get(_compact(key))
+
+
+def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str] | None:
+    """``(scope, field)`` for a documented variable name under one of ``prefixes``, else None.
+
+    >>> env_field("BW_VOICE_PASSWORD")
+    ('voice', 'password')
+    >>> env_field("BW_CLIENTID") is None
+    True
+    """
+    upper = name.upper()
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        prefix = prefix.upper()
+        if upper.startswith(prefix) and len(upper) > len(prefix):
+            return _ENV_NAMES.get(upper[len(prefix) :])
+    return None
+
+
+class KeyNames:
+    """The schema as providers see it (see ``Provider.schema``)."""
+
+    prefixes: tuple[str, ...] = PREFIXES
+
+    def recognizes(self, key: str) -> bool:
+        """Whether a store key names a Bandwidth field (any accepted spelling)."""
+        return classify_key(key)[1] is not None
+
+    def env_name(self, name: str, prefixes: Sequence[str] = PREFIXES) -> str | None:
+        """The documented name (``BW_PASSWORD``) a variable stands for, or None."""
+        found = env_field(name, prefixes)
+        if found is None:
+            return None
+        scope, field = found
+        return "BW_" + (f"{env_scope(scope)}_" if scope else "") + field.upper()
+
+    def foreign(self, name: str) -> str | None:
+        """The tool that owns a look-alike variable name (``BW_CLIENTID``), if known."""
+        return FOREIGN_NAMES.get(name.upper())
+
+
+SCHEMA = KeyNames()

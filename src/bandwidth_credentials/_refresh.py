@@ -1,0 +1,271 @@
+"""The refresh policy: when to fetch, and what callers get meanwhile.
+
+A small state machine around one immutable snapshot:
+
+- **fresh**: the snapshot's ``due_at`` is in the future; callers get it with no lock.
+- **due, servable**: one caller starts a refresh (a *flight*) and every caller keeps the
+  current snapshot (stale-while-revalidate). In AWS Lambda the refresh runs in the calling
+  thread instead (a background thread would freeze with the sandbox between invocations).
+- **not servable** (nothing yet, invalidated, or past the stale bound): callers join the
+  one flight and share its outcome; a failure is shared too, and retried only after a
+  backoff (1 s doubling to 300 s, with jitter, or the store's ``Retry-After`` up to that cap).
+
+Invalidation is a generation counter: ``invalidate()`` bumps it, and a snapshot built from
+fetches that started before the bump is not served, so an invalidation that lands while a
+refresh is in flight is never lost. Only ``Exception`` is recorded and shared; a
+``KeyboardInterrupt`` stays in the thread it happened in. Every raise is a fresh copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+from ._chain import jittered
+from ._errors import fresh
+
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RefreshPolicy"]
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 300.0
+
+logger = logging.getLogger("bandwidth_credentials")
+
+
+class Snapshot(Protocol):
+    @property
+    def due_at(self) -> float:
+        """Monotonic time after which ``get_auth()`` leaves the lookup path."""
+
+    @property
+    def stale_limit(self) -> float:
+        """After this the values may no longer be served."""
+
+    @property
+    def generation(self) -> int:
+        """The invalidation generation the fetches started in."""
+
+
+S = TypeVar("S", bound=Snapshot)
+
+
+def _with(snap: S, **changes: Any) -> S:
+    """``snap`` with some fields changed (snapshots are named tuples)."""
+    changed: S = snap._replace(**changes)  # type: ignore[attr-defined]
+    return changed
+
+
+class _Flight:
+    """One refresh in progress, joined by every caller that cannot be served meanwhile."""
+
+    __slots__ = ("done", "error", "force", "generation")
+
+    def __init__(self, generation: int, force: bool) -> None:
+        self.done = threading.Event()
+        self.error: Exception | None = None
+        self.generation = generation
+        self.force = force
+
+
+class RefreshPolicy(Generic[S]):
+    """Decides when ``build`` runs and what ``current()`` returns meanwhile.
+
+    ``build(force)`` fetches what is due (everything when ``force``) and returns a new
+    snapshot, or raises. ``stale_limit()`` tells the bound after a failed build. ``clock``
+    is monotonic seconds; ``spawn`` runs a background refresh; ``inline`` runs due
+    refreshes in the calling thread (Lambda).
+    """
+
+    def __init__(
+        self,
+        build: Callable[[bool], S],
+        stale_limit: Callable[[], float],
+        *,
+        clock: Callable[[], float],
+        spawn: Callable[[Callable[[], None]], None],
+        inline: bool,
+    ) -> None:
+        self._build = build
+        self._stale_limit = stale_limit
+        self._clock = clock
+        self._spawn = spawn
+        self.inline = inline
+        self.snapshot: S | None = None
+        self._lock = threading.Lock()
+        self._flight: _Flight | None = None
+        self._generation = 0
+        self._force = False
+        self._failure: Exception | None = None
+        self._failed_generation = -1
+        self._failures = 0
+        self._retry_at = float("-inf")
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _servable(self, snap: S | None, now: float) -> bool:
+        return snap is not None and snap.generation == self._generation and now < snap.stale_limit
+
+    def current(self) -> S:
+        """The snapshot to serve now, refreshing first when nothing may be served."""
+        while True:
+            now = self._clock()
+            raise_now: Exception | None = None
+            with self._lock:
+                snap = self.snapshot
+                servable = self._servable(snap, now)
+                if servable and snap is not None and now < snap.due_at:
+                    return snap
+                flight = self._flight
+                backing_off = now < self._retry_at and self._failed_generation == self._generation
+                start = flight is None and not backing_off
+                if start:
+                    flight = self._flight = _Flight(self._generation, self._force)
+                    self._force = False
+                elif not servable and flight is None and self._failure is not None:
+                    raise_now = self._failure
+            if raise_now is not None:
+                raise fresh(raise_now)
+            if servable and snap is not None:
+                if start and flight is not None:
+                    if self.inline:
+                        self._run(flight)
+                        return self._after(flight, snap)
+                    self._spawn(functools.partial(self._run, flight))
+                return snap
+            assert flight is not None
+            if start:
+                self._run(flight)
+            else:
+                flight.done.wait()
+            with self._lock:
+                snap = self.snapshot
+                if self._servable(snap, self._clock()) and snap is not None:
+                    return snap
+            if flight.error is not None and flight.generation == self._generation:
+                raise fresh(flight.error)
+            # Otherwise the flight was interrupted or invalidated meanwhile: go round again.
+
+    def _after(self, flight: _Flight, fallback: S) -> S:
+        with self._lock:
+            snap = self.snapshot
+            if self._servable(snap, self._clock()) and snap is not None:
+                return snap
+        return fallback
+
+    def peek(self) -> S | None:
+        """The snapshot if it can be served right now without any wait, else ``None``."""
+        snap = self.snapshot
+        if snap is not None and self._clock() < snap.due_at and snap.generation == self._generation:
+            return snap
+        return None
+
+    # -- refreshing ---------------------------------------------------------------------
+
+    def _run(self, flight: _Flight) -> None:
+        try:
+            snap = self._build(flight.force)
+        except Exception as exc:
+            self._record_failure(flight, exc)
+        except BaseException:
+            with self._lock:
+                if self._flight is flight:
+                    self._flight = None
+            flight.done.set()
+            raise
+        else:
+            with self._lock:
+                self.snapshot = _with(snap, generation=flight.generation)
+                if self._failures:
+                    logger.info(
+                        "Bandwidth credentials refreshed after %d failed attempt(s)",
+                        self._failures,
+                    )
+                self._failure = None
+                self._failures = 0
+                self._retry_at = float("-inf")
+                if self._flight is flight:
+                    self._flight = None
+        flight.done.set()
+
+    def _record_failure(self, flight: _Flight, exc: Exception) -> None:
+        now = self._clock()
+        delay = min(BACKOFF_BASE * 2.0**self._failures, BACKOFF_CAP)
+        asked = getattr(exc, "retry_after", None)
+        if isinstance(asked, (int, float)) and asked > 0:
+            delay = max(delay, min(float(asked), BACKOFF_CAP))
+        else:
+            delay = jittered(delay, 0.5)
+        with self._lock:
+            flight.error = exc
+            self._failure = exc
+            self._failed_generation = flight.generation
+            self._failures += 1
+            self._retry_at = now + delay
+            snap = self.snapshot
+            if snap is not None:
+                limit = min(snap.stale_limit, self._stale_limit())
+                # An invalidated snapshot whose replacement failed is served again, within
+                # the stale bound: better the last good credentials than none.
+                generation = snap.generation
+                if flight.generation == self._generation:
+                    generation = flight.generation
+                self.snapshot = _with(
+                    snap,
+                    due_at=min(self._retry_at, limit),
+                    stale_limit=limit,
+                    generation=generation,
+                )
+                if self._failures == 1 and self._servable(self.snapshot, now):
+                    logger.warning(
+                        "refreshing Bandwidth credentials failed; serving the last good "
+                        "credentials for at most %.0f s more: %s",
+                        max(limit - now, 0.0),
+                        exc,
+                    )
+            if self._flight is flight:
+                self._flight = None
+
+    def refresh(self) -> S:
+        """Fetch everything now, whatever is cached; raise on failure (the old values stay,
+        and other callers keep getting them meanwhile)."""
+        while True:
+            with self._lock:
+                flight = self._flight
+                mine = flight is None
+                if mine:
+                    flight = self._flight = _Flight(self._generation, True)
+            assert flight is not None
+            if not mine:
+                flight.done.wait()  # that flight may predate this call: run one of our own
+                continue
+            self._run(flight)
+            if flight.error is not None:
+                raise fresh(flight.error)
+            snap = self.snapshot
+            assert snap is not None
+            return snap
+
+    def invalidate(self, check: Callable[[S], bool] | None = None) -> bool:
+        """Make the next call fetch every source again now and not serve what it has.
+
+        With ``check``, only when ``check(snapshot)`` is true (the snapshot is still the one
+        the caller saw). Returns whether anything was invalidated.
+        """
+        with self._lock:
+            snap = self.snapshot
+            if snap is None or (check is not None and not check(snap)):
+                return False
+            if check is not None and snap.generation != self._generation:
+                return False  # already invalidated since the caller saw it: one fetch
+            self._generation += 1
+            self._force = True
+            self.snapshot = _with(snap, due_at=float("-inf"))
+            return True
+
+    def after_fork(self) -> None:
+        """In a forked child: new lock, no flight (its thread does not exist here)."""
+        self._lock = threading.Lock()
+        self._flight = None

@@ -1,0 +1,286 @@
+"""What Bandwidth is, in one place: fields, aliases, credential kinds, environments, services.
+
+Everything else reads this module: the normalizer applies it to raw key/values, the env
+provider is handed it to recognise variable names (providers never import it), the auth
+factory asks it whether a kind is Basic or bearer, the CLI and ``bwcreds exec`` take names
+and titles from it.
+
+Sources of the facts:
+
+- Credential kinds and the OAuth token endpoint: Bandwidth's credentials guide and its
+  developer docs ("Authentication", OAuth 2.0 client credentials,
+  ``POST https://api.bandwidth.com/api/v1/oauth2/token``); API users (HTTP Basic) are
+  decommissioned on 2026-12-02.
+- Hosts per environment: the official CLI (Bandwidth/cli, ``cmdutil`` host helpers):
+  ``test`` and ``uat`` map to ``https://test.api.bandwidth.com`` and
+  ``https://test.voice.bandwidth.com``; Messaging has no test host; ``BW_API_URL``,
+  ``BW_VOICE_URL`` and ``BW_MESSAGING_URL`` override the hosts. Bandwidth's Numbers
+  documentation gives ``https://test.dashboard.bandwidth.com/api`` for the test
+  ("interop") Dashboard API. Bandwidth documents no test host for MFA: production.
+- Base URL paths: each API's reference (Voice v2, Messaging v2, Dashboard, MFA v1,
+  Phone Number Lookup v2, Toll-Free Verification, Bandwidth RTC endpoints).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import NamedTuple
+
+from ._errors import UnknownServiceError
+
+#: Variable-name prefixes in the environment and ``.env`` files (also stripped in stores).
+PREFIXES: tuple[str, ...] = ("BW_", "BANDWIDTH_")
+
+# Canonical field -> accepted spellings inside secret stores, compared after removing the
+# prefix, case and every non-alphanumeric character (camelCase, snake_case, kebab-case).
+FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "account_id": ("accountid",),
+    "username": ("username", "apiuser", "apiusername"),
+    "password": ("password", "apipassword"),
+    "api_token": ("apitoken",),
+    "api_secret": ("apisecret",),
+    "client_id": ("clientid",),
+    "client_secret": ("clientsecret",),
+    "access_token": ("accesstoken",),
+    "token_url": ("tokenurl",),
+    "environment": ("environment",),
+    "base_url": ("baseurl",),
+    "api_url": ("apiurl",),
+    "voice_url": ("voiceurl",),
+    "messaging_url": ("messagingurl",),
+}
+FIELDS: tuple[str, ...] = tuple(FIELD_ALIASES)
+
+#: Fields whose values are secrets: masked in ``explain``, held in ``Secret``.
+SECRET_FIELDS = frozenset({"password", "api_secret", "client_secret", "access_token"})
+#: Fields that only make sense inside one service's scope (a base URL differs per API).
+SERVICE_ONLY_FIELDS = frozenset({"base_url"})
+#: Host overrides (the CLI's ``BW_API_URL``, ...): scheme and host, path added here.
+HOST_FIELDS: dict[str, str] = {"api_url": "api", "voice_url": "voice", "messaging_url": "messaging"}
+#: Fields that steer where credentials are sent: taken only from the credentials' source.
+ENDPOINT_FIELDS = frozenset({"base_url", "token_url", "environment", *HOST_FIELDS})
+#: Fields checked as URLs (https, or http for loopback only; no user info).
+URL_FIELDS = frozenset({"base_url", "token_url", *HOST_FIELDS})
+
+
+class Kind(NamedTuple):
+    """A credential kind: a group of fields taken whole from one source.
+
+    ``scheme`` is ``"basic"`` or ``"bearer"``; ``env`` maps each field to its variable
+    name without the prefix (what ``bwcreds exec`` exports).
+    """
+
+    name: str
+    fields: tuple[str, ...]
+    scheme: str
+    title: str
+    env: tuple[tuple[str, str], ...]
+
+
+OAUTH = "oauth"
+ACCESS_TOKEN = "access_token"
+API_USER = "api_user"
+MESSAGING_TOKEN = "messaging_token"
+
+KINDS: dict[str, Kind] = {
+    kind.name: kind
+    for kind in (
+        Kind(
+            OAUTH,
+            ("client_id", "client_secret"),
+            "bearer",
+            "OAuth client credentials",
+            (("client_id", "CLIENT_ID"), ("client_secret", "CLIENT_SECRET")),
+        ),
+        Kind(
+            ACCESS_TOKEN,
+            ("access_token",),
+            "bearer",
+            "a static access token",
+            (("access_token", "ACCESS_TOKEN"),),
+        ),
+        Kind(
+            API_USER,
+            ("username", "password"),
+            "basic",
+            "API user credentials",
+            (("username", "USERNAME"), ("password", "PASSWORD")),
+        ),
+        Kind(
+            MESSAGING_TOKEN,
+            ("api_token", "api_secret"),
+            "basic",
+            "a messaging API token",
+            (("api_token", "API_TOKEN"), ("api_secret", "API_SECRET")),
+        ),
+    )
+}
+
+# -- environments ----------------------------------------------------------------------
+
+ENVIRONMENTS: dict[str, str] = {"prod": "prod", "production": "prod", "test": "test", "uat": "uat"}
+TOKEN_PATH = "/api/v1/oauth2/token"
+_PROD_HOSTS = {
+    "api": "https://api.bandwidth.com",
+    "voice": "https://voice.bandwidth.com",
+    "messaging": "https://messaging.bandwidth.com",
+    "dashboard": "https://dashboard.bandwidth.com",
+    "mfa": "https://mfa.bandwidth.com",
+}
+_TEST_HOSTS = {
+    **_PROD_HOSTS,
+    "api": "https://test.api.bandwidth.com",
+    "voice": "https://test.voice.bandwidth.com",
+    "dashboard": "https://test.dashboard.bandwidth.com",
+}
+HOSTS: dict[str, dict[str, str]] = {"prod": _PROD_HOSTS, "test": _TEST_HOSTS, "uat": _TEST_HOSTS}
+
+
+def environment_name(value: str | None) -> str | None:
+    """``prod``, ``test`` or ``uat`` for an accepted spelling (case-insensitive), ``None``
+    for a value that is not one."""
+    return ENVIRONMENTS.get((value or "prod").strip().lower())
+
+
+def host(environment: str | None, name: str, overrides: dict[str, str] | None = None) -> str:
+    """The base host URL for ``name`` (``api``, ``voice``, ...) in ``environment``."""
+    for field, host_name in HOST_FIELDS.items():
+        if host_name == name and overrides and overrides.get(field):
+            return overrides[field].rstrip("/")
+    return HOSTS[environment_name(environment) or "prod"][name]
+
+
+def token_url(environment: str | None, overrides: dict[str, str] | None = None) -> str:
+    """The OAuth token endpoint for ``environment`` (or the ``api_url`` override)."""
+    return host(environment, "api", overrides) + TOKEN_PATH
+
+
+# -- services ----------------------------------------------------------------------------
+
+
+class Service(NamedTuple):
+    """One Bandwidth API: its host (per environment) and path, the credential kinds it
+    accepts (most preferred first) and every name ``get_auth()`` accepts for it."""
+
+    name: str
+    title: str
+    host: str
+    path: str
+    kinds: tuple[str, ...]
+    names: tuple[str, ...]
+
+    def base_url(
+        self,
+        account_id: str,
+        environment: str | None = None,
+        overrides: dict[str, str] | None = None,
+    ) -> str:
+        """The API's base URL for ``account_id``."""
+        return host(environment, self.host, overrides) + self.path.format(account_id=account_id)
+
+
+# OAuth is Bandwidth's scheme; API users are legacy. Messaging prefers its own token pair
+# over the API user (the credentials guide's rule).
+_STANDARD = (OAUTH, ACCESS_TOKEN, API_USER)
+_ACCOUNT_PATH = "/api/accounts/{account_id}"
+
+SERVICES: dict[str, Service] = {
+    s.name: s
+    for s in (
+        Service(
+            "voice",
+            "Voice",
+            "voice",
+            "/api/v2/accounts/{account_id}",
+            _STANDARD,
+            ("voice", "calls"),
+        ),
+        Service(
+            "messaging",
+            "Messaging",
+            "messaging",
+            "/api/v2/users/{account_id}",
+            (OAUTH, ACCESS_TOKEN, MESSAGING_TOKEN, API_USER),
+            ("messaging", "messages", "message", "sms", "mms"),
+        ),
+        Service(
+            "numbers",
+            "Numbers",
+            "dashboard",
+            _ACCOUNT_PATH,
+            _STANDARD,
+            ("numbers", "number", "phone-numbers", "phone_numbers"),
+        ),
+        Service(
+            "account",
+            "Account Management",
+            "dashboard",
+            _ACCOUNT_PATH,
+            _STANDARD,
+            ("account", "accounts", "account-management", "account_management"),
+        ),
+        Service(
+            "mfa",
+            "Multi-Factor Authentication",
+            "mfa",
+            "/api/v1/accounts/{account_id}",
+            _STANDARD,
+            ("mfa", "multi-factor-auth", "2fa"),
+        ),
+        Service(
+            "phone-number-lookup",
+            "Phone Number Lookup",
+            "api",
+            "/v2/accounts/{account_id}",
+            _STANDARD,
+            ("phone-number-lookup", "phone_number_lookup", "lookup", "tnlookup"),
+        ),
+        Service(
+            "toll-free-verification",
+            "Toll-Free Verification",
+            "api",
+            "/api/v2/accounts/{account_id}",
+            _STANDARD,
+            ("toll-free-verification", "toll_free_verification", "tfv"),
+        ),
+        Service(
+            "endpoints",
+            "Bandwidth RTC Endpoints",
+            "api",
+            "/v2/accounts/{account_id}",
+            _STANDARD,
+            ("endpoints", "brtc", "webrtc"),
+        ),
+    )
+}
+SERVICE_NAMES: tuple[str, ...] = tuple(SERVICES)
+
+# Every accepted spelling, lowered, so lookup is one dict access in the common case.
+LOOKUP: dict[str, str] = {alias: s.name for s in SERVICES.values() for alias in s.names}
+_SPACES = re.compile(r"[\s_]+")
+
+
+def canonical_service(name: str) -> str:
+    """The canonical service name for ``name`` (case-insensitive; ``_``, ``-`` and spaces
+    are interchangeable). Raises :class:`UnknownServiceError` listing the valid names.
+
+    >>> canonical_service("Phone Number Lookup")
+    'phone-number-lookup'
+    """
+    found = LOOKUP.get(name) if isinstance(name, str) else None
+    if found is None and isinstance(name, str):
+        lowered = name.strip().lower()
+        found = LOOKUP.get(lowered) or LOOKUP.get(_SPACES.sub("-", lowered))
+    if found is None:
+        raise UnknownServiceError(str(name), SERVICE_NAMES)
+    return found
+
+
+def env_scope(service: str) -> str:
+    """The variable-name scope of a service: ``phone-number-lookup`` -> ``PHONE_NUMBER_LOOKUP``."""
+    return service.upper().replace("-", "_")
+
+
+def scope_spellings() -> dict[str, str]:
+    """Compact (alphanumeric, lowered) spelling of every service name -> service."""
+    return {re.sub(r"[^a-z0-9]", "", alias): s.name for s in SERVICES.values() for alias in s.names}
