@@ -81,9 +81,18 @@ def default_config_path(home: Path | None = None) -> Path:
     return current
 
 
-def _digest(path: str, info: os.stat_result) -> str:
-    text = f"{path}\0{info.st_ino}\0{info.st_size}\0{info.st_mtime_ns}"
-    return "band-" + hashlib.sha256(text.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def _version(path: str, info: os.stat_result, raw: bytes) -> str:
+    # The file's identity catches a re-login that writes the same bytes (a new secret
+    # for the same client id); the content catches a same-size rewrite within one
+    # timestamp tick. The file holds ids only, so hashing it exposes nothing.
+    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape"))
+    digest.update(repr(_identity(info)).encode())
+    digest.update(raw)
+    return "band-" + digest.hexdigest()[:16]
 
 
 class BandProvider(Provider):
@@ -92,13 +101,13 @@ class BandProvider(Provider):
     URI: ``band:`` (the CLI's own file), or ``band:PATH``, with options
 
     - ``profile=NAME``: that profile instead of the active one;
-    - ``check_interval=SECONDS`` (default 5): how often the config file's identity
-      (inode, size, mtime) is compared, so ``band auth login``/``use``/``switch`` are seen;
+    - ``check_interval=SECONDS`` (default 5): how often the config file (inode, size,
+      mtime, content) is compared, so ``band auth login``, ``use`` and ``switch`` are seen;
     - ``timeout=SECONDS`` (default 30): the longest wait for the OS keychain.
 
     Returned keys: ``client_id``, ``client_secret``, ``account_id`` and ``environment``
     when the profile has them, ``api_url`` when ``BW_API_URL`` is set. The version is
-    a digest of the config file's path, inode, size and mtime.
+    a digest of the config file's path, inode, size, mtime and content.
 
     Errors: :class:`SourceNotFoundError` for a missing config file, an unknown profile
     (naming the profiles), a profile without a client id, a keychain without the
@@ -158,25 +167,25 @@ class BandProvider(Provider):
     def current_version(self) -> str | None:
         path = str(self._config_path())
         try:
-            return _digest(path, os.stat(path))
-        except OSError:
+            raw, info = self._read_bytes(path)
+        except SourceError:
             return None  # the next fetch says what is wrong
+        return _version(path, info, raw)
 
     def _read_config(self, path: str) -> tuple[Mapping[str, object], str]:
         for _ in range(_ATTEMPTS):
-            raw, version = self._read_bytes(path)
+            raw, info = self._read_bytes(path)
             try:
-                changed = _digest(path, os.stat(path)) != version
+                settled = _identity(os.stat(path)) == _identity(info)
             except OSError:
-                changed = True
-            if changed:
-                continue  # rewritten while it was read: read the new one
-            return self._parse(raw, path), version
+                settled = False
+            if settled:  # else rewritten while it was read: read the new one
+                return self._parse(raw, path), _version(path, info, raw)
         raise self._error(
             SourceUnavailableError, f"{path} changed during each of {_ATTEMPTS} reads"
         )
 
-    def _read_bytes(self, path: str) -> tuple[bytes, str]:
+    def _read_bytes(self, path: str) -> tuple[bytes, os.stat_result]:
         # O_NONBLOCK: a FIFO put in the file's place must not hang the open.
         flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
         problem: tuple[type[SourceError], str] | None = None
@@ -207,7 +216,7 @@ class BandProvider(Provider):
             os.close(fd)
         if problem is not None:
             raise self._error(*problem)
-        return raw, _digest(path, info)
+        return raw, info
 
     def _missing(self, path: str) -> str:
         where = path
