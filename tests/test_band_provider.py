@@ -21,6 +21,7 @@ from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.band import BandProvider, default_config_path
 
 from .band_login import config_path, file_keychain, login, save_config, use, use_backend
+from .helpers import error_unprivileged, needs_posix
 
 SECRET = "band-secret-3c1f"
 
@@ -318,3 +319,32 @@ def test_check_interval(uri: str, interval: float) -> None:
 def test_bad_options_are_configuration_errors(uri: str) -> None:
     with pytest.raises(ConfigurationError):
         Resolver([uri])
+
+
+@needs_posix
+def test_unreadable_config_is_access_denied(home: Path, shared_dir: Path) -> None:
+    written = login(home, client_id="cli-a", secret=SECRET)
+    path = shared_dir / "config.json"
+    path.write_bytes(written.read_bytes())
+    path.chmod(0o600)  # the CLI's own mode: another user cannot read it
+
+    kind, message = error_unprivileged(lambda: fetch(f"band:{path}"))
+
+    assert kind == "SourceAccessDeniedError"
+    assert f"permission denied reading {path}" in message
+
+
+@needs_posix
+def test_unknown_home_directory_asks_for_an_explicit_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_such_user(uid: int) -> object:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("HOME")
+    monkeypatch.setattr("pwd.getpwuid", no_such_user)  # a uid with no passwd entry
+
+    error = fetch_error("band:")
+
+    assert isinstance(error, SourceNotFoundError)
+    assert "band:PATH" in str(error)

@@ -30,16 +30,13 @@ A provider knows storage, not Bandwidth: it returns the profile's ``client_id``,
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 
 from .._errors import (
     ConfigurationError,
-    SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
     SourceFormatError,
@@ -47,6 +44,14 @@ from .._errors import (
     SourceUnavailableError,
 )
 from .._provider import Fetched, Provider, Source
+from ._band_config import (
+    MAX_CONFIG_SIZE,
+    ConfigReadError,
+    default_config_path,
+    file_identity,
+    file_version,
+    read_config_bytes,
+)
 from ._band_keychain import read_secret
 
 __all__ = [
@@ -59,8 +64,6 @@ __all__ = [
 ]
 
 KEYCHAIN_SERVICE = "band-cli"
-#: The CLI's config is a few hundred bytes; anything this big is not it.
-MAX_CONFIG_SIZE = 64 * 1024
 #: Seconds between cheap checks of the config file (``band auth login/use/switch``).
 DEFAULT_CHECK_INTERVAL = 5.0
 #: Seconds to wait for the OS keychain, which may be showing an unlock prompt.
@@ -69,30 +72,6 @@ DEFAULT_TIMEOUT = 30.0
 # is repeated, at most this many times.
 _ATTEMPTS = 5
 _LOGIN_HINT = "run `band auth login`"
-
-
-def default_config_path(home: Path | None = None) -> Path:
-    """The file the CLI reads: ``~/.config/band/config.json`` unless only the legacy one exists."""
-    home = Path.home() if home is None else home
-    current = home / ".config" / "band" / "config.json"
-    legacy = home / ".band" / "config.json"
-    if not current.exists() and legacy.exists():
-        return legacy
-    return current
-
-
-def _identity(info: os.stat_result) -> tuple[int, int, int, int]:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns)
-
-
-def _version(path: str, info: os.stat_result, raw: bytes) -> str:
-    # The file's identity catches a re-login that writes the same bytes (a new secret
-    # for the same client id); the content catches a same-size rewrite within one
-    # timestamp tick. The file holds ids only, so hashing it exposes nothing.
-    digest = hashlib.sha256(path.encode("utf-8", "surrogateescape"))
-    digest.update(repr(_identity(info)).encode())
-    digest.update(raw)
-    return "band-" + digest.hexdigest()[:16]
 
 
 class BandProvider(Provider):
@@ -139,7 +118,17 @@ class BandProvider(Provider):
         return kind(f"source {self.source.uri}: {reason}", source=self.source.uri)
 
     def _config_path(self) -> Path:
-        return self._path if self._path is not None else default_config_path()
+        if self._path is not None:
+            return self._path
+        try:
+            return default_config_path()
+        except RuntimeError:
+            pass  # raised below, outside the handler
+        raise self._error(
+            SourceNotFoundError,
+            "cannot tell the home directory (HOME is not set), so not where the Bandwidth "
+            "CLI's config is; name the file with band:PATH",
+        )
 
     # -- reading -----------------------------------------------------------------------
 
@@ -165,67 +154,41 @@ class BandProvider(Provider):
         return Fetched(values=values, version=version)
 
     def current_version(self) -> str | None:
-        path = str(self._config_path())
         try:
+            path = str(self._config_path())
             raw, info = self._read_bytes(path)
         except SourceError:
             return None  # the next fetch says what is wrong
-        return _version(path, info, raw)
+        return file_version(path, info, raw)
 
     def _read_config(self, path: str) -> tuple[Mapping[str, object], str]:
         for _ in range(_ATTEMPTS):
             raw, info = self._read_bytes(path)
             try:
-                settled = _identity(os.stat(path)) == _identity(info)
+                settled = file_identity(os.stat(path)) == file_identity(info)
             except OSError:
                 settled = False
             if settled:  # else rewritten while it was read: read the new one
-                return self._parse(raw, path), _version(path, info, raw)
+                return self._parse(raw, path), file_version(path, info, raw)
         raise self._error(
             SourceUnavailableError, f"{path} changed during each of {_ATTEMPTS} reads"
         )
 
     def _read_bytes(self, path: str) -> tuple[bytes, os.stat_result]:
-        # O_NONBLOCK: a FIFO put in the file's place must not hang the open.
-        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-        problem: tuple[type[SourceError], str] | None = None
         try:
-            fd = os.open(path, flags)
-        except (FileNotFoundError, NotADirectoryError):
-            problem = (SourceNotFoundError, self._missing(path))
-        except PermissionError:
-            problem = (SourceAccessDeniedError, f"permission denied reading {path}")
-        except OSError as exc:
-            problem = (SourceUnavailableError, f"cannot open {path}: {exc.strerror}")
-        if problem is not None:
-            raise self._error(*problem)
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                problem = (SourceFormatError, f"{path} is not a regular file")
-            elif info.st_size > MAX_CONFIG_SIZE:
-                problem = (SourceFormatError, self._too_large(path))
-            else:
-                with os.fdopen(fd, "rb", closefd=False) as stream:
-                    raw = stream.read(MAX_CONFIG_SIZE + 1)
-                if len(raw) > MAX_CONFIG_SIZE:
-                    problem = (SourceFormatError, self._too_large(path))
-        except OSError as exc:
-            problem = (SourceUnavailableError, f"cannot read {path}: {exc.strerror}")
-        finally:
-            os.close(fd)
-        if problem is not None:
-            raise self._error(*problem)
-        return raw, info
+            return read_config_bytes(path)
+        except ConfigReadError as exc:
+            kind, reason = exc.kind, exc.reason
+        if kind is SourceNotFoundError:
+            reason = self._missing(path)
+        # Raised outside the handler, so the new error carries no chained one.
+        raise self._error(kind, reason)
 
     def _missing(self, path: str) -> str:
         where = path
         if self._path is None:
             where = f"{path} (nor the legacy {Path.home() / '.band' / 'config.json'})"
         return f"no Bandwidth CLI login: {where} does not exist; {_LOGIN_HINT}"
-
-    def _too_large(self, path: str) -> str:
-        return f"{path} is larger than {MAX_CONFIG_SIZE} bytes; not a Bandwidth CLI config"
 
     def _parse(self, raw: bytes, path: str) -> Mapping[str, object]:
         problem: str | None = None
