@@ -348,3 +348,21 @@ def test_unknown_home_directory_asks_for_an_explicit_path(
 
     assert isinstance(error, SourceNotFoundError)
     assert "band:PATH" in str(error)
+    assert error.__context__ is None
+
+
+@needs_posix
+def test_tilde_path_without_a_home_directory_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def no_such_user(uid: int) -> object:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("HOME")
+    monkeypatch.setattr("pwd.getpwuid", no_such_user)
+
+    with pytest.raises(ConfigurationError) as caught:
+        Resolver(["band:~/band.json"])
+
+    assert "give an absolute path" in str(caught.value)
+    assert caught.value.__context__ is None

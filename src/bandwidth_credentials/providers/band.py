@@ -30,6 +30,7 @@ A provider knows storage, not Bandwidth: it returns the profile's ``client_id``,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Mapping
@@ -107,7 +108,16 @@ class BandProvider(Provider):
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         target = source.target.strip()
-        self._path = Path(target).expanduser() if target else None
+        self._path: Path | None = None
+        if target:
+            with contextlib.suppress(RuntimeError):  # reported below, unchained
+                self._path = Path(target).expanduser()
+            if self._path is None:
+                raise ConfigurationError(
+                    f"source {source.uri}: '~' cannot be expanded (no home directory); "
+                    "give an absolute path",
+                    source=source.uri,
+                )
         self._profile = source.options.get("profile") or None
         self.check_interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
         timeout = source.number("timeout", DEFAULT_TIMEOUT)
