@@ -172,7 +172,7 @@ def test_unknown_profile_lists_the_profiles(home: Path) -> None:
     error = fetch_error("band:?profile=staging")
 
     assert isinstance(error, SourceNotFoundError)
-    assert error.source == "band:?profile=staging"
+    assert error.source == "band:?profile=***"  # option values are never shown
     assert "profile 'staging' is not in" in str(error)
     assert "'dev', 'prod'" in str(error)
 

@@ -93,11 +93,18 @@ class Source(NamedTuple):
         return value
 
 
+# The library's own flag and number options: a flag or a short number carries no secret.
+_FLAG_OPTIONS = frozenset({"optional", "interpolate"})
+_NUMBER_OPTIONS = frozenset(
+    {"ttl", "max_stale", "check_interval", "max_size", "timeout", "connect_timeout", "read_timeout"}
+)
+
+
 def _harmless(name: str, value: str) -> bool:
-    """Whether a common option's value can be shown: a flag or a number carries no secret."""
-    if name == "optional":
+    """Whether an option's value can be shown (one of the library's flags or numbers)."""
+    if name in _FLAG_OPTIONS:
         return value.strip().lower() in _TRUE | _FALSE
-    if name in COMMON_OPTIONS:
+    if name in _NUMBER_OPTIONS:
         return re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,3})?", value.strip()) is not None
     return False
 

@@ -29,6 +29,7 @@ BUILTIN = {
     "env": "bandwidth_credentials.providers.env:EnvProvider",
     "dotenv": "bandwidth_credentials.providers.dotenv:DotenvProvider",
     "file": "bandwidth_credentials.providers.file:FileProvider",
+    "band": "bandwidth_credentials.providers.band:BandProvider",
 }
 
 # Schemes served by separately installed plugins, so a missing one can be named.
