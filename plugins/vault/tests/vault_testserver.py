@@ -142,6 +142,9 @@ class FakeVault:
         self.aws_mounts: dict[str, AwsMount] = {}
         self.aws_identities: dict[str, Identity] = {}  # access key id -> principal
         self.aws_logins: list[dict[str, Any]] = []  # verified IAM logins: region, arn, headers
+        # When set, IAM logins are answered with this status and a text quoting the signed
+        # request (for the tests that prove such texts are redacted).
+        self.aws_echo_status: int | None = None
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.sealed = False
@@ -534,6 +537,12 @@ class FakeVault:
         if isinstance(decoded, str):
             return 400, {"errors": [decoded]}
         method, url, payload, headers = decoded
+        if self.aws_echo_status is not None:
+            quoted = (
+                f"refused {header(headers, 'Authorization')} with token "
+                f"{header(headers, 'X-Amz-Security-Token')} in {body['iam_request_headers']}"
+            )
+            return self.aws_echo_status, {"errors": [quoted]}
         if mount.iam_server_id_header_value:
             problem = _server_id_problem(headers, mount.iam_server_id_header_value)
             if problem:
