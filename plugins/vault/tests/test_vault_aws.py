@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -343,3 +344,33 @@ def test_botocore_is_imported_on_the_first_aws_login_only(
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[False, False, True]"
     assert len(aws_env.aws_logins) == 1
+
+
+# -- the README's setup ------------------------------------------------------------------
+
+
+def test_readme_role_setup_admits_a_lambda_assuming_that_role(
+    fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    role = re.search(r"vault write auth/aws/role/(\S+) auth_type=iam", readme)
+    bound = re.search(r"bound_iam_principal_arn=(\S+)", readme)
+    uri = re.search(r"BANDWIDTH_CREDENTIALS_SOURCES='(vault:[^']+auth=aws[^']*)'", readme)
+    assert role is not None
+    assert bound is not None
+    assert uri is not None
+    fake_env.put("secret", "bandwidth/prod", CREDS)
+    fake_env.add_aws_role(role[1], [bound[1]], READ)
+    session_arn = bound[1].replace(":iam::", ":sts::").replace(":role/", ":assumed-role/")
+    fake_env.add_aws_identity(ACCESS_KEY, SECRET_KEY, session_arn + "/bw-fn", SESSION_TOKEN)
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+    ):
+        monkeypatch.setenv(name, value)
+    isolate_aws_files(monkeypatch, tmp_path)
+
+    fetched = VaultProvider(parse_source(uri[1])).fetch()
+
+    assert dict(fetched.values) == CREDS

@@ -289,7 +289,8 @@ class FakeVault:
         mount: str = "aws",
     ) -> None:
         """``vault write auth/<mount>/role/<role> auth_type=iam bound_iam_principal_arn=...``."""
-        self.configure_aws(mount).roles[role] = AwsRole(
+        # Vault keeps aws role names in lower case and looks them up that way.
+        self.configure_aws(mount).roles[role.lower()] = AwsRole(
             tuple(bound_iam_principal_arn), tuple(policies), ttl, renewable
         )
 
@@ -571,7 +572,7 @@ class FakeVault:
         canonical, friendly = _canonical_arn(identity.arn)
         # Without "role", Vault uses the principal's friendly name (user or role name).
         name = str(body.get("role") or friendly)
-        role = mount.roles.get(name)
+        role = mount.roles.get(name.lower())
         if role is None:
             return 400, {"errors": [f'entry for role "{name}" not found']}
         if not any(
