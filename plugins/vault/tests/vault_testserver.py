@@ -41,7 +41,7 @@ import itertools
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -141,6 +141,8 @@ class FakeVault:
         self.jwt_roles: dict[str, dict[str, Role]] = {}
         self.aws_mounts: dict[str, AwsMount] = {}
         self.aws_identities: dict[str, Identity] = {}  # access key id -> principal
+        # Asked about access keys the server does not know (another STS's temporary keys).
+        self.aws_identity_lookup: Callable[[str], Identity | None] | None = None
         self.aws_logins: list[dict[str, Any]] = []  # verified IAM logins: region, arn, headers
         # When set, IAM logins are answered with this status and a text quoting the signed
         # request (for the tests that prove such texts are redacted).
@@ -554,6 +556,11 @@ class FakeVault:
         region = mount.sts_region or "us-east-1"
         if mount.use_sts_region_from_client and scope is not None:
             region = scope.region
+        lookup = self.aws_identity_lookup
+        if scope is not None and scope.access_key not in self.aws_identities and lookup:
+            found = lookup(scope.access_key)
+            if found is not None:
+                self.aws_identities[scope.access_key] = found
         try:
             identity, _ = verify(method, url, payload, headers, self.aws_identities, region)
         except StsRefusal as refusal:

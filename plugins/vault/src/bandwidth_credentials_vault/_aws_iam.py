@@ -106,18 +106,23 @@ def chosen_server_id(option: str | None) -> str | None:
     return os.environ.get("VAULT_IAM_SERVER_ID", "").strip() or None
 
 
-def sign_login(role: str | None, header_value: str | None, region: str | None) -> SignedLogin:
+def sign_login(
+    role: str | None, header_value: str | None, region: str | None, timeout: float
+) -> SignedLogin:
     """Sign a GetCallerIdentity request with the default credential chain.
 
-    Returns the ``auth/<mount>/login`` body. Raises AwsSigningError when no credentials
-    are found or the chain fails (the reason names the failure's type only, as botocore's
-    texts may quote a credential process's output).
+    Returns the ``auth/<mount>/login`` body. ``timeout`` (seconds) bounds each answer of a
+    credential source that botocore reaches through an AWS client (STS for a web identity
+    or an assumed role); the instance and container endpoints keep botocore's own short
+    timeouts. Raises AwsSigningError when no credentials are found or the chain fails (the
+    reason names the failure's type only, as botocore's texts may quote a credential
+    process's output).
     """
     server_id = chosen_server_id(header_value)
     region = chosen_region(region)
     scope = region or GLOBAL_REGION
     url = endpoint(region)
-    frozen, source = _credentials()
+    frozen, source = _credentials(timeout)
 
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -151,7 +156,8 @@ def sign_login(role: str | None, header_value: str | None, region: str | None) -
     )
 
 
-def _credentials() -> tuple[Any, str]:
+def _credentials(timeout: float) -> tuple[Any, str]:
+    import botocore.config
     import botocore.exceptions
     import botocore.session
 
@@ -160,7 +166,16 @@ def _credentials() -> tuple[Any, str]:
     failure = ""
     with _quiet_botocore():
         try:
-            found = botocore.session.Session().get_credentials()
+            # A new session at every login: rotated keys and a changed profile are seen.
+            session = botocore.session.Session()
+            session.set_default_client_config(
+                botocore.config.Config(
+                    connect_timeout=min(5.0, timeout),
+                    read_timeout=timeout,
+                    retries={"max_attempts": 2, "mode": "standard"},
+                )
+            )
+            found = session.get_credentials()
             if found is not None:
                 frozen = found.get_frozen_credentials()
                 source = str(getattr(found, "method", "") or "unknown")

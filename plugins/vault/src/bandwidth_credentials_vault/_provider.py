@@ -427,7 +427,7 @@ class VaultProvider(Provider):
         spec = self.spec
         problem: AwsSigningError | None = None
         try:
-            signed = sign_login(spec.role, spec.header_value, spec.sts_region)
+            signed = sign_login(spec.role, spec.header_value, spec.sts_region, spec.timeout)
         except AwsSigningError as exc:
             problem = AwsSigningError(exc.reason, exc.configuration)
         if problem is not None:
