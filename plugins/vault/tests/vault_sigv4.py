@@ -102,6 +102,7 @@ def verify(
     identities: dict[str, Identity],
     endpoint_region: str,
     now: datetime | None = None,
+    service: str = "sts",
 ) -> tuple[Identity, Scope]:
     """Check a SigV4-signed request as STS at ``endpoint_region`` would; raise StsRefusal."""
     scope = parse_authorization(header(headers, "Authorization") or "")
@@ -117,7 +118,7 @@ def verify(
         and not hmac.compare_digest(token, identity.session_token)
     ):
         raise StsRefusal("InvalidClientTokenId", _INVALID_TOKEN)
-    if scope.service != "sts" or scope.region != endpoint_region:
+    if scope.service != service or scope.region != endpoint_region:
         raise StsRefusal("SignatureDoesNotMatch", "Credential should be scoped to a valid region.")
     if "host" not in scope.signed_headers or list(scope.signed_headers) != sorted(
         scope.signed_headers
