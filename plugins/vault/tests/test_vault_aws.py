@@ -269,6 +269,7 @@ def test_no_aws_credentials_is_an_authentication_error_before_any_login(
         ("vault:secret/bw?auth=aws&region=sts.evil.example", "must be an AWS region name"),
         ("vault:secret/bw?auth=jwt&header_value=x", "'header_value' does not apply to auth=jwt"),
         ("vault:secret/bw?region=eu-west-1", "option 'region' does not apply to auth=token"),
+        ("vault:secret/bw?auth=aws&header_value=a%0Ab", "'header_value' must be printable"),
     ],
 )
 def test_bad_aws_options_are_configuration_errors(uri: str, expected: str) -> None:
@@ -279,15 +280,22 @@ def test_bad_aws_options_are_configuration_errors(uri: str, expected: str) -> No
     assert caught.value.source == uri
 
 
-def test_bad_sts_region_variable_is_a_configuration_error(
-    aws_env: FakeVault, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("VAULT_STS_ENDPOINT_REGION", "sts.evil.example", "must be an AWS region name"),
+        ("VAULT_IAM_SERVER_ID", "vault\x01prod", "must be printable text"),
+    ],
+)
+def test_bad_aws_variable_is_a_configuration_error(
+    aws_env: FakeVault, monkeypatch: pytest.MonkeyPatch, variable: str, value: str, expected: str
 ) -> None:
-    monkeypatch.setenv("VAULT_STS_ENDPOINT_REGION", "sts.evil.example")
+    monkeypatch.setenv(variable, value)
 
     with pytest.raises(ConfigurationError) as caught:
         provider()[0].fetch()
 
-    assert "VAULT_STS_ENDPOINT_REGION must be an AWS region name" in str(caught.value)
+    assert f"{variable} {expected}" in str(caught.value)
     assert aws_env.calls("auth/") == []
 
 

@@ -103,7 +103,13 @@ def chosen_server_id(option: str | None) -> str | None:
     """``?header_value=``, else ``VAULT_IAM_SERVER_ID``; None sends no server-ID header."""
     if option is not None:
         return option
-    return os.environ.get("VAULT_IAM_SERVER_ID", "").strip() or None
+    value = os.environ.get("VAULT_IAM_SERVER_ID", "").strip()
+    if not value.isprintable():
+        raise AwsSigningError(
+            "VAULT_IAM_SERVER_ID must be printable text (an HTTP header value)",
+            configuration=True,
+        )
+    return value or None
 
 
 def sign_login(

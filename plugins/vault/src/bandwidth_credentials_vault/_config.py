@@ -111,6 +111,9 @@ def parse_spec(source: Source) -> SourceSpec:
             "auth=aws signs with botocore, which is not installed: "
             "pip install 'bandwidth-credentials-vault[aws]' (or botocore)",
         )
+    header_value = opts.get("header_value") or None
+    if header_value is not None and not header_value.isprintable():
+        raise _bad(source, "option 'header_value' must be printable text (an HTTP header value)")
     sts_region = opts.get("region", "").strip().lower() or None
     if sts_region is not None and not REGION_NAME.fullmatch(sts_region):
         raise _bad(source, "option 'region' must be an AWS region name such as eu-west-1")
@@ -141,7 +144,7 @@ def parse_spec(source: Source) -> SourceSpec:
         role=role,
         jwt_path=opts.get("jwt_path") or DEFAULT_JWT_PATH,
         timeout=timeout,
-        header_value=opts.get("header_value") or None,
+        header_value=header_value,
         sts_region=sts_region,
     )
 
