@@ -140,6 +140,38 @@ def test_revoked_token_with_no_replacement_is_an_authentication_error(
     assert "the token from VAULT_TOKEN is invalid, expired or revoked" in str(caught.value)
 
 
+@pytest.mark.parametrize("in_file", [False, True])
+def test_invalid_token_is_an_authentication_error_not_access_denied(
+    stored: FakeVault, home: Path, monkeypatch: pytest.MonkeyPatch, in_file: bool
+) -> None:
+    if in_file:
+        (home / ".vault-token").write_text("hvs.never-issued\n")
+    else:
+        monkeypatch.setenv("VAULT_TOKEN", "hvs.never-issued")
+
+    with pytest.raises(SourceAuthenticationError) as caught:
+        provider()[0].fetch()
+
+    origin = "~/.vault-token" if in_file else "VAULT_TOKEN"
+    message = str(caught.value)
+    assert f"the token from {origin} is invalid, expired or revoked" in message
+    assert "auth/token/lookup-self" in message
+    assert stored.calls("secret/data/") == []
+
+
+def test_read_denied_to_a_live_token_without_lookup_permission_is_access_denied(
+    stored: FakeVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAULT_TOKEN", stored.issue_token(["secret/data/elsewhere"]))
+    stored.fail("auth/token/lookup-self", 403, ["permission denied"])
+
+    with pytest.raises(SourceAccessDeniedError) as caught:
+        provider()[0].fetch()
+
+    assert "permission denied" in str(caught.value)
+    assert len(stored.calls("auth/token/lookup-self")) == 2
+
+
 def test_revoked_token_is_replaced_by_a_rotated_one(
     stored: FakeVault, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from vault_leak_harness import everything_said
 from vault_testserver import FakeVault
 
 from bandwidth_credentials import CredentialsError, Resolver, parse_source
@@ -143,23 +144,6 @@ SCENARIOS: list[Setup] = [
     missing_secret,
     server_error_on_read,
 ]
-
-
-def everything_said(
-    error: BaseException | None,
-    caplog: pytest.LogCaptureFixture,
-    caught: list[warnings.WarningMessage],
-) -> str:
-    parts: list[str] = []
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        parts += [str(error), repr(error), repr(vars(error))]
-        error = error.__cause__ or error.__context__
-    for record in caplog.records:
-        parts += [record.getMessage(), repr(record.args), str(record.exc_info)]
-    parts += [str(w.message) for w in caught]
-    return "\n".join(parts)
 
 
 @pytest.mark.parametrize("setup", SCENARIOS, ids=lambda f: f.__name__)

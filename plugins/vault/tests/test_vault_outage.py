@@ -36,7 +36,7 @@ def test_sealed_vault_serves_stale_within_bound_then_recovers(
 
     first = call()
     fake_env.sealed = True
-    now[0] = 61.0
+    now[0] = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
     during = [call(), call()]
     now[0] = 300.0
     later = call()
@@ -63,7 +63,7 @@ def sealed_after_first_fetch(
     resolver = Resolver([URI], clock=lambda: now[0], spawn=lambda work: work())
     resolver.get_auth("voice")
     vault.sealed = True
-    now[0] = 61.0
+    now[0] = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
     resolver.get_auth("voice")
     return resolver
 
@@ -74,7 +74,7 @@ def test_sealed_vault_past_max_stale_raises_the_refresh_error(
     now = [0.0]
     resolver = sealed_after_first_fetch(fake_env, monkeypatch, now)
 
-    now[0] = 60.0 + 600.0
+    now[0] = 60.0 * 1.1 + 600.0  # past the bound whatever the TTL jitter (±10%)
     with pytest.raises(SourceUnavailableError) as caught:
         resolver.get_auth("voice")
 

@@ -271,13 +271,29 @@ def test_secret_path_naming_only_the_mount_is_a_format_error(
         ("vault:secret/bw?kv=1&version=2", "needs a KV version 2 engine"),
         ("vault:secret/bw?auth=ldap", "'auth' must be one of"),
         ("vault:secret/bw?auth=kubernetes", "auth=kubernetes needs ?role=NAME"),
-        ("vault:secret/bw?role=app", "option 'role' needs auth=approle, kubernetes or jwt"),
-        ("vault:secret/bw?mount=x", "option 'mount' needs auth="),
-        ("vault:secret/bw?auth=approle&role=x", "does not apply to auth=approle"),
+        (
+            "vault:secret/bw?role=app",
+            "option 'role' does not apply to auth=token (it reads VAULT_TOKEN or "
+            "~/.vault-token); it is for auth=kubernetes, jwt, aws",
+        ),
+        (
+            "vault:secret/bw?mount=x",
+            "option 'mount' does not apply to auth=token (it reads VAULT_TOKEN or "
+            "~/.vault-token); it is for auth=approle, kubernetes, jwt, aws",
+        ),
+        (
+            "vault:secret/bw?auth=approle&role=x",
+            "option 'role' does not apply to auth=approle (it reads VAULT_ROLE_ID and "
+            "VAULT_SECRET_ID); it is for auth=kubernetes, jwt, aws",
+        ),
+        (
+            "vault:secret/bw?auth=kubernetes&region=eu-west-1",
+            "option 'region' does not apply to auth=kubernetes; it is for auth=aws",
+        ),
         ("vault:secret/bw?auth=approle&mount=/", "'mount' must name the auth method's mount"),
         ("vault:secret/bw?timeout=0", "'timeout' must be a positive number"),
         ("vault:secret/bw?timeout=soon", "'timeout' must be a number"),
-        ("vault:secret/bw?region=eu", "unknown option(s) region"),
+        ("vault:secret/bw?regoin=eu-west-1", "unknown option(s) regoin"),
     ],
 )
 def test_bad_uri_is_a_configuration_error_before_any_request(uri: str, expected: str) -> None:

@@ -15,20 +15,39 @@ General conventions (https://developer.hashicorp.com/vault/api-docs):
   down for maintenance);
 - the client token travels in ``X-Vault-Token``; an Enterprise namespace in
   ``X-Vault-Namespace`` (https://developer.hashicorp.com/vault/docs/enterprise/namespaces).
+
+The ``aws`` auth method (IAM type) follows "AWS auth method (API)"
+(https://developer.hashicorp.com/vault/api-docs/auth/aws#login and "Configure client" on
+the same page): the login's base64 ``iam_request_url``/``iam_request_body`` and
+``iam_request_headers`` (base64 JSON or a JSON object; string or list values) are decoded;
+the mount's ``iam_server_id_header_value`` is enforced (present, equal, and listed in the
+Authorization header's SignedHeaders, with Vault's error texts); then, where Vault would
+forward the request to STS, the server verifies it as STS would: it recomputes the SigV4
+signature with the identity's secret key (``vault_sigv4.py``, written from AWS's "Create a
+signed AWS API request", https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html),
+checks the session token, the 15-minute window, and that the scope names the region of the
+STS endpoint the mount calls (the global endpoint, us-east-1, unless ``sts_region`` or
+``use_sts_region_from_client`` says otherwise). An STS refusal is answered as Vault does:
+400 "error making upstream request: received error code 403 from STS: <ErrorResponse...>".
+Not implemented: the ``ec2`` type, GET-style signed requests, inferred entity types,
+``allowed_sts_header_values``, STS answering from a real network endpoint.
 """
 
 from __future__ import annotations
 
+import base64
 import fnmatch
 import itertools
 import json
 import threading
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from vault_sigv4 import Identity, StsRefusal, header, parse_authorization, verify
 
 CREATED = "2026-01-02T03:04:05.000000Z"
 DELETED = "2026-01-03T04:05:06.000000Z"
@@ -75,6 +94,26 @@ class Role:
 
 
 @dataclass
+class AwsRole:
+    """An ``auth_type=iam`` role: the principals it admits and the token it gets."""
+
+    bound_iam_principal_arn: tuple[str, ...]  # exact ARNs, or prefixes ending in "*"
+    policies: tuple[str, ...]
+    ttl: int
+    renewable: bool
+
+
+@dataclass
+class AwsMount:
+    """An ``aws`` auth mount's ``config/client`` settings that matter to IAM logins."""
+
+    iam_server_id_header_value: str = ""
+    sts_region: str = ""  # with sts_endpoint; "" is the global endpoint (us-east-1)
+    use_sts_region_from_client: bool = False
+    roles: dict[str, AwsRole] = field(default_factory=dict)
+
+
+@dataclass
 class Namespace:
     mounts: dict[str, int] = field(default_factory=dict)  # KV mount -> engine version
     engines: dict[str, str] = field(default_factory=dict)  # other mounts -> type
@@ -100,6 +139,14 @@ class FakeVault:
         self.approles: dict[str, dict[str, Role]] = {}  # mount -> role_id -> role
         self.k8s_roles: dict[str, dict[str, Role]] = {}  # mount -> role name -> role
         self.jwt_roles: dict[str, dict[str, Role]] = {}
+        self.aws_mounts: dict[str, AwsMount] = {}
+        self.aws_identities: dict[str, Identity] = {}  # access key id -> principal
+        # Asked about access keys the server does not know (another STS's temporary keys).
+        self.aws_identity_lookup: Callable[[str], Identity | None] | None = None
+        self.aws_logins: list[dict[str, Any]] = []  # verified IAM logins: region, arn, headers
+        # When set, IAM logins are answered with this status and a text quoting the signed
+        # request (for the tests that prove such texts are redacted).
+        self.aws_echo_status: int | None = None
         self.requests: list[Recorded] = []
         self.faults: list[Fault] = []
         self.sealed = False
@@ -219,6 +266,34 @@ class FakeVault:
     ) -> None:
         self.jwt_roles.setdefault(mount, {})[role] = Role(
             set(jwts), tuple(policies), ttl, renewable
+        )
+
+    def add_aws_identity(
+        self, access_key: str, secret_key: str, arn: str, session_token: str | None = None
+    ) -> None:
+        """An IAM principal (and its keys) that the server's STS knows."""
+        self.aws_identities[access_key] = Identity(arn, secret_key, session_token)
+
+    def configure_aws(self, mount: str = "aws", **settings: Any) -> AwsMount:
+        """``vault write auth/<mount>/config/client ...`` (creates the mount)."""
+        config = self.aws_mounts.setdefault(mount, AwsMount())
+        for name, value in settings.items():
+            setattr(config, name, value)
+        return config
+
+    def add_aws_role(
+        self,
+        role: str,
+        bound_iam_principal_arn: Iterable[str],
+        policies: Iterable[str],
+        ttl: int = 3600,
+        renewable: bool = True,
+        mount: str = "aws",
+    ) -> None:
+        """``vault write auth/<mount>/role/<role> auth_type=iam bound_iam_principal_arn=...``."""
+        # Vault keeps aws role names in lower case and looks them up that way.
+        self.configure_aws(mount).roles[role.lower()] = AwsRole(
+            tuple(bound_iam_principal_arn), tuple(policies), ttl, renewable
         )
 
     def fail(self, prefix: str, status: int, errors: list[str], times: int = 1) -> None:
@@ -426,6 +501,8 @@ class FakeVault:
     # lease_duration, renewable.
     def _login(self, rec: Recorded, mount: str) -> tuple[int, dict[str, Any]]:
         body = rec.body or {}
+        if mount in self.aws_mounts:
+            return self._aws_login(body, self.aws_mounts[mount])
         if mount in self.approles:
             role = self.approles[mount].get(str(body.get("role_id", "")))
             if role is None or str(body.get("secret_id", "")) not in role.credentials:
@@ -447,9 +524,125 @@ class FakeVault:
                 return 400, {"errors": ["error validating token: invalid signature"]}
         else:
             return 404, {"errors": [f'no handler for route "auth/{mount}/login"']}
-        client_token = self.issue_token(role.policies, ttl=role.ttl, renewable=role.renewable)
+        return self._issue_login(role.policies, role.ttl, role.renewable)
+
+    def _issue_login(
+        self, policies: tuple[str, ...], ttl: int, renewable: bool
+    ) -> tuple[int, dict[str, Any]]:
+        client_token = self.issue_token(policies, ttl=ttl, renewable=renewable)
         auth = self._auth_block(client_token, self.tokens[client_token])
         return 200, self.envelope(auth=auth)
+
+    # https://developer.hashicorp.com/vault/api-docs/auth/aws#login (IAM type); every
+    # refusal is 400 {"errors": [...]}, as Vault answers them.
+    def _aws_login(self, body: dict[str, Any], mount: AwsMount) -> tuple[int, dict[str, Any]]:
+        decoded = decode_aws_login(body)
+        if isinstance(decoded, str):
+            return 400, {"errors": [decoded]}
+        method, url, payload, headers = decoded
+        if self.aws_echo_status is not None:
+            quoted = (
+                f"refused {header(headers, 'Authorization')} with token "
+                f"{header(headers, 'X-Amz-Security-Token')} in {body['iam_request_headers']}"
+            )
+            return self.aws_echo_status, {"errors": [quoted]}
+        if mount.iam_server_id_header_value:
+            problem = _server_id_problem(headers, mount.iam_server_id_header_value)
+            if problem:
+                return 400, {
+                    "errors": [f"error validating X-Vault-AWS-IAM-Server-ID header: {problem}"]
+                }
+        scope = parse_authorization(header(headers, "Authorization") or "")
+        region = mount.sts_region or "us-east-1"
+        if mount.use_sts_region_from_client and scope is not None:
+            region = scope.region
+        lookup = self.aws_identity_lookup
+        if scope is not None and scope.access_key not in self.aws_identities and lookup:
+            found = lookup(scope.access_key)
+            if found is not None:
+                self.aws_identities[scope.access_key] = found
+        try:
+            identity, _ = verify(method, url, payload, headers, self.aws_identities, region)
+        except StsRefusal as refusal:
+            answer = (
+                '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error>'
+                f"<Type>Sender</Type><Code>{refusal.code}</Code>"
+                f"<Message>{refusal.message}</Message></Error>"
+                f"<RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+            )
+            return 400, {
+                "errors": [
+                    f"error making upstream request: received error code 403 from STS: {answer}"
+                ]
+            }
+        self.aws_logins.append({"region": region, "arn": identity.arn, "headers": headers})
+        canonical, friendly = _canonical_arn(identity.arn)
+        # Without "role", Vault uses the principal's friendly name (user or role name).
+        name = str(body.get("role") or friendly)
+        role = mount.roles.get(name.lower())
+        if role is None:
+            return 400, {"errors": [f'entry for role "{name}" not found']}
+        if not any(
+            canonical == bound or (bound.endswith("*") and canonical.startswith(bound[:-1]))
+            for bound in role.bound_iam_principal_arn
+        ):
+            return 400, {
+                "errors": [f'IAM Principal "{canonical}" does not belong to the role "{name}"']
+            }
+        return self._issue_login(role.policies, role.ttl, role.renewable)
+
+
+def decode_aws_login(
+    body: dict[str, Any],
+) -> tuple[str, str, bytes, dict[str, list[str]]] | str:
+    """The signed request in an IAM login body, or Vault's complaint about it."""
+    for name in ("iam_http_request_method", "iam_request_url", "iam_request_headers"):
+        if not body.get(name):
+            return f"missing {name}"
+    method = str(body["iam_http_request_method"])
+    if method != "POST":
+        return f"this test server verifies POST requests only, not {method}"
+    try:
+        url = base64.b64decode(str(body["iam_request_url"]), validate=True).decode()
+        payload = base64.b64decode(str(body.get("iam_request_body", "")), validate=True)
+        raw = body["iam_request_headers"]
+        parsed = raw if isinstance(raw, dict) else json.loads(base64.b64decode(str(raw)))
+    except (ValueError, TypeError):
+        return "error decoding the iam_request_* fields"
+    if not isinstance(parsed, dict):
+        return "iam_request_headers is not a JSON object"
+    headers = {
+        str(k): [str(x) for x in v] if isinstance(v, list) else [str(v)] for k, v in parsed.items()
+    }
+    if parse_qs(payload.decode(errors="replace")).get("Action") != ["GetCallerIdentity"]:
+        return "iam_request_body is not a GetCallerIdentity request"
+    return method, url, payload, headers
+
+
+def _canonical_arn(arn: str) -> tuple[str, str]:
+    """Vault's canonical ARN and friendly name: an assumed role is its role, path dropped.
+
+    ``arn:aws:sts::1:assumed-role/R/session`` -> ``arn:aws:iam::1:role/R``, ``R``;
+    ``arn:aws:iam::1:user/path/U`` -> ``arn:aws:iam::1:user/U``, ``U``.
+    """
+    _, partition, _, _, account, resource = arn.split(":", 5)
+    kind, _, rest = resource.partition("/")
+    friendly = rest.split("/")[0] if kind == "assumed-role" else rest.rsplit("/", 1)[-1]
+    kind = "role" if kind == "assumed-role" else kind
+    return f"arn:{partition}:iam::{account}:{kind}/{friendly}", friendly
+
+
+def _server_id_problem(headers: dict[str, list[str]], required: str) -> str:
+    """Vault's checks of X-Vault-AWS-IAM-Server-ID, with its messages ("" when fine)."""
+    provided = header(headers, "X-Vault-AWS-IAM-Server-ID")
+    if not provided:
+        return 'missing header "X-Vault-AWS-IAM-Server-ID"'
+    if provided != required:
+        return f'expected "{required}" but got "{provided}"'
+    scope = parse_authorization(header(headers, "Authorization") or "")
+    if scope is None or "x-vault-aws-iam-server-id" not in scope.signed_headers:
+        return "vault header wasn't signed"
+    return ""
 
 
 class _Handler(BaseHTTPRequestHandler):

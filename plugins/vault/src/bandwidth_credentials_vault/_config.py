@@ -7,7 +7,9 @@ the Vault CLI reads it when it runs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -17,8 +19,26 @@ from bandwidth_credentials import ConfigurationError, Source
 DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
 
 #: Auth method -> its default mount path under ``auth/``.
-AUTH_MOUNTS = {"approle": "approle", "kubernetes": "kubernetes", "jwt": "jwt"}
+AUTH_MOUNTS = {"approle": "approle", "kubernetes": "kubernetes", "jwt": "jwt", "aws": "aws"}
 AUTH_METHODS = ("token", *AUTH_MOUNTS)
+
+#: Auth method -> the URI options that configure it. Every hint about an option that does
+#: not fit the chosen method is built from this one table, so the hints agree.
+AUTH_OPTIONS: dict[str, frozenset[str]] = {
+    "token": frozenset(),
+    "approle": frozenset({"mount"}),
+    "kubernetes": frozenset({"mount", "role", "jwt_path"}),
+    "jwt": frozenset({"mount", "role", "jwt_path"}),
+    "aws": frozenset({"mount", "role", "header_value", "region"}),
+}
+#: Where a method reads what the URI does not carry, for the hints.
+_AUTH_INPUTS = {
+    "token": "it reads VAULT_TOKEN or ~/.vault-token",
+    "approle": "it reads VAULT_ROLE_ID and VAULT_SECRET_ID",
+}
+
+#: An AWS region name, as it may appear in a host name.
+REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
 #: Seconds to wait for a TCP (and TLS) connection, and for an answer by default.
 CONNECT_TIMEOUT = 5.0
@@ -40,6 +60,8 @@ class SourceSpec:
     role: str | None
     jwt_path: str
     timeout: float
+    header_value: str | None = None  # auth=aws: X-Vault-AWS-IAM-Server-ID (else from env)
+    sts_region: str | None = None  # auth=aws: a regional STS endpoint (else from env)
 
     @property
     def first_segment(self) -> str:
@@ -76,21 +98,25 @@ def parse_spec(source: Source) -> SourceSpec:
     auth = opts.get("auth", "token").strip().lower()
     if auth not in AUTH_METHODS:
         raise _bad(source, f"option 'auth' must be one of {', '.join(AUTH_METHODS)}")
-    if auth == "token":
-        for name in ("mount", "role", "jwt_path"):
-            if name in opts:
-                raise _bad(source, f"option {name!r} needs auth=approle, kubernetes or jwt")
-    if auth == "approle":
-        for name in ("role", "jwt_path"):
-            if name in opts:
-                raise _bad(
-                    source,
-                    f"option {name!r} does not apply to auth=approle "
-                    "(it reads VAULT_ROLE_ID and VAULT_SECRET_ID)",
-                )
+    for name in sorted(set().union(*AUTH_OPTIONS.values()) - AUTH_OPTIONS[auth]):
+        if name in opts:
+            raise _bad(source, _misplaced(name, auth))
     role = opts.get("role") or None
     if auth == "kubernetes" and role is None:
         raise _bad(source, "auth=kubernetes needs ?role=NAME (the Vault role to log in as)")
+    if auth == "aws" and importlib.util.find_spec("botocore") is None:
+        # find_spec looks botocore up without importing it.
+        raise _bad(
+            source,
+            "auth=aws signs with botocore, which is not installed: "
+            "pip install 'bandwidth-credentials-vault[aws]' (or botocore)",
+        )
+    header_value = opts.get("header_value") or None
+    if header_value is not None and not header_value.isprintable():
+        raise _bad(source, "option 'header_value' must be printable text (an HTTP header value)")
+    sts_region = opts.get("region", "").strip().lower() or None
+    if sts_region is not None and not REGION_NAME.fullmatch(sts_region):
+        raise _bad(source, "option 'region' must be an AWS region name such as eu-west-1")
 
     mount = opts.get("mount")
     auth_mount = None
@@ -118,7 +144,18 @@ def parse_spec(source: Source) -> SourceSpec:
         role=role,
         jwt_path=opts.get("jwt_path") or DEFAULT_JWT_PATH,
         timeout=timeout,
+        header_value=header_value,
+        sts_region=sts_region,
     )
+
+
+def _misplaced(name: str, auth: str) -> str:
+    """``option 'role' does not apply to auth=token; it is for auth=kubernetes, ...``."""
+    users = [method for method, names in AUTH_OPTIONS.items() if name in names]
+    text = f"option {name!r} does not apply to auth={auth}"
+    if auth in _AUTH_INPUTS:
+        text += f" ({_AUTH_INPUTS[auth]})"
+    return text + f"; it is for auth={', '.join(users)}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NoReturn, TypeVar
 
 from bandwidth_credentials import (
+    ConfigurationError,
     Fetched,
     Provider,
     Source,
@@ -33,6 +34,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
 )
 
+from ._aws_iam import AwsSigningError, SignedLogin, describe_refusal, sign_login
 from ._config import CONNECT_TIMEOUT, Connection, SourceSpec, parse_spec, read_connection
 
 __all__ = ["VaultInsecureWarning", "VaultProvider"]
@@ -85,14 +87,31 @@ class VaultProvider(Provider):
 
     Options: ``kv`` (1 or 2: skip engine detection), ``version`` (pin a KV v2 version),
     ``namespace`` (overrides ``VAULT_NAMESPACE``), ``auth`` (``token``, ``approle``,
-    ``kubernetes``, ``jwt``), ``mount`` (the auth method's mount path), ``role``,
-    ``jwt_path`` and ``timeout`` (seconds to wait for each answer). The secret's keys
-    are returned as stored; ``Fetched.version`` is the KV v2 version read.
+    ``kubernetes``, ``jwt``, ``aws``), ``mount`` (the auth method's mount path), ``role``,
+    ``jwt_path``, ``header_value`` and ``region`` (``aws``: the server-ID header and a
+    regional STS endpoint) and ``timeout`` (seconds to wait for each answer). The secret's
+    keys are returned as stored; ``Fetched.version`` is the KV v2 version read.
+
+    Errors: ConfigurationError (a bad option or ``VAULT_*`` variable),
+    SourceAuthenticationError (no token, no AWS credentials, a refused login, an invalid or
+    revoked token), SourceAccessDeniedError, SourceNotFoundError, SourceFormatError,
+    SourceUnavailableError; see the plugin's README.
     """
 
     scheme = "vault"
     options = frozenset(
-        {"kv", "version", "namespace", "auth", "mount", "role", "jwt_path", "timeout"}
+        {
+            "kv",
+            "version",
+            "namespace",
+            "auth",
+            "mount",
+            "role",
+            "jwt_path",
+            "header_value",
+            "region",
+            "timeout",
+        }
     )
     default_ttl = 300.0
 
@@ -109,7 +128,6 @@ class VaultProvider(Provider):
         self._expires_at: float | None = None  # monotonic; None: never or unknown
         self._granted = 0.0
         self._renewable = False
-        self._can_lookup = True
         self._secrets: set[str] = set()  # everything a Vault error text must not echo
 
     # -- the fetch ------------------------------------------------------------------
@@ -291,6 +309,7 @@ class VaultProvider(Provider):
         assert mount is not None
         client = self._client
         role = self.spec.role
+        signed: SignedLogin | None = None
         if method == "approle":
             role_id = os.environ.get("VAULT_ROLE_ID", "").strip()
             if not role_id:
@@ -303,6 +322,13 @@ class VaultProvider(Provider):
                     role_id, secret_id=secret_id, use_token=False, mount_point=mount
                 )
 
+        elif method == "aws":
+            signed = self._sign_aws()
+            aws_url, aws_body = hvac_login_url(mount), signed.body
+
+            def login() -> Any:
+                return client.login(aws_url, use_token=False, json=aws_body)
+
         else:
             jwt = self._read_jwt()
             self._secrets.add(jwt)
@@ -314,9 +340,7 @@ class VaultProvider(Provider):
                     )
 
             else:
-                import hvac.utils
-
-                url = hvac.utils.format_url("/v1/auth/{path}/login", path=mount)
+                url = hvac_login_url(mount)
                 # Without a role, Vault uses the mount's default_role; hvac would send
                 # "role": null, so the body is built here.
                 body = {"jwt": jwt} if role is None else {"role": role, "jwt": jwt}
@@ -327,9 +351,12 @@ class VaultProvider(Provider):
         where = f"logging in at auth/{mount}/login"
         answer, failure = self._try(login)
         if isinstance(failure, _HttpFailure) and failure.status in (400, 401, 403, 404):
+            errors, hint = failure.errors, ""
+            if signed is not None:
+                errors, hint = describe_refusal(errors, signed.region, signed.server_id)
             self._fail(
                 SourceAuthenticationError,
-                f"{where} failed ({failure.status}{self._detail(failure.errors)})",
+                f"{where} failed ({failure.status}{self._detail(errors)}){hint}",
             )
         if failure is not None:
             self._transport_or_http(failure, where)
@@ -339,7 +366,6 @@ class VaultProvider(Provider):
             self._fail(SourceAuthenticationError, f"{where}: the answer held no client token")
         self._use_token(token)
         self._track(auth.get("lease_duration"), auth.get("renewable"))
-        self._can_lookup = True
         logger.info("%s: logged in to Vault with auth=%s", self.source.uri, method)
 
     def _use_token(self, token: str) -> None:
@@ -359,12 +385,14 @@ class VaultProvider(Provider):
             self._fail(
                 SourceAuthenticationError,
                 "no Vault token: set VAULT_TOKEN, write ~/.vault-token, or use "
-                "?auth=approle|kubernetes|jwt",
+                "?auth=approle|kubernetes|jwt|aws",
             )
         if rejected and token == self._token:
             self._fail(
                 SourceAuthenticationError,
-                f"the token from {origin} is invalid, expired or revoked",
+                f"the token from {origin} is invalid, expired or revoked: Vault refused it "
+                "for auth/token/lookup-self too (a valid token needs the default policy, "
+                "which allows that lookup)",
             )
         self._use_token(token)
         # Learn the token's TTL; a policy without lookup-self leaves it unknown.
@@ -376,14 +404,12 @@ class VaultProvider(Provider):
                     SourceAuthenticationError,
                     f"the token from {origin} is invalid, expired or revoked",
                 )
-            self._can_lookup = False
             self._expires_at = None
             return
         if failure is not None:
             self._transport_or_http(failure, "looking up the token (auth/token/lookup-self)")
         data = answer.get("data") if isinstance(answer, Mapping) else None
         data = data if isinstance(data, Mapping) else {}
-        self._can_lookup = True
         self._track(data.get("ttl"), data.get("renewable"))
 
     def _token_alive(self) -> bool:
@@ -395,6 +421,29 @@ class VaultProvider(Provider):
         if failure is not None:
             self._transport_or_http(failure, "looking up the token (auth/token/lookup-self)")
         return True
+
+    def _sign_aws(self) -> SignedLogin:
+        """A freshly signed GetCallerIdentity request (credentials looked up again)."""
+        spec = self.spec
+        problem: AwsSigningError | None = None
+        try:
+            signed = sign_login(spec.role, spec.header_value, spec.sts_region, spec.timeout)
+        except AwsSigningError as exc:
+            problem = AwsSigningError(exc.reason, exc.configuration)
+        if problem is not None:
+            if problem.configuration:
+                raise ConfigurationError(
+                    f"source {self.source.uri}: {problem.reason}", source=self.source.uri
+                )
+            self._fail(SourceAuthenticationError, f"auth=aws: {problem.reason}")
+        self._secrets.update(signed.secrets)
+        logger.info(
+            "%s: signed sts:GetCallerIdentity for the %s STS scope with AWS credentials from %s",
+            self.source.uri,
+            signed.region,
+            signed.credential_source,
+        )
+        return signed
 
     def _approle_secret_id(self) -> str:
         secret_id = os.environ.get("VAULT_SECRET_ID", "").strip()
@@ -521,8 +570,10 @@ class VaultProvider(Provider):
     # -- errors ---------------------------------------------------------------------
 
     def _denied(self, what: str, failure: _HttpFailure, hint: str = "") -> NoReturn:
-        # Vault answers 403 both to a token without a policy and to a revoked one.
-        if self._can_lookup and not self._token_alive():
+        # Vault answers 403 both to a token without a policy and to an invalid or revoked
+        # one; lookup-self tells them apart. A token that could not look itself up when it
+        # was loaded is asked again: refused both ways, it is taken as invalid.
+        if not self._token_alive():
             raise _TokenRejected
         self._fail(
             SourceAccessDeniedError,
@@ -589,6 +640,13 @@ class VaultProvider(Provider):
         if namespace:
             context += f", namespace={namespace}"
         return kind(f"source {self.source.uri}: {detail} [{context}]", source=self.source.uri)
+
+
+def hvac_login_url(mount: str) -> str:
+    """``/v1/auth/<mount>/login``, each segment of the mount path quoted."""
+    import hvac.utils
+
+    return str(hvac.utils.format_url("/v1/auth/{path}/login", path=mount))
 
 
 def _errors_of(exc: Any) -> list[str]:
