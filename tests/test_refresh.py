@@ -87,7 +87,7 @@ def after_failed_refresh(clock: Clock, background: Background) -> Resolver:
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
     resolver.get_auth("voice")
     down()
-    clock.now += 61
+    clock.now += 67  # past a 60 s TTL whatever its ±10% jitter
     resolver.get_auth("voice")
     background.run()
     return resolver
@@ -99,7 +99,7 @@ def test_expired_ttl_serves_current_while_one_background_refresh_runs(
     resolver = make(clock, background)
     first = resolver.get_auth("voice")
     store["username"] = "rotated"
-    clock.now += 61
+    clock.now += 67  # past a 60 s TTL whatever its ±10% jitter
 
     during = [resolver.get_auth("voice") for _ in range(50)]
     assert all(auth is first for auth in during)
@@ -154,7 +154,7 @@ def test_failed_refresh_serves_stale_within_max_stale_and_warns_once(
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
     first = resolver.get_auth("voice")
     down()
-    clock.now += 61
+    clock.now += 67  # past a 60 s TTL whatever its ±10% jitter
 
     for _ in range(5):
         assert resolver.get_auth("voice") is first
@@ -198,7 +198,7 @@ def test_failed_refreshes_back_off_exponentially_not_on_every_call(
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=100000")
     resolver.get_auth("voice")
     down()
-    clock.now += 61
+    clock.now += 67  # past a 60 s TTL whatever its ±10% jitter
     attempts: list[float] = []
 
     for _ in range(4000):  # 4000 calls, 0.5 s apart: 2000 s of traffic
