@@ -85,6 +85,8 @@ class KeyVaultServer:
         self.tokens = tokens
         self.secrets: dict[tuple[str, str], list[Version]] = {}
         self.denied: set[tuple[str, str]] = set()
+        #: vault -> the resource its challenge names instead of Key Vault's own
+        self.challenge_resource: dict[str, str] = {}
         self.requests: list[Recorded] = []
         self.forced: list[Forced] = []
         self.hang = threading.Event()  # set: requests stall until `release` is set
@@ -136,7 +138,8 @@ class KeyVaultServer:
             self.requests.append(Recorded(host, url.path, query, token))
         if self.tokens.get(token or "") != RESOURCE:
             missing = "AKV10000: Request is missing a Bearer or PoP token."
-            return 401, _error("Unauthorized", missing), {"WWW-Authenticate": CHALLENGE}
+            challenge = CHALLENGE.replace(RESOURCE, self.challenge_resource.get(vault, RESOURCE))
+            return 401, _error("Unauthorized", missing), {"WWW-Authenticate": challenge}
         if self.hang.is_set():
             self.release.wait(timeout=60)
         forced = self._take_forced()

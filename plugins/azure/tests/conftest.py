@@ -12,6 +12,7 @@ vault's 401 challenge and checks its resource against the host, requests honours
 from __future__ import annotations
 
 import os
+import socket
 import ssl
 import uuid
 from collections.abc import Callable, Iterator
@@ -44,6 +45,14 @@ def ca_bundle(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def closed_port() -> Iterator[int]:
+    """A loopback port nothing listens on (bound, never listening, for the session)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
 def identity() -> Iterator[IdentityEndpoint]:
     with identity_running(IdentityEndpoint()) as endpoint:
         yield endpoint
@@ -71,6 +80,7 @@ def azure_env(
     identity: IdentityEndpoint,
     proxy: ConnectProxy,
     ca_bundle: Path,
+    closed_port: int,
 ) -> None:
     """Managed identity, proxy and CA set as a hosted app would have them; nothing else.
 
@@ -85,6 +95,9 @@ def azure_env(
     monkeypatch.setenv("IDENTITY_HEADER", identity.header)
     monkeypatch.setenv("HTTPS_PROXY", proxy.url)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_bundle))
+    # Should anything fall through to the instance metadata service, it meets a closed
+    # loopback port instead of 169.254.169.254.
+    monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", f"http://127.0.0.1:{closed_port}")
     identity.failure = None
 
 

@@ -63,10 +63,11 @@ MAX_ERROR_BODY = 64 * 1024
 OMITTED = "(server text omitted)"
 
 _CREDENTIALS_TRIED = (
-    "DefaultAzureCredential found none: a service principal (AZURE_TENANT_ID, "
+    "DefaultAzureCredential got none from a service principal (AZURE_TENANT_ID, "
     "AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH), workload "
-    "identity (AZURE_FEDERATED_TOKEN_FILE), managed identity, or a developer login "
-    "(az login, azd auth login, Connect-AzAccount)"
+    "identity (AZURE_FEDERATED_TOKEN_FILE), managed identity (IDENTITY_ENDPOINT, or the "
+    "instance metadata service), or a developer login (az login, azd auth login, "
+    "Connect-AzAccount); each one's reason is logged by azure.identity at WARNING"
 )
 
 
@@ -126,15 +127,10 @@ def error(failure: Failure, uri: str, ref: SecretRef, timeout: float) -> Credent
     status = failure.status
     if failure.kind == "status" and status is not None:
         return _status_error(uri, label, status, failure.codes, said)
-    if failure.kind == "no-credential":
+    if failure.kind in ("no-credential", "credential"):
         return SourceAuthenticationError(
-            f"source {uri}: no Azure credential to read {label}; {_CREDENTIALS_TRIED}",
-            source=uri,
-        )
-    if failure.kind == "credential":
-        return SourceAuthenticationError(
-            f"source {uri}: getting an Azure access token for {label} failed "
-            f"({failure.type_name})",
+            f"source {uri}: no Azure access token to read {label} ({failure.type_name}): "
+            f"{_CREDENTIALS_TRIED}",
             source=uri,
         )
     if failure.kind == "challenge":
