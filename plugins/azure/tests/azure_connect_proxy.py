@@ -140,15 +140,16 @@ def _relay(a: socket.socket, b: socket.socket) -> None:
             if not ready:
                 return
             for key, _ in ready:
-                sock = key.fileobj
-                assert isinstance(sock, socket.socket)
+                source = key.fileobj
+                if not isinstance(source, socket.socket):
+                    return
                 try:
-                    data = sock.recv(65536)
+                    data = source.recv(65536)
                     if not data:
                         return
-                    peers[sock].settimeout(5)  # a bounded write, then back to polling
-                    peers[sock].sendall(data)
-                    peers[sock].setblocking(False)
+                    peers[source].settimeout(5)  # a bounded write, then back to polling
+                    peers[source].sendall(data)
+                    peers[source].setblocking(False)
                 except OSError:
                     return
 

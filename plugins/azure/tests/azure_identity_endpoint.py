@@ -90,6 +90,7 @@ def _handler(endpoint: IdentityEndpoint) -> type[BaseHTTPRequestHandler]:
 
         def do_GET(self) -> None:
             url = urlsplit(self.path)
+            body: object
             if url.path != "/msi/token":
                 status, body = 404, {"statusCode": 404, "message": "unknown path"}
             else:

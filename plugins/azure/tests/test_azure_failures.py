@@ -147,7 +147,9 @@ def test_throttling_and_server_errors_are_retried_then_unavailable(
     code: str,
 ) -> None:
     key_vault.put(vault, "bw", VOICE)
-    key_vault.force(status, {"error": {"code": code, "message": "busy"}}, headers={"Retry-After": "0"})
+    key_vault.force(
+        status, {"error": {"code": code, "message": "busy"}}, headers={"Retry-After": "0"}
+    )
     seen = len(key_vault.requests)
 
     error = caught_by(fetch, "bw")

@@ -26,6 +26,7 @@ from bandwidth_credentials import (
 from bandwidth_credentials.testing import CANARY_PASSWORD
 from bandwidth_credentials_azure.key_vault import KeyVaultProvider
 
+PUBLIC = "https://myvault.vault.azure.net"
 VOICE = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
 
 
@@ -231,12 +232,17 @@ def test_the_ca_bundle_variable_is_what_makes_the_vault_trusted(
 @pytest.mark.parametrize(
     ("target", "vault_url", "name", "version"),
     [
-        ("myvault/bw", "https://myvault.vault.azure.net", "bw", None),
-        ("MyVault/bw/0a1b2c", "https://myvault.vault.azure.net", "bw", "0a1b2c"),
-        ("https://myvault.vault.azure.net/secrets/bw", "https://myvault.vault.azure.net", "bw", None),
-        ("https://MYVAULT.vault.azure.net/secrets/bw/", "https://myvault.vault.azure.net", "bw", None),
+        ("myvault/bw", PUBLIC, "bw", None),
+        ("MyVault/bw/0a1b2c", PUBLIC, "bw", "0a1b2c"),
+        ("https://myvault.vault.azure.net/secrets/bw", PUBLIC, "bw", None),
+        ("https://MYVAULT.vault.azure.net/secrets/bw/", PUBLIC, "bw", None),
         ("https://kv.vault.azure.cn/secrets/bw/ab12", "https://kv.vault.azure.cn", "bw", "ab12"),
-        ("https://kv.vault.azure.net:8443/secrets/b-w", "https://kv.vault.azure.net:8443", "b-w", None),
+        (
+            "https://kv.vault.azure.net:8443/secrets/b-w",
+            "https://kv.vault.azure.net:8443",
+            "b-w",
+            None,
+        ),
     ],
 )
 def test_source_uris_name_vault_secret_and_version(

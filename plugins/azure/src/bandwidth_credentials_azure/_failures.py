@@ -191,4 +191,6 @@ def _status_error(
             "check the secret name and version",
             source=uri,
         )
-    return SourceError(f"source {uri}: Key Vault refused {label} (HTTP {status}, {said})", source=uri)
+    return SourceError(
+        f"source {uri}: Key Vault refused {label} (HTTP {status}, {said})", source=uri
+    )
