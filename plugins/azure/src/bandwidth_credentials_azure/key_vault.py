@@ -25,7 +25,7 @@ from ._uri import SecretRef, secret_ref
 __all__ = ["KeyVaultProvider"]
 
 DEFAULT_TIMEOUT = 10.0
-#: Requests per fetch in all, the first included; azure-core retries 408, 429, 5xx and
+#: Requests per fetch in all, the first included; azure-core retries 408, 429, 500, 502-504 and
 #: connection failures, honouring ``Retry-After``.
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = 0.5
