@@ -52,6 +52,9 @@ class IdentityEndpoint:
     requests: list[TokenRequest] = field(default_factory=list)
     failure: int | None = None
     lifetime: int = 3600
+    #: set: requests stall until ``release`` is set (or 60 s pass)
+    hang: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
     token_prefix: str = "mi-token-"
 
     def __post_init__(self) -> None:
@@ -66,6 +69,8 @@ class IdentityEndpoint:
 
     def answer(self, query: dict[str, list[str]], header: str | None) -> tuple[int, object]:
         self.requests.append(TokenRequest("/msi/token", query, header))
+        if self.hang.is_set():
+            self.release.wait(timeout=60)
         if self.failure is not None:
             return self.failure, {"statusCode": self.failure, "message": "failure forced"}
         if header != self.header:
@@ -117,5 +122,6 @@ def running(endpoint: IdentityEndpoint) -> Iterator[IdentityEndpoint]:
     try:
         yield endpoint
     finally:
+        endpoint.release.set()
         endpoint._server.shutdown()
         endpoint._server.server_close()

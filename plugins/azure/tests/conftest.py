@@ -81,7 +81,7 @@ def azure_env(
     proxy: ConnectProxy,
     ca_bundle: Path,
     closed_port: int,
-) -> None:
+) -> Iterator[None]:
     """Managed identity, proxy and CA set as a hosted app would have them; nothing else.
 
     Requests ``_isolated`` (the root conftest's) so it runs after that one. ``HOME``
@@ -99,6 +99,11 @@ def azure_env(
     # loopback port instead of 169.254.169.254.
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", f"http://127.0.0.1:{closed_port}")
     identity.failure = None
+    identity.hang.clear()
+    identity.release.clear()
+    yield
+    identity.release.set()
+    identity.hang.clear()
 
 
 @pytest.fixture

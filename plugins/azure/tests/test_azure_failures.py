@@ -224,3 +224,31 @@ def test_no_credential_anywhere_is_an_authentication_error(
 
     assert isinstance(error, SourceAuthenticationError)
     assert "az login" in str(error)
+
+
+def test_a_token_endpoint_that_stops_answering_fails_within_the_bound(
+    fetch: Callable[[str], object],
+    key_vault: KeyVaultServer,
+    vault: str,
+    identity: IdentityEndpoint,
+) -> None:
+    key_vault.put(vault, "bw", VOICE)
+    identity.hang.set()
+    started = time.monotonic()
+
+    error = caught_by(fetch, "bw?timeout=0.5")
+
+    elapsed = time.monotonic() - started
+    assert isinstance(error, SourceAuthenticationError)
+    assert elapsed < 30  # a handful of 0.5 s attempts with azure-core's back-off, generously
+
+
+def test_settings_azure_identity_rejects_are_a_configuration_error(
+    fetch: Callable[[str], object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AZURE_TOKEN_CREDENTIALS", "no-such-credential")
+
+    error = caught_by(fetch, "bw")
+
+    assert isinstance(error, ConfigurationError)
+    assert "AZURE_TOKEN_CREDENTIALS" in str(error)

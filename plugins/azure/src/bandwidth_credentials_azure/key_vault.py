@@ -87,25 +87,43 @@ class KeyVaultProvider(Provider):
         self._credential: Any = None
 
     def client(self) -> Any:
-        """The ``SecretClient``, created (and the SDK imported) on first use."""
+        """The ``SecretClient``, created (and the SDK imported) on first use.
+
+        Raises :class:`ConfigurationError` when azure-identity rejects its settings
+        (for example an unknown ``AZURE_TOKEN_CREDENTIALS`` value).
+        """
         with self._lock:
             if self._client is None:
-                # Imported here: importing the plugin or building a resolver must not
-                # pay for the Azure SDK.
-                from azure.identity import DefaultAzureCredential
-                from azure.keyvault.secrets import SecretClient
-
-                timeouts = {"connection_timeout": self.timeout, "read_timeout": self.timeout}
-                self._credential = DefaultAzureCredential(**timeouts)
-                self._client = SecretClient(
-                    self.ref.vault_url,
-                    self._credential,
-                    retry_total=MAX_ATTEMPTS - 1,
-                    retry_backoff_factor=RETRY_BACKOFF,
-                    retry_backoff_max=4 * self.timeout,
-                    **timeouts,
-                )
+                failed = ""
+                try:
+                    self._client = self._new_client()
+                except Exception as exc:  # translated below, outside this block
+                    failed = type(exc).__name__
+                if failed:
+                    raise ConfigurationError(
+                        f"source {self.source.uri}: the Azure SDK refused its settings "
+                        f"({failed}); check AZURE_TOKEN_CREDENTIALS and the other AZURE_* "
+                        "variables",
+                        source=self.source.uri,
+                    )
             return self._client
+
+    def _new_client(self) -> Any:
+        # Imported here: importing the plugin or building a resolver must not pay for
+        # the Azure SDK.
+        from azure.identity import DefaultAzureCredential
+        from azure.keyvault.secrets import SecretClient
+
+        timeouts = {"connection_timeout": self.timeout, "read_timeout": self.timeout}
+        self._credential = DefaultAzureCredential(**timeouts)
+        return SecretClient(
+            self.ref.vault_url,
+            self._credential,
+            retry_total=MAX_ATTEMPTS - 1,
+            retry_backoff_factor=RETRY_BACKOFF,
+            retry_backoff_max=4 * self.timeout,
+            **timeouts,
+        )
 
     def fetch(self) -> Fetched:
         """Read the secret now and return its fields and version id."""
