@@ -1,12 +1,13 @@
 """Reading an ``azure-kv:`` source URI into a vault URL, a secret name and a version.
 
-Naming rules, from Azure's Key Vault documentation
-(https://learn.microsoft.com/en-us/azure/key-vault/general/about-keys-secrets-certificates):
-an object identifier is ``https://{vault-name}.vault.azure.net/{object-type}/{object-name}/
-{object-version}``; vault names are 3-24 characters of letters, digits and hyphens,
-starting with a letter and ending with a letter or digit, without consecutive hyphens;
-object names are 1-127 letters, digits and hyphens; a version is a 32-character
-identifier. Nothing here imports the SDK.
+An object identifier is ``https://{vault-name}.vault.azure.net/{object-type}/
+{object-name}/{object-version}``, object names are 1-127 letters, digits and hyphens
+(https://learn.microsoft.com/en-us/azure/key-vault/general/about-keys-secrets-certificates);
+vault names are 3-24 characters of letters, digits and hyphens, starting with a letter,
+ending with a letter or digit, without consecutive hyphens
+(https://learn.microsoft.com/en-us/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault).
+Versions are 32-character ids; any short alphanumeric id is accepted. Nothing here
+imports the SDK.
 """
 
 from __future__ import annotations
