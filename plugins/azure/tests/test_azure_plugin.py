@@ -10,8 +10,9 @@ import pytest
 from azure_kv_testserver import KeyVaultServer
 
 import bandwidth_credentials._registry as registry
-from bandwidth_credentials import ConfigurationError, Resolver
+from bandwidth_credentials import ConfigurationError, Resolver, parse_source
 from bandwidth_credentials.testing import ProviderContract
+from bandwidth_credentials_azure.key_vault import KeyVaultProvider
 
 
 class TestKeyVaultContract(ProviderContract):
@@ -59,3 +60,16 @@ def test_without_the_plugin_the_error_names_the_package(monkeypatch: pytest.Monk
         Resolver(["azure-kv:myvault/bandwidth"])
 
     assert "pip install bandwidth-credentials-azure" in str(caught.value)
+
+
+def test_a_missing_sdk_is_a_configuration_error_naming_the_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "azure.keyvault.secrets", None)
+    provider = KeyVaultProvider(parse_source("azure-kv:myvault/bandwidth"))
+
+    with pytest.raises(ConfigurationError) as caught:
+        provider.fetch()
+
+    assert "pip install bandwidth-credentials-azure" in str(caught.value)
+    assert caught.value.__context__ is None

@@ -29,6 +29,7 @@ DEFAULT_TIMEOUT = 10.0
 #: connection failures, honouring ``Retry-After``.
 MAX_ATTEMPTS = 3
 RETRY_BACKOFF = 0.5
+RETRY_BACKOFF_MAX = 4.0
 
 _EXPECTED = (
     'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
@@ -97,8 +98,17 @@ class KeyVaultProvider(Provider):
                 failed = ""
                 try:
                     self._client = self._new_client()
+                except ImportError:
+                    failed = "import"
                 except Exception as exc:  # translated below, outside this block
                     failed = type(exc).__name__
+                if failed == "import":
+                    raise ConfigurationError(
+                        f"source {self.source.uri}: the Azure SDK is missing; "
+                        "pip install bandwidth-credentials-azure (it requires "
+                        "azure-keyvault-secrets and azure-identity)",
+                        source=self.source.uri,
+                    )
                 if failed:
                     raise ConfigurationError(
                         f"source {self.source.uri}: the Azure SDK refused its settings "
@@ -121,7 +131,7 @@ class KeyVaultProvider(Provider):
             self._credential,
             retry_total=MAX_ATTEMPTS - 1,
             retry_backoff_factor=RETRY_BACKOFF,
-            retry_backoff_max=4 * self.timeout,
+            retry_backoff_max=RETRY_BACKOFF_MAX,
             **timeouts,
         )
 
