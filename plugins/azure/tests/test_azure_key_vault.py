@@ -71,6 +71,24 @@ def test_reads_a_json_secret_through_the_challenge_flow(
     assert f"{vault}{SUFFIX}:443" in proxy.connects
 
 
+def test_later_fetches_reuse_the_challenge_and_the_token(
+    provider: Callable[[str], KeyVaultProvider],
+    key_vault: KeyVaultServer,
+    vault: str,
+    identity: IdentityEndpoint,
+) -> None:
+    key_vault.put(vault, "bw", VOICE)
+    kv = provider(f"azure-kv:{vault}/bw")
+    kv.fetch()
+    seen, asked = len(key_vault.requests), len(identity.requests)
+
+    kv.fetch()
+
+    [again] = key_vault.requests[seen:]
+    assert again.token is not None
+    assert len(identity.requests) == asked
+
+
 def test_short_form_names_a_public_cloud_vault(
     provider: Callable[[str], KeyVaultProvider], key_vault: KeyVaultServer, vault: str
 ) -> None:
