@@ -37,6 +37,7 @@ PLUGIN_PACKAGES = {
     "vault": "bandwidth-credentials-vault",
     "aws-sm": "bandwidth-credentials-aws",
     "aws-lambda-ext": "bandwidth-credentials-aws",
+    "azure-kv": "bandwidth-credentials-azure",
 }
 
 logger = logging.getLogger("bandwidth_credentials")

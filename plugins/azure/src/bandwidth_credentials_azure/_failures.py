@@ -1,0 +1,196 @@
+"""The one mapping from Azure SDK exceptions to the library's errors.
+
+It runs in two steps so that no foreign exception is ever chained to ours:
+:func:`capture` is called inside the ``except`` block and keeps only plain facts (the
+HTTP status, the service's error codes when they are known ones, the exception's type
+name); :func:`error` is called after the block has been left and builds a fresh library
+error from them. The service's message text is never kept: Key Vault's messages can
+quote request details, and a third party's proxy can answer anything.
+
+Status codes and error codes, from Key Vault's REST reference
+(https://learn.microsoft.com/en-us/rest/api/keyvault/secrets/get-secret/get-secret,
+https://learn.microsoft.com/en-us/azure/key-vault/general/rest-error-codes): an error
+answer is ``{"error": {"code": ..., "message": ..., "innererror": {"code": ...}}}``;
+401 means no or a rejected bearer token, 403 a caller without permission (Azure RBAC's
+``ForbiddenByRbac``, an access policy's ``AccessDenied``, the firewall's
+``ForbiddenByFirewall``) or a disabled secret (``Forbidden`` with the inner code
+``SecretDisabled``), 404 ``SecretNotFound``, 429 ``Throttled``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    CredentialsError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+)
+
+from ._uri import SecretRef
+
+#: Error codes Key Vault documents; only these are ever shown in a message.
+KNOWN_CODES = frozenset(
+    {
+        "AccessDenied",
+        "BadParameter",
+        "BadRequest",
+        "Conflict",
+        "Forbidden",
+        "ForbiddenByConnection",
+        "ForbiddenByFirewall",
+        "ForbiddenByPolicy",
+        "ForbiddenByRbac",
+        "InternalServerError",
+        "NotFound",
+        "ObjectIsDeletedButRecoverable",
+        "SecretDisabled",
+        "SecretNotFound",
+        "ServiceUnavailable",
+        "Throttled",
+        "TooManyRequests",
+        "Unauthorized",
+    }
+)
+ROLE = "Key Vault Secrets User"
+#: How much of an error answer is read to find its codes.
+MAX_ERROR_BODY = 64 * 1024
+OMITTED = "(server text omitted)"
+
+_CREDENTIALS_TRIED = (
+    "DefaultAzureCredential got none from a service principal (AZURE_TENANT_ID, "
+    "AZURE_CLIENT_ID with AZURE_CLIENT_SECRET or AZURE_CLIENT_CERTIFICATE_PATH), workload "
+    "identity (AZURE_FEDERATED_TOKEN_FILE), managed identity (IDENTITY_ENDPOINT, or the "
+    "instance metadata service), or a developer login (az login, azd auth login, "
+    "Connect-AzAccount); each one's reason is logged by azure.identity at WARNING"
+)
+
+
+class Failure(NamedTuple):
+    """What a failed request left behind, without the exception or any server text."""
+
+    kind: str  # "status", "no-credential", "credential", "timeout", "network", "challenge", "other"
+    status: int | None = None
+    codes: tuple[str, ...] = ()
+    type_name: str = ""
+
+
+def capture(exc: BaseException) -> Failure:
+    """The facts of ``exc``; call it inside the ``except`` block, then leave the block."""
+    from azure.core import exceptions as core
+    from azure.identity import CredentialUnavailableError
+
+    name = type(exc).__name__
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) if response is not None else None
+    if isinstance(exc, CredentialUnavailableError):
+        return Failure("no-credential", type_name=name)
+    if isinstance(exc, core.HttpResponseError) and isinstance(status, int):
+        return Failure("status", status, _codes(response), name)
+    if isinstance(exc, core.ClientAuthenticationError):
+        return Failure("credential", type_name=name)
+    if isinstance(exc, (core.ServiceRequestTimeoutError, core.ServiceResponseTimeoutError)):
+        return Failure("timeout", type_name=name)
+    if isinstance(exc, (core.ServiceRequestError, core.ServiceResponseError)):
+        return Failure("network", type_name=name)
+    if isinstance(exc, ValueError) and "challenge" in str(exc).lower():
+        return Failure("challenge", type_name=name)
+    return Failure("other", type_name=name)
+
+
+def _codes(response: object) -> tuple[str, ...]:
+    """The outer and inner error codes of a Key Vault error answer, known ones only."""
+    try:
+        text = response.text()  # type: ignore[attr-defined]
+        body = json.loads(text[:MAX_ERROR_BODY])
+    except Exception:  # any unreadable answer simply has no codes
+        return ()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ()
+    codes = [error.get("code")]
+    inner = error.get("innererror") or error.get("innerError")
+    if isinstance(inner, dict):
+        codes.append(inner.get("code"))
+    return tuple(c for c in codes if isinstance(c, str) and c in KNOWN_CODES)
+
+
+def error(failure: Failure, uri: str, ref: SecretRef, timeout: float) -> CredentialsError:
+    """A fresh library error for ``failure``, naming the source, vault and secret."""
+    label = ref.label()
+    said = "/".join(failure.codes) if failure.codes else OMITTED
+    status = failure.status
+    if failure.kind == "status" and status is not None:
+        return _status_error(uri, label, status, failure.codes, said)
+    if failure.kind in ("no-credential", "credential"):
+        return SourceAuthenticationError(
+            f"source {uri}: no Azure access token to read {label} ({failure.type_name}): "
+            f"{_CREDENTIALS_TRIED}",
+            source=uri,
+        )
+    if failure.kind == "challenge":
+        return SourceAuthenticationError(
+            f"source {uri}: the authentication challenge from {ref.vault_host} names a "
+            f"resource that does not match the vault's host, so no token was sent for {label}; "
+            "check the vault URL (see https://aka.ms/azsdk/blog/vault-uri)",
+            source=uri,
+        )
+    if failure.kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: reading {label} timed out (timeout {timeout:g} s per attempt)",
+            source=uri,
+        )
+    if failure.kind == "network":
+        return SourceUnavailableError(
+            f"source {uri}: could not reach {ref.vault_host} for {label} ({failure.type_name})",
+            source=uri,
+        )
+    return SourceUnavailableError(
+        f"source {uri}: reading {label} failed ({failure.type_name})", source=uri
+    )
+
+
+def _status_error(
+    uri: str, label: str, status: int, codes: tuple[str, ...], said: str
+) -> CredentialsError:
+    if status == 404:
+        return SourceNotFoundError(
+            f"source {uri}: {label} does not exist (HTTP 404, {said})", source=uri
+        )
+    if status == 403 and "SecretDisabled" in codes:
+        return SourceNotFoundError(
+            f"source {uri}: {label} is disabled (HTTP 403, {said}); enable it or name an "
+            "enabled version",
+            source=uri,
+        )
+    if status == 403:
+        return SourceAccessDeniedError(
+            f"source {uri}: access to {label} was denied (HTTP 403, {said}); the identity "
+            f"needs the Azure RBAC role '{ROLE}' on the vault (or, for a vault that uses "
+            "access policies, the secret 'get' permission), and the vault's firewall must "
+            "admit it",
+            source=uri,
+        )
+    if status == 401:
+        return SourceAuthenticationError(
+            f"source {uri}: Key Vault refused the access token for {label} (HTTP 401, {said})",
+            source=uri,
+        )
+    if status == 429 or status >= 500:
+        return SourceUnavailableError(
+            f"source {uri}: Key Vault did not serve {label} (HTTP {status}, {said})", source=uri
+        )
+    if status == 400:
+        return ConfigurationError(
+            f"source {uri}: Key Vault rejected the request for {label} (HTTP 400, {said}); "
+            "check the secret name and version",
+            source=uri,
+        )
+    return SourceError(
+        f"source {uri}: Key Vault refused {label} (HTTP {status}, {said})", source=uri
+    )

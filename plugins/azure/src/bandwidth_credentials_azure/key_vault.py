@@ -1,0 +1,187 @@
+"""``azure-kv:``: a secret read from Azure Key Vault with the official SDK.
+
+``azure-keyvault-secrets`` and ``azure-identity`` are imported on the first fetch, never
+when this module is imported.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    Fetched,
+    Provider,
+    Source,
+    SourceFormatError,
+)
+
+from ._failures import Failure, capture, error
+from ._uri import SecretRef, secret_ref
+
+__all__ = ["KeyVaultProvider"]
+
+DEFAULT_TIMEOUT = 10.0
+#: Requests per fetch in all, the first included; azure-core retries 408, 429, 500, 502-504 and
+#: connection failures, honouring ``Retry-After``.
+MAX_ATTEMPTS = 3
+RETRY_BACKOFF = 0.5
+RETRY_BACKOFF_MAX = 4.0
+
+_EXPECTED = (
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
+    '"password": "..."}, or ?field=NAME to use the whole secret as one field'
+)
+
+
+class KeyVaultProvider(Provider):
+    """Reads one Key Vault secret with ``SecretClient`` and ``DefaultAzureCredential``.
+
+    URI: ``azure-kv:https://NAME.vault.azure.net/secrets/SECRET[/VERSION]`` (any cloud's
+    vault host), or ``azure-kv:NAME/SECRET[/VERSION]`` for the public cloud. Without a
+    version the latest one is read.
+
+    Options:
+
+    - ``field``: the secret is one plain string, stored under this key; without it the
+      secret's value must be a JSON object of fields.
+    - ``timeout``: seconds, the connection and the read timeout of each attempt, for the
+      vault and for the token endpoint (default 10).
+
+    ``DefaultAzureCredential`` finds the identity (a service principal in ``AZURE_*``,
+    workload identity, managed identity, ``az login``, ...). The client's challenge
+    flow runs unchanged: its first request is sent without a token, and the vault's
+    401 challenge names the tenant and the resource; the client refuses a challenge
+    whose resource is not a parent domain of the vault's host, so a token is only
+    ever sent to a Key Vault. ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``
+    apply as for any ``requests`` user.
+
+    ``Fetched.version`` is the secret's version id. Errors (see :mod:`._failures`):
+    :class:`~bandwidth_credentials.SourceNotFoundError` (404, disabled),
+    :class:`~bandwidth_credentials.SourceAccessDeniedError` (403),
+    :class:`~bandwidth_credentials.SourceAuthenticationError` (401, no credential),
+    :class:`~bandwidth_credentials.SourceUnavailableError` (429, 5xx, timeouts),
+    :class:`~bandwidth_credentials.SourceFormatError` (not a JSON object).
+
+    Example: ``azure-kv:bw-prod/bandwidth?ttl=600``.
+    """
+
+    scheme = "azure-kv"
+    options = frozenset({"field", "timeout"})
+    default_ttl = 300.0
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source)
+        self.ref: SecretRef = secret_ref(source)
+        self.field = _field(source)
+        timeout = source.number("timeout", DEFAULT_TIMEOUT)
+        if not timeout:
+            raise ConfigurationError(
+                f"source {source.uri}: option 'timeout' must be greater than 0", source=source.uri
+            )
+        self.timeout: float = timeout
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._credential: Any = None
+
+    def client(self) -> Any:
+        """The ``SecretClient``, created (and the SDK imported) on first use.
+
+        Raises :class:`ConfigurationError` when azure-identity rejects its settings
+        (for example an unknown ``AZURE_TOKEN_CREDENTIALS`` value).
+        """
+        with self._lock:
+            if self._client is None:
+                failed = ""
+                try:
+                    self._client = self._new_client()
+                except ImportError:
+                    failed = "import"
+                except Exception as exc:  # translated below, outside this block
+                    failed = type(exc).__name__
+                if failed == "import":
+                    raise ConfigurationError(
+                        f"source {self.source.uri}: the Azure SDK is missing; "
+                        "pip install bandwidth-credentials-azure (it requires "
+                        "azure-keyvault-secrets and azure-identity)",
+                        source=self.source.uri,
+                    )
+                if failed:
+                    raise ConfigurationError(
+                        f"source {self.source.uri}: the Azure SDK refused its settings "
+                        f"({failed}); check AZURE_TOKEN_CREDENTIALS and the other AZURE_* "
+                        "variables",
+                        source=self.source.uri,
+                    )
+            return self._client
+
+    def _new_client(self) -> Any:
+        # Imported here: importing the plugin or building a resolver must not pay for
+        # the Azure SDK.
+        from azure.identity import DefaultAzureCredential
+        from azure.keyvault.secrets import SecretClient
+
+        timeouts = {"connection_timeout": self.timeout, "read_timeout": self.timeout}
+        self._credential = DefaultAzureCredential(**timeouts)
+        return SecretClient(
+            self.ref.vault_url,
+            self._credential,
+            retry_total=MAX_ATTEMPTS - 1,
+            retry_backoff_factor=RETRY_BACKOFF,
+            retry_backoff_max=RETRY_BACKOFF_MAX,
+            **timeouts,
+        )
+
+    def fetch(self) -> Fetched:
+        """Read the secret now and return its fields and version id."""
+        client = self.client()
+        failure: Failure | None = None
+        try:
+            secret = client.get_secret(self.ref.name, self.ref.version)
+        except Exception as exc:  # every SDK failure is translated below, outside this block
+            failure = capture(exc)
+        if failure is not None:
+            raise error(failure, self.source.uri, self.ref, self.timeout)
+        version = secret.properties.version
+        values = self._values(secret.value)
+        return Fetched(values=values, version=str(version) if version else None)
+
+    def _values(self, value: object) -> Mapping[str, object]:
+        uri = self.source.uri
+        if not isinstance(value, str):
+            raise SourceFormatError(f"source {uri}: {self.ref.label()} has no value", source=uri)
+        if self.field is not None:
+            return {self.field: value}
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None  # the decoder's message may quote the value: never keep it
+        if not isinstance(decoded, dict):
+            raise SourceFormatError(
+                f"source {uri}: the value of {self.ref.label()} is not a JSON object; "
+                f"expected {_EXPECTED}",
+                source=uri,
+            )
+        return {str(key): item for key, item in decoded.items()}
+
+    def close(self) -> None:
+        """Close the client's and the credential's connection pools, if they were created."""
+        with self._lock:
+            client, self._client = self._client, None
+            credential, self._credential = self._credential, None
+        if client is not None:
+            client.close()
+        if credential is not None:
+            credential.close()
+
+
+def _field(source: Source) -> str | None:
+    field = source.options.get("field")
+    if field is None:
+        return None
+    if not field.strip():
+        raise ConfigurationError(f"source {source.uri}: option 'field' is empty", source=source.uri)
+    return field.strip()
