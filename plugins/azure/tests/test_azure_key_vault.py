@@ -294,4 +294,4 @@ def test_bad_uris_and_options_are_configuration_errors(uri: str) -> None:
     with pytest.raises(ConfigurationError) as caught:
         KeyVaultProvider(parse_source(uri))
 
-    assert caught.value.source == uri
+    assert caught.value.source == parse_source(uri).uri  # shown without option values
