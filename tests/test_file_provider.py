@@ -33,6 +33,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
+from bandwidth_credentials._files import FileText
 from bandwidth_credentials._registry import provider_class
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
@@ -695,17 +696,17 @@ def test_swap_between_two_key_reads_never_mixes_generations(
 
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read_bytes = file_module._read_bytes
+    real_read_file = file_module.read_file
     reads: list[str] = []
 
-    def read_then_rotate(path: str, max_size: int, *, follow: bool = True) -> bytes:
-        data = real_read_bytes(path, max_size, follow=follow)
+    def read_then_rotate(path: str, max_size: int, *, follow_symlinks: bool = True) -> FileText:
+        data = real_read_file(path, max_size, follow_symlinks=follow_symlinks)
         reads.append(path)
         if len(reads) == 1:
             rotate(root, NEW, stamp(1))  # the swap lands after the first key was read
         return data
 
-    monkeypatch.setattr(file_module, "_read_bytes", read_then_rotate)
+    monkeypatch.setattr(file_module, "read_file", read_then_rotate)
 
     fetched = provider.fetch()
 

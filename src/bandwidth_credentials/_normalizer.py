@@ -522,4 +522,19 @@ def normalize(fetched: Sequence[tuple[Source, Fetched]]) -> Resolution:
         for key, maybe_name, scope, reason in src.ignored:
             secret = maybe_name in SECRET_FIELDS if maybe_name else False
             reports.append(KeyReport(src.source, key, maybe_name, scope, reason, secret))
+    for source, result in fetched:
+        reports.extend(
+            KeyReport(source.uri, key, None, None, why, False)
+            for key, why in result.skipped.items()
+        )
     return Resolution(sources, services, tuple(notes), tuple(reports))
+
+
+class _ClassifyingSchema:
+    """The :class:`~._provider.KeySchema` handed to providers: :func:`classify_key`'s view."""
+
+    def recognizes(self, key: str) -> bool:
+        return classify_key(key)[1] is not None
+
+
+KEY_SCHEMA = _ClassifyingSchema()

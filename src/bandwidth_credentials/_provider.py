@@ -12,12 +12,12 @@ import re
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, NamedTuple, Protocol
 from urllib.parse import parse_qsl
 
 from ._errors import ConfigurationError
 
-__all__ = ["Fetched", "Provider", "Source", "parse_source", "parse_sources"]
+__all__ = ["Fetched", "KeySchema", "Provider", "Source", "parse_source", "parse_sources"]
 
 # Options every source accepts; the resolver acts on them, not the provider.
 COMMON_OPTIONS = frozenset({"optional", "ttl", "max_stale"})
@@ -132,11 +132,13 @@ class Fetched:
     ``BANDWIDTH_`` (the env provider's configurable prefix).
 
     ``fetched_at`` is the wall-clock time of the fetch (now, unless given).
+    ``skipped`` maps raw keys the provider saw but did not read to why (a file whose
+    name is not a credential key is never opened); ``bwcreds explain`` lists them.
 
     The ``repr`` lists keys only, never values.
     """
 
-    __slots__ = ("fetched_at", "key_prefixes", "values", "version")
+    __slots__ = ("fetched_at", "key_prefixes", "skipped", "values", "version")
 
     def __init__(
         self,
@@ -144,17 +146,27 @@ class Fetched:
         version: str | None = None,
         fetched_at: float | None = None,
         key_prefixes: tuple[str, ...] = (),
+        skipped: Mapping[str, str] | None = None,
     ) -> None:
         self.values = values
         self.version = version
         self.fetched_at = time.time() if fetched_at is None else fetched_at
         self.key_prefixes = key_prefixes
+        self.skipped: Mapping[str, str] = MappingProxyType(dict(skipped or {}))
 
     def __repr__(self) -> str:
         return (
             f"Fetched(keys={sorted(self.values)!r}, version={self.version!r}, "
             f"fetched_at={self.fetched_at!r})"
         )
+
+
+class KeySchema(Protocol):
+    """What a provider may ask about key names without knowing Bandwidth's fields."""
+
+    def recognizes(self, key: str) -> bool:
+        """Whether ``key`` (any accepted spelling, incl. service-scoped) names a field."""
+        ...
 
 
 class Provider(abc.ABC):
@@ -165,6 +177,9 @@ class Provider(abc.ABC):
     and set ``default_ttl`` (seconds; ``None`` means the values never expire, as for the
     environment). A source that can tell cheaply whether it changed (a file's mtime, a
     symlink target) sets ``check_interval`` and implements :meth:`current_version`.
+    ``schema`` is set by the resolver right after construction; a provider that must
+    tell credential keys from other entries before reading them (the ``file:``
+    provider's directory entries) asks it, and reads everything when it is ``None``.
     The class is registered under the entry-point group
     ``bandwidth_credentials.providers`` with its scheme as the entry-point name.
 
@@ -178,6 +193,8 @@ class Provider(abc.ABC):
     default_ttl: ClassVar[float | None] = None
     #: Seconds between cheap change checks (:meth:`current_version`); ``None``: no checks.
     check_interval: float | None = None
+    #: Recognizes credential key names; set by the resolver, ``None`` when standalone.
+    schema: KeySchema | None = None
 
     def __init__(self, source: Source) -> None:
         unknown = set(source.options) - self.options - COMMON_OPTIONS

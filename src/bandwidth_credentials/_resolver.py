@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 from ._auth import ServiceAuth, TokenSource
 from ._errors import CredentialsError, SourceError
-from ._normalizer import Resolution, ServiceCredentials, normalize
+from ._normalizer import KEY_SCHEMA, Resolution, ServiceCredentials, normalize
 from ._provider import Fetched, Provider, Source, parse_sources
 from ._registry import provider_class
 from ._services import _LOOKUP, ACCESS_TOKEN, API_USER, MESSAGING_TOKEN, canonical_service
@@ -194,7 +194,10 @@ class Resolver:
         for source in parsed:
             source.flag("optional", False)  # options the resolver acts on, checked now
         self.sources: tuple[Source, ...] = parsed
-        self._states = tuple(_SourceState(provider_class(s.scheme)(s)) for s in parsed)
+        providers = [provider_class(s.scheme)(s) for s in parsed]
+        for provider in providers:
+            provider.schema = KEY_SCHEMA  # lets a provider skip entries that are not keys
+        self._states = tuple(_SourceState(provider) for provider in providers)
         self._clock = clock
         self._spawn = spawn
         self._lock = threading.Lock()  # guards the fields below

@@ -10,9 +10,9 @@ import os
 from collections.abc import Iterable, Mapping
 
 from .._errors import ConfigurationError
+from .._files import DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
 from .._normalizer import classify_key
 from .._provider import Fetched, Provider, Source
-from .file import DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
 
 DEFAULT_PREFIXES = ("BW_", "BANDWIDTH_")
 
@@ -103,8 +103,11 @@ class EnvProvider(Provider):
         return f"{name}:{base[len(prefix) :]}"
 
     def _read(self, name: str, path: str) -> str:
+        failure: SecretFileError
         try:
             return read_secret_file(os.path.expanduser(path), self._max_size)
         except SecretFileError as exc:
-            uri = self.source.uri
-            raise exc.kind(f"source {uri}: {name}: {exc.reason}", source=uri) from None
+            failure = exc
+        # Raised here, outside the except block, so the new error has no __context__.
+        uri = self.source.uri
+        raise failure.kind(f"source {uri}: {name}: {failure.reason}", source=uri)

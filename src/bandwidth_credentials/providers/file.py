@@ -9,141 +9,82 @@ Two shapes are read:
 - a **single file** holding every key: a JSON object, dotenv-style ``KEY=VALUE`` lines,
   or Vault Agent's default ``key: value`` rendering.
 
-The kubelet updates a Secret volume atomically: each generation is written to a new
-hidden timestamped directory and the ``..data`` symlink is swapped onto it. This
-provider resolves ``..data`` once, reads every key through that one generation
+Every file is read through :mod:`bandwidth_credentials._files`: opened without
+blocking, checked to be a regular file, capped at ``max_size``, a leading BOM removed.
+Entries of a directory whose names are not credential keys (a certificate, a keystore,
+a FIFO, a nested directory) are never opened; they are listed as skipped in
+``bwcreds explain``.
+
+**Generations.** The kubelet updates a Secret volume atomically: each generation is
+written to a new hidden timestamped directory and the ``..data`` symlink is swapped onto
+it. This provider resolves ``..data`` once, reads every key through that one generation
 directory, and checks afterwards that ``..data`` still points there, so a reader never
 pairs a new username with an old password.
+
+A **plain directory** (no ``..data``, as Docker secrets or a hand-written mount) has no
+such marker, so a reader can only judge by what it sees. A read is accepted only when
+the listing and each key file's inode, size, mtime and ctime are identical before and
+after it, *and* the key files have been left alone for ``settle`` seconds (when one
+changed more recently the provider waits that long and compares again). What remains
+possible: a writer that pauses longer than ``settle`` between two files it means as one
+update, or one that rewrites a file in place with the same size within one timestamp
+tick of the file system, between two identical stats. Writers that need a guarantee
+should use the ``..data`` layout (write a new directory, swap one symlink).
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
-import io
-import json
 import os
-import re
 import stat
+import time
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from .._errors import (
     ConfigurationError,
-    SourceAccessDeniedError,
     SourceError,
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
+from .._files import (
+    DEFAULT_MAX_SIZE,
+    FileText,
+    SecretFileError,
+    max_size_option,
+    os_error,
+    read_file,
+    read_secret_file,
+    strip_newline,
+)
 from .._provider import Fetched, Provider, Source
+from ._file_formats import FORMATS, parse
 
 __all__ = [
     "DEFAULT_CHECK_INTERVAL",
     "DEFAULT_MAX_SIZE",
+    "DEFAULT_SETTLE",
     "FileProvider",
     "SecretFileError",
     "read_secret_file",
 ]
 
-#: Largest value file read, in bytes. Credentials are tiny; a bigger file is a mistake
-#: (a log or a binary pointed at by accident) and is refused rather than loaded.
-DEFAULT_MAX_SIZE = 64 * 1024
 #: Seconds between cheap checks for a rotated mount (the kubelet's ``..data`` swap).
 DEFAULT_CHECK_INTERVAL = 5.0
+#: Seconds a plain directory's key files must have been unchanged before they are read.
+DEFAULT_SETTLE = 0.5
+_MAX_SETTLE = 10.0
+_T = TypeVar("_T")
 
-FORMATS = ("json", "dotenv", "vault-agent")
 DATA_LINK = "..data"
 # A generation can be swapped out while it is read; after this many swaps in a row the
 # mount is treated as unstable instead of retrying forever.
 _MAX_ATTEMPTS = 5
 
-_DOTENV_LINE = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.\-]*\s*=")
-_VAULT_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]*):(?:[ \t]+(.*?))?[ \t]*$")
-# Vault Agent renders a KV v2 secret without a template as Go's map syntax, which is
-# ambiguous as soon as a value holds a space; it is recognized only to say so.
-_GO_MAP = re.compile(r"^(?:data|metadata):\s*map\[")
-
-
-class SecretFileError(Exception):
-    """Why one secret file could not be read; callers turn it into a :class:`SourceError`.
-
-    ``kind`` is the :class:`SourceError` subclass to raise. The message describes the
-    file and never quotes its content.
-    """
-
-    def __init__(self, kind: type[SourceError], reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
-def _strip_newline(text: str) -> str:
-    # Only the single newline `echo` or an editor appends; anything else is the value's.
-    if text.endswith("\r\n"):
-        return text[:-2]
-    if text.endswith("\n"):
-        return text[:-1]
-    return text
-
-
-def _os_error(exc: OSError, path: str) -> SecretFileError:
-    if isinstance(exc, PermissionError):
-        return SecretFileError(SourceAccessDeniedError, f"permission denied reading {path}")
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-        return SecretFileError(SourceNotFoundError, f"{path} does not exist")
-    reason = exc.strerror or type(exc).__name__
-    return SecretFileError(SourceUnavailableError, f"cannot read {path}: {reason}")
-
-
-def _read_bytes(path: str, max_size: int, *, follow: bool = True) -> bytes:
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise _os_error(exc, path) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretFileError(SourceFormatError, f"{path} is not a regular file")
-        if info.st_size > max_size:
-            raise SecretFileError(SourceFormatError, _too_large(path, max_size))
-        # Read one byte past the limit so a file that grew after fstat is still caught.
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(max_size + 1)
-    except OSError as exc:
-        raise _os_error(exc, path) from None
-    finally:
-        os.close(fd)
-    if len(data) > max_size:
-        raise SecretFileError(SourceFormatError, _too_large(path, max_size))
-    return data
-
-
-def _too_large(path: str, max_size: int) -> str:
-    return f"{path} is larger than the {max_size}-byte limit (raise it with ?max_size=)"
-
-
-def _decode(data: bytes, path: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SecretFileError(
-            SourceFormatError, f"{path} is not UTF-8 text (a binary file?)"
-        ) from None
-
-
-def read_secret_file(path: str, max_size: int = DEFAULT_MAX_SIZE) -> str:
-    """Read one value file: UTF-8, at most ``max_size`` bytes, one trailing newline removed.
-
-    >>> read_secret_file("/run/secrets/bw_password")                # doctest: +SKIP
-    'the password'
-
-    Raises :class:`SecretFileError` (carrying the :class:`SourceError` subclass to raise)
-    with a message that names the path and never the content.
-    """
-    return _strip_newline(_decode(_read_bytes(path, max_size), path))
+NOT_A_KEY = "skipped: not a credential key name (not opened)"
+A_DIRECTORY = "skipped: a directory"
 
 
 def _within(path: str, root: str) -> bool:
@@ -154,17 +95,44 @@ def _digest(parts: list[str]) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
 
 
-class _Vanished(Exception):
+def _attempt(path: str, max_size: int, *, follow: bool) -> FileText | SecretFileError:
+    try:
+        return read_file(path, max_size, follow_symlinks=follow)
+    except SecretFileError as exc:
+        return exc
+
+
+def _stat(path: str) -> os.stat_result | SecretFileError:
+    failure: tuple[int | None, str | None]
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        failure = (exc.errno, exc.strerror)
+    return os_error(path, *failure)
+
+
+class _Gone(NamedTuple):
     """A file or generation directory disappeared while being read (a rotation)."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
+    path: str
+
+
+class _Entries(NamedTuple):
+    values: dict[str, object]
+    skipped: dict[str, str]
+
+
+class _Snapshot(NamedTuple):
+    """What a plain directory looked like: compared before and after a read."""
+
+    state: tuple[str, ...]
+    newest_ns: int
 
 
 class _Generation(NamedTuple):
     values: dict[str, object]
     version: str
+    skipped: Mapping[str, str]
 
 
 class FileProvider(Provider):
@@ -174,21 +142,32 @@ class FileProvider(Provider):
 
     - ``format=json|dotenv|vault-agent`` for a single file (default: detected from the
       content: ``{`` starts JSON, ``KEY=VALUE`` is dotenv, ``key: value`` is Vault Agent);
-    - ``max_size=BYTES``, the per-file limit (default 65536);
+    - ``max_size=BYTES``, the per-file limit (default 65536, at most 16 MiB);
     - ``check_interval=SECONDS``, how often the resolver asks whether the files changed
-      (default 5; the check reads the ``..data`` link or the files' mtimes, not values).
+      (default 5; the check reads the ``..data`` link or the files' mtimes, not values);
+    - ``settle=SECONDS``, how long a plain directory's key files must have been left
+      alone before they are read (default 0.5, at most 10; ``0`` turns the wait off).
+      A fetch waits at most ``5 * settle`` seconds before it gives up as unavailable.
 
     >>> from bandwidth_credentials import Resolver
     >>> Resolver(["file:/var/run/secrets/bandwidth"]).get_auth("voice")  # doctest: +SKIP
 
     Entries whose names start with ``.`` (the kubelet's ``..data`` and timestamped
-    directories, dotfiles) and subdirectories are not keys. A symlink that resolves
-    outside the directory is refused. Values in dotenv files are taken literally
-    (no ``${VAR}`` expansion): a secret may contain ``$``.
+    directories, dotfiles) are not keys; nor are subdirectories. When the resolver has
+    set :attr:`schema`, entries whose names are not credential keys are skipped unopened
+    (``Fetched.skipped``); a provider used on its own reads every entry. A key file that
+    is a symlink resolving outside the directory is refused. Values in dotenv files are
+    taken literally (no ``${VAR}`` expansion): a secret may contain ``$``.
+
+    Raises :class:`SourceNotFoundError` (missing path, no keys),
+    :class:`SourceAccessDeniedError` (a key file or the directory is unreadable),
+    :class:`SourceFormatError` (a key file that is a FIFO, device or socket, too large,
+    not UTF-8, or an unparseable single file) and :class:`SourceUnavailableError` (the
+    files kept changing during every attempt).
     """
 
     scheme = "file"
-    options = frozenset({"format", "max_size", "check_interval"})
+    options = frozenset({"format", "max_size", "check_interval", "settle"})
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
@@ -206,10 +185,15 @@ class FileProvider(Provider):
                 source=source.uri,
             )
         self._format = fmt.strip().lower() if fmt is not None else None
-        max_size = source.number("max_size", DEFAULT_MAX_SIZE)
-        assert max_size is not None
-        self.max_size = int(max_size)
+        self.max_size = max_size_option(source, DEFAULT_MAX_SIZE)
         self.check_interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
+        settle = source.number("settle", DEFAULT_SETTLE)
+        if settle is None or settle > _MAX_SETTLE:
+            raise ConfigurationError(
+                f"source {source.uri}: option 'settle' must be from 0 to {_MAX_SETTLE:g} seconds",
+                source=source.uri,
+            )
+        self.settle = settle
 
     # -- errors ----------------------------------------------------------------------
 
@@ -217,95 +201,124 @@ class FileProvider(Provider):
         uri = self.source.uri
         return kind(f"source {uri}: {reason}", source=uri)
 
-    def _raise(self, exc: SecretFileError) -> SourceError:
-        return self._error(exc.kind, exc.reason)
+    def _checked(self, outcome: _T | SecretFileError) -> _T:
+        if isinstance(outcome, SecretFileError):
+            raise self._failed(outcome)
+        return outcome
+
+    def _failed(self, exc: SecretFileError, via: str | None = None) -> SourceError:
+        reason = exc.reason if via is None or via == exc.path else f"{exc.reason} (from {via})"
+        return self._error(exc.kind, reason)
 
     # -- reading ---------------------------------------------------------------------
 
     def fetch(self) -> Fetched:
-        try:
-            info = os.stat(self.path)
-        except OSError as exc:
-            raise self._raise(_os_error(exc, self.path)) from None
-        try:
-            if stat.S_ISDIR(info.st_mode):
-                generation = self._read_directory()
-            else:
-                generation = self._read_single_file()
-        except _Vanished as gone:
-            raise self._error(SourceNotFoundError, f"{gone.path} does not exist") from None
+        info = self._checked(_stat(self.path))
+        if stat.S_ISDIR(info.st_mode):
+            generation = self._read_directory()
+        else:
+            generation = self._read_single_file()
         if not generation.values:
+            skipped = f"; skipped: {', '.join(sorted(generation.skipped))}"
             raise self._error(
                 SourceNotFoundError,
-                f"{self.path} holds no keys (is the secret mounted and populated?)",
+                f"{self.path} holds no keys (is the secret mounted and populated?)"
+                + (skipped if generation.skipped else ""),
             )
-        return Fetched(values=generation.values, version=generation.version)
+        return Fetched(
+            values=generation.values, version=generation.version, skipped=generation.skipped
+        )
 
     def current_version(self) -> str | None:
         try:
             if os.path.isdir(self.path):
                 target = self._data_target()
-                return target if target is not None else self._plain_version()
+                if target is not None:
+                    return target
+                snapshot = self._snapshot()
+                return None if isinstance(snapshot, _Gone) else self._version(snapshot)
             return self._file_version()
-        except (OSError, SourceError, _Vanished):
+        except (OSError, SourceError):
             # The resolver keeps what it has; the next fetch reports the problem.
             return None
 
     def _data_target(self) -> str | None:
         link = os.path.join(self.path, DATA_LINK)
-        if not os.path.islink(link):
-            return None  # a plain directory (Docker secrets, a hand-made mount)
+        failure: tuple[int | None, str | None]
         try:
             return os.readlink(link)
-        except FileNotFoundError:
-            return None
         except OSError as exc:
-            raise self._raise(_os_error(exc, link)) from None
+            if exc.errno in (errno.ENOENT, errno.EINVAL, errno.ENOTDIR):
+                return None  # a plain directory (Docker secrets, a hand-made mount)
+            failure = (exc.errno, exc.strerror)
+        raise self._failed(os_error(link, *failure))
 
     def _read_directory(self) -> _Generation:
         for _ in range(_MAX_ATTEMPTS):
             target = self._data_target()
-            if target is None:
-                before = self._plain_version()
-                try:
-                    values = self._read_entries(self.path)
-                except _Vanished as gone:
-                    if self._plain_version() == before:
-                        raise self._error(
-                            SourceNotFoundError, f"{gone.path} does not exist (a broken symlink?)"
-                        ) from None
-                    continue
-                if self._plain_version() == before:
-                    return _Generation(values, before)
-                continue
-            try:
-                values = self._read_entries(os.path.join(self.path, target))
-            except _Vanished as gone:
-                if self._data_target() == target:
-                    raise self._error(SourceNotFoundError, f"{gone.path} does not exist") from None
-                continue
-            # The kubelet may have swapped ..data (and deleted this generation) meanwhile;
-            # the values are one generation's only if the link still points here.
-            if self._data_target() == target:
-                return _Generation(values, target)
+            plain = target is None
+            generation = self._read_plain() if plain else self._read_generation(str(target))
+            if generation is not None:
+                return generation
         raise self._error(
             SourceUnavailableError,
             f"{self.path} changed during each of {_MAX_ATTEMPTS} attempts to read it",
         )
 
-    def _listing(self, directory: str) -> list[str]:
+    def _read_generation(self, target: str) -> _Generation | None:
+        entries = self._read_entries(os.path.join(self.path, target))
+        # The kubelet may have swapped ..data (and deleted this generation) meanwhile;
+        # the values are one generation's only if the link still points here.
+        still_current = self._data_target() == target
+        if isinstance(entries, _Gone):
+            if still_current:
+                raise self._error(SourceNotFoundError, f"{entries.path} does not exist")
+            return None
+        return _Generation(entries.values, target, entries.skipped) if still_current else None
+
+    def _read_plain(self) -> _Generation | None:
+        before = self._snapshot()
+        if isinstance(before, _Gone):
+            raise self._error(SourceNotFoundError, f"{before.path} does not exist")
+        if self.settle and before.newest_ns > time.time_ns() - int(self.settle * 1e9):
+            # Changed moments ago: a writer may be half-way through. Read only once the
+            # files have stayed as they are for the whole settle time.
+            time.sleep(self.settle)
+            if self._snapshot() != before:
+                return None
+        entries = self._read_entries(self.path)
+        if self._snapshot() != before:
+            return None
+        if isinstance(entries, _Gone):
+            raise self._error(
+                SourceNotFoundError, f"{entries.path} does not exist (a broken symlink?)"
+            )
+        return _Generation(entries.values, self._version(before), entries.skipped)
+
+    def _is_key(self, name: str) -> bool:
+        return self.schema is None or self.schema.recognizes(name)
+
+    def _listing(self, directory: str) -> list[str] | _Gone:
+        failure: tuple[int | None, str | None] | None = None
         try:
             return sorted(name for name in os.listdir(directory) if not name.startswith("."))
         except FileNotFoundError:
-            raise _Vanished(directory) from None
+            return _Gone(directory)
         except OSError as exc:
-            raise self._raise(_os_error(exc, directory)) from None
+            failure = (exc.errno, exc.strerror)
+        raise self._failed(os_error(directory, *failure))
 
-    def _read_entries(self, directory: str) -> dict[str, object]:
-        """Every key file in ``directory``; raises :class:`_Vanished` if one disappears."""
+    def _read_entries(self, directory: str) -> _Entries | _Gone:
+        """Every key file in ``directory``, and the entries skipped without opening them."""
         root = os.path.realpath(self.path)
-        values: dict[str, object] = {}
-        for name in self._listing(directory):
+        names = self._listing(directory)
+        if isinstance(names, _Gone):
+            return names
+        entries = _Entries({}, {})
+        for name in names:
+            if not self._is_key(name):
+                entries.skipped[name] = NOT_A_KEY
+                continue
             entry = os.path.join(directory, name)
             real = os.path.realpath(entry)
             if not _within(real, root):
@@ -313,132 +326,65 @@ class FileProvider(Provider):
                     SourceFormatError,
                     f"{entry} is a symlink that resolves outside {self.path}; refusing to read it",
                 )
-            try:
-                if stat.S_ISDIR(os.stat(real).st_mode):
-                    continue  # nested directories are not keys
-                # The resolved path is opened without following a final symlink, so a
-                # link swapped in after the containment check cannot redirect the read.
-                data = _read_bytes(real, self.max_size, follow=False)
-                values[name] = _strip_newline(_decode(data, entry))
-            except FileNotFoundError:
-                raise _Vanished(entry) from None
-            except OSError as exc:
-                raise self._raise(_os_error(exc, entry)) from None
-            except SecretFileError as exc:
-                if exc.kind is SourceNotFoundError:
-                    raise _Vanished(entry) from None
-                raise self._raise(exc) from None
-        return values
+            info = _stat(real)
+            if isinstance(info, os.stat_result) and stat.S_ISDIR(info.st_mode):
+                entries.skipped[name] = A_DIRECTORY
+                continue
+            # The resolved path is opened without following a final symlink, so a link
+            # swapped in after the containment check cannot redirect the read.
+            read = (
+                info
+                if isinstance(info, SecretFileError)
+                else _attempt(real, self.max_size, follow=False)
+            )
+            if isinstance(read, SecretFileError):
+                if read.kind is SourceNotFoundError:
+                    return _Gone(entry)
+                raise self._failed(read, via=entry)
+            entries.values[name] = strip_newline(read.text)
+        return entries
 
-    def _plain_version(self) -> str:
-        """A digest of the names, sizes, mtimes and inodes of a directory's key files."""
+    def _snapshot(self) -> _Snapshot | _Gone:
+        """The listing, and the inode, size, mtime and ctime of every key file."""
+        names = self._listing(self.path)
+        if isinstance(names, _Gone):
+            return names
         parts: list[str] = []
-        for name in self._listing(self.path):
+        newest = 0
+        for name in names:
+            if not self._is_key(name):
+                parts.append(name)
+                continue
             try:
                 info = os.stat(os.path.join(self.path, name))
             except OSError:
                 parts.append(f"{name}:gone")
                 continue
-            parts.append(f"{name}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
-        return "files-" + _digest(parts)
+            newest = max(newest, info.st_mtime_ns, info.st_ctime_ns)
+            parts.append(
+                f"{name}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}"
+            )
+        return _Snapshot(tuple(parts), newest)
+
+    def _version(self, snapshot: _Snapshot) -> str:
+        return "files-" + _digest(list(snapshot.state))
 
     def _file_version(self) -> str:
-        info = os.stat(self.path)
-        return "file-" + _digest([str(info.st_ino), str(info.st_size), str(info.st_mtime_ns)])
+        return _file_digest(os.stat(self.path))
 
     def _read_single_file(self) -> _Generation:
         for _ in range(_MAX_ATTEMPTS):
-            try:
-                before = self._file_version()
-                text = _decode(_read_bytes(self.path, self.max_size), self.path)
-                after = self._file_version()
-            except OSError as exc:
-                raise self._raise(_os_error(exc, self.path)) from None
-            except SecretFileError as exc:
-                raise self._raise(exc) from None
-            if before == after:
-                return _Generation(self._parse(text), after)
+            before = self._checked(_stat(self.path))
+            read = self._checked(_attempt(self.path, self.max_size, follow=True))
+            after = self._checked(_stat(self.path))
+            if _file_digest(before) == _file_digest(after):
+                values = parse(read.text, self.path, self._format, self._error)
+                return _Generation(values, _file_digest(after), {})
         raise self._error(
             SourceUnavailableError,
             f"{self.path} changed during each of {_MAX_ATTEMPTS} attempts to read it",
         )
 
-    # -- single-file formats -----------------------------------------------------------
 
-    def _parse(self, text: str) -> dict[str, object]:
-        text = text.removeprefix("\ufeff")
-        fmt = self._format or self._detect(text)
-        if fmt == "json":
-            return self._parse_json(text)
-        if fmt == "dotenv":
-            return self._parse_dotenv(text)
-        return self._parse_vault_agent(text)
-
-    def _detect(self, text: str) -> str:
-        stripped = text.lstrip()
-        if stripped.startswith(("{", "[")):
-            return "json"
-        for line in stripped.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if _DOTENV_LINE.match(line):
-                return "dotenv"
-            if _VAULT_LINE.match(line):
-                return "vault-agent"
-            raise self._error(
-                SourceFormatError,
-                f"cannot tell the format of {self.path} (not a JSON object, KEY=VALUE lines "
-                "or key: value lines); set ?format=json, dotenv or vault-agent",
-            )
-        return "dotenv"  # blank or comments only: no keys either way, reported by fetch()
-
-    def _parse_json(self, text: str) -> dict[str, object]:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # Position only: the parser's own message may not quote the text, but a
-            # chained cause would carry the document.
-            raise self._error(
-                SourceFormatError,
-                f"{self.path} is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            ) from None
-        if not isinstance(data, Mapping):
-            raise self._error(
-                SourceFormatError,
-                f"{self.path} holds a JSON {type(data).__name__}, expected an object of keys",
-            )
-        return {str(key): value for key, value in data.items()}
-
-    def _parse_dotenv(self, text: str) -> dict[str, object]:
-        # Imported here so `import bandwidth_credentials` stays cheap.
-        from dotenv import dotenv_values
-
-        raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
-        return {key: value for key, value in raw.items() if value is not None}
-
-    def _parse_vault_agent(self, text: str) -> dict[str, object]:
-        values: dict[str, object] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            if _GO_MAP.match(line):
-                raise self._error(
-                    SourceFormatError,
-                    f"{self.path} line {number} is Vault Agent's default rendering of a KV v2 "
-                    "secret (data: map[...]), which cannot be split into keys reliably; add "
-                    "an agent-inject-template that renders 'key: value' lines or JSON",
-                )
-            match = _VAULT_LINE.match(line)
-            if match is None:
-                raise self._error(
-                    SourceFormatError,
-                    f"{self.path} line {number} is not a 'key: value' line",
-                )
-            key, value = match.group(1), match.group(2) or ""
-            if key in values:
-                raise self._error(
-                    SourceFormatError, f"{self.path} line {number} repeats the key {key!r}"
-                )
-            values[key] = value
-        return values
+def _file_digest(info: os.stat_result) -> str:
+    return "file-" + _digest([str(info.st_ino), str(info.st_size), str(info.st_mtime_ns)])
