@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -45,6 +46,17 @@ KUBERNETES = ROOT / "examples" / "kubernetes"
 FIRST_STAMP = "2026_11_27_10_00_00.123456789"
 OLD = {"accountId": "920012", "username": "user-gen-1", "password": "pw-gen-1"}
 NEW = {"accountId": "920012", "username": "user-gen-2", "password": "pw-gen-2"}
+
+
+@pytest.fixture(autouse=True)
+def _plain_directories_look_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a test writes are milliseconds old; here a plain directory is read at once.
+
+    The settle wait itself is tested in tests/test_files_plain_directory.py.
+    """
+    import bandwidth_credentials.providers.file as file_module
+
+    monkeypatch.setattr(file_module, "_wall_clock_ns", lambda: time.time_ns() + 3600 * 10**9)
 
 
 # -- the kubelet's atomic-writer layout -----------------------------------------------
@@ -208,6 +220,26 @@ def test_exactly_one_trailing_newline_is_removed(
     root = tmp_path / "secrets"
     root.mkdir()
     (root / "password").write_bytes(content.encode("utf-8"))
+
+    values = fetch(f"file:{root}")
+
+    assert values["password"] == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xef\xbb\xbfpw\n", "pw"),
+        (b"\xef\xbb\xbf", ""),
+        (b"pw\xef\xbb\xbf", "pw\ufeff"),  # only a leading BOM is an encoding mark
+    ],
+)
+def test_a_leading_bom_is_removed_from_a_key_file(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    root = tmp_path / "secrets"
+    root.mkdir()
+    (root / "password").write_bytes(content)
 
     values = fetch(f"file:{root}")
 

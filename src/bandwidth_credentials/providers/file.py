@@ -77,6 +77,9 @@ DEFAULT_CHECK_INTERVAL = 5.0
 DEFAULT_SETTLE = 0.5
 _MAX_SETTLE = 10.0
 _T = TypeVar("_T")
+# File times are wall-clock times; tests replace these two to skip real waits.
+_wall_clock_ns = time.time_ns
+_sleep = time.sleep
 
 DATA_LINK = "..data"
 # A generation can be swapped out while it is read; after this many swaps in a row the
@@ -280,10 +283,10 @@ class FileProvider(Provider):
         before = self._snapshot()
         if isinstance(before, _Gone):
             raise self._error(SourceNotFoundError, f"{before.path} does not exist")
-        if self.settle and before.newest_ns > time.time_ns() - int(self.settle * 1e9):
+        if self.settle and before.newest_ns > _wall_clock_ns() - int(self.settle * 1e9):
             # Changed moments ago: a writer may be half-way through. Read only once the
             # files have stayed as they are for the whole settle time.
-            time.sleep(self.settle)
+            _sleep(self.settle)
             if self._snapshot() != before:
                 return None
         entries = self._read_entries(self.path)
