@@ -16,7 +16,6 @@ import pytest
 from bandwidth_credentials import Resolver, SourceFormatError, parse_source
 from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials.providers.env import EnvProvider
-from bandwidth_credentials.providers.file import FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD
 
 from .files_helpers import FAST, assert_clean, run_bounded

@@ -14,9 +14,9 @@ from bandwidth_credentials import (
     ConfigurationError,
     SourceFormatError,
     SourceNotFoundError,
+    _files,
     parse_source,
 )
-from bandwidth_credentials import _files
 from bandwidth_credentials._files import (
     CHUNK_SIZE,
     MAX_SIZE_LIMIT,
