@@ -34,7 +34,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials._files import FileText
+from bandwidth_credentials._files import FileText, read_file
 from bandwidth_credentials._registry import provider_class
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
@@ -683,7 +683,7 @@ def test_swap_during_a_read_is_read_again(tmp_path: Path, monkeypatch: pytest.Mo
     real_read = FileProvider._read_entries
     calls: list[str] = []
 
-    def read_then_rotate(self: FileProvider, directory: str) -> dict[str, object]:
+    def read_then_rotate(self: FileProvider, directory: str) -> object:
         values = real_read(self, directory)
         calls.append(directory)
         if len(calls) == 1:
@@ -707,7 +707,7 @@ def test_generation_removed_before_it_is_read_is_read_again(
     real_read = FileProvider._read_entries
     calls: list[str] = []
 
-    def rotate_then_read(self: FileProvider, directory: str) -> dict[str, object]:
+    def rotate_then_read(self: FileProvider, directory: str) -> object:
         calls.append(directory)
         if len(calls) == 1:
             rotate(root, NEW, stamp(1))  # the old generation is deleted under the reader
@@ -728,7 +728,7 @@ def test_swap_between_two_key_reads_never_mixes_generations(
 
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read_file = file_module.read_file
+    real_read_file = read_file
     reads: list[str] = []
 
     def read_then_rotate(path: str, max_size: int, *, follow_symlinks: bool = True) -> FileText:
@@ -755,7 +755,7 @@ def test_a_mount_that_never_settles_is_unavailable_not_mixed(
     real_read = FileProvider._read_entries
     count = iter(range(2, 100))
 
-    def always_rotating(self: FileProvider, directory: str) -> dict[str, object]:
+    def always_rotating(self: FileProvider, directory: str) -> object:
         values = real_read(self, directory)
         n = next(count)
         rotate(root, {**NEW, "username": f"user-gen-{n}"}, stamp(n))
@@ -911,7 +911,7 @@ def test_unchanged_volume_is_not_read_again(
     reads: list[str] = []
     real_read = FileProvider._read_entries
 
-    def counting(self: FileProvider, directory: str) -> dict[str, object]:
+    def counting(self: FileProvider, directory: str) -> object:
         reads.append(directory)
         return real_read(self, directory)
 

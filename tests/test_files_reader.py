@@ -14,7 +14,6 @@ from bandwidth_credentials import (
     ConfigurationError,
     SourceFormatError,
     SourceNotFoundError,
-    _files,
     parse_source,
 )
 from bandwidth_credentials._files import (
@@ -105,13 +104,11 @@ def unix_socket(tmp_path: Path) -> Iterator[Path]:
 def test_anything_but_a_regular_file_is_refused_at_once(
     request: pytest.FixtureRequest, tmp_path: Path, what: str, message: str
 ) -> None:
-    paths = {
-        "fifo": lambda: request.getfixturevalue("fifo"),
-        "zero": lambda: Path("/dev/zero"),
-        "socket": lambda: request.getfixturevalue("unix_socket"),
-        "directory": lambda: tmp_path,
-    }
-    path = str(paths[what]())
+    fixtures = {"fifo": "fifo", "socket": "unix_socket"}
+    if what in fixtures:
+        path = str(request.getfixturevalue(fixtures[what]))
+    else:
+        path = "/dev/zero" if what == "zero" else str(tmp_path)
 
     error = raised(lambda: read_file(path, MAX_SIZE_LIMIT))
 
@@ -161,7 +158,12 @@ def test_a_file_over_the_limit_is_refused_from_its_size_without_reading_it(
         stream.truncate(200 * 1024 * 1024)  # sparse: 200 MB that cost no disk space
     reads: list[int] = []
     real_read = os.read
-    monkeypatch.setattr(_files.os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+
+    def counting_read(fd: int, n: int) -> bytes:
+        reads.append(n)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", counting_read)
 
     error = raised(lambda: read_file(str(path), 64 * 1024))
 
@@ -185,7 +187,7 @@ def test_a_file_growing_while_read_stops_one_byte_past_the_limit(
         requested.append(n)
         return real_read(fd, n)
 
-    monkeypatch.setattr(_files.os, "read", read_while_growing)
+    monkeypatch.setattr(os, "read", read_while_growing)
 
     error = raised(lambda: read_file(str(path), limit))
 
