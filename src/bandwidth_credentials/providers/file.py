@@ -36,8 +36,10 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import math
 import os
 import stat
+import threading
 import time
 from collections.abc import Mapping
 from typing import NamedTuple, TypeVar
@@ -79,6 +81,7 @@ _MAX_SETTLE = 10.0
 _T = TypeVar("_T")
 # File times are wall-clock times; tests replace these two to skip real waits.
 _wall_clock_ns = time.time_ns
+_monotonic = time.monotonic
 _sleep = time.sleep
 
 DATA_LINK = "..data"
@@ -197,6 +200,11 @@ class FileProvider(Provider):
                 source=source.uri,
             )
         self.settle = settle
+        # The last state of a plain directory seen by any read or check, and when (by the
+        # monotonic clock) it was first seen; -inf: nothing seen change yet.
+        self._seen_lock = threading.Lock()
+        self._seen: _Snapshot | _Gone | None = None
+        self._seen_since = -math.inf
 
     # -- errors ----------------------------------------------------------------------
 
@@ -238,7 +246,7 @@ class FileProvider(Provider):
                 target = self._data_target()
                 if target is not None:
                     return target
-                snapshot = self._snapshot()
+                snapshot = self._observe()
                 return None if isinstance(snapshot, _Gone) else self._version(snapshot)
             return self._file_version()
         except (OSError, SourceError):
@@ -280,23 +288,43 @@ class FileProvider(Provider):
         return _Generation(entries.values, target, entries.skipped) if still_current else None
 
     def _read_plain(self) -> _Generation | None:
-        before = self._snapshot()
+        before = self._observe()
         if isinstance(before, _Gone):
             raise self._error(SourceNotFoundError, f"{before.path} does not exist")
-        if self.settle and before.newest_ns > _wall_clock_ns() - int(self.settle * 1e9):
-            # Changed moments ago: a writer may be half-way through. Read only once the
-            # files have stayed as they are for the whole settle time.
+        if self._unsettled(before):
+            # A writer may be half-way through an update: read only once the files have
+            # been seen to stay as they are for the whole settle time.
             _sleep(self.settle)
-            if self._snapshot() != before:
+            if self._observe() != before:
                 return None
         entries = self._read_entries(self.path)
-        if self._snapshot() != before:
+        if self._observe() != before:
             return None
         if isinstance(entries, _Gone):
             raise self._error(
                 SourceNotFoundError, f"{entries.path} does not exist (a broken symlink?)"
             )
         return _Generation(entries.values, self._version(before), entries.skipped)
+
+    def _observe(self) -> _Snapshot | _Gone:
+        snapshot = self._snapshot()
+        with self._seen_lock:
+            if snapshot != self._seen:
+                # The first state seen has no known start: its file times speak for it.
+                self._seen_since = _monotonic() if self._seen is not None else -math.inf
+                self._seen = snapshot
+        return snapshot
+
+    def _unsettled(self, snapshot: _Snapshot) -> bool:
+        """Whether the files changed less than ``settle`` seconds ago, by their times or
+        by what this provider saw (a file's size can change before its mtime does)."""
+        if not self.settle:
+            return False
+        with self._seen_lock:
+            seen_since = self._seen_since
+        if _monotonic() - seen_since < self.settle:
+            return True
+        return snapshot.newest_ns > _wall_clock_ns() - int(self.settle * 1e9)
 
     def _is_key(self, name: str) -> bool:
         return self.schema is None or self.schema.recognizes(name)
