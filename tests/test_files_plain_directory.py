@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bandwidth_credentials import ConfigurationError, SourceUnavailableError, parse_source
-from bandwidth_credentials.providers import file as file_module
+from bandwidth_credentials.providers import _secret_dir
 from bandwidth_credentials.providers.file import DEFAULT_SETTLE, FileProvider
 
 HOUR_NS = 3600 * 10**9
@@ -55,7 +55,7 @@ def root(tmp_path: Path) -> Path:
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Records the provider's waits instead of sleeping."""
     calls: list[float] = []
-    monkeypatch.setattr(file_module, "_sleep", calls.append)
+    monkeypatch.setattr(_secret_dir, "_sleep", calls.append)
     return calls
 
 
@@ -71,7 +71,7 @@ def test_files_changed_moments_ago_are_read_after_one_settle_wait(
 def test_files_left_alone_for_longer_are_read_at_once(
     root: Path, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(file_module, "_wall_clock_ns", lambda: time.time_ns() + HOUR_NS)
+    monkeypatch.setattr(_secret_dir, "_wall_clock_ns", lambda: time.time_ns() + HOUR_NS)
 
     fetched = FileProvider(parse_source(f"file:{root}")).fetch()
 
@@ -84,7 +84,7 @@ def test_a_change_seen_by_an_earlier_read_is_waited_out_whatever_the_file_times(
 ) -> None:
     # File times that look an hour old: a file system may show a truncated file's new
     # size before its new mtime, so what the provider itself saw change counts too.
-    monkeypatch.setattr(file_module, "_wall_clock_ns", lambda: time.time_ns() + HOUR_NS)
+    monkeypatch.setattr(_secret_dir, "_wall_clock_ns", lambda: time.time_ns() + HOUR_NS)
     provider = FileProvider(parse_source(f"file:{root}"))
     first = provider.fetch()
 
@@ -115,7 +115,7 @@ def test_an_update_half_done_when_read_is_waited_out(
         if len(waits) == 1:
             write_pair(root, 2, in_place=in_place)
 
-    monkeypatch.setattr(file_module, "_sleep", writer_finishes_during_the_wait)
+    monkeypatch.setattr(_secret_dir, "_sleep", writer_finishes_during_the_wait)
 
     fetched = FileProvider(parse_source(f"file:{root}?settle=0.2")).fetch()
 
@@ -133,7 +133,7 @@ def test_a_directory_that_never_settles_is_unavailable_after_bounded_waits(
         waits.append(seconds)
         (root / "username").write_text(f"user-{next(counter)}", encoding="utf-8")
 
-    monkeypatch.setattr(file_module, "_sleep", writer_never_stops)
+    monkeypatch.setattr(_secret_dir, "_sleep", writer_never_stops)
 
     with pytest.raises(SourceUnavailableError) as caught:
         FileProvider(parse_source(f"file:{root}?settle=0.3")).fetch()

@@ -51,6 +51,8 @@ __all__ = [
     "read_secret_file",
     "read_text",
     "strip_newline",
+    "try_read_file",
+    "try_stat",
 ]
 
 #: Default largest file read, in bytes. Credentials are tiny; a bigger file is a mistake
@@ -192,6 +194,27 @@ def read_file(
     if text is None:
         raise SecretFileError(SourceFormatError, path, f"{path} is not UTF-8 text (a binary file?)")
     return FileText(text, info)
+
+
+def try_read_file(
+    path: str, max_size: int = DEFAULT_MAX_SIZE, *, follow_symlinks: bool = True
+) -> FileText | SecretFileError:
+    """:func:`read_file`, returning its error instead of raising it, so the caller can
+    raise its own error outside any ``except`` block."""
+    try:
+        return read_file(path, max_size, follow_symlinks=follow_symlinks)
+    except SecretFileError as exc:
+        return exc
+
+
+def try_stat(path: str) -> os.stat_result | SecretFileError:
+    """``os.stat(path)``, or the :class:`SecretFileError` describing why it failed."""
+    failure: tuple[int | None, str | None]
+    try:
+        return os.stat(path)
+    except OSError as exc:
+        failure = (exc.errno, exc.strerror)
+    return os_error(path, *failure)
 
 
 def _decode(data: bytes) -> str | None:
