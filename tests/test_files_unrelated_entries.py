@@ -131,3 +131,27 @@ def test_a_directory_with_no_key_names_says_what_it_skipped(tmp_path: Path) -> N
 
     assert "holds no keys" in str(caught.value)
     assert "skipped: ca.crt" in str(caught.value)
+
+
+def test_service_scoped_and_prefixed_key_names_are_read(tmp_path: Path) -> None:
+    root = tmp_path / "bw"
+    root.mkdir()
+    files = {
+        "BW_ACCOUNT_ID": "920012",
+        "voice_username": "vuser",
+        "voice-password": "vpw",
+        "messagingApiToken": "tok",
+        "BANDWIDTH_MESSAGING_API_SECRET": "sec",
+        "voice_notes.txt": "not a key",
+    }
+    for name, value in files.items():
+        (root / name).write_text(value, encoding="utf-8")
+    resolver = Resolver([f"file:{root}"])
+
+    voice = resolver.get_auth("voice")
+    messaging = resolver.get_auth("messaging")
+    skipped = {r.key for r in resolver.resolve().keys if r.status == NOT_A_KEY}
+
+    assert voice.username == "vuser"
+    assert messaging.username == "tok"
+    assert skipped == {"voice_notes.txt"}
