@@ -68,6 +68,21 @@ def test_password_file_supplies_the_password(
 
 
 @pytest.mark.usefixtures("account")
+@pytest.mark.parametrize("newline", ["\n", "\r\n", ""])
+def test_a_leading_bom_is_not_part_of_the_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, newline: str
+) -> None:
+    content = b"\xef\xbb\xbf" + (CANARY_PASSWORD + newline).encode()
+    monkeypatch.setenv("BW_PASSWORD_FILE", secret_file(tmp_path / "bw_password", content))
+
+    voice = Resolver(["env"]).get_auth("voice")
+
+    assert voice.password is not None
+    assert voice.password.get_secret_value() == CANARY_PASSWORD
+    assert voice.headers()["Authorization"].isascii()
+
+
+@pytest.mark.usefixtures("account")
 def test_provenance_names_the_file_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -172,7 +187,7 @@ def test_value_and_file_with_the_same_value_agree(
     ("make", "error", "reason"),
     [
         (lambda d: str(d / "absent"), SourceNotFoundError, "does not exist"),
-        (lambda d: str(d), SourceFormatError, "not a regular file"),
+        (lambda d: str(d), SourceFormatError, "is a directory, not a regular file"),
         (
             lambda d: secret_file(d / "bin", CANARY_PASSWORD.encode() + b"\xff\xfe"),
             SourceFormatError,

@@ -15,6 +15,7 @@ import re
 import shutil
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -33,7 +34,10 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
+from bandwidth_credentials._files import FileText, SecretFileError, try_read_file
 from bandwidth_credentials._registry import provider_class
+from bandwidth_credentials.providers import _secret_dir
+from bandwidth_credentials.providers._secret_dir import SecretDirectory
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
 
@@ -44,6 +48,15 @@ KUBERNETES = ROOT / "examples" / "kubernetes"
 FIRST_STAMP = "2026_11_27_10_00_00.123456789"
 OLD = {"accountId": "920012", "username": "user-gen-1", "password": "pw-gen-1"}
 NEW = {"accountId": "920012", "username": "user-gen-2", "password": "pw-gen-2"}
+
+
+@pytest.fixture(autouse=True)
+def _plain_directories_look_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The files a test writes are milliseconds old; here a plain directory is read at once.
+
+    The settle wait itself is tested in tests/test_files_plain_directory.py.
+    """
+    monkeypatch.setattr(_secret_dir, "_wall_clock_ns", lambda: time.time_ns() + 3600 * 10**9)
 
 
 # -- the kubelet's atomic-writer layout -----------------------------------------------
@@ -207,6 +220,26 @@ def test_exactly_one_trailing_newline_is_removed(
     root = tmp_path / "secrets"
     root.mkdir()
     (root / "password").write_bytes(content.encode("utf-8"))
+
+    values = fetch(f"file:{root}")
+
+    assert values["password"] == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"\xef\xbb\xbfpw\n", "pw"),
+        (b"\xef\xbb\xbf", ""),
+        (b"pw\xef\xbb\xbf", "pw\ufeff"),  # only a leading BOM is an encoding mark
+    ],
+)
+def test_a_leading_bom_is_removed_from_a_key_file(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    root = tmp_path / "secrets"
+    root.mkdir()
+    (root / "password").write_bytes(content)
 
     values = fetch(f"file:{root}")
 
@@ -635,10 +668,13 @@ def test_current_version_of_a_single_file_tracks_replacement(tmp_path: Path) -> 
     assert provider.fetch().version == provider.current_version()
 
 
-def test_current_version_is_none_when_the_mount_is_gone(tmp_path: Path) -> None:
+def test_current_version_raises_when_the_mount_is_gone(tmp_path: Path) -> None:
     provider = FileProvider(parse_source(f"file:{tmp_path / 'gone'}"))
 
-    assert provider.current_version() is None
+    with pytest.raises(SourceNotFoundError) as caught:
+        provider.current_version()
+
+    assert "can no longer be read" in str(caught.value)
 
 
 # -- one generation per read --------------------------------------------------------------
@@ -647,17 +683,17 @@ def test_current_version_is_none_when_the_mount_is_gone(tmp_path: Path) -> None:
 def test_swap_during_a_read_is_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read = FileProvider._read_entries
+    real_read = SecretDirectory._read_entries
     calls: list[str] = []
 
-    def read_then_rotate(self: FileProvider, directory: str) -> dict[str, object]:
+    def read_then_rotate(self: SecretDirectory, directory: str) -> object:
         values = real_read(self, directory)
         calls.append(directory)
         if len(calls) == 1:
             rotate(root, NEW, stamp(1))  # the kubelet swaps after the files were read
         return values
 
-    monkeypatch.setattr(FileProvider, "_read_entries", read_then_rotate)
+    monkeypatch.setattr(SecretDirectory, "_read_entries", read_then_rotate)
 
     fetched = provider.fetch()
 
@@ -671,16 +707,16 @@ def test_generation_removed_before_it_is_read_is_read_again(
 ) -> None:
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read = FileProvider._read_entries
+    real_read = SecretDirectory._read_entries
     calls: list[str] = []
 
-    def rotate_then_read(self: FileProvider, directory: str) -> dict[str, object]:
+    def rotate_then_read(self: SecretDirectory, directory: str) -> object:
         calls.append(directory)
         if len(calls) == 1:
             rotate(root, NEW, stamp(1))  # the old generation is deleted under the reader
         return real_read(self, directory)
 
-    monkeypatch.setattr(FileProvider, "_read_entries", rotate_then_read)
+    monkeypatch.setattr(SecretDirectory, "_read_entries", rotate_then_read)
 
     fetched = provider.fetch()
 
@@ -691,21 +727,21 @@ def test_generation_removed_before_it_is_read_is_read_again(
 def test_swap_between_two_key_reads_never_mixes_generations(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import bandwidth_credentials.providers.file as file_module
-
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read_bytes = file_module._read_bytes
+    real_read_file = try_read_file
     reads: list[str] = []
 
-    def read_then_rotate(path: str, max_size: int, *, follow: bool = True) -> bytes:
-        data = real_read_bytes(path, max_size, follow=follow)
+    def read_then_rotate(
+        path: str, max_size: int, *, follow_symlinks: bool = True
+    ) -> FileText | SecretFileError:
+        data = real_read_file(path, max_size, follow_symlinks=follow_symlinks)
         reads.append(path)
         if len(reads) == 1:
             rotate(root, NEW, stamp(1))  # the swap lands after the first key was read
         return data
 
-    monkeypatch.setattr(file_module, "_read_bytes", read_then_rotate)
+    monkeypatch.setattr(_secret_dir, "try_read_file", read_then_rotate)
 
     fetched = provider.fetch()
 
@@ -719,16 +755,16 @@ def test_a_mount_that_never_settles_is_unavailable_not_mixed(
 ) -> None:
     root = make_secret_volume(tmp_path / "bw", OLD)
     provider = FileProvider(parse_source(f"file:{root}"))
-    real_read = FileProvider._read_entries
+    real_read = SecretDirectory._read_entries
     count = iter(range(2, 100))
 
-    def always_rotating(self: FileProvider, directory: str) -> dict[str, object]:
+    def always_rotating(self: SecretDirectory, directory: str) -> object:
         values = real_read(self, directory)
         n = next(count)
         rotate(root, {**NEW, "username": f"user-gen-{n}"}, stamp(n))
         return values
 
-    monkeypatch.setattr(FileProvider, "_read_entries", always_rotating)
+    monkeypatch.setattr(SecretDirectory, "_read_entries", always_rotating)
 
     with pytest.raises(SourceUnavailableError) as caught:
         provider.fetch()
@@ -876,13 +912,13 @@ def test_unchanged_volume_is_not_read_again(
     resolver, clock, background = file_resolver(f"file:{root}")
     voice_pair(resolver)
     reads: list[str] = []
-    real_read = FileProvider._read_entries
+    real_read = SecretDirectory._read_entries
 
-    def counting(self: FileProvider, directory: str) -> dict[str, object]:
+    def counting(self: SecretDirectory, directory: str) -> object:
         reads.append(directory)
         return real_read(self, directory)
 
-    monkeypatch.setattr(FileProvider, "_read_entries", counting)
+    monkeypatch.setattr(SecretDirectory, "_read_entries", counting)
 
     for _ in range(5):
         clock.advance(6)

@@ -88,7 +88,7 @@ def test_env_prefix_option_replaces_the_defaults(monkeypatch: pytest.MonkeyPatch
     assert voice.provenance["password"].key == "APP_BW_PASSWORD"
 
 
-def test_dotenv_interpolates_like_python_dotenv(
+def test_dotenv_interpolates_like_python_dotenv_when_asked(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SHARED_PW", "from-os")
@@ -99,8 +99,8 @@ def test_dotenv_interpolates_like_python_dotenv(
         encoding="utf-8",
     )
 
-    voice = Resolver([f"dotenv:{path}"]).get_auth("voice")
-    messaging = Resolver([f"dotenv:{path}"]).get_auth("messaging")
+    voice = Resolver([f"dotenv:{path}?interpolate=true"]).get_auth("voice")
+    messaging = Resolver([f"dotenv:{path}?interpolate=true"]).get_auth("messaging")
 
     assert voice.password is not None
     assert voice.password.get_secret_value() == "from-os"

@@ -2,62 +2,100 @@
 
 from __future__ import annotations
 
+import io
 import os
 
-from .._errors import SourceAccessDeniedError, SourceFormatError, SourceNotFoundError
+from .._errors import SourceNotFoundError
+from .._files import DEFAULT_MAX_SIZE, FileText, SecretFileError, max_size_option, read_file
 from .._provider import Fetched, Provider, Source
 from .env import prefixes_option, recognize, select_prefixed
 
+DEFAULT_PATH = ".env"
+
+
+def _nearest_parent_dotenv(start: str) -> str | None:
+    """The nearest ``.env`` above ``start``, found by ``stat`` alone (it is never opened)."""
+    directory = os.path.dirname(start)
+    while True:
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return None
+        directory = parent
+        candidate = os.path.join(directory, DEFAULT_PATH)
+        if os.path.isfile(candidate):
+            return candidate
+
 
 class DotenvProvider(Provider):
-    """Reads a ``.env`` file with python-dotenv's ``dotenv_values``.
+    """Reads a ``.env`` file and parses it with python-dotenv.
 
-    URI: ``dotenv:PATH`` (``dotenv`` alone means ``.env`` in the working directory),
-    options ``prefix`` (as for ``env``) and ``interpolate=false`` to turn off
-    ``${VAR}`` expansion. The file is read as an environment would be: only
-    ``BW_*``/``BANDWIDTH_*`` names count. ``os.environ`` is never modified.
+    URI: ``dotenv:PATH`` (``dotenv`` alone, or ``dotenv:.env``, means ``.env`` in the
+    working directory), options
+
+    - ``prefix`` (as for ``env``): only ``BW_*``/``BANDWIDTH_*`` names count by default;
+    - ``interpolate=true`` expands ``${VAR}`` from the file and the process environment
+      (python-dotenv's rules). By default values are taken literally, as stored:
+      ``BW_PASSWORD='Xy${Qz}9!w'`` is the password ``Xy${Qz}9!w``;
+    - ``max_size=BYTES``, the largest file read (default 65536, at most 16 MiB): a
+      ``.env`` holding credentials is a few hundred bytes, so anything near the limit
+      is a wrong path, and it is refused from its size without being read.
+
+    The file is opened without blocking and must be a regular file (a FIFO, device or
+    directory is a :class:`SourceFormatError`); a leading UTF-8 BOM is removed. When the
+    default ``.env`` is missing but a parent directory has one, the not-found message
+    names it (``found ../.env; point the source at it with dotenv:../.env``) without
+    reading it. ``os.environ`` is never modified.
+
+    >>> from bandwidth_credentials import Resolver
+    >>> Resolver(["dotenv:config/bandwidth.env"]).get_auth("voice")  # doctest: +SKIP
+
+    Raises :class:`SourceNotFoundError`, :class:`SourceAccessDeniedError`,
+    :class:`SourceFormatError` (not a regular file, too large, not UTF-8) or
+    :class:`SourceUnavailableError` (other I/O errors), each naming the path.
     """
 
     scheme = "dotenv"
-    options = frozenset({"prefix", "interpolate"})
+    options = frozenset({"prefix", "interpolate", "max_size"})
     list_options = frozenset({"prefix"})
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
-        self.path = os.path.expanduser(source.target or ".env")
+        target = source.target.strip()
+        self._default_path = target in ("", DEFAULT_PATH)
+        self.path = os.path.expanduser(target or DEFAULT_PATH)
         self._prefixes = prefixes_option(source)
-        self._interpolate = source.flag("interpolate", True)
+        self._interpolate = source.flag("interpolate", False)
+        self.max_size = max_size_option(source, DEFAULT_MAX_SIZE)
 
     def fetch(self) -> Fetched:
         uri = self.source.uri
-        if not os.path.exists(self.path):
-            raise SourceNotFoundError(f"source {uri}: file {self.path} does not exist", source=uri)
-        if os.path.isdir(self.path):
-            raise SourceFormatError(
-                f"source {uri}: {self.path} is a directory, not a .env file", source=uri
-            )
-        try:
-            stat = os.stat(self.path)
-            # Imported here so `import bandwidth_credentials` stays cheap.
-            from dotenv import dotenv_values
+        read = self._read()
+        if isinstance(read, SecretFileError):
+            reason = read.reason
+            if read.kind is SourceNotFoundError and self._default_path:
+                reason += self._parent_hint()
+            raise read.kind(f"source {uri}: {reason}", source=uri)
+        # Imported here so `import bandwidth_credentials` stays cheap.
+        from dotenv import dotenv_values
 
-            raw = dotenv_values(self.path, interpolate=self._interpolate, encoding="utf-8")
-        except PermissionError:
-            raise SourceAccessDeniedError(
-                f"source {uri}: permission denied reading {self.path}", source=uri
-            ) from None
-        except UnicodeDecodeError:
-            raise SourceFormatError(
-                f"source {uri}: {self.path} is not UTF-8 text", source=uri
-            ) from None
-        except OSError as exc:
-            raise SourceNotFoundError(
-                f"source {uri}: cannot read {self.path}: {exc.strerror or type(exc).__name__}",
-                source=uri,
-            ) from None
+        raw = dotenv_values(stream=io.StringIO(read.text), interpolate=self._interpolate)
         pairs = ((k, v) for k, v in raw.items() if v is not None)
+        info = read.info
         values, names, skipped = recognize(
             select_prefixed(pairs, self._prefixes), self._prefixes, self.schema
         )
-        version = f"{stat.st_mtime_ns}:{stat.st_size}"
+        version = f"{info.st_mtime_ns}:{info.st_size}"
         return Fetched(values, version, key_names=names, skipped=skipped)
+
+    def _read(self) -> FileText | SecretFileError:
+        try:
+            return read_file(self.path, self.max_size)
+        except SecretFileError as exc:
+            return exc
+
+    def _parent_hint(self) -> str:
+        found = _nearest_parent_dotenv(os.path.abspath(self.path))
+        if found is None:
+            return ""
+        shown = os.path.relpath(found)
+        return f"; found {shown}; point the source at it with dotenv:{shown}"

@@ -15,8 +15,9 @@ import os
 from collections.abc import Iterable, Mapping
 
 from .._errors import ConfigurationError, SourceError
+from .._files import DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
 from .._provider import Fetched, KeySchema, Provider, Source
-from .file import DEFAULT_CHECK_INTERVAL, DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
+from .file import DEFAULT_CHECK_INTERVAL
 
 DEFAULT_PREFIXES = ("BW_", "BANDWIDTH_")
 

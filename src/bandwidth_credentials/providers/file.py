@@ -9,162 +9,65 @@ Two shapes are read:
 - a **single file** holding every key: a JSON object, dotenv-style ``KEY=VALUE`` lines,
   or Vault Agent's default ``key: value`` rendering.
 
-The kubelet updates a Secret volume atomically: each generation is written to a new
-hidden timestamped directory and the ``..data`` symlink is swapped onto it. This
-provider resolves ``..data`` once, reads every key through that one generation
-directory, and checks afterwards that ``..data`` still points there, so a reader never
-pairs a new username with an old password.
+Every file is read through :mod:`bandwidth_credentials._files`: opened without
+blocking, checked to be a regular file, capped at ``max_size``, a leading BOM removed.
+Entries of a directory whose names are not credential keys (a certificate, a keystore,
+a FIFO, a nested directory) are never opened; they are listed as skipped in
+``bwcreds explain``.
+
+**Generations.** With the kubelet's ``..data`` layout every key is read from one
+generation, so a reader never pairs a new username with an old password. A plain
+directory has no such marker; its reads are judged by what the files look like (see
+:mod:`._secret_dir` for the rule and its remaining limit).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import os
-import re
 import stat
-from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TypeVar
 
 from .._errors import (
     ConfigurationError,
-    SourceAccessDeniedError,
     SourceError,
-    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
+from .._files import (
+    DEFAULT_MAX_SIZE,
+    SecretFileError,
+    max_size_option,
+    read_secret_file,
+    try_read_file,
+    try_stat,
+)
 from .._provider import Fetched, Provider, Source
+from ._file_formats import FORMATS, parse
+from ._secret_dir import A_DIRECTORY, NOT_A_KEY, Generation, SecretDirectory, digest
 
 __all__ = [
+    "A_DIRECTORY",
     "DEFAULT_CHECK_INTERVAL",
     "DEFAULT_MAX_SIZE",
+    "DEFAULT_SETTLE",
+    "NOT_A_KEY",
     "FileProvider",
     "SecretFileError",
     "read_secret_file",
 ]
 
-#: Largest value file read, in bytes. Credentials are tiny; a bigger file is a mistake
-#: (a log or a binary pointed at by accident) and is refused rather than loaded.
-DEFAULT_MAX_SIZE = 64 * 1024
 #: Seconds between cheap checks for a rotated mount (the kubelet's ``..data`` swap).
 DEFAULT_CHECK_INTERVAL = 5.0
-
-FORMATS = ("json", "dotenv", "vault-agent")
-DATA_LINK = "..data"
-# A generation can be swapped out while it is read; after this many swaps in a row the
-# mount is treated as unstable instead of retrying forever.
+#: Seconds a plain directory's key files must have been unchanged before they are read.
+DEFAULT_SETTLE = 0.5
+_MAX_SETTLE = 10.0
+# A single file rewritten during every one of this many reads is reported as unstable.
 _MAX_ATTEMPTS = 5
-
-_DOTENV_LINE = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_.\-]*\s*=")
-_VAULT_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.\-]*):(?:[ \t]+(.*?))?[ \t]*$")
-# Vault Agent renders a KV v2 secret without a template as Go's map syntax, which is
-# ambiguous as soon as a value holds a space; it is recognized only to say so.
-_GO_MAP = re.compile(r"^(?:data|metadata):\s*map\[")
+_T = TypeVar("_T")
 
 
-class SecretFileError(Exception):
-    """Why one secret file could not be read; callers turn it into a :class:`SourceError`.
-
-    ``kind`` is the :class:`SourceError` subclass to raise. The message describes the
-    file and never quotes its content.
-    """
-
-    def __init__(self, kind: type[SourceError], reason: str) -> None:
-        super().__init__(reason)
-        self.kind = kind
-        self.reason = reason
-
-
-def _strip_newline(text: str) -> str:
-    # Only the single newline `echo` or an editor appends; anything else is the value's.
-    if text.endswith("\r\n"):
-        return text[:-2]
-    if text.endswith("\n"):
-        return text[:-1]
-    return text
-
-
-def _os_error(exc: OSError, path: str) -> SecretFileError:
-    if isinstance(exc, PermissionError):
-        return SecretFileError(SourceAccessDeniedError, f"permission denied reading {path}")
-    if isinstance(exc, (FileNotFoundError, NotADirectoryError)):
-        return SecretFileError(SourceNotFoundError, f"{path} does not exist")
-    reason = exc.strerror or type(exc).__name__
-    return SecretFileError(SourceUnavailableError, f"cannot read {path}: {reason}")
-
-
-def _read_bytes(path: str, max_size: int, *, follow: bool = True) -> bytes:
-    flags = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
-    if not follow:
-        flags |= getattr(os, "O_NOFOLLOW", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise _os_error(exc, path) from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SecretFileError(SourceFormatError, f"{path} is not a regular file")
-        if info.st_size > max_size:
-            raise SecretFileError(SourceFormatError, _too_large(path, max_size))
-        # Read one byte past the limit so a file that grew after fstat is still caught.
-        with os.fdopen(fd, "rb", closefd=False) as stream:
-            data = stream.read(max_size + 1)
-    except OSError as exc:
-        raise _os_error(exc, path) from None
-    finally:
-        os.close(fd)
-    if len(data) > max_size:
-        raise SecretFileError(SourceFormatError, _too_large(path, max_size))
-    return data
-
-
-def _too_large(path: str, max_size: int) -> str:
-    return f"{path} is larger than the {max_size}-byte limit (raise it with ?max_size=)"
-
-
-def _decode(data: bytes, path: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SecretFileError(
-            SourceFormatError, f"{path} is not UTF-8 text (a binary file?)"
-        ) from None
-
-
-def read_secret_file(path: str, max_size: int = DEFAULT_MAX_SIZE) -> str:
-    """Read one value file: UTF-8, at most ``max_size`` bytes, one trailing newline removed.
-
-    >>> read_secret_file("/run/secrets/bw_password")                # doctest: +SKIP
-    'the password'
-
-    Raises :class:`SecretFileError` (carrying the :class:`SourceError` subclass to raise)
-    with a message that names the path and never the content.
-    """
-    return _strip_newline(_decode(_read_bytes(path, max_size), path))
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
-def _digest(parts: list[str]) -> str:
-    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()[:16]
-
-
-class _Vanished(Exception):
-    """A file or generation directory disappeared while being read (a rotation)."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__(path)
-        self.path = path
-
-
-class _Generation(NamedTuple):
-    values: dict[str, object]
-    version: str
+def _file_version(info: os.stat_result) -> str:
+    return "file-" + digest([str(info.st_ino), str(info.st_size), str(info.st_mtime_ns)])
 
 
 class FileProvider(Provider):
@@ -174,21 +77,38 @@ class FileProvider(Provider):
 
     - ``format=json|dotenv|vault-agent`` for a single file (default: detected from the
       content: ``{`` starts JSON, ``KEY=VALUE`` is dotenv, ``key: value`` is Vault Agent);
-    - ``max_size=BYTES``, the per-file limit (default 65536);
+    - ``max_size=BYTES``, the per-file limit (default 65536, at most 16 MiB);
     - ``check_interval=SECONDS``, how often the resolver asks whether the files changed
-      (default 5; the check reads the ``..data`` link or the files' mtimes, not values).
+      (default 5; the check reads the ``..data`` link or the files' mtimes, not values);
+    - ``settle=SECONDS``, how long a plain directory's key files must have been left
+      alone before they are read (default 0.5, at most 10; ``0`` turns the wait off).
+      A fetch waits at most ``5 * settle`` seconds before it gives up as unavailable.
+
+    A plain directory (no ``..data``) is read as one update only on a best-effort basis:
+    a writer that pauses longer than ``settle`` between two files of one update, or
+    rewrites a file in place with the same size within one timestamp tick of the file
+    system, between two identical stats, can still be read half-way. Writers that need
+    the guarantee write a new directory and swap a ``..data`` symlink onto it.
 
     >>> from bandwidth_credentials import Resolver
     >>> Resolver(["file:/var/run/secrets/bandwidth"]).get_auth("voice")  # doctest: +SKIP
 
     Entries whose names start with ``.`` (the kubelet's ``..data`` and timestamped
-    directories, dotfiles) and subdirectories are not keys. A symlink that resolves
-    outside the directory is refused. Values in dotenv files are taken literally
-    (no ``${VAR}`` expansion): a secret may contain ``$``.
+    directories, dotfiles) are not keys; nor are subdirectories. When the resolver has
+    set :attr:`schema`, entries whose names are not credential keys are skipped unopened
+    (``Fetched.skipped``); a provider used on its own reads every entry. A key file that
+    is a symlink resolving outside the directory is refused. Values in dotenv files are
+    taken literally (no ``${VAR}`` expansion): a secret may contain ``$``.
+
+    Raises :class:`SourceNotFoundError` (missing path, no keys),
+    :class:`SourceAccessDeniedError` (a key file or the directory is unreadable),
+    :class:`SourceFormatError` (a key file that is a FIFO, device or socket, too large,
+    not UTF-8, or an unparseable single file) and :class:`SourceUnavailableError` (the
+    files kept changing during every attempt).
     """
 
     scheme = "file"
-    options = frozenset({"format", "max_size", "check_interval"})
+    options = frozenset({"format", "max_size", "check_interval", "settle"})
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
@@ -206,10 +126,21 @@ class FileProvider(Provider):
                 source=source.uri,
             )
         self._format = fmt.strip().lower() if fmt is not None else None
-        max_size = source.number("max_size", DEFAULT_MAX_SIZE)
-        assert max_size is not None
-        self.max_size = int(max_size)
+        self.max_size = max_size_option(source, DEFAULT_MAX_SIZE)
         self.check_interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
+        settle = source.number("settle", DEFAULT_SETTLE)
+        if settle is None or settle > _MAX_SETTLE:
+            raise ConfigurationError(
+                f"source {source.uri}: option 'settle' must be from 0 to {_MAX_SETTLE:g} seconds",
+                source=source.uri,
+            )
+        self.directory = SecretDirectory(
+            self.path,
+            max_size=self.max_size,
+            settle=settle,
+            is_key=self._is_key,
+            error=self._error,
+        )
 
     # -- errors ----------------------------------------------------------------------
 
@@ -217,228 +148,61 @@ class FileProvider(Provider):
         uri = self.source.uri
         return kind(f"source {uri}: {reason}", source=uri)
 
-    def _raise(self, exc: SecretFileError) -> SourceError:
+    def _checked(self, outcome: _T | SecretFileError) -> _T:
+        if isinstance(outcome, SecretFileError):
+            raise self._failed(outcome)
+        return outcome
+
+    def _failed(self, exc: SecretFileError) -> SourceError:
         return self._error(exc.kind, exc.reason)
+
+    def _is_key(self, name: str) -> bool:
+        return self.schema is None or self.schema.recognizes(name)
 
     # -- reading ---------------------------------------------------------------------
 
     def fetch(self) -> Fetched:
-        try:
-            info = os.stat(self.path)
-        except OSError as exc:
-            raise self._raise(_os_error(exc, self.path)) from None
-        try:
-            if stat.S_ISDIR(info.st_mode):
-                generation = self._read_directory()
-            else:
-                generation = self._read_single_file()
-        except _Vanished as gone:
-            raise self._error(SourceNotFoundError, f"{gone.path} does not exist") from None
+        info = self._checked(try_stat(self.path))
+        if stat.S_ISDIR(info.st_mode):
+            generation = self.directory.read()
+        else:
+            generation = self._read_single_file()
         if not generation.values:
+            skipped = f"; skipped: {', '.join(sorted(generation.skipped))}"
             raise self._error(
                 SourceNotFoundError,
-                f"{self.path} holds no keys (is the secret mounted and populated?)",
+                f"{self.path} holds no keys (is the secret mounted and populated?)"
+                + (skipped if generation.skipped else ""),
             )
-        return Fetched(values=generation.values, version=generation.version)
+        return Fetched(
+            values=generation.values, version=generation.version, skipped=generation.skipped
+        )
 
     def current_version(self) -> str | None:
+        """The ``..data`` target, a plain directory's digest or the file's identity.
+
+        Raises :class:`SourceNotFoundError` when the path can no longer be read (the
+        volume was unmounted, the directory removed): a failed refresh, so the last
+        values are served for at most ``max_stale``, not forever."""
+        vanished = False
         try:
             if os.path.isdir(self.path):
-                target = self._data_target()
-                return target if target is not None else self._plain_version()
-            return self._file_version()
-        except (OSError, SourceError, _Vanished):
-            # The resolver keeps what it has; the next fetch reports the problem.
-            return None
+                return self.directory.version()
+            return _file_version(os.stat(self.path))
+        except (OSError, SourceError):
+            vanished = True
+        assert vanished
+        raise self._error(SourceNotFoundError, f"{self.path} can no longer be read")
 
-    def _data_target(self) -> str | None:
-        link = os.path.join(self.path, DATA_LINK)
-        if not os.path.islink(link):
-            return None  # a plain directory (Docker secrets, a hand-made mount)
-        try:
-            return os.readlink(link)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise self._raise(_os_error(exc, link)) from None
-
-    def _read_directory(self) -> _Generation:
+    def _read_single_file(self) -> Generation:
         for _ in range(_MAX_ATTEMPTS):
-            target = self._data_target()
-            if target is None:
-                before = self._plain_version()
-                try:
-                    values = self._read_entries(self.path)
-                except _Vanished as gone:
-                    if self._plain_version() == before:
-                        raise self._error(
-                            SourceNotFoundError, f"{gone.path} does not exist (a broken symlink?)"
-                        ) from None
-                    continue
-                if self._plain_version() == before:
-                    return _Generation(values, before)
-                continue
-            try:
-                values = self._read_entries(os.path.join(self.path, target))
-            except _Vanished as gone:
-                if self._data_target() == target:
-                    raise self._error(SourceNotFoundError, f"{gone.path} does not exist") from None
-                continue
-            # The kubelet may have swapped ..data (and deleted this generation) meanwhile;
-            # the values are one generation's only if the link still points here.
-            if self._data_target() == target:
-                return _Generation(values, target)
+            before = self._checked(try_stat(self.path))
+            read = self._checked(try_read_file(self.path, self.max_size))
+            after = self._checked(try_stat(self.path))
+            if _file_version(before) == _file_version(after):
+                values = parse(read.text, self.path, self._format, self._error)
+                return Generation(values, _file_version(after), {})
         raise self._error(
             SourceUnavailableError,
             f"{self.path} changed during each of {_MAX_ATTEMPTS} attempts to read it",
         )
-
-    def _listing(self, directory: str) -> list[str]:
-        try:
-            return sorted(name for name in os.listdir(directory) if not name.startswith("."))
-        except FileNotFoundError:
-            raise _Vanished(directory) from None
-        except OSError as exc:
-            raise self._raise(_os_error(exc, directory)) from None
-
-    def _read_entries(self, directory: str) -> dict[str, object]:
-        """Every key file in ``directory``; raises :class:`_Vanished` if one disappears."""
-        root = os.path.realpath(self.path)
-        values: dict[str, object] = {}
-        for name in self._listing(directory):
-            entry = os.path.join(directory, name)
-            real = os.path.realpath(entry)
-            if not _within(real, root):
-                raise self._error(
-                    SourceFormatError,
-                    f"{entry} is a symlink that resolves outside {self.path}; refusing to read it",
-                )
-            try:
-                if stat.S_ISDIR(os.stat(real).st_mode):
-                    continue  # nested directories are not keys
-                # The resolved path is opened without following a final symlink, so a
-                # link swapped in after the containment check cannot redirect the read.
-                data = _read_bytes(real, self.max_size, follow=False)
-                values[name] = _strip_newline(_decode(data, entry))
-            except FileNotFoundError:
-                raise _Vanished(entry) from None
-            except OSError as exc:
-                raise self._raise(_os_error(exc, entry)) from None
-            except SecretFileError as exc:
-                if exc.kind is SourceNotFoundError:
-                    raise _Vanished(entry) from None
-                raise self._raise(exc) from None
-        return values
-
-    def _plain_version(self) -> str:
-        """A digest of the names, sizes, mtimes and inodes of a directory's key files."""
-        parts: list[str] = []
-        for name in self._listing(self.path):
-            try:
-                info = os.stat(os.path.join(self.path, name))
-            except OSError:
-                parts.append(f"{name}:gone")
-                continue
-            parts.append(f"{name}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
-        return "files-" + _digest(parts)
-
-    def _file_version(self) -> str:
-        info = os.stat(self.path)
-        return "file-" + _digest([str(info.st_ino), str(info.st_size), str(info.st_mtime_ns)])
-
-    def _read_single_file(self) -> _Generation:
-        for _ in range(_MAX_ATTEMPTS):
-            try:
-                before = self._file_version()
-                text = _decode(_read_bytes(self.path, self.max_size), self.path)
-                after = self._file_version()
-            except OSError as exc:
-                raise self._raise(_os_error(exc, self.path)) from None
-            except SecretFileError as exc:
-                raise self._raise(exc) from None
-            if before == after:
-                return _Generation(self._parse(text), after)
-        raise self._error(
-            SourceUnavailableError,
-            f"{self.path} changed during each of {_MAX_ATTEMPTS} attempts to read it",
-        )
-
-    # -- single-file formats -----------------------------------------------------------
-
-    def _parse(self, text: str) -> dict[str, object]:
-        text = text.removeprefix("\ufeff")
-        fmt = self._format or self._detect(text)
-        if fmt == "json":
-            return self._parse_json(text)
-        if fmt == "dotenv":
-            return self._parse_dotenv(text)
-        return self._parse_vault_agent(text)
-
-    def _detect(self, text: str) -> str:
-        stripped = text.lstrip()
-        if stripped.startswith(("{", "[")):
-            return "json"
-        for line in stripped.splitlines():
-            line = line.strip()
-            if not line or line.startswith("#"):
-                continue
-            if _DOTENV_LINE.match(line):
-                return "dotenv"
-            if _VAULT_LINE.match(line):
-                return "vault-agent"
-            raise self._error(
-                SourceFormatError,
-                f"cannot tell the format of {self.path} (not a JSON object, KEY=VALUE lines "
-                "or key: value lines); set ?format=json, dotenv or vault-agent",
-            )
-        return "dotenv"  # blank or comments only: no keys either way, reported by fetch()
-
-    def _parse_json(self, text: str) -> dict[str, object]:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # Position only: the parser's own message may not quote the text, but a
-            # chained cause would carry the document.
-            raise self._error(
-                SourceFormatError,
-                f"{self.path} is not valid JSON (line {exc.lineno}, column {exc.colno})",
-            ) from None
-        if not isinstance(data, Mapping):
-            raise self._error(
-                SourceFormatError,
-                f"{self.path} holds a JSON {type(data).__name__}, expected an object of keys",
-            )
-        return {str(key): value for key, value in data.items()}
-
-    def _parse_dotenv(self, text: str) -> dict[str, object]:
-        # Imported here so `import bandwidth_credentials` stays cheap.
-        from dotenv import dotenv_values
-
-        raw = dotenv_values(stream=io.StringIO(text), interpolate=False)
-        return {key: value for key, value in raw.items() if value is not None}
-
-    def _parse_vault_agent(self, text: str) -> dict[str, object]:
-        values: dict[str, object] = {}
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            if _GO_MAP.match(line):
-                raise self._error(
-                    SourceFormatError,
-                    f"{self.path} line {number} is Vault Agent's default rendering of a KV v2 "
-                    "secret (data: map[...]), which cannot be split into keys reliably; add "
-                    "an agent-inject-template that renders 'key: value' lines or JSON",
-                )
-            match = _VAULT_LINE.match(line)
-            if match is None:
-                raise self._error(
-                    SourceFormatError,
-                    f"{self.path} line {number} is not a 'key: value' line",
-                )
-            key, value = match.group(1), match.group(2) or ""
-            if key in values:
-                raise self._error(
-                    SourceFormatError, f"{self.path} line {number} repeats the key {key!r}"
-                )
-            values[key] = value
-        return values
