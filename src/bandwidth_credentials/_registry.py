@@ -24,6 +24,7 @@ GROUP = "bandwidth_credentials.providers"
 PLUGIN_PACKAGES = {
     "vault": "bandwidth-credentials-vault",
     "aws-sm": "bandwidth-credentials-aws",
+    "aws-ssm": "bandwidth-credentials-aws",
     "aws-lambda-ext": "bandwidth-credentials-aws",
 }
 
