@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aws_endpoints import failing_endpoint, silent_endpoint
+from aws_endpoints import closed_port, failing_endpoint, silent_endpoint
 from aws_settings import REGION
 from moto.core.authorization import enable_iam_authentication
 
@@ -271,6 +271,19 @@ def test_no_region_anywhere_is_a_configuration_error(monkeypatch: pytest.MonkeyP
 
     assert "AWS_REGION" in str(caught.value)
     assert "'/bandwidth/prod/'" in str(caught.value)
+
+
+def test_the_service_specific_endpoint_variable_wins(
+    new_path: Callable[..., str], monkeypatch: pytest.MonkeyPatch, aws_env: str
+) -> None:
+    path = new_path(FIELDS)
+    with closed_port() as dead:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{dead}")
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SSM", aws_env)
+
+        fetched = provider(f"aws-ssm:{path}").fetch()
+
+    assert fetched.values["BW_USERNAME"] == "jdoe"
 
 
 # -- refusals ----------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def test_a_secret_that_is_not_a_json_object_says_what_was_expected(
     assert created["Name"] in message
     assert CANARY_PASSWORD not in message
     assert caught.value.__cause__ is None
-    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    assert caught.value.__context__ is None
 
 
 def test_binary_secret_that_is_not_utf8_is_a_format_error(new_secret: Callable[..., Any]) -> None:
@@ -114,6 +114,7 @@ def test_binary_secret_that_is_not_utf8_is_a_format_error(new_secret: Callable[.
 
     assert "UTF-8" in str(caught.value)
     assert CANARY_PASSWORD not in str(caught.value)
+    assert caught.value.__context__ is None
 
 
 # -- stages, versions and rotation ----------------------------------------------------------
@@ -282,6 +283,7 @@ def test_missing_secret_is_not_found_naming_secret_and_region() -> None:
     assert "'bandwidth/absent'" in message
     assert REGION in message
     assert "ResourceNotFoundException" in message
+    assert caught.value.__context__ is None
 
 
 def test_secret_scheduled_for_deletion_is_an_invalid_request(
@@ -388,6 +390,7 @@ def test_unreachable_endpoint_is_unavailable(monkeypatch: pytest.MonkeyPatch) ->
 
     assert "could not connect" in str(caught.value)
     assert f"127.0.0.1:{dead}" in str(caught.value)
+    assert caught.value.__context__ is None
 
 
 # -- errors moto cannot produce: botocore Stubber ---------------------------------------------
