@@ -211,6 +211,8 @@ def test_a_missing_parameter_or_version_is_not_found(ssm: Any, query: str, code:
     [
         "aws-ssm:",
         "aws-ssm:bandwidth/prod",
+        "aws-ssm:bandwidth/prod/",
+        "aws-ssm:arn:aws:ssm:us-east-1:123456789012:parameter/bandwidth/prod/",
         "aws-ssm:/bandwidth/prod:3",
         "aws-ssm:/x?version=1&label=blue",
         "aws-ssm:/x?version=0",

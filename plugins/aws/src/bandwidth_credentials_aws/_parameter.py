@@ -80,6 +80,10 @@ def parameter_target(source: Source, name: str, scheme_hint: str) -> ParameterTa
     problem = None
     if not name:
         problem = f"no parameter given; expected {scheme_hint}/PATH/NAME or {scheme_hint}/PATH/"
+    elif name.endswith("/") and not name.startswith("/"):
+        problem = (
+            f"a path starts with '/' (and ends with '/'), for example {scheme_hint}/bandwidth/prod/"
+        )
     elif not name.startswith(("/", "arn:")) and "/" in name:
         problem = f"parameter names with a hierarchy start with '/'; expected {scheme_hint}/{name}"
     elif ":" in (name.split(":parameter/", 1)[1] if name.startswith("arn:") else name):
