@@ -86,7 +86,9 @@ def parameter_target(source: Source, name: str, scheme_hint: str) -> ParameterTa
         )
     elif not name.startswith(("/", "arn:")) and "/" in name:
         problem = f"parameter names with a hierarchy start with '/'; expected {scheme_hint}/{name}"
-    elif ":" in (name.split(":parameter/", 1)[1] if name.startswith("arn:") else name):
+    elif name.startswith("arn:") and arn_region(name) is None:
+        problem = "a parameter ARN looks like arn:aws:ssm:REGION:ACCOUNT:parameter/NAME"
+    elif ":" in (name.partition(":parameter/")[2] if name.startswith("arn:") else name):
         problem = "select a version with ?version=N or ?label=NAME, not with ':' in the name"
     elif version is not None and label is not None:
         problem = "give either 'version' or 'label', not both"
@@ -110,7 +112,13 @@ def parameter_target(source: Source, name: str, scheme_hint: str) -> ParameterTa
 def arn_region(name: str) -> str | None:
     """The region inside a parameter ARN (``arn:aws:ssm:REGION:ACCOUNT:parameter/...``)."""
     parts = name.split(":", 5)
-    if len(parts) == 6 and parts[0] == "arn" and parts[2] == "ssm" and parts[3]:
+    if (
+        len(parts) == 6
+        and parts[0] == "arn"
+        and parts[2] == "ssm"
+        and parts[3]
+        and parts[5].startswith("parameter/")
+    ):
         return parts[3]
     return None
 
