@@ -266,6 +266,7 @@ def test_configure_accepts_a_resolver_object() -> None:
     [
         ("vault:secret/bandwidth/prod", "bandwidth-credentials-vault"),
         ("aws-sm:bandwidth/prod", "bandwidth-credentials-aws"),
+        ("aws-ssm:/bandwidth/prod/", "bandwidth-credentials-aws"),
         ("aws-lambda-ext:bandwidth/prod", "bandwidth-credentials-aws"),
     ],
 )

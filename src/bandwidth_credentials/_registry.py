@@ -36,6 +36,7 @@ BUILTIN = {
 PLUGIN_PACKAGES = {
     "vault": "bandwidth-credentials-vault",
     "aws-sm": "bandwidth-credentials-aws",
+    "aws-ssm": "bandwidth-credentials-aws",
     "aws-lambda-ext": "bandwidth-credentials-aws",
     "azure-kv": "bandwidth-credentials-azure",
 }

@@ -1,11 +1,21 @@
 """A local stand-in for the AWS Parameters and Secrets Lambda Extension's HTTP API.
 
-It answers as the extension's documentation describes: ``GET /secretsmanager/get``
-with ``secretId`` and optionally ``versionStage`` or ``versionId``, the session token
-in ``X-Aws-Parameters-Secrets-Token`` (401 when it is missing or wrong), the
-``GetSecretValue`` JSON on success (``SecretBinary`` base64-encoded), a bare 400 for a
-failed lookup, and a 400 "not ready to serve traffic, please wait" while it starts.
-Standard library only, so the cold-start benchmark can use it too.
+It answers as the extension's documentation describes ("Use AWS Secrets Manager secrets
+in AWS Lambda functions", Secrets Manager User Guide; "Using Parameter Store parameters
+in AWS Lambda functions", Systems Manager User Guide):
+
+- ``GET /secretsmanager/get`` with ``secretId`` and optionally ``versionStage`` or
+  ``versionId``: the ``GetSecretValue`` JSON (``SecretBinary`` base64-encoded);
+- ``GET /systemsmanager/parameters/get`` with ``name``, optionally ``version`` or
+  ``label``, and ``withDecryption=true`` (without it a ``SecureString`` arrives still
+  encrypted, as Parameter Store returns it): the ``GetParameter`` JSON,
+  ``{"Parameter": {...}}``;
+- the session token in ``X-Aws-Parameters-Secrets-Token`` (401 when missing or wrong),
+  a bare 400 for any failed lookup, and a 400 "not ready to serve traffic, please
+  wait" while it starts.
+
+Not implemented: the extension's cache and its TTL variables, and parameter ARNs of
+other accounts. Standard library only, so the cold-start benchmark can use it too.
 """
 
 from __future__ import annotations
@@ -35,12 +45,21 @@ class _Version:
 
 
 @dataclass
+class _ParameterVersion:
+    version: int
+    value: str
+    kind: str
+    labels: set[str]
+
+
+@dataclass
 class StubExtension:
     """The extension's state: secrets, the expected token, and scripted failures."""
 
     token: str
     region: str = "us-east-1"
     secrets: dict[str, list[_Version]] = field(default_factory=dict)
+    parameters: dict[str, list[_ParameterVersion]] = field(default_factory=dict)
     not_ready_answers: int = 0
     forced: tuple[int, bytes] | None = None
     requests: list[tuple[str, str | None]] = field(default_factory=list)
@@ -61,6 +80,20 @@ class StubExtension:
         versions.append(version)
         return version.version_id
 
+    def parameter_arn(self, name: str) -> str:
+        return f"arn:aws:ssm:{self.region}:{ACCOUNT}:parameter/{name.lstrip('/')}"
+
+    def put_parameter(self, name: str, value: str, kind: str = "SecureString") -> int:
+        """Store a new version of a parameter; returns its version number."""
+        versions = self.parameters.setdefault(name, [])
+        versions.append(_ParameterVersion(len(versions) + 1, value, kind, set()))
+        return len(versions)
+
+    def label_parameter(self, name: str, version: int, label: str) -> None:
+        for stored in self.parameters[name]:
+            stored.labels.discard(label)
+        self.parameters[name][version - 1].labels.add(label)
+
     def answer(self, path: str, token: str | None) -> tuple[int, bytes]:
         self.requests.append((path, token))
         if self.not_ready_answers > 0:
@@ -71,9 +104,11 @@ class StubExtension:
         if self.forced is not None:
             return self.forced
         parts = urlsplit(path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if parts.path == "/systemsmanager/parameters/get":
+            return self._parameter(query)
         if parts.path != "/secretsmanager/get":
             return 404, b"Not Found"
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         secret_id = query.get("secretId", "")
         name = next((n for n in self.secrets if secret_id in (n, self.arn(n))), None)
         if name is None:
@@ -86,6 +121,42 @@ class StubExtension:
             ):
                 return 200, self._document(name, version)
         return 400, GENERIC_400
+
+    def _parameter(self, query: dict[str, str]) -> tuple[int, bytes]:
+        wanted = query.get("name", "")
+        name = next((n for n in self.parameters if wanted in (n, self.parameter_arn(n))), None)
+        if name is None or ("version" in query and "label" in query):
+            return 400, GENERIC_400
+        versions = self.parameters[name]
+        if "version" in query:
+            chosen = [v for v in versions if str(v.version) == query["version"]]
+        elif "label" in query:
+            chosen = [v for v in versions if query["label"] in v.labels]
+        else:
+            chosen = versions[-1:]
+        if not chosen:
+            return 400, GENERIC_400
+        stored = chosen[0]
+        decrypt = query.get("withDecryption", "false").lower() == "true"
+        value = stored.value
+        if stored.kind == "SecureString" and not decrypt:
+            value = base64.b64encode(b"encrypted:" + value.encode()).decode()
+        selector = query.get("version") or query.get("label")
+        document = {
+            "Parameter": {
+                "ARN": self.parameter_arn(name),
+                "DataType": "text",
+                "LastModifiedDate": "2026-01-01T00:00:00.000Z",
+                "Name": name,
+                "Selector": f":{selector}" if selector else None,
+                "SourceResult": None,
+                "Type": stored.kind,
+                "Value": value,
+                "Version": stored.version,
+            },
+            "ResultMetadata": {},
+        }
+        return 200, json.dumps(document).encode()
 
     def _document(self, name: str, version: _Version) -> bytes:
         binary = base64.b64encode(version.binary).decode() if version.binary else None

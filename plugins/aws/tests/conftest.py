@@ -72,6 +72,33 @@ def new_secret(sm: Any) -> Callable[..., dict[str, Any]]:
 
 
 @pytest.fixture
+def ssm(aws_env: str) -> Iterator[Any]:
+    """A boto3 SSM client on moto, for arranging parameters."""
+    import boto3
+
+    client = boto3.client("ssm", region_name=REGION, endpoint_url=aws_env)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def new_path(ssm: Any) -> Callable[..., str]:
+    """Put parameters under a fresh path in moto; returns the path (ending in ``/``).
+
+    ``new_path({"BW_PASSWORD": "..."}, kind="SecureString")``; a key may hold slashes
+    (``"voice/BW_USERNAME"``) to put a parameter one level deeper.
+    """
+
+    def put(values: dict[str, str], kind: str = "SecureString") -> str:
+        path = f"/bandwidth/test-{uuid.uuid4().hex[:12]}/"
+        for key, value in values.items():
+            ssm.put_parameter(Name=path + key, Value=value, Type=kind)
+        return path
+
+    return put
+
+
+@pytest.fixture
 def extension(monkeypatch: pytest.MonkeyPatch) -> Iterator[StubExtension]:
     """The stub Lambda extension, with the port and session token set as Lambda sets them."""
     with running(StubExtension(token=SESSION_TOKEN, region=REGION)) as stub:

@@ -1,5 +1,5 @@
 """The Lambda example: its handler resolves at init through the extension, and its IAM
-policy grants one action on one secret."""
+policies grant one action on one secret, or reads under one path and one KMS key."""
 
 from __future__ import annotations
 
@@ -45,3 +45,25 @@ def test_iam_policy_grants_get_secret_value_on_one_secret_only() -> None:
     assert statement["Resource"].startswith("arn:aws:secretsmanager:")
     assert ":secret:bandwidth/prod-" in statement["Resource"]
     assert "*" not in statement["Resource"]
+
+
+def test_parameter_store_policy_grants_reads_under_one_path_and_one_key_via_ssm() -> None:
+    policy = json.loads((EXAMPLE / "iam-policy-ssm.json").read_text())
+
+    read, decrypt = policy["Statement"]
+
+    assert read["Effect"] == decrypt["Effect"] == "Allow"
+    assert sorted(read["Action"]) == [
+        "ssm:GetParameter",
+        "ssm:GetParameters",
+        "ssm:GetParametersByPath",
+    ]
+    # GetParametersByPath is authorized on the path itself, the reads on what is under it.
+    assert read["Resource"] == [
+        "arn:aws:ssm:us-east-1:123456789012:parameter/bandwidth/prod",
+        "arn:aws:ssm:us-east-1:123456789012:parameter/bandwidth/prod/*",
+    ]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Resource"].startswith("arn:aws:kms:us-east-1:123456789012:key/")
+    assert "*" not in decrypt["Resource"]
+    assert decrypt["Condition"]["StringEquals"] == {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}

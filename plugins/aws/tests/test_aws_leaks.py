@@ -1,5 +1,5 @@
 """Canary values must not appear in any error, chained cause, log record or repr of the
-AWS providers, whichever way a fetch fails."""
+AWS providers, whichever way a fetch fails (botocore's own DEBUG records included)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from botocore.stub import Stubber
 from bandwidth_credentials import CredentialsError, Resolver, parse_source
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
 from bandwidth_credentials_aws.lambda_extension import LambdaExtensionProvider
+from bandwidth_credentials_aws.parameter_store import ParameterStoreProvider
 from bandwidth_credentials_aws.secrets_manager import SecretsManagerProvider
 
 CANARIES = (CANARY_PASSWORD, CANARY_SECRET)
@@ -34,10 +35,16 @@ def assert_clean(text: str) -> None:
 
 @pytest.fixture
 def every_log_record(caplog: pytest.LogCaptureFixture) -> Iterator[pytest.LogCaptureFixture]:
-    """Capture every logger at DEBUG, botocore's included."""
+    """Capture every logger at DEBUG, botocore's included; checked after the test.
+
+    A test that arranges values with its own boto3 client calls ``.clear()`` before the
+    act step: botocore logs those requests, values and all, and they are the test's.
+    """
     caplog.set_level(logging.DEBUG)
     yield caplog
-    for record in caplog.records:
+    # At teardown `caplog.records` holds the teardown phase only: check the test's own.
+    records = caplog.get_records("setup") + caplog.get_records("call")
+    for record in records:
         assert_clean(record.getMessage())
         assert_clean(repr(record.args))
 
@@ -72,6 +79,7 @@ def test_secrets_manager_failures_never_show_the_secret(
 ) -> None:
     created = new_secret(stored.get("value"), binary=stored.get("binary"))
     resolver = Resolver([f"aws-sm:{created['Name']}{query}"])
+    every_log_record.clear()
 
     with pytest.raises(CredentialsError) as caught:
         resolver.get_auth("voice")
@@ -112,6 +120,7 @@ def test_a_successful_fetch_logs_no_value_even_at_debug(
 ) -> None:
     created = new_secret(binary=CANARY_JSON.encode())
     provider = SecretsManagerProvider(parse_source(f"aws-sm:{created['Name']}"))
+    every_log_record.clear()
 
     fetched = provider.fetch()
 
@@ -161,5 +170,85 @@ def test_the_session_token_is_never_shown(
 
     with pytest.raises(CredentialsError) as caught:
         Resolver(["aws-lambda-ext:bw"]).get_auth("voice")
+
+    assert_clean(full_text(caught.value))
+
+
+# -- Parameter Store ---------------------------------------------------------------------------
+
+
+def test_a_path_read_logs_no_value_even_at_debug(
+    new_path: Callable[..., str], every_log_record: pytest.LogCaptureFixture
+) -> None:
+    path = new_path({"BW_PASSWORD": CANARY_PASSWORD, "BW_API_SECRET": CANARY_SECRET})
+    provider = ParameterStoreProvider(parse_source(f"aws-ssm:{path}"))
+    every_log_record.clear()
+
+    fetched = provider.fetch()
+
+    assert fetched.values["BW_PASSWORD"] == CANARY_PASSWORD
+    assert any("redacted" in r.getMessage() for r in every_log_record.records)
+    assert_clean(repr(fetched))
+    assert_clean(repr(provider))
+
+
+def test_a_single_parameter_read_logs_no_value_even_at_debug(
+    ssm: Any, every_log_record: pytest.LogCaptureFixture
+) -> None:
+    ssm.put_parameter(Name="/bandwidth/leaks/one", Value=CANARY_JSON, Type="SecureString")
+    every_log_record.clear()
+
+    fetched = ParameterStoreProvider(parse_source("aws-ssm:/bandwidth/leaks/one")).fetch()
+
+    assert fetched.values["password"] == CANARY_PASSWORD
+    assert any("redacted" in r.getMessage() for r in every_log_record.records)
+
+
+SSM_STORED: list[tuple[str, dict[str, str], str]] = [
+    ("plain string", {"one": CANARY_PASSWORD}, "one"),
+    ("broken json", {"one": '{"password": "' + CANARY_PASSWORD}, "one"),
+    ("json array", {"one": json.dumps([CANARY_PASSWORD, CANARY_SECRET])}, "one"),
+    ("same last segment", {"a/BW_PASSWORD": CANARY_PASSWORD, "b/BW_PASSWORD": CANARY_SECRET}, ""),
+    ("bad account id", {"BW_ACCOUNT_ID": CANARY_SECRET, "BW_PASSWORD": CANARY_PASSWORD}, ""),
+    ("half pair", {"BW_ACCOUNT_ID": "1", "BW_PASSWORD": CANARY_PASSWORD}, ""),
+    ("wrong version", {"one": CANARY_JSON}, "one?version=7"),
+]
+
+
+@pytest.mark.parametrize(
+    ("stored", "suffix"), [(s, q) for _, s, q in SSM_STORED], ids=[n for n, _, _ in SSM_STORED]
+)
+def test_parameter_store_failures_never_show_a_value(
+    new_path: Callable[..., str],
+    every_log_record: pytest.LogCaptureFixture,
+    stored: dict[str, str],
+    suffix: str,
+) -> None:
+    resolver = Resolver([f"aws-ssm:{new_path(stored)}{suffix}"])
+    every_log_record.clear()
+
+    with pytest.raises(CredentialsError) as caught:
+        resolver.get_auth("voice")
+
+    assert_clean(full_text(caught.value))
+    assert_clean(repr(resolver))
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(s, b) for _, s, b in EXTENSION_ANSWERS]
+    + [(200, json.dumps({"Parameter": {"Value": CANARY_PASSWORD, "Version": 1}}).encode())],
+)
+def test_extension_parameter_failures_never_show_a_value(
+    extension: StubExtension,
+    every_log_record: pytest.LogCaptureFixture,
+    status: int,
+    body: bytes,
+) -> None:
+    extension.forced = (status, body)
+    provider = LambdaExtensionProvider(parse_source("aws-lambda-ext:ssm:/bandwidth/prod/x"))
+
+    with pytest.raises(CredentialsError) as caught:
+        provider.fetch()
 
     assert_clean(full_text(caught.value))

@@ -1,4 +1,5 @@
-"""End to end through the resolver: Secrets Manager stops answering, then comes back.
+"""End to end through the resolver: Secrets Manager (or Parameter Store) stops answering,
+then comes back.
 
 A moto server of this test's own is stopped after the first fetch (connections are
 refused) and started again on the same port; the resolver serves the last good
@@ -90,3 +91,50 @@ def test_store_down_past_max_stale_raises_unavailable(monkeypatch: pytest.Monkey
         resolver.get_auth("voice")
 
     assert "bandwidth/outage2" in str(caught.value)
+
+
+def test_parameter_store_down_serves_stale_then_recovers_with_a_new_version(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    url = f"http://{host}:{port}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+    client = boto3.client("ssm", endpoint_url=url)
+    fields = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "before-outage"}
+    for key, value in fields.items():
+        client.put_parameter(
+            Name=f"/bandwidth/outage/{key}", Value=value, Type="SecureString", Overwrite=True
+        )
+    now = [0.0]
+    uri = "aws-ssm:/bandwidth/outage/?ttl=60&max_stale=600&connect_timeout=1"
+    resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
+
+    try:
+        first = resolver.get_auth("voice")
+        server.stop()
+        now[0] = 61.0
+        during = resolver.get_auth("voice")  # the refresh fails; stale credentials served
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        client.put_parameter(
+            Name="/bandwidth/outage/BW_PASSWORD", Value="after", Type="SecureString", Overwrite=True
+        )
+        now[0] = 300.0  # past the backoff, within max_stale
+        resolver.get_auth("voice")
+        recovered = resolver.get_auth("voice")
+    finally:
+        server.stop()
+        client.close()
+
+    assert first.password is not None
+    assert first.password.get_secret_value() == "before-outage"
+    assert during.password is not None
+    assert during.password.get_secret_value() == "before-outage"
+    assert recovered.password is not None
+    assert recovered.password.get_secret_value() == "after"
+    assert recovered.provenance["password"].version != first.provenance["password"].version

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aws_endpoints import closed_port, failing_endpoint, silent_endpoint
 from aws_settings import REGION
 from botocore.stub import Stubber
 from moto.core.authorization import enable_iam_authentication
@@ -106,7 +103,7 @@ def test_a_secret_that_is_not_a_json_object_says_what_was_expected(
     assert created["Name"] in message
     assert CANARY_PASSWORD not in message
     assert caught.value.__cause__ is None
-    assert caught.value.__context__ is None or caught.value.__suppress_context__
+    assert caught.value.__context__ is None
 
 
 def test_binary_secret_that_is_not_utf8_is_a_format_error(new_secret: Callable[..., Any]) -> None:
@@ -117,6 +114,7 @@ def test_binary_secret_that_is_not_utf8_is_a_format_error(new_secret: Callable[.
 
     assert "UTF-8" in str(caught.value)
     assert CANARY_PASSWORD not in str(caught.value)
+    assert caught.value.__context__ is None
 
 
 # -- stages, versions and rotation ----------------------------------------------------------
@@ -285,6 +283,7 @@ def test_missing_secret_is_not_found_naming_secret_and_region() -> None:
     assert "'bandwidth/absent'" in message
     assert REGION in message
     assert "ResourceNotFoundException" in message
+    assert caught.value.__context__ is None
 
 
 def test_secret_scheduled_for_deletion_is_an_invalid_request(
@@ -349,86 +348,6 @@ def test_no_credentials_anywhere_is_an_authentication_error(
 # -- errors from failing endpoints (real botocore, local servers) ----------------------------
 
 
-@contextmanager
-def closed_port() -> Iterator[int]:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        yield sock.getsockname()[1]
-
-
-class _Counting(ThreadingHTTPServer):
-    daemon_threads = True
-    requests = 0
-
-
-@contextmanager
-def failing_endpoint(status: int, code: str) -> Iterator[_Counting]:
-    """A Secrets Manager stand-in that answers every request with one JSON error."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            server.requests += 1
-            body = json.dumps({"__type": code, "message": CANARY_PASSWORD}).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            """Quiet."""
-
-    server = _Counting(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-class _Silent:
-    """A listener that accepts connections and never answers."""
-
-    def __init__(self) -> None:
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen(16)
-        self.port: int = self.listener.getsockname()[1]
-        self.accepted: list[socket.socket] = []
-
-
-@contextmanager
-def silent_endpoint() -> Iterator[_Silent]:
-    """Accepts connections and never answers, to trip the read timeout."""
-    silent = _Silent()
-    stop = threading.Event()
-
-    def accept() -> None:
-        silent.listener.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                conn, _ = silent.listener.accept()
-            except TimeoutError:
-                continue
-            silent.accepted.append(conn)
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield silent
-    finally:
-        stop.set()
-        thread.join()
-        for conn in silent.accepted:
-            conn.close()
-        silent.listener.close()
-
-
 @pytest.mark.parametrize(
     ("status", "code"),
     [(500, "InternalServiceError"), (503, "ServiceUnavailable"), (400, "ThrottlingException")],
@@ -471,6 +390,7 @@ def test_unreachable_endpoint_is_unavailable(monkeypatch: pytest.MonkeyPatch) ->
 
     assert "could not connect" in str(caught.value)
     assert f"127.0.0.1:{dead}" in str(caught.value)
+    assert caught.value.__context__ is None
 
 
 # -- errors moto cannot produce: botocore Stubber ---------------------------------------------

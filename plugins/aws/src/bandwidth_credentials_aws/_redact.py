@@ -1,9 +1,9 @@
 """Keeping secret values out of botocore's debug log.
 
-At DEBUG level botocore logs every response body, and a ``GetSecretValue`` body *is*
-the secret. A filter on that one logger replaces such a record's body with a note;
-every other record passes unchanged, so the application's logging is otherwise as
-configured.
+At DEBUG level botocore logs every response body, and a ``GetSecretValue``,
+``GetParameter`` or ``GetParametersByPath`` body *is* the secret. A filter on that one
+logger replaces such a record's body with a note; every other record passes unchanged,
+so the application's logging is otherwise as configured.
 """
 
 from __future__ import annotations
@@ -12,12 +12,15 @@ import logging
 import threading
 
 _LOGGER = "botocore.parsers"
-_MARKERS = (b'"SecretString"', b'"SecretBinary"', '"SecretString"', '"SecretBinary"')
+# The members that carry values: Secrets Manager's, and Parameter Store's one parameter
+# ("Parameter") or list of them ("Parameters", also GetParameterHistory's).
+_KEYS = ("SecretString", "SecretBinary", "Parameter", "Parameters")
+_MARKERS = tuple(f'"{key}"' for key in _KEYS) + tuple(f'"{key}"'.encode() for key in _KEYS)
 _lock = threading.Lock()
 
 
 class SecretBodyFilter(logging.Filter):
-    """Redacts a logged response body that carries ``SecretString`` or ``SecretBinary``."""
+    """Redacts a logged response body that carries a secret or parameter value."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if str(record.msg).startswith("Response body") and record.args:

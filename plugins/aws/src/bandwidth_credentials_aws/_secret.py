@@ -1,7 +1,8 @@
 """Turning a ``GetSecretValue`` result into the raw key/values a provider returns.
 
-Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically. Nothing
-here imports boto3: the extension path must stay on the standard library.
+Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically (and
+:func:`json_fields` by ``aws-ssm``). Nothing here imports boto3: the extension path must
+stay on the standard library.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ DEFAULT_STAGE = "AWSCURRENT"
 
 _EXPECTED = (
     'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
-    '"password": "..."}, or ?field=NAME to use the whole secret as one field'
+    '"password": "..."}, or ?field=NAME to use the whole value as one field'
 )
 
 
@@ -100,8 +101,8 @@ def secret_values(
     ``secret_binary`` is ``bytes`` (boto3) or base64 text (the extension's JSON).
     A JSON object is passed through as it is, nested per-service objects included:
     the normalizer decides what the keys mean. With ``field``, the whole secret text
-    is the value of that one key and is not parsed. Every error is raised ``from None``
-    and names the secret, never its content.
+    is the value of that one key and is not parsed. Every error names the secret, never
+    its content, and is raised outside ``except`` blocks so nothing is chained to it.
     """
     if isinstance(secret_string, str):
         text = secret_string
@@ -113,6 +114,16 @@ def secret_values(
         raise SourceFormatError(
             f"source {uri}: {label} has neither SecretString nor SecretBinary", source=uri
         )
+    return json_fields(uri, f"the {kind} of {label}", text, field)
+
+
+def json_fields(uri: str, what: str, text: str, field: str | None) -> Mapping[str, object]:
+    """``text`` as raw key/values: a JSON object's members, or ``{field: text}``.
+
+    ``what`` names the text in messages (``the SecretString of secret 'bw' (region
+    us-east-1)``). With ``field`` the text is not parsed. A text that is not a JSON
+    object is a :class:`SourceFormatError` saying what was expected, never quoting it.
+    """
     if field is not None:
         return {field: text}
     try:
@@ -121,32 +132,26 @@ def secret_values(
         decoded = None  # the decoder's message may quote the text: never keep it
     if not isinstance(decoded, dict):
         raise SourceFormatError(
-            f"source {uri}: the {kind} of {label} is not a JSON object; expected {_EXPECTED}",
-            source=uri,
+            f"source {uri}: {what} is not a JSON object; expected {_EXPECTED}", source=uri
         )
     return {str(key): value for key, value in decoded.items()}
 
 
 def _binary_text(uri: str, label: str, secret_binary: object) -> str:
+    # Each failure is raised after its `except` block, so no decoder error is chained.
+    problem = None
     if isinstance(secret_binary, str):
         try:
             raw = base64.b64decode(secret_binary, validate=True)
         except (binascii.Error, ValueError):
-            raise SourceFormatError(
-                f"source {uri}: the SecretBinary of {label} is not valid base64", source=uri
-            ) from None
+            problem = "is not valid base64"
     elif isinstance(secret_binary, (bytes, bytearray, memoryview)):
         raw = bytes(secret_binary)
     else:
-        raise SourceFormatError(
-            f"source {uri}: the SecretBinary of {label} has an unexpected type "
-            f"({type(secret_binary).__name__})",
-            source=uri,
-        )
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SourceFormatError(
-            f"source {uri}: the SecretBinary of {label} is not UTF-8 text; expected {_EXPECTED}",
-            source=uri,
-        ) from None
+        problem = f"has an unexpected type ({type(secret_binary).__name__})"
+    if problem is None:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            problem = f"is not UTF-8 text; expected {_EXPECTED}"
+    raise SourceFormatError(f"source {uri}: the SecretBinary of {label} {problem}", source=uri)

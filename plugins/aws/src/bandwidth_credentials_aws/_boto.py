@@ -1,0 +1,281 @@
+"""What ``aws-sm`` and ``aws-ssm`` share: options, the boto3 client, and botocore's errors.
+
+boto3 and botocore are imported inside the functions, on the first fetch, never when
+this module is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    CredentialsError,
+    Source,
+    SourceAuthenticationError,
+    SourceUnavailableError,
+)
+
+from ._secret import positive_number
+
+#: botocore's standard retry mode: attempts in all, the first included.
+MAX_ATTEMPTS = 3
+DEFAULT_CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 5.0
+#: The options every boto3-backed scheme accepts.
+CLIENT_OPTIONS = frozenset({"region", "profile", "connect_timeout", "read_timeout"})
+
+# An AWS error code as the AWS error shape documents it; anything else is not shown.
+_CODE = re.compile(r"[A-Za-z][A-Za-z0-9.]{0,63}")
+_XML_CODE = re.compile(r"<Code>([A-Za-z][A-Za-z0-9.]{0,63})</Code>")
+# Codes meaning the request's credentials themselves were refused.
+AUTHENTICATION_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+    }
+)
+# Throttling and the services' own server-side errors: retried, then unavailable.
+UNAVAILABLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "InternalServiceError",  # Secrets Manager's name
+        "InternalServerError",  # Parameter Store's name
+        "ServiceUnavailable",
+    }
+)
+
+
+def region_of(option: str | None, arn_region: str | None) -> str | None:
+    """``?region=``, else the ARN's region, else ``AWS_REGION``, else ``None`` (boto3 decides).
+
+    Lambda, ECS and most CI set ``AWS_REGION``; botocore itself reads only
+    ``AWS_DEFAULT_REGION`` and the shared config, so ``AWS_REGION`` is applied here.
+    """
+    return (option or "").strip() or arn_region or os.environ.get("AWS_REGION", "").strip() or None
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """The client options of a source URI, parsed and checked once."""
+
+    service: str  # boto3's service name: "secretsmanager", "ssm"
+    region: str | None
+    profile: str | None
+    connect_timeout: float
+    read_timeout: float
+
+    @classmethod
+    def of(cls, source: Source, service: str, arn_region: str | None) -> ClientSettings:
+        return cls(
+            service=service,
+            region=region_of(source.options.get("region"), arn_region),
+            profile=(source.options.get("profile") or "").strip() or None,
+            connect_timeout=positive_number(source, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=positive_number(source, "read_timeout", DEFAULT_READ_TIMEOUT),
+        )
+
+
+def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
+    """A boto3 client with bounded timeouts and standard retries; ``what`` names the target.
+
+    Raises :class:`ConfigurationError` for an unknown profile or when no region is known.
+    """
+    # Imported here: `import bandwidth_credentials_aws` and building a resolver must not
+    # pay for boto3.
+    import boto3
+    import botocore.config
+    import botocore.exceptions
+
+    from . import _redact
+
+    _redact.install()
+    config = botocore.config.Config(
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        connect_timeout=settings.connect_timeout,
+        read_timeout=settings.read_timeout,
+    )
+    failure = None
+    try:
+        session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
+        return session.client(settings.service, config=config)
+    except botocore.exceptions.ProfileNotFound:
+        failure = "profile"
+    except botocore.exceptions.NoRegionError:
+        failure = "region"
+    if failure == "profile":
+        raise ConfigurationError(
+            f"source {uri}: AWS profile {settings.profile!r} is not in the shared AWS config files",
+            source=uri,
+        )
+    raise ConfigurationError(
+        f"source {uri}: no AWS region for {what}; add ?region=NAME, set AWS_REGION or "
+        "AWS_DEFAULT_REGION, or give the full ARN",
+        source=uri,
+    )
+
+
+@dataclass(frozen=True)
+class Failure:
+    """What is kept of a failed call: never botocore's message, which may quote the service.
+
+    ``code`` is the AWS error code when it has the documented shape, else ``None``;
+    ``error`` is botocore's exception class; ``mentions_kms`` tells whether the service's
+    message named KMS (how Parameter Store reports a denied ``kms:Decrypt``).
+    """
+
+    error: type[BaseException]
+    code: str | None = None
+    status: int | None = None
+    attempts: int = 1
+    mentions_kms: bool = False
+
+    @property
+    def answer(self) -> str:
+        """``AccessDeniedException, HTTP 400``: what the service said, as far as shown."""
+        parts = [self.code or "unrecognised error code"]
+        if self.status:
+            parts.append(f"HTTP {self.status}")
+        return ", ".join(parts)
+
+
+def call(operation: Callable[..., Any], **request: Any) -> tuple[Any, Failure | None]:
+    """Run one client operation; ``(response, None)`` or ``(None, Failure)``.
+
+    Only botocore's own exceptions are caught; what is needed is copied out, so the
+    library error is raised later with neither ``__cause__`` nor ``__context__``.
+    """
+    import botocore.exceptions
+
+    try:
+        return operation(**request), None
+    except botocore.exceptions.ClientError as exc:
+        failure = _client_failure(exc.response)
+    except botocore.exceptions.BotoCoreError as exc:
+        failure = Failure(error=type(exc))
+    return None, failure
+
+
+def _client_failure(response: Mapping[str, Any]) -> Failure:
+    import botocore.exceptions
+
+    error = response.get("Error") or {}
+    metadata = response.get("ResponseMetadata") or {}
+    message = str(error.get("Message") or "")
+    return Failure(
+        error=botocore.exceptions.ClientError,
+        code=error_code(error),
+        status=metadata.get("HTTPStatusCode"),
+        attempts=int(metadata.get("RetryAttempts", 0)) + 1,
+        mentions_kms="kms" in message.lower(),
+    )
+
+
+def error_code(error: Mapping[str, Any]) -> str | None:
+    """The error code, if it has AWS's shape; from an XML error body when one was sent.
+
+    Some endpoints (moto's server, proxies) answer IAM failures with an XML document that
+    botocore's JSON parser cannot read, leaving the HTTP status as the code. Only a
+    ``<Code>`` word is taken from it; the rest of the text is never used.
+    """
+    code = str(error.get("Code") or "")
+    if code.isdigit():
+        found = _XML_CODE.search(str(error.get("Message") or ""))
+        return found.group(1) if found else None
+    return code if _CODE.fullmatch(code) else None
+
+
+def common_error(
+    failure: Failure,
+    *,
+    uri: str,
+    label: str,
+    service_title: str,
+    settings: ClientSettings,
+    endpoint_url: str | None,
+) -> CredentialsError | None:
+    """The library error for failures every AWS service shares, or ``None``.
+
+    Credentials refused or missing, throttling and 5xx (after the retries), timeouts and
+    unreachable endpoints. ``label`` names the target and region.
+    """
+    import botocore.exceptions as bce
+
+    error, code = failure.error, failure.code
+    if error is bce.ClientError:
+        if code in AUTHENTICATION_CODES:
+            return SourceAuthenticationError(
+                f"source {uri}: AWS refused the request's credentials for {label} ({code})",
+                source=uri,
+            )
+        if code in UNAVAILABLE_CODES or (failure.status or 0) >= 500:
+            return SourceUnavailableError(
+                f"source {uri}: {service_title} did not serve {label} ({failure.answer}) "
+                f"after {failure.attempts} attempt(s)",
+                source=uri,
+            )
+        return None
+    if issubclass(error, (bce.NoCredentialsError, bce.PartialCredentialsError)):
+        return SourceAuthenticationError(
+            f"source {uri}: no AWS credentials found for {label}; the standard chain "
+            "looked at AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE and the "
+            "shared config files, SSO, and the container or instance role",
+            source=uri,
+        )
+    credential_errors = (
+        bce.CredentialRetrievalError,
+        bce.TokenRetrievalError,
+        bce.SSOTokenLoadError,
+        bce.UnauthorizedSSOTokenError,
+    )
+    if issubclass(error, credential_errors):
+        return SourceAuthenticationError(
+            f"source {uri}: getting AWS credentials for {label} failed ({error.__name__})",
+            source=uri,
+        )
+    endpoint = host(endpoint_url)
+    if issubclass(error, (bce.ConnectTimeoutError, bce.ReadTimeoutError)):
+        return SourceUnavailableError(
+            f"source {uri}: {label} timed out at {endpoint} after {MAX_ATTEMPTS} "
+            f"attempt(s) (connect timeout {settings.connect_timeout:g} s, "
+            f"read timeout {settings.read_timeout:g} s)",
+            source=uri,
+        )
+    if issubclass(error, (bce.EndpointConnectionError, bce.ConnectionError)):
+        return SourceUnavailableError(
+            f"source {uri}: could not connect to {service_title} at {endpoint} for "
+            f"{label} ({error.__name__})",
+            source=uri,
+        )
+    if issubclass(error, bce.ParamValidationError):
+        return ConfigurationError(
+            f"source {uri}: invalid request for {label}; check the name and options",
+            source=uri,
+        )
+    return SourceUnavailableError(
+        f"source {uri}: reading {label} failed ({error.__name__})", source=uri
+    )
+
+
+def host(endpoint_url: str | None) -> str:
+    """Scheme, host and port only: an endpoint URL could carry user info."""
+    if not endpoint_url:
+        return "the default endpoint"
+    parts = urlsplit(endpoint_url)
+    name = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{name}{port}"

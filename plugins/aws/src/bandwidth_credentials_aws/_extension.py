@@ -1,0 +1,188 @@
+"""The AWS Parameters and Secrets Lambda Extension's local HTTP API, standard library only.
+
+Facts used ("Use AWS Secrets Manager secrets in AWS Lambda functions", Secrets Manager
+User Guide; "Using Parameter Store parameters in AWS Lambda functions", Systems Manager
+User Guide): the extension listens on ``127.0.0.1:PARAMETERS_SECRETS_EXTENSION_HTTP_PORT``
+(default 2773), wants ``AWS_SESSION_TOKEN`` in the ``X-Aws-Parameters-Secrets-Token``
+header (401 without it), answers 400 "not ready" in the first moments of init, and
+answers a failed lookup with a bare 400 while logging the cause to CloudWatch.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import time
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    Fetched,
+    Provider,
+    SourceAuthenticationError,
+    SourceError,
+    SourceUnavailableError,
+)
+
+PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
+DEFAULT_PORT = 2773
+TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
+TOKEN_ENV = "AWS_SESSION_TOKEN"
+#: The extension listens on the loopback interface of the execution environment.
+HOST = "127.0.0.1"
+
+DEFAULT_WAIT = 2.0
+DEFAULT_TIMEOUT = 5.0
+_FIRST_DELAY = 0.01
+_MAX_DELAY = 0.2
+
+
+def region_for_messages(option: str | None, arn: str | None) -> str | None:
+    """The option, the ARN's region, else the one Lambda sets (``AWS_REGION``)."""
+    return (
+        option
+        or arn
+        or os.environ.get("AWS_REGION")
+        or os.environ.get("AWS_DEFAULT_REGION")
+        or None
+    )
+
+
+class NoAnswer(Exception):
+    """Nothing answered on the extension's port (refused, reset, or timed out)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def port_of(uri: str) -> int:
+    """The extension's port from ``PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`` (default 2773)."""
+    raw = os.environ.get(PORT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PORT
+    port = int(raw) if raw.isdigit() else 0
+    if not 0 < port < 65536:
+        raise ConfigurationError(
+            f"source {uri}: {PORT_ENV} must be a port number (1-65535)", source=uri
+        )
+    return port
+
+
+def get(
+    *, uri: str, label: str, port: int, path: str, token: str, wait: float, timeout: float
+) -> tuple[int, bytes]:
+    """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s.
+
+    Raises :class:`NoAnswer` when nothing answered, :class:`SourceUnavailableError` when
+    the extension stayed "not ready". Each attempt is bounded by ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + wait
+    delay = _FIRST_DELAY
+    while True:
+        timed_out = False
+        try:
+            status, body = _get_once(port, path, token, timeout)
+        except TimeoutError:
+            timed_out = True
+        except (OSError, http.client.HTTPException) as exc:
+            reason = _connection_reason(exc)
+        else:
+            if not (status == 400 and b"not ready" in body.lower()):
+                return status, body
+            reason = "not ready"
+        if timed_out:
+            # It accepted but did not answer within `timeout`: waiting more won't help.
+            raise NoAnswer(f"timed out after {timeout:g} s")
+        if time.monotonic() + delay > deadline:
+            break
+        time.sleep(delay)
+        delay = min(delay * 2, _MAX_DELAY)
+    if reason == "not ready":
+        raise SourceUnavailableError(
+            f"source {uri}: the Lambda extension on port {port} was still not ready after "
+            f"{wait:g} s for {label}",
+            source=uri,
+        )
+    raise NoAnswer(reason)
+
+
+def _get_once(port: int, path: str, token: str, timeout: float) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+    try:
+        connection.request("GET", path, headers={TOKEN_HEADER: token})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _connection_reason(exc: BaseException) -> str:
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected)):
+        return "connection closed without an answer"
+    return type(exc).__name__
+
+
+def known_code(body: bytes, codes: tuple[str, ...]) -> str | None:
+    """The first of ``codes`` named in an error answer; the rest of it is never used."""
+    return next((code for code in codes if code.encode() in body), None)
+
+
+def common_status_error(
+    *, uri: str, label: str, status: int, answer: str, code: str | None, port: int
+) -> SourceError | None:
+    """The error for answers both stores share (401, throttling, 5xx), or ``None``."""
+    if status == 401:
+        return SourceAuthenticationError(
+            f"source {uri}: the Lambda extension refused the request for {label} ({answer}): "
+            f"the {TOKEN_HEADER} header must be this execution environment's {TOKEN_ENV}",
+            source=uri,
+        )
+    if status == 429 or status >= 500 or (code or "").startswith("Throttl"):
+        return SourceUnavailableError(
+            f"source {uri}: the Lambda extension on port {port} could not serve {label} ({answer})",
+            source=uri,
+        )
+    return None
+
+
+def json_document(body: bytes) -> dict[str, Any] | None:
+    """The answer as a JSON object, or ``None`` (the decoder's message could quote it)."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    return document if isinstance(document, dict) else None
+
+
+def missing_token_error(uri: str, sdk_scheme: str) -> SourceError:
+    """``AWS_SESSION_TOKEN`` is unset: no extension can be asked."""
+    return SourceAuthenticationError(
+        f"source {uri}: {TOKEN_ENV} is not set; the Lambda extension requires it in "
+        f"the {TOKEN_HEADER} header (outside Lambda use {sdk_scheme}, or add ?fallback=sdk)",
+        source=uri,
+    )
+
+
+class ExtensionRequest(Protocol):
+    """What differs between a secret and a parameter read through the extension."""
+
+    sdk_scheme: str
+    answer_name: str
+
+    @property
+    def region(self) -> str | None: ...
+
+    def label(self) -> str: ...
+
+    def path(self) -> str: ...
+
+    def error(self, status: int, body: bytes, port: int) -> SourceError: ...
+
+    def decode(self, document: Mapping[str, Any]) -> Fetched: ...
+
+    def sdk_provider(self) -> Provider: ...

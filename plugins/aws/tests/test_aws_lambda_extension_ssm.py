@@ -1,0 +1,239 @@
+"""``aws-lambda-ext:ssm:``: Parameter Store through the extension's HTTP API (a local stub)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aws_extension_stub import StubExtension
+from aws_settings import REGION, SESSION_TOKEN
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceFormatError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+    parse_source,
+)
+from bandwidth_credentials.testing import CANARY_PASSWORD, ProviderContract
+from bandwidth_credentials_aws.lambda_extension import LambdaExtensionProvider
+
+VOICE = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
+NAME = "/bandwidth/prod/credentials"
+
+
+def provider(uri: str) -> LambdaExtensionProvider:
+    return LambdaExtensionProvider(parse_source(uri))
+
+
+def query_of(path: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(path).query)
+
+
+def assert_unchained(exc: BaseException) -> None:
+    assert exc.__cause__ is None
+    assert exc.__context__ is None
+
+
+# -- the protocol ---------------------------------------------------------------------------
+
+
+def test_asks_the_documented_endpoint_with_decryption_and_the_token(
+    extension: StubExtension,
+) -> None:
+    extension.put_parameter(NAME, json.dumps(VOICE))
+
+    fetched = provider(f"aws-lambda-ext:ssm:{NAME}").fetch()
+
+    assert dict(fetched.values) == VOICE
+    assert fetched.version == "1"
+    [(path, token)] = extension.requests
+    assert urlsplit(path).path == "/systemsmanager/parameters/get"
+    assert query_of(path) == {"name": [NAME], "withDecryption": ["true"]}
+    assert token == SESSION_TOKEN
+
+
+def test_reads_a_parameter_arn(extension: StubExtension) -> None:
+    extension.put_parameter(NAME, json.dumps(VOICE))
+
+    fetched = provider(f"aws-lambda-ext:ssm:{extension.parameter_arn(NAME)}").fetch()
+
+    assert fetched.values["username"] == "jdoe"
+
+
+def test_version_and_label_go_into_the_query_and_select(extension: StubExtension) -> None:
+    for user in ("first", "second", "third"):
+        extension.put_parameter(NAME, json.dumps(VOICE | {"username": user}))
+    extension.label_parameter(NAME, 2, "blue")
+
+    by_version = provider(f"aws-lambda-ext:ssm:{NAME}?version=1").fetch()
+    by_label = provider(f"aws-lambda-ext:ssm:{NAME}?label=blue").fetch()
+
+    assert (by_version.values["username"], by_version.version) == ("first", "1")
+    assert (by_label.values["username"], by_label.version) == ("second", "2")
+    assert query_of(extension.requests[0][0])["version"] == ["1"]
+    assert query_of(extension.requests[1][0])["label"] == ["blue"]
+
+
+def test_field_uses_a_plain_value_as_one_key(extension: StubExtension) -> None:
+    extension.put_parameter(NAME, CANARY_PASSWORD)
+
+    fetched = provider(f"aws-lambda-ext:ssm:{NAME}?field=BW_PASSWORD").fetch()
+
+    assert dict(fetched.values) == {"BW_PASSWORD": CANARY_PASSWORD}
+
+
+def test_a_plain_value_without_field_says_what_was_expected(extension: StubExtension) -> None:
+    extension.put_parameter(NAME, CANARY_PASSWORD)
+
+    with pytest.raises(SourceFormatError) as caught:
+        provider(f"aws-lambda-ext:ssm:{NAME}").fetch()
+
+    assert "?field=NAME" in str(caught.value)
+    assert CANARY_PASSWORD not in str(caught.value)
+
+
+# -- what the extension cannot do ---------------------------------------------------------------
+
+
+def test_a_path_is_a_configuration_error_pointing_at_aws_ssm() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        provider("aws-lambda-ext:ssm:/bandwidth/prod/")
+
+    assert "aws-ssm:/bandwidth/prod/" in str(caught.value)
+    assert "single parameters only" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "aws-lambda-ext:ssm:",
+        f"aws-lambda-ext:ssm:{NAME}?stage=AWSCURRENT",
+        f"aws-lambda-ext:ssm:{NAME}?version_id=abc",
+        f"aws-lambda-ext:ssm:{NAME}?version=1&label=blue",
+        "aws-lambda-ext:bandwidth/prod?version=1",
+        "aws-lambda-ext:bandwidth/prod?label=blue",
+    ],
+)
+def test_options_of_the_other_store_are_configuration_errors(uri: str) -> None:
+    with pytest.raises(ConfigurationError):
+        provider(uri)
+
+
+# -- error answers ------------------------------------------------------------------------------
+
+
+def test_the_bare_400_lists_the_likely_causes(extension: StubExtension) -> None:
+    with pytest.raises(SourceNotFoundError) as caught:
+        provider(f"aws-lambda-ext:ssm:{NAME}").fetch()
+
+    message = str(caught.value)
+    assert f"'{NAME}'" in message
+    assert f"region {REGION}" in message
+    for cause in ("does not exist", "name is wrong", "ssm:GetParameter", "kms:Decrypt"):
+        assert cause in message
+    assert "CloudWatch" in message
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error"),
+    [
+        (401, b"Unauthorized", SourceAuthenticationError),
+        (429, b"Too Many Requests", SourceUnavailableError),
+        (500, CANARY_PASSWORD.encode(), SourceUnavailableError),
+        (400, b"ParameterVersionNotFound " + CANARY_PASSWORD.encode(), SourceNotFoundError),
+        (400, b"AccessDeniedException: kms " + CANARY_PASSWORD.encode(), SourceAccessDeniedError),
+        (200, b"{" + CANARY_PASSWORD.encode(), SourceFormatError),
+        (200, json.dumps({"SecretString": CANARY_PASSWORD}).encode(), SourceFormatError),
+    ],
+)
+def test_error_answers_map_to_library_errors(
+    extension: StubExtension, status: int, body: bytes, error: type[Exception]
+) -> None:
+    extension.forced = (status, body)
+
+    with pytest.raises(error) as caught:
+        provider(f"aws-lambda-ext:ssm:{NAME}").fetch()
+
+    assert f"'{NAME}'" in str(caught.value)
+    assert CANARY_PASSWORD not in str(caught.value)
+    assert_unchained(caught.value)
+
+
+# -- the SDK fallback -------------------------------------------------------------------------
+
+
+def test_fallback_sdk_reads_through_boto3_when_no_extension_answers(
+    monkeypatch: pytest.MonkeyPatch, ssm: Any
+) -> None:
+    ssm.put_parameter(Name="/bandwidth/fallback/json", Value=json.dumps(VOICE), Type="SecureString")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(dead))
+    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
+    uri = "aws-lambda-ext:ssm:/bandwidth/fallback/json?fallback=sdk&wait=0.05"
+
+    fetched = provider(uri).fetch()
+
+    assert dict(fetched.values) == VOICE
+    assert fetched.version == "1"
+
+
+def test_fallback_errors_name_the_configured_source() -> None:
+    uri = "aws-lambda-ext:ssm:/bandwidth/absent?fallback=sdk"
+
+    with pytest.raises(SourceNotFoundError) as caught:
+        provider(uri).fetch()
+
+    assert caught.value.source == "aws-lambda-ext:ssm:/bandwidth/absent?fallback=***"
+    assert "ParameterNotFound" in str(caught.value)
+
+
+# -- the cold path stays on the standard library ------------------------------------------------
+
+
+def test_a_fresh_process_gets_auth_without_importing_boto3(extension: StubExtension) -> None:
+    extension.put_parameter(NAME, json.dumps(VOICE))
+    env = {**os.environ, "BANDWIDTH_CREDENTIALS_SOURCES": f"aws-lambda-ext:ssm:{NAME}"}
+    code = (
+        "import sys\n"
+        "from bandwidth_credentials import get_auth\n"
+        "voice = get_auth('voice')\n"
+        "print(voice.username, voice.account_id)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+
+    assert result.stdout.splitlines() == ["jdoe 920012", "[]"]
+
+
+# -- the provider contract -----------------------------------------------------------------------
+
+
+class TestLambdaExtensionParameterContract(ProviderContract):
+    """The core's provider contract for ``aws-lambda-ext:ssm:``, against the stub extension."""
+
+    scheme = "aws-lambda-ext"
+
+    @pytest.fixture(autouse=True)
+    def _extension(self, extension: StubExtension) -> None:
+        self.extension = extension
+
+    def store(self, values: Any) -> str:
+        self.extension.put_parameter("/bandwidth/contract", json.dumps(dict(values)))
+        return "aws-lambda-ext:ssm:/bandwidth/contract"
+
+    def missing_uri(self) -> str:
+        return "aws-lambda-ext:ssm:/bandwidth/does-not-exist"
