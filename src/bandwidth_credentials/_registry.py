@@ -25,6 +25,7 @@ PLUGIN_PACKAGES = {
     "vault": "bandwidth-credentials-vault",
     "aws-sm": "bandwidth-credentials-aws",
     "aws-lambda-ext": "bandwidth-credentials-aws",
+    "gcp-sm": "bandwidth-credentials-gcp",
 }
 
 logger = logging.getLogger("bandwidth_credentials")

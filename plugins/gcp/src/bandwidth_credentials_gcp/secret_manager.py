@@ -1,0 +1,277 @@
+"""``gcp-sm:projects/P/secrets/S``: a secret version read from Google Cloud Secret Manager.
+
+The official client (``google-cloud-secret-manager``) is imported on the first fetch,
+never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Any, NoReturn
+
+from bandwidth_credentials import (
+    ConfigurationError,
+    Fetched,
+    Provider,
+    Source,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceError,
+    SourceFormatError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+)
+
+from ._errors import Failure, classify
+from ._resource import (
+    LATEST,
+    SecretName,
+    parse_name,
+    payload_values,
+    positive_number,
+    text_option,
+    transport_option,
+)
+
+__all__ = ["SecretManagerProvider"]
+
+DEFAULT_TIMEOUT = 10.0
+#: Attempts in all for UNAVAILABLE and RESOURCE_EXHAUSTED, the codes the generated
+#: client's own default retry covers for AccessSecretVersion.
+MAX_ATTEMPTS = 3
+BACKOFF = 0.25
+ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
+_RETRIED = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
+
+
+class SecretManagerProvider(Provider):
+    """Reads one secret version with ``AccessSecretVersion`` and Application Default Credentials.
+
+    URI: ``gcp-sm:projects/PROJECT/secrets/SECRET[/versions/VERSION]``, or for a regional
+    secret ``gcp-sm:projects/PROJECT/locations/LOCATION/secrets/SECRET[/versions/VERSION]``
+    (served by ``secretmanager.LOCATION.rep.googleapis.com``). Without ``/versions/`` the
+    version is ``latest``: as Google defines it, the most recently created version. If that
+    version is disabled, the read fails (it does not fall back to an older one).
+
+    Options:
+
+    - ``field``: the payload is one plain value stored under this key; without it the
+      payload must be a JSON object of fields.
+    - ``timeout``: seconds per attempt (default 10). Over gRPC it is the call's deadline;
+      over REST it bounds the connect and each read (requests' semantics).
+    - ``transport``: ``grpc`` or ``rest``; default: the client's default (gRPC).
+    - ``endpoint``: ``HOST[:PORT]`` (or ``http(s)://HOST:PORT`` for REST), for a Private
+      Service Connect endpoint; default: the client's default endpoint, or the regional one.
+
+    Credentials are Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS``,
+    the gcloud login, the metadata server on Cloud Run, GKE and GCE). ``HTTPS_PROXY``,
+    ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` (REST) and ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``
+    (gRPC) work as they do for the client itself. UNAVAILABLE and RESOURCE_EXHAUSTED are
+    retried (3 attempts with jittered backoff) before :class:`SourceUnavailableError`.
+
+    The payload's CRC32C (``dataCrc32c``, which the service stores for every version) is
+    checked; a mismatch is :class:`SourceFormatError`. ``Fetched.version`` is the resolved
+    version name (``projects/.../versions/7``), so ``latest`` moving to a new version is a
+    change. API: https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access
+
+    Errors: NOT_FOUND and FAILED_PRECONDITION (a disabled or destroyed version)
+    :class:`SourceNotFoundError`; PERMISSION_DENIED :class:`SourceAccessDeniedError`
+    (naming ``roles/secretmanager.secretAccessor``); UNAUTHENTICATED, no credentials or a
+    failed token fetch :class:`SourceAuthenticationError`; UNAVAILABLE, DEADLINE_EXCEEDED,
+    RESOURCE_EXHAUSTED and connection failures :class:`SourceUnavailableError`.
+
+    Example::
+
+        gcp-sm:projects/my-project/secrets/bandwidth-prod
+        gcp-sm:projects/my-project/secrets/bandwidth-prod/versions/3?field=BW_PASSWORD
+    """
+
+    scheme = "gcp-sm"
+    options = frozenset({"field", "timeout", "transport", "endpoint"})
+    default_ttl = 300.0
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source)
+        self.secret = parse_name(source)
+        self.field = text_option(source, "field")
+        self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
+        self.transport = transport_option(source)
+        self.endpoint = text_option(source, "endpoint") or self.secret.endpoint
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    # -- the client -------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """The ``SecretManagerServiceClient``, created (and the SDK imported) on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client
+
+    def _new_client(self) -> Any:
+        # Imported here: `import bandwidth_credentials_gcp` and building a resolver must
+        # not pay for the Google client, grpc or protobuf.
+        from google.api_core.client_options import ClientOptions
+        from google.cloud import secretmanager_v1
+
+        from . import _redact
+
+        _redact.install()
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        failure: Failure | None = None
+        try:
+            # ADC is looked up here, so a missing credential surfaces now.
+            return secretmanager_v1.SecretManagerServiceClient(
+                transport=self.transport, client_options=options
+            )
+        except Exception as exc:  # translated below, outside this block
+            failure = classify(exc)
+        self._raise(failure, attempts=0)
+
+    # -- fetching ---------------------------------------------------------------------
+
+    def fetch(self) -> Fetched:
+        """Call ``AccessSecretVersion`` now; return the payload's keys and the version name."""
+        client = self.client()
+        response = self._access(client)
+        name = str(response.name or self.secret.name)
+        payload = response.payload
+        data = bytes(payload.data)
+        self._check_crc32c(name, data, payload)
+        values = payload_values(self.source.uri, f"secret version {name}", data, self.field)
+        return Fetched(values=values, version=name)
+
+    def _access(self, client: Any) -> Any:
+        failure: Failure | None = None
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return client.access_secret_version(
+                    name=self.secret.name, retry=None, timeout=self.timeout
+                )
+            except Exception as exc:  # translated below, outside this block
+                failure = classify(exc)
+            if failure.status not in _RETRIED or attempt == MAX_ATTEMPTS or failure.kind != "status":
+                break
+            time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+        assert failure is not None
+        self._raise(failure, attempts=attempt)
+
+    def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
+        import google_crc32c
+
+        uri = self.source.uri
+        if "data_crc32c" not in payload:
+            raise SourceFormatError(
+                f"source {uri}: the payload of secret version {name} came without its "
+                "CRC32C checksum (dataCrc32c), which Secret Manager always sends",
+                source=uri,
+            )
+        if google_crc32c.value(data) != payload.data_crc32c:
+            raise SourceFormatError(
+                f"source {uri}: the payload of secret version {name} does not match its "
+                "CRC32C checksum (dataCrc32c); it was corrupted on the way",
+                source=uri,
+            )
+
+    # -- errors -----------------------------------------------------------------------
+
+    def _label(self) -> str:
+        secret = self.secret
+        if secret.version == LATEST:
+            return (
+                f"the latest version of secret {secret.name.rsplit('/versions/', 1)[0]} "
+                "(the most recently created one)"
+            )
+        return f"secret version {secret.name}"
+
+    def _where(self) -> str:
+        return self.endpoint or "secretmanager.googleapis.com"
+
+    def _raise(self, failure: Failure, *, attempts: int) -> NoReturn:
+        uri = self.source.uri
+        label = self._label()
+        code = failure.status
+        said = code or (
+            f"HTTP {failure.http}, server text omitted" if failure.http else "server text omitted"
+        )
+        if failure.kind == "no-credentials":
+            raise SourceAuthenticationError(
+                f"source {uri}: no Application Default Credentials for {label}; set "
+                "GOOGLE_APPLICATION_CREDENTIALS, run `gcloud auth application-default "
+                "login`, or run with an attached service account",
+                source=uri,
+            )
+        if failure.kind == "token":
+            raise SourceAuthenticationError(
+                f"source {uri}: getting a Google access token for {label} failed "
+                f"({failure.type_name})",
+                source=uri,
+            )
+        if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
+            raise SourceUnavailableError(
+                f"source {uri}: {label} timed out at {self._where()} (DEADLINE_EXCEEDED, "
+                f"timeout {self.timeout:g} s)",
+                source=uri,
+            )
+        if failure.kind == "connect":
+            raise SourceUnavailableError(
+                f"source {uri}: could not connect to Secret Manager at {self._where()} for "
+                f"{label} ({failure.type_name})",
+                source=uri,
+            )
+        if code == "NOT_FOUND":
+            raise SourceNotFoundError(f"source {uri}: {label} does not exist ({code})", source=uri)
+        if code == "FAILED_PRECONDITION":
+            self._raise_not_enabled(failure)
+        if code == "PERMISSION_DENIED":
+            raise SourceAccessDeniedError(
+                f"source {uri}: access to {label} was denied ({code}); the caller needs "
+                f"{ACCESSOR_ROLE} on the secret (Secret Manager also answers this way for "
+                "a secret that does not exist)",
+                source=uri,
+            )
+        if code == "UNAUTHENTICATED":
+            raise SourceAuthenticationError(
+                f"source {uri}: Secret Manager refused the credentials sent for {label} "
+                f"({code})",
+                source=uri,
+            )
+        if code in _RETRIED or code == "INTERNAL" or (failure.http or 0) >= 500:
+            raise SourceUnavailableError(
+                f"source {uri}: Secret Manager at {self._where()} did not serve {label} "
+                f"({said}) after {attempts} attempt(s)",
+                source=uri,
+            )
+        if code == "INVALID_ARGUMENT":
+            raise ConfigurationError(
+                f"source {uri}: Secret Manager rejected the request for {label} ({code}); "
+                "check the resource name",
+                source=uri,
+            )
+        raise SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
+
+    def _raise_not_enabled(self, failure: Failure) -> NoReturn:
+        uri = self.source.uri
+        state = failure.state.lower() if failure.state else "disabled or destroyed"
+        if self.secret.version == LATEST:
+            raise SourceNotFoundError(
+                f"source {uri}: {self._label()} is {state} (FAILED_PRECONDITION); `latest` "
+                "does not fall back to an older version: enable it, add a new version, or "
+                "name an enabled version with /versions/N",
+                source=uri,
+            )
+        raise SourceNotFoundError(
+            f"source {uri}: secret version {self.secret.name} is {state} "
+            "(FAILED_PRECONDITION)",
+            source=uri,
+        )
+
+    def close(self) -> None:
+        """Close the client's channel or HTTP session, if one was created."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.transport.close()

@@ -1,0 +1,170 @@
+"""Fixtures for the Google plugin's tests: a loopback Secret Manager over REST and gRPC,
+a token endpoint, and Application Default Credentials pointing at it.
+
+Everything listens on 127.0.0.1 with an ephemeral port and is started and stopped here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import trustme
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from gcp_secret_manager_server import SecretStore, grpc_server, rest_server
+
+from bandwidth_credentials.testing import CANARY_SECRET
+
+PROJECT = "bw-test"
+PROJECT_NUMBER = "123456789012"
+ACCESS_TOKEN = "ya29.loopback-access-token"
+#: The refresh token is a credential like a password: it doubles as a canary.
+REFRESH_TOKEN = CANARY_SECRET
+GOOGLE_HOSTS = (
+    "secretmanager.googleapis.com",
+    "oauth2.googleapis.com",
+    "secretmanager.us-east4.rep.googleapis.com",
+)
+_CLEARED = ("GOOGLE_", "GCE_", "CLOUDSDK_", "GRPC_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
+
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture(scope="session")
+def server_cert(ca: trustme.CA) -> trustme.LeafCert:
+    """One certificate for the loopback address and the Google hostnames."""
+    return ca.issue_cert("127.0.0.1", "localhost", *GOOGLE_HOSTS)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def grpc_roots(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """gRPC's trusted roots for the whole session.
+
+    gRPC reads ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH`` once per process, when it first needs
+    its default roots, so it is set before any channel exists and kept for the session.
+    """
+    path = tmp_path_factory.mktemp("grpc-roots") / "ca.pem"
+    ca.cert_pem.write_to_path(str(path))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GRPC_DEFAULT_SSL_ROOTS_FILE_PATH", str(path))
+        yield str(path)
+
+
+@pytest.fixture
+def store(sa_key: rsa.RSAPrivateKey) -> SecretStore:
+    return SecretStore(
+        token=ACCESS_TOKEN,
+        refresh_tokens={REFRESH_TOKEN},
+        service_accounts={SERVICE_ACCOUNT: sa_key.public_key()},
+        project_numbers={PROJECT: PROJECT_NUMBER},
+    )
+
+
+@pytest.fixture
+def rest_url(store: SecretStore) -> Iterator[str]:
+    with rest_server(store) as url:
+        yield url
+
+
+@pytest.fixture
+def grpc_port(store: SecretStore, server_cert: trustme.LeafCert) -> Iterator[int]:
+    key = server_cert.private_key_pem.bytes()
+    chain = b"".join(blob.bytes() for blob in server_cert.cert_chain_pems)
+    with grpc_server(store, key, chain) as port:
+        yield port
+
+
+SERVICE_ACCOUNT = "bandwidth-reader@bw-test.iam.gserviceaccount.com"
+
+
+@pytest.fixture(scope="session")
+def sa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def write_service_account(path: Path, key: rsa.RSAPrivateKey, token_uri: str) -> Path:
+    """A service-account key file, as ``gcloud iam service-accounts keys create`` writes."""
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": PROJECT,
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": SERVICE_ACCOUNT,
+        "client_id": "100000000000000000001",
+        "token_uri": token_uri,
+    }
+    path.write_text(json.dumps(info))
+    return path
+
+
+def write_adc(path: Path, refresh_token: str = REFRESH_TOKEN) -> Path:
+    """An ``authorized_user`` ADC file, as ``gcloud auth application-default login`` writes.
+
+    google-auth always sends its refresh to https://oauth2.googleapis.com/token.
+    """
+    info = {
+        "type": "authorized_user",
+        "client_id": "loopback-client.apps.googleusercontent.com",
+        "client_secret": "loopback-client-secret",
+        "refresh_token": refresh_token,
+    }
+    path.write_text(json.dumps(info))
+    return path
+
+
+@pytest.fixture(autouse=True)
+def gcp_env(
+    _isolated: None,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    rest_url: str,
+    sa_key: rsa.RSAPrivateKey,
+) -> Path:
+    """No developer ADC, gcloud config, proxy or metadata server; ADC is a service-account
+    key the loopback server knows (the client signs its own JWT with it).
+
+    Requests ``_isolated`` (the root conftest's) so it runs after the environment was cleared.
+    """
+    for name in list(os.environ):
+        if name.upper().startswith(_CLEARED) and name != "GRPC_DEFAULT_SSL_ROOTS_FILE_PATH":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CLOUDSDK_CONFIG", str(tmp_path / "gcloud"))
+    # Port 9 (discard) on loopback: the metadata server probe fails at once, off the network.
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    adc = write_service_account(tmp_path / "adc.json", sa_key, f"{rest_url}/token")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(adc))
+    return adc
+
+
+@dataclass
+class Loopback:
+    """Where the provider under test is pointed: one transport's loopback endpoint."""
+
+    transport: str
+    endpoint: str
+
+    def uri(self, target: str, query: str = "") -> str:
+        extra = f"&{query}" if query else ""
+        return f"gcp-sm:{target}?transport={self.transport}&endpoint={self.endpoint}{extra}"
+
+
+@pytest.fixture(params=["rest", "grpc"])
+def loopback(request: pytest.FixtureRequest, rest_url: str) -> Loopback:
+    """Each test that asks for it runs once over REST and once over gRPC."""
+    if request.param == "rest":
+        return Loopback("rest", rest_url)
+    port = request.getfixturevalue("grpc_port")
+    return Loopback("grpc", f"127.0.0.1:{port}")
