@@ -28,7 +28,8 @@ Not implemented: every other RPC (create, add version, list, IAM, ...), version
 aliases, etags, CMEK, replication, real IAM (access is allowed or denied per secret),
 request quotas, gRPC metadata other than ``authorization``, and the ``$alt``/``$fields``
 system parameters. Misbehaviour for tests: ``fail`` (answer the next N calls with a
-status), ``delay`` (hang before answering) and ``corrupt`` (send a wrong checksum).
+status), ``delay`` (hang before answering), ``corrupt`` (send a wrong checksum) and, on
+REST only, ``raw`` (answer with this status and body, as a proxy in the way might).
 """
 
 from __future__ import annotations
@@ -98,6 +99,7 @@ class SecretStore:
     refresh_tokens: set[str] = field(default_factory=set)
     service_accounts: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)
     fail: tuple[str, str, int] | None = None
+    raw: tuple[int, bytes] | None = None
     delay: float = 0.0
     corrupt: bool = False
     calls: list[str] = field(default_factory=list)
@@ -212,6 +214,9 @@ class _RestHandler(BaseHTTPRequestHandler):
             return
         if store.delay:
             threading.Event().wait(store.delay)
+        if store.raw is not None:
+            self._send_raw(*store.raw)
+            return
         try:
             name, data, crc = store.access(path[4 : -len(":access")], self.headers.get("Authorization"))
         except ApiError as exc:
@@ -237,9 +242,11 @@ class _RestHandler(BaseHTTPRequestHandler):
         self._send(code, {"error": {"code": code, "message": exc.message, "status": exc.status}})
 
     def _send(self, status: int, body: object) -> None:
-        raw = json.dumps(body).encode()
+        self._send_raw(status, json.dumps(body).encode(), "application/json; charset=UTF-8")
+
+    def _send_raw(self, status: int, raw: bytes, content_type: str = "text/html") -> None:
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=UTF-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(raw)))
         self.end_headers()
         self.wfile.write(raw)
@@ -249,6 +256,10 @@ class _RestServer(ThreadingHTTPServer):
     daemon_threads = True
     store: SecretStore
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up (a timeout test) closes its end: not worth a traceback.
+        return
+
 
 @contextmanager
 def rest_server(store: SecretStore, tls: ssl.SSLContext | None = None) -> Iterator[str]:
@@ -257,7 +268,7 @@ def rest_server(store: SecretStore, tls: ssl.SSLContext | None = None) -> Iterat
     server.store = store
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
