@@ -78,7 +78,7 @@ def rest_url(store: SecretStore) -> Iterator[str]:
 def grpc_port(store: SecretStore, server_cert: trustme.LeafCert) -> Iterator[int]:
     key = server_cert.private_key_pem.bytes()
     chain = b"".join(blob.bytes() for blob in server_cert.cert_chain_pems)
-    with grpc_server(store, key, chain) as port:
+    with grpc_server(store, (key, chain)) as port:
         yield port
 
 

@@ -296,8 +296,9 @@ def _grpc_access(store: SecretStore) -> Any:
 
 
 @contextmanager
-def grpc_server(store: SecretStore, key_pem: bytes, cert_pem: bytes) -> Iterator[int]:
-    """Serve gRPC over TLS on 127.0.0.1; yields the port."""
+def grpc_server(store: SecretStore, tls: tuple[bytes, bytes] | None) -> Iterator[int]:
+    """Serve gRPC on 127.0.0.1, over TLS with ``(key_pem, cert_chain_pem)`` or in plaintext
+    (behind a proxy that terminates TLS); yields the port."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     handler = grpc.unary_unary_rpc_method_handler(
         _grpc_access(store),
@@ -307,9 +308,10 @@ def grpc_server(store: SecretStore, key_pem: bytes, cert_pem: bytes) -> Iterator
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(SERVICE, {"AccessSecretVersion": handler}),)
     )
-    port = server.add_secure_port(
-        "127.0.0.1:0", grpc.ssl_server_credentials([(key_pem, cert_pem)])
-    )
+    if tls is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
     server.start()
     try:
         yield port

@@ -62,7 +62,8 @@ class Failure(NamedTuple):
     """What went wrong, in words that are safe to show.
 
     ``kind`` is one of ``status`` (a canonical code is in ``status``),
-    ``no-credentials``, ``token`` (getting an access token failed), ``timeout``,
+    ``no-credentials``, ``token`` (the token endpoint refused, or over gRPC any token
+    failure: gRPC reports them all alike), ``token-unreachable``, ``timeout``,
     ``connect`` or ``other``. ``http`` is the HTTP status on the REST transport.
     ``state`` is ``DISABLED`` or ``DESTROYED`` when the server named one.
     ``type_name`` is the foreign exception's class name.
@@ -83,8 +84,10 @@ def classify(exc: BaseException) -> Failure:
     type_name = type(exc).__name__
     if isinstance(exc, auth.DefaultCredentialsError):
         return Failure("no-credentials", type_name=type_name)
-    if isinstance(exc, (auth.RefreshError, auth.TransportError)):
+    if isinstance(exc, auth.RefreshError):
         return Failure("token", type_name=type_name)
+    if isinstance(exc, auth.TransportError):
+        return Failure("token-unreachable", status="UNAVAILABLE", type_name=type_name)
     if isinstance(exc, api.GoogleAPICallError):
         return _api_failure(exc, type_name)
     return _transport_failure(exc, type_name)

@@ -5,6 +5,10 @@ the request's metadata (its ``authorization`` header holds the access token) and
 response payload (for ``AccessSecretVersion``, the secret). A filter on the client's own
 loggers replaces those fields with a note; the message line (which names the RPC) and
 every other logger are left as the application configured them.
+
+gRPC logs a failing call-credentials plugin (google-auth's token refresh) at ERROR with
+the exception and its traceback; a token endpoint's error answer is part of that
+exception's text. That record keeps its message and loses the exception.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ LOGGERS = (
 # The structured fields google-api-core's client logging attaches to a record.
 _FIELDS = ("request", "response", "httpRequest", "httpResponse", "metadata")
 REDACTED = "<redacted: may hold a secret value or an access token>"
+_GRPC_PLUGIN_LOGGER = "grpc._plugin_wrapping"
 _lock = threading.Lock()
 
 
@@ -34,10 +39,25 @@ class PayloadFilter(logging.Filter):
         return True
 
 
+class ExceptionFilter(logging.Filter):
+    """Drops the exception (and its text) from a record; the message line stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info or record.exc_text:
+            record.exc_info = None
+            record.exc_text = None
+            record.msg = f"{record.msg} (exception details omitted: they may quote a credential)"
+        return True
+
+
 def install() -> None:
-    """Add the filter to the client's loggers, once per process."""
+    """Add the filters to the client's and gRPC's loggers, once per process."""
     with _lock:
         for name in LOGGERS:
-            logger = logging.getLogger(name)
-            if not any(isinstance(f, PayloadFilter) for f in logger.filters):
-                logger.addFilter(PayloadFilter())
+            _add(logging.getLogger(name), PayloadFilter)
+        _add(logging.getLogger(_GRPC_PLUGIN_LOGGER), ExceptionFilter)
+
+
+def _add(logger: logging.Logger, kind: type[logging.Filter]) -> None:
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())

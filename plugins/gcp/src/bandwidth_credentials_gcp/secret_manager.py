@@ -153,7 +153,7 @@ class SecretManagerProvider(Provider):
                 )
             except Exception as exc:  # translated below, outside this block
                 failure = classify(exc)
-            if failure.status not in _RETRIED or attempt == MAX_ATTEMPTS or failure.kind != "status":
+            if failure.kind != "status" or failure.status not in _RETRIED or attempt == MAX_ATTEMPTS:
                 break
             time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
         assert failure is not None
@@ -208,6 +208,12 @@ class SecretManagerProvider(Provider):
             raise SourceAuthenticationError(
                 f"source {uri}: getting a Google access token for {label} failed "
                 f"({failure.type_name})",
+                source=uri,
+            )
+        if failure.kind == "token-unreachable":
+            raise SourceUnavailableError(
+                f"source {uri}: could not reach Google's token endpoint to authenticate "
+                f"for {label} ({failure.type_name})",
                 source=uri,
             )
         if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
