@@ -84,7 +84,9 @@ class _Handler(socketserver.BaseRequestHandler):
         with self.server.lock:
             (self.server.connects if route else self.server.refused).append(target)
         if route is None:
-            client.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            client.sendall(
+                b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            )
             return
         upstream = socket.create_connection(route.backend, timeout=_IDLE)
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")

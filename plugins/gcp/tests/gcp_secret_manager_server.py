@@ -156,7 +156,8 @@ class SecretStore:
             )
             if version.state != "ENABLED":
                 raise ApiError(
-                    "FAILED_PRECONDITION", f"Secret Version [{resolved}] is in {version.state} state."
+                    "FAILED_PRECONDITION",
+                    f"Secret Version [{resolved}] is in {version.state} state.",
                 )
             crc = google_crc32c.value(version.data) ^ (1 if self.corrupt else 0)
             return resolved, version.data, crc
@@ -218,7 +219,9 @@ class _RestHandler(BaseHTTPRequestHandler):
             self._send_raw(*store.raw)
             return
         try:
-            name, data, crc = store.access(path[4 : -len(":access")], self.headers.get("Authorization"))
+            name, data, crc = store.access(
+                path[4 : -len(":access")], self.headers.get("Authorization")
+            )
         except ApiError as exc:
             self._error(exc)
             return

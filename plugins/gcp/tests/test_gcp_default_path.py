@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import trustme
-from conftest import GOOGLE_HOSTS, PROJECT, PROJECT_NUMBER, write_adc
 from gcp_connect_proxy import ConnectProxy, Route, running, server_context
 from gcp_secret_manager_server import SecretStore, grpc_server
+from gcp_settings import GOOGLE_HOSTS, PROJECT, PROJECT_NUMBER, write_adc
 
 from bandwidth_credentials import (
     Resolver,
@@ -90,7 +90,10 @@ def proxy(
 
 @pytest.mark.parametrize(
     ("secret", "host"),
-    [(SECRET, "secretmanager.googleapis.com"), (REGIONAL, "secretmanager.us-east4.rep.googleapis.com")],
+    [
+        (SECRET, "secretmanager.googleapis.com"),
+        (REGIONAL, "secretmanager.us-east4.rep.googleapis.com"),
+    ],
     ids=["global", "regional"],
 )
 def test_reads_through_the_default_endpoint_proxy_and_adc(
@@ -135,11 +138,15 @@ def test_a_refused_refresh_token_is_an_authentication_error(
     assert store.calls == []
 
 
-@pytest.mark.parametrize("head", [b"CONNECT example.com:443 HTTP/1.1", b"GET http://secretmanager.googleapis.com/ HTTP/1.1"])
+@pytest.mark.parametrize(
+    "head",
+    [b"CONNECT example.com:443 HTTP/1.1", b"GET http://secretmanager.googleapis.com/ HTTP/1.1"],
+)
 def test_the_proxy_tunnels_only_to_the_listed_hosts(head: bytes) -> None:
-    with running(ConnectProxy({})) as server, socket.create_connection(
-        ("127.0.0.1", server.server_address[1]), timeout=5
-    ) as sock:
+    with (
+        running(ConnectProxy({})) as server,
+        socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as sock,
+    ):
         sock.sendall(head + b"\r\nHost: x\r\n\r\n")
         answer = sock.recv(1024)
 

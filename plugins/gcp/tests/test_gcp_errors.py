@@ -7,8 +7,8 @@ import json
 from collections.abc import Callable
 
 import pytest
-from conftest import PROJECT, Loopback
 from gcp_secret_manager_server import SecretStore
+from gcp_settings import PROJECT, Loopback
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -63,21 +63,114 @@ def one_version(store: SecretStore) -> None:
 
 # On 401, google-auth's REST session refreshes its credentials and tries again, twice.
 AUTH_RETRIES = {"rest": 3, "grpc": 1}
-CASES: list[tuple[str, Callable[[SecretStore], None], str, type[CredentialsError], list[str], int | dict[str, int]]] = [
-    ("no such secret", one_version, f"projects/{PROJECT}/secrets/absent", SourceNotFoundError, ["does not exist (NOT_FOUND)"], 1),
-    ("no such version", one_version, f"{SECRET}/versions/5", SourceNotFoundError, ["versions/5 does not exist (NOT_FOUND)"], 1),
-    ("permission denied", denied, SECRET, SourceAccessDeniedError, ["PERMISSION_DENIED", "roles/secretmanager.secretAccessor"], 1),
-    ("unauthenticated", unknown_service_account, SECRET, SourceAuthenticationError, ["refused the credentials", "UNAUTHENTICATED"], AUTH_RETRIES),
-    ("latest disabled", latest_disabled, SECRET, SourceNotFoundError, ["the latest version of secret", "is disabled (FAILED_PRECONDITION)", "/versions/N"], 1),
-    ("pinned destroyed", only_version_destroyed, f"{SECRET}/versions/1", SourceNotFoundError, ["versions/1 is destroyed (FAILED_PRECONDITION)"], 1),
-    ("unavailable", fail_with("UNAVAILABLE"), SECRET, SourceUnavailableError, [f"(UNAVAILABLE) after {MAX_ATTEMPTS} attempt(s)"], MAX_ATTEMPTS),
-    ("resource exhausted", fail_with("RESOURCE_EXHAUSTED"), SECRET, SourceUnavailableError, [f"(RESOURCE_EXHAUSTED) after {MAX_ATTEMPTS} attempt(s)"], MAX_ATTEMPTS),
-    ("deadline exceeded", fail_with("DEADLINE_EXCEEDED"), SECRET, SourceUnavailableError, ["DEADLINE_EXCEEDED"], 1),
-    ("internal", fail_with("INTERNAL"), SECRET, SourceUnavailableError, ["(INTERNAL) after 1 attempt(s)"], 1),
-    ("invalid argument", fail_with("INVALID_ARGUMENT"), SECRET, ConfigurationError, ["INVALID_ARGUMENT"], 1),
+CASES: list[
+    tuple[
+        str,
+        Callable[[SecretStore], None],
+        str,
+        type[CredentialsError],
+        list[str],
+        int | dict[str, int],
+    ]
+] = [
+    (
+        "no such secret",
+        one_version,
+        f"projects/{PROJECT}/secrets/absent",
+        SourceNotFoundError,
+        ["does not exist (NOT_FOUND)"],
+        1,
+    ),
+    (
+        "no such version",
+        one_version,
+        f"{SECRET}/versions/5",
+        SourceNotFoundError,
+        ["versions/5 does not exist (NOT_FOUND)"],
+        1,
+    ),
+    (
+        "permission denied",
+        denied,
+        SECRET,
+        SourceAccessDeniedError,
+        ["PERMISSION_DENIED", "roles/secretmanager.secretAccessor"],
+        1,
+    ),
+    (
+        "unauthenticated",
+        unknown_service_account,
+        SECRET,
+        SourceAuthenticationError,
+        ["refused the credentials", "UNAUTHENTICATED"],
+        AUTH_RETRIES,
+    ),
+    (
+        "latest disabled",
+        latest_disabled,
+        SECRET,
+        SourceNotFoundError,
+        ["the latest version of secret", "is disabled (FAILED_PRECONDITION)", "/versions/N"],
+        1,
+    ),
+    (
+        "pinned destroyed",
+        only_version_destroyed,
+        f"{SECRET}/versions/1",
+        SourceNotFoundError,
+        ["versions/1 is destroyed (FAILED_PRECONDITION)"],
+        1,
+    ),
+    (
+        "unavailable",
+        fail_with("UNAVAILABLE"),
+        SECRET,
+        SourceUnavailableError,
+        [f"(UNAVAILABLE) after {MAX_ATTEMPTS} attempt(s)"],
+        MAX_ATTEMPTS,
+    ),
+    (
+        "resource exhausted",
+        fail_with("RESOURCE_EXHAUSTED"),
+        SECRET,
+        SourceUnavailableError,
+        [f"(RESOURCE_EXHAUSTED) after {MAX_ATTEMPTS} attempt(s)"],
+        MAX_ATTEMPTS,
+    ),
+    (
+        "deadline exceeded",
+        fail_with("DEADLINE_EXCEEDED"),
+        SECRET,
+        SourceUnavailableError,
+        ["DEADLINE_EXCEEDED"],
+        1,
+    ),
+    (
+        "internal",
+        fail_with("INTERNAL"),
+        SECRET,
+        SourceUnavailableError,
+        ["(INTERNAL) after 1 attempt(s)"],
+        1,
+    ),
+    (
+        "invalid argument",
+        fail_with("INVALID_ARGUMENT"),
+        SECRET,
+        ConfigurationError,
+        ["INVALID_ARGUMENT"],
+        1,
+    ),
     ("not found by status", fail_with("NOT_FOUND"), SECRET, SourceNotFoundError, ["NOT_FOUND"], 1),
-    ("failed precondition, no state", fail_with("FAILED_PRECONDITION"), SECRET, SourceNotFoundError, ["disabled or destroyed (FAILED_PRECONDITION)"], 1),
-]  # fmt: skip
+    (
+        "failed precondition, no state",
+        fail_with("FAILED_PRECONDITION"),
+        SECRET,
+        SourceNotFoundError,
+        ["disabled or destroyed (FAILED_PRECONDITION)"],
+        1,
+    ),
+]
 
 
 @pytest.mark.parametrize(
@@ -152,12 +245,38 @@ def test_nothing_listening_is_unavailable(transport: str, endpoint: str) -> None
 # -- REST only: what a proxy or load balancer in the way might answer ----------------------
 
 RAW: list[tuple[str, int, bytes, type[SourceError], str]] = [
-    ("403 page", 403, f"<html>{CANARY_SECRET}</html>".encode(), SourceAccessDeniedError, "(PERMISSION_DENIED)"),
-    ("502 page", 502, f"<html>{CANARY_SECRET}</html>".encode(), SourceUnavailableError, "(HTTP 502, server text omitted)"),
+    (
+        "403 page",
+        403,
+        f"<html>{CANARY_SECRET}</html>".encode(),
+        SourceAccessDeniedError,
+        "(PERMISSION_DENIED)",
+    ),
+    (
+        "502 page",
+        502,
+        f"<html>{CANARY_SECRET}</html>".encode(),
+        SourceUnavailableError,
+        "(HTTP 502, server text omitted)",
+    ),
     ("400 not json", 400, CANARY_SECRET.encode(), SourceError, "(HTTP 400, server text omitted)"),
-    ("unknown status word", 400, json.dumps({"error": {"code": 400, "message": CANARY_SECRET, "status": CANARY_SECRET}}).encode(), SourceError, "(HTTP 400, server text omitted)"),
-    ("error is not an object", 409, json.dumps({"error": CANARY_SECRET}).encode(), SourceError, "(server text omitted)"),
-]  # fmt: skip
+    (
+        "unknown status word",
+        400,
+        json.dumps(
+            {"error": {"code": 400, "message": CANARY_SECRET, "status": CANARY_SECRET}}
+        ).encode(),
+        SourceError,
+        "(HTTP 400, server text omitted)",
+    ),
+    (
+        "error is not an object",
+        409,
+        json.dumps({"error": CANARY_SECRET}).encode(),
+        SourceError,
+        "(server text omitted)",
+    ),
+]
 
 
 @pytest.mark.parametrize(

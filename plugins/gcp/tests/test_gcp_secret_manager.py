@@ -9,8 +9,8 @@ import time
 from collections.abc import Mapping
 
 import pytest
-from conftest import PROJECT, PROJECT_NUMBER, Loopback
 from gcp_secret_manager_server import SecretStore
+from gcp_settings import PROJECT, PROJECT_NUMBER, Loopback
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -75,9 +75,7 @@ def test_reads_a_pinned_version(store: SecretStore, loopback: Loopback) -> None:
     assert fetched.version == resolved(SECRET, 1)
 
 
-def test_field_reads_the_whole_payload_as_one_value(
-    store: SecretStore, loopback: Loopback
-) -> None:
+def test_field_reads_the_whole_payload_as_one_value(store: SecretStore, loopback: Loopback) -> None:
     store.add(SECRET, CANARY_PASSWORD.encode())
 
     fetched = provider(loopback.uri(SECRET, "field=BW_PASSWORD")).fetch()
@@ -101,8 +99,14 @@ def test_a_regional_secret_is_read_by_its_regional_name(
     ("target", "endpoint"),
     [
         (SECRET, None),
-        (f"projects/{PROJECT}/locations/us-east4/secrets/s", "secretmanager.us-east4.rep.googleapis.com"),
-        (f"projects/{PROJECT}/locations/europe-west1/secrets/s/versions/2", "secretmanager.europe-west1.rep.googleapis.com"),
+        (
+            f"projects/{PROJECT}/locations/us-east4/secrets/s",
+            "secretmanager.us-east4.rep.googleapis.com",
+        ),
+        (
+            f"projects/{PROJECT}/locations/europe-west1/secrets/s/versions/2",
+            "secretmanager.europe-west1.rep.googleapis.com",
+        ),
     ],
 )
 def test_a_regional_secret_goes_to_its_regional_endpoint(target: str, endpoint: str | None) -> None:

@@ -89,8 +89,7 @@ def parse_name(source: Source) -> SecretName:
     for label, value, pattern in checks:
         if value is not None and not pattern.match(value):
             raise ConfigurationError(
-                f"source {source.uri}: {label} {value!r} is not a valid Secret Manager "
-                f"{label} id",
+                f"source {source.uri}: {label} {value!r} is not a valid Secret Manager {label} id",
                 source=source.uri,
             )
     return SecretName(parts["project"], parts["location"], parts["secret"], version)
@@ -102,7 +101,9 @@ def text_option(source: Source, name: str) -> str | None:
     if value is None:
         return None
     if not value.strip():
-        raise ConfigurationError(f"source {source.uri}: option {name!r} is empty", source=source.uri)
+        raise ConfigurationError(
+            f"source {source.uri}: option {name!r} is empty", source=source.uri
+        )
     return value.strip()
 
 
@@ -126,9 +127,7 @@ def positive_number(source: Source, name: str, default: float) -> float:
     return value
 
 
-def payload_values(
-    uri: str, label: str, data: bytes, field: str | None
-) -> Mapping[str, object]:
+def payload_values(uri: str, label: str, data: bytes, field: str | None) -> Mapping[str, object]:
     """Decode a payload: UTF-8 text that is a JSON object, or one field with ``field``.
 
     Raises :class:`SourceFormatError` naming the version, never quoting the payload.

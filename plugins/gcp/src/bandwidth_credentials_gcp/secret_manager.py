@@ -9,10 +9,11 @@ from __future__ import annotations
 import random
 import threading
 import time
-from typing import Any, NoReturn
+from typing import Any
 
 from bandwidth_credentials import (
     ConfigurationError,
+    CredentialsError,
     Fetched,
     Provider,
     Source,
@@ -27,7 +28,6 @@ from bandwidth_credentials import (
 from ._errors import Failure, classify
 from ._resource import (
     LATEST,
-    SecretName,
     parse_name,
     payload_values,
     positive_number,
@@ -121,15 +121,16 @@ class SecretManagerProvider(Provider):
 
         _redact.install()
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
-        failure: Failure | None = None
         try:
             # ADC is looked up here, so a missing credential surfaces now.
-            return secretmanager_v1.SecretManagerServiceClient(
+            client = secretmanager_v1.SecretManagerServiceClient(
                 transport=self.transport, client_options=options
             )
         except Exception as exc:  # translated below, outside this block
             failure = classify(exc)
-        self._raise(failure, attempts=0)
+        else:
+            return client
+        raise self._error(failure, attempts=0)
 
     # -- fetching ---------------------------------------------------------------------
 
@@ -145,19 +146,20 @@ class SecretManagerProvider(Provider):
         return Fetched(values=values, version=name)
 
     def _access(self, client: Any) -> Any:
-        failure: Failure | None = None
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return client.access_secret_version(
+                response = client.access_secret_version(
                     name=self.secret.name, retry=None, timeout=self.timeout
                 )
             except Exception as exc:  # translated below, outside this block
                 failure = classify(exc)
-            if failure.kind != "status" or failure.status not in _RETRIED or attempt == MAX_ATTEMPTS:
+            else:
+                return response
+            retried = failure.kind == "status" and failure.status in _RETRIED
+            if not retried or attempt == MAX_ATTEMPTS:
                 break
             time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
-        assert failure is not None
-        self._raise(failure, attempts=attempt)
+        raise self._error(failure, attempts=attempt)
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
         import google_crc32c
@@ -190,7 +192,8 @@ class SecretManagerProvider(Provider):
     def _where(self) -> str:
         return self.endpoint or "secretmanager.googleapis.com"
 
-    def _raise(self, failure: Failure, *, attempts: int) -> NoReturn:
+    def _error(self, failure: Failure, *, attempts: int) -> CredentialsError:
+        """The library error for ``failure``; the caller raises it outside its ``except``."""
         uri = self.source.uri
         label = self._label()
         code = failure.status
@@ -198,80 +201,78 @@ class SecretManagerProvider(Provider):
             f"HTTP {failure.http}, server text omitted" if failure.http else "server text omitted"
         )
         if failure.kind == "no-credentials":
-            raise SourceAuthenticationError(
+            return SourceAuthenticationError(
                 f"source {uri}: no Application Default Credentials for {label}; set "
                 "GOOGLE_APPLICATION_CREDENTIALS, run `gcloud auth application-default "
                 "login`, or run with an attached service account",
                 source=uri,
             )
         if failure.kind == "token":
-            raise SourceAuthenticationError(
+            return SourceAuthenticationError(
                 f"source {uri}: getting a Google access token for {label} failed "
                 f"({failure.type_name})",
                 source=uri,
             )
         if failure.kind == "token-unreachable":
-            raise SourceUnavailableError(
+            return SourceUnavailableError(
                 f"source {uri}: could not reach Google's token endpoint to authenticate "
                 f"for {label} ({failure.type_name})",
                 source=uri,
             )
         if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
-            raise SourceUnavailableError(
+            return SourceUnavailableError(
                 f"source {uri}: {label} timed out at {self._where()} (DEADLINE_EXCEEDED, "
                 f"timeout {self.timeout:g} s)",
                 source=uri,
             )
         if failure.kind == "connect":
-            raise SourceUnavailableError(
+            return SourceUnavailableError(
                 f"source {uri}: could not connect to Secret Manager at {self._where()} for "
                 f"{label} ({failure.type_name})",
                 source=uri,
             )
         if code == "NOT_FOUND":
-            raise SourceNotFoundError(f"source {uri}: {label} does not exist ({code})", source=uri)
+            return SourceNotFoundError(f"source {uri}: {label} does not exist ({code})", source=uri)
         if code == "FAILED_PRECONDITION":
-            self._raise_not_enabled(failure)
+            return self._not_enabled_error(failure)
         if code == "PERMISSION_DENIED":
-            raise SourceAccessDeniedError(
+            return SourceAccessDeniedError(
                 f"source {uri}: access to {label} was denied ({code}); the caller needs "
                 f"{ACCESSOR_ROLE} on the secret (Secret Manager also answers this way for "
                 "a secret that does not exist)",
                 source=uri,
             )
         if code == "UNAUTHENTICATED":
-            raise SourceAuthenticationError(
-                f"source {uri}: Secret Manager refused the credentials sent for {label} "
-                f"({code})",
+            return SourceAuthenticationError(
+                f"source {uri}: Secret Manager refused the credentials sent for {label} ({code})",
                 source=uri,
             )
         if code in _RETRIED or code == "INTERNAL" or (failure.http or 0) >= 500:
-            raise SourceUnavailableError(
+            return SourceUnavailableError(
                 f"source {uri}: Secret Manager at {self._where()} did not serve {label} "
                 f"({said}) after {attempts} attempt(s)",
                 source=uri,
             )
         if code == "INVALID_ARGUMENT":
-            raise ConfigurationError(
+            return ConfigurationError(
                 f"source {uri}: Secret Manager rejected the request for {label} ({code}); "
                 "check the resource name",
                 source=uri,
             )
-        raise SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
+        return SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
 
-    def _raise_not_enabled(self, failure: Failure) -> NoReturn:
+    def _not_enabled_error(self, failure: Failure) -> SourceNotFoundError:
         uri = self.source.uri
         state = failure.state.lower() if failure.state else "disabled or destroyed"
         if self.secret.version == LATEST:
-            raise SourceNotFoundError(
+            return SourceNotFoundError(
                 f"source {uri}: {self._label()} is {state} (FAILED_PRECONDITION); `latest` "
                 "does not fall back to an older version: enable it, add a new version, or "
                 "name an enabled version with /versions/N",
                 source=uri,
             )
-        raise SourceNotFoundError(
-            f"source {uri}: secret version {self.secret.name} is {state} "
-            "(FAILED_PRECONDITION)",
+        return SourceNotFoundError(
+            f"source {uri}: secret version {self.secret.name} is {state} (FAILED_PRECONDITION)",
             source=uri,
         )
 
