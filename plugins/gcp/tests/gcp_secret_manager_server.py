@@ -28,7 +28,8 @@ Not implemented: every other RPC (create, add version, list, IAM, ...), version
 aliases, etags, CMEK, replication, real IAM (access is allowed or denied per secret),
 request quotas, gRPC metadata other than ``authorization``, and the ``$alt``/``$fields``
 system parameters. Misbehaviour for tests: ``fail`` (answer the next N calls with a
-status), ``delay`` (hang before answering), ``corrupt`` (send a wrong checksum) and, on
+status), ``delay`` (hang before answering), ``corrupt`` (send a wrong checksum), ``echo``
+(the token endpoint quotes a refused refresh token in its error) and, on
 REST only, ``raw`` (answer with this status and body, as a proxy in the way might).
 """
 
@@ -102,6 +103,7 @@ class SecretStore:
     raw: tuple[int, bytes] | None = None
     delay: float = 0.0
     corrupt: bool = False
+    echo: bool = False
     calls: list[str] = field(default_factory=list)
     token_requests: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -234,9 +236,12 @@ class _RestHandler(BaseHTTPRequestHandler):
         if self.path != "/token" or form.get("grant_type") != ["refresh_token"]:
             self._send(400, {"error": "unsupported_grant_type"})
             return
-        token = self.server.store.issue_token((form.get("refresh_token") or [""])[0])
+        refresh_token = (form.get("refresh_token") or [""])[0]
+        token = self.server.store.issue_token(refresh_token)
         if token is None:
-            self._send(400, {"error": "invalid_grant", "error_description": "Bad Request"})
+            # A careless endpoint may quote what it was sent: `echo` makes this one do so.
+            said = f"Bad Request: {refresh_token}" if self.server.store.echo else "Bad Request"
+            self._send(400, {"error": "invalid_grant", "error_description": said})
             return
         self._send(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
 

@@ -14,7 +14,7 @@ from bandwidth_credentials.testing import CANARY_SECRET
 
 PROJECT = "bw-test"
 PROJECT_NUMBER = "123456789012"
-ACCESS_TOKEN = "ya29.loopback-access-token"
+ACCESS_TOKEN = "ya29.canary-access-token-3e91a7-DO-NOT-LEAK"
 #: The refresh token is a credential like a password: it doubles as a canary.
 REFRESH_TOKEN = CANARY_SECRET
 GOOGLE_HOSTS = (

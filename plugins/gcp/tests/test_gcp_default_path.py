@@ -12,16 +12,11 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
-from collections.abc import Iterator
-from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-import trustme
-from gcp_connect_proxy import ConnectProxy, Route, running, server_context
-from gcp_secret_manager_server import SecretStore, grpc_server
-from gcp_settings import GOOGLE_HOSTS, PROJECT, PROJECT_NUMBER, write_adc
+from gcp_connect_proxy import ConnectProxy, running
+from gcp_secret_manager_server import SecretStore
+from gcp_settings import PROJECT, PROJECT_NUMBER
 
 from bandwidth_credentials import (
     Resolver,
@@ -37,55 +32,10 @@ REGIONAL = f"projects/{PROJECT}/locations/us-east4/secrets/bandwidth-prod"
 VOICE = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
 
 
-@pytest.fixture
-def google_tls(server_cert: trustme.LeafCert, tmp_path: Path) -> ssl.SSLContext:
-    """What the proxy presents for the Google hostnames."""
-    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
-    server_cert.cert_chain_pems[0].write_to_path(str(chain))
-    for blob in server_cert.cert_chain_pems[1:]:
-        blob.write_to_path(str(chain), append=True)
-    server_cert.private_key_pem.write_to_path(str(key))
-    return server_context(str(chain), str(key))
-
-
-@pytest.fixture
-def default_env(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, ca: trustme.CA, store: SecretStore
-) -> None:
-    """ADC as `gcloud auth application-default login` leaves it; the CA for requests."""
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(bundle))
-    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(write_adc(tmp_path / "adc.json")))
+@pytest.fixture(autouse=True)
+def secrets(store: SecretStore) -> None:
     store.add(SECRET, json.dumps(VOICE).encode())
     store.add(REGIONAL, json.dumps(VOICE).encode())
-
-
-@pytest.fixture(params=["rest", "grpc"])
-def proxy(
-    request: pytest.FixtureRequest,
-    monkeypatch: pytest.MonkeyPatch,
-    store: SecretStore,
-    rest_url: str,
-    google_tls: ssl.SSLContext,
-    default_env: None,
-) -> Iterator[tuple[str, ConnectProxy]]:
-    """The proxy, with Secret Manager served over the transport under test.
-
-    requests reads ``HTTPS_PROXY``; gRPC reads only the lower-case ``https_proxy`` (or
-    ``grpc_proxy``), which requests honours as well.
-    """
-    rest = ("127.0.0.1", urlsplit(rest_url).port or 0)
-    routes = {f"{host}:443": Route(rest, google_tls) for host in GOOGLE_HOSTS}
-    with grpc_server(store, None) as grpc_port:
-        if request.param == "grpc":
-            for host in GOOGLE_HOSTS:
-                if host.startswith("secretmanager."):
-                    routes[f"{host}:443"] = Route(("127.0.0.1", grpc_port), google_tls)
-        with running(ConnectProxy(routes)) as server:
-            variable = "HTTPS_PROXY" if request.param == "rest" else "https_proxy"
-            monkeypatch.setenv(variable, server.url)
-            yield request.param, server
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,11 @@
 """Keeping secret values and access tokens out of the Google client's debug log.
 
-At DEBUG level the generated client logs each call with structured ``extra`` fields:
-the request's metadata (its ``authorization`` header holds the access token) and the
-response payload (for ``AccessSecretVersion``, the secret). A filter on the client's own
-loggers replaces those fields with a note; the message line (which names the RPC) and
-every other logger are left as the application configured them.
+At DEBUG level the generated client logs each call with structured ``extra`` fields: the
+request, its headers or metadata, and the response payload (for ``AccessSecretVersion``,
+the secret, base64-encoded). google-auth logs its token requests and answers the same
+way, hashing the token fields it knows but keeping the rest of an answer, error text
+included. A filter on those loggers replaces such fields with a note; the message line
+(which names the RPC) and every other logger are left as the application configured them.
 
 gRPC logs a failing call-credentials plugin (google-auth's token refresh) at ERROR with
 the exception and its traceback; a token endpoint's error answer is part of that
@@ -21,6 +22,7 @@ LOGGERS = (
     f"{_PACKAGE}.client",
     f"{_PACKAGE}.transports.grpc",
     f"{_PACKAGE}.transports.rest",
+    "google.auth.transport.requests",
 )
 # The structured fields google-api-core's client logging attaches to a record.
 _FIELDS = ("request", "response", "httpRequest", "httpResponse", "metadata")
