@@ -149,7 +149,7 @@ FAILURES: list[tuple[str, Callable[[SecretStore], None]]] = [
     ("broken json", stored(b'{"password": "' + CANARY_PASSWORD.encode())),
     ("json array", stored(json.dumps([CANARY_PASSWORD, CANARY_SECRET]).encode())),
     ("not utf-8", stored(b"\xff" + CANARY_PASSWORD.encode())),
-    ("bad account id", stored(json.dumps({"accountId": CANARY_SECRET, "username": "j", "password": CANARY_PASSWORD}).encode())),
+    ("bad account id", stored(json.dumps({"accountId": CANARY_SECRET, "password": CANARY_PASSWORD, "username": "j"}).encode())),  # noqa: E501
     ("half a pair", stored(json.dumps({"accountId": "1", "password": CANARY_PASSWORD}).encode())),
     ("checksum mismatch", corrupted),
 ]  # fmt: skip
