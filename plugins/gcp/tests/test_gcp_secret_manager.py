@@ -191,6 +191,20 @@ def test_a_payload_that_is_not_a_json_object_is_a_format_error(
         ("gcp-sm:projects/p1/secrets/s?timeout=soon", "'timeout' must be a non-negative"),
         ("gcp-sm:projects/p1/secrets/s?field=", "'field' is empty"),
         ("gcp-sm:projects/p1/secrets/s?version=2", "unknown option(s) version"),
+        ("gcp-sm:projects/p1/secrets/s?endpoint=a b", "HOST[:PORT] or a URL"),
+        ("gcp-sm:projects/p1/secrets/s?endpoint=https://h.example", "only with transport=rest"),
+        (
+            "gcp-sm:projects/p1/secrets/s?transport=rest&endpoint=http://sm.example.com",
+            "plain http is allowed for loopback addresses only",
+        ),
+        (
+            "gcp-sm:projects/p1/secrets/s?transport=rest&endpoint=https://u:p@h.example",
+            "SCHEME://HOST[:PORT] only",
+        ),
+        (
+            "gcp-sm:projects/p1/secrets/s?transport=rest&endpoint=https://h.example/v1",
+            "SCHEME://HOST[:PORT] only",
+        ),
     ],
 )
 def test_bad_uris_are_configuration_errors(uri: str, says: str) -> None:

@@ -13,10 +13,12 @@ https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.location
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
+from urllib.parse import urlsplit
 
 from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 
@@ -35,6 +37,7 @@ _PROJECT = re.compile(r"^[a-z0-9][a-z0-9.:-]{0,62}$")
 _LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
+_HOST_PORT = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 
 _EXPECTED = (
     'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
@@ -115,6 +118,52 @@ def transport_option(source: Source) -> str | None:
             f"source {source.uri}: option 'transport' must be grpc or rest", source=source.uri
         )
     return value
+
+
+def endpoint_option(source: Source, transport: str | None) -> str | None:
+    """The ``endpoint`` option: ``HOST[:PORT]``, or a URL for the REST transport.
+
+    A URL may be ``https``, or ``http`` for a loopback address only (the access token
+    travels with every request), with no user info, path or query.
+    """
+    value = text_option(source, "endpoint")
+    if value is None:
+        return None
+    uri = source.uri
+    if "://" not in value:
+        if not _HOST_PORT.match(value):
+            raise ConfigurationError(
+                f"source {uri}: option 'endpoint' must be HOST[:PORT] or a URL", source=uri
+            )
+        return value
+    if transport != "rest":
+        raise ConfigurationError(
+            f"source {uri}: option 'endpoint' may be a URL only with transport=rest; "
+            "for gRPC give HOST[:PORT]",
+            source=uri,
+        )
+    parts = urlsplit(value)
+    plain = parts.scheme == "http" and _is_loopback(parts.hostname or "")
+    if not (parts.scheme == "https" or plain) or not parts.hostname:
+        raise ConfigurationError(
+            f"source {uri}: option 'endpoint' must use https (plain http is allowed for "
+            "loopback addresses only)",
+            source=uri,
+        )
+    if parts.username or parts.password or parts.path not in ("", "/") or parts.query:
+        raise ConfigurationError(
+            f"source {uri}: option 'endpoint' must be SCHEME://HOST[:PORT] only", source=uri
+        )
+    return value
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def positive_number(source: Source, name: str, default: float) -> float:

@@ -28,6 +28,7 @@ from bandwidth_credentials import (
 from ._errors import Failure, classify
 from ._resource import (
     LATEST,
+    endpoint_option,
     parse_name,
     payload_values,
     positive_number,
@@ -62,8 +63,9 @@ class SecretManagerProvider(Provider):
     - ``timeout``: seconds per attempt (default 10). Over gRPC it is the call's deadline;
       over REST it bounds the connect and each read (requests' semantics).
     - ``transport``: ``grpc`` or ``rest``; default: the client's default (gRPC).
-    - ``endpoint``: ``HOST[:PORT]`` (or ``http(s)://HOST:PORT`` for REST), for a Private
-      Service Connect endpoint; default: the client's default endpoint, or the regional one.
+    - ``endpoint``: ``HOST[:PORT]`` (or ``https://HOST[:PORT]`` with ``transport=rest``;
+      ``http`` only for loopback addresses), for a Private Service Connect endpoint;
+      default: the client's default endpoint, or the regional one.
 
     Credentials are Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS``,
     the gcloud login, the metadata server on Cloud Run, GKE and GCE). ``HTTPS_PROXY``,
@@ -98,7 +100,7 @@ class SecretManagerProvider(Provider):
         self.field = text_option(source, "field")
         self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
         self.transport = transport_option(source)
-        self.endpoint = text_option(source, "endpoint") or self.secret.endpoint
+        self.endpoint = endpoint_option(source, self.transport) or self.secret.endpoint
         self._lock = threading.Lock()
         self._client: Any = None
 
