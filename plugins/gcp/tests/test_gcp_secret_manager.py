@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Mapping
 
 import pytest
@@ -232,6 +234,35 @@ def test_the_timeout_bounds_a_hanging_server(store: SecretStore, loopback: Loopb
     assert time.monotonic() - started < 2.5
     assert "timed out" in str(caught.value)
     assert "DEADLINE_EXCEEDED" in str(caught.value)
+
+
+def test_a_forked_child_builds_its_own_client(store: SecretStore, loopback: Loopback) -> None:
+    store.add(SECRET, json.dumps(VOICE).encode())
+    source = provider(loopback.uri(SECRET))
+    source.fetch()
+    parents = source.client()
+    read_end, write_end = os.pipe()
+
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a threaded process (the servers' threads).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        answer = "failed"
+        try:
+            own = source.client() is not parents
+            answer = f"{own} {source.fetch().values['username']}"
+        finally:
+            os.write(write_end, answer.encode())
+            os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        answer = stream.read().decode()
+    os.waitpid(pid, 0)
+
+    assert answer == "True jdoe"
+    assert source.client() is parents
+    assert len(store.calls) == 2
 
 
 # -- imports ------------------------------------------------------------------------------

@@ -6,9 +6,11 @@ never when this module is imported.
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
+import weakref
 from typing import Any
 
 from bandwidth_credentials import (
@@ -45,6 +47,18 @@ MAX_ATTEMPTS = 3
 BACKOFF = 0.25
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 _RETRIED = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
+_providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
+
+
+def _forget_clients_in_child() -> None:
+    # A pre-forking server's workers must not share the parent's gRPC channel or pooled
+    # HTTP connections: each child builds its own client on its next fetch.
+    for provider in list(_providers):
+        provider._lock = threading.Lock()
+        provider._client = None
+
+
+os.register_at_fork(after_in_child=_forget_clients_in_child)
 
 
 class SecretManagerProvider(Provider):
@@ -76,7 +90,9 @@ class SecretManagerProvider(Provider):
     The payload's CRC32C (``dataCrc32c``, which the service stores for every version) is
     checked; a mismatch is :class:`SourceFormatError`. ``Fetched.version`` is the resolved
     version name (``projects/.../versions/7``), so ``latest`` moving to a new version is a
-    change. API: https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access
+    change. After ``os.fork()`` the child builds its own client (gRPC channels and pooled
+    connections are not shared across processes).
+    API: https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access
 
     Errors: NOT_FOUND and FAILED_PRECONDITION (a disabled or destroyed version)
     :class:`SourceNotFoundError`; PERMISSION_DENIED :class:`SourceAccessDeniedError`
@@ -103,6 +119,7 @@ class SecretManagerProvider(Provider):
         self.endpoint = endpoint_option(source, self.transport) or self.secret.endpoint
         self._lock = threading.Lock()
         self._client: Any = None
+        _providers.add(self)
 
     # -- the client -------------------------------------------------------------------
 
