@@ -14,22 +14,15 @@ import weakref
 from typing import Any
 
 from bandwidth_credentials import (
-    ConfigurationError,
-    CredentialsError,
     Fetched,
     Provider,
     Source,
-    SourceAccessDeniedError,
-    SourceAuthenticationError,
-    SourceError,
     SourceFormatError,
-    SourceNotFoundError,
-    SourceUnavailableError,
 )
 
-from ._errors import Failure, classify
+from ._errors import classify
+from ._messages import RETRIED, Where, library_error
 from ._resource import (
-    LATEST,
     endpoint_option,
     parse_name,
     payload_values,
@@ -41,12 +34,9 @@ from ._resource import (
 __all__ = ["SecretManagerProvider"]
 
 DEFAULT_TIMEOUT = 10.0
-#: Attempts in all for UNAVAILABLE and RESOURCE_EXHAUSTED, the codes the generated
-#: client's own default retry covers for AccessSecretVersion.
+#: Attempts in all for the codes in ``RETRIED``.
 MAX_ATTEMPTS = 3
 BACKOFF = 0.25
-ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
-_RETRIED = frozenset({"UNAVAILABLE", "RESOURCE_EXHAUSTED"})
 _providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
 
 
@@ -149,7 +139,7 @@ class SecretManagerProvider(Provider):
             failure = classify(exc)
         else:
             return client
-        raise self._error(failure, attempts=0)
+        raise library_error(failure, self._where(), attempts=0)
 
     # -- fetching ---------------------------------------------------------------------
 
@@ -174,11 +164,11 @@ class SecretManagerProvider(Provider):
                 failure = classify(exc)
             else:
                 return response
-            retried = failure.kind == "status" and failure.status in _RETRIED
+            retried = failure.kind == "status" and failure.status in RETRIED
             if not retried or attempt == MAX_ATTEMPTS:
                 break
             time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
-        raise self._error(failure, attempts=attempt)
+        raise library_error(failure, self._where(), attempts=attempt)
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
         import google_crc32c
@@ -197,103 +187,8 @@ class SecretManagerProvider(Provider):
                 source=uri,
             )
 
-    # -- errors -----------------------------------------------------------------------
-
-    def _label(self) -> str:
-        secret = self.secret
-        if secret.version == LATEST:
-            return (
-                f"the latest version of secret {secret.name.rsplit('/versions/', 1)[0]} "
-                "(the most recently created one)"
-            )
-        return f"secret version {secret.name}"
-
-    def _where(self) -> str:
-        return self.endpoint or "secretmanager.googleapis.com"
-
-    def _error(self, failure: Failure, *, attempts: int) -> CredentialsError:
-        """The library error for ``failure``; the caller raises it outside its ``except``."""
-        uri = self.source.uri
-        label = self._label()
-        code = failure.status
-        said = code or (
-            f"HTTP {failure.http}, server text omitted" if failure.http else "server text omitted"
-        )
-        if failure.kind == "no-credentials":
-            return SourceAuthenticationError(
-                f"source {uri}: no Application Default Credentials for {label}; set "
-                "GOOGLE_APPLICATION_CREDENTIALS, run `gcloud auth application-default "
-                "login`, or run with an attached service account",
-                source=uri,
-            )
-        if failure.kind == "token":
-            return SourceAuthenticationError(
-                f"source {uri}: getting a Google access token for {label} failed "
-                f"({failure.type_name})",
-                source=uri,
-            )
-        if failure.kind == "token-unreachable":
-            return SourceUnavailableError(
-                f"source {uri}: could not reach Google's token endpoint to authenticate "
-                f"for {label} ({failure.type_name})",
-                source=uri,
-            )
-        if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
-            return SourceUnavailableError(
-                f"source {uri}: {label} timed out at {self._where()} (DEADLINE_EXCEEDED, "
-                f"timeout {self.timeout:g} s)",
-                source=uri,
-            )
-        if failure.kind == "connect":
-            return SourceUnavailableError(
-                f"source {uri}: could not connect to Secret Manager at {self._where()} for "
-                f"{label} ({failure.type_name})",
-                source=uri,
-            )
-        if code == "NOT_FOUND":
-            return SourceNotFoundError(f"source {uri}: {label} does not exist ({code})", source=uri)
-        if code == "FAILED_PRECONDITION":
-            return self._not_enabled_error(failure)
-        if code == "PERMISSION_DENIED":
-            return SourceAccessDeniedError(
-                f"source {uri}: access to {label} was denied ({code}); the caller needs "
-                f"{ACCESSOR_ROLE} on the secret (Secret Manager also answers this way for "
-                "a secret that does not exist)",
-                source=uri,
-            )
-        if code == "UNAUTHENTICATED":
-            return SourceAuthenticationError(
-                f"source {uri}: Secret Manager refused the credentials sent for {label} ({code})",
-                source=uri,
-            )
-        if code in _RETRIED or code == "INTERNAL" or (failure.http or 0) >= 500:
-            return SourceUnavailableError(
-                f"source {uri}: Secret Manager at {self._where()} did not serve {label} "
-                f"({said}) after {attempts} attempt(s)",
-                source=uri,
-            )
-        if code == "INVALID_ARGUMENT":
-            return ConfigurationError(
-                f"source {uri}: Secret Manager rejected the request for {label} ({code}); "
-                "check the resource name",
-                source=uri,
-            )
-        return SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
-
-    def _not_enabled_error(self, failure: Failure) -> SourceNotFoundError:
-        uri = self.source.uri
-        state = failure.state.lower() if failure.state else "disabled or destroyed"
-        if self.secret.version == LATEST:
-            return SourceNotFoundError(
-                f"source {uri}: {self._label()} is {state} (FAILED_PRECONDITION); `latest` "
-                "does not fall back to an older version: enable it, add a new version, or "
-                "name an enabled version with /versions/N",
-                source=uri,
-            )
-        return SourceNotFoundError(
-            f"source {uri}: secret version {self.secret.name} is {state} (FAILED_PRECONDITION)",
-            source=uri,
-        )
+    def _where(self) -> Where:
+        return Where(self.source.uri, self.secret, self.endpoint, self.timeout)
 
     def close(self) -> None:
         """Close the client's channel or HTTP session, if one was created."""
