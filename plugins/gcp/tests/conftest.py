@@ -16,7 +16,8 @@ import pytest
 import trustme
 from cryptography.hazmat.primitives.asymmetric import rsa
 from gcp_connect_proxy import ConnectProxy, Route, running, server_context
-from gcp_secret_manager_server import SecretStore, grpc_server, rest_server
+from gcp_secret_manager_grpc import grpc_server
+from gcp_secret_manager_server import SecretStore, rest_server
 from gcp_settings import (
     ACCESS_TOKEN,
     GOOGLE_HOSTS,

@@ -9,7 +9,8 @@ It serves ``AccessSecretVersion`` over both of the official client's transports:
   HTTP status of the canonical code;
   https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access
   https://cloud.google.com/apis/design/errors#http_mapping
-- gRPC: ``google.cloud.secretmanager.v1.SecretManagerService/AccessSecretVersion`` with the
+- gRPC (``gcp_secret_manager_grpc``, over the same :class:`SecretStore`):
+  ``google.cloud.secretmanager.v1.SecretManagerService/AccessSecretVersion`` with the
   client's own protobuf types, failures as gRPC status codes.
 
 Semantics from the API reference: ``latest`` is the most recently created version
@@ -42,7 +43,6 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -50,13 +50,10 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import google_crc32c
-import grpc
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from google.cloud.secretmanager_v1 import AccessSecretVersionRequest, AccessSecretVersionResponse
 
-SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 HTTP_STATUS = {
     "INVALID_ARGUMENT": 400,
     "FAILED_PRECONDITION": 400,
@@ -284,44 +281,3 @@ def rest_server(store: SecretStore, tls: ssl.SSLContext | None = None) -> Iterat
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-# -- gRPC ---------------------------------------------------------------------------------
-
-
-def _grpc_access(store: SecretStore) -> Any:
-    def access(request: AccessSecretVersionRequest, context: grpc.ServicerContext) -> Any:
-        metadata = dict(context.invocation_metadata())
-        if store.delay:
-            threading.Event().wait(store.delay)
-        try:
-            name, data, crc = store.access(request.name, metadata.get("authorization"))
-        except ApiError as exc:
-            context.abort(grpc.StatusCode[exc.status], exc.message)
-        return AccessSecretVersionResponse(name=name, payload={"data": data, "data_crc32c": crc})
-
-    return access
-
-
-@contextmanager
-def grpc_server(store: SecretStore, tls: tuple[bytes, bytes] | None) -> Iterator[int]:
-    """Serve gRPC on 127.0.0.1, over TLS with ``(key_pem, cert_chain_pem)`` or in plaintext
-    (behind a proxy that terminates TLS); yields the port."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    handler = grpc.unary_unary_rpc_method_handler(
-        _grpc_access(store),
-        request_deserializer=AccessSecretVersionRequest.deserialize,
-        response_serializer=AccessSecretVersionResponse.serialize,
-    )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(SERVICE, {"AccessSecretVersion": handler}),)
-    )
-    if tls is None:
-        port = server.add_insecure_port("127.0.0.1:0")
-    else:
-        port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials([tls]))
-    server.start()
-    try:
-        yield port
-    finally:
-        server.stop(grace=None).wait(5)
