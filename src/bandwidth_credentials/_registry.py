@@ -39,6 +39,7 @@ PLUGIN_PACKAGES = {
     "aws-ssm": "bandwidth-credentials-aws",
     "aws-lambda-ext": "bandwidth-credentials-aws",
     "azure-kv": "bandwidth-credentials-azure",
+    "gcp-sm": "bandwidth-credentials-gcp",
 }
 
 logger = logging.getLogger("bandwidth_credentials")

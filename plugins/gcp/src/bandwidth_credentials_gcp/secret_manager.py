@@ -1,0 +1,198 @@
+"""``gcp-sm:projects/P/secrets/S``: a secret version read from Google Cloud Secret Manager.
+
+The official client (``google-cloud-secret-manager``) is imported on the first fetch,
+never when this module is imported.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import weakref
+from typing import Any
+
+from bandwidth_credentials import (
+    Fetched,
+    Provider,
+    Source,
+    SourceFormatError,
+)
+
+from ._errors import classify
+from ._messages import RETRIED, Where, library_error
+from ._resource import (
+    endpoint_option,
+    parse_name,
+    payload_values,
+    positive_number,
+    text_option,
+    transport_option,
+)
+
+__all__ = ["SecretManagerProvider"]
+
+DEFAULT_TIMEOUT = 10.0
+#: Attempts in all for the codes in ``RETRIED``.
+MAX_ATTEMPTS = 3
+BACKOFF = 0.25
+_providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
+
+
+def _forget_clients_in_child() -> None:
+    # A pre-forking server's workers must not share the parent's gRPC channel or pooled
+    # HTTP connections: each child builds its own client on its next fetch.
+    for provider in list(_providers):
+        provider._lock = threading.Lock()
+        provider._client = None
+
+
+os.register_at_fork(after_in_child=_forget_clients_in_child)
+
+
+class SecretManagerProvider(Provider):
+    """Reads one secret version with ``AccessSecretVersion`` and Application Default Credentials.
+
+    URI: ``gcp-sm:projects/PROJECT/secrets/SECRET[/versions/VERSION]``, or for a regional
+    secret ``gcp-sm:projects/PROJECT/locations/LOCATION/secrets/SECRET[/versions/VERSION]``
+    (served by ``secretmanager.LOCATION.rep.googleapis.com``). Without ``/versions/`` the
+    version is ``latest``: as Google defines it, the most recently created version. If that
+    version is disabled, the read fails (it does not fall back to an older one).
+
+    Options:
+
+    - ``field``: the payload is one plain value stored under this key; without it the
+      payload must be a JSON object of fields.
+    - ``timeout``: seconds per attempt (default 10). Over gRPC it is the call's deadline;
+      over REST it bounds the connect and each read (requests' semantics).
+    - ``transport``: ``grpc`` or ``rest``; default: the client's default (gRPC).
+    - ``endpoint``: ``HOST[:PORT]`` (or ``https://HOST[:PORT]`` with ``transport=rest``;
+      ``http`` only for loopback addresses), for a Private Service Connect endpoint;
+      default: the client's default endpoint, or the regional one.
+
+    Credentials are Application Default Credentials (``GOOGLE_APPLICATION_CREDENTIALS``,
+    the gcloud login, the metadata server on Cloud Run, GKE and GCE). ``HTTPS_PROXY``,
+    ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` (REST) and ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``
+    (gRPC) work as they do for the client itself. UNAVAILABLE and RESOURCE_EXHAUSTED are
+    retried (3 attempts with jittered backoff) before :class:`SourceUnavailableError`.
+
+    The payload's CRC32C (``dataCrc32c``, which the service stores for every version) is
+    checked; a mismatch is :class:`SourceFormatError`. ``Fetched.version`` is the resolved
+    version name (``projects/.../versions/7``), so ``latest`` moving to a new version is a
+    change. After ``os.fork()`` the child builds its own client (gRPC channels and pooled
+    connections are not shared across processes).
+    API: https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets.versions/access
+
+    Errors: NOT_FOUND and FAILED_PRECONDITION (a disabled or destroyed version)
+    :class:`SourceNotFoundError`; PERMISSION_DENIED :class:`SourceAccessDeniedError`
+    (naming ``roles/secretmanager.secretAccessor``); UNAUTHENTICATED, no credentials or a
+    failed token fetch :class:`SourceAuthenticationError`; UNAVAILABLE, DEADLINE_EXCEEDED,
+    RESOURCE_EXHAUSTED and connection failures :class:`SourceUnavailableError`.
+
+    Example::
+
+        gcp-sm:projects/my-project/secrets/bandwidth-prod
+        gcp-sm:projects/my-project/secrets/bandwidth-prod/versions/3?field=BW_PASSWORD
+    """
+
+    scheme = "gcp-sm"
+    options = frozenset({"field", "timeout", "transport", "endpoint"})
+    default_ttl = 300.0
+
+    def __init__(self, source: Source) -> None:
+        super().__init__(source)
+        self.secret = parse_name(source)
+        self.field = text_option(source, "field")
+        self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
+        self.transport = transport_option(source)
+        self.endpoint = endpoint_option(source, self.transport) or self.secret.endpoint
+        self._lock = threading.Lock()
+        self._client: Any = None
+        _providers.add(self)
+
+    # -- the client -------------------------------------------------------------------
+
+    def client(self) -> Any:
+        """The ``SecretManagerServiceClient``, created (and the SDK imported) on first use."""
+        with self._lock:
+            if self._client is None:
+                self._client = self._new_client()
+            return self._client
+
+    def _new_client(self) -> Any:
+        # Imported here: `import bandwidth_credentials_gcp` and building a resolver must
+        # not pay for the Google client, grpc or protobuf.
+        from google.api_core.client_options import ClientOptions
+        from google.cloud import secretmanager_v1
+
+        from . import _redact
+
+        _redact.install()
+        options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        try:
+            # ADC is looked up here, so a missing credential surfaces now.
+            client = secretmanager_v1.SecretManagerServiceClient(
+                transport=self.transport, client_options=options
+            )
+        except Exception as exc:  # translated below, outside this block
+            failure = classify(exc)
+        else:
+            return client
+        raise library_error(failure, self._where(), attempts=0)
+
+    # -- fetching ---------------------------------------------------------------------
+
+    def fetch(self) -> Fetched:
+        """Call ``AccessSecretVersion`` now; return the payload's keys and the version name."""
+        client = self.client()
+        response = self._access(client)
+        name = str(response.name or self.secret.name)
+        payload = response.payload
+        data = bytes(payload.data)
+        self._check_crc32c(name, data, payload)
+        values = payload_values(self.source.uri, f"secret version {name}", data, self.field)
+        return Fetched(values=values, version=name)
+
+    def _access(self, client: Any) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                response = client.access_secret_version(
+                    name=self.secret.name, retry=None, timeout=self.timeout
+                )
+            except Exception as exc:  # translated below, outside this block
+                failure = classify(exc)
+            else:
+                return response
+            retried = failure.kind == "status" and failure.status in RETRIED
+            if not retried or attempt == MAX_ATTEMPTS:
+                break
+            time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+        raise library_error(failure, self._where(), attempts=attempt)
+
+    def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
+        import google_crc32c
+
+        uri = self.source.uri
+        if "data_crc32c" not in payload:
+            raise SourceFormatError(
+                f"source {uri}: the payload of secret version {name} came without its "
+                "CRC32C checksum (dataCrc32c), which Secret Manager always sends",
+                source=uri,
+            )
+        if google_crc32c.value(data) != payload.data_crc32c:
+            raise SourceFormatError(
+                f"source {uri}: the payload of secret version {name} does not match its "
+                "CRC32C checksum (dataCrc32c); it was corrupted on the way",
+                source=uri,
+            )
+
+    def _where(self) -> Where:
+        return Where(self.source.uri, self.secret, self.endpoint, self.timeout)
+
+    def close(self) -> None:
+        """Close the client's channel or HTTP session, if one was created."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.transport.close()
