@@ -143,7 +143,8 @@ def test_sdk_configuration_with_oauth_uses_our_token_manager(
         bandwidth.CallsApi(client).list_calls("920012")
         bandwidth.CallsApi(client).list_calls("920012")
 
-    assert config.client_id == CLIENT
+    assert config.client_id is None  # the secret stays with this library
+    assert config.client_secret is None
     assert config.username is None
     assert config.password is None
     assert api_server.seen == ["Bearer token-1", "Bearer token-1"]

@@ -231,6 +231,14 @@ class Resolver:
                 raise snapshot.errors[name].with_traceback(None)
         return auth
 
+    def get_auth_nowait(self, service: str) -> ServiceAuth | None:
+        """The cached auth for ``service`` when no fetch is due, else ``None``; never
+        blocks (for the async integrations, which hop to a thread only on ``None``)."""
+        snapshot = self._snapshot
+        if snapshot is None or (snapshot.due_at is not None and self._clock() >= snapshot.due_at):
+            return None
+        return snapshot.by_alias.get(service)
+
     async def aget_auth(self, service: str) -> ServiceAuth:
         """``get_auth`` for asyncio code: the same cache and single-flight; any blocking
         fetch runs in a worker thread so the event loop keeps running."""
