@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
+    "Behaviour",
     "Received",
     "Server",
     "answer",
