@@ -6,7 +6,6 @@ import email.utils
 import ssl
 import time
 import tracemalloc
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -160,14 +159,14 @@ def test_display_url_drops_user_info_and_query(url: str, shown: str) -> None:
 
 
 @pytest.fixture
-def tls_server_context(tmp_path: Path) -> Iterator[tuple[ssl.SSLContext, Path]]:
+def tls_server_context(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    yield context, ca_file
+    return context, ca_file
 
 
 def test_https_is_verified_against_the_given_ca(
