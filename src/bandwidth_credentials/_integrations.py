@@ -52,6 +52,12 @@ def _header_after_refusal(auth: ServiceAuth, refused: str | None) -> str:
     return current.current().authorization
 
 
+def _refused_here(response: httpx.Response, auth: ServiceAuth) -> bool:
+    # httpx hands the auth flow the last answer of a redirect chain: a 401 from wherever
+    # a redirect led must not cause a refresh and a retry.
+    return response.status_code == 401 and same_origin(str(response.request.url), auth)
+
+
 @functools.cache
 def _httpx_class() -> type[httpx.Auth]:
     import httpx
@@ -74,7 +80,7 @@ def _httpx_class() -> type[httpx.Auth]:
             header = current.authorization
             request.headers["Authorization"] = header
             response = yield request
-            if response.status_code == 401:
+            if _refused_here(response, current):
                 request.headers["Authorization"] = _header_after_refusal(self._auth, header)
                 yield request
 
@@ -94,7 +100,7 @@ def _httpx_class() -> type[httpx.Auth]:
                 header = await asyncio.to_thread(lambda: current.authorization)
             request.headers["Authorization"] = header
             response = yield request
-            if response.status_code == 401:
+            if _refused_here(response, current):
                 request.headers["Authorization"] = await asyncio.to_thread(
                     _header_after_refusal, self._auth, header
                 )
