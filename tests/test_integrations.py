@@ -203,7 +203,7 @@ def bouncing_resolver(kind: str, api: Server, token_server: TokenServer) -> Reso
     return Resolver(["mem:bounce"])
 
 
-async def httpx_async_get(url: str, auth: httpx.Auth) -> int:
+async def httpx_async_get(url: str, auth: Any) -> int:
     async with httpx.AsyncClient(auth=auth, follow_redirects=True) as client:
         return (await client.get(url)).status_code
 
