@@ -1,9 +1,6 @@
-"""OAuth 2.0 client credentials: Bandwidth's token exchange, cached and single-flight.
+"""OAuth 2.0 client credentials: Bandwidth's access tokens, cached and single-flight.
 
-``POST {token_url}`` with HTTP Basic client authentication and the form body
-``grant_type=client_credentials`` (RFC 6749 §4.4; Bandwidth's credentials guide,
-https://dev.bandwidth.com/docs/credentials); the answer holds ``access_token``,
-``token_type`` and ``expires_in``. One :class:`TokenManager` exists per (token URL,
+The request itself is :mod:`._token_request`. One :class:`TokenManager` exists per (token URL,
 client id, client secret) in a process, so every service and thread sharing a client
 shares its token, and two secrets for one client id never evict each other's token.
 
@@ -12,22 +9,19 @@ Rules (each tested): a still-valid token is never withheld while it is being ref
 token wait, bounded, for the single request in flight and share its outcome; a failed
 refresh is retried at most once per backoff window (exponential with jitter,
 ``Retry-After`` honoured up to :data:`BACKOFF_CAP`); early-refresh times carry about
-±10% jitter so a fleet does not refresh in lockstep. The request goes through
-:mod:`._http`: one deadline per attempt, a 1 MiB answer cap, redirects never followed.
+±10% jitter so a fleet does not refresh in lockstep. Each attempt has one deadline
+(:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows no redirect.
 """
 
 from __future__ import annotations
 
-import base64
 import hmac
-import json
 import logging
 import math
 import os
 import random
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -35,6 +29,8 @@ from . import _http
 from ._errors import TokenError
 from ._jwt import TokenClaims, decode_claims
 from ._normalizer import ServiceCredentials
+from ._token_request import Failure as _Failure
+from ._token_request import request_token
 
 __all__ = [
     "DEFAULT_TOKEN_URL",
@@ -48,24 +44,12 @@ __all__ = [
 
 DEFAULT_TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
 TEST_TOKEN_URL = "https://test.api.bandwidth.com/api/v1/oauth2/token"
-DEFAULT_LIFETIME = 3600.0
 TIMEOUT = 10.0  # seconds per attempt, connect to last byte
 ATTEMPTS = 2  # per refresh
 BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
 BACKOFF_BASE = 1.0  # first backoff window after a failed refresh; doubles per failure
 BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
 MAX_SIZE = 1 << 20
-# RFC 6749 §5.2: the only server text ever shown.
-STANDARD_ERRORS = frozenset(
-    {
-        "invalid_request",
-        "invalid_client",
-        "invalid_grant",
-        "unauthorized_client",
-        "unsupported_grant_type",
-        "invalid_scope",
-    }
-)
 
 logger = logging.getLogger("bandwidth_credentials")
 
@@ -77,40 +61,10 @@ class _Token(NamedTuple):
     claims: TokenClaims | None
 
 
-class _Failure(NamedTuple):
-    reason: str
-    status: int | None
-    retryable: bool
-    retry_after: float | None = None
-
-
 def refresh_margin(lifetime: float) -> float:
     """Seconds before expiry to refresh: the larger of 60 s or 10% of the lifetime,
     but never more than half of it (a 30 s token is not refreshed on every call)."""
     return min(max(60.0, lifetime * 0.1), lifetime / 2)
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` cannot go into an ``Authorization`` header, or ``None``: the rules
-    for static tokens (no whitespace, control or Unicode format (Cf) characters)."""
-    for char in token:
-        if char.isspace():
-            return "contains whitespace"
-        if unicodedata.category(char) in ("Cc", "Cf"):
-            return "contains a control or invisible format character"
-    return None
-
-
-def _server_text(body: bytes) -> str:
-    """`` (code)`` for a standard OAuth error code, else a note that text was dropped."""
-    if not body.strip():
-        return ""
-    try:
-        detail = json.loads(body)
-    except ValueError:
-        detail = None
-    code = detail.get("error") if isinstance(detail, dict) else None
-    return f" ({code})" if code in STANDARD_ERRORS else " (server text omitted)"
 
 
 class TokenManager:
@@ -293,77 +247,22 @@ class TokenManager:
         return outcome
 
     def _attempt(self) -> _Token | _Failure:
-        # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
-        basic = base64.b64encode(f"{self.client_id}:{self._secret}".encode()).decode()
-        headers = {
-            "Authorization": "Basic " + basic,
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Accept": "application/json",
-        }
         logger.debug("requesting an OAuth token for client %s", self.client_id)
         started = self._clock()
-        failure: _http.HttpError | None = None
-        try:
-            answer = _http.request(
-                "POST",
-                self.token_url,
-                headers=headers,
-                body=b"grant_type=client_credentials",
-                timeout=TIMEOUT,
-                max_size=MAX_SIZE,
-            )
-        except _http.HttpError as exc:
-            failure = exc
-        if failure is not None:
-            if isinstance(failure, _http.DeadlineExceeded):
-                return _Failure(f"timed out after {TIMEOUT:g} s", None, True)
-            if isinstance(failure, _http.TLSFailed):
-                return _Failure(f"TLS error: {failure}", None, False)
-            return _Failure(str(failure), None, failure.retryable)
-        return self._read(answer, started)
-
-    def _read(self, answer: _http.Response, started: float) -> _Token | _Failure:
-        status = answer.status
-        if 300 <= status < 400:
-            location = _http.display_url(answer.headers.get("location", ""))
-            return _Failure(f"HTTP {status} redirect to {location} (not followed)", status, False)
-        if status >= 400 or status < 200:
-            text = _server_text(answer.body)
-            if status in (400, 401, 403):
-                return _Failure(
-                    f"HTTP {status}{text}: the client id or secret was refused", status, False
-                )
-            retryable = status == 429 or status >= 500
-            wait = _http.parse_retry_after(answer.headers.get("retry-after"), self._wall())
-            when = f"; retry after {wait:g} s" if wait is not None and retryable else ""
-            return _Failure(
-                f"HTTP {status}{text}{when}", status, retryable, wait if retryable else None
-            )
-        try:
-            payload = json.loads(answer.body)
-        except ValueError:
-            payload = None
-        if not isinstance(payload, dict):
-            return _Failure("the response is not JSON (an object)", status, False)
-        value = payload.get("access_token")
-        if not isinstance(value, str) or not value:
-            return _Failure("the response has no access_token", status, False)
-        problem = token_problem(value)
-        if problem is not None:
-            return _Failure(f"the access_token {problem}", status, False)
-        token_type = payload.get("token_type", "Bearer")
-        if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            return _Failure("unexpected token_type (expected Bearer)", status, False)
-        lifetime = DEFAULT_LIFETIME
-        expires_in = payload.get("expires_in")
-        if isinstance(expires_in, str) and expires_in.strip().isdigit():
-            expires_in = int(expires_in)
-        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-            lifetime = max(float(expires_in), 0.0) if math.isfinite(expires_in) else lifetime
-        expires_at = started + lifetime
-        early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
+        outcome = request_token(
+            self.token_url,
+            self.client_id,
+            self._secret,
+            timeout=TIMEOUT,
+            max_size=MAX_SIZE,
+            wall=self._wall,
+        )
+        if isinstance(outcome, _Failure):
+            return outcome
+        expires_at = started + outcome.lifetime
+        early = refresh_margin(outcome.lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
         refresh_at = max(expires_at - early, started)
-        return _Token(value, refresh_at, expires_at, decode_claims(value))
+        return _Token(outcome.value, refresh_at, expires_at, decode_claims(outcome.value))
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -373,7 +272,18 @@ class TokenManager:
             self._retry_at = -math.inf
 
 
-_managers: dict[tuple[str, str, bytes], TokenManager] = {}
+class _Digest(bytes):
+    """A keyed digest of a client secret: a dictionary key that never prints itself."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<client secret digest>"
+
+    __str__ = __repr__
+
+
+_managers: dict[tuple[str, str, _Digest], TokenManager] = {}
 _managers_lock = threading.Lock()
 _SALT = os.urandom(16)  # keys the secret digest; never leaves this process's memory
 PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age out
@@ -381,7 +291,7 @@ PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age 
 
 def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenManager:
     """The process-wide manager for (token URL, client id, client secret)."""
-    digest = hmac.new(_SALT, client_secret.encode(), "sha256").digest()
+    digest = _Digest(hmac.new(_SALT, client_secret.encode(), "sha256").digest())
     key = (token_url, client_id, digest)
     with _managers_lock:
         manager = _managers.get(key)
