@@ -15,6 +15,7 @@ from bandwidth_credentials import _http
 from .misbehaving import (
     Behaviour,
     answer,
+    connect_proxy,
     hang,
     huge,
     json_body,
@@ -190,3 +191,37 @@ def test_a_tls_handshake_that_never_completes_is_bounded() -> None:
             _http.request("GET", server.url.replace("http:", "https:") + "/", timeout=1)
 
     assert time.monotonic() - started < 2.0
+
+
+@pytest.fixture
+def tls_127_0_0_2(tmp_path: Path) -> tuple[ssl.SSLContext, Path]:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.2").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return context, ca_file
+
+
+@pytest.mark.parametrize(("no_proxy", "tunnelled"), [("", True), ("127.0.0.2", False)])
+def test_https_goes_through_the_proxy_tunnel_unless_bypassed(
+    monkeypatch: pytest.MonkeyPatch,
+    tls_127_0_0_2: tuple[ssl.SSLContext, Path],
+    no_proxy: str,
+    tunnelled: bool,
+) -> None:
+    context, ca_file = tls_127_0_0_2
+    for name in ("HTTPS_PROXY", "https_proxy", "NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    with (
+        connect_proxy() as proxy,
+        misbehaving(answer(200, b"{}"), tls=context, host="127.0.0.2") as server,
+    ):
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+        response = _http.request("GET", server.url + "/x", timeout=5, cafile=str(ca_file))
+        asked = [(r.method, r.target) for r in proxy.requests]
+
+    assert response.status == 200
+    assert asked == ([("CONNECT", f"127.0.0.2:{server.port}")] if tunnelled else [])

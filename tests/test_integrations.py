@@ -326,6 +326,18 @@ def test_a_cached_token_needs_no_worker_thread(
     assert hops == []
 
 
+def test_get_auth_nowait_answers_only_from_the_cache(store_basic: dict[str, object]) -> None:
+    resolver = Resolver(["mem:basic"])
+    cold = resolver.get_auth_nowait("voice")
+    warm = resolver.get_auth("voice")
+    cached = resolver.get_auth_nowait("voice")
+    resolver.invalidate()
+    due = resolver.get_auth_nowait("voice")
+
+    assert (cold, cached, due) == (None, warm, None)
+    assert MemoryProvider.fetches["basic"] == 1  # the nowait calls fetched nothing
+
+
 # -- the official SDK follows rotation -----------------------------------------------
 
 
