@@ -184,6 +184,15 @@ def test_https_is_verified_against_the_given_ca(
     assert caught.value.__context__ is None
 
 
+def test_an_unreadable_ca_bundle_is_a_tls_failure(tmp_path: Path) -> None:
+    (tmp_path / "junk.pem").write_text("not a certificate")
+
+    for bundle in (tmp_path / "missing.pem", tmp_path / "junk.pem"):
+        with pytest.raises(_http.TLSFailed, match="CA bundle") as caught:
+            _http.request("GET", "https://127.0.0.1:9/", timeout=1, cafile=str(bundle))
+        assert caught.value.__context__ is None
+
+
 def test_a_tls_handshake_that_never_completes_is_bounded() -> None:
     with misbehaving(hang()) as server:  # plain TCP: never answers the ClientHello
         started = time.monotonic()

@@ -5,7 +5,9 @@ connect to the last body byte, which neither ``urllib`` nor ``http.client`` can 
 (their timeouts bound each socket read, so a server trickling one byte per second keeps
 them waiting indefinitely). Here one deadline covers an attempt: before every socket
 operation the socket timeout is set to the time left, and the answer is parsed from the
-raw socket. No watchdog threads: AWS Lambda freezes them with the sandbox.
+raw socket. No watchdog threads: AWS Lambda freezes them with the sandbox. The one wait
+outside the deadline is the operating system's name resolution (``getaddrinfo`` has no
+timeout); it is checked against the deadline as soon as it returns.
 
 - Bodies are read up to ``max_size`` (default 1 MiB); a larger one is
   :class:`ResponseTooLarge` without reading the rest. Buffers grow with what arrives.
@@ -187,8 +189,21 @@ def _proxy_for(target: _Target) -> tuple[_Target, dict[str, str]] | None:
     return via, extra
 
 
-@functools.lru_cache(maxsize=8)
 def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+    # Keyed by the bundle's mtime too, so a rotated CA bundle is read again.
+    loaded: ssl.SSLContext | None = None
+    try:
+        stamp = os.stat(cafile).st_mtime_ns if cafile else 0
+        loaded = _cached_context(cafile, verify, stamp)
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        pass
+    if loaded is None:
+        raise TLSFailed("the CA bundle (REQUESTS_CA_BUNDLE or SSL_CERT_FILE) cannot be loaded")
+    return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(cafile: str | None, verify: bool, stamp: int) -> ssl.SSLContext:
     context = ssl.create_default_context(cafile=cafile)
     if not verify:
         context.check_hostname = False

@@ -56,6 +56,7 @@ class Exchange:
     def connect(self, host: str, port: int) -> None:
         self.left()
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        self.left()
         last: OSError | None = None
         for family, kind, proto, _, address in infos:
             sock = socket.socket(family, kind, proto)
