@@ -34,6 +34,8 @@ class TokenServer:
         self.issued: list[str] = []
         self.lock = threading.Lock()
         self.url = ""
+        self.also_accept: set[str] = set()  # further secrets for the same client id
+        self.claims: dict[str, Any] | None = None  # issue JWTs with these claims
 
     def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
         with self.lock:
@@ -41,10 +43,13 @@ class TokenServer:
             number = self.requests
         if self.delay:
             time.sleep(self.delay)
-        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        accepted = {
+            "Basic " + base64.b64encode(f"{self.client_id}:{secret}".encode()).decode()
+            for secret in {self.client_secret, *self.also_accept}
+        }
         length = int(handler.headers.get("Content-Length") or 0)
         form = parse_qs(handler.rfile.read(length).decode())
-        if handler.headers.get("Authorization") != f"Basic {expected}" or self.mode == "401":
+        if handler.headers.get("Authorization") not in accepted or self.mode == "401":
             return 401, b'{"error": "invalid_client"}'
         if form.get("grant_type") != ["client_credentials"] or self.mode == "400":
             return 400, b'{"error": "unsupported_grant_type"}'
@@ -55,11 +60,23 @@ class TokenServer:
         if self.mode == "malformed":
             return 200, b"<html>not json</html>"
         token = f"token-{number}"
+        if self.claims is not None:
+            token = jwt({**self.claims, "jti": token})
         self.issued.append(token)
         body: dict[str, Any] = {"access_token": token, "token_type": "Bearer"}
         if self.mode != "no_expires":
             body["expires_in"] = self.expires_in
         return 200, json.dumps(body).encode()
+
+
+def jwt(claims: dict[str, Any]) -> str:
+    """A JWT (RFC 7519) with ``claims``; the signature is junk, as the client never
+    checks it."""
+
+    def part(value: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
 class ApiServer:

@@ -187,6 +187,10 @@ def test_malformed_answer_is_a_clear_error(
     assert "not JSON" in str(caught.value)
 
 
+def no_jitter() -> float:
+    return 0.5  # the middle of the jitter range: refresh exactly at the margin
+
+
 class FakeClock:
     def __init__(self) -> None:
         self.now = 50.0
@@ -209,7 +213,7 @@ def test_tokens_are_refreshed_ahead_of_expiry(
 ) -> None:
     token_server.expires_in = expires_in
     clock = FakeClock()
-    manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock)
+    manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock, rng=no_jitter)
     assert manager.token() == "token-1"
 
     clock.now += refresh_after - 0.001
@@ -223,7 +227,7 @@ def test_tokens_are_refreshed_ahead_of_expiry(
 def test_missing_expires_in_means_one_hour(token_server: TokenServer) -> None:
     token_server.mode = "no_expires"
     clock = FakeClock()
-    manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock)
+    manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock, rng=no_jitter)
     manager.token()
 
     clock.now += 3600 - 360 - 1

@@ -185,12 +185,30 @@ class ServiceAuth:
         return {"Authorization": self.authorization}
 
     async def aheaders(self) -> dict[str, str]:
-        """:meth:`headers` for asyncio code: a token fetch runs in a worker thread."""
-        if self._authorization is not None or self.kind != OAUTH:
-            return self.headers()
+        """:meth:`headers` for asyncio code: a cached token is returned at once; only a
+        token request runs, in a worker thread, so the event loop keeps running."""
+        header = self._authorization_nowait()
+        if header is not None:
+            return {"Authorization": header}
         import asyncio
 
         return await asyncio.to_thread(self.headers)
+
+    def _authorization_nowait(self) -> str | None:
+        """The ``Authorization`` value if it is at hand without I/O or waiting, else
+        ``None`` (a token request is due)."""
+        if self._authorization is not None:
+            return self._authorization
+        assert self._bearer is not None
+        cached = getattr(self._bearer, "cached_token", None)
+        if cached is None:  # a fixed token has nothing to fetch; others may
+            return None if self.kind == "oauth" else "Bearer " + self._bearer.token()
+        token = cached()
+        return None if token is None else "Bearer " + str(token)
+
+    def _current_nowait(self) -> ServiceAuth | None:
+        """:meth:`current` if the resolver has it cached with no fetch due, else ``None``."""
+        return self if self._owner is None else self._owner.get_auth_nowait(self.service)
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Say that the API refused these credentials (an HTTP 401).

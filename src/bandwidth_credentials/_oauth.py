@@ -1,42 +1,55 @@
-"""OAuth 2.0 client credentials: Bandwidth's token exchange, cached and single-flight.
+"""OAuth 2.0 client credentials: Bandwidth's access tokens, cached and single-flight.
 
-``POST {token_url}`` with HTTP Basic client authentication and the form body
-``grant_type=client_credentials``; the answer holds ``access_token``, ``token_type`` and
-``expires_in``. One :class:`TokenManager` exists per (token URL, client id) in a process,
-so every service and thread sharing a client shares its token, and any number of
-concurrent callers with no valid token cause exactly one request.
+The request itself is :mod:`._token_request`. One :class:`TokenManager` exists per (token URL,
+client id, client secret) in a process, so every service and thread sharing a client
+shares its token, and two secrets for one client id never evict each other's token.
 
-Standard library HTTP only (``urllib``), so the core needs no HTTP client: proxies come
-from ``HTTPS_PROXY``/``NO_PROXY`` as urllib reads them, and the CA bundle from
-``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` when set.
+Rules (each tested): a still-valid token is never withheld while it is being refreshed
+(one refresher, everyone else gets the current token at once); callers with no valid
+token wait, bounded, for the single request in flight and share its outcome; a failed
+refresh is retried at most once per backoff window (exponential with jitter,
+``Retry-After`` honoured up to :data:`BACKOFF_CAP`); early-refresh times carry about
+±10% jitter so a fleet does not refresh in lockstep. Each attempt has one deadline
+(:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows no redirect.
 """
 
 from __future__ import annotations
 
-import base64
-import json
+import hmac
 import logging
+import math
 import os
 import random
-import ssl
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from . import _http
 from ._checks import ServiceCredentials
 from ._errors import TokenError
+from ._jwt import TokenClaims, decode_claims
+from ._token_request import Failure as _Failure
+from ._token_request import request_token
 
-__all__ = ["DEFAULT_TOKEN_URL", "TEST_TOKEN_URL", "TokenManager", "token_manager", "token_source"]
+__all__ = [
+    "DEFAULT_TOKEN_URL",
+    "TEST_TOKEN_URL",
+    "TokenManager",
+    "invalidate_all",
+    "reset_after_fork",
+    "token_manager",
+    "token_source",
+]
 
 DEFAULT_TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
 TEST_TOKEN_URL = "https://test.api.bandwidth.com/api/v1/oauth2/token"
-DEFAULT_LIFETIME = 3600.0
-TIMEOUT = 10.0  # seconds per connect and per read
-ATTEMPTS = 3
-BACKOFF = 0.25
+TIMEOUT = 10.0  # seconds per attempt, connect to last byte
+ATTEMPTS = 2  # per refresh
+BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
+BACKOFF_BASE = 1.0  # first backoff window after a failed refresh; doubles per failure
+BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
+MAX_SIZE = 1 << 20
 
 logger = logging.getLogger("bandwidth_credentials")
 
@@ -45,6 +58,7 @@ class _Token(NamedTuple):
     value: str
     refresh_at: float  # monotonic
     expires_at: float  # monotonic
+    claims: TokenClaims | None
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -53,17 +67,14 @@ def refresh_margin(lifetime: float) -> float:
     return min(max(60.0, lifetime * 0.1), lifetime / 2)
 
 
-def _ssl_context() -> ssl.SSLContext:
-    cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
-    return ssl.create_default_context(cafile=cafile)
-
-
 class TokenManager:
     """Fetches, caches and refreshes the access token of one OAuth client.
 
-    Use :func:`token_manager` to get the shared instance for a client rather than
-    building one. :meth:`token` returns a currently valid token; :meth:`invalidate`
-    forces the next call to fetch a new one (after the API answered 401).
+    Use :func:`token_manager` for the shared instance rather than building one.
+    :meth:`token` returns a valid token (raises :class:`TokenError`);
+    :meth:`cached_token` never waits; :meth:`invalidate` drops a refused token.
+    ``clock`` (monotonic seconds), ``wall`` (epoch seconds, for ``Retry-After`` dates),
+    ``sleep`` and ``rng`` (uniform in [0, 1)) are injectable for tests.
     """
 
     def __init__(
@@ -73,15 +84,25 @@ class TokenManager:
         client_secret: str,
         *,
         clock: Callable[[], float] = time.monotonic,
-        opener: urllib.request.OpenerDirector | None = None,
+        wall: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: Callable[[], float] = random.random,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
-        self._clock = clock
-        self._opener = opener
-        self._lock = threading.Lock()
+        self._clock, self._wall, self._sleep, self._rng = clock, wall, sleep, rng
         self._token: _Token | None = None
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._inflight = False
+        self._round = 0  # finished refreshes
+        self._failure: _Failure | None = None
+        self._failures = 0
+        self._retry_at = -math.inf
 
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -92,46 +113,30 @@ class TokenManager:
     def __deepcopy__(self, memo: object) -> TokenManager:
         return self
 
-    @property
-    def client_secret(self) -> str:
-        """The client secret (for handing to another client, such as the official SDK)."""
-        return self._secret
+    def __reduce__(self) -> Any:
+        raise TypeError("TokenManager cannot be pickled: it holds a secret")
 
-    def set_secret(self, client_secret: str) -> None:
-        """Use a rotated client secret from now on (drops the cached token if it changed)."""
-        with self._lock:
-            if client_secret != self._secret:
-                self._secret = client_secret
-                self._token = None
+    # -- reading --------------------------------------------------------------------
 
     def token(self) -> str:
-        """A currently valid access token, fetched at most once for concurrent callers."""
-        current = self._token
-        if current is not None and self._clock() < current.refresh_at:
-            return current.value
-        with self._lock:
-            current = self._token
-            now = self._clock()
-            if current is not None and now < current.refresh_at:
-                return current.value
-            try:
-                self._token = self._fetch()
-            except TokenError:
-                # Refreshing ahead of expiry failed: the old token is still good.
-                if current is not None and now < current.expires_at:
-                    logger.warning(
-                        "refreshing the OAuth token for client %s failed; using the current "
-                        "token until it expires",
-                        self.client_id,
-                    )
-                    return current.value
-                raise
-            return self._token.value
+        """A currently valid access token (see the module docstring for the rules)."""
+        return self._get().value
+
+    def claims(self) -> TokenClaims | None:
+        """The claims of the current token (fetching one if needed); ``None`` when the
+        token is not a JWT. The token itself is never exposed here."""
+        return self._get().claims
 
     def cached_token(self) -> str | None:
-        """A currently valid token without any wait or I/O, or ``None``."""
+        """The cached token when no request is due (or one is already running or backing
+        off and the token is still valid), else ``None``. No I/O, no lock wait."""
         current = self._token
-        if current is not None and self._clock() < current.refresh_at:
+        if current is None:
+            return None
+        now = self._clock()
+        if now < current.refresh_at:
+            return current.value
+        if now < current.expires_at and (self._inflight or now < self._retry_at):
             return current.value
         return None
 
@@ -145,130 +150,179 @@ class TokenManager:
             if rejected is None or (self._token is not None and self._token.value == rejected):
                 self._token = None
 
-    # -- HTTP ---------------------------------------------------------------------
+    def _get(self) -> _Token:
+        current = self._token
+        if current is not None and self._clock() < current.refresh_at:
+            return current
+        failure: _Failure | None = None
+        with self._lock:
+            while True:
+                now = self._clock()
+                current = self._token
+                if current is not None and now < current.refresh_at:
+                    return current
+                busy = self._inflight or now < self._retry_at
+                if current is not None and now < current.expires_at and busy:
+                    return current  # being refreshed, or backing off: still valid
+                if self._inflight:
+                    failure = self._await_round()
+                    if failure is None:
+                        continue  # the refresh in flight finished: look again
+                elif now < self._retry_at and self._failure is not None:
+                    failure = self._failure
+                else:
+                    self._inflight = True
+                break
+        if failure is not None:
+            raise self._error(failure)
+        return self._refresh_as_leader(current)
 
-    def _opener_or_default(self) -> urllib.request.OpenerDirector:
-        if self._opener is None:
-            self._opener = urllib.request.build_opener(
-                urllib.request.HTTPSHandler(context=_ssl_context())
+    def _await_round(self) -> _Failure | None:
+        """Wait (lock held) for the refresh in flight; its failure, or None if it
+        produced a token. Bounded by what one refresh may take."""
+        seen = self._round
+        ends = time.monotonic() + ATTEMPTS * (TIMEOUT + 1.0) + 1.0
+        while self._inflight and self._round == seen:
+            left = ends - time.monotonic()
+            if left <= 0:
+                return _Failure("gave up waiting for the token request in progress", None, True)
+            self._done.wait(left)
+        return self._failure  # None when it produced a token: the caller looks again
+
+    def _refresh_as_leader(self, previous: _Token | None) -> _Token:
+        outcome: _Token | _Failure = _Failure("the token request was interrupted", None, True)
+        try:
+            outcome = self._refresh()
+        finally:
+            with self._lock:
+                self._inflight = False
+                self._round += 1
+                if isinstance(outcome, _Token):
+                    self._token, self._failure, self._failures = outcome, None, 0
+                    self._retry_at = -math.inf
+                else:
+                    self._failure = outcome
+                    self._failures += 1
+                    window = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._failures - 1))
+                    window *= 0.5 + 0.5 * self._rng()
+                    if outcome.retry_after is not None:
+                        window = max(window, min(outcome.retry_after, BACKOFF_CAP))
+                    self._retry_at = self._clock() + window
+                self._done.notify_all()
+        if isinstance(outcome, _Token):
+            return outcome
+        if previous is not None and self._clock() < previous.expires_at:
+            logger.warning(
+                "refreshing the OAuth token for client %s failed; using the current token "
+                "until it expires",
+                self.client_id,
             )
-        return self._opener
+            return previous
+        raise self._error(outcome)
 
-    def _fail(self, reason: str, status: int | None = None, retryable: bool = False) -> TokenError:
+    # -- the token request ----------------------------------------------------------
+
+    def _error(self, failure: _Failure) -> TokenError:
+        where = _http.display_url(self.token_url)
         return TokenError(
-            f"OAuth token request for client {self.client_id} to {self.token_url} failed: {reason}",
+            f"OAuth token request for client {self.client_id} to {where} failed: {failure.reason}",
             client_id=self.client_id,
-            token_url=self.token_url,
-            status=status,
-            retryable=retryable,
+            token_url=where,
+            status=failure.status,
+            retryable=failure.retryable,
         )
 
-    def _fetch(self) -> _Token:
-        last: TokenError | None = None
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
-            try:
-                return self._request()
-            except TokenError as exc:
-                if not exc.retryable:
-                    raise
-                last = exc
-        assert last is not None
-        raise self._fail(
-            f"unavailable after {ATTEMPTS} attempts ({last.args[0].rsplit(': ', 1)[-1]})",
-            status=last.status,
-            retryable=True,
-        )
+    def _refresh(self) -> _Token | _Failure:
+        outcome = self._attempt()
+        for attempt in range(1, ATTEMPTS):
+            if not isinstance(outcome, _Failure) or not outcome.retryable:
+                return outcome
+            if outcome.retry_after is not None:
+                return outcome  # the server said when; the backoff window honours it
+            self._sleep(BACKOFF * 2 ** (attempt - 1) * (0.5 + self._rng()))
+            outcome = self._attempt()
+        if isinstance(outcome, _Failure) and outcome.retryable and ATTEMPTS > 1:
+            reason = f"unavailable after {ATTEMPTS} attempts ({outcome.reason})"
+            return outcome._replace(reason=reason)
+        return outcome
 
-    def _request(self) -> _Token:
-        # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
-        basic = f"{self.client_id}:{self._secret}"
-        request = urllib.request.Request(  # noqa: S310 - URL validated as https/loopback
-            self.token_url,
-            data=b"grant_type=client_credentials",
-            method="POST",
-            headers={
-                "Authorization": "Basic " + base64.b64encode(basic.encode()).decode(),
-                "Content-Type": "application/x-www-form-urlencoded",
-                "Accept": "application/json",
-            },
-        )
+    def _attempt(self) -> _Token | _Failure:
+        logger.debug("requesting an OAuth token for client %s", self.client_id)
         started = self._clock()
-        try:
-            with self._opener_or_default().open(request, timeout=TIMEOUT) as response:
-                body = response.read(1 << 20)
-        except urllib.error.HTTPError as exc:
-            status = exc.code
-            code = ""
-            try:
-                detail = json.loads(exc.read(1 << 16) or b"{}")
-                if isinstance(detail, dict) and isinstance(detail.get("error"), str):
-                    code = f" ({detail['error'][:80]})"
-            except (ValueError, OSError):
-                pass
-            finally:
-                exc.close()
-            if status in (400, 401, 403):
-                raise self._fail(
-                    f"HTTP {status}{code}: the client id or secret was refused", status
-                ) from None
-            retryable = status == 429 or status >= 500
-            raise self._fail(f"HTTP {status}{code}", status, retryable) from None
-        except TimeoutError:
-            raise self._fail(f"timed out after {TIMEOUT:g} s", retryable=True) from None
-        except urllib.error.URLError as exc:
-            reason = exc.reason
-            if isinstance(reason, ssl.SSLError):
-                raise self._fail(f"TLS error ({type(reason).__name__})") from None
-            text = reason if isinstance(reason, str) else type(reason).__name__
-            if isinstance(reason, OSError) and reason.strerror:
-                text = reason.strerror
-            raise self._fail(f"cannot connect ({text})", retryable=True) from None
-        except OSError as exc:
-            raise self._fail(f"connection error ({type(exc).__name__})", retryable=True) from None
-        try:
-            payload = json.loads(body)
-        except ValueError:
-            raise self._fail("the response is not JSON") from None
-        token = payload.get("access_token") if isinstance(payload, dict) else None
-        if not isinstance(token, str) or not token:
-            raise self._fail("the response has no access_token")
-        token_type = payload.get("token_type", "Bearer")
-        if isinstance(token_type, str) and token_type.lower() != "bearer":
-            raise self._fail(f"unexpected token_type {token_type[:40]!r} (expected Bearer)")
-        lifetime = DEFAULT_LIFETIME
-        expires_in = payload.get("expires_in")
-        if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-            lifetime = max(float(expires_in), 0.0)
-        elif isinstance(expires_in, str) and expires_in.strip().isdigit():
-            lifetime = float(expires_in)
-        expires_at = started + lifetime
-        return _Token(token, expires_at - refresh_margin(lifetime), expires_at)
+        outcome = request_token(
+            self.token_url,
+            self.client_id,
+            self._secret,
+            timeout=TIMEOUT,
+            max_size=MAX_SIZE,
+            wall=self._wall,
+        )
+        if isinstance(outcome, _Failure):
+            return outcome
+        expires_at = started + outcome.lifetime
+        early = refresh_margin(outcome.lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
+        refresh_at = max(expires_at - early, started)
+        return _Token(outcome.value, refresh_at, expires_at, decode_claims(outcome.value))
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def _forget(self) -> None:
+        with self._lock:
+            self._token, self._failure, self._failures = None, None, 0
+            self._retry_at = -math.inf
 
 
-_managers: dict[tuple[str, str], TokenManager] = {}
+class _Digest(bytes):
+    """A keyed digest of a client secret: a dictionary key that never prints itself."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<client secret digest>"
+
+    __str__ = __repr__
+
+
+_managers: dict[tuple[str, str, _Digest], TokenManager] = {}
 _managers_lock = threading.Lock()
+_SALT = os.urandom(16)  # keys the secret digest; never leaves this process's memory
+PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age out
 
 
 def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenManager:
-    """The process-wide manager for (token URL, client id), created on first use."""
-    key = (token_url, client_id)
+    """The process-wide manager for (token URL, client id, client secret)."""
+    digest = _Digest(hmac.new(_SALT, client_secret.encode(), "sha256").digest())
+    key = (token_url, client_id, digest)
     with _managers_lock:
         manager = _managers.get(key)
         if manager is None:
+            siblings = [k for k in _managers if k[:2] == key[:2]]
+            for old in siblings[: max(len(siblings) - PER_CLIENT + 1, 0)]:
+                del _managers[old]
             manager = _managers[key] = TokenManager(token_url, client_id, client_secret)
-    manager.set_secret(client_secret)
     return manager
 
 
+def reset_after_fork() -> None:
+    """In a forked child: fresh locks and no in-flight request in every manager (the
+    thread that was fetching does not exist in the child). Cached tokens stay."""
+    global _managers_lock
+    _managers_lock = threading.Lock()
+    for manager in list(_managers.values()):
+        manager._reset_state()
+
+
+def invalidate_all() -> None:
+    """Drop every cached token and backoff state (after a SnapStart restore the
+    snapshot's tokens and deadlines are as old as the snapshot)."""
+    for manager in list(_managers.values()):
+        manager._forget()
+
+
 def token_url_for(credentials: ServiceCredentials) -> str:
-    """The token endpoint: an explicit ``token_url``, else by ``environment``."""
-    if credentials.token_url:
-        return credentials.token_url
-    if credentials.environment == "test":
-        return TEST_TOKEN_URL
-    return DEFAULT_TOKEN_URL
+    """The token endpoint: the schema already chose it (explicit ``token_url``, else the
+    environment's API host, else production)."""
+    return credentials.token_url or DEFAULT_TOKEN_URL
 
 
 def token_source(credentials: ServiceCredentials) -> TokenManager:
@@ -280,17 +334,3 @@ def token_source(credentials: ServiceCredentials) -> TokenManager:
         credentials.client_id,
         credentials.client_secret.get_secret_value(),
     )
-
-
-def reset_after_fork() -> None:
-    """In a forked child: new locks for the registry and every manager."""
-    global _managers_lock
-    _managers_lock = threading.Lock()
-    for manager in list(_managers.values()):
-        manager._lock = threading.Lock()
-
-
-def invalidate_all() -> None:
-    """Drop every cached token (after a SnapStart restore)."""
-    for manager in list(_managers.values()):
-        manager.invalidate()

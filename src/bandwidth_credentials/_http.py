@@ -1,0 +1,262 @@
+"""A small, bounded HTTP/1.1 client on the standard library.
+
+The core has no HTTP client dependency, and every network wait must be bounded from
+connect to the last body byte, which neither ``urllib`` nor ``http.client`` can do
+(their timeouts bound each socket read, so a server trickling one byte per second keeps
+them waiting indefinitely). Here one deadline covers an attempt: before every socket
+operation the socket timeout is set to the time left, and the answer is parsed from the
+raw socket. No watchdog threads: AWS Lambda freezes them with the sandbox. The one wait
+outside the deadline is the operating system's name resolution (``getaddrinfo`` has no
+timeout); it is checked against the deadline as soon as it returns.
+
+- Bodies are read up to ``max_size`` (default 1 MiB); a larger one is
+  :class:`ResponseTooLarge` without reading the rest. Buffers grow with what arrives.
+- Redirects are never followed: a 3xx is returned like any answer (RFC 9110 §15.4 lets a
+  client choose; credentials must not travel to wherever ``Location`` points).
+- Proxies come from ``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` as ``urllib`` reads them
+  (``CONNECT`` tunnel for https), the CA bundle from ``REQUESTS_CA_BUNDLE`` or
+  ``SSL_CERT_FILE`` when set.
+- Failures are :class:`HttpError` subclasses carrying no URL, header or body text, raised
+  with no ``__cause__``/``__context__``; callers map them to their own errors.
+
+>>> answer = request("GET", "https://api.bandwidth.com/", timeout=5.0)  # doctest: +SKIP
+>>> answer.status, answer.headers.get("content-type"), len(answer.body)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import functools
+import os
+import ssl
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from typing import NamedTuple
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "BadURL",
+    "BrokenResponse",
+    "ConnectFailed",
+    "DeadlineExceeded",
+    "HttpError",
+    "Response",
+    "ResponseTooLarge",
+    "TLSFailed",
+    "display_url",
+    "parse_retry_after",
+    "request",
+]
+
+DEFAULT_MAX_SIZE = 1 << 20
+
+
+class HttpError(Exception):
+    """Base of this module's failures. ``retryable``: whether another attempt may help."""
+
+    retryable = False
+
+
+class BadURL(HttpError):
+    """The URL cannot be requested: scheme, host, port, IDNA label or characters."""
+
+
+class ConnectFailed(HttpError):
+    """No connection to the server or proxy (refused, unreachable, DNS, proxy refusal)."""
+
+    retryable = True
+
+
+class TLSFailed(HttpError):
+    """The TLS handshake failed (untrusted certificate, wrong host name, protocol)."""
+
+
+class DeadlineExceeded(HttpError):
+    """The attempt did not finish (connect to last body byte) within its deadline."""
+
+    retryable = True
+
+
+class BrokenResponse(HttpError):
+    """The connection broke or the answer is not valid HTTP/1.1."""
+
+    retryable = True
+
+
+class ResponseTooLarge(HttpError):
+    """The answer's headers or body exceed their limit; the rest was not read."""
+
+
+class Response(NamedTuple):
+    """An answer: ``status``; ``headers`` with lower-case names (repeated fields joined
+    with ", "); ``body`` (decoded from chunked transfer coding, at most ``max_size``)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+
+def display_url(url: str) -> str:
+    """``url`` without user info, query or fragment, for messages and logs."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "(unparsable URL)"
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host if port is None else f"{host}:{port}"
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def parse_retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from an HTTP ``Retry-After`` value (RFC 9110 §10.2.3): either
+    delay-seconds or an HTTP-date, ``now`` being the current time in epoch seconds.
+    ``None`` when absent or unparsable; never negative. The caller caps it."""
+    if not value:
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(int(text))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when.timestamp() - now, 0.0)
+
+
+class _Target(NamedTuple):
+    scheme: str
+    host: str  # IDNA-encoded ASCII, IPv6 without brackets
+    port: int
+    path: str  # origin-form request target
+
+
+def _parse(url: str) -> _Target:
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise BadURL("the URL must be http or https")
+    if parts.username is not None or parts.password is not None:
+        raise BadURL("the URL must not carry user info")
+    port = parts.port  # ValueError for a non-numeric or out-of-range port
+    host = parts.hostname or ""
+    if not host:
+        raise BadURL("the URL has no host")
+    if ":" not in host:
+        host = host.encode("idna").decode("ascii")  # UnicodeError for a bad label
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    if any(ord(c) <= 32 or ord(c) == 127 for c in path) or not path.isascii():
+        raise BadURL("the URL path contains spaces, control or non-ASCII characters")
+    return _Target(scheme, host, port or (443 if scheme == "https" else 80), path)
+
+
+def _parse_checked(url: str) -> _Target:
+    problem = ""
+    try:
+        return _parse(url)
+    except BadURL as exc:
+        problem = str(exc)
+    except UnicodeError:
+        problem = "the URL's host is not a valid domain name"
+    except ValueError:
+        problem = "the URL's host or port is not valid"
+    raise BadURL(problem)
+
+
+def _proxy_for(target: _Target) -> tuple[_Target, dict[str, str]] | None:
+    """The proxy to use for ``target`` (from the environment) and its auth header."""
+    proxy = urllib.request.getproxies().get(target.scheme)
+    if not proxy or urllib.request.proxy_bypass(f"{target.host}:{target.port}"):
+        return None
+    if urllib.request.proxy_bypass(target.host):
+        return None
+    parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
+    via = _parse_checked("http://" + parts.netloc.rsplit("@", 1)[-1] + "/")
+    extra: dict[str, str] = {}
+    if parts.username is not None:
+        pair = (
+            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        )
+        extra["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+    return via, extra
+
+
+def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
+    # Keyed by the bundle's mtime too, so a rotated CA bundle is read again.
+    loaded: ssl.SSLContext | None = None
+    try:
+        stamp = os.stat(cafile).st_mtime_ns if cafile else 0
+        loaded = _cached_context(cafile, verify, stamp)
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        pass
+    if loaded is None:
+        raise TLSFailed("the CA bundle (REQUESTS_CA_BUNDLE or SSL_CERT_FILE) cannot be loaded")
+    return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(cafile: str | None, verify: bool, stamp: int) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=cafile)
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def request(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    body: bytes = b"",
+    timeout: float = 10.0,
+    max_size: int = DEFAULT_MAX_SIZE,
+    verify: bool = True,
+    cafile: str | None = None,
+) -> Response:
+    """Send one request and read the whole answer within ``timeout`` seconds.
+
+    ``cafile`` defaults to ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` when set, else the
+    system store. A 3xx is returned, not followed. Raises :class:`BadURL`,
+    :class:`ConnectFailed`, :class:`TLSFailed`, :class:`DeadlineExceeded`,
+    :class:`BrokenResponse` or :class:`ResponseTooLarge` (all :class:`HttpError`).
+    """
+    target = _parse_checked(url)
+    if cafile is None:
+        cafile = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("SSL_CERT_FILE") or None
+    from ._http_exchange import Exchange, exchange_once  # the wire part, on first use
+
+    exchange = Exchange(timeout)
+    failure: HttpError | None = None
+    try:
+        context = _context(cafile, verify) if target.scheme == "https" else None
+        return exchange_once(exchange, method, target, headers or {}, body, max_size, context)
+    except HttpError as exc:
+        failure = type(exc)(*exc.args)
+    except TimeoutError:
+        failure = DeadlineExceeded(f"no complete answer within {timeout:g} s")
+    except ssl.SSLError as exc:
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        if exchange.phase == "tls":
+            failure = TLSFailed(f"TLS handshake failed ({reason})")
+        else:
+            failure = BrokenResponse(f"TLS error while talking to the server ({reason})")
+    except (UnicodeError, ValueError):
+        failure = BadURL("the URL or a header cannot be encoded")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if exchange.phase == "connect":
+            failure = ConnectFailed(f"cannot connect ({reason})")
+        else:
+            failure = BrokenResponse(f"the connection failed ({reason})")
+    finally:
+        exchange.close()
+    raise failure
