@@ -43,14 +43,7 @@ from pathlib import Path
 import pytest
 
 from ._contract import CANARIES, CANARY_PASSWORD, CANARY_SECRET, STANDARD_VALUES, ProviderContract
-from ._leaks import (
-    SDK_LOGGERS,
-    LeakFound,
-    LeakWatch,
-    check_no_leaks,
-    find_leaks,
-    watch_for_leaks,
-)
+from ._leaks import LeakFound, LeakWatch, check_no_leaks, find_leaks, watch_for_leaks
 from ._state import basic_deprecation_notice, reset
 
 __all__ = [
@@ -59,7 +52,6 @@ __all__ = [
     "CANARY_PASSWORD",
     "CANARY_SECRET",
     "ISOLATED_PREFIXES",
-    "SDK_LOGGERS",
     "STANDARD_VALUES",
     "LeakFound",
     "LeakWatch",

@@ -126,15 +126,19 @@ def find_in_graph(root: object, canaries: tuple[str, ...], where: str) -> list[L
     leaks: list[Leak] = []
     seen: set[int] = set()
     stack: list[tuple[str, object, int]] = [(where, root, 0)]
-    while stack and len(seen) < MAX_NODES:
+    visits = 0
+    while stack and visits < MAX_NODES:
+        visits += 1
         path, value, depth = stack.pop()
-        if id(value) in seen or isinstance(value, _OPAQUE):
-            continue
-        seen.add(id(value))
         if isinstance(value, (str, bytes, bytearray, memoryview)):
+            # Text holds no references, so it is checked on every path that reaches it:
+            # the report then names each attribute that keeps the value alive.
             text = bytes(value) if isinstance(value, (bytearray, memoryview)) else value
             leaks.extend(find_in_text(text, canaries, path))
             continue
+        if id(value) in seen or isinstance(value, _OPAQUE):
+            continue
+        seen.add(id(value))
         if isinstance(value, BaseException):
             leaks.extend(_exception_text(value, canaries, path))
         if depth < MAX_DEPTH:

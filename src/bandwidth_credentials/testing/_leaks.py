@@ -2,10 +2,11 @@
 
 Every channel a secret could leave through is watched while the code runs:
 
-- **log records** of every logger at DEBUG: the root logger and every named one,
-  including the SDKs' own (``hvac``, ``botocore``, ``boto3``, ``urllib3``, ``httpx``,
-  ``httpcore``, ``requests``, ``google``, ``azure``); the message, its arguments, any
-  ``extra`` fields and the attached exception are all checked;
+- **log records** of every logger at every level, DEBUG included: the root logger and
+  every named one, the SDKs' own (``hvac``, ``botocore``, ``urllib3``, ``httpx``,
+  ``google``, ``azure``, ...) and loggers created while watching, whatever their level,
+  ``propagate`` flag or handlers; the message, its arguments, any ``extra`` fields and
+  the attached exception are all checked;
 - **warnings**, whatever the active filters say (they are re-issued afterwards, so
   ``filterwarnings = error`` still applies);
 - **stdout and stderr**, both ``sys.stdout``/``sys.stderr`` and file descriptors 1 and 2
@@ -31,7 +32,6 @@ from typing import IO, TypeVar
 from ._graph import Leak, find_in_graph, find_in_text, shorten
 
 __all__ = [
-    "SDK_LOGGERS",
     "LeakFound",
     "LeakWatch",
     "check_no_leaks",
@@ -40,21 +40,6 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-
-#: Loggers set to DEBUG by name (besides the root logger and every logger that exists).
-SDK_LOGGERS = (
-    "bandwidth_credentials",
-    "hvac",
-    "botocore",
-    "boto3",
-    "urllib3",
-    "requests",
-    "httpx",
-    "httpcore",
-    "google",
-    "azure",
-    "msal",
-)
 
 
 class LeakFound(AssertionError):
@@ -93,13 +78,39 @@ class LeakWatch:
         self.stdout = ""
         self.stderr = ""
         self.exception: BaseException | None = None
+        self._recorder = _Recorder()
+        self._stack = contextlib.ExitStack()
+        self._caught: list[warnings.WarningMessage] | None = None
 
-    def leaks(self, messages: list[tuple[logging.LogRecord, str]]) -> list[Leak]:
+    def _start(self, fd: bool) -> None:
+        self._stack.enter_context(_every_record(self._recorder))
+        self._stack.enter_context(_captured_output(self, fd))
+        caught = self._stack.enter_context(warnings.catch_warnings(record=True))
+        warnings.simplefilter("always")
+        self._caught = caught
+
+    def _finish(self) -> LeakFound | None:
+        """Stop watching; the error to raise when a canary was seen, else ``None``."""
+        self._stack.close()
+        self.warnings = list(self._caught or ())
+        self.records = [record for record, _ in self._recorder.records]
+        leaks = self._leaks(self._recorder.records)
+        if leaks:
+            self.exception = None
+            return LeakFound(leaks, self.canaries)
+        sys.stdout.write(self.stdout)
+        sys.stderr.write(self.stderr)
+        for item in self.warnings:
+            warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+        return None
+
+    def _leaks(self, messages: list[tuple[logging.LogRecord, str]]) -> list[Leak]:
         found: list[Leak] = []
         for record, message in messages:
             where = f"log record of {record.name!r} ({record.levelname})"
             found += find_in_text(message, self.canaries, where + " message")
-            found += find_in_graph(vars(record), self.canaries, where)
+            for name, value in vars(record).items():
+                found += find_in_graph(value, self.canaries, f"{where}.{name}")
         for caught in self.warnings:
             where = f"warning {caught.category.__name__} from {caught.filename}:{caught.lineno}"
             found += find_in_graph(caught.message, self.canaries, where)
@@ -127,51 +138,40 @@ def find_leaks(value: object, canaries: Iterable[str] | None = None) -> list[str
 def watch_for_leaks(
     canaries: Iterable[str] | None = None,
     *,
-    loggers: Iterable[str] = SDK_LOGGERS,
     fd: bool = True,
 ) -> Iterator[LeakWatch]:
     """Watch every output channel while the ``with`` body runs; raise :class:`LeakFound`
     when a canary appears in any of them.
 
-    ``canaries`` defaults to :data:`CANARIES`; ``loggers`` are set to DEBUG besides the
-    root logger (levels, ``propagate`` and ``logging.disable`` are restored afterwards);
-    ``fd=False`` leaves file descriptors 1 and 2 alone. An exception from the body is
-    walked and then re-raised unchanged when it is clean; when it leaks, ``LeakFound``
-    replaces it (without chaining, so the secret is not printed with it). Clean output
-    is written through to the real stdout and stderr afterwards.
+    ``canaries`` defaults to :data:`CANARIES`; ``fd=False`` leaves file descriptors 1
+    and 2 alone. Every logger is treated as enabled at DEBUG while watching (its level
+    and handlers are not touched, so what real handlers receive does not change). An
+    exception from the body is walked and re-raised unchanged when it is clean; when it
+    leaks, ``LeakFound`` replaces it ``from None``, so the leaking exception is not shown
+    (the interpreter still links it as ``__context__``; :func:`check_no_leaks` does not).
+    Clean output is written through to the real stdout and stderr afterwards, and clean
+    warnings are issued again, so the caller's warning filters still apply.
 
     >>> with watch_for_leaks() as watch:                                  # doctest: +SKIP
     ...     provider.fetch()
+    >>> watch.records                                                     # doctest: +SKIP
     """
     watch = LeakWatch(_planted(canaries))
-    recorder = _Recorder()
-    with (
-        _all_loggers_at_debug(recorder, loggers),
-        _captured_output(watch, fd),
-        warnings.catch_warnings(record=True) as caught,
-    ):
-        warnings.simplefilter("always")
-        try:
-            yield watch
-        except BaseException as exc:  # walked below, then re-raised unchanged when clean
-            watch.exception = exc
-        watch.warnings = list(caught)
-    watch.records = [record for record, _ in recorder.records]
-    leaks = watch.leaks(recorder.records)
-    if leaks:
-        error = LeakFound(leaks, watch.canaries)
-        watch.exception = None
-        raise error
-    sys.stdout.write(watch.stdout)
-    sys.stderr.write(watch.stderr)
-    for item in watch.warnings:
-        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    watch._start(fd)
+    try:
+        yield watch
+    except BaseException as exc:  # walked below, then re-raised unchanged when clean
+        watch.exception = exc
+    error = watch._finish()
+    if error is not None:
+        raise error from None
     if watch.exception is not None:
         raise watch.exception
 
 
 def check_no_leaks(action: Callable[[], T], canaries: Iterable[str] | None = None) -> T:
-    """Run ``action()`` under :func:`watch_for_leaks` and return its result.
+    """Run ``action()`` with every output channel watched (as :func:`watch_for_leaks`)
+    and return its result.
 
     Its exception, when clean, propagates unchanged, so it composes with
     ``pytest.raises``::
@@ -179,11 +179,22 @@ def check_no_leaks(action: Callable[[], T], canaries: Iterable[str] | None = Non
         with pytest.raises(SourceNotFoundError):
             check_no_leaks(provider.fetch)
 
-    Raises :class:`LeakFound` (an ``AssertionError``) naming each place a canary appeared.
+    Raises :class:`LeakFound` (an ``AssertionError``, with no ``__cause__`` or
+    ``__context__``) naming each place a canary appeared.
     """
-    with watch_for_leaks(canaries):
-        return action()
-    raise AssertionError("unreachable")  # pragma: no cover - mypy cannot see the re-raise
+    watch = LeakWatch(_planted(canaries))
+    watch._start(fd=True)
+    try:
+        result: T | None = action()
+    except BaseException as exc:  # walked below, then re-raised unchanged when clean
+        watch.exception = exc
+        result = None
+    error = watch._finish()
+    if error is not None:
+        raise error
+    if watch.exception is not None:
+        raise watch.exception
+    return result  # type: ignore[return-value]
 
 
 def _planted(canaries: Iterable[str] | None) -> tuple[str, ...]:
@@ -196,33 +207,29 @@ def _planted(canaries: Iterable[str] | None) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def _all_loggers_at_debug(handler: logging.Handler, names: Iterable[str]) -> Iterator[None]:
-    root = logging.getLogger()
-    named = [logging.getLogger(name) for name in names]
-    existing = [
-        item
-        for item in logging.root.manager.loggerDict.values()
-        if isinstance(item, logging.Logger)
-    ]
-    loggers = list(dict.fromkeys([root, *named, *existing]))
-    saved = [(item, item.level) for item in loggers]
-    disabled = logging.root.manager.disable
-    # A logger that does not propagate never reaches the root handler: listen on it too.
-    isolated = [item for item in existing if not item.propagate]
-    logging.disable(logging.NOTSET)
-    for item in loggers:
-        item.setLevel(logging.DEBUG)
-    root.addHandler(handler)
-    for item in isolated:
-        item.addHandler(handler)
+def _every_record(recorder: _Recorder) -> Iterator[None]:
+    """Make every logger enabled at every level and hand each record it handles to
+    ``recorder``, whatever the logger's level, ``propagate`` flag or handlers, including
+    loggers created while watching. A logger's own filters (a redaction filter) still
+    apply; real handlers receive only what their logger's level let through before."""
+    enabled = logging.Logger.isEnabledFor
+    call_handlers = logging.Logger.callHandlers
+
+    def always(self: logging.Logger, level: int) -> bool:
+        return True
+
+    def record_then_call(self: logging.Logger, record: logging.LogRecord) -> None:
+        recorder.handle(record)
+        if enabled(self, record.levelno):
+            call_handlers(self, record)
+
+    logging.Logger.isEnabledFor = always  # type: ignore[method-assign]
+    logging.Logger.callHandlers = record_then_call  # type: ignore[method-assign]
     try:
         yield
     finally:
-        for item in (root, *isolated):
-            item.removeHandler(handler)
-        for item, level in saved:
-            item.setLevel(level)
-        logging.disable(disabled)
+        logging.Logger.isEnabledFor = enabled  # type: ignore[method-assign]
+        logging.Logger.callHandlers = call_handlers  # type: ignore[method-assign]
 
 
 @contextlib.contextmanager
