@@ -10,6 +10,9 @@ import pytest
 
 from bandwidth_credentials.testing import reset
 
+# pytester runs the pytest plugin's own tests (tests/test_testing_contract.py).
+pytest_plugins = ["pytester"]
+
 _ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_", "VAULT_", "AWS_", "PARAMETERS_SECRETS_")
 
 

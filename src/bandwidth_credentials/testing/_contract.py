@@ -149,8 +149,11 @@ class ProviderContract:
 
     def _assert_holds_the_standard_values(self, fetched: Fetched) -> None:
         got = {str(key): value for key, value in fetched.values.items()}
-        for key, value in self.keys_for(STANDARD_VALUES).items():
-            assert got[key] == value, f"key {key!r} missing or changed"
+        expected = self.keys_for(STANDARD_VALUES)
+        missing = sorted(set(expected) - set(got))
+        assert not missing, f"keys not returned as stored: {missing}; returned: {sorted(got)}"
+        changed = sorted(key for key, value in expected.items() if got[key] != value)
+        assert not changed, f"values changed for {changed}"
 
     def _assert_fails_cleanly(self, uri: str, expected: type[SourceError]) -> None:
         provider = self._provider(uri)
