@@ -217,6 +217,8 @@ def shell_env(venv: Path | None, find_links: Path | None) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(("BW_", "BANDWIDTH_", "PYTHON", "VIRTUAL_ENV", "PYTEST_"))
     }
+    # Byte-compiling botocore alone takes seconds per virtualenv and proves nothing here.
+    env["PIP_NO_COMPILE"] = "1"
     if venv is not None:
         env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
         env["VIRTUAL_ENV"] = str(venv)

@@ -124,11 +124,13 @@ class LeakWatch:
 def find_leaks(value: object, canaries: Iterable[str] | None = None) -> list[str]:
     """Where in ``value`` (an exception, a repr, any object graph) a canary appears.
 
-    Returns the paths, such as ``exception.__context__.doc``; empty when clean.
-    ``canaries`` defaults to :data:`CANARIES`.
+    Returns the paths (``value`` is the root), each once per way the canary is reached
+    or shown; empty when clean. ``canaries`` defaults to :data:`CANARIES`; each must be
+    at least 8 characters (``ValueError`` otherwise).
 
-    >>> find_leaks(ValueError("x", {"k": CANARY_PASSWORD}))           # doctest: +SKIP
-    ["value.args[1]['k']", ...]
+    >>> from bandwidth_credentials.testing import CANARY_PASSWORD, find_leaks
+    >>> find_leaks(ValueError("bad", {"k": CANARY_PASSWORD}))[-1]
+    "value.args[1]['k']"
     """
     planted = _planted(canaries)
     return [leak.where for leak in find_in_graph(value, planted, "value")]
