@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bandwidth_credentials import Resolver
+from bandwidth_credentials import Resolver, get_auth
 from bandwidth_credentials.testing import ProviderContract
 
 
@@ -55,5 +55,17 @@ def test_section_option_selects_the_section(tmp_path: Path) -> None:
     path.write_text(ini_text({"BW_ACCOUNT_ID": "1"}) + ini_text(staging, "staging"))
 
     voice = Resolver([f"ini:{path}?section=staging"]).get_auth("voice")
+
+    assert (voice.account_id, voice.scheme) == ("920012", "bearer")
+
+
+def test_the_default_resolver_reads_a_configured_ini_file(
+    bandwidth_isolation: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    oauth = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": "id", "BW_CLIENT_SECRET": "s"}
+    (bandwidth_isolation / "bw.ini").write_text(ini_text(oauth))
+    monkeypatch.setenv("BANDWIDTH_CREDENTIALS_SOURCES", "ini:bw.ini")
+
+    voice = get_auth("voice")
 
     assert (voice.account_id, voice.scheme) == ("920012", "bearer")
