@@ -1,0 +1,94 @@
+"""Test support for applications and provider plugins: a pytest plugin.
+
+Install with the ``testing`` extra (``pip install 'bandwidth-credentials[testing]'``, or
+``pip install '.[testing]'`` from a checkout); pytest then loads this module through the
+``pytest11`` entry point ``bandwidth_credentials``. Nothing in it is automatic: each
+fixture acts only in the tests that ask for it.
+
+- :class:`ProviderContract`: the contract suite every source provider passes; subclass
+  it in the provider's tests (see its docstring for the hooks).
+- :func:`reset`: return the library to its just-imported state (default resolver,
+  once-per-process notes and Basic notice, cached OAuth tokens).
+- Fixtures: ``bandwidth_isolation`` (no ``BW_*``/``BANDWIDTH_*`` variables, a temporary
+  working directory, :func:`reset` before and after; gives the directory) and
+  ``allow_basic_deprecation`` (ignore Bandwidth's Basic deprecation notice, for tests
+  that use API-user credentials on purpose under ``filterwarnings = error``).
+- The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
+  :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
+  when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
+  stderr.
+
+Example, in an application's tests::
+
+    import pytest
+    from bandwidth_credentials import get_auth
+
+    @pytest.mark.usefixtures("bandwidth_isolation", "allow_basic_deprecation")
+    def test_voice_uses_the_environment(monkeypatch):
+        monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+        monkeypatch.setenv("BW_USERNAME", "jdoe")
+        monkeypatch.setenv("BW_PASSWORD", "pw")
+
+        assert get_auth("voice").username == "jdoe"
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ._contract import CANARIES, CANARY_PASSWORD, CANARY_SECRET, STANDARD_VALUES, ProviderContract
+from ._leaks import LeakFound, LeakWatch, check_no_leaks, find_leaks, watch_for_leaks
+from ._state import reset
+
+__all__ = [
+    "BASIC_DEPRECATION_FILTER",
+    "CANARIES",
+    "CANARY_PASSWORD",
+    "CANARY_SECRET",
+    "ISOLATED_PREFIXES",
+    "STANDARD_VALUES",
+    "LeakFound",
+    "LeakWatch",
+    "ProviderContract",
+    "check_no_leaks",
+    "find_leaks",
+    "reset",
+    "watch_for_leaks",
+]
+
+#: Environment variable prefixes the ``bandwidth_isolation`` fixture removes.
+ISOLATED_PREFIXES = ("BW_", "BANDWIDTH_")
+
+#: For ``@pytest.mark.filterwarnings(BASIC_DEPRECATION_FILTER)``: ignores Bandwidth's Basic
+#: deprecation notice, whatever its warning category.
+BASIC_DEPRECATION_FILTER = "ignore:Bandwidth decommission"
+
+
+@pytest.fixture
+def bandwidth_isolation(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A test that sees no ``BW_*`` or ``BANDWIDTH_*`` variable (``BANDWIDTH_CREDENTIALS_SOURCES``
+    included), runs in an empty temporary directory (so no stray ``.env`` is read), and
+    starts and ends with :func:`reset`. Gives the directory. Variables and the working
+    directory are restored afterwards."""
+    for name in list(os.environ):
+        if name.upper().startswith(ISOLATED_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    reset()
+    yield tmp_path
+    reset()
+
+
+@pytest.fixture
+def allow_basic_deprecation() -> Iterator[None]:
+    """Ignore Bandwidth's Basic (API user) deprecation notice during the test, so a test
+    that uses Basic credentials on purpose passes under ``filterwarnings = error``.
+    Every other warning keeps its filter."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Bandwidth decommission")
+        yield
