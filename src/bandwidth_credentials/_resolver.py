@@ -167,7 +167,7 @@ class Resolver:
             assert isinstance(failure, Failed)
             raise failure.error
         try:
-            resolution = normalize(chain.current(results))
+            resolution = normalize(chain.current(results), chain.outcomes(results))
             auth, errors, by_alias, basic = build_auth(resolution, self._owner)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.
