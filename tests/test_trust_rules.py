@@ -115,7 +115,9 @@ def test_not_found_lists_every_source_with_its_outcome(env: pytest.MonkeyPatch) 
 
 
 @pytest.mark.parametrize(
-    "char", ["\u200b", "\u200d", "\u202e", "\ufeff", "\u2060"], ids=["zwsp", "zwj", "rlo", "bom", "wj"]
+    "char",
+    ["\u200b", "\u200d", "\u202e", "\ufeff", "\u2060"],
+    ids=["zwsp", "zwj", "rlo", "bom", "wj"],
 )
 def test_an_invisible_format_character_in_a_credential_is_refused(
     env: pytest.MonkeyPatch, char: str
@@ -234,9 +236,7 @@ def test_repeated_prefix_options_read_both_prefixes(monkeypatch: pytest.MonkeyPa
         "https://voice.example:0/api",
     ],
 )
-def test_a_bad_base_url_is_an_error_for_its_service_only(
-    env: pytest.MonkeyPatch, url: str
-) -> None:
+def test_a_bad_base_url_is_an_error_for_its_service_only(env: pytest.MonkeyPatch, url: str) -> None:
     env.setenv("BW_USERNAME", "jdoe")
     env.setenv("BW_PASSWORD", "pw")
     env.setenv("BW_VOICE_BASE_URL", url)
