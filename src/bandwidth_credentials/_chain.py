@@ -19,12 +19,12 @@ Freshness per source:
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ._errors import SourceError, guarded
+from ._log import logger
 from ._provider import Fetched, KeySchema, Provider, Source
 from ._registry import provider_class
 
@@ -33,8 +33,6 @@ __all__ = ["DEFAULT_MAX_STALE", "Failed", "SourceChain", "jittered"]
 DEFAULT_MAX_STALE = 3600.0
 #: Spread of TTL deadlines and token refresh times: ±10%.
 JITTER = 0.1
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 def jittered(seconds: float, spread: float = JITTER) -> float:

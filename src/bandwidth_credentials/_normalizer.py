@@ -16,13 +16,13 @@ identically for every source. Given what each source produced (highest precedenc
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
 from ._errors import ConfigurationError, CredentialNotFoundError, InvalidCredentialsError
 from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
+from ._log import logger
 from ._provider import Fetched, Source
 from ._schema import (
     ENDPOINT_FIELDS,
@@ -44,8 +44,6 @@ __all__ = [
     "normalize",
 ]
 
-
-logger = logging.getLogger("bandwidth_credentials")
 
 # Notes already logged in this process: a source refreshed every few minutes should not
 # repeat the same warning forever.

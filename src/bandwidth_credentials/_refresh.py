@@ -19,20 +19,18 @@ refresh is in flight is never lost. Only ``Exception`` is recorded and shared; a
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._chain import jittered
 from ._errors import fresh
+from ._log import logger
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RefreshPolicy"]
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 class Snapshot(Protocol):

@@ -11,12 +11,12 @@ until it is used.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
 from ._lifecycle import on_fork
+from ._log import logger
 from ._provider import Provider
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ PLUGIN_PACKAGES = {
     "gcp-sm": "bandwidth-credentials-gcp",
 }
 
-logger = logging.getLogger("bandwidth_credentials")
 
 _lock = threading.Lock()
 _entry_points: dict[str, EntryPoint] | None = None
