@@ -175,8 +175,11 @@ def validated(
         fields["password"] = fields.pop("api_secret")
     environment = environment_name(fields.get("environment")) or "prod"
     overrides = {name: fields[name] for name in HOST_FIELDS if name in fields}
-    base_url = fields.get("base_url") or service.base_url(
-        fields["account_id"], environment, overrides
+    # No account id yet: client credentials whose access token may name it (see
+    # _discovery.py); the base URL is completed once the account is known.
+    account_id = fields.get("account_id", "")
+    base_url = fields.get("base_url") or (
+        service.base_url(account_id, environment, overrides) if account_id else ""
     )
 
     def secret(name: str) -> Secret | None:
@@ -187,7 +190,7 @@ def validated(
     return ServiceCredentials(
         service=service.name,
         kind=kind,
-        account_id=fields["account_id"],
+        account_id=account_id,
         base_url=base_url.rstrip("/"),
         username=fields.get("username"),
         password=secret("password"),

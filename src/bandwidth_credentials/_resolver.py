@@ -32,6 +32,7 @@ __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
+DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried again
 
 logger = logging.getLogger("bandwidth_credentials")
 
@@ -49,6 +50,8 @@ class _Snapshot(NamedTuple):
     due_at: float
     stale_limit: float
     generation: int = 0
+    # A token request failed while discovering an account id from the access token.
+    retry: bool = False
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:
@@ -158,7 +161,19 @@ class Resolver:
         previous = self._policy.snapshot
         if previous is not None and not due:
             # Only change checks ran and nothing moved: same credentials, new deadlines.
-            return previous._replace(due_at=chain.due_at(), stale_limit=chain.stale_limit())
+            same = previous._replace(due_at=chain.due_at(), stale_limit=chain.stale_limit())
+            if not previous.retry:
+                return same
+            # A token request failed while discovering an account id: only that is retried.
+            built = build_auth(previous.resolution, self._owner)
+            return same._replace(
+                auth=built.auth,
+                errors=built.errors,
+                by_alias=built.by_alias,
+                resolution=built.resolution,
+                due_at=self._due_at(built.retry, now),
+                retry=built.retry,
+            )
         results = chain.fetch(due)
         failed = [i for i, r in results.items() if isinstance(r, Failed) and not r.optional]
         if failed:
@@ -168,7 +183,7 @@ class Resolver:
             raise failure.error
         try:
             resolution = normalize(chain.current(results))
-            auth, errors, by_alias, basic = build_auth(resolution, self._owner)
+            built = build_auth(resolution, self._owner)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.
             chain.mark_failed(due, now)
@@ -179,15 +194,20 @@ class Resolver:
                 logger.info("optional source skipped: %s", result.error)
         log_notes(resolution.notes)
         return _Snapshot(
-            auth,
-            errors,
-            by_alias,
-            resolution,
+            built.auth,
+            built.errors,
+            built.by_alias,
+            built.resolution,
             chain.skipped(),
-            basic,
-            chain.due_at(),
+            built.basic,
+            self._due_at(built.retry, now),
             chain.stale_limit(),
+            retry=built.retry,
         )
+
+    def _due_at(self, retry: bool, now: float) -> float:
+        due_at = self._chain.due_at()
+        return min(due_at, now + DISCOVERY_RETRY) if retry else due_at
 
     # -- management -----------------------------------------------------------------
 
