@@ -68,10 +68,12 @@ def with_account(credentials: ServiceCredentials, account_id: str) -> ServiceCre
 def _not_found(error: Outcome, note: str) -> Outcome:
     if not isinstance(error, CredentialNotFoundError):
         return error
-    return CredentialNotFoundError(error.service, error.missing, error.sources, (*error.notes, note))
+    return CredentialNotFoundError(
+        error.service, error.missing, error.sources, (*error.notes, note)
+    )
 
 
-def _claims(manager: Any) -> TokenClaims | None | TokenError:
+def _claims(manager: Any) -> TokenClaims | TokenError | None:
     try:
         claims: TokenClaims | None = manager.claims()
     except TokenError as exc:
@@ -89,7 +91,7 @@ def discover(resolution: Resolution) -> Resolution:
     from ._oauth import token_source
 
     services: dict[str, Outcome] = dict(resolution.services)
-    seen: dict[int, TokenClaims | None | TokenError] = {}
+    seen: dict[int, TokenClaims | TokenError | None] = {}
     for name, (credentials, provenance) in resolution.pending.items():
         manager = token_source(credentials)
         if id(manager) not in seen:

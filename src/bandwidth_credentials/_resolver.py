@@ -15,7 +15,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._auth import Owner, ServiceAuth
 from ._chain import Failed, SourceChain
@@ -27,6 +27,9 @@ from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._schema import canonical_service
+
+if TYPE_CHECKING:
+    from ._verify import Verification
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 
@@ -234,6 +237,13 @@ class Resolver:
         """Return the full resolution (every service's outcome, notes, key report),
         resolving first if nothing is cached. Used by ``bwcreds check``/``explain``."""
         return self._snapshot().resolution
+
+    def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
+        """Check this resolver's credentials against Bandwidth: see
+        :func:`bandwidth_credentials.verify`."""
+        from ._verify import verify
+
+        return verify(services, resolver=self)
 
     def skipped(self) -> tuple[str, ...]:
         """Optional sources that were skipped in the current resolution, with why."""
