@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -17,6 +18,7 @@ from bandwidth_credentials import (
 from bandwidth_credentials.testing import check_no_leaks
 
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, jwt
+from .test_cli import bwcreds
 
 
 def client_env(monkeypatch: pytest.MonkeyPatch, server: TokenServer, **extra: str) -> None:
@@ -248,3 +250,27 @@ def test_discovery_errors_and_warnings_hold_no_secret(
     issued = token_server.issued[0]
     with pytest.raises(CredentialNotFoundError):
         check_no_leaks(lambda: Resolver(["env"]).get_auth("voice"), [CLIENT_SECRET, issued])
+
+
+def test_check_and_explain_say_the_account_came_from_the_access_token(
+    token_server: TokenServer,
+) -> None:
+    token_server.claims = {"accounts": ["920012"]}
+    env = {
+        "BW_CLIENT_ID": CLIENT_ID,
+        "BW_CLIENT_SECRET": CLIENT_SECRET,
+        "BW_TOKEN_URL": token_server.url,
+    }
+
+    check = bwcreds("check", "--json", "voice", "--sources", "env", env=env)
+    explain = bwcreds("explain", "--sources", "env", env=env)
+
+    assert check.returncode == 0, check.stderr
+    [voice] = json.loads(check.stdout)["services"]
+    assert voice["sources"]["account_id"] == [f"access token from {token_server.url}", "accounts"]
+    rows = [line.split() for line in explain.stdout.splitlines()]
+    assert ["voice", "account_id", "access", "token", "from", token_server.url, "accounts"] in [
+        row[:7] for row in rows
+    ]
+    for secret in (CLIENT_SECRET, *token_server.issued):
+        assert secret not in check.stdout + check.stderr + explain.stdout + explain.stderr
