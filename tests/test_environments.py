@@ -8,6 +8,8 @@ from bandwidth_credentials import SERVICE_NAMES, Resolver
 
 from .test_cli import bwcreds
 
+TOKEN_PATH = "/api/v1/oauth2/token"
+
 PROD, TEST = "prod", "test"
 # service -> (production base URL, test/uat base URL) for account 920012. Sources: the
 # official CLI's cmdutil host helpers (api, voice; Messaging has no test host), Bandwidth's
@@ -120,10 +122,14 @@ def test_token_url_per_environment(
     values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": "c", "BW_CLIENT_SECRET": "s"}
     for key, value in {**values, "BW_ENVIRONMENT": environment, **overrides}.items():
         monkeypatch.setenv(key, value)
+    resolver = Resolver(["env"])
 
-    voice = Resolver(["env"]).get_auth("voice")
+    urls = {name: resolver.get_auth(name)._bearer.token_url for name in SERVICE_NAMES}  # type: ignore[union-attr]
 
-    assert voice._bearer.token_url == expected  # type: ignore[union-attr]
+    messaging = urls.pop("messaging")
+    assert set(urls.values()) == {expected}
+    # Messaging is production-only, so its token comes from production (or BW_API_URL).
+    assert messaging == overrides.get("BW_API_URL", "https://api.bandwidth.com") + TOKEN_PATH
 
 
 @pytest.mark.parametrize(

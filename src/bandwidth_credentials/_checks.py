@@ -182,6 +182,11 @@ def validated(
         service.base_url(account_id, environment, overrides) if account_id else ""
     )
 
+    # Messaging has no test host, and the production Messaging API refuses a token from
+    # the test realm: its token comes from production too (the official CLI's
+    # MessagingClient mints it against the production API host, or BW_API_URL).
+    token_environment = "prod" if service.host == "messaging" else environment
+
     def secret(name: str) -> Secret | None:
         value = fields.get(name)
         return None if value is None else Secret(value)
@@ -197,7 +202,7 @@ def validated(
         client_id=fields.get("client_id"),
         client_secret=secret("client_secret"),
         access_token=secret("access_token"),
-        token_url=(fields.get("token_url") or token_url(environment, overrides)).rstrip("/")
+        token_url=(fields.get("token_url") or token_url(token_environment, overrides)).rstrip("/")
         if oauth
         else None,
         environment=environment,
