@@ -4,6 +4,11 @@ Basic kinds get their ``Authorization`` header built once; bearer kinds get a to
 source: the shared OAuth token manager for client credentials, or a fixed token.
 The resolver knows nothing of OAuth; it asks this module for auth objects.
 
+Services with client credentials but no account id get the account from the access
+token here (:mod:`._discovery`), the one place where building auth objects may do I/O
+(one token request per client, the token then reused); a configured account id is
+checked against the token's ``accounts`` when a token is first used.
+
 Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
 guide); :func:`basic_notice` says so in the tense that fits today's date.
 """

@@ -38,8 +38,9 @@ def reset() -> None:
 
     Closes and forgets the default resolver (the one :func:`~bandwidth_credentials.get_auth`
     and :func:`~bandwidth_credentials.configure` use), forgets the per-process notes that are
-    logged once (half pairs, ignored keys), re-arms the once-per-process Basic deprecation
-    notice and drops every cached OAuth token. Resolvers built by the caller are untouched.
+    logged once (half pairs, ignored keys, an account id not among the access token's),
+    re-arms the once-per-process Basic deprecation notice and drops every cached OAuth
+    token. Resolvers built by the caller are untouched.
 
     Call it before and after each test that uses the default resolver, or use the
     ``bandwidth_isolation`` fixture, which does that::
