@@ -99,8 +99,40 @@ class ApiServer:
         return 200, b"[]"
 
 
+class AccountServer:
+    """The Dashboard API's account resource, ``GET /api/accounts/{accountId}`` (Bandwidth's
+    Dashboard/Numbers API reference): 200 with an ``<AccountResponse>`` for the one API
+    user it knows, 401 for any other ``Authorization``, 403 when ``forbidden`` (a known
+    user without access to the account). It implements nothing else of that API."""
+
+    def __init__(self, username: str, password: str, account_id: str) -> None:
+        pair = f"{username}:{password}".encode()
+        self.authorization = "Basic " + base64.b64encode(pair).decode()
+        self.account_id = account_id
+        self.forbidden = False
+        self.status: int | None = None  # answer with this status instead
+        self.requests: list[tuple[str, str, str | None]] = []  # method, path, Authorization
+        self.url = ""
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]:
+        header = handler.headers.get("Authorization")
+        self.requests.append((handler.command, handler.path, header))
+        if self.status is not None:
+            return self.status, b"<Error/>"
+        if handler.command != "GET" or handler.path != f"/api/accounts/{self.account_id}":
+            return 404, b"<Error/>"
+        if header != self.authorization:
+            return 401, b"<Error/>"
+        if self.forbidden:
+            return 403, b"<Error/>"
+        body = f"<AccountResponse><Account><AccountId>{self.account_id}</AccountId>"
+        return 200, (body + "</Account></AccountResponse>").encode()
+
+
 @contextmanager
-def serve(app: TokenServer | ApiServer, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+def serve(
+    app: TokenServer | ApiServer | AccountServer, tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
     """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given); yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):

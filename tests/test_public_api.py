@@ -26,8 +26,10 @@ PUBLIC = {
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "TokenClaims",
     "TokenError",
     "UnknownServiceError",
+    "Verification",
     "__version__",
     "aget_auth",
     "available_providers",
@@ -38,6 +40,7 @@ PUBLIC = {
     "register_provider",
     "reload",
     "unregister_provider",
+    "verify",
 }
 
 

@@ -28,10 +28,12 @@ from ._errors import (
     TokenError,
     UnknownServiceError,
 )
+from ._jwt import TokenClaims
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
 from ._resolver import Resolver
 from ._schema import SERVICE_NAMES
+from ._verify import Verification, verify
 
 __version__ = "0.1.0"
 
@@ -54,8 +56,10 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "TokenClaims",
     "TokenError",
     "UnknownServiceError",
+    "Verification",
     "__version__",
     "aget_auth",
     "available_providers",
@@ -66,4 +70,5 @@ __all__ = [
     "register_provider",
     "reload",
     "unregister_provider",
+    "verify",
 ]

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     import requests
     from pydantic import SecretStr
 
+    from ._jwt import TokenClaims
+
 __all__ = ["Owner", "ServiceAuth", "TokenSource"]
 
 
@@ -193,6 +195,29 @@ class ServiceAuth:
         import asyncio
 
         return await asyncio.to_thread(self.headers)
+
+    def token_claims(self) -> TokenClaims | None:
+        """What the access token says about itself, without the token: ``accounts`` and
+        ``roles`` (tuples of strings), ``express`` (a Bandwidth Build account, voice only)
+        and ``expires_at`` (the ``exp`` claim, epoch seconds, or ``None``).
+
+        For OAuth this fetches a token when none is cached (raises :class:`TokenError`)
+        and reads the cached one otherwise. ``None`` for Basic credentials and for a
+        token that is not a JWT. The claims are read, not verified: they inform, the API
+        decides (Bandwidth's credentials guide describes the claims).
+
+        >>> get_auth("voice").token_claims().accounts                  # doctest: +SKIP
+        ('920012',)
+        """
+        if self._bearer is None:
+            return None
+        read = getattr(self._bearer, "claims", None)
+        if read is not None:
+            claims: TokenClaims | None = read()
+            return claims
+        from ._jwt import decode_claims
+
+        return decode_claims(self._bearer.token())
 
     def _authorization_nowait(self) -> str | None:
         """The ``Authorization`` value if it is at hand without I/O or waiting, else

@@ -175,9 +175,17 @@ def validated(
         fields["password"] = fields.pop("api_secret")
     environment = environment_name(fields.get("environment")) or "prod"
     overrides = {name: fields[name] for name in HOST_FIELDS if name in fields}
-    base_url = fields.get("base_url") or service.base_url(
-        fields["account_id"], environment, overrides
+    # No account id yet: client credentials whose access token may name it (see
+    # _discovery.py); the base URL is completed once the account is known.
+    account_id = fields.get("account_id", "")
+    base_url = fields.get("base_url") or (
+        service.base_url(account_id, environment, overrides) if account_id else ""
     )
+
+    # Messaging has no test host, and the production Messaging API refuses a token from
+    # the test realm: its token comes from production too (the official CLI's
+    # MessagingClient mints it against the production API host, or BW_API_URL).
+    token_environment = "prod" if service.host == "messaging" else environment
 
     def secret(name: str) -> Secret | None:
         value = fields.get(name)
@@ -187,14 +195,14 @@ def validated(
     return ServiceCredentials(
         service=service.name,
         kind=kind,
-        account_id=fields["account_id"],
+        account_id=account_id,
         base_url=base_url.rstrip("/"),
         username=fields.get("username"),
         password=secret("password"),
         client_id=fields.get("client_id"),
         client_secret=secret("client_secret"),
         access_token=secret("access_token"),
-        token_url=(fields.get("token_url") or token_url(environment, overrides)).rstrip("/")
+        token_url=(fields.get("token_url") or token_url(token_environment, overrides)).rstrip("/")
         if oauth
         else None,
         environment=environment,

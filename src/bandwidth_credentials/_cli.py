@@ -20,6 +20,7 @@ from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
 from ._resolver import Resolver
 from ._schema import SERVICE_NAMES, SERVICES, canonical_service
+from ._verify import environment_note
 
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
@@ -74,6 +75,10 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     services = _services(args.services)
     resolver = _resolver(args.sources)
+    if args.online:
+        from ._cli_online import check_online
+
+        return check_online(args, services, resolver, out)
     resolution, failure = _resolve(resolver)
     results: list[dict[str, Any]] = []
     for name in services:
@@ -96,6 +101,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ready = all(entry["ready"] for entry in results)
     basic = any(entry.get("scheme") == "basic" for entry in results)
     notes = _notes(resolution, services, basic)
+    environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
+    notes += [environment] if environment else []
     skipped = list(resolver.skipped()) if resolution is not None else []
     if args.json:
         document = {
@@ -245,6 +252,12 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("services", nargs="*", metavar="SERVICE", help="default: all services")
     check.add_argument("--sources", help=sources_help)
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    check.add_argument(
+        "--online",
+        action="store_true",
+        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
+        "one GET of the account resource with Basic credentials",
+    )
     check.set_defaults(run=_check)
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)

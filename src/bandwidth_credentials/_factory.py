@@ -4,6 +4,11 @@ Basic kinds get their ``Authorization`` header built once; bearer kinds get a to
 source: the shared OAuth token manager for client credentials, or a fixed token.
 The resolver knows nothing of OAuth; it asks this module for auth objects.
 
+Services with client credentials but no account id get the account from the access
+token here (:mod:`._discovery`), the one place where building auth objects may do I/O
+(one token request per client, the token then reused); a configured account id is
+checked against the token's ``accounts`` when a token is first used.
+
 Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
 guide); :func:`basic_notice` says so in the tense that fits today's date.
 """
@@ -14,14 +19,23 @@ import os
 import sys
 import time
 import warnings
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._auth import Owner, ServiceAuth, TokenSource
 from ._checks import ServiceCredentials
+from ._discovery import ACCOUNTS_CLAIM, AccountCheck, discover
+from ._errors import TokenError
+from ._jwt import TokenClaims, decode_claims
 from ._normalizer import Resolution
 from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
 
-__all__ = ["BasicDeprecationWarning", "basic_notice", "build_auth", "warn_basic_once"]
+__all__ = [
+    "BasicDeprecationWarning",
+    "Built",
+    "basic_notice",
+    "build_auth",
+    "warn_basic_once",
+]
 
 DECOMMISSION = (2026, 12, 2)
 
@@ -62,6 +76,9 @@ class _StaticToken:
     def invalidate(self, rejected: str | None = None) -> None:
         pass
 
+    def claims(self) -> TokenClaims | None:
+        return decode_claims(self._token)
+
 
 def _bearer(credentials: ServiceCredentials) -> TokenSource:
     if credentials.kind == ACCESS_TOKEN:
@@ -72,11 +89,27 @@ def _bearer(credentials: ServiceCredentials) -> TokenSource:
     return token_source(credentials)
 
 
-def build_auth(
-    resolution: Resolution, owner: Owner
-) -> tuple[dict[str, ServiceAuth], dict[str, Exception], dict[str, ServiceAuth], bool]:
-    """Per service: ready auth objects, errors, the lookup by every accepted name, and
-    whether any service uses Basic."""
+class Built(NamedTuple):
+    """What :func:`build_auth` made: per service the ready auth objects and the errors,
+    the lookup by every accepted name, whether any service uses Basic, the resolution
+    with accounts discovered from access tokens, and whether a token request failed
+    while discovering (worth retrying soon)."""
+
+    auth: dict[str, ServiceAuth]
+    errors: dict[str, Exception]
+    by_alias: dict[str, ServiceAuth]
+    basic: bool
+    resolution: Resolution
+    retry: bool
+
+
+def build_auth(resolution: Resolution, owner: Owner) -> Built:
+    """Build every service's auth object from ``resolution`` (see :class:`Built`).
+
+    Services with OAuth client credentials and no account id get theirs from the access
+    token (:mod:`._discovery`); that is the only I/O here, one token request per client.
+    """
+    resolution = discover(resolution)
     auth: dict[str, ServiceAuth] = {}
     errors: dict[str, Exception] = {}
     basic = False
@@ -87,10 +120,16 @@ def build_auth(
         credentials, provenance = outcome
         is_basic = KINDS[credentials.kind].scheme == "basic"
         basic = basic or is_basic
-        bearer = None if is_basic else _bearer(credentials)
+        bearer = None
+        if not is_basic:
+            bearer = _bearer(credentials)
+            account = provenance.get("account_id")
+            if account is None or account.key != ACCOUNTS_CLAIM:
+                bearer = AccountCheck(bearer, credentials.account_id, account)
         auth[name] = ServiceAuth(credentials, provenance, bearer, owner)
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
-    return auth, errors, by_alias, basic
+    retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)
+    return Built(auth, errors, by_alias, basic, resolution, retry)
 
 
 _basic_warned = False

@@ -164,6 +164,9 @@ class Resolution(NamedTuple):
     services: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception]
     notes: tuple[tuple[str, str], ...]
     keys: tuple[KeyReport, ...]
+    #: Services with OAuth client credentials but no account id anywhere: their
+    #: credentials, waiting for the access token to name the account (``_discovery``).
+    pending: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
 
 
 def _group(
@@ -217,6 +220,7 @@ def _resolve_service(
     half: Sequence[tuple[Scope, str]],
     used: set[int],
     notes: list[tuple[str, str]],
+    pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]],
     outcomes: Sequence[tuple[str, str]] = (),
 ) -> tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception:
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
@@ -225,6 +229,7 @@ def _resolve_service(
     account: _Entry | None = None
     for src in per_source:
         account = account or _first(src, service.name, "account_id")
+    not_found: CredentialNotFoundError | None = None
     if not present or account is None:
         missing: list[str] = []
         if account is None:
@@ -233,9 +238,13 @@ def _resolve_service(
             kinds = ", ".join("+".join(KINDS[k].fields) for k in service.kinds)
             missing.append(f"credentials (one of {kinds})")
         hints = [text for scope, text in notes if scope in ("", service.name)]
-        return CredentialNotFoundError(
+        not_found = CredentialNotFoundError(
             service.name, missing, sources, [*relevant_half, *hints], outcomes
         )
+        if account is not None or not present or present[0] != OAUTH:
+            return not_found
+        # Client credentials without an account id: the access token may name the
+        # account (_discovery.py). Resolve the rest; the error stands until then.
     kind = present[0]
     chosen_group = available[kind]
     assert chosen_group is not None
@@ -253,7 +262,7 @@ def _resolve_service(
                 "the source order)",
             )
         )
-    chosen: dict[str, _Entry] = {"account_id": account, **group}
+    chosen: dict[str, _Entry] = {"account_id": account, **group} if account else dict(group)
     for name in sorted(ENDPOINT_FIELDS):
         if name == "token_url" and kind != OAUTH:
             continue
@@ -287,6 +296,9 @@ def _resolve_service(
     if isinstance(creds, InvalidCredentialsError):
         return creds
     used.update(id(entry) for entry in chosen.values())
+    if not_found is not None:
+        pending[service.name] = (creds, provenance)
+        return not_found
     return creds, provenance
 
 
@@ -331,8 +343,9 @@ def normalize(
     half = _half_pairs(per_source)
     used: set[int] = set()
     notes = _key_notes(per_source)
+    pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
     services = {
-        name: _resolve_service(service, per_source, sources, half, used, notes, outcomes)
+        name: _resolve_service(service, per_source, sources, half, used, notes, pending, outcomes)
         for name, service in SERVICES.items()
     }
     for scope, note in half:
@@ -350,4 +363,4 @@ def normalize(
             secret = maybe_name in SECRET_FIELDS if maybe_name else False
             reports.append(KeyReport(src.source, key, maybe_name, scope, reason, secret))
     unique = tuple(dict.fromkeys(notes))
-    return Resolution(sources, services, unique, tuple(reports))
+    return Resolution(sources, services, unique, tuple(reports), pending)

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from ._auth import Owner, ServiceAuth
 from ._chain import Failed, SourceChain
@@ -28,10 +28,14 @@ from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._schema import canonical_service
 
+if TYPE_CHECKING:
+    from ._verify import Verification
+
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
+DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried again
 
 
 SourceLike = str | Source
@@ -48,6 +52,8 @@ class _Snapshot(NamedTuple):
     due_at: float
     stale_limit: float
     generation: int = 0
+    # A token request failed while discovering an account id from the access token.
+    retry: bool = False
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:
@@ -157,7 +163,19 @@ class Resolver:
         previous = self._policy.snapshot
         if previous is not None and not due:
             # Only change checks ran and nothing moved: same credentials, new deadlines.
-            return previous._replace(due_at=chain.due_at(), stale_limit=chain.stale_limit())
+            same = previous._replace(due_at=chain.due_at(), stale_limit=chain.stale_limit())
+            if not previous.retry:
+                return same
+            # A token request failed while discovering an account id: only that is retried.
+            built = build_auth(previous.resolution, self._owner)
+            return same._replace(
+                auth=built.auth,
+                errors=built.errors,
+                by_alias=built.by_alias,
+                resolution=built.resolution,
+                due_at=self._due_at(built.retry, now),
+                retry=built.retry,
+            )
         results = chain.fetch(due)
         failed = [i for i, r in results.items() if isinstance(r, Failed) and not r.optional]
         if failed:
@@ -167,7 +185,7 @@ class Resolver:
             raise failure.error
         try:
             resolution = normalize(chain.current(results), chain.outcomes(results))
-            auth, errors, by_alias, basic = build_auth(resolution, self._owner)
+            built = build_auth(resolution, self._owner)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.
             chain.mark_failed(due, now)
@@ -178,15 +196,20 @@ class Resolver:
                 logger.info("optional source skipped: %s", result.error)
         log_notes(resolution.notes)
         return _Snapshot(
-            auth,
-            errors,
-            by_alias,
-            resolution,
+            built.auth,
+            built.errors,
+            built.by_alias,
+            built.resolution,
             chain.skipped(),
-            basic,
-            chain.due_at(),
+            built.basic,
+            self._due_at(built.retry, now),
             chain.stale_limit(),
+            retry=built.retry,
         )
+
+    def _due_at(self, retry: bool, now: float) -> float:
+        due_at = self._chain.due_at()
+        return min(due_at, now + DISCOVERY_RETRY) if retry else due_at
 
     # -- management -----------------------------------------------------------------
 
@@ -213,6 +236,13 @@ class Resolver:
         """Return the full resolution (every service's outcome, notes, key report),
         resolving first if nothing is cached. Used by ``bwcreds check``/``explain``."""
         return self._snapshot().resolution
+
+    def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
+        """Check this resolver's credentials against Bandwidth: see
+        :func:`bandwidth_credentials.verify`."""
+        from ._verify import verify
+
+        return verify(services, resolver=self)
 
     def skipped(self) -> tuple[str, ...]:
         """Optional sources that were skipped in the current resolution, with why."""

@@ -11,12 +11,14 @@ def _clear_process_state() -> None:
     The only place that knows which module-level caches exist; when a cache moves or a
     new one appears, this function is the one to change.
     """
-    from .. import _default, _factory, _normalizer, _oauth
+    from .. import _default, _discovery, _factory, _normalizer, _oauth
 
     with _default._lock:
         old, _default._default = _default._default, None
     _factory._basic_warned = False
     _normalizer._logged_notes.clear()
+    with _discovery._warned_lock:
+        _discovery._warned.clear()
     with _oauth._managers_lock:
         _oauth._managers.clear()
     if old is not None:
@@ -36,8 +38,9 @@ def reset() -> None:
 
     Closes and forgets the default resolver (the one :func:`~bandwidth_credentials.get_auth`
     and :func:`~bandwidth_credentials.configure` use), forgets the per-process notes that are
-    logged once (half pairs, ignored keys), re-arms the once-per-process Basic deprecation
-    notice and drops every cached OAuth token. Resolvers built by the caller are untouched.
+    logged once (half pairs, ignored keys, an account id not among the access token's),
+    re-arms the once-per-process Basic deprecation notice and drops every cached OAuth
+    token. Resolvers built by the caller are untouched.
 
     Call it before and after each test that uses the default resolver, or use the
     ``bandwidth_isolation`` fixture, which does that::

@@ -1,0 +1,229 @@
+"""Checking credentials against Bandwidth before the first real call (``check --online``).
+
+- **OAuth client credentials**: a token is fetched (the shared token manager's, so the
+  application reuses it) and its claims read: the configured account must be among its
+  ``accounts``, and a Bandwidth Build account (``express``: voice only) is not ready for
+  Messaging, number ordering or Toll-Free Verification. The official CLI documents the
+  same limits (Bandwidth/cli ``AGENTS.md``, "Account Type and Capabilities": Build
+  accounts have no messaging, number ordering, sub-accounts, VCPs, 10DLC or toll-free
+  verification).
+- **A static access token**: its claims are read (expiry, accounts); nothing is sent.
+- **Basic (API user)**: one authenticated ``GET`` of the account resource, the Numbers
+  base URL itself (``https://dashboard.bandwidth.com/api/accounts/{accountId}``,
+  Bandwidth's Dashboard API reference), with the bounded client and no redirects: 200 is
+  verified, 401/403 refused, anything else unverified. Each distinct user and account is
+  asked once. A Messaging API token is not accepted there, so it is not sent.
+
+No result holds a token or a secret.
+
+>>> for result in verify():                                          # doctest: +SKIP
+...     print(result.service, result.ready, result.outcome, result.detail)
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, NamedTuple
+
+from ._discovery import mismatch
+from ._errors import ConfigurationError, CredentialsError, TokenError
+from ._jwt import TokenClaims
+from ._schema import HOSTS, MESSAGING_TOKEN, SERVICE_NAMES, SERVICES, canonical_service
+
+if TYPE_CHECKING:
+    from ._auth import ServiceAuth
+    from ._resolver import Resolver
+
+__all__ = ["BUILD_UNAVAILABLE", "Verification", "environment_note", "verify"]
+
+#: Services a Bandwidth Build (``express``) account cannot use (Bandwidth/cli AGENTS.md).
+BUILD_UNAVAILABLE = frozenset({"messaging", "numbers", "toll-free-verification"})
+TIMEOUT = 10.0  # seconds for the account request, connect to last byte
+MAX_SIZE = 1 << 20  # the account resource is a few KiB of XML
+
+
+class Verification(NamedTuple):
+    """The online check of one service.
+
+    ``outcome`` is ``verified`` (Bandwidth accepted the credentials), ``refused`` (the
+    token endpoint or the account resource said 400/401/403), ``unverified`` (no
+    answer either way: unreachable, 5xx, a redirect, a credential kind that cannot be
+    checked), ``unavailable`` (accepted, but the account cannot use this API: Build
+    account, account not in the token), ``claims`` (a static token: only its claims
+    were read) or ``unresolved`` (no usable credentials; ``detail`` is the error).
+    ``status`` is the HTTP status of the check request, ``claims`` what the access token
+    says (``None`` for Basic or a token that is not a JWT).
+    """
+
+    service: str
+    ready: bool
+    outcome: str
+    detail: str
+    scheme: str | None = None
+    kind: str | None = None
+    account_id: str | None = None
+    environment: str | None = None
+    status: int | None = None
+    claims: TokenClaims | None = None
+
+
+def _bearer(auth: ServiceAuth, now: float) -> Verification:
+    base = Verification(
+        auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
+    )
+    try:
+        claims = auth.token_claims()
+    except TokenError as exc:
+        refused = exc.status in (400, 401, 403)
+        outcome = "refused" if refused else "unverified"
+        return base._replace(outcome=outcome, detail=str(exc), status=exc.status)
+    base = base._replace(claims=claims)
+    static = auth.kind != "oauth"
+    expired = claims is not None and claims.expires_at is not None and claims.expires_at <= now
+    if static and expired:
+        return base._replace(outcome="refused", detail="the access token has expired")
+    problem = mismatch(auth.account_id, claims)
+    if problem is not None:
+        return base._replace(outcome="unavailable", detail=problem)
+    if claims is not None and claims.express and auth.service in BUILD_UNAVAILABLE:
+        detail = (
+            f"a Bandwidth Build account is voice only: {SERVICES[auth.service].title} "
+            "needs a full Bandwidth account"
+        )
+        return base._replace(outcome="unavailable", detail=detail)
+    if static:
+        detail = "static access token: claims read, not sent to Bandwidth"
+        return base._replace(ready=True, outcome="claims", detail=detail)
+    detail = "token issued" + ("" if claims is not None else " (not a JWT: no claims to read)")
+    return base._replace(ready=True, outcome="verified", detail=detail)
+
+
+def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str:
+    if numbers is not None and (numbers.account_id, numbers.environment) == (
+        auth.account_id,
+        auth.environment,
+    ):
+        return numbers.base_url  # the Numbers base URL as configured (overrides applied)
+    return SERVICES["numbers"].base_url(auth.account_id, auth.environment)
+
+
+def _get(url: str, authorization: str) -> tuple[int | None, str]:
+    from . import _http
+
+    failure: _http.HttpError | None = None
+    try:
+        answer = _http.request(
+            "GET",
+            url,
+            headers={"Authorization": authorization, "Accept": "application/xml"},
+            timeout=TIMEOUT,
+            max_size=MAX_SIZE,
+        )
+    except _http.HttpError as exc:
+        failure = exc
+    if failure is not None:
+        return None, str(failure)
+    return answer.status, ""
+
+
+def _basic(
+    auth: ServiceAuth,
+    numbers: ServiceAuth | None,
+    asked: dict[tuple[str, str], tuple[int | None, str]],
+) -> Verification:
+    base = Verification(
+        auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
+    )
+    if auth.kind == MESSAGING_TOKEN:
+        detail = "a Messaging API token is only accepted by the Messaging API; not checked"
+        return base._replace(outcome="unverified", detail=detail)
+    from ._http import display_url
+
+    url = _account_url(auth, numbers)
+    key = (url, auth.authorization)  # in memory only, to ask once per user and account
+    if key not in asked:
+        asked[key] = _get(url, auth.authorization)
+    status, reason = asked[key]
+    where = display_url(url)
+    if status == 200:
+        return base._replace(
+            ready=True, outcome="verified", status=200, detail=f"GET {where}: HTTP 200"
+        )
+    if status in (401, 403):
+        detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
+        return base._replace(outcome="refused", status=status, detail=detail)
+    if status is None:
+        return base._replace(outcome="unverified", detail=f"GET {where} failed: {reason}")
+    return base._replace(outcome="unverified", status=status, detail=f"GET {where}: HTTP {status}")
+
+
+def verify(
+    services: Iterable[str] | None = None,
+    *,
+    resolver: Resolver | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[Verification]:
+    """Check each service's credentials against Bandwidth (see the module docstring).
+
+    ``services``: names or aliases (default: every service), each checked once, in the
+    order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
+    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
+    problems with one service are in its result. Raises :class:`UnknownServiceError` for
+    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
+    (bad source URI, conflicting keys). Network waits: 10 s per request.
+
+    >>> [r.outcome for r in verify(["voice"])]                       # doctest: +SKIP
+    ['verified']
+    """
+    if resolver is None:
+        from ._default import _resolver
+
+        resolver = _resolver()
+    names = list(dict.fromkeys(canonical_service(n) for n in services or ())) or list(SERVICE_NAMES)
+    auths: dict[str, ServiceAuth | CredentialsError] = {}
+    for name in [*names, "numbers"]:
+        try:
+            auths[name] = resolver.get_auth(name)
+        except ConfigurationError:
+            raise
+        except CredentialsError as exc:
+            auths[name] = exc
+    numbers = auths["numbers"]
+    numbers_auth = None if isinstance(numbers, CredentialsError) else numbers
+    asked: dict[tuple[str, str], tuple[int | None, str]] = {}
+    now = clock()
+    results = []
+    for name in names:
+        auth = auths[name]
+        if isinstance(auth, CredentialsError):
+            results.append(Verification(name, False, "unresolved", str(auth)))
+        elif auth.scheme == "basic":
+            results.append(_basic(auth, numbers_auth, asked))
+        else:
+            results.append(_bearer(auth, now))
+    return results
+
+
+def environment_note(auths: Iterable[ServiceAuth]) -> str | None:
+    """A note when services resolved in ``test``/``uat`` still go to production hosts:
+    Messaging has no test host (Bandwidth/cli ``cmdutil`` host helpers) and Bandwidth
+    documents none for MFA. ``None`` when nothing does."""
+    production = []
+    environments = set()
+    for auth in auths:
+        if auth.environment == "prod":
+            continue
+        host = HOSTS["prod"][SERVICES[auth.service].host]
+        if host != HOSTS[auth.environment][SERVICES[auth.service].host]:
+            continue
+        if auth.base_url.startswith(host + "/"):
+            production.append(f"{auth.service} ({host})")
+            environments.add(auth.environment)
+    if not production:
+        return None
+    return (
+        f"environment {'/'.join(sorted(environments))}: Bandwidth has no test host for "
+        f"Messaging (and documents none for MFA), so these requests go to production: "
+        f"{', '.join(production)}; messages sent there are real and billed"
+    )
