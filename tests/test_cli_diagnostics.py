@@ -116,3 +116,18 @@ def test_a_broken_plugin_is_listed_with_its_reason(tmp_path: Path) -> None:
     assert "BROKEN" in line
     assert "ModuleNotFoundError" in line
     assert "env" in result.stdout
+
+
+def test_a_failing_required_source_is_reported_once_with_what_to_do(tmp_path: Path) -> None:
+    result = bwcreds("check", "--sources", f"dotenv:{tmp_path / 'absent.env'}")
+
+    assert result.returncode == 1
+    assert result.stdout.count("does not exist") == 1
+    assert "optional=true" in result.stdout
+
+
+def test_a_mistyped_option_is_named_with_the_likely_one() -> None:
+    result = bwcreds("check", "--sources", "env?optinal=true")
+
+    assert result.returncode == 2
+    assert "optinal (did you mean optional?)" in result.stderr

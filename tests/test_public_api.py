@@ -10,6 +10,7 @@ import bandwidth_credentials as bc
 
 PUBLIC = {
     "SERVICE_NAMES",
+    "BasicDeprecationWarning",
     "ConfigurationError",
     "CredentialNotFoundError",
     "CredentialsError",

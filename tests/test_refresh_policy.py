@@ -173,3 +173,28 @@ def test_a_provider_returning_a_wrong_type_is_a_source_error() -> None:
         unregister("broken")
 
     assert "returned a dict" in str(caught.value)
+
+
+def test_invalidations_while_the_store_is_failing_respect_the_backoff(
+    store: dict[str, object],
+) -> None:
+    clock = Clock()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, spawn=lambda work: work())
+    first = resolver.get_auth("voice")
+    MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a", retry_after=30)
+    first.invalidate()
+    resolver.get_auth("voice")  # the invalidated refresh fails: stale values served
+    fetched = MemoryProvider.fetches["a"]
+
+    for _ in range(50):  # a 401 handler in a loop
+        resolver.get_auth("voice").invalidate()
+        resolver.get_auth("voice")
+    during = MemoryProvider.fetches["a"]
+    del MemoryProvider.fail["a"]
+    store["username"] = "recovered"
+    clock.now += 31  # past Retry-After
+    resolver.get_auth("voice")  # starts the refresh (run at once here)
+    after = resolver.get_auth("voice")
+
+    assert during == fetched  # nothing fetched inside the window the store asked for
+    assert after.username == "recovered"  # the invalidation was kept for the next attempt

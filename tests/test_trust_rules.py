@@ -291,3 +291,63 @@ def test_a_foreign_exception_from_a_provider_keeps_only_its_type() -> None:
 
     assert "JSONDecodeError" in str(caught.value)
     assert caught.value.__context__ is None
+
+
+# -- found by attacking the library -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["pw\udcff", "pw\x85x", "pw\u2028x", "pw\x9bx"],
+    ids=["lone-surrogate", "nel", "line-separator", "c1-control"],
+)
+def test_undecodable_and_c1_characters_are_refused_naming_the_key(
+    env: pytest.MonkeyPatch, value: str
+) -> None:
+    env.setenv("BW_USERNAME", "jdoe")
+    env.setenv("BW_PASSWORD", value)
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        Resolver(["env"]).get_auth("voice")
+
+    assert caught.value.key == "BW_PASSWORD"
+    assert "pw" not in str(caught.value.args)
+
+
+def test_a_static_token_with_whitespace_is_refused(env: pytest.MonkeyPatch) -> None:
+    env.setenv("BW_ACCESS_TOKEN", f"ab {CANARY}")
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        check_no_leaks(lambda: Resolver(["env"]).get_auth("voice"), canaries=[CANARY])
+
+    assert caught.value.key == "BW_ACCESS_TOKEN"
+
+
+@pytest.mark.parametrize("suffix", [f"?k={CANARY}", f"#{CANARY}"])
+def test_a_base_url_with_a_query_or_fragment_is_refused(
+    env: pytest.MonkeyPatch, suffix: str
+) -> None:
+    env.setenv("BW_USERNAME", "jdoe")
+    env.setenv("BW_PASSWORD", "pw")
+    env.setenv("BW_VOICE_BASE_URL", "https://voice.example.com/x" + suffix)
+
+    with pytest.raises(InvalidCredentialsError):
+        check_no_leaks(lambda: Resolver(["env"]).get_auth("voice"), canaries=[CANARY])
+
+
+def test_a_secret_that_looks_like_an_absolute_path_is_not_echoed(env: pytest.MonkeyPatch) -> None:
+    env.setenv("BW_USERNAME", "jdoe")
+    env.setenv("BW_PASSWORD_FILE", f"/Xy9+kQ2{CANARY}==")
+
+    with pytest.raises(SourceError):
+        check_no_leaks(lambda: Resolver(["env"]).get_auth("voice"), canaries=[CANARY])
+
+
+def test_a_deeply_nested_token_payload_reads_as_no_claims() -> None:
+    import base64
+
+    from bandwidth_credentials._jwt import decode_claims
+
+    payload = base64.urlsafe_b64encode(b"[" * 40000).decode().rstrip("=")
+
+    assert decode_claims(f"e30.{payload}.sig") is None

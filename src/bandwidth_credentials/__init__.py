@@ -9,8 +9,6 @@ Sources are configured with ``BANDWIDTH_CREDENTIALS_SOURCES`` (default
 URI syntax, the variable names and the error types.
 """
 
-from __future__ import annotations
-
 from ._auth import ServiceAuth
 from ._checks import Provenance
 from ._default import aget_auth, configure, get_auth, invalidate, reload
@@ -28,6 +26,7 @@ from ._errors import (
     TokenError,
     UnknownServiceError,
 )
+from ._factory import BasicDeprecationWarning
 from ._jwt import TokenClaims
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
@@ -40,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "SERVICE_NAMES",
+    "BasicDeprecationWarning",
     "ConfigurationError",
     "CredentialNotFoundError",
     "CredentialsError",

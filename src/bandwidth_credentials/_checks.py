@@ -31,7 +31,11 @@ from ._secret import Secret
 
 __all__ = ["Provenance", "ServiceCredentials", "problem_of", "url_problem", "validated"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and DEL: never part of a credential.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Invisible or unencodable: format (Cf), lone surrogates (Cs, from undecodable bytes in
+# the environment), line and paragraph separators (Zl, Zp), private use is allowed.
+_INVISIBLE = frozenset({"Cf", "Cs", "Zl", "Zp"})
 
 
 class Provenance(NamedTuple):
@@ -70,18 +74,25 @@ def _format_character(value: str) -> bool:
         return False
     import unicodedata  # only for non-ASCII values
 
-    return any(unicodedata.category(char) == "Cf" for char in value)
+    return any(unicodedata.category(char) in _INVISIBLE for char in value)
 
 
 def text_problem(value: str) -> str | None:
-    """A control or invisible format character anywhere in ``value``."""
+    """A control character, or an invisible or unencodable one, anywhere in ``value``."""
     if _CONTROL.search(value):
         return "contains a control character (a newline inside the value?)"
     if _format_character(value):
         return (
-            "contains an invisible format character (zero-width space, bidi control or "
-            "byte-order mark); retype the value"
+            "contains an invisible or undecodable character (zero-width space, bidi "
+            "control, byte-order mark, line separator, or a byte that is not UTF-8); "
+            "retype the value"
         )
+    return None
+
+
+def _token_problem(value: str) -> str | None:
+    if any(char.isspace() for char in value):
+        return "contains whitespace (a bearer token has none)"
     return None
 
 
@@ -102,6 +113,8 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
         return "must not contain user info (user:password@); give credentials as fields"
     if host_only and (parts.path not in ("", "/") or parts.query or parts.fragment):
         return "must be a scheme and host only, such as https://api.example.com"
+    if parts.query or parts.fragment:
+        return "must not have a query or fragment (paths are appended to it)"
     if port == 0:
         return "has an invalid port"
     try:
@@ -146,6 +159,7 @@ def _environment_problem(value: str) -> str | None:
 
 
 _CHECKS = {
+    "access_token": _token_problem,
     "account_id": _account_problem,
     "username": _colon_problem,
     "client_id": _colon_problem,

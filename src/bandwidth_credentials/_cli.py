@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ._errors import ConfigurationError, CredentialsError, UnknownServiceError
+from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
@@ -123,7 +123,15 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             rows.append([entry["service"], "NO", "-", "-", "-"])
     _table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
-    if problems:
+    if failure is not None:
+        # One failing source fails every service alike: say it once, with what to do.
+        out.write(f"\nevery service: {failure}\n")
+        if isinstance(failure, SourceError) and "optional=" not in failure.source:
+            out.write(
+                f"  (if {failure.source} may be absent on some machines, mark it optional: "
+                "add optional=true to its options)\n"
+            )
+    elif problems:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")

@@ -58,8 +58,21 @@ def _refused_here(response: httpx.Response, auth: ServiceAuth) -> bool:
     return response.status_code == 401 and same_origin(str(response.request.url), auth)
 
 
+def _client_library(name: str) -> None:
+    """Raise a :class:`ConfigurationError` saying what to install when ``name`` is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec(name) is None:
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(
+            f"{name}_auth() needs the {name} library, which is not installed: pip install {name}"
+        )
+
+
 @functools.cache
 def _httpx_class() -> type[httpx.Auth]:
+    _client_library("httpx")
     import httpx
 
     class BandwidthHttpxAuth(httpx.Auth):
@@ -116,6 +129,7 @@ def httpx_auth(auth: ServiceAuth) -> httpx.Auth:
 
 @functools.cache
 def _requests_class() -> type[requests.auth.AuthBase]:
+    _client_library("requests")
     import requests
 
     class BandwidthRequestsAuth(requests.auth.AuthBase):

@@ -55,7 +55,9 @@ def _payload(token: str) -> Any:
     try:
         raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
         return json.loads(raw)
-    except (binascii.Error, ValueError):  # also UnicodeDecodeError and JSONDecodeError
+    except (binascii.Error, ValueError, RecursionError):
+        # Also UnicodeDecodeError, JSONDecodeError, and a payload nested deeper than the
+        # parser recurses: claims only inform, a token that is not a plain JWT has none.
         return None
 
 

@@ -119,10 +119,17 @@ class Provider(abc.ABC):
     def __init__(self, source: Source) -> None:
         unknown = set(source.options) - self.options - COMMON_OPTIONS
         if unknown:
-            accepted = ", ".join(sorted(self.options | COMMON_OPTIONS))
+            import difflib  # only for a mistake
+
+            known = sorted(self.options | COMMON_OPTIONS)
+            hints = [
+                f"{name} (did you mean {close[0]}?)" if close else name
+                for name in sorted(unknown)
+                for close in [difflib.get_close_matches(name, known, n=1, cutoff=0.75)]
+            ]
             raise ConfigurationError(
-                f"source {source.uri}: unknown option(s) {', '.join(sorted(unknown))}; "
-                f"the {source.scheme} provider accepts: {accepted}",
+                f"source {source.uri}: unknown option(s) {', '.join(hints)}; "
+                f"the {source.scheme} provider accepts: {', '.join(known)}",
                 source=source.uri,
             )
         for name, values in source.lists.items():

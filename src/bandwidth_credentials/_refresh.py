@@ -262,6 +262,12 @@ class RefreshPolicy(Generic[S]):
                 return False
             if check is not None and snap.generation != self._generation:
                 return False  # already invalidated since the caller saw it: one fetch
+            if self._failure is not None and self._clock() < self._retry_at:
+                # The store failed moments ago: fetching again now would only hammer it
+                # (every 401 handler calls this). The next attempt, after the backoff,
+                # fetches every source; the invalidation is kept, not lost.
+                self._force = True
+                return False
             self._generation += 1
             self._force = True
             self.snapshot = _with(snap, due_at=float("-inf"))

@@ -41,6 +41,13 @@ PLUGIN_PACKAGES = {
     "azure-kv": "bandwidth-credentials-azure",
     "gcp-sm": "bandwidth-credentials-gcp",
 }
+# The folder of each plugin in the project's repository (nothing is on an index yet).
+PLUGIN_FOLDERS = {
+    "bandwidth-credentials-vault": "plugins/vault",
+    "bandwidth-credentials-aws": "plugins/aws",
+    "bandwidth-credentials-azure": "plugins/azure",
+    "bandwidth-credentials-gcp": "plugins/gcp",
+}
 
 
 _lock = threading.Lock()
@@ -101,9 +108,11 @@ def provider_class(scheme: str) -> type[Provider]:
         if ep is None:
             package = PLUGIN_PACKAGES.get(scheme)
             if package:
+                folder = PLUGIN_FOLDERS[package]
                 raise ConfigurationError(
-                    f"source scheme {scheme!r} needs the plugin package {package}: "
-                    f"pip install {package}"
+                    f"source scheme {scheme!r} needs the plugin package {package}: from a "
+                    f"checkout of bandwidth-credentials, pip install . ./{folder} (once "
+                    f"published: pip install {package})"
                 )
             known = ", ".join(sorted(set(_discover()) | set(_registered)))
             raise ConfigurationError(

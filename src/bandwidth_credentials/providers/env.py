@@ -168,10 +168,17 @@ class EnvProvider(Provider):
         except SecretFileError as exc:
             failure = exc
         reason = failure.reason
-        if not os.path.isabs(full):
-            # Not a path one would write on purpose: perhaps a secret pasted into the
-            # wrong variable, so it is never echoed.
+        parent = os.path.dirname(full)
+        if (
+            not os.path.isabs(full)
+            or parent == os.path.dirname(parent)
+            or not os.path.isdir(parent)
+        ):
+            # Not a path one would write on purpose (not absolute, at the root, or in no
+            # existing directory): perhaps a secret pasted into the wrong variable (base64
+            # may start with "/"), so it is never echoed.
             reason = (
-                "it does not name a readable file (the value is not an absolute path; not shown)"
+                "it does not name a readable file (not an absolute path in an existing "
+                "directory; the value is not shown)"
             )
         raise failure.kind(f"source {uri}: {name}: {reason}", source=uri)
