@@ -41,6 +41,12 @@ class Source(NamedTuple):
     ``target`` is everything between the first ``:`` and the first ``?`` (an ARN keeps its
     own colons). ``options`` holds each option's value; an option given several times
     (a list) is in ``lists``.
+
+    >>> source = parse_source("vault:secret/bw?auth=approle&ttl=60")
+    >>> source.scheme, source.target, source.uri
+    ('vault', 'secret/bw', 'vault:secret/bw?auth=***&ttl=60')
+    >>> source.number("ttl", 300.0)
+    60.0
     """
 
     uri: str
@@ -52,15 +58,33 @@ class Source(NamedTuple):
 
     @property
     def optional(self) -> bool:
-        """Whether a missing or failing source is skipped instead of being an error."""
+        """Whether a missing or failing source is skipped instead of being an error.
+
+        >>> parse_source("dotenv:.env?optional=true").optional
+        True
+
+        Raises :class:`ConfigurationError` when the value is not a boolean.
+        """
         return self.flag("optional", False)
 
     def values(self, name: str) -> tuple[str, ...]:
-        """Every value given for a list option (``prefix=A_&prefix=B_``), in order."""
+        """Every value given for a list option (``prefix=A_&prefix=B_``), in order; an
+        empty tuple when the option is absent. Never raises.
+
+        >>> parse_source("env?prefix=A_&prefix=B_").values("prefix")
+        ('A_', 'B_')
+        """
         return self.lists.get(name, ())
 
     def flag(self, name: str, default: bool) -> bool:
-        """Read a boolean option (``true``/``false``/``1``/``0``/``yes``/``no``)."""
+        """Read a boolean option (``true``/``false``/``1``/``0``/``yes``/``no``/``on``/
+        ``off``, case-insensitive); ``default`` when it is absent.
+
+        >>> parse_source("dotenv:.env?interpolate=yes").flag("interpolate", False)
+        True
+
+        Raises :class:`ConfigurationError` naming the option for any other value.
+        """
         raw = self.options.get(name)
         if raw is None:
             return default
@@ -75,6 +99,9 @@ class Source(NamedTuple):
 
     def number(self, name: str, default: float | None, *, maximum: float = 10.0**9) -> float | None:
         """Read a finite, non-negative number option (seconds, sizes) of at most ``maximum``.
+
+        >>> parse_source("aws-sm:bw?read_timeout=2.5").number("read_timeout", 10.0)
+        2.5
 
         Raises :class:`ConfigurationError` naming the option (never its value).
         """
@@ -140,6 +167,10 @@ def parse_source(uri: str) -> Source:
     'true'
     >>> parse_source("vault:secret/bw?token=s3cr3t&optional=true").uri
     'vault:secret/bw?token=***&optional=true'
+
+    Raises :class:`ConfigurationError` for text that is not ``SCHEME[:TARGET][?OPTIONS]``,
+    options that are not ``NAME=VALUE`` pairs, or a comma inside a value. Whether the
+    scheme is installed and its options are known is checked later, by the resolver.
     """
     text = uri.strip()
     head, sep, query = text.partition("?")
@@ -212,6 +243,9 @@ class Fetched:
     seen but deliberately not read to why (shown by ``bwcreds explain``).
 
     The ``repr`` lists keys only, never values.
+
+    >>> Fetched({"BW_ACCOUNT_ID": "920012", "voice": {"username": "u", "password": "p"}}, "7")
+    Fetched(keys=['BW_ACCOUNT_ID', 'voice'], version='7')
     """
 
     __slots__ = ("key_names", "skipped", "values", "version")
@@ -268,6 +302,27 @@ class Provider(abc.ABC):
 
     ``schema`` is the part of the Bandwidth schema a provider may use to recognise names
     (see :class:`KeySchema`); the source chain hands it over before the first call.
+
+    A minimal provider (``examples/provider-plugin/`` is a complete distribution)::
+
+        class IniProvider(Provider):
+            scheme = "ini"
+            options = frozenset({"section"})
+
+            def fetch(self) -> Fetched:
+                path = Path(self.source.target)
+                if not path.is_file():
+                    raise SourceNotFoundError(
+                        f"source {self.source.uri}: {path} does not exist", source=self.source.uri
+                    )
+                parser = configparser.ConfigParser()
+                parser.optionxform = str  # keep the keys' case
+                parser.read(path)
+                section = self.source.options.get("section", "bandwidth")
+                return Fetched(dict(parser[section]))
+
+    Raises :class:`ConfigurationError` from ``__init__`` for an option the provider does
+    not accept or a non-list option given twice.
     """
 
     scheme: ClassVar[str]
@@ -311,7 +366,15 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def fetch(self) -> Fetched:
-        """Read the source now and return everything it holds."""
+        """Read the source now and return everything it holds, as a :class:`Fetched`.
+
+        >>> Provider.fetch(provider)                                 # doctest: +SKIP
+        Fetched(keys=['BW_ACCOUNT_ID', 'BW_PASSWORD', 'BW_USERNAME'], version=None)
+
+        Must raise a :class:`SourceError` subclass on failure: ``SourceNotFoundError``,
+        ``SourceAccessDeniedError``, ``SourceAuthenticationError``, ``SourceFormatError``
+        or ``SourceUnavailableError``; every wait bounded, every read capped.
+        """
 
     def current_version(self) -> str | None:
         """Cheaply tell which generation the source holds now, without reading values.
@@ -321,15 +384,26 @@ class Provider(abc.ABC):
         ``None`` when the source has no notion of versions. When the source can no
         longer be read (its directory vanished), raise a ``SourceError``: that is a
         failed refresh, served stale for at most ``max_stale``.
+
+        >>> provider.current_version()                              # doctest: +SKIP
+        '..2026_11_29_09_30_00.123456789'
         """
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by design
-        """Release clients or connections. Called when the resolver is discarded."""
+        """Release clients or connections. Called when the resolver is discarded; an
+        exception raised here is logged by type only, never propagated.
+
+        >>> provider.close()                                        # doctest: +SKIP
+        """
 
     def after_fork(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Called in a forked child: drop clients, sessions and locks inherited from the
-        parent (without closing what the parent still uses), so the child starts over."""
+        parent (without closing what the parent still uses), so the child starts over.
+        An exception raised here is logged by type only, never propagated.
+
+        >>> provider.after_fork()                                   # doctest: +SKIP
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source.uri!r})"
