@@ -337,7 +337,11 @@ class Provider(abc.ABC):
     @property
     def schema(self) -> KeySchema:
         """The names the Bandwidth schema recognises (see :class:`KeySchema`): handed in by
-        the source chain, or the core's own when the provider is used on its own."""
+        the source chain, or the core's own when the provider is used on its own.
+
+        >>> self.schema.recognizes("accountId")                     # doctest: +SKIP
+        True
+        """
         if self._schema is None:
             from ._keys import SCHEMA  # the base class hands it over; providers never import it
 
