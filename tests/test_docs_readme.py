@@ -173,3 +173,12 @@ def test_readme_names_every_service_of_the_table() -> None:
     missing = [name for name in SERVICES if f"| `{name}` |" not in README]
 
     assert missing == []
+
+
+def test_readme_check_example_is_the_real_output() -> None:
+    result = _run(ROOT, {}, ["check", "--sources", "dotenv:examples/example.env"])
+
+    lines = [line for line in result.stdout.splitlines() if line.strip()]
+
+    assert result.returncode == 0, result.stderr
+    assert [line for line in lines if line not in README] == []
