@@ -51,9 +51,9 @@ CASES = [
         ["check", "voice"],
         [
             "voice: no credentials for the voice API: missing account_id and credentials (one of "
-            "client_id+client_secret, access_token, username+password); sources consulted: env",
-            "  - dotenv:.env?optional=true skipped (optional): source dotenv:.env?optional=true: "
-            ".env does not exist",
+            "client_id+client_secret, access_token, username+password); sources consulted: "
+            "env (read), dotenv:.env?optional=true (skipped (optional): .env does not exist)",
+            "  - dotenv:.env?optional=true skipped (optional): .env does not exist",
         ],
     ),
     (
@@ -62,8 +62,19 @@ CASES = [
         {},
         ["check", "voice"],
         [
-            "  - dotenv:.env?optional=true skipped (optional): source dotenv:.env?optional=true: "
-            ".env does not exist; found ../.env; point the source at it with dotenv:../.env",
+            "  - dotenv:.env?optional=true skipped (optional): .env does not exist; found "
+            "../.env; point the source at it with dotenv:../.env",
+        ],
+    ),
+    (
+        "typo-check",
+        ".",
+        {"BW_ACCOUNT_ID": "920012", "BW_USRNAME": "u", "BW_PASSWORD": "p"},
+        ["check", "voice", "--sources", "env"],
+        [
+            "  - env has BW_USRNAME, which is not a Bandwidth name; did you mean BW_USERNAME?",
+            "  - env has password (BW_PASSWORD) without username; a half pair is never combined "
+            "with another source, so it was ignored",
         ],
     ),
     (
@@ -73,7 +84,7 @@ CASES = [
         ["explain", "--sources", "env"],
         [
             "env     BW_USRNAME     -           all  present  not read: not a documented "
-            "Bandwidth variable name",
+            "Bandwidth variable name (did you mean BW_USERNAME?)",
         ],
     ),
     (
@@ -86,6 +97,18 @@ CASES = [
             "Bitwarden's CLI, not Bandwidth",
             "env     BW_SESSION     -           all  present  not read: BW_SESSION belongs to "
             "Bitwarden's CLI, not Bandwidth",
+        ],
+    ),
+    (
+        "bitwarden-check",
+        ".",
+        {"BW_ACCOUNT_ID": "920012", "BW_CLIENTID": "user.1", "BW_SESSION": "s"},
+        ["check", "voice", "--sources", "env"],
+        [
+            "  - env has BW_CLIENTID, which belongs to Bitwarden's CLI, not Bandwidth; it was "
+            "not read",
+            "  - env has BW_SESSION, which belongs to Bitwarden's CLI, not Bandwidth; it was "
+            "not read",
         ],
     ),
     (

@@ -11,8 +11,6 @@ URI syntax, the variable names and the error types.
 
 from __future__ import annotations
 
-import logging as _logging
-
 from ._auth import ServiceAuth
 from ._checks import Provenance
 from ._default import aget_auth, configure, get_auth, invalidate, reload
@@ -37,9 +35,6 @@ from ._schema import SERVICE_NAMES
 
 __version__ = "0.1.0"
 
-# A library leaves handler choice to the application (warnings still reach any handler
-# the application configures, e.g. logging.basicConfig()).
-_logging.getLogger("bandwidth_credentials").addHandler(_logging.NullHandler())
 
 __all__ = [
     "SERVICE_NAMES",

@@ -19,12 +19,12 @@ Freshness per source:
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from ._errors import SourceError, guarded
+from ._log import logger
 from ._provider import Fetched, KeySchema, Provider, Source
 from ._registry import provider_class
 
@@ -33,8 +33,6 @@ __all__ = ["DEFAULT_MAX_STALE", "Failed", "SourceChain", "jittered"]
 DEFAULT_MAX_STALE = 3600.0
 #: Spread of TTL deadlines and token refresh times: ±10%.
 JITTER = 0.1
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 def jittered(seconds: float, spread: float = JITTER) -> float:
@@ -75,6 +73,11 @@ class _State:
         self.expires_at: float | None = None
         self.check_at: float | None = None
         self.stale_since: float | None = None  # when the values went stale (failed refresh)
+
+
+def _reason(error: SourceError, uri: str) -> str:
+    """An error's message without its leading ``source URI:``."""
+    return str(error).removeprefix(f"source {uri}: ")
 
 
 def _translator(provider: Provider, action: str) -> Callable[[Exception], Exception]:
@@ -196,7 +199,8 @@ class SourceChain:
             state.stale_since = None
             if isinstance(result, Failed):
                 state.fetched = None
-                state.skipped = f"{state.provider.source.uri} skipped (optional): {result.error}"
+                uri = state.provider.source.uri
+                state.skipped = f"{uri} skipped (optional): {_reason(result.error, uri)}"
             else:
                 state.fetched = result
                 state.skipped = None
@@ -234,6 +238,20 @@ class SourceChain:
             if since is not None and state.max_stale is not None:
                 limits.append(since + state.max_stale)
         return min(limits, default=float("inf"))
+
+    def outcomes(self, results: dict[int, Fetched | Failed]) -> tuple[tuple[str, str], ...]:
+        """What each source gave if ``results`` were committed: ``read`` or why skipped."""
+        said = []
+        for index, state in enumerate(self._states):
+            uri = state.provider.source.uri
+            result = results.get(index, state.fetched)
+            if isinstance(result, Failed):
+                said.append((uri, f"skipped (optional): {_reason(result.error, uri)}"))
+            elif result is None and state.skipped is not None:
+                said.append((uri, state.skipped.split(" skipped ", 1)[-1]))
+            else:
+                said.append((uri, "read"))
+        return tuple(said)
 
     def skipped(self) -> tuple[str, ...]:
         """Optional sources left out of the current values, each with why."""

@@ -94,14 +94,16 @@ class CredentialNotFoundError(CredentialsError):
 
     ``service`` is the service asked for, ``missing`` the fields that were not found
     (for example ``("username", "password")``), ``sources`` the URIs that were
-    consulted, and ``notes`` what was seen but ignored (half pairs, empty values); all
-    three are tuples of strings.
+    consulted, ``outcomes`` what each gave (``("env", "read")``,
+    ``("dotenv:.env?optional=true", "skipped (optional): ... does not exist")``), and
+    ``notes`` what was seen but ignored (half pairs, empty values, look-alike names);
+    all are tuples.
 
     >>> try:                                                        # doctest: +SKIP
     ...     get_auth("voice")
     ... except CredentialNotFoundError as exc:
     ...     print(exc.missing[0], exc.sources)
-    account_id ('env',)
+    account_id ('env', 'dotenv:.env?optional=true')
     """
 
     def __init__(
@@ -110,12 +112,19 @@ class CredentialNotFoundError(CredentialsError):
         missing: Sequence[str],
         sources: Sequence[str],
         notes: Sequence[str] = (),
+        outcomes: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.service = service
         self.missing = tuple(missing)
-        self.sources = tuple(sources)
+        self.outcomes = tuple(outcomes)
+        self.sources = tuple(sources) or tuple(uri for uri, _ in self.outcomes)
         self.notes = tuple(notes)
-        consulted = ", ".join(self.sources) if self.sources else "(no sources configured)"
+        said = dict(self.outcomes)
+        consulted = (
+            ", ".join(f"{uri} ({said[uri]})" if uri in said else uri for uri in self.sources)
+            if self.sources
+            else "(no sources configured)"
+        )
         message = (
             f"no credentials for the {service} API: missing {' and '.join(self.missing)}; "
             f"sources consulted: {consulted}"

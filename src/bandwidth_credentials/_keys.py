@@ -32,7 +32,15 @@ from ._schema import (
     scope_spellings,
 )
 
-__all__ = ["FOREIGN_NAMES", "SCHEMA", "Scope", "classify_key", "env_field", "scope_of"]
+__all__ = [
+    "FOREIGN_NAMES",
+    "SCHEMA",
+    "Scope",
+    "classify_key",
+    "env_field",
+    "scope_of",
+    "suggest",
+]
 
 Scope = str | None  # None: shared by every service; else a canonical service name
 
@@ -119,6 +127,27 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
         if upper.startswith(prefix) and len(upper) > len(prefix):
             return _ENV_NAMES.get(upper[len(prefix) :])
     return None
+
+
+def suggest(key: str) -> str | None:
+    """The documented name a mistyped key most likely meant (``BW_USRNAME`` ->
+    ``BW_USERNAME``, ``pasword`` -> ``password``), or None. Names other tools own
+    (:data:`FOREIGN_NAMES`) get no suggestion: they are not typos."""
+    if key.upper() in FOREIGN_NAMES:
+        return None
+    import difflib  # only when a key was not recognized
+
+    upper = key.upper()
+    for prefix in sorted(PREFIXES, key=len, reverse=True):
+        if upper.startswith(prefix):
+            names = [prefix + rest for rest in _ENV_NAMES]
+            found = difflib.get_close_matches(upper, names, n=1, cutoff=0.85)
+            return found[0] if found else None
+    compact = _compact(key)
+    if not compact:
+        return None
+    found = difflib.get_close_matches(compact, list(_COMPACT_FIELDS), n=1, cutoff=0.8)
+    return _COMPACT_FIELDS[found[0]] if found else None
 
 
 class KeyNames:

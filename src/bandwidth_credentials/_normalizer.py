@@ -16,13 +16,13 @@ identically for every source. Given what each source produced (highest precedenc
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
 from ._errors import ConfigurationError, CredentialNotFoundError, InvalidCredentialsError
-from ._keys import Scope, classify_key, scope_of
+from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
+from ._log import logger
 from ._provider import Fetched, Source
 from ._schema import (
     ENDPOINT_FIELDS,
@@ -44,8 +44,6 @@ __all__ = [
     "normalize",
 ]
 
-
-logger = logging.getLogger("bandwidth_credentials")
 
 # Notes already logged in this process: a source refreshed every few minutes should not
 # repeat the same warning forever.
@@ -219,6 +217,7 @@ def _resolve_service(
     half: Sequence[tuple[Scope, str]],
     used: set[int],
     notes: list[tuple[str, str]],
+    outcomes: Sequence[tuple[str, str]] = (),
 ) -> tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception:
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
     present = [kind for kind, group in available.items() if group is not None]
@@ -233,7 +232,10 @@ def _resolve_service(
         if not present:
             kinds = ", ".join("+".join(KINDS[k].fields) for k in service.kinds)
             missing.append(f"credentials (one of {kinds})")
-        return CredentialNotFoundError(service.name, missing, sources, relevant_half)
+        hints = [text for scope, text in notes if scope in ("", service.name)]
+        return CredentialNotFoundError(
+            service.name, missing, sources, [*relevant_half, *hints], outcomes
+        )
     kind = present[0]
     chosen_group = available[kind]
     assert chosen_group is not None
@@ -288,23 +290,49 @@ def _resolve_service(
     return creds, provenance
 
 
-def normalize(fetched: Sequence[tuple[Source, Fetched]]) -> Resolution:
+def _key_notes(per_source: Sequence[_SourceFields]) -> list[tuple[str, str]]:
+    """Notes about keys that were not read: names other tools own, and likely typos."""
+    notes: list[tuple[str, str]] = []
+    for src in per_source:
+        for index, (key, name, scope, reason) in enumerate(src.ignored):
+            if name is not None:
+                continue
+            owner = FOREIGN_NAMES.get(key.upper())
+            if owner is not None:
+                text = f"{src.source} has {key}, which belongs to {owner}, not Bandwidth"
+                notes.append(("", text + "; it was not read"))
+                continue
+            if reason == "unrecognized" or reason.startswith("not read: not a documented"):
+                meant = suggest(key)
+                if meant is not None:
+                    text = f"{src.source} has {key}, which is not a Bandwidth name"
+                    notes.append(("", f"{text}; did you mean {meant}?"))
+                    src.ignored[index] = (key, name, scope, f"{reason} (did you mean {meant}?)")
+    return notes
+
+
+def normalize(
+    fetched: Sequence[tuple[Source, Fetched]], outcomes: Sequence[tuple[str, str]] = ()
+) -> Resolution:
     """Normalize what the sources produced (highest precedence first) into a Resolution.
+
+    ``outcomes`` says what every configured source gave (``read``, or why it was skipped),
+    for the errors of services that end up with nothing.
 
     Raises :class:`ConfigurationError` when one source gives two different values for
     the same field, and :class:`InvalidCredentialsError` for a value of the wrong type.
     Per-service problems (missing or invalid credentials) are returned in
     ``Resolution.services`` so the other services still resolve.
     """
-    sources = tuple(source.uri for source, _ in fetched)
+    sources = tuple(uri for uri, _ in outcomes) or tuple(source.uri for source, _ in fetched)
     per_source = [
         _extract(index, source.uri, result) for index, (source, result) in enumerate(fetched)
     ]
     half = _half_pairs(per_source)
     used: set[int] = set()
-    notes: list[tuple[str, str]] = []
+    notes = _key_notes(per_source)
     services = {
-        name: _resolve_service(service, per_source, sources, half, used, notes)
+        name: _resolve_service(service, per_source, sources, half, used, notes, outcomes)
         for name, service in SERVICES.items()
     }
     for scope, note in half:

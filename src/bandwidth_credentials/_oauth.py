@@ -16,7 +16,6 @@ refresh is retried at most once per backoff window (exponential with jitter,
 from __future__ import annotations
 
 import hmac
-import logging
 import math
 import os
 import random
@@ -29,6 +28,7 @@ from . import _http
 from ._checks import ServiceCredentials
 from ._errors import TokenError
 from ._jwt import TokenClaims, decode_claims
+from ._log import logger
 from ._token_request import Failure as _Failure
 from ._token_request import request_token
 
@@ -50,8 +50,6 @@ BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
 BACKOFF_BASE = 1.0  # first backoff window after a failed refresh; doubles per failure
 BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
 MAX_SIZE = 1 << 20
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 class _Token(NamedTuple):

@@ -19,20 +19,18 @@ refresh is in flight is never lost. Only ``Exception`` is recorded and shared; a
 from __future__ import annotations
 
 import functools
-import logging
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
 from ._chain import jittered
 from ._errors import fresh
+from ._log import logger
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RefreshPolicy"]
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 class Snapshot(Protocol):
@@ -177,7 +175,13 @@ class RefreshPolicy(Generic[S]):
             raise
         else:
             with self._lock:
-                self.snapshot = _with(snap, generation=flight.generation)
+                if flight.generation == self._generation:
+                    self.snapshot = _with(snap, generation=flight.generation)
+                else:
+                    # Invalidated while this refresh was fetching: its values may be the
+                    # refused ones, so the next call fetches again (and the lookup path,
+                    # which reads only due_at, must not serve them).
+                    self.snapshot = _with(snap, generation=flight.generation, due_at=float("-inf"))
                 if self._failures:
                     logger.info(
                         "Bandwidth credentials refreshed after %d failed attempt(s)",
@@ -212,12 +216,10 @@ class RefreshPolicy(Generic[S]):
                 generation = snap.generation
                 if flight.generation == self._generation:
                     generation = flight.generation
-                self.snapshot = _with(
-                    snap,
-                    due_at=min(self._retry_at, limit),
-                    stale_limit=limit,
-                    generation=generation,
-                )
+                due = min(self._retry_at, limit)
+                if generation != self._generation:
+                    due = float("-inf")  # invalidated meanwhile: never from the lookup path
+                self.snapshot = _with(snap, due_at=due, stale_limit=limit, generation=generation)
                 if self._failures == 1 and self._servable(self.snapshot, now):
                     logger.warning(
                         "refreshing Bandwidth credentials failed; serving the last good "

@@ -11,12 +11,12 @@ until it is used.
 
 from __future__ import annotations
 
-import logging
 import threading
 from typing import TYPE_CHECKING
 
 from ._errors import ConfigurationError
 from ._lifecycle import on_fork
+from ._log import logger
 from ._provider import Provider
 
 if TYPE_CHECKING:
@@ -42,7 +42,6 @@ PLUGIN_PACKAGES = {
     "gcp-sm": "bandwidth-credentials-gcp",
 }
 
-logger = logging.getLogger("bandwidth_credentials")
 
 _lock = threading.Lock()
 _entry_points: dict[str, EntryPoint] | None = None
@@ -119,13 +118,17 @@ def provider_class(scheme: str) -> type[Provider]:
             raise ConfigurationError(
                 f"unknown source scheme {scheme!r}; installed schemes: {known}"
             )
+        reason = ""
         try:
             loaded = ep.load()
         except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+        if reason:
+            # Raised here, not in the except block: nothing of the plugin's exception
+            # stays chained (its type and message are kept, to say what to fix).
             raise ConfigurationError(
-                f"the provider for scheme {scheme!r} ({ep.value}) failed to load: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+                f"the provider for scheme {scheme!r} ({ep.value}) failed to load: {reason}"
+            )
         if not (isinstance(loaded, type) and issubclass(loaded, Provider)):
             raise ConfigurationError(
                 f"the entry point for scheme {scheme!r} ({ep.value}) is not a Provider subclass"

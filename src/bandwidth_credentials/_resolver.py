@@ -10,7 +10,6 @@ path: a snapshot read, a clock read and one dictionary lookup.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 import time
@@ -23,6 +22,7 @@ from ._errors import ConfigurationError, fresh
 from ._factory import build_auth, warn_basic_once
 from ._keys import SCHEMA
 from ._lifecycle import in_lambda, register_resolver
+from ._log import logger
 from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
@@ -33,7 +33,6 @@ __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
 
-logger = logging.getLogger("bandwidth_credentials")
 
 SourceLike = str | Source
 
@@ -194,7 +193,7 @@ class Resolver:
             assert isinstance(failure, Failed)
             raise failure.error
         try:
-            resolution = normalize(chain.current(results))
+            resolution = normalize(chain.current(results), chain.outcomes(results))
             auth, errors, by_alias, basic = build_auth(resolution, self._owner)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.

@@ -141,17 +141,19 @@ class EnvProvider(Provider):
         parts = []
         for name, path in sorted(files.items()):
             full = os.path.expanduser(path)
+            reason = ""
             try:
                 info = os.stat(full)
                 real = os.path.realpath(full)
             except OSError as exc:
-                if strict:
-                    uri = self.source.uri
-                    reason = exc.strerror or type(exc).__name__
-                    raise SourceError(
-                        f"source {uri}: {name}: the file can no longer be read ({reason})",
-                        source=uri,
-                    ) from None
+                reason = exc.strerror or type(exc).__name__
+            if reason and strict:
+                uri = self.source.uri
+                raise SourceError(
+                    f"source {uri}: {name}: the file can no longer be read ({reason})",
+                    source=uri,
+                )
+            if reason:
                 parts.append(f"{name}:gone")
                 continue
             parts.append(f"{name}:{real}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")

@@ -1,0 +1,287 @@
+"""Fork, Lambda, SnapStart, rotation through ``*_FILE`` and the default resolver's handle.
+
+The fork tests fork for real, while another thread of the parent is in the middle of a
+fetch, a background refresh or a token request, and let the child resolve on its own
+under an alarm: a child that inherited a held lock or an in-flight flag hangs, is killed
+by the alarm, and the test fails instead of hanging.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+import bandwidth_credentials as bc
+from bandwidth_credentials import Resolver, SourceNotFoundError, _lifecycle
+from bandwidth_credentials._chain import JITTER
+
+from .helpers import MemoryProvider
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
+
+VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
+
+
+def in_forked_child(action: Callable[[], bool], timeout: int = 10) -> int:
+    """Run ``action`` in a forked child; its exit code: 0 it returned true, 1 false,
+    2 it raised, -SIGALRM/-SIGKILL it hung."""
+    with warnings.catch_warnings():
+        # Python 3.12+ warns about fork() in a threaded process: that is the point here.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        signal.alarm(timeout)
+        code = 2
+        try:
+            code = 0 if action() else 1
+        finally:
+            os._exit(code)
+    deadline = time.monotonic() + timeout + 10
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            return -signal.SIGKILL
+        time.sleep(0.02)
+
+
+def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the other thread never got there"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def store() -> dict[str, object]:
+    values: dict[str, object] = dict(VALUES)
+    MemoryProvider.stores["a"] = values
+    return values
+
+
+def child_resolves(resolver: Resolver, expect: str = "jdoe") -> Callable[[], bool]:
+    def action() -> bool:
+        MemoryProvider.gate = None  # the parent's blocked fetch stays blocked over there
+        resolver.invalidate()
+        return resolver.get_auth("voice").username == expect
+
+    return action
+
+
+@needs_fork
+@pytest.mark.usefixtures("store")
+def test_a_child_forked_during_a_cold_resolution_resolves_on_its_own() -> None:
+    MemoryProvider.gate = gate = threading.Event()
+    resolver = Resolver(["mem:a"])
+    parent = threading.Thread(target=lambda: resolver.get_auth("voice"))
+    parent.start()
+    wait_for(lambda: MemoryProvider.fetches.get("a") == 1)
+
+    code = in_forked_child(child_resolves(resolver))
+
+    gate.set()
+    parent.join(10)
+    assert code == 0
+
+
+@needs_fork
+@pytest.mark.usefixtures("store")
+def test_a_child_forked_during_a_background_refresh_resolves_on_its_own() -> None:
+    now = [1000.0]
+    resolver = Resolver(["mem:a?ttl=60"], clock=lambda: now[0])
+    resolver.get_auth("voice")
+    MemoryProvider.gate = gate = threading.Event()
+    now[0] += 60 * (1 + JITTER) + 1
+    resolver.get_auth("voice")  # serves the cached values; the refresh thread blocks
+    wait_for(lambda: MemoryProvider.fetches.get("a") == 2)
+
+    code = in_forked_child(child_resolves(resolver))
+
+    gate.set()
+    assert code == 0
+
+
+@needs_fork
+def test_a_child_forked_during_a_token_request_gets_its_own_token(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    for name, value in {
+        "BW_ACCOUNT_ID": "920012",
+        "BW_CLIENT_ID": CLIENT_ID,
+        "BW_CLIENT_SECRET": CLIENT_SECRET,
+        "BW_TOKEN_URL": token_server.url,
+    }.items():
+        monkeypatch.setenv(name, value)
+    voice = Resolver(["env"]).get_auth("voice")
+    token_server.delay = 3.0
+    parent = threading.Thread(target=voice.headers)
+    parent.start()
+    wait_for(lambda: token_server.requests == 1)
+
+    def action() -> bool:
+        token_server.delay = 0.0  # the child's own copy; the server runs in the parent
+        return voice.headers()["Authorization"].startswith("Bearer ")
+
+    code = in_forked_child(action)
+
+    parent.join(10)
+    assert code == 0
+
+
+@needs_fork
+def test_the_default_resolver_and_registry_work_in_a_child(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BANDWIDTH_CREDENTIALS_SOURCES", "mem:a")
+    assert bc.get_auth("voice").username == "jdoe"
+
+    code = in_forked_child(lambda: bc.get_auth("numbers").username == "jdoe")
+
+    assert code == 0
+
+
+# -- Lambda and SnapStart ---------------------------------------------------------------
+
+
+def test_in_lambda_a_due_refresh_runs_in_the_calling_thread(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "bandwidth-handler")
+    now = [1000.0]
+    spawned: list[object] = []
+    resolver = Resolver(["mem:a?ttl=60"], clock=lambda: now[0], spawn=spawned.append)
+    assert resolver.get_auth("voice").username == "jdoe"
+    store["username"] = "rotated"
+    threads = threading.active_count()
+
+    now[0] += 60 * (1 + JITTER) + 1
+    voice = resolver.get_auth("voice")
+
+    assert voice.username == "rotated"  # the very next call after the TTL
+    assert spawned == []
+    assert threading.active_count() == threads
+
+
+def test_in_lambda_a_failed_inline_refresh_serves_the_last_values_within_the_bound(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "bandwidth-handler")
+    now = [1000.0]
+    resolver = Resolver(["mem:a?ttl=60&max_stale=600"], clock=lambda: now[0])
+    first = resolver.get_auth("voice")
+    MemoryProvider.fail["a"] = bc.SourceUnavailableError("source mem:a: down", source="mem:a")
+
+    now[0] += 60 * (1 + JITTER) + 1
+
+    assert resolver.get_auth("voice") is first
+
+
+def test_a_snapstart_restore_drops_tokens_and_makes_every_source_due(
+    store: dict[str, object],
+) -> None:
+    resolver = Resolver(["mem:a"])
+    resolver.get_auth("voice")
+    store["username"] = "after-restore"
+
+    _lifecycle.restored()
+
+    assert resolver.get_auth("voice").username == "after-restore"
+    assert MemoryProvider.fetches == {"a": 2}
+
+
+# -- rotation through *_FILE ------------------------------------------------------------
+
+
+def kubelet_volume(root: Path, generation: str, values: dict[str, str]) -> None:
+    """The kubelet's atomic writer: a timestamped directory, ``..data`` swapped onto it,
+    and one symlink per key through ``..data``."""
+    root.mkdir(exist_ok=True)
+    target = root / f"..{generation}"
+    target.mkdir()
+    for key, value in values.items():
+        (target / key).write_text(value + "\n", encoding="utf-8")
+    link = root / "..data_tmp"
+    link.symlink_to(target.name)
+    link.replace(root / "..data")
+    for key in values:
+        entry = root / key
+        if not entry.is_symlink():
+            entry.symlink_to(f"..data/{key}")
+
+
+def test_a_rotated_secret_behind_a_file_variable_is_served_after_the_check_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    volume = tmp_path / "bandwidth"
+    kubelet_volume(volume, "2026_11_29_01", {"password": "old-pw"})
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    monkeypatch.setenv("BW_USERNAME", "jdoe")
+    monkeypatch.setenv("BW_PASSWORD_FILE", str(volume / "password"))
+    now = [1000.0]
+    resolver = Resolver(["env"], clock=lambda: now[0], spawn=lambda work: work())
+    assert resolver.get_auth("voice").password.get_secret_value() == "old-pw"  # type: ignore[union-attr]
+
+    kubelet_volume(volume, "2026_11_29_02", {"password": "new-pw"})
+    now[0] += 5.0  # the default check interval
+    resolver.get_auth("voice")  # the check sees the swap; the refresh runs
+
+    voice = resolver.get_auth("voice")
+    assert voice.password is not None
+    assert voice.password.get_secret_value() == "new-pw"
+    assert voice.provenance["password"].key == "BW_PASSWORD_FILE"
+
+
+def test_a_vanished_secret_directory_is_served_stale_then_raised(
+    tmp_path: Path,
+) -> None:
+    volume = tmp_path / "bandwidth"
+    kubelet_volume(volume, "g1", {"accountId": "920012", "username": "jdoe", "password": "pw"})
+    now = [1000.0]
+    resolver = Resolver(
+        [f"file:{volume}?max_stale=600"], clock=lambda: now[0], spawn=lambda work: work()
+    )
+    first = resolver.get_auth("voice")
+    for entry in volume.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            for child in entry.iterdir():
+                child.unlink()
+            entry.rmdir()
+        else:
+            entry.unlink()
+    volume.rmdir()
+
+    now[0] += 5.0
+    during = resolver.get_auth("voice")
+    now[0] += 600.0 + 10.0
+
+    assert during is first
+    with pytest.raises(SourceNotFoundError) as caught:
+        resolver.get_auth("voice")
+    assert str(volume) in str(caught.value)
+
+
+# -- configure() and the handle of the default resolver ------------------------------------
+
+
+def test_auth_objects_and_adapters_follow_configure(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    MemoryProvider.stores["b"] = {**VALUES, "username": "second"}
+    bc.configure(["mem:a"])
+    voice = bc.get_auth("voice")
+
+    bc.configure(["mem:b"])
+
+    assert voice.current().username == "second"
+    assert voice.current() is bc.get_auth("voice")

@@ -1,0 +1,175 @@
+"""The refresh policy's rules, driven by an injected clock and spawner."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from bandwidth_credentials import Fetched, Provider, Resolver, SourceError, register_provider
+from bandwidth_credentials import unregister_provider as unregister
+from bandwidth_credentials._chain import JITTER, jittered
+
+from .helpers import MemoryProvider
+
+VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Background:
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], None]] = []
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self.pending.append(work)
+
+
+@pytest.fixture
+def store() -> dict[str, object]:
+    values: dict[str, object] = dict(VALUES)
+    MemoryProvider.stores["a"] = values
+    return values
+
+
+def test_an_invalidation_during_a_background_refresh_is_not_lost(store: dict[str, object]) -> None:
+    clock, background = Clock(), Background()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, spawn=background)
+    seen = resolver.get_auth("voice")
+    clock.now += 60 * (1 + JITTER) + 1
+    resolver.get_auth("voice")  # starts a background refresh (not run yet)
+    (refresh,) = background.pending
+    fetched_before = MemoryProvider.fetches["a"]
+
+    # The refresh fetches, then an invalidation lands before it commits.
+    original = MemoryProvider.fetch
+
+    def fetch_then_invalidate(self: MemoryProvider) -> Fetched:
+        result = original(self)
+        resolver.invalidate(seen)
+        return result
+
+    MemoryProvider.fetch = fetch_then_invalidate  # type: ignore[method-assign]
+    try:
+        refresh()
+    finally:
+        MemoryProvider.fetch = original  # type: ignore[method-assign]
+    store["username"] = "after-the-401"
+    voice = resolver.get_auth("voice")
+
+    assert MemoryProvider.fetches["a"] == fetched_before + 2  # the refresh, then one more
+    assert voice.username == "after-the-401"
+
+
+def test_every_caller_gets_its_own_exception_without_a_context(store: dict[str, object]) -> None:
+    MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
+    resolver = Resolver(["mem:a"])
+    caught: list[BaseException] = []
+
+    for _ in range(2):
+        try:
+            resolver.get_auth("voice")
+        except SourceError as exc:
+            caught.append(exc)
+
+    first, second = caught
+    assert first is not second
+    assert first.__context__ is None
+    assert first.__cause__ is None
+    assert second.__context__ is None
+    assert second.__cause__ is None
+    assert MemoryProvider.fetches["a"] == 1  # the second was within the backoff window
+
+
+def test_a_keyboard_interrupt_in_a_fetch_stays_in_its_thread(store: dict[str, object]) -> None:
+    MemoryProvider.fail["a"] = KeyboardInterrupt()  # type: ignore[assignment]
+    resolver = Resolver(["mem:a"])
+
+    with pytest.raises(KeyboardInterrupt):
+        resolver.get_auth("voice")
+    del MemoryProvider.fail["a"]
+    other: list[object] = []
+    thread = threading.Thread(target=lambda: other.append(resolver.get_auth("voice")))
+    thread.start()
+    thread.join(10)
+
+    assert len(other) == 1  # nothing recorded: the next caller fetched afresh
+    assert MemoryProvider.fetches["a"] == 2
+
+
+class _FlakyCheck(MemoryProvider):
+    """A source whose change check fails (its storage went away)."""
+
+    scheme = "flaky"
+    check_interval = 5.0
+
+    def current_version(self) -> str | None:
+        raise RuntimeError("the check failed near 'hunter2'")
+
+
+def test_an_optional_source_failing_its_change_check_does_not_fail_the_refresh(
+    store: dict[str, object],
+) -> None:
+    register_provider("flaky", _FlakyCheck)
+    try:
+        clock, _background = Clock(), Background()
+        resolver = Resolver(
+            ["mem:a", "flaky:b?optional=true"], clock=clock, spawn=lambda work: work()
+        )
+        first = resolver.get_auth("voice")
+        clock.now += 6
+
+        voice = resolver.get_auth("voice")
+    finally:
+        unregister("flaky")
+
+    assert voice.username == first.username == "jdoe"
+
+
+def test_ttl_deadlines_carry_jitter_within_ten_percent() -> None:
+    deadlines = [jittered(300.0) for _ in range(200)]
+
+    assert all(300 * (1 - JITTER) <= d <= 300 * (1 + JITTER) for d in deadlines)
+    assert max(deadlines) - min(deadlines) > 300 * JITTER  # spread, not one value
+
+
+def test_a_fleet_of_resolvers_does_not_refresh_in_lockstep(store: dict[str, object]) -> None:
+    clocks = [Clock() for _ in range(20)]
+    resolvers = [Resolver(["mem:a?ttl=300"], clock=c, spawn=Background()) for c in clocks]
+    for resolver in resolvers:
+        resolver.get_auth("voice")
+    due = []
+
+    for clock, resolver in zip(clocks, resolvers, strict=True):
+        clock.now += 300 * (1 - JITTER) - 1
+        while (
+            resolver._policy.snapshot is not None and clock.now < resolver._policy.snapshot.due_at
+        ):
+            clock.now += 1
+        due.append(clock.now)
+
+    assert len(set(due)) > 5
+
+
+def test_a_provider_returning_a_wrong_type_is_a_source_error() -> None:
+    class Broken(Provider):
+        scheme = "broken"
+
+        def fetch(self) -> Fetched:
+            return {"username": "x"}  # type: ignore[return-value]
+
+    register_provider("broken", Broken)
+    try:
+        with pytest.raises(SourceError) as caught:
+            Resolver(["broken:x"]).get_auth("voice")
+    finally:
+        unregister("broken")
+
+    assert "returned a dict" in str(caught.value)
