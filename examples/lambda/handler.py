@@ -5,11 +5,13 @@ Configuration (function environment variables):
 
     BANDWIDTH_CREDENTIALS_SOURCES=aws-lambda-ext:bandwidth/prod
 
-The credentials are resolved once, at init (module level), so the first invocation
-does not pay for it and a missing or unreadable secret fails the init phase loudly
-instead of the first request. Later invocations reuse the cached auth object; after
-its time to live (300 s by default) it is refreshed in the background, which is how a
-rotated secret reaches a warm execution environment.
+Nothing is resolved at import (the INIT phase): the extension serves requests made
+from the handler, during an invocation. The first invocation resolves the credentials
+(one local HTTP request to the extension); every later one in the same execution
+environment is a dictionary lookup. When the cached values are older than their time to
+live (300 s by default), the next invocation fetches them again before answering: in
+Lambda the library refreshes inline, in the invocation, because a background thread
+would be frozen with the sandbox between invocations.
 """
 
 from __future__ import annotations
@@ -20,13 +22,11 @@ from typing import Any
 
 from bandwidth_credentials import get_auth
 
-# Init phase: one fetch through the extension, validated before any request is served.
-VOICE = get_auth("voice")
-
 
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Place a call: ``{"to": "+15551230000", "from": "+15559870000", "applicationId": ...}``."""
-    voice = get_auth("voice")  # a lookup; refreshed only when the cached value expires
+    """Place a call: ``{"to": "+15551230000", "from": "+15559870000", "applicationId": ...,
+    "answerUrl": ...}``."""
+    voice = get_auth("voice")  # first invocation: one fetch; afterwards a lookup
     body = json.dumps(
         {
             "to": event["to"],
@@ -35,7 +35,7 @@ def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
             "answerUrl": event["answerUrl"],
         }
     ).encode()
-    # The URL is always the https Bandwidth base URL the library built.
+    # The URL is always the Bandwidth base URL the library built and checked.
     request = urllib.request.Request(  # noqa: S310
         voice.url("calls"),
         data=body,

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ._checks import Provenance, ServiceCredentials
-from ._schema import KINDS, OAUTH
+from ._schema import KINDS, OAUTH, document_services
 from ._secret import Secret
 
 if TYPE_CHECKING:
@@ -53,21 +53,30 @@ class ServiceAuth:
     """Credentials and endpoint for one Bandwidth API, built once per resolution.
 
     >>> voice = get_auth("voice")                                   # doctest: +SKIP
+    >>> voice.service, voice.scheme, voice.kind                     # doctest: +SKIP
+    ('voice', 'bearer', 'oauth')
     >>> requests.post(voice.url("calls"), headers=voice.headers(), json=call)  # doctest: +SKIP
 
-    Attributes:
-        service: canonical service name (``voice``, ``messaging``, ``numbers``, ``account``).
-        account_id: the numeric Bandwidth account id (it goes into the URL, never into auth).
-        scheme: ``"basic"`` or ``"bearer"``.
-        kind: which credentials were used: ``api_user``, ``messaging_token``, ``oauth``
-            or ``access_token``.
-        base_url: the API's base URL for this account, without a trailing slash.
-        environment: ``prod``, ``test`` or ``uat`` (``BW_ENVIRONMENT``; hosts follow it).
-        username: the HTTP Basic user name (the API user, or Messaging's API token).
-        password: the HTTP Basic password as a pydantic ``SecretStr``.
-        provenance: for each field, the source URI and key that supplied it.
+    Made by :func:`get_auth` / :meth:`Resolver.get_auth`, not by callers.
 
-    Instances are immutable; ``repr`` and ``str`` never show a credential.
+    Attributes:
+        service: the canonical service name, one of {services}.
+        account_id: the numeric Bandwidth account id (it goes into the URL, never into auth).
+        scheme: ``"basic"`` (HTTP Basic, RFC 7617) or ``"bearer"`` (OAuth 2.0 bearer
+            token, RFC 6750).
+        kind: which credentials were used: ``oauth`` (client credentials), ``access_token``
+            (a static token), ``api_user`` or ``messaging_token`` (Basic).
+        base_url: the API's base URL for this account, without a trailing slash (host per
+            environment and path from each API's reference; see ``_schema``).
+        environment: ``prod``, ``test`` or ``uat`` (``BW_ENVIRONMENT``; hosts follow it).
+        username: the HTTP Basic user name (the API user, or Messaging's API token);
+            ``None`` for bearer.
+        password: the HTTP Basic password as a pydantic ``SecretStr``; ``None`` for bearer.
+        client_id: the OAuth client id (``None`` for Basic).
+        provenance: for each field, a :class:`Provenance` (source URI, raw key, version).
+
+    Instances are immutable (setting an attribute raises ``AttributeError``) and cannot be
+    pickled (``TypeError``); ``repr`` and ``str`` never show a credential.
     """
 
     __slots__ = (
@@ -143,7 +152,13 @@ class ServiceAuth:
 
     @property
     def password(self) -> SecretStr | None:
-        """The HTTP Basic password as a pydantic ``SecretStr`` (``None`` for bearer)."""
+        """The HTTP Basic password as a pydantic ``SecretStr`` (``None`` for bearer).
+
+        >>> get_auth("voice").password                              # doctest: +SKIP
+        SecretStr('**********')
+
+        pydantic is imported on first access only; raises ``ImportError`` without it.
+        """
         if self._password_str is None and self._password is not None:
             # pydantic is imported here, not at start-up: see _secret.py.
             from pydantic import SecretStr
@@ -158,7 +173,8 @@ class ServiceAuth:
         raise AttributeError(f"ServiceAuth is immutable; cannot delete {name!r}")
 
     def url(self, *parts: object) -> str:
-        """Join ``parts`` onto :attr:`base_url` with single slashes.
+        """Join ``parts`` onto :attr:`base_url` with single slashes; returns a ``str``.
+        Parts are converted with ``str()`` and not URL-encoded. Never raises.
 
         >>> get_auth("messaging").url("messages")                       # doctest: +SKIP
         'https://messaging.bandwidth.com/api/v2/users/920012/messages'
@@ -172,7 +188,14 @@ class ServiceAuth:
 
     @property
     def authorization(self) -> str:
-        """The value of the ``Authorization`` header (fetching a token if needed)."""
+        """The value of the ``Authorization`` header (fetching a token if needed):
+        ``"Basic <base64>"`` or ``"Bearer <token>"``.
+
+        >>> get_auth("voice").authorization[:6]                     # doctest: +SKIP
+        'Basic '
+
+        For OAuth, raises :class:`TokenError` when the token endpoint refuses or fails.
+        """
         if self._authorization is not None:
             return self._authorization
         assert self._bearer is not None
@@ -181,14 +204,25 @@ class ServiceAuth:
     def headers(self) -> dict[str, str]:
         """A new dict holding the ``Authorization`` header, ready to pass to any client.
 
-        For the bearer scheme the token is fetched on first use, cached, and refreshed
-        ahead of expiry, so every call returns a currently valid one.
+        >>> requests.get(auth.url("calls"), headers=auth.headers(), timeout=10)  # doctest: +SKIP
+
+        For the bearer scheme the token is fetched on first use from the OAuth token
+        endpoint (``POST .../api/v1/oauth2/token``, Bandwidth's OAuth 2.0 client
+        credentials), cached per (token URL, client id), and refreshed ahead of expiry by
+        the larger of 60 s or 10% of its lifetime, so every call returns a currently
+        valid one. Raises :class:`TokenError` when the endpoint refuses (400/401) or
+        fails after its retries.
         """
         return {"Authorization": self.authorization}
 
     async def aheaders(self) -> dict[str, str]:
         """:meth:`headers` for asyncio code: a cached token is returned at once; only a
-        token request runs, in a worker thread, so the event loop keeps running."""
+        token request runs, in a worker thread, so the event loop keeps running.
+
+        >>> headers = await auth.aheaders()                         # doctest: +SKIP
+
+        Raises :class:`TokenError` as :meth:`headers` does.
+        """
         header = self._authorization_nowait()
         if header is not None:
             return {"Authorization": header}
@@ -241,7 +275,11 @@ class ServiceAuth:
         For OAuth the cached token is dropped (only if it is still ``rejected``, the
         ``Authorization`` value that was refused, when given), so the next call fetches
         a new one; otherwise the resolver fetches the credentials again on its next
-        call. Many callers reporting the same refusal cause one fetch.
+        call. Many callers reporting the same refusal cause one fetch. Nothing is fetched
+        here and nothing is raised.
+
+        >>> if response.status_code == 401:                         # doctest: +SKIP
+        ...     auth.invalidate(response.request.headers["Authorization"])
         """
         if self.kind == OAUTH:
             assert self._bearer is not None
@@ -252,23 +290,37 @@ class ServiceAuth:
 
     def current(self) -> ServiceAuth:
         """The resolver's current auth object for this service (this one, or a newer one
-        after a refresh or rotation)."""
+        after a refresh or rotation).
+
+        >>> auth = auth.current()                                   # doctest: +SKIP
+
+        Raises what :meth:`Resolver.get_auth` raises (:class:`CredentialNotFoundError`,
+        :class:`SourceError`, ...) when the resolver can no longer produce credentials.
+        """
         return self if self._owner is None else self._owner.get_auth(self.service)
 
     def httpx_auth(self) -> httpx.Auth:
         """An ``httpx.Auth`` for sync and async clients: it sets the ``Authorization``
-        header from the current credentials and, on a 401, refreshes once and retries.
+        header from the current credentials and, on a 401 from the same origin, refreshes
+        once and retries once.
 
         >>> httpx.post(voice.url("calls"), auth=voice.httpx_auth(), json=call)  # doctest: +SKIP
+
+        Raises ``ImportError`` when httpx is not installed; requests through it raise
+        :class:`TokenError` when an OAuth token cannot be had.
         """
         from ._integrations import httpx_auth
 
         return httpx_auth(self)
 
     def requests_auth(self) -> requests.auth.AuthBase:
-        """A ``requests`` auth: sets the header and, on a 401, refreshes once and retries.
+        """A ``requests`` auth: sets the header from the current credentials and, on a 401
+        from the same origin, refreshes once and retries once.
 
         >>> requests.post(voice.url("calls"), auth=voice.requests_auth())  # doctest: +SKIP
+
+        Raises ``ImportError`` when requests is not installed; requests through it raise
+        :class:`TokenError` when an OAuth token cannot be had.
         """
         from ._integrations import requests_auth
 
@@ -280,6 +332,10 @@ class ServiceAuth:
         and secret or the API user's username and password, never both.
 
         >>> api = bandwidth.ApiClient(voice.sdk_configuration())  # doctest: +SKIP
+
+        The configuration reads the current credentials on every request, so rotation
+        reaches a long-lived ``ApiClient``. Raises :class:`ConfigurationError` when
+        ``bandwidth-sdk`` is not installed.
         """
         from ._integrations import sdk_configuration
 
@@ -296,3 +352,6 @@ class ServiceAuth:
     def __reduce__(self) -> Any:
         # Pickling would write the secret to wherever the pickle goes.
         raise TypeError("ServiceAuth cannot be pickled: it holds secrets")
+
+
+document_services(ServiceAuth)

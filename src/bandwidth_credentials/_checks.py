@@ -39,7 +39,13 @@ _INVISIBLE = frozenset({"Cf", "Cs", "Zl", "Zp"})
 
 
 class Provenance(NamedTuple):
-    """Where one field's value came from: the source URI, the raw key, the version read."""
+    """Where one field's value came from: the source URI (as shown, option values
+    hidden), the raw key as stored, and the version read (``None`` when the store has no
+    versions). Never holds a value.
+
+    >>> get_auth("voice").provenance["username"]                    # doctest: +SKIP
+    Provenance(source='dotenv:examples/example.env', key='BW_USERNAME', version='179...:651')
+    """
 
     source: str
     key: str

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ._auth import ServiceAuth
 from ._lifecycle import on_fork
 from ._resolver import Resolver, SourceLike
-from ._schema import SERVICE_NAMES
+from ._schema import document_services
 
 __all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload"]
 
@@ -64,24 +64,36 @@ DEFAULT = _DefaultHandle()
 
 
 def get_auth(service: str) -> ServiceAuth:
-    """Return the ready auth object for a Bandwidth API from the default resolver.
+    """Return the ready auth object for one Bandwidth API, from the default resolver.
 
     >>> from bandwidth_credentials import get_auth
     >>> voice = get_auth("voice")                                   # doctest: +SKIP
     >>> voice.url("calls")                                          # doctest: +SKIP
     'https://voice.bandwidth.com/api/v2/accounts/920012/calls'
+    >>> requests.post(voice.url("calls"), headers=voice.headers(), json=call)  # doctest: +SKIP
 
-    ``service`` is one of {services} (case-insensitive; aliases such as ``sms`` or
-    ``brtc`` work too). The default resolver reads ``BANDWIDTH_CREDENTIALS_SOURCES`` on
-    first use (default ``env,dotenv:.env?optional=true``); :func:`configure` replaces it.
-    The first call resolves every source; later calls are a dictionary lookup.
+    ``service`` is one of {services}; case-insensitive, with ``-``, ``_`` and spaces
+    interchangeable, and aliases such as ``sms`` or ``brtc`` accepted. The returned
+    :class:`ServiceAuth` carries ``base_url`` (the API's base URL for the account, from
+    each API's reference), ``headers()`` and ``scheme`` (``"basic"`` or ``"bearer"``).
 
-    Raises :class:`UnknownServiceError` (also a ``ValueError``) for an unknown name,
-    :class:`CredentialNotFoundError` when no source holds complete credentials for the
-    service, :class:`InvalidCredentialsError` for an unusable value,
-    :class:`ConfigurationError` for a bad source list or conflicting keys, and a
-    :class:`SourceError` subclass when a required source fails with nothing recent
-    enough to fall back on.
+    The default resolver reads ``BANDWIDTH_CREDENTIALS_SOURCES`` on first use (default
+    ``env,dotenv:.env?optional=true``); :func:`configure` replaces it. The first call
+    resolves every source (concurrent first callers share that one resolution); later
+    calls are a dictionary lookup until a source is due (its ``ttl``, default 300 s for
+    remote stores, or a change check every 5 s for files).
+
+    Raises:
+        UnknownServiceError: (also a ``ValueError``) an unknown name; ``.valid`` lists
+            the canonical ones.
+        CredentialNotFoundError: no source holds complete credentials for the service;
+            ``.sources`` and ``.notes`` say what was consulted and ignored.
+        InvalidCredentialsError: a value is unusable (a non-numeric account id).
+        ConfigurationError: a bad source list, or one source with two values for a field.
+        SourceError: a subclass (``SourceNotFoundError``, ``SourceAccessDeniedError``,
+            ``SourceAuthenticationError``, ``SourceFormatError``,
+            ``SourceUnavailableError``) when a required source fails with nothing recent
+            enough (``max_stale``, default 3600 s) to fall back on.
     """
     resolver = _default
     if resolver is None:
@@ -90,14 +102,20 @@ def get_auth(service: str) -> ServiceAuth:
 
 
 async def aget_auth(service: str) -> ServiceAuth:
-    """``await aget_auth("voice")``: :func:`get_auth` for asyncio code.
+    """:func:`get_auth` for asyncio code: ``voice = await aget_auth("voice")``.
+
+    >>> voice = await aget_auth("voice")                            # doctest: +SKIP
+    >>> async with httpx.AsyncClient(auth=voice.httpx_auth()) as client:  # doctest: +SKIP
+    ...     await client.post(voice.url("calls"), json=call)
 
     It shares the default resolver's cache and single flight. A cached answer is
     returned without leaving the event loop; a fetch (the first one, or one that must
     block) runs in a worker thread, so the loop keeps serving other tasks meanwhile.
-    ``service`` and the errors raised are as for :func:`get_auth`.
+    ``service`` is one of {services} (aliases as for :func:`get_auth`).
 
-    >>> voice = await aget_auth("voice")                            # doctest: +SKIP
+    Raises what :func:`get_auth` raises: :class:`UnknownServiceError`,
+    :class:`CredentialNotFoundError`, :class:`InvalidCredentialsError`,
+    :class:`ConfigurationError`, or a :class:`SourceError` subclass.
     """
     resolver = _default
     if resolver is None:
@@ -108,14 +126,21 @@ async def aget_auth(service: str) -> ServiceAuth:
 def configure(
     sources: str | Sequence[SourceLike] | None = None, *, resolver: Resolver | None = None
 ) -> Resolver:
-    """Replace the default resolver used by :func:`get_auth`.
-
-    Pass ``sources`` (URIs, highest precedence first) or a ready ``resolver``.
-    ``configure()`` with neither re-reads ``BANDWIDTH_CREDENTIALS_SOURCES``. Auth
-    objects and adapters handed out by the previous default resolver follow the new one.
-    Raises :class:`ConfigurationError` for a bad source URI or an unknown scheme.
+    """Replace the default resolver used by :func:`get_auth`; returns the new one.
 
     >>> configure(["vault:secret/bandwidth/prod", "env"])          # doctest: +SKIP
+    Resolver(['vault:secret/bandwidth/prod', 'env'])
+    >>> configure("env,dotenv:/etc/bandwidth/.env")                 # doctest: +SKIP
+
+    Pass ``sources`` (a list of URIs or one comma-separated string, highest precedence
+    first) or a ready ``resolver``. ``configure()`` with neither re-reads
+    ``BANDWIDTH_CREDENTIALS_SOURCES``. Nothing is fetched here: the first ``get_auth()``
+    resolves. The previous default resolver is closed; auth objects and adapters it
+    handed out follow the new one.
+
+    Raises :class:`ConfigurationError` for a bad source URI, an unknown option or an
+    unknown scheme (naming the plugin package to install), and ``TypeError`` when both
+    ``sources`` and ``resolver`` are given.
     """
     global _default
     if resolver is not None and sources is not None:
@@ -130,17 +155,29 @@ def configure(
 
 
 def reload() -> None:
-    """Fetch every source of the default resolver again now (see :meth:`Resolver.reload`)."""
+    """Fetch every source of the default resolver again now (see :meth:`Resolver.reload`).
+
+    >>> reload()                                                    # doctest: +SKIP
+
+    On failure the previous credentials stay in place and the error is raised: a
+    :class:`SourceError` subclass, :class:`ConfigurationError` (also for a bad
+    ``BANDWIDTH_CREDENTIALS_SOURCES`` when no resolver existed yet) or
+    :class:`InvalidCredentialsError`.
+    """
     _resolver().reload()
 
 
 def invalidate() -> None:
-    """Make the default resolver's next ``get_auth()`` fetch again (see
-    :meth:`Resolver.invalidate`)."""
+    """Make the default resolver's next ``get_auth()`` fetch every source again (see
+    :meth:`Resolver.invalidate`); nothing is fetched here.
+
+    >>> invalidate()                                                # doctest: +SKIP
+
+    Raises :class:`ConfigurationError` only when no resolver existed yet and
+    ``BANDWIDTH_CREDENTIALS_SOURCES`` is malformed.
+    """
     _resolver().invalidate()
 
 
-if get_auth.__doc__:  # not under python -OO
-    get_auth.__doc__ = get_auth.__doc__.replace(
-        "{services}", ", ".join(f"``{name}``" for name in SERVICE_NAMES)
-    )
+document_services(get_auth)
+document_services(aget_auth)

@@ -43,7 +43,15 @@ __all__ = [
 
 
 class CredentialsError(Exception):
-    """Base class of every error raised by ``bandwidth_credentials``."""
+    """Base class of every error raised by ``bandwidth_credentials``.
+
+    >>> try:                                                        # doctest: +SKIP
+    ...     auth = get_auth("voice")
+    ... except CredentialsError as exc:
+    ...     sys.exit(f"Bandwidth credentials: {exc}")
+
+    The message names the source URI, key and service involved, never a secret value.
+    """
 
 
 class ConfigurationError(CredentialsError):
@@ -53,7 +61,11 @@ class ConfigurationError(CredentialsError):
     plugin package to install when one is known), or a source that gives two different
     values for the same field under two keys.
 
-    ``source`` is the source URI involved, when there is one.
+    ``source`` is the source URI involved (option values hidden), when there is one.
+
+    >>> Resolver("vault:secret/bw?colour=red")                      # doctest: +SKIP
+    Traceback (most recent call last):
+    ConfigurationError: source vault:secret/bw?colour=***: unknown option(s) colour; ...
     """
 
     def __init__(self, message: str, *, source: str | None = None) -> None:
@@ -64,7 +76,11 @@ class ConfigurationError(CredentialsError):
 class UnknownServiceError(CredentialsError, ValueError):
     """``get_auth()`` was asked for a service that does not exist.
 
-    ``service`` is the name asked for; ``valid`` the canonical service names.
+    ``service`` is the name asked for; ``valid`` the canonical service names (a tuple).
+
+    >>> get_auth("fax")                                             # doctest: +SKIP
+    Traceback (most recent call last):
+    UnknownServiceError: unknown Bandwidth service 'fax'; valid names: voice, messaging, ...
     """
 
     def __init__(self, service: str, valid: Sequence[str]) -> None:
@@ -80,7 +96,14 @@ class CredentialNotFoundError(CredentialsError):
     (for example ``("username", "password")``), ``sources`` the URIs that were
     consulted, ``outcomes`` what each gave (``("env", "read")``,
     ``("dotenv:.env?optional=true", "skipped (optional): ... does not exist")``), and
-    ``notes`` what was seen but ignored (half pairs, empty values, look-alike names).
+    ``notes`` what was seen but ignored (half pairs, empty values, look-alike names);
+    all are tuples.
+
+    >>> try:                                                        # doctest: +SKIP
+    ...     get_auth("voice")
+    ... except CredentialNotFoundError as exc:
+    ...     print(exc.missing[0], exc.sources)
+    account_id ('env', 'dotenv:.env?optional=true')
     """
 
     def __init__(
@@ -115,7 +138,12 @@ class InvalidCredentialsError(CredentialsError):
     """A credential value was found but cannot be used.
 
     ``field`` is the canonical field name, ``source`` and ``key`` say where the value
-    came from, and ``service`` which API it was meant for (``None`` when shared).
+    came from, and ``service`` which API it was meant for (``None`` when shared). The
+    value itself is never part of the message.
+
+    >>> get_auth("voice")                                           # doctest: +SKIP
+    Traceback (most recent call last):
+    InvalidCredentialsError: account_id from env (BW_ACCOUNT_ID) for the voice API looks ...
     """
 
     def __init__(
@@ -140,6 +168,11 @@ class SourceError(CredentialsError):
     ``source`` is the source URI as shown (option values hidden, never a secret).
     ``retry_after`` is the delay in seconds the store asked for (HTTP ``Retry-After``),
     when it asked; the refresh backoff honours it.
+
+    >>> try:                                                        # doctest: +SKIP
+    ...     reload()
+    ... except SourceError as exc:
+    ...     log.warning("credential store %s failed: %s", exc.source, exc)
     """
 
     def __init__(self, message: str, *, source: str, retry_after: float | None = None) -> None:
@@ -149,30 +182,58 @@ class SourceError(CredentialsError):
 
 
 class SourceNotFoundError(SourceError):
-    """The source's file, directory, path or secret does not exist."""
+    """The source's file, directory, path or secret does not exist (a missing ``.env``,
+    HTTP 404 from Vault, ``ResourceNotFoundException`` from Secrets Manager).
+
+    >>> Resolver(["dotenv:missing.env"]).get_auth("voice")           # doctest: +SKIP
+    Traceback (most recent call last):
+    SourceNotFoundError: source dotenv:missing.env: missing.env does not exist
+    """
 
 
 class SourceAccessDeniedError(SourceError):
-    """The store answered, but refused this identity access to the secret."""
+    """The store answered, but refused this identity access to the secret (HTTP 403,
+    ``AccessDeniedException``); the message names the permission or role to grant.
+
+    >>> except SourceAccessDeniedError as exc: ...                  # doctest: +SKIP
+    """
 
 
 class SourceAuthenticationError(SourceError):
-    """Logging in to the store failed (bad token, role, or JWT)."""
+    """Logging in to the store failed: a bad, expired or revoked token, a refused role
+    or JWT, a locked keychain.
+
+    >>> except SourceAuthenticationError as exc: ...                # doctest: +SKIP
+    """
 
 
 class SourceFormatError(SourceError):
-    """The source exists but its content is not in a form the provider can read."""
+    """The source exists but its content is not in a form the provider can read (not a
+    JSON object, not UTF-8, over the size limit, a FIFO instead of a file).
+
+    >>> except SourceFormatError as exc: ...                        # doctest: +SKIP
+    """
 
 
 class SourceUnavailableError(SourceError):
-    """The store could not be reached or did not answer in time (retry may help)."""
+    """The store could not be reached or did not answer in time (retry may help):
+    unreachable, timed out, sealed, throttled (429), 5xx.
+
+    >>> except SourceUnavailableError as exc: ...                   # doctest: +SKIP
+    """
 
 
 class TokenError(CredentialsError):
     """Getting an OAuth access token failed.
 
     ``client_id`` and ``token_url`` name the request (the client secret is never kept
-    here); ``status`` is the HTTP status when the endpoint answered.
+    here); ``status`` is the HTTP status when the endpoint answered (``None`` for a
+    timeout or a refused connection). ``retryable`` says whether a later attempt may
+    succeed; ``retry_after`` is the endpoint's ``Retry-After`` in seconds, if any.
+
+    >>> get_auth("voice").headers()                                 # doctest: +SKIP
+    Traceback (most recent call last):
+    TokenError: OAuth token request for client my-client to https://api.bandwidth.com/... failed
     """
 
     def __init__(

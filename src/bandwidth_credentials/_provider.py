@@ -35,6 +35,9 @@ class Fetched:
     seen but deliberately not read to why (shown by ``bwcreds explain``).
 
     The ``repr`` lists keys only, never values.
+
+    >>> Fetched({"BW_ACCOUNT_ID": "920012", "voice": {"username": "u", "password": "p"}}, "7")
+    Fetched(keys=['BW_ACCOUNT_ID', 'voice'], version='7')
     """
 
     __slots__ = ("key_names", "skipped", "values", "version")
@@ -91,6 +94,27 @@ class Provider(abc.ABC):
 
     ``schema`` is the part of the Bandwidth schema a provider may use to recognise names
     (see :class:`KeySchema`); the source chain hands it over before the first call.
+
+    A minimal provider (``examples/provider-plugin/`` is a complete distribution)::
+
+        class IniProvider(Provider):
+            scheme = "ini"
+            options = frozenset({"section"})
+
+            def fetch(self) -> Fetched:
+                path = Path(self.source.target)
+                if not path.is_file():
+                    raise SourceNotFoundError(
+                        f"source {self.source.uri}: {path} does not exist", source=self.source.uri
+                    )
+                parser = configparser.ConfigParser()
+                parser.optionxform = str  # keep the keys' case
+                parser.read(path)
+                section = self.source.options.get("section", "bandwidth")
+                return Fetched(dict(parser[section]))
+
+    Raises :class:`ConfigurationError` from ``__init__`` for an option the provider does
+    not accept or a non-list option given twice.
     """
 
     scheme: ClassVar[str]
@@ -105,7 +129,11 @@ class Provider(abc.ABC):
     @property
     def schema(self) -> KeySchema:
         """The names the Bandwidth schema recognises (see :class:`KeySchema`): handed in by
-        the source chain, or the core's own when the provider is used on its own."""
+        the source chain, or the core's own when the provider is used on its own.
+
+        >>> self.schema.recognizes("accountId")                     # doctest: +SKIP
+        True
+        """
         if self._schema is None:
             from ._keys import SCHEMA  # the base class hands it over; providers never import it
 
@@ -141,7 +169,15 @@ class Provider(abc.ABC):
 
     @abc.abstractmethod
     def fetch(self) -> Fetched:
-        """Read the source now and return everything it holds."""
+        """Read the source now and return everything it holds, as a :class:`Fetched`.
+
+        >>> Provider.fetch(provider)                                 # doctest: +SKIP
+        Fetched(keys=['BW_ACCOUNT_ID', 'BW_PASSWORD', 'BW_USERNAME'], version=None)
+
+        Must raise a :class:`SourceError` subclass on failure: ``SourceNotFoundError``,
+        ``SourceAccessDeniedError``, ``SourceAuthenticationError``, ``SourceFormatError``
+        or ``SourceUnavailableError``; every wait bounded, every read capped.
+        """
 
     def current_version(self) -> str | None:
         """Cheaply tell which generation the source holds now, without reading values.
@@ -151,15 +187,26 @@ class Provider(abc.ABC):
         ``None`` when the source has no notion of versions. When the source can no
         longer be read (its directory vanished), raise a ``SourceError``: that is a
         failed refresh, served stale for at most ``max_stale``.
+
+        >>> provider.current_version()                              # doctest: +SKIP
+        '..2026_11_29_09_30_00.123456789'
         """
         return None
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by design
-        """Release clients or connections. Called when the resolver is discarded."""
+        """Release clients or connections. Called when the resolver is discarded; an
+        exception raised here is logged by type only, never propagated.
+
+        >>> provider.close()                                        # doctest: +SKIP
+        """
 
     def after_fork(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Called in a forked child: drop clients, sessions and locks inherited from the
-        parent (without closing what the parent still uses), so the child starts over."""
+        parent (without closing what the parent still uses), so the child starts over.
+        An exception raised here is logged by type only, never propagated.
+
+        >>> provider.after_fork()                                   # doctest: +SKIP
+        """
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.source.uri!r})"

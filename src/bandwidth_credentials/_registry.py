@@ -75,13 +75,22 @@ def register_provider(scheme: str, provider: type[Provider]) -> None:
 
     Entry points are the normal way; this is for applications that define a provider
     inline. A registered class takes precedence over an entry point of the same name.
+    Registering again replaces the class; resolvers built before keep the provider
+    instances they made. Never raises (the class is checked when a source uses it).
+
+    >>> register_provider("ini", IniProvider)                       # doctest: +SKIP
+    >>> Resolver(["ini:/etc/bandwidth.ini"]).get_auth("voice")      # doctest: +SKIP
     """
     with _lock:
         _registered[scheme] = provider
 
 
 def unregister_provider(scheme: str) -> None:
-    """Undo :func:`register_provider` for ``scheme``."""
+    """Undo :func:`register_provider` for ``scheme`` (an entry point of that name, if
+    any, serves it again). Unknown schemes are ignored; never raises.
+
+    >>> unregister_provider("ini")                                  # doctest: +SKIP
+    """
     with _lock:
         _registered.pop(scheme, None)
 
@@ -142,8 +151,16 @@ def _schemes() -> list[str]:
 
 
 def available_providers() -> dict[str, type[Provider]]:
-    """Every provider that loads, by scheme. A broken plugin is logged and skipped
-    (:func:`provider_report` shows it with its reason)."""
+    """Every provider that loads, as ``{scheme: Provider subclass}``: the core's own
+    (``env``, ``dotenv``, ``file``, ``band``), installed plugins (entry-point group
+    ``bandwidth_credentials.providers``) and :func:`register_provider` classes.
+
+    >>> sorted(available_providers())                               # doctest: +SKIP
+    ['band', 'dotenv', 'env', 'file', 'vault']
+
+    A broken plugin is logged as a warning and skipped, never raised
+    (``bwcreds providers`` shows it with its reason).
+    """
     result: dict[str, type[Provider]] = {}
     for scheme in _schemes():
         try:

@@ -26,7 +26,7 @@ from ._log import logger
 from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
-from ._schema import canonical_service
+from ._schema import canonical_service, document_services
 
 if TYPE_CHECKING:
     from ._verify import Verification
@@ -67,10 +67,12 @@ class Resolver:
     >>> resolver.get_auth("voice").base_url                        # doctest: +SKIP
     'https://voice.bandwidth.com/api/v2/accounts/920012'
 
-    ``sources`` is a list of source URIs (or a comma-separated string), highest
-    precedence first. ``None`` reads ``BANDWIDTH_CREDENTIALS_SOURCES``, falling back to
-    ``env,dotenv:.env?optional=true``. Bad URIs and unknown schemes raise
-    :class:`ConfigurationError` here, not at the first ``get_auth()``.
+    ``sources`` is a list of source URIs or :class:`Source` objects (or one
+    comma-separated string), highest precedence first. ``None`` reads
+    ``BANDWIDTH_CREDENTIALS_SOURCES``, falling back to ``env,dotenv:.env?optional=true``.
+    Nothing is fetched until the first ``get_auth()``. Raises :class:`ConfigurationError`
+    here, not at the first ``get_auth()``, for a bad URI, an empty list, an unknown option
+    or an unknown scheme (naming the plugin package to install).
 
     Thread-safe: concurrent callers share one resolution, so each source is fetched once
     however many threads ask at the same moment. Fork-safe: a child starts with fresh
@@ -108,15 +110,26 @@ class Resolver:
     # -- the hot path -------------------------------------------------------------
 
     def get_auth(self, service: str) -> ServiceAuth:
-        """Return the ready auth object for ``service`` (case-insensitive, aliases allowed).
+        """Return the ready auth object for one Bandwidth API.
 
-        The first call resolves every source; later calls are a dictionary lookup until a
-        source is due. Raises :class:`UnknownServiceError` (also a ``ValueError``) for an
-        unknown name, :class:`CredentialNotFoundError` when no source has complete
-        credentials for the service, :class:`InvalidCredentialsError` for an unusable
-        value, :class:`ConfigurationError` for conflicting keys in one source, and a
-        :class:`SourceError` when a source that is not ``optional`` fails and there is
-        nothing (or nothing recent enough) to fall back on.
+        >>> resolver = Resolver(["dotenv:examples/example.env"])
+        >>> resolver.get_auth("Numbers").url("orders")              # doctest: +SKIP
+        'https://dashboard.bandwidth.com/api/accounts/920012/orders'
+
+        ``service`` is one of {services}; case-insensitive, with ``-``, ``_`` and spaces
+        interchangeable, and aliases such as ``sms`` or ``brtc`` accepted.
+
+        The first call resolves every source (concurrent callers share it: one fetch per
+        source); later calls are a dictionary lookup until a source is due. A due source
+        is refreshed in the background while callers keep the current credentials (in
+        Lambda, inline in the calling thread).
+
+        Raises :class:`UnknownServiceError` (also a ``ValueError``) for an unknown name,
+        :class:`CredentialNotFoundError` when no source has complete credentials for the
+        service, :class:`InvalidCredentialsError` for an unusable value,
+        :class:`ConfigurationError` for conflicting keys in one source, and a
+        :class:`SourceError` subclass when a source that is not ``optional`` fails and
+        there is nothing (or nothing recent enough, ``max_stale``) to fall back on.
         """
         snapshot = self._policy.snapshot
         if snapshot is None or self._clock() >= snapshot.due_at:
@@ -131,7 +144,14 @@ class Resolver:
 
     def get_auth_nowait(self, service: str) -> ServiceAuth | None:
         """The cached auth for ``service`` when it can be had without any wait (nothing
-        due, no refresh to join), else ``None``. For event loops: never blocks."""
+        due, no refresh to join), else ``None``. For event loops: never blocks, never
+        fetches.
+
+        >>> resolver.get_auth_nowait("voice") is None               # doctest: +SKIP
+        True
+
+        Raises :class:`UnknownServiceError` for an unknown name (once something is cached).
+        """
         snapshot = self._policy.peek()
         if snapshot is None:
             return None
@@ -140,7 +160,14 @@ class Resolver:
     async def aget_auth(self, service: str) -> ServiceAuth:
         """:meth:`get_auth` for asyncio code: the same cache and single-flight. A cached
         answer is returned without leaving the event loop; a fetch runs in a worker thread
-        so the loop keeps running. Raises what :meth:`get_auth` raises."""
+        so the loop keeps running.
+
+        >>> voice = await resolver.aget_auth("voice")               # doctest: +SKIP
+
+        Raises what :meth:`get_auth` raises: :class:`UnknownServiceError`,
+        :class:`CredentialNotFoundError`, :class:`InvalidCredentialsError`,
+        :class:`ConfigurationError` or a :class:`SourceError` subclass.
+        """
         auth = self.get_auth_nowait(service)
         if auth is not None:
             return auth
@@ -216,7 +243,12 @@ class Resolver:
     def reload(self) -> None:
         """Fetch every source again now and replace the cached credentials.
 
-        On failure the previous credentials stay in place and the error is raised.
+        >>> resolver.reload()                                       # doctest: +SKIP
+
+        On failure the previous credentials stay in place and the error is raised: a
+        :class:`SourceError` subclass for a required source that failed,
+        :class:`ConfigurationError` or :class:`InvalidCredentialsError` for new values
+        that do not normalize.
         """
         self._policy.refresh()
 
@@ -226,6 +258,9 @@ class Resolver:
 
         With ``seen`` (the object the caller was using), nothing happens if the cache
         has already moved past it, so many callers that saw the same 401 cause one fetch.
+        Nothing is fetched here and nothing is raised.
+
+        >>> resolver.invalidate(auth)                               # doctest: +SKIP
         """
         if seen is None:
             self._policy.invalidate()
@@ -234,7 +269,14 @@ class Resolver:
 
     def resolve(self) -> Resolution:
         """Return the full resolution (every service's outcome, notes, key report),
-        resolving first if nothing is cached. Used by ``bwcreds check``/``explain``."""
+        resolving first if nothing is cached. Used by ``bwcreds check``/``explain``.
+
+        >>> resolver.resolve().notes                                # doctest: +SKIP
+
+        Raises what a first :meth:`get_auth` raises for a source: a :class:`SourceError`
+        subclass or :class:`ConfigurationError` (per-service problems are in the result,
+        not raised).
+        """
         return self._snapshot().resolution
 
     def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
@@ -245,7 +287,13 @@ class Resolver:
         return verify(services, resolver=self)
 
     def skipped(self) -> tuple[str, ...]:
-        """Optional sources that were skipped in the current resolution, with why."""
+        """Optional sources that were skipped in the current resolution, with why (one
+        text per source: its URI and the error's message).
+
+        >>> Resolver(["env", "dotenv:missing.env?optional=true"]).skipped()  # doctest: +SKIP
+
+        Resolves first if nothing is cached, so it raises what :meth:`resolve` raises.
+        """
         return self._snapshot().skipped
 
     def _snapshot(self) -> _Snapshot:
@@ -255,7 +303,10 @@ class Resolver:
         return snapshot
 
     def close(self) -> None:
-        """Release every provider's clients."""
+        """Release every provider's clients (HTTP sessions, SDK clients). Never raises.
+
+        >>> resolver.close()                                        # doctest: +SKIP
+        """
         self._chain.close()
 
     def _after_fork(self) -> None:
@@ -267,3 +318,6 @@ class Resolver:
 
     def __repr__(self) -> str:
         return f"Resolver([{', '.join(repr(s.uri) for s in self.sources)}])"
+
+
+document_services(Resolver.get_auth)

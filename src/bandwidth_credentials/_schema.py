@@ -24,7 +24,7 @@ Sources of the facts:
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 from ._errors import UnknownServiceError
 
@@ -284,3 +284,26 @@ def env_scope(service: str) -> str:
 def scope_spellings() -> dict[str, str]:
     """Compact (alphanumeric, lowered) spelling of every service name -> service."""
     return {re.sub(r"[^a-z0-9]", "", alias): s.name for s in SERVICES.values() for alias in s.names}
+
+
+_Documented = TypeVar("_Documented")
+
+
+def describe_services() -> str:
+    """Every service as written in docstrings, taken from :data:`SERVICES`:
+    ``voice`` (Voice), ``messaging`` (Messaging), ... in table order.
+
+    >>> describe_services().split(", ")[0]
+    '``voice`` (Voice)'
+    """
+    return ", ".join(f"``{s.name}`` ({s.title})" for s in SERVICES.values())
+
+
+def document_services(obj: _Documented) -> _Documented:
+    """Replace ``{services}`` in ``obj.__doc__`` with :func:`describe_services`, so a
+    docstring lists the services of the table instead of a copy typed by hand. Under
+    ``python -OO`` (no docstrings) nothing happens. Returns ``obj``."""
+    doc = getattr(obj, "__doc__", None)
+    if doc:
+        obj.__doc__ = doc.replace("{services}", describe_services())
+    return obj

@@ -38,6 +38,12 @@ class Source(NamedTuple):
     ``target`` is everything between the first ``:`` and the first ``?`` (an ARN keeps its
     own colons). ``options`` holds each option's value; an option given several times
     (a list) is in ``lists``.
+
+    >>> source = parse_source("vault:secret/bw?auth=approle&ttl=60")
+    >>> source.scheme, source.target, source.uri
+    ('vault', 'secret/bw', 'vault:secret/bw?auth=***&ttl=60')
+    >>> source.number("ttl", 300.0)
+    60.0
     """
 
     uri: str
@@ -49,15 +55,33 @@ class Source(NamedTuple):
 
     @property
     def optional(self) -> bool:
-        """Whether a missing or failing source is skipped instead of being an error."""
+        """Whether a missing or failing source is skipped instead of being an error.
+
+        >>> parse_source("dotenv:.env?optional=true").optional
+        True
+
+        Raises :class:`ConfigurationError` when the value is not a boolean.
+        """
         return self.flag("optional", False)
 
     def values(self, name: str) -> tuple[str, ...]:
-        """Every value given for a list option (``prefix=A_&prefix=B_``), in order."""
+        """Every value given for a list option (``prefix=A_&prefix=B_``), in order; an
+        empty tuple when the option is absent. Never raises.
+
+        >>> parse_source("env?prefix=A_&prefix=B_").values("prefix")
+        ('A_', 'B_')
+        """
         return self.lists.get(name, ())
 
     def flag(self, name: str, default: bool) -> bool:
-        """Read a boolean option (``true``/``false``/``1``/``0``/``yes``/``no``)."""
+        """Read a boolean option (``true``/``false``/``1``/``0``/``yes``/``no``/``on``/
+        ``off``, case-insensitive); ``default`` when it is absent.
+
+        >>> parse_source("dotenv:.env?interpolate=yes").flag("interpolate", False)
+        True
+
+        Raises :class:`ConfigurationError` naming the option for any other value.
+        """
         raw = self.options.get(name)
         if raw is None:
             return default
@@ -72,6 +96,9 @@ class Source(NamedTuple):
 
     def number(self, name: str, default: float | None, *, maximum: float = 10.0**9) -> float | None:
         """Read a finite, non-negative number option (seconds, sizes) of at most ``maximum``.
+
+        >>> parse_source("aws-sm:bw?read_timeout=2.5").number("read_timeout", 10.0)
+        2.5
 
         Raises :class:`ConfigurationError` naming the option (never its value).
         """
@@ -137,6 +164,10 @@ def parse_source(uri: str) -> Source:
     'true'
     >>> parse_source("vault:secret/bw?token=s3cr3t&optional=true").uri
     'vault:secret/bw?token=***&optional=true'
+
+    Raises :class:`ConfigurationError` for text that is not ``SCHEME[:TARGET][?OPTIONS]``,
+    options that are not ``NAME=VALUE`` pairs, or a comma inside a value. Whether the
+    scheme is installed and its options are known is checked later, by the resolver.
     """
     text = uri.strip()
     head, sep, query = text.partition("?")

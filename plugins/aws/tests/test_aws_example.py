@@ -1,5 +1,6 @@
-"""The Lambda example: its handler resolves at init through the extension, and its IAM
-policies grant one action on one secret, or reads under one path and one KMS key."""
+"""The Lambda example: its handler resolves on the first invocation (never during INIT)
+through the extension, and its IAM policies grant one action on one secret, or reads under
+one path and one KMS key."""
 
 from __future__ import annotations
 
@@ -7,31 +8,109 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import ClassVar
 
+import pytest
 from aws_extension_stub import StubExtension
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lambda"
+EVENT = {
+    "to": "+15551230000",
+    "from": "+15559870000",
+    "applicationId": "app-1",
+    "answerUrl": "https://example.invalid/answer",
+}
 
 
-def test_handler_resolves_voice_credentials_at_import(extension: StubExtension) -> None:
-    extension.put(
-        "bandwidth/prod",
-        json.dumps({"accountId": "920012", "username": "api-user", "password": "pw"}),
+class _Voice(BaseHTTPRequestHandler):
+    calls: ClassVar[list[tuple[str, str | None]]] = []
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        type(self).calls.append((self.path, self.headers.get("Authorization")))
+        body = b'{"callId": "c-1"}'
+        self.send_response(201)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def voice_api() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
+    """A stand-in for the Voice API on 127.0.0.1 that records each request's path and
+    Authorization header."""
+    calls: ClassVar[list[tuple[str, str | None]]] = []
+    handler = type("Voice", (_Voice,), {"calls": calls})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/v2/accounts/920012", calls
+    server.shutdown()
+    server.server_close()
+
+
+def _run(code: str) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "BANDWIDTH_CREDENTIALS_SOURCES": "aws-lambda-ext:bandwidth/prod",
+        "AWS_LAMBDA_FUNCTION_NAME": "bandwidth-example",
+    }
+    return subprocess.run(
+        [sys.executable, "-W", "ignore::FutureWarning", "-c", code],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
-    env = {**os.environ, "BANDWIDTH_CREDENTIALS_SOURCES": "aws-lambda-ext:bandwidth/prod"}
-    code = "import handler, sys; print(handler.VOICE.url('calls')); print('boto3' in sys.modules)"
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=EXAMPLE, env=env, capture_output=True, text=True
-    )
+
+def test_handler_import_makes_no_request_to_the_extension(extension: StubExtension) -> None:
+    extension.put("bandwidth/prod", json.dumps({"accountId": "920012"}))
+
+    result = _run("import handler, sys; print('boto3' in sys.modules)")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [
-        "https://voice.bandwidth.com/api/v2/accounts/920012/calls",
-        "False",
-    ]
+    assert result.stdout.splitlines() == ["False"]
+    assert extension.requests == []
+
+
+def test_handler_resolves_on_the_first_invocation_and_reuses_it(
+    extension: StubExtension, voice_api: tuple[str, list[tuple[str, str | None]]]
+) -> None:
+    base_url, calls = voice_api
+    extension.put(
+        "bandwidth/prod",
+        json.dumps(
+            {
+                "accountId": "920012",
+                "username": "api-user",
+                "password": "pw",
+                "voice": {"base_url": base_url},
+            }
+        ),
+    )
+    code = (
+        "import json, sys, handler\n"
+        f"event = {EVENT!r}\n"
+        "for _ in range(2):\n"
+        "    print(handler.handler(event, None)['statusCode'])\n"
+        "print('boto3' in sys.modules)\n"
+    )
+
+    result = _run(code)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == ["201", "201", "False"]
     assert len(extension.requests) == 1
+    assert calls == [("/api/v2/accounts/920012/calls", "Basic YXBpLXVzZXI6cHc=")] * 2
 
 
 def test_iam_policy_grants_get_secret_value_on_one_secret_only() -> None:
