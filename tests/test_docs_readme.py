@@ -145,8 +145,8 @@ CASES = [
         ["check", "voice", "--sources", "env"],
         [
             "voice: client_secret from env (BW_CLIENT_SECRET) for the voice API contains an "
-            "invisible format character (zero-width space, bidi control or byte-order mark); "
-            "retype the value",
+            "invisible or undecodable character (zero-width space, bidi control, byte-order "
+            "mark, line separator, or a byte that is not UTF-8); retype the value",
         ],
     ),
 ]

@@ -42,7 +42,16 @@ DECOMMISSION = (2026, 12, 2)
 
 class BasicDeprecationWarning(FutureWarning):
     """API user (HTTP Basic) credentials are in use; Bandwidth decommissions them on
-    2026-12-02. A ``FutureWarning``, so end users see it under Python's default filters."""
+    2026-12-02. A ``FutureWarning``, so end users see it under Python's default filters;
+    emitted once per process, attributed to the caller's line.
+
+    To silence it where Basic is still used on purpose (tests, a migration window)::
+
+        import warnings
+        from bandwidth_credentials import BasicDeprecationWarning
+
+        warnings.filterwarnings("ignore", category=BasicDeprecationWarning)
+    """
 
 
 def basic_notice(today: tuple[int, int, int] | None = None) -> str:

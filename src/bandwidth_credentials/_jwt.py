@@ -30,6 +30,9 @@ class TokenClaims(NamedTuple):
     ``accounts`` and ``roles`` as tuples of strings (numeric ids become strings),
     ``express`` true for a Build account, ``expires_at`` the ``exp`` claim in epoch
     seconds (``None`` when absent).
+
+    >>> get_auth("voice").token_claims()                            # doctest: +SKIP
+    TokenClaims(accounts=('920012',), roles=('Voice',), express=False, expires_at=...)
     """
 
     accounts: tuple[str, ...]

@@ -280,8 +280,13 @@ class Resolver:
         return self._snapshot().resolution
 
     def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
-        """Check this resolver's credentials against Bandwidth: see
-        :func:`bandwidth_credentials.verify`."""
+        """Check this resolver's credentials against Bandwidth (one token request for
+        OAuth, one GET of the account resource for Basic): see
+        :func:`bandwidth_credentials.verify` for the outcomes and errors.
+
+        >>> Resolver(["env"]).verify(["voice"])[0].ready              # doctest: +SKIP
+        True
+        """
         from ._verify import verify
 
         return verify(services, resolver=self)

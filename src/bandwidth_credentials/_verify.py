@@ -54,6 +54,9 @@ class Verification(NamedTuple):
     were read) or ``unresolved`` (no usable credentials; ``detail`` is the error).
     ``status`` is the HTTP status of the check request, ``claims`` what the access token
     says (``None`` for Basic or a token that is not a JWT).
+
+    >>> [(v.service, v.outcome) for v in verify(["voice"])]          # doctest: +SKIP
+    [('voice', 'verified')]
     """
 
     service: str
