@@ -42,7 +42,7 @@ _OWN_FIELDS = frozenset(
 def _new_adapter_class() -> type[Any]:
     import requests.adapters
 
-    class BoundedAdapter(requests.adapters.BaseAdapter):  # type: ignore[misc]
+    class BoundedAdapter(requests.adapters.BaseAdapter):
         """Sends each request with :func:`_http.request` within the attempt's deadline."""
 
         def __init__(self, timeout: float, max_size: int = MAX_ANSWER) -> None:
@@ -61,7 +61,7 @@ def _new_adapter_class() -> type[Any]:
             stream: bool = False,
             timeout: object = None,
             verify: bool | str = True,
-            cert: str | tuple[str, str] | None = None,
+            cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
             proxies: Mapping[str, str] | None = None,
         ) -> Any:
             left = self.timeout
@@ -72,7 +72,9 @@ def _new_adapter_class() -> type[Any]:
             import requests.utils
 
             url = str(request.url)
-            context = tls_context(verify, cert) if url.lower().startswith("https:") else None
+            context = None
+            if url.lower().startswith("https:"):
+                context = tls_context(verify, _cert_pair(cert))
             body = request.body
             if body is None:
                 body = b""
@@ -133,13 +135,21 @@ def _response(request: Any, answer: _http.Response, adapter: Any) -> Any:
     return response
 
 
-def tls_context(verify: bool | str, cert: str | tuple[str, str] | None) -> ssl.SSLContext:
+def _cert_pair(
+    cert: bytes | str | tuple[bytes | str, bytes | str] | None,
+) -> tuple[str, str] | None:
+    if cert is None:
+        return None
+    if isinstance(cert, bytes | str):
+        return os.fsdecode(cert), ""
+    return os.fsdecode(cert[0]), os.fsdecode(cert[1])
+
+
+def tls_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLContext:
     """The TLS context for ``requests``' ``verify`` (True, False, a CA file or directory)
-    and ``cert`` (a PEM file, or a certificate and key pair). ``verify=True`` trusts the
-    same bundle ``requests`` would (certifi's). Raises :class:`_http.TLSFailed` when a
-    file cannot be loaded."""
-    if isinstance(cert, str):
-        cert = (cert, "")
+    and ``cert`` (certificate file, key file or ``""`` when the first holds both).
+    ``verify=True`` trusts the same bundle ``requests`` would (certifi's). Raises
+    :class:`_http.TLSFailed` when a file cannot be loaded."""
     paths = [p for p in ((verify if isinstance(verify, str) else ""), *(cert or ())) if p]
     loaded: ssl.SSLContext | None = None
     try:
