@@ -8,16 +8,27 @@ noisy) and that no canary (the token, the secret's values) leaks.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import os
 import threading
 import time
 import tracemalloc
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.misbehaving import (
+    answer,
+    hang,
+    huge,
+    json_body,
+    misbehaving,
+    reset_mid_body,
+    retry_after,
+    trickle,
+)
 
 from bandwidth_credentials import (
     CredentialsError,
@@ -30,16 +41,6 @@ from bandwidth_credentials import (
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
 from bandwidth_credentials_vault import VaultProvider
 from bandwidth_credentials_vault._provider import RETRY_WAIT_CAP
-from tests.misbehaving import (
-    answer,
-    hang,
-    huge,
-    json_body,
-    misbehaving,
-    reset_mid_body,
-    retry_after,
-    trickle,
-)
 
 TOKEN = CANARY_SECRET  # the Vault token is a canary too
 CREDS = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
@@ -131,7 +132,7 @@ def test_a_huge_answer_is_refused_without_being_read(
     assert no_backoff == []
 
 
-@pytest.mark.parametrize("first,second", [(429, 503), (503, 429)])
+@pytest.mark.parametrize(("first", "second"), [(429, 503), (503, 429)])
 def test_a_short_retry_after_is_waited_between_attempts(
     vault_at: Callable[[str], None], no_backoff: list[float], first: int, second: int
 ) -> None:
@@ -186,14 +187,14 @@ def test_values_already_read_are_cut_from_vault_error_texts(
 
 
 @pytest.fixture(params=["fifo", "device"])
-def special_file(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+def special_file(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """A FIFO nobody writes to, or a link to /dev/zero (endless)."""
     path = tmp_path / "special"
     if request.param == "fifo":
         os.mkfifo(path)
     else:
         path.symlink_to("/dev/zero")
-    yield path
+    return path
 
 
 @pytest.mark.parametrize("position", ["jwt_path", "VAULT_SECRET_ID_FILE", "~/.vault-token"])
@@ -221,17 +222,16 @@ def test_a_fifo_or_device_as_a_login_file_fails_at_once(
     assert elapsed < 1.0
     assert "not a regular file" in str(caught.value)
     assert arrived == 0
-    assert caught.value.__cause__ is None and caught.value.__context__ is None
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
 
 
 # -- fork -------------------------------------------------------------------------------------
 
 
 def _quietly(resolver: Resolver) -> None:
-    try:
+    with contextlib.suppress(CredentialsError):  # the parent's outcome does not matter
         resolver.get_auth("voice")
-    except CredentialsError:
-        pass  # the parent's own outcome does not matter here
 
 
 def test_a_child_forked_during_a_fetch_fetches_on_its_own(

@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.misbehaving import answer, connect_proxy, json_body, misbehaving
 
 from bandwidth_credentials import SourceUnavailableError, parse_source
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
 from bandwidth_credentials_vault import VaultInsecureWarning, VaultProvider
-from tests.misbehaving import answer, connect_proxy, json_body, misbehaving
 
 trustme = pytest.importorskip("trustme")
 
@@ -62,9 +62,7 @@ def token(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
 
 
 @pytest.fixture
-def tls_vault(
-    pki: Pki, token: None, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Any]:
+def tls_vault(pki: Pki, token: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with misbehaving(answer(200, SECRET), tls=pki.server_context(True)) as server:
         monkeypatch.setenv("VAULT_ADDR", server.url)
         yield server
