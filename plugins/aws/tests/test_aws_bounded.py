@@ -289,3 +289,20 @@ def _wait(pid: int, seconds: float) -> int | None:
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     return None
+
+
+def test_after_fork_leaves_the_parents_client_and_builds_a_new_one(endpoint: Point) -> None:
+    with misbehaving(answer(200, SECRET)) as server:
+        endpoint(server.url, server.port)
+        source = sm(connect=1.0, read=1.0)
+        assert isinstance(source, SecretsManagerProvider)
+        source.fetch()
+        parents = source.client()
+
+        source.after_fork()
+        fetched = source.fetch()
+
+        still_usable = parents.get_secret_value(SecretId="bw")["VersionId"]
+    assert source.client() is not parents
+    assert dict(fetched.values) == CREDS
+    assert still_usable == "v-1"
