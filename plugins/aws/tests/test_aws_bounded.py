@@ -31,6 +31,7 @@ from tests.misbehaving import (
     json_body,
     misbehaving,
     reset_mid_body,
+    retry_after,
     trickle,
 )
 
@@ -306,3 +307,17 @@ def test_after_fork_leaves_the_parents_client_and_builds_a_new_one(endpoint: Poi
     assert source.client() is not parents
     assert dict(fetched.values) == CREDS
     assert still_usable == "v-1"
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_retry_after_from_aws_is_carried_to_the_resolver(endpoint: Point, status: int) -> None:
+    refused = retry_after(status, "45", b"{}")
+    with misbehaving(refused) as server:
+        endpoint(server.url, server.port)
+
+        error, _ = failing(sm(connect=1.0, read=1.0))
+
+        arrived = len(server.requests)
+    assert isinstance(error, SourceUnavailableError)
+    assert error.retry_after == 45.0
+    assert arrived == MAX_ATTEMPTS

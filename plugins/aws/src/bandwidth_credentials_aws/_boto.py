@@ -167,6 +167,7 @@ class Failure:
     status: int | None = None
     attempts: int = 1
     mentions_kms: bool = False
+    retry_after: float | None = None
 
     @property
     def answer(self) -> str:
@@ -195,12 +196,18 @@ def call(operation: Callable[..., Any], **request: Any) -> tuple[Any, Failure | 
 
 
 def _client_failure(response: Mapping[str, Any]) -> Failure:
+    import time
+
     import botocore.exceptions
+
+    from bandwidth_credentials import _http
 
     error = response.get("Error") or {}
     metadata = response.get("ResponseMetadata") or {}
     message = str(error.get("Message") or "")
+    headers = metadata.get("HTTPHeaders") or {}
     return Failure(
+        retry_after=_http.parse_retry_after(headers.get("retry-after"), time.time()),
         error=botocore.exceptions.ClientError,
         code=error_code(error),
         status=metadata.get("HTTPStatusCode"),
@@ -246,11 +253,13 @@ def common_error(
                 f"source {uri}: AWS refused the request's credentials for {label} ({code})",
                 source=uri,
             )
-        if code in UNAVAILABLE_CODES or (failure.status or 0) >= 500:
+        if code in UNAVAILABLE_CODES or failure.status == 429 or (failure.status or 0) >= 500:
+            # A Retry-After the service sent is passed on to the resolver's backoff.
             return SourceUnavailableError(
                 f"source {uri}: {service_title} did not serve {label} ({failure.answer}) "
                 f"after {failure.attempts} attempt(s)",
                 source=uri,
+                retry_after=failure.retry_after,
             )
         return None
     if issubclass(error, (bce.NoCredentialsError, bce.PartialCredentialsError)):
