@@ -35,59 +35,32 @@ from bandwidth_credentials import (
 )
 
 from ._aws_iam import AwsSigningError, SignedLogin, describe_refusal, sign_login
+from ._calls import RETRY_ATTEMPTS, RETRY_BACKOFF, RETRY_WAIT_CAP, Caller
+from ._calls import HttpFailure as _HttpFailure
+from ._calls import TransportFailure as _TransportFailure
 from ._config import Connection, SourceSpec, parse_spec, read_connection
 from ._transport import MAX_ANSWER, adapter_class
 
-__all__ = ["VaultInsecureWarning", "VaultProvider"]
+__all__ = [
+    "RETRY_ATTEMPTS",
+    "RETRY_BACKOFF",
+    "RETRY_WAIT_CAP",
+    "VaultInsecureWarning",
+    "VaultProvider",
+]
 
 logger = logging.getLogger("bandwidth_credentials.vault")
 
 T = TypeVar("T")
 
-#: Tries per request (the first and the retries) for 5xx, 429 and connection failures.
-RETRY_ATTEMPTS = 3
-#: Seconds before the first retry; doubled before each further one.
-RETRY_BACKOFF = 0.25
-#: The longest wait between two attempts, in seconds. A 429 or 503 whose ``Retry-After``
-#: asks for more ends the attempts at once; the error carries the delay as
-#: ``retry_after``, which the resolver's backoff honours.
-RETRY_WAIT_CAP = 2.0
 #: The largest token, JWT or secret-id file read, in bytes.
 FILE_MAX = 64 * 1024
 #: How long a Vault error text may be before it is cut, in messages.
 _DETAIL_LIMIT = 200
 
-_sleep: Callable[[float], None] = time.sleep
-
 
 class VaultInsecureWarning(UserWarning):
     """``VAULT_SKIP_VERIFY`` is set, so Vault's TLS certificate is not checked."""
-
-
-class _HttpFailure(Exception):
-    """Vault answered with an error status (after any retries)."""
-
-    def __init__(
-        self,
-        status: int,
-        errors: list[str],
-        body: Mapping[str, Any] | None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(status)
-        self.status = status
-        self.errors = errors
-        self.body = body
-        self.retry_after = retry_after
-
-
-class _TransportFailure(Exception):
-    """No usable answer: connection refused, TLS failure, timeout, an answer too large."""
-
-    def __init__(self, reason: str, kind: type[SourceError] = SourceUnavailableError) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.kind = kind
 
 
 class _TokenRejected(Exception):
@@ -137,10 +110,8 @@ class VaultProvider(Provider):
         self._lock = threading.Lock()
         self._clock: Callable[[], float] = time.monotonic
         self._client: Any = None
-        self._adapter: Any = None
+        self._caller: Caller | None = None
         self._conn: Connection | None = None
-        self._last_status: int | None = None
-        self._last_retry_after: str | None = None
         self._engine: tuple[str, str, int] | None = None  # mount, path in mount, kv version
         self._token: str | None = None
         self._expires_at: float | None = None  # monotonic; None: never or unknown
@@ -186,7 +157,7 @@ class VaultProvider(Provider):
         The next fetch connects and logs in again."""
         self._lock = threading.Lock()
         self._client = None
-        self._adapter = None
+        self._caller = None
         self._token = None
         self._expires_at = None
 
@@ -209,12 +180,13 @@ class VaultProvider(Provider):
         session = requests.Session()
         session.verify = conn.verify
         session.cert = conn.cert
-        session.hooks["response"].append(self._record_status)
         # Every exchange goes through the bounded client: one deadline per attempt, the
         # answer capped (requests alone bounds each socket read, not the answer).
         adapter = adapter_class()(self.spec.timeout, MAX_ANSWER)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
+        caller = Caller(self.source.uri, self.spec.timeout, adapter)
+        session.hooks["response"].append(caller.record)
         self._client = hvac.Client(
             url=conn.addr,
             token="",  # an empty token stops hvac from reading VAULT_TOKEN by itself
@@ -224,92 +196,18 @@ class VaultProvider(Provider):
             session=session,
             namespace=conn.namespace,
         )
-        self._adapter = adapter
+        self._caller = caller
         self._conn = conn
 
-    def _record_status(self, response: Any, *args: object, **kwargs: object) -> None:
-        # hvac's exceptions do not carry the status code; the retry rule needs it.
-        self._last_status = int(response.status_code)
-        self._last_retry_after = response.headers.get("Retry-After")
-
     def _call(self, action: Callable[[], T]) -> T:
-        """Run one hvac call, retrying 5xx, 429 and connection failures with backoff.
-
-        Each attempt has one deadline (``timeout``) for its whole exchange; a
-        ``Retry-After`` up to :data:`RETRY_WAIT_CAP` is waited, a longer one ends the
-        attempts (the error carries it). Worst case: ``RETRY_ATTEMPTS * timeout`` plus
-        the waits (at most ``(RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP``).
-        """
-        import hvac.exceptions
-        import requests
-
-        from bandwidth_credentials import _http
-
-        attempt = 1
-        while True:
-            self._last_status = None
-            self._last_retry_after = None
-            failure: _HttpFailure | _TransportFailure
-            retry = False
-            self._adapter.start_attempt()
-            try:
-                return action()
-            except hvac.exceptions.VaultError as exc:
-                status = self._last_status or 0
-                body = exc.json if isinstance(exc.json, Mapping) else None
-                asked = _http.parse_retry_after(self._last_retry_after, time.time())
-                failure = _HttpFailure(status, _errors_of(exc), body, asked)
-                retry = status == 429 or status >= 500
-            except _http.TLSFailed as exc:
-                failure = _TransportFailure(
-                    f"{exc} (check VAULT_CACERT / VAULT_CAPATH and the client certificate)"
-                )
-            except _http.DeadlineExceeded:
-                # Vault took the request but did not finish the answer in time: another
-                # attempt would only multiply the wait, so it is reported at once.
-                failure = _TransportFailure(
-                    f"no complete answer within {self.spec.timeout:g} s (timed out)"
-                )
-            except _http.ResponseTooLarge:
-                failure = _TransportFailure(
-                    f"the answer is larger than {MAX_ANSWER} bytes; it was not read",
-                    SourceFormatError,
-                )
-            except (_http.ConnectFailed, _http.BrokenResponse) as exc:
-                failure = _TransportFailure(str(exc))
-                retry = True
-            except _http.HttpError as exc:
-                failure = _TransportFailure(str(exc))
-            except requests.exceptions.RequestException as exc:
-                failure = _TransportFailure(f"the request failed ({type(exc).__name__})")
-            # Raised here, outside the except blocks, so that no hvac or requests
-            # exception (whose text may quote a request or an answer) is chained to it.
-            if not retry or attempt >= RETRY_ATTEMPTS:
-                raise failure
-            delay = RETRY_BACKOFF * 2 ** (attempt - 1)
-            asked = failure.retry_after if isinstance(failure, _HttpFailure) else None
-            if asked is not None and asked > RETRY_WAIT_CAP:
-                raise failure  # longer than a caller should wait here: the backoff's job
-            if asked is not None:
-                delay = max(delay, asked)
-            logger.info(
-                "%s: Vault request failed (%s); retry %d of %d in %.2f s",
-                self.source.uri,
-                _describe(failure),
-                attempt,
-                RETRY_ATTEMPTS - 1,
-                delay,
-            )
-            _sleep(delay)
-            attempt += 1
+        """Run one hvac call with :meth:`Caller.call`'s deadline, retries and waits."""
+        assert self._caller is not None
+        return self._caller.call(action)
 
     def _try(self, action: Callable[[], T]) -> tuple[T | None, Exception | None]:
-        """``_call``, returning the failure instead of raising it, so that the error the
-        caller raises next has no exception chained to it."""
-        try:
-            return self._call(action), None
-        except (_HttpFailure, _TransportFailure) as failure:
-            return None, failure
+        """:meth:`_call`, returning the failure instead of raising it."""
+        assert self._caller is not None
+        return self._caller.try_call(action)
 
     def _transport_or_http(self, failure: Exception, what: str) -> NoReturn:
         if isinstance(failure, _HttpFailure):
@@ -721,13 +619,6 @@ def hvac_login_url(mount: str) -> str:
     return str(hvac.utils.format_url("/v1/auth/{path}/login", path=mount))
 
 
-def _errors_of(exc: Any) -> list[str]:
-    errors = getattr(exc, "errors", None)
-    if isinstance(errors, list):
-        return [str(e) for e in errors]
-    return []
-
-
 def _strings(value: object) -> Iterable[str]:
     """Every text value inside a secret (per-service objects included); values under
     four characters are left out, as cutting them would garble any message."""
@@ -742,11 +633,3 @@ def _strings(value: object) -> Iterable[str]:
             yield from _strings(item)
     elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
         yield str(value)
-
-
-def _describe(failure: Exception) -> str:
-    if isinstance(failure, _HttpFailure):
-        return f"HTTP {failure.status}"
-    if isinstance(failure, _TransportFailure):
-        return failure.reason
-    return type(failure).__name__
