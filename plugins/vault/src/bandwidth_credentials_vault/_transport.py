@@ -22,15 +22,18 @@ from __future__ import annotations
 import functools
 import http
 import os
-import ssl
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bandwidth_credentials import _http
+if TYPE_CHECKING:
+    import ssl
 
-#: The largest answer read from Vault, in bytes; a larger one is refused unread.
-MAX_ANSWER = _http.DEFAULT_MAX_SIZE
+    from bandwidth_credentials import _http
+
+#: The largest answer read from Vault, in bytes (1 MiB, the bounded client's default);
+#: a larger one is refused unread.
+MAX_ANSWER = 1 << 20
 
 # Fields the bounded client writes itself; requests' values (keep-alive, gzip) would
 # ask for what it does not do.
@@ -41,6 +44,8 @@ _OWN_FIELDS = frozenset(
 
 def _new_adapter_class() -> type[Any]:
     import requests.adapters
+
+    from bandwidth_credentials import _http  # the bounded client, on first use
 
     class BoundedAdapter(requests.adapters.BaseAdapter):
         """Sends each request with :func:`_http.request` within the attempt's deadline."""
@@ -150,6 +155,8 @@ def tls_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLCont
     and ``cert`` (certificate file, key file or ``""`` when the first holds both).
     ``verify=True`` trusts the same bundle ``requests`` would (certifi's). Raises
     :class:`_http.TLSFailed` when a file cannot be loaded."""
+    from bandwidth_credentials import _http
+
     paths = [p for p in ((verify if isinstance(verify, str) else ""), *(cert or ())) if p]
     loaded: ssl.SSLContext | None = None
     try:
@@ -167,6 +174,8 @@ def _cached_context(
     verify: bool | str, cert: tuple[str, str] | None, stamps: tuple[int, ...]
 ) -> ssl.SSLContext:
     # Keyed by the files' mtimes too, so a rotated certificate is read again.
+    import ssl
+
     cafile: str | None = None
     capath: str | None = None
     if isinstance(verify, str):
