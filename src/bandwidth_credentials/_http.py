@@ -171,12 +171,17 @@ def _parse_checked(url: str) -> _Target:
     raise BadURL(problem)
 
 
-def _proxy_for(target: _Target) -> tuple[_Target, dict[str, str]] | None:
-    """The proxy to use for ``target`` (from the environment) and its auth header."""
-    proxy = urllib.request.getproxies().get(target.scheme)
-    if not proxy or urllib.request.proxy_bypass(f"{target.host}:{target.port}"):
-        return None
-    if urllib.request.proxy_bypass(target.host):
+def _proxy_for(target: _Target, chosen: str | None = None) -> tuple[_Target, dict[str, str]] | None:
+    """The proxy to use for ``target`` and its auth header: ``chosen`` when given (``""``
+    for none), else the environment's."""
+    proxy = chosen
+    if proxy is None:
+        proxy = urllib.request.getproxies().get(target.scheme)
+        if not proxy or urllib.request.proxy_bypass(f"{target.host}:{target.port}"):
+            return None
+        if urllib.request.proxy_bypass(target.host):
+            return None
+    if not proxy:
         return None
     parts = urllib.parse.urlsplit(proxy if "://" in proxy else "http://" + proxy)
     via = _parse_checked("http://" + parts.netloc.rsplit("@", 1)[-1] + "/")
@@ -221,11 +226,16 @@ def request(
     max_size: int = DEFAULT_MAX_SIZE,
     verify: bool = True,
     cafile: str | None = None,
+    context: ssl.SSLContext | None = None,
+    proxy: str | None = None,
 ) -> Response:
     """Send one request and read the whole answer within ``timeout`` seconds.
 
     ``cafile`` defaults to ``REQUESTS_CA_BUNDLE`` or ``SSL_CERT_FILE`` when set, else the
-    system store. A 3xx is returned, not followed. Raises :class:`BadURL`,
+    system store. ``context``, when given, is used for TLS instead (a client certificate,
+    a CA directory); ``verify`` and ``cafile`` are then ignored. ``proxy`` is the proxy
+    URL to use, ``""`` for none, or ``None`` to take it from the environment. A 3xx is
+    returned, not followed. Raises :class:`BadURL`,
     :class:`ConnectFailed`, :class:`TLSFailed`, :class:`DeadlineExceeded`,
     :class:`BrokenResponse` or :class:`ResponseTooLarge` (all :class:`HttpError`).
     """
@@ -237,8 +247,13 @@ def request(
     exchange = Exchange(timeout)
     failure: HttpError | None = None
     try:
-        context = _context(cafile, verify) if target.scheme == "https" else None
-        return exchange_once(exchange, method, target, headers or {}, body, max_size, context)
+        if context is None and target.scheme == "https":
+            context = _context(cafile, verify)
+        if target.scheme != "https":
+            context = None
+        return exchange_once(
+            exchange, method, target, headers or {}, body, max_size, context, proxy
+        )
     except HttpError as exc:
         failure = type(exc)(*exc.args)
     except TimeoutError:

@@ -188,8 +188,9 @@ def exchange_once(
     body: bytes,
     max_size: int,
     context: ssl.SSLContext | None,
+    chosen_proxy: str | None = None,
 ) -> Response:
-    proxy = _proxy_for(target)
+    proxy = _proxy_for(target, chosen_proxy)
     request_target = target.path
     extra: dict[str, str] = {}
     if proxy is None:

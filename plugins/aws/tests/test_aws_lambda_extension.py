@@ -160,7 +160,7 @@ def test_no_extension_listening_is_unavailable_and_names_the_layer(
         provider("aws-lambda-ext:bw?wait=0.05").fetch()
 
     assert f"port {port}" in str(caught.value)
-    assert "connection refused" in str(caught.value)
+    assert "cannot connect (Connection refused)" in str(caught.value)
     assert "fallback=sdk" in str(caught.value)
 
 

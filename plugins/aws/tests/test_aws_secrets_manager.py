@@ -372,12 +372,12 @@ def test_read_timeout_is_bounded_and_unavailable(monkeypatch: pytest.MonkeyPatch
         monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{silent.port}")
 
         with pytest.raises(SourceUnavailableError) as caught:
-            provider("aws-sm:bandwidth/prod?read_timeout=0.2").fetch()
+            provider("aws-sm:bandwidth/prod?connect_timeout=0.1&read_timeout=0.2").fetch()
 
         connections = len(silent.accepted)
 
     assert "timed out" in str(caught.value)
-    assert "read timeout 0.2 s" in str(caught.value)
+    assert "no complete answer within 0.3 s each" in str(caught.value)
     assert connections == MAX_ATTEMPTS
 
 

@@ -18,7 +18,7 @@ import pytest
 from vault_backends import Backend, FakeBackend, RealBackend
 from vault_testserver import FakeVault
 
-import bandwidth_credentials_vault._provider as provider_module
+import bandwidth_credentials_vault._calls as calls_module
 
 INTEGRATION_ADDR = os.environ.get("VAULT_INTEGRATION_ADDR", "").strip()
 INTEGRATION_TOKEN = os.environ.get("VAULT_INTEGRATION_TOKEN", "").strip()
@@ -76,7 +76,7 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the provider's retry pauses instead of sleeping through them."""
     pauses: list[float] = []
-    monkeypatch.setattr(provider_module, "_sleep", pauses.append)
+    monkeypatch.setattr(calls_module, "_sleep", pauses.append)
     return pauses
 
 

@@ -18,6 +18,7 @@ from bandwidth_credentials import (
     CredentialsError,
     Source,
     SourceAuthenticationError,
+    SourceFormatError,
     SourceUnavailableError,
 )
 
@@ -25,8 +26,13 @@ from ._secret import positive_number
 
 #: botocore's standard retry mode: attempts in all, the first included.
 MAX_ATTEMPTS = 3
+#: An attempt's whole exchange (connect, TLS, request, every byte of the answer) must
+#: finish within ``connect_timeout + read_timeout`` seconds.
 DEFAULT_CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 5.0
+#: The longest of botocore's standard-mode backoffs after attempts 1 and 2, summed
+#: (a random share of 1 s, then of 2 s).
+MAX_BACKOFF_TOTAL = 3.0
 #: The options every boto3-backed scheme accepts.
 CLIENT_OPTIONS = frozenset({"region", "profile", "connect_timeout", "read_timeout"})
 
@@ -79,6 +85,16 @@ class ClientSettings:
     connect_timeout: float
     read_timeout: float
 
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one attempt may take, from connect to the answer's last byte."""
+        return self.connect_timeout + self.read_timeout
+
+    @property
+    def worst_case(self) -> float:
+        """Seconds a call may take in all: every attempt and the backoffs between them."""
+        return MAX_ATTEMPTS * self.attempt_timeout + MAX_BACKOFF_TOTAL
+
     @classmethod
     def of(cls, source: Source, service: str, arn_region: str | None) -> ClientSettings:
         return cls(
@@ -100,8 +116,9 @@ def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
     import boto3
     import botocore.config
     import botocore.exceptions
+    import botocore.session
 
-    from . import _redact
+    from . import _redact, _transport
 
     _redact.install()
     config = botocore.config.Config(
@@ -111,8 +128,15 @@ def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
     )
     failure = None
     try:
-        session = boto3.session.Session(profile_name=settings.profile, region_name=settings.region)
-        return session.client(settings.service, config=config)
+        core = botocore.session.Session(profile=settings.profile)
+        session = boto3.session.Session(botocore_session=core, region_name=settings.region)
+        client = session.client(settings.service, config=config)
+        cafile = _transport.default_ca_bundle(core.get_config_variable("ca_bundle"))
+        # Every attempt goes through the bounded client (one deadline, a capped answer).
+        client.meta.events.register(
+            "before-send", _transport.handler(settings.attempt_timeout, cafile)
+        )
+        return client
     except botocore.exceptions.ProfileNotFound:
         failure = "profile"
     except botocore.exceptions.NoRegionError:
@@ -143,6 +167,7 @@ class Failure:
     status: int | None = None
     attempts: int = 1
     mentions_kms: bool = False
+    retry_after: float | None = None
 
     @property
     def answer(self) -> str:
@@ -171,12 +196,18 @@ def call(operation: Callable[..., Any], **request: Any) -> tuple[Any, Failure | 
 
 
 def _client_failure(response: Mapping[str, Any]) -> Failure:
+    import time
+
     import botocore.exceptions
+
+    from bandwidth_credentials import _http
 
     error = response.get("Error") or {}
     metadata = response.get("ResponseMetadata") or {}
     message = str(error.get("Message") or "")
+    headers = metadata.get("HTTPHeaders") or {}
     return Failure(
+        retry_after=_http.parse_retry_after(headers.get("retry-after"), time.time()),
         error=botocore.exceptions.ClientError,
         code=error_code(error),
         status=metadata.get("HTTPStatusCode"),
@@ -222,11 +253,13 @@ def common_error(
                 f"source {uri}: AWS refused the request's credentials for {label} ({code})",
                 source=uri,
             )
-        if code in UNAVAILABLE_CODES or (failure.status or 0) >= 500:
+        if code in UNAVAILABLE_CODES or failure.status == 429 or (failure.status or 0) >= 500:
+            # A Retry-After the service sent is passed on to the resolver's backoff.
             return SourceUnavailableError(
                 f"source {uri}: {service_title} did not serve {label} ({failure.answer}) "
                 f"after {failure.attempts} attempt(s)",
                 source=uri,
+                retry_after=failure.retry_after,
             )
         return None
     if issubclass(error, (bce.NoCredentialsError, bce.PartialCredentialsError)):
@@ -251,8 +284,17 @@ def common_error(
     if issubclass(error, (bce.ConnectTimeoutError, bce.ReadTimeoutError)):
         return SourceUnavailableError(
             f"source {uri}: {label} timed out at {endpoint} after {MAX_ATTEMPTS} "
-            f"attempt(s) (connect timeout {settings.connect_timeout:g} s, "
-            f"read timeout {settings.read_timeout:g} s)",
+            f"attempt(s) (no complete answer within {settings.attempt_timeout:g} s each: "
+            f"connect_timeout {settings.connect_timeout:g} s + read_timeout "
+            f"{settings.read_timeout:g} s)",
+            source=uri,
+        )
+    from ._transport import MAX_ANSWER, answer_too_large_error
+
+    if issubclass(error, answer_too_large_error()):
+        return SourceFormatError(
+            f"source {uri}: the answer for {label} from {endpoint} is larger than "
+            f"{MAX_ANSWER} bytes; it was not read",
             source=uri,
         )
     if issubclass(error, (bce.EndpointConnectionError, bce.ConnectionError)):

@@ -10,12 +10,11 @@ answers a failed lookup with a bare 400 while logging the cause to CloudWatch.
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import time
 from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -23,8 +22,12 @@ from bandwidth_credentials import (
     Provider,
     SourceAuthenticationError,
     SourceError,
+    SourceFormatError,
     SourceUnavailableError,
 )
+
+if TYPE_CHECKING:
+    from bandwidth_credentials import _http
 
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 DEFAULT_PORT = 2773
@@ -34,7 +37,10 @@ TOKEN_ENV = "AWS_SESSION_TOKEN"
 HOST = "127.0.0.1"
 
 DEFAULT_WAIT = 2.0
+#: Seconds one request may take, from connect to the answer's last byte.
 DEFAULT_TIMEOUT = 5.0
+#: The largest answer read, in bytes (1 MiB); a larger one is refused unread.
+MAX_ANSWER = 1 << 20
 _FIRST_DELAY = 0.01
 _MAX_DELAY = 0.2
 
@@ -77,25 +83,32 @@ def get(
     """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s.
 
     Raises :class:`NoAnswer` when nothing answered, :class:`SourceUnavailableError` when
-    the extension stayed "not ready". Each attempt is bounded by ``timeout`` seconds.
+    the extension stayed "not ready", :class:`SourceFormatError` for an answer over
+    :data:`MAX_ANSWER` bytes. Each attempt's whole exchange is bounded by ``timeout``
+    seconds, so the worst case is about ``wait + timeout``.
     """
+    from bandwidth_credentials import _http  # the bounded client, on first use
+
     deadline = time.monotonic() + wait
     delay = _FIRST_DELAY
     while True:
-        timed_out = False
-        try:
-            status, body = _get_once(port, path, token, timeout)
-        except TimeoutError:
-            timed_out = True
-        except (OSError, http.client.HTTPException) as exc:
-            reason = _connection_reason(exc)
+        outcome = _get_once(port, path, token, timeout)
+        if isinstance(outcome, _http.DeadlineExceeded):
+            # It accepted but did not answer within `timeout`: waiting more won't help.
+            raise NoAnswer(f"no complete answer within {timeout:g} s (timed out)")
+        if isinstance(outcome, _http.ResponseTooLarge):
+            raise SourceFormatError(
+                f"source {uri}: the Lambda extension's answer for {label} is larger than "
+                f"{MAX_ANSWER} bytes; it was not read",
+                source=uri,
+            )
+        if isinstance(outcome, _http.HttpError):
+            reason = str(outcome)
         else:
+            status, body = outcome
             if not (status == 400 and b"not ready" in body.lower()):
                 return status, body
             reason = "not ready"
-        if timed_out:
-            # It accepted but did not answer within `timeout`: waiting more won't help.
-            raise NoAnswer(f"timed out after {timeout:g} s")
         if time.monotonic() + delay > deadline:
             break
         time.sleep(delay)
@@ -109,22 +122,24 @@ def get(
     raise NoAnswer(reason)
 
 
-def _get_once(port: int, path: str, token: str, timeout: float) -> tuple[int, bytes]:
-    connection = http.client.HTTPConnection(HOST, port, timeout=timeout)
+def _get_once(
+    port: int, path: str, token: str, timeout: float
+) -> tuple[int, bytes] | _http.HttpError:
+    """One bounded exchange; the bounded client's error is returned, not raised."""
+    from bandwidth_credentials import _http
+
     try:
-        connection.request("GET", path, headers={TOKEN_HEADER: token})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def _connection_reason(exc: BaseException) -> str:
-    if isinstance(exc, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(exc, (ConnectionResetError, http.client.RemoteDisconnected)):
-        return "connection closed without an answer"
-    return type(exc).__name__
+        answer = _http.request(
+            "GET",
+            f"http://{HOST}:{port}{path}",
+            headers={TOKEN_HEADER: token},
+            timeout=timeout,
+            max_size=MAX_ANSWER,
+            proxy="",  # the extension is on loopback: never through HTTP_PROXY
+        )
+    except _http.HttpError as exc:
+        return exc
+    return answer.status, answer.body
 
 
 def known_code(body: bytes, codes: tuple[str, ...]) -> str | None:

@@ -1,7 +1,8 @@
 """``aws-lambda-ext:NAME_OR_ARN`` and ``aws-lambda-ext:ssm:NAME``: a secret or a parameter
 read from the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint.
 
-The request is a plain ``GET`` with :mod:`http.client`: this path never imports boto3
+The request is a plain ``GET`` with the core's bounded client (one deadline per attempt
+from connect to the last byte, the answer capped at 1 MiB): this path never imports boto3
 or botocore (the point of the extension is a cheap cold start), except with
 ``?fallback=sdk`` when no extension answers.
 """
@@ -190,6 +191,12 @@ class LambdaExtensionProvider(Provider):
             if self._sdk is None:
                 self._sdk = self.request.sdk_provider()
             return self._sdk
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and no SDK fallback client of the parent's (left
+        open for the parent); every request to the extension has its own connection."""
+        self._lock = threading.Lock()
+        self._sdk = None
 
     def close(self) -> None:
         """Close the SDK fallback's client, if it was used."""

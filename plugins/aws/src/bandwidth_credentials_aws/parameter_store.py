@@ -185,6 +185,13 @@ class ParameterStoreProvider(Provider):
             )
         return SourceError(f"source {uri}: Parameter Store refused {label} ({answer})", source=uri)
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and no client (the parent's lock may be held by
+        a call in flight). The parent's client is left open for the parent; the child
+        builds its own on its next fetch."""
+        self._lock = threading.Lock()
+        self._client = None
+
     def close(self) -> None:
         """Close the boto3 client's connection pool, if one was created."""
         with self._lock:

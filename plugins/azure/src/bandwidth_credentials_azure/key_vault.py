@@ -167,6 +167,14 @@ class KeyVaultProvider(Provider):
             )
         return {str(key): item for key, item in decoded.items()}
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock, no client and no credential. The parent's are
+        not closed (the parent still uses their pooled connections); the child builds
+        its own on its next fetch."""
+        self._lock = threading.Lock()
+        self._client = None
+        self._credential = None
+
     def close(self) -> None:
         """Close the client's and the credential's connection pools, if they were created."""
         with self._lock:

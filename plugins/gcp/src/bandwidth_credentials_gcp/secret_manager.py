@@ -43,9 +43,10 @@ _providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
 def _forget_clients_in_child() -> None:
     # A pre-forking server's workers must not share the parent's gRPC channel or pooled
     # HTTP connections: each child builds its own client on its next fetch.
+    # The core calls after_fork() for providers inside a resolver; this covers one used
+    # on its own. Running it twice is harmless.
     for provider in list(_providers):
-        provider._lock = threading.Lock()
-        provider._client = None
+        provider.after_fork()
 
 
 os.register_at_fork(after_in_child=_forget_clients_in_child)
@@ -189,6 +190,12 @@ class SecretManagerProvider(Provider):
 
     def _where(self) -> Where:
         return Where(self.source.uri, self.secret, self.endpoint, self.timeout)
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and no client. The parent's gRPC channel or
+        HTTP pool is not closed (the parent still uses it); the child builds its own."""
+        self._lock = threading.Lock()
+        self._client = None
 
     def close(self) -> None:
         """Close the client's channel or HTTP session, if one was created."""

@@ -40,8 +40,8 @@ _AUTH_INPUTS = {
 #: An AWS region name, as it may appear in a host name.
 REGION_NAME = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]{1,2}")
 
-#: Seconds to wait for a TCP (and TLS) connection, and for an answer by default.
-CONNECT_TIMEOUT = 5.0
+#: Seconds an attempt's whole exchange may take by default (connect, TLS, request and
+#: every byte of the answer).
 READ_TIMEOUT = 10.0
 
 _TRUE = frozenset({"1", "true", "yes", "on", "t"})

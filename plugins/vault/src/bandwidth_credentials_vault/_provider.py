@@ -35,44 +35,32 @@ from bandwidth_credentials import (
 )
 
 from ._aws_iam import AwsSigningError, SignedLogin, describe_refusal, sign_login
-from ._config import CONNECT_TIMEOUT, Connection, SourceSpec, parse_spec, read_connection
+from ._calls import RETRY_ATTEMPTS, RETRY_BACKOFF, RETRY_WAIT_CAP, Caller
+from ._calls import HttpFailure as _HttpFailure
+from ._calls import TransportFailure as _TransportFailure
+from ._config import Connection, SourceSpec, parse_spec, read_connection
+from ._transport import MAX_ANSWER, adapter_class
 
-__all__ = ["VaultInsecureWarning", "VaultProvider"]
+__all__ = [
+    "RETRY_ATTEMPTS",
+    "RETRY_BACKOFF",
+    "RETRY_WAIT_CAP",
+    "VaultInsecureWarning",
+    "VaultProvider",
+]
 
 logger = logging.getLogger("bandwidth_credentials.vault")
 
 T = TypeVar("T")
 
-#: Tries per request (the first and the retries) for 5xx, 429 and connection failures.
-RETRY_ATTEMPTS = 3
-#: Seconds before the first retry; doubled before each further one.
-RETRY_BACKOFF = 0.25
+#: The largest token, JWT or secret-id file read, in bytes.
+FILE_MAX = 64 * 1024
 #: How long a Vault error text may be before it is cut, in messages.
 _DETAIL_LIMIT = 200
-
-_sleep: Callable[[float], None] = time.sleep
 
 
 class VaultInsecureWarning(UserWarning):
     """``VAULT_SKIP_VERIFY`` is set, so Vault's TLS certificate is not checked."""
-
-
-class _HttpFailure(Exception):
-    """Vault answered with an error status (after any retries)."""
-
-    def __init__(self, status: int, errors: list[str], body: Mapping[str, Any] | None) -> None:
-        super().__init__(status)
-        self.status = status
-        self.errors = errors
-        self.body = body
-
-
-class _TransportFailure(Exception):
-    """No usable answer: connection refused, TLS failure, timeout (after any retries)."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _TokenRejected(Exception):
@@ -89,7 +77,8 @@ class VaultProvider(Provider):
     ``namespace`` (overrides ``VAULT_NAMESPACE``), ``auth`` (``token``, ``approle``,
     ``kubernetes``, ``jwt``, ``aws``), ``mount`` (the auth method's mount path), ``role``,
     ``jwt_path``, ``header_value`` and ``region`` (``aws``: the server-ID header and a
-    regional STS endpoint) and ``timeout`` (seconds to wait for each answer). The secret's
+    regional STS endpoint) and ``timeout`` (seconds for each attempt's whole exchange, from
+    connect to the last byte of the answer; answers over 1 MiB are refused). The secret's
     keys are returned as stored; ``Fetched.version`` is the KV v2 version read.
 
     Errors: ConfigurationError (a bad option or ``VAULT_*`` variable),
@@ -121,8 +110,8 @@ class VaultProvider(Provider):
         self._lock = threading.Lock()
         self._clock: Callable[[], float] = time.monotonic
         self._client: Any = None
+        self._caller: Caller | None = None
         self._conn: Connection | None = None
-        self._last_status: int | None = None
         self._engine: tuple[str, str, int] | None = None  # mount, path in mount, kv version
         self._token: str | None = None
         self._expires_at: float | None = None  # monotonic; None: never or unknown
@@ -162,6 +151,16 @@ class VaultProvider(Provider):
             self._token = None
             self._expires_at = None
 
+    def after_fork(self) -> None:
+        """In a forked child: a new lock, no client, no token (the parent's lock may be
+        held by a fetch in flight). Nothing is closed: the parent still uses its own.
+        The next fetch connects and logs in again."""
+        self._lock = threading.Lock()
+        self._client = None
+        self._caller = None
+        self._token = None
+        self._expires_at = None
+
     # -- connecting -----------------------------------------------------------------
 
     def _connect(self) -> None:
@@ -181,83 +180,41 @@ class VaultProvider(Provider):
         session = requests.Session()
         session.verify = conn.verify
         session.cert = conn.cert
-        session.hooks["response"].append(self._record_status)
-        read_timeout = self.spec.timeout
+        # Every exchange goes through the bounded client: one deadline per attempt, the
+        # answer capped (requests alone bounds each socket read, not the answer).
+        adapter = adapter_class()(self.spec.timeout, MAX_ANSWER)
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        caller = Caller(self.source.uri, self.spec.timeout, adapter)
+        session.hooks["response"].append(caller.record)
         self._client = hvac.Client(
             url=conn.addr,
             token="",  # an empty token stops hvac from reading VAULT_TOKEN by itself
             cert=conn.cert,
             verify=conn.verify,
-            timeout=(min(CONNECT_TIMEOUT, read_timeout), read_timeout),
+            timeout=self.spec.timeout,
             session=session,
             namespace=conn.namespace,
         )
+        self._caller = caller
         self._conn = conn
 
-    def _record_status(self, response: Any, *args: object, **kwargs: object) -> None:
-        # hvac's exceptions do not carry the status code; the retry rule needs it.
-        self._last_status = int(response.status_code)
-
     def _call(self, action: Callable[[], T]) -> T:
-        """Run one hvac call, retrying 5xx, 429 and connection failures with backoff."""
-        import hvac.exceptions
-        import requests
-
-        attempt = 1
-        while True:
-            self._last_status = None
-            failure: Exception | None = None
-            retry = False
-            try:
-                return action()
-            except hvac.exceptions.VaultError as exc:
-                status = self._last_status or 0
-                body = exc.json if isinstance(exc.json, Mapping) else None
-                failure = _HttpFailure(status, _errors_of(exc), body)
-                retry = status == 429 or status >= 500
-            except requests.exceptions.SSLError:
-                failure = _TransportFailure(
-                    "the TLS handshake failed (check VAULT_CACERT / VAULT_CAPATH and the "
-                    "client certificate)"
-                )
-            except requests.exceptions.ConnectionError:
-                failure = _TransportFailure("could not connect")
-                retry = True
-            except requests.exceptions.Timeout:
-                # A read timeout means Vault took the request but hung: retrying would
-                # only multiply the wait, so it is reported at once.
-                failure = _TransportFailure(f"no answer within {self.spec.timeout:g} s (timed out)")
-            except requests.exceptions.RequestException as exc:
-                failure = _TransportFailure(f"the request failed ({type(exc).__name__})")
-            # Raised here, outside the except blocks, so that no hvac or requests
-            # exception (whose text may quote a request or an answer) is chained to it.
-            if not retry or attempt >= RETRY_ATTEMPTS:
-                raise failure
-            delay = RETRY_BACKOFF * 2 ** (attempt - 1)
-            logger.info(
-                "%s: Vault request failed (%s); retry %d of %d in %.2f s",
-                self.source.uri,
-                _describe(failure),
-                attempt,
-                RETRY_ATTEMPTS - 1,
-                delay,
-            )
-            _sleep(delay)
-            attempt += 1
+        """Run one hvac call with :meth:`Caller.call`'s deadline, retries and waits."""
+        assert self._caller is not None
+        return self._caller.call(action)
 
     def _try(self, action: Callable[[], T]) -> tuple[T | None, Exception | None]:
-        """``_call``, returning the failure instead of raising it, so that the error the
-        caller raises next has no exception chained to it."""
-        try:
-            return self._call(action), None
-        except (_HttpFailure, _TransportFailure) as failure:
-            return None, failure
+        """:meth:`_call`, returning the failure instead of raising it."""
+        assert self._caller is not None
+        return self._caller.try_call(action)
 
     def _transport_or_http(self, failure: Exception, what: str) -> NoReturn:
         if isinstance(failure, _HttpFailure):
             self._raise_http(failure, what)
-        reason = failure.reason if isinstance(failure, _TransportFailure) else "failed"
-        self._fail(SourceUnavailableError, f"{what}: {reason}")
+        if isinstance(failure, _TransportFailure):
+            self._fail(failure.kind, f"{what}: {failure.reason}")
+        self._fail(SourceUnavailableError, f"{what}: failed")
 
     # -- the token ------------------------------------------------------------------
 
@@ -379,8 +336,7 @@ class VaultProvider(Provider):
         if not token:
             path = os.path.expanduser("~/.vault-token")
             origin = "~/.vault-token"
-            if os.path.exists(path):
-                token = self._read_file(path, "the token file")
+            token = self._read_file(path, "the token file", missing_ok=True)
         if not token:
             self._fail(
                 SourceAuthenticationError,
@@ -462,20 +418,19 @@ class VaultProvider(Provider):
         # Read at every login: projected service-account tokens are rotated on disk.
         return self._read_file(self.spec.jwt_path, "the JWT file (?jwt_path=)")
 
-    def _read_file(self, path: str, what: str) -> str:
-        problem = ""
-        text = ""
-        try:
-            with open(path, encoding="utf-8") as handle:
-                text = handle.read().strip()
-        except FileNotFoundError:
-            problem = "does not exist"
-        except (OSError, UnicodeDecodeError) as exc:
-            problem = f"cannot be read ({type(exc).__name__})"
-        if not problem and not text:
-            problem = "is empty"
-        if problem:
-            self._fail(SourceAuthenticationError, f"{what} {path} {problem}")
+    def _read_file(self, path: str, what: str, missing_ok: bool = False) -> str:
+        """A token, JWT or secret-id file, read without blocking (a FIFO or a device is
+        refused at once) and capped at :data:`FILE_MAX` bytes."""
+        from bandwidth_credentials._files import SecretFileError, try_read_file
+
+        result = try_read_file(path, FILE_MAX)
+        if isinstance(result, SecretFileError):
+            if missing_ok and result.kind is SourceNotFoundError:
+                return ""
+            self._fail(SourceAuthenticationError, f"{what}: {result.reason}")
+        text = result.text.strip()
+        if not text:
+            self._fail(SourceAuthenticationError, f"{what} {path} is empty")
         return text
 
     # -- reading --------------------------------------------------------------------
@@ -520,6 +475,8 @@ class VaultProvider(Provider):
             data = values
         if not isinstance(data, Mapping):
             self._fail(SourceFormatError, f"{logical} does not hold key/value pairs")
+        # A later error text from Vault must not echo a value already read.
+        self._secrets.update(_strings(data))
         return Fetched(values=dict(data), version=read_version)
 
     def _detect(self) -> tuple[str, str, int]:
@@ -605,15 +562,20 @@ class VaultProvider(Provider):
     def _raise_http(self, failure: _HttpFailure, what: str) -> NoReturn:
         status = failure.status
         detail = self._detail(failure.errors)
+        wait = failure.retry_after
+        asked = f"; it asked to retry after {wait:g} s" if wait is not None else ""
         if status == 503:
             self._fail(
                 SourceUnavailableError,
-                f"{what}: Vault is sealed, standby or down (503{detail})",
+                f"{what}: Vault is sealed, standby or down (503{detail}){asked}",
+                wait,
             )
         if status == 429:
-            self._fail(SourceUnavailableError, f"{what}: Vault is rate limiting (429{detail})")
+            self._fail(
+                SourceUnavailableError, f"{what}: Vault is rate limiting (429{detail}){asked}", wait
+            )
         if status >= 500:
-            self._fail(SourceUnavailableError, f"{what}: Vault failed ({status}{detail})")
+            self._fail(SourceUnavailableError, f"{what}: Vault failed ({status}{detail})", wait)
         if status == 401:
             self._fail(SourceAuthenticationError, f"{what}: not authenticated (401{detail})")
         self._fail(SourceFormatError, f"{what}: Vault refused the request ({status}{detail})")
@@ -628,10 +590,14 @@ class VaultProvider(Provider):
             text = text[:_DETAIL_LIMIT] + "..."
         return f": {text}" if text else ""
 
-    def _fail(self, kind: type[SourceError], detail: str) -> NoReturn:
-        raise self._error(kind, detail)
+    def _fail(
+        self, kind: type[SourceError], detail: str, retry_after: float | None = None
+    ) -> NoReturn:
+        raise self._error(kind, detail, retry_after)
 
-    def _error(self, kind: type[SourceError], detail: str) -> SourceError:
+    def _error(
+        self, kind: type[SourceError], detail: str, retry_after: float | None = None
+    ) -> SourceError:
         """The error to raise: the URI, what failed, and where (address, auth, namespace)."""
         conn = self._conn
         where = conn.shown_addr if conn is not None else "(not connected)"
@@ -639,7 +605,11 @@ class VaultProvider(Provider):
         namespace = conn.namespace if conn is not None else self.spec.namespace
         if namespace:
             context += f", namespace={namespace}"
-        return kind(f"source {self.source.uri}: {detail} [{context}]", source=self.source.uri)
+        return kind(
+            f"source {self.source.uri}: {detail} [{context}]",
+            source=self.source.uri,
+            retry_after=retry_after,
+        )
 
 
 def hvac_login_url(mount: str) -> str:
@@ -649,16 +619,17 @@ def hvac_login_url(mount: str) -> str:
     return str(hvac.utils.format_url("/v1/auth/{path}/login", path=mount))
 
 
-def _errors_of(exc: Any) -> list[str]:
-    errors = getattr(exc, "errors", None)
-    if isinstance(errors, list):
-        return [str(e) for e in errors]
-    return []
-
-
-def _describe(failure: Exception) -> str:
-    if isinstance(failure, _HttpFailure):
-        return f"HTTP {failure.status}"
-    if isinstance(failure, _TransportFailure):
-        return failure.reason
-    return type(failure).__name__
+def _strings(value: object) -> Iterable[str]:
+    """Every text value inside a secret (per-service objects included); values under
+    four characters are left out, as cutting them would garble any message."""
+    if isinstance(value, str):
+        if len(value) >= 4:
+            yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 1000:
+        yield str(value)

@@ -1,0 +1,184 @@
+"""Calling Vault through hvac: one deadline per attempt, bounded retries, Retry-After.
+
+Every hvac call the provider makes goes through :meth:`Caller.call`: it starts the
+attempt's deadline on the bounded transport (:mod:`._transport`), turns hvac's, requests'
+and the bounded client's failures into :class:`HttpFailure` or :class:`TransportFailure`
+(raised outside every ``except`` block, so nothing foreign is chained), and retries 5xx,
+429 and broken connections with backoff, honouring ``Retry-After`` (RFC 9110 §10.2.3).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from bandwidth_credentials import SourceError, SourceFormatError, SourceUnavailableError
+
+from ._transport import MAX_ANSWER
+
+__all__ = [
+    "RETRY_ATTEMPTS",
+    "RETRY_BACKOFF",
+    "RETRY_WAIT_CAP",
+    "Caller",
+    "HttpFailure",
+    "TransportFailure",
+    "describe",
+]
+
+logger = logging.getLogger("bandwidth_credentials.vault")
+
+T = TypeVar("T")
+
+#: Tries per request (the first and the retries) for 5xx, 429 and connection failures.
+RETRY_ATTEMPTS = 3
+#: Seconds before the first retry; doubled before each further one.
+RETRY_BACKOFF = 0.25
+#: The longest wait between two attempts, in seconds. A 429 or 503 whose ``Retry-After``
+#: asks for more ends the attempts at once; the error carries the delay as
+#: ``retry_after``, which the resolver's backoff honours.
+RETRY_WAIT_CAP = 2.0
+
+_sleep: Callable[[float], None] = time.sleep
+
+
+class HttpFailure(Exception):
+    """Vault answered with an error status (after any retries)."""
+
+    def __init__(
+        self,
+        status: int,
+        errors: list[str],
+        body: Mapping[str, Any] | None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(status)
+        self.status = status
+        self.errors = errors
+        self.body = body
+        self.retry_after = retry_after
+
+
+class TransportFailure(Exception):
+    """No usable answer: connection refused, TLS failure, timeout, an answer too large."""
+
+    def __init__(self, reason: str, kind: type[SourceError] = SourceUnavailableError) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.kind = kind
+
+
+class Caller:
+    """Runs hvac calls for one source: ``uri`` for log lines, ``timeout`` per attempt,
+    ``adapter`` the session's bounded transport. :meth:`record` is the session's
+    response hook (hvac's exceptions carry neither the status nor ``Retry-After``)."""
+
+    def __init__(self, uri: str, timeout: float, adapter: Any) -> None:
+        self.uri = uri
+        self.timeout = timeout
+        self.adapter = adapter
+        self.last_status: int | None = None
+        self.last_retry_after: str | None = None
+
+    def record(self, response: Any, *args: object, **kwargs: object) -> None:
+        # hvac's exceptions do not carry the status code; the retry rule needs it.
+        self.last_status = int(response.status_code)
+        self.last_retry_after = response.headers.get("Retry-After")
+
+    def call(self, action: Callable[[], T]) -> T:
+        """Run one hvac call, retrying 5xx, 429 and connection failures with backoff.
+
+        Each attempt has one deadline (``timeout``) for its whole exchange; a
+        ``Retry-After`` up to :data:`RETRY_WAIT_CAP` is waited, a longer one ends the
+        attempts (the error carries it). Worst case: ``RETRY_ATTEMPTS * timeout`` plus
+        the waits (at most ``(RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP``).
+        """
+        import hvac.exceptions
+        import requests
+
+        from bandwidth_credentials import _http
+
+        attempt = 1
+        while True:
+            self.last_status = None
+            self.last_retry_after = None
+            failure: HttpFailure | TransportFailure
+            retry = False
+            self.adapter.start_attempt()
+            try:
+                return action()
+            except hvac.exceptions.VaultError as exc:
+                status = self.last_status or 0
+                body = exc.json if isinstance(exc.json, Mapping) else None
+                asked = _http.parse_retry_after(self.last_retry_after, time.time())
+                failure = HttpFailure(status, errors_of(exc), body, asked)
+                retry = status == 429 or status >= 500
+            except _http.TLSFailed as exc:
+                failure = TransportFailure(
+                    f"{exc} (check VAULT_CACERT / VAULT_CAPATH and the client certificate)"
+                )
+            except _http.DeadlineExceeded:
+                # Vault took the request but did not finish the answer in time: another
+                # attempt would only multiply the wait, so it is reported at once.
+                failure = TransportFailure(
+                    f"no complete answer within {self.timeout:g} s (timed out)"
+                )
+            except _http.ResponseTooLarge:
+                failure = TransportFailure(
+                    f"the answer is larger than {MAX_ANSWER} bytes; it was not read",
+                    SourceFormatError,
+                )
+            except (_http.ConnectFailed, _http.BrokenResponse) as exc:
+                failure = TransportFailure(str(exc))
+                retry = True
+            except _http.HttpError as exc:
+                failure = TransportFailure(str(exc))
+            except requests.exceptions.RequestException as exc:
+                failure = TransportFailure(f"the request failed ({type(exc).__name__})")
+            # Raised here, outside the except blocks, so that no hvac or requests
+            # exception (whose text may quote a request or an answer) is chained to it.
+            if not retry or attempt >= RETRY_ATTEMPTS:
+                raise failure
+            delay = RETRY_BACKOFF * 2 ** (attempt - 1)
+            asked = failure.retry_after if isinstance(failure, HttpFailure) else None
+            if asked is not None and asked > RETRY_WAIT_CAP:
+                raise failure  # longer than a caller should wait here: the backoff's job
+            if asked is not None:
+                delay = max(delay, asked)
+            logger.info(
+                "%s: Vault request failed (%s); retry %d of %d in %.2f s",
+                self.uri,
+                describe(failure),
+                attempt,
+                RETRY_ATTEMPTS - 1,
+                delay,
+            )
+            _sleep(delay)
+            attempt += 1
+
+    def try_call(self, action: Callable[[], T]) -> tuple[T | None, Exception | None]:
+        """``call``, returning the failure instead of raising it, so that the error the
+        caller raises next has no exception chained to it."""
+        try:
+            return self.call(action), None
+        except (HttpFailure, TransportFailure) as failure:
+            return None, failure
+
+
+def errors_of(exc: Any) -> list[str]:
+    """The ``errors`` list of an hvac exception (Vault's own texts), as strings."""
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, list):
+        return [str(e) for e in errors]
+    return []
+
+
+def describe(failure: Exception) -> str:
+    """A short name for a failure, for log lines."""
+    if isinstance(failure, HttpFailure):
+        return f"HTTP {failure.status}"
+    if isinstance(failure, TransportFailure):
+        return failure.reason
+    return type(failure).__name__

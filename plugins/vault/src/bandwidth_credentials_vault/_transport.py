@@ -1,0 +1,196 @@
+"""A ``requests`` transport adapter that sends each exchange with the core's bounded client.
+
+``requests`` bounds each socket read, not the answer: a Vault (or anything in between)
+that trickles a valid answer one byte at a time keeps a caller for as long as it likes,
+and a 100 MB answer is read whole. Mounted on the hvac session, :class:`BoundedAdapter`
+sends every request with :func:`bandwidth_credentials._http.request` instead: one
+deadline covers connect, TLS, send and every byte of the answer, and the body is capped
+(:data:`MAX_ANSWER`). The ``verify``, ``cert`` and ``proxies`` arguments ``requests``
+passes (from the session, ``VAULT_CACERT``/``VAULT_CAPATH``, the client certificate,
+``REQUESTS_CA_BUNDLE`` and the proxy variables) are honoured. Failures are the core's
+:class:`~bandwidth_credentials._http.HttpError` subclasses, raised with nothing chained.
+
+Redirects are returned to ``requests``, which follows them as hvac asks (a standby Vault
+may redirect to the active node); every hop draws on the same attempt deadline.
+
+The adapter API is ``requests.adapters.BaseAdapter.send`` (requests' "Transport
+Adapters" documentation).
+"""
+
+from __future__ import annotations
+
+import functools
+import http
+import os
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import ssl
+
+    from bandwidth_credentials import _http
+
+#: The largest answer read from Vault, in bytes (1 MiB, the bounded client's default);
+#: a larger one is refused unread.
+MAX_ANSWER = 1 << 20
+
+# Fields the bounded client writes itself; requests' values (keep-alive, gzip) would
+# ask for what it does not do.
+_OWN_FIELDS = frozenset(
+    {"host", "connection", "content-length", "transfer-encoding", "accept-encoding"}
+)
+
+
+def _new_adapter_class() -> type[Any]:
+    import requests.adapters
+
+    from bandwidth_credentials import _http  # the bounded client, on first use
+
+    class BoundedAdapter(requests.adapters.BaseAdapter):
+        """Sends each request with :func:`_http.request` within the attempt's deadline."""
+
+        def __init__(self, timeout: float, max_size: int = MAX_ANSWER) -> None:
+            super().__init__()
+            self.timeout = timeout
+            self.max_size = max_size
+            self.deadline: float | None = None
+
+        def start_attempt(self) -> None:
+            """Start one attempt's deadline: ``timeout`` seconds for all its exchanges."""
+            self.deadline = time.monotonic() + self.timeout
+
+        def send(
+            self,
+            request: Any,
+            stream: bool = False,
+            timeout: object = None,
+            verify: bool | str = True,
+            cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+            proxies: Mapping[str, str] | None = None,
+        ) -> Any:
+            left = self.timeout
+            if self.deadline is not None:
+                left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise _http.DeadlineExceeded(f"no complete answer within {self.timeout:g} s")
+            import requests.utils
+
+            url = str(request.url)
+            context = None
+            if url.lower().startswith("https:"):
+                context = tls_context(verify, _cert_pair(cert))
+            body = request.body
+            if body is None:
+                body = b""
+            elif isinstance(body, str):
+                body = body.encode("utf-8")
+            if not isinstance(body, bytes):
+                raise _http.BadURL("a streamed request body is not supported")
+            headers = {
+                name: str(value)
+                for name, value in request.headers.items()
+                if name.lower() not in _OWN_FIELDS
+            }
+            answer = _http.request(
+                request.method or "GET",
+                url,
+                headers=headers,
+                body=body,
+                timeout=left,
+                max_size=self.max_size,
+                context=context,
+                proxy=requests.utils.select_proxy(url, dict(proxies or {})) or "",
+            )
+            return _response(request, answer, self)
+
+        def close(self) -> None:
+            """Nothing to release: every exchange has its own connection."""
+
+    return BoundedAdapter
+
+
+@functools.cache
+def adapter_class() -> type[Any]:
+    """The adapter class (``requests`` is imported here, on first use)."""
+    return _new_adapter_class()
+
+
+def _response(request: Any, answer: _http.Response, adapter: Any) -> Any:
+    import io
+
+    import requests
+    from requests.structures import CaseInsensitiveDict
+    from requests.utils import get_encoding_from_headers
+
+    response = requests.Response()
+    response.status_code = answer.status
+    response.headers = CaseInsensitiveDict(answer.headers)
+    response._content = answer.body
+    response._content_consumed = True  # type: ignore[attr-defined]
+    response.raw = io.BytesIO(answer.body)
+    response.url = str(request.url)
+    response.request = request
+    response.connection = adapter
+    response.encoding = get_encoding_from_headers(response.headers)
+    try:
+        response.reason = http.HTTPStatus(answer.status).phrase
+    except ValueError:
+        response.reason = ""
+    return response
+
+
+def _cert_pair(
+    cert: bytes | str | tuple[bytes | str, bytes | str] | None,
+) -> tuple[str, str] | None:
+    if cert is None:
+        return None
+    if isinstance(cert, bytes | str):
+        return os.fsdecode(cert), ""
+    return os.fsdecode(cert[0]), os.fsdecode(cert[1])
+
+
+def tls_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLContext:
+    """The TLS context for ``requests``' ``verify`` (True, False, a CA file or directory)
+    and ``cert`` (certificate file, key file or ``""`` when the first holds both).
+    ``verify=True`` trusts the same bundle ``requests`` would (certifi's). Raises
+    :class:`_http.TLSFailed` when a file cannot be loaded."""
+    from bandwidth_credentials import _http
+
+    paths = [p for p in ((verify if isinstance(verify, str) else ""), *(cert or ())) if p]
+    loaded: ssl.SSLContext | None = None
+    try:
+        stamps = tuple(os.stat(path).st_mtime_ns for path in paths)
+        loaded = _cached_context(verify, cert, stamps)
+    except (OSError, ValueError):  # ssl.SSLError is an OSError
+        pass
+    if loaded is None:
+        raise _http.TLSFailed("the CA bundle or the client certificate cannot be loaded")
+    return loaded
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_context(
+    verify: bool | str, cert: tuple[str, str] | None, stamps: tuple[int, ...]
+) -> ssl.SSLContext:
+    # Keyed by the files' mtimes too, so a rotated certificate is read again.
+    import ssl
+
+    cafile: str | None = None
+    capath: str | None = None
+    if isinstance(verify, str):
+        if os.path.isdir(verify):
+            capath = verify
+        else:
+            cafile = verify
+    elif verify:
+        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+
+        cafile = DEFAULT_CA_BUNDLE_PATH
+    context = ssl.create_default_context(cafile=cafile, capath=capath)
+    if verify is False:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        context.load_cert_chain(cert[0], cert[1] or None)
+    return context
