@@ -25,6 +25,7 @@ from tests.misbehaving import (
     huge,
     json_body,
     misbehaving,
+    redirect,
     reset_mid_body,
     retry_after,
     trickle,
@@ -275,3 +276,21 @@ def _wait(pid: int, seconds: float) -> int | None:
     os.kill(pid, 9)
     os.waitpid(pid, 0)
     return None
+
+
+def test_the_vault_token_never_follows_a_redirect_to_another_origin(
+    vault_at: Callable[[str], None],
+) -> None:
+    # Every answer of "Vault" is a 307 to another host (a standby's redirect, or not).
+    with (
+        misbehaving(answer(body=SECRET), host="127.0.0.2") as elsewhere,
+        misbehaving(redirect(elsewhere.url + "/v1/secret/data/bandwidth/prod", 307)) as vault,
+    ):
+        vault_at(vault.url)
+
+        with contextlib.suppress(CredentialsError):
+            provider().fetch()
+
+    assert vault.requests  # the token went to the configured Vault
+    assert all(r.headers.get("x-vault-token") == TOKEN for r in vault.requests)
+    assert all("x-vault-token" not in r.headers for r in elsewhere.requests)

@@ -143,7 +143,8 @@ def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
         failure = "region"
     if failure == "profile":
         raise ConfigurationError(
-            f"source {uri}: AWS profile {settings.profile!r} is not in the shared AWS config files",
+            f"source {uri}: the AWS profile named by ?profile= is not in the shared AWS "
+            "config files (aws configure list-profiles shows those that are)",
             source=uri,
         )
     raise ConfigurationError(

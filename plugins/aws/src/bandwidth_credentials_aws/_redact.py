@@ -39,9 +39,33 @@ def _holds_secret(value: object) -> bool:
     return False
 
 
+# Loggers whose DEBUG records show the signed request: its Authorization header and the
+# session token (x-amz-security-token), credentials for as long as they are valid.
+_SIGNING_LOGGERS = ("botocore.auth", "botocore.endpoint")
+_SIGNING_MARKERS = ("x-amz-security-token", "authorization", "signature")
+
+
+class SigningFilter(logging.Filter):
+    """Replaces a record that shows request signing details or credential headers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage().lower()
+        except Exception:  # a record that cannot be formatted shows nothing either
+            text = _SIGNING_MARKERS[0]
+        if any(marker in text for marker in _SIGNING_MARKERS):
+            record.msg = "<redacted: the record shows request signing details>"
+            record.args = ()
+        return True
+
+
 def install() -> None:
-    """Add the filter to botocore's response-body logger, once per process."""
+    """Add the filters to botocore's response-body and signing loggers, once per process."""
     logger = logging.getLogger(_LOGGER)
     with _lock:
         if not any(isinstance(f, SecretBodyFilter) for f in logger.filters):
             logger.addFilter(SecretBodyFilter())
+        for name in _SIGNING_LOGGERS:
+            signing = logging.getLogger(name)
+            if not any(isinstance(f, SigningFilter) for f in signing.filters):
+                signing.addFilter(SigningFilter())

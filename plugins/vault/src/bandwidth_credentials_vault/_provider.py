@@ -182,7 +182,7 @@ class VaultProvider(Provider):
         session.cert = conn.cert
         # Every exchange goes through the bounded client: one deadline per attempt, the
         # answer capped (requests alone bounds each socket read, not the answer).
-        adapter = adapter_class()(self.spec.timeout, MAX_ANSWER)
+        adapter = adapter_class()(self.spec.timeout, MAX_ANSWER, origin=conn.addr)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         caller = Caller(self.source.uri, self.spec.timeout, adapter)

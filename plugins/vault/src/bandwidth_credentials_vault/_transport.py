@@ -11,7 +11,10 @@ passes (from the session, ``VAULT_CACERT``/``VAULT_CAPATH``, the client certific
 :class:`~bandwidth_credentials._http.HttpError` subclasses, raised with nothing chained.
 
 Redirects are returned to ``requests``, which follows them as hvac asks (a standby Vault
-may redirect to the active node); every hop draws on the same attempt deadline.
+may redirect to the active node); every hop draws on the same attempt deadline. The Vault
+token goes only to the configured Vault's origin (scheme, host and port of
+``VAULT_ADDR``): ``requests`` strips ``Authorization`` on a redirect to another host but
+not ``X-Vault-Token``, so this adapter removes it from any request to another origin.
 
 The adapter API is ``requests.adapters.BaseAdapter.send`` (requests' "Transport
 Adapters" documentation).
@@ -42,6 +45,24 @@ _OWN_FIELDS = frozenset(
 )
 
 
+# Headers that carry a credential: sent to the configured Vault's origin only.
+_CREDENTIAL_FIELDS = frozenset({"x-vault-token", "authorization"})
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port or default
+
+
 def _new_adapter_class() -> type[Any]:
     import requests.adapters
 
@@ -50,10 +71,13 @@ def _new_adapter_class() -> type[Any]:
     class BoundedAdapter(requests.adapters.BaseAdapter):
         """Sends each request with :func:`_http.request` within the attempt's deadline."""
 
-        def __init__(self, timeout: float, max_size: int = MAX_ANSWER) -> None:
+        def __init__(
+            self, timeout: float, max_size: int = MAX_ANSWER, origin: str | None = None
+        ) -> None:
             super().__init__()
             self.timeout = timeout
             self.max_size = max_size
+            self.origin = _origin(origin) if origin else None
             self.deadline: float | None = None
 
         def start_attempt(self) -> None:
@@ -87,10 +111,12 @@ def _new_adapter_class() -> type[Any]:
                 body = body.encode("utf-8")
             if not isinstance(body, bytes):
                 raise _http.BadURL("a streamed request body is not supported")
+            foreign = self.origin is not None and _origin(url) != self.origin
             headers = {
                 name: str(value)
                 for name, value in request.headers.items()
                 if name.lower() not in _OWN_FIELDS
+                and not (foreign and name.lower() in _CREDENTIAL_FIELDS)
             }
             answer = _http.request(
                 request.method or "GET",
