@@ -130,6 +130,27 @@ def test_a_successful_fetch_logs_no_value_even_at_debug(
     assert_clean(repr(provider))
 
 
+def test_the_session_token_and_signature_stay_out_of_botocores_debug_log(
+    new_secret: Callable[..., Any],
+    every_log_record: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    created = new_secret(
+        value=json.dumps({"accountId": "920012", "username": "j", "password": "p"})
+    )
+    monkeypatch.setenv("AWS_SESSION_TOKEN", CANARY_SECRET)  # a temporary credential's token
+    provider = SecretsManagerProvider(parse_source(f"aws-sm:{created['Name']}"))
+    every_log_record.clear()
+
+    provider.fetch()
+
+    signing = [
+        r for r in every_log_record.records if r.name in ("botocore.auth", "botocore.endpoint")
+    ]
+    assert signing  # botocore did log the signing steps, redacted
+    assert all("x-amz-security-token" not in r.getMessage().lower() for r in signing)
+
+
 EXTENSION_ANSWERS: list[tuple[str, int, bytes]] = [
     ("400 quoting", 400, CANARY_PASSWORD.encode()),
     ("401 quoting", 401, CANARY_PASSWORD.encode()),
