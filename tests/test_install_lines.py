@@ -173,10 +173,10 @@ CASES: dict[str, Case] = {
     "lambda package": Case(
         (
             "pip wheel --no-deps --wheel-dir dist . ./plugins/aws",
-            "pip install --target build --platform manylinux2014_x86_64 --implementation cp "
+            "pip install --target package --platform manylinux2014_x86_64 --implementation cp "
             "--python-version 3.12 --only-binary=:all: dist/bandwidth_credentials-*.whl "
             "dist/bandwidth_credentials_aws-*.whl",
-            "cp examples/lambda/handler.py build/ && (cd build && zip -qr ../function.zip .)",
+            "cp examples/lambda/handler.py package/ && (cd package && zip -qr ../function.zip .)",
         ),
         "unzip -l function.zip",
         ("handler.py", "bandwidth_credentials_aws/__init__.py", "cpython-312-x86_64-linux-gnu.so"),

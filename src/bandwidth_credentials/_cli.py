@@ -172,7 +172,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "field": report.field or "-",
             "service": report.scope or "all",
             "status": report.status,
-            "value": "masked" if report.secret else "present",
+            "value": _value_column(report.status, report.secret),
         }
         for report in resolution.keys
     ]
@@ -231,6 +231,13 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for note in notes:
             out.write(f"  - {note}\n")
     return code
+
+
+def _value_column(status: str, secret: bool) -> str:
+    """``masked``/``present`` for a value that was read, ``-`` for one never read."""
+    if status.startswith("skipped"):
+        return "-"
+    return "masked" if secret else "present"
 
 
 def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
