@@ -9,11 +9,9 @@ refused rather than silently sent.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
-from urllib.parse import urlsplit
 
 from ._errors import InvalidCredentialsError
 from ._schema import (
@@ -107,6 +105,8 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
     spaces, an IDNA error, plain http to a non-loopback host; ``None`` when usable."""
     if " " in url or _CONTROL.search(url):
         return "is not a valid URL (it contains a space or control character)"
+    from urllib.parse import urlsplit  # only when a URL is configured
+
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -133,6 +133,8 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
         return None
     if host == "localhost":
         return None
+    import ipaddress  # only for plain http, allowed to loopback addresses
+
     try:
         if ipaddress.ip_address(host).is_loopback:
             return None

@@ -98,6 +98,14 @@ def get_auth(service: str) -> ServiceAuth:
     resolver = _default
     if resolver is None:
         resolver = _resolver()
+    else:
+        # The lookup path inline (this is every API call's cost): a fresh snapshot and a
+        # spelling seen before answer with one dict lookup; anything else asks the resolver.
+        snapshot = resolver._cached
+        if snapshot is not None and resolver._clock() < snapshot.due_at:
+            auth = snapshot.by_alias.get(service)
+            if auth is not None:
+                return auth
     return resolver.get_auth(service)
 
 

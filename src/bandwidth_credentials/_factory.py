@@ -19,15 +19,16 @@ import os
 import sys
 import time
 import warnings
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._auth import Owner, ServiceAuth, TokenSource
 from ._checks import ServiceCredentials
-from ._discovery import ACCOUNTS_CLAIM, AccountCheck, discover
 from ._errors import TokenError
-from ._jwt import TokenClaims, decode_claims
 from ._normalizer import Resolution
 from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
+
+if TYPE_CHECKING:
+    from ._jwt import TokenClaims
 
 __all__ = [
     "BasicDeprecationWarning",
@@ -86,16 +87,66 @@ class _StaticToken:
         pass
 
     def claims(self) -> TokenClaims | None:
+        from ._jwt import decode_claims  # only when asked
+
         return decode_claims(self._token)
+
+
+_OAUTH_MODULE = "bandwidth_credentials._oauth"
+
+
+class _SharedTokens:
+    """The process-wide OAuth token manager for these credentials, looked up on first use:
+    the token machinery (HTTP client, TLS, JSON) loads when a token is first needed, not
+    when credentials resolve, so reading ``base_url`` costs no token-client import."""
+
+    __slots__ = ("_credentials", "_manager")
+
+    def __init__(self, credentials: ServiceCredentials) -> None:
+        self._credentials = credentials
+        self._manager: Any = None
+
+    def _get(self) -> Any:
+        if self._manager is None:
+            from ._oauth import token_source
+
+            self._manager = token_source(self._credentials)
+        return self._manager
+
+    def _loaded(self) -> bool:
+        # No manager anywhere in the process yet: nothing can be cached or invalidated.
+        return self._manager is not None or _OAUTH_MODULE in sys.modules
+
+    def token(self) -> str:
+        token: str = self._get().token()
+        return token
+
+    def cached_token(self) -> str | None:
+        if not self._loaded():
+            return None
+        token: str | None = self._get().cached_token()
+        return token
+
+    def invalidate(self, rejected: str | None = None) -> None:
+        if self._loaded():
+            self._get().invalidate(rejected)
+
+    def claims(self) -> Any:
+        return self._get().claims()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
+
+    def __repr__(self) -> str:
+        creds = self._credentials
+        return f"TokenManager(token_url={creds.token_url!r}, client_id={creds.client_id!r})"
 
 
 def _bearer(credentials: ServiceCredentials) -> TokenSource:
     if credentials.kind == ACCESS_TOKEN:
         assert credentials.access_token is not None
         return _StaticToken(credentials.access_token.get_secret_value())
-    from ._oauth import token_source  # only OAuth users load the token machinery
-
-    return token_source(credentials)
+    return _SharedTokens(credentials)
 
 
 class Built(NamedTuple):
@@ -118,7 +169,10 @@ def build_auth(resolution: Resolution, owner: Owner) -> Built:
     Services with OAuth client credentials and no account id get theirs from the access
     token (:mod:`._discovery`); that is the only I/O here, one token request per client.
     """
-    resolution = discover(resolution)
+    if resolution.pending:
+        from ._discovery import discover  # only OAuth credentials without an account id
+
+        resolution = discover(resolution)
     auth: dict[str, ServiceAuth] = {}
     errors: dict[str, Exception] = {}
     basic = False
@@ -131,6 +185,8 @@ def build_auth(resolution: Resolution, owner: Owner) -> Built:
         basic = basic or is_basic
         bearer = None
         if not is_basic:
+            from ._discovery import ACCOUNTS_CLAIM, AccountCheck  # bearer kinds only
+
             bearer = _bearer(credentials)
             account = provenance.get("account_id")
             if account is None or account.key != ACCOUNTS_CLAIM:

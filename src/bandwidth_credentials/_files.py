@@ -37,7 +37,7 @@ from ._errors import (
     SourceNotFoundError,
     SourceUnavailableError,
 )
-from ._provider import Source
+from ._provider import DEFAULT_MAX_SIZE, Source
 
 __all__ = [
     "CHUNK_SIZE",
@@ -55,9 +55,6 @@ __all__ = [
     "try_stat",
 ]
 
-#: Default largest file read, in bytes. Credentials are tiny; a bigger file is a mistake
-#: (a log or a binary pointed at by accident) and is refused rather than loaded.
-DEFAULT_MAX_SIZE = 64 * 1024
 #: The largest ``max_size`` a source may ask for (16 MiB).
 MAX_SIZE_LIMIT = 16 * 1024 * 1024
 #: Bytes requested per ``read(2)``: memory grows with the file, never with ``max_size``.

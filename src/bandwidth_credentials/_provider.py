@@ -21,6 +21,12 @@ __all__ = ["Fetched", "KeySchema", "Provider", "Source", "parse_source", "parse_
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 
+#: Largest file read for one value or one small file, in bytes (``?max_size=``):
+#: credentials are tiny; a bigger file is a mistake (a log or a binary) and is refused.
+DEFAULT_MAX_SIZE = 64 * 1024
+#: Seconds between cheap change checks of files (``?check_interval=``).
+DEFAULT_CHECK_INTERVAL = 5.0
+
 
 class Fetched:
     """What one fetch of one source produced.

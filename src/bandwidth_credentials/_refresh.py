@@ -74,7 +74,7 @@ class RefreshPolicy(Generic[S]):
     ``build(force)`` fetches what is due (everything when ``force``) and returns a new
     snapshot, or raises. ``stale_limit()`` tells the bound after a failed build. ``clock``
     is monotonic seconds; ``spawn`` runs a background refresh; ``inline`` runs due
-    refreshes in the calling thread (Lambda).
+    refreshes in the calling thread (Lambda); ``publish`` is told of every new snapshot.
     """
 
     def __init__(
@@ -85,13 +85,15 @@ class RefreshPolicy(Generic[S]):
         clock: Callable[[], float],
         spawn: Callable[[Callable[[], None]], None],
         inline: bool,
+        publish: Callable[[S], None] | None = None,
     ) -> None:
         self._build = build
         self._stale_limit = stale_limit
         self._clock = clock
         self._spawn = spawn
         self.inline = inline
-        self.snapshot: S | None = None
+        self._snapshot: S | None = None
+        self._publish = publish
         self._lock = threading.Lock()
         self._flight: _Flight | None = None
         self._generation = 0
@@ -100,6 +102,17 @@ class RefreshPolicy(Generic[S]):
         self._failed_generation = -1
         self._failures = 0
         self._retry_at = float("-inf")
+
+    @property
+    def snapshot(self) -> S | None:
+        """The snapshot served now (``None`` before the first resolution)."""
+        return self._snapshot
+
+    @snapshot.setter
+    def snapshot(self, snap: S) -> None:
+        self._snapshot = snap
+        if self._publish is not None:
+            self._publish(snap)  # the owner's lookup path reads its own copy
 
     # -- reading ------------------------------------------------------------------------
 

@@ -103,8 +103,10 @@ class Resolver:
             clock=clock,
             spawn=spawn,
             inline=in_lambda() if inline is None else inline,
+            publish=self._published,
         )
         self._owner: Owner = self
+        self._cached: _Snapshot | None = None  # the policy's snapshot, for the lookup path
         register_resolver(self)
 
     # -- the hot path -------------------------------------------------------------
@@ -131,7 +133,7 @@ class Resolver:
         :class:`SourceError` subclass when a source that is not ``optional`` fails and
         there is nothing (or nothing recent enough, ``max_stale``) to fall back on.
         """
-        snapshot = self._policy.snapshot
+        snapshot = self._cached
         if snapshot is None or self._clock() >= snapshot.due_at:
             snapshot = self._current()
         auth = snapshot.by_alias.get(service)
@@ -174,6 +176,9 @@ class Resolver:
         import asyncio  # only asyncio users pay for importing it
 
         return await asyncio.to_thread(self.get_auth, service)
+
+    def _published(self, snapshot: _Snapshot) -> None:
+        self._cached = snapshot
 
     def _current(self) -> _Snapshot:
         snapshot = self._policy.current()

@@ -12,7 +12,6 @@ import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import NamedTuple
-from urllib.parse import parse_qsl, urlsplit
 
 from ._errors import ConfigurationError
 
@@ -139,6 +138,8 @@ def _shown(
     """The URI as shown: user info and query of a URL target dropped, option values hidden
     (except the library's own flags and numbers, which cannot hold a secret)."""
     if "://" in target:
+        from urllib.parse import urlsplit  # only for a URL target
+
         parts = urlsplit(target)
         if parts.username is not None or parts.password is not None or parts.query:
             netloc = parts.hostname or ""
@@ -182,6 +183,8 @@ def parse_source(uri: str) -> Source:
         )
     pairs: list[tuple[str, str]] = []
     if sep:
+        from urllib.parse import parse_qsl  # only when options are given
+
         try:
             pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
         except ValueError:

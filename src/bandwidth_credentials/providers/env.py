@@ -10,14 +10,24 @@ mounted as a file is picked up without a restart.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError, SourceError
-from .._files import DEFAULT_MAX_SIZE, SecretFileError, read_secret_file
-from .._provider import Fetched, KeySchema, Provider, Source
-from .file import DEFAULT_CHECK_INTERVAL
+from .._provider import (
+    DEFAULT_CHECK_INTERVAL,
+    DEFAULT_MAX_SIZE,
+    Fetched,
+    KeySchema,
+    Provider,
+    Source,
+)
+
+if TYPE_CHECKING:
+    from .._files import SecretFileError
+
+# The file reader and hashing are imported only when a *_FILE variable is set.
 
 DEFAULT_PREFIXES = ("BW_", "BANDWIDTH_")
 
@@ -157,11 +167,15 @@ class EnvProvider(Provider):
                 parts.append(f"{name}:gone")
                 continue
             parts.append(f"{name}:{real}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}")
+        import hashlib
+
         return "files-" + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
 
     def _read(self, name: str, path: str) -> str:
         uri = self.source.uri
         full = os.path.expanduser(path)
+        from .._files import SecretFileError, read_secret_file
+
         failure: SecretFileError | None = None
         try:
             return read_secret_file(full, self._max_size)

@@ -41,7 +41,7 @@ from .._files import (
     try_read_file,
     try_stat,
 )
-from .._provider import Fetched, Provider, Source
+from .._provider import DEFAULT_CHECK_INTERVAL, Fetched, Provider, Source
 from ._file_formats import FORMATS, parse
 from ._secret_dir import A_DIRECTORY, NOT_A_KEY, Generation, SecretDirectory, digest
 
@@ -56,8 +56,6 @@ __all__ = [
     "read_secret_file",
 ]
 
-#: Seconds between cheap checks for a rotated mount (the kubelet's ``..data`` swap).
-DEFAULT_CHECK_INTERVAL = 5.0
 #: Seconds a plain directory's key files must have been unchanged before they are read.
 DEFAULT_SETTLE = 0.5
 _MAX_SETTLE = 10.0
