@@ -24,20 +24,18 @@ quotes content, and it is raised outside every ``except`` block, so no foreign e
 from __future__ import annotations
 
 import errno
-import math
 import os
 import stat
 from typing import NamedTuple
 
 from ._errors import (
-    ConfigurationError,
     SourceAccessDeniedError,
     SourceError,
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
-from ._provider import DEFAULT_MAX_SIZE, Source
+from ._provider import DEFAULT_MAX_SIZE, MAX_SIZE_LIMIT, max_size_option
 
 __all__ = [
     "CHUNK_SIZE",
@@ -56,7 +54,6 @@ __all__ = [
 ]
 
 #: The largest ``max_size`` a source may ask for (16 MiB).
-MAX_SIZE_LIMIT = 16 * 1024 * 1024
 #: Bytes requested per ``read(2)``: memory grows with the file, never with ``max_size``.
 CHUNK_SIZE = 64 * 1024
 
@@ -245,23 +242,3 @@ def read_secret_file(path: str, max_size: int = DEFAULT_MAX_SIZE) -> str:
     Raises :class:`SecretFileError` as :func:`read_file` does.
     """
     return strip_newline(read_text(path, max_size))
-
-
-def max_size_option(source: Source, default: int = DEFAULT_MAX_SIZE) -> int:
-    """The ``max_size`` option of ``source`` in bytes: a whole number from 1 to 16 MiB.
-
-    Raises :class:`ConfigurationError` for anything else (``inf``, ``1e30``, ``0``, ``-1``).
-    """
-    value = source.number("max_size", default)
-    if value is None or not math.isfinite(value) or value != int(value) or value < 1:
-        bad = True
-    else:
-        bad = value > MAX_SIZE_LIMIT
-    if bad:
-        raise ConfigurationError(
-            f"source {source.uri}: option 'max_size' must be a whole number of bytes "
-            f"from 1 to {MAX_SIZE_LIMIT}",
-            source=source.uri,
-        )
-    assert value is not None
-    return int(value)

@@ -10,6 +10,7 @@ secret directory's entries) is handed the schema as :attr:`Provider.schema`.
 from __future__ import annotations
 
 import abc
+import math
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import ClassVar, Protocol
@@ -24,8 +25,30 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 #: Largest file read for one value or one small file, in bytes (``?max_size=``):
 #: credentials are tiny; a bigger file is a mistake (a log or a binary) and is refused.
 DEFAULT_MAX_SIZE = 64 * 1024
+#: The largest ``max_size`` accepted, in bytes.
+MAX_SIZE_LIMIT = 16 * 1024 * 1024
 #: Seconds between cheap change checks of files (``?check_interval=``).
 DEFAULT_CHECK_INTERVAL = 5.0
+
+
+def max_size_option(source: Source, default: int = DEFAULT_MAX_SIZE) -> int:
+    """The ``max_size`` option of ``source`` in bytes: a whole number from 1 to 16 MiB.
+
+    Raises :class:`ConfigurationError` for anything else (``inf``, ``1e30``, ``0``, ``-1``).
+    """
+    value = source.number("max_size", default)
+    if value is None or not math.isfinite(value) or value != int(value) or value < 1:
+        bad = True
+    else:
+        bad = value > MAX_SIZE_LIMIT
+    if bad:
+        raise ConfigurationError(
+            f"source {source.uri}: option 'max_size' must be a whole number of bytes "
+            f"from 1 to {MAX_SIZE_LIMIT}",
+            source=source.uri,
+        )
+    assert value is not None
+    return int(value)
 
 
 class Fetched:

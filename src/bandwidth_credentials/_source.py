@@ -156,6 +156,28 @@ def _shown(
     return head + "?" + "&".join(shown)
 
 
+def _query_pairs(query: str) -> list[tuple[str, str]]:
+    """``NAME=VALUE&...`` as pairs; ``[("", "")]`` when a part is not ``NAME=VALUE``.
+
+    Plain text is split here (what ``parse_qsl`` would return, without importing
+    ``urllib.parse`` at every start-up); percent-encoded or ``+`` text goes to
+    ``parse_qsl`` (strict, blank values kept)."""
+    if "%" in query or "+" in query:
+        from urllib.parse import parse_qsl
+
+        try:
+            return parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+        except ValueError:
+            return [("", "")]
+    pairs = []
+    for part in query.split("&") if query else ():
+        name, equals, value = part.partition("=")
+        if not equals:
+            return [("", "")]
+        pairs.append((name, value))
+    return pairs
+
+
 def parse_source(uri: str) -> Source:
     """Parse one source URI. A comma inside an option value is a :class:`ConfigurationError`
     (commas separate sources); a repeated option is a list, which only the options a
@@ -183,12 +205,7 @@ def parse_source(uri: str) -> Source:
         )
     pairs: list[tuple[str, str]] = []
     if sep:
-        from urllib.parse import parse_qsl  # only when options are given
-
-        try:
-            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
-        except ValueError:
-            pairs = [("", "")]
+        pairs = _query_pairs(query)
         if any(not name for name, _ in pairs):
             raise ConfigurationError(
                 f"source {_shown(scheme, target, ())}: the options after '?' must be "

@@ -6,8 +6,7 @@ import io
 import os
 
 from .._errors import SourceNotFoundError
-from .._files import DEFAULT_MAX_SIZE, FileText, SecretFileError, max_size_option, read_file
-from .._provider import Fetched, Provider, Source
+from .._provider import DEFAULT_MAX_SIZE, Fetched, Provider, Source, max_size_option
 from .env import prefixes_option, recognize, select_prefixed
 
 DEFAULT_PATH = ".env"
@@ -69,12 +68,25 @@ class DotenvProvider(Provider):
 
     def fetch(self) -> Fetched:
         uri = self.source.uri
-        read = self._read()
-        if isinstance(read, SecretFileError):
-            reason = read.reason
-            if read.kind is SourceNotFoundError and self._default_path:
+        if not os.path.lexists(self.path):
+            # The common case of the default chain's optional .env: answered without
+            # loading the file reader.
+            reason = f"{self.path} does not exist"
+            if self._default_path:
                 reason += self._parent_hint()
-            raise read.kind(f"source {uri}: {reason}", source=uri)
+            raise SourceNotFoundError(f"source {uri}: {reason}", source=uri)
+        from .._files import SecretFileError, read_file
+
+        failure: SecretFileError | None = None
+        try:
+            read = read_file(self.path, self.max_size)
+        except SecretFileError as exc:
+            failure = exc
+        if failure is not None:
+            reason = failure.reason
+            if failure.kind is SourceNotFoundError and self._default_path:
+                reason += self._parent_hint()
+            raise failure.kind(f"source {uri}: {reason}", source=uri)
         # Imported here so `import bandwidth_credentials` stays cheap.
         from dotenv import dotenv_values
 
@@ -86,12 +98,6 @@ class DotenvProvider(Provider):
         )
         version = f"{info.st_mtime_ns}:{info.st_size}"
         return Fetched(values, version, key_names=names, skipped=skipped)
-
-    def _read(self) -> FileText | SecretFileError:
-        try:
-            return read_file(self.path, self.max_size)
-        except SecretFileError as exc:
-            return exc
 
     def _parent_hint(self) -> str:
         found = _nearest_parent_dotenv(os.path.abspath(self.path))

@@ -187,8 +187,11 @@ def call(operation: Callable[..., Any], **request: Any) -> tuple[Any, Failure | 
     """
     import botocore.exceptions
 
+    from ._redact import signing_hidden
+
     try:
-        return operation(**request), None
+        with signing_hidden():
+            return operation(**request), None
     except botocore.exceptions.ClientError as exc:
         failure = _client_failure(exc.response)
     except botocore.exceptions.BotoCoreError as exc:

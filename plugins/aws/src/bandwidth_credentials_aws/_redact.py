@@ -8,8 +8,10 @@ so the application's logging is otherwise as configured.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from collections.abc import Iterator
 
 _LOGGER = "botocore.parsers"
 # The members that carry values: Secrets Manager's, and Parameter Store's one parameter
@@ -45,10 +47,27 @@ _SIGNING_LOGGERS = ("botocore.auth", "botocore.endpoint")
 _SIGNING_MARKERS = ("x-amz-security-token", "authorization", "signature")
 
 
+_scope = threading.local()
+
+
+@contextlib.contextmanager
+def signing_hidden() -> Iterator[None]:
+    """While this thread runs one of this plugin's calls, its signing records are
+    redacted; the application's own boto3 calls log as configured."""
+    _scope.active = getattr(_scope, "active", 0) + 1
+    try:
+        yield
+    finally:
+        _scope.active -= 1
+
+
 class SigningFilter(logging.Filter):
-    """Replaces a record that shows request signing details or credential headers."""
+    """Replaces a record that shows request signing details or credential headers, for
+    records emitted inside :func:`signing_hidden` only."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(_scope, "active", 0):
+            return True
         try:
             text = record.getMessage().lower()
         except Exception:  # a record that cannot be formatted shows nothing either
