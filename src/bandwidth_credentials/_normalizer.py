@@ -20,13 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
-from ._errors import ConfigurationError, CredentialNotFoundError, InvalidCredentialsError
-from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
+from ._errors import CredentialNotFoundError, InvalidCredentialsError
+from ._extract import Entry, SourceFields, extract, half_pairs, key_notes
+from ._keys import Scope, classify_key
 from ._log import logger
 from ._provider import Fetched, Source
 from ._schema import (
     ENDPOINT_FIELDS,
-    HOST_FIELDS,
     KINDS,
     OAUTH,
     SECRET_FIELDS,
@@ -58,11 +58,6 @@ def log_notes(notes: Iterable[tuple[str, str]]) -> None:
             logger.warning("%s", note)
 
 
-class _Entry(NamedTuple):
-    value: str
-    provenance: Provenance
-
-
 class KeyReport(NamedTuple):
     """One raw key seen in one source, for ``bwcreds explain``. Never holds a value."""
 
@@ -72,84 +67,6 @@ class KeyReport(NamedTuple):
     scope: Scope
     status: str
     secret: bool
-
-
-class _SourceFields:
-    __slots__ = ("entries", "ignored", "index", "source", "version")
-
-    def __init__(self, index: int, source: str, version: str | None) -> None:
-        self.index = index
-        self.source = source
-        self.version = version
-        self.entries: dict[tuple[Scope, str], _Entry] = {}
-        self.ignored: list[tuple[str, str | None, Scope, str]] = []
-
-
-def _text(value: object, source: str, key: str) -> str | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise InvalidCredentialsError(
-        f"source {source}: key {key!r} holds a {type(value).__name__}, expected text",
-        field="(unknown)",
-        source=source,
-        key=key,
-    )
-
-
-def _extract(index: int, source: str, fetched: Fetched) -> _SourceFields:
-    out = _SourceFields(index, source, fetched.version)
-    names = fetched.key_names
-
-    def add(key: str, raw: object, scope: Scope, name: str) -> None:
-        value = _text(raw, source, key)
-        if value is None:
-            return
-        if not value:
-            out.ignored.append((key, name, scope, "ignored: empty value"))
-            return
-        slot = (scope, name)
-        previous = out.entries.get(slot)
-        if previous is not None:
-            if previous.value != value:
-                raise ConfigurationError(
-                    f"source {source}: keys {previous.provenance.key!r} and {key!r} both set "
-                    f"{_label(scope, name)} but to different values; remove one",
-                    source=source,
-                )
-            out.ignored.append((key, name, scope, f"duplicate of {previous.provenance.key}"))
-            return
-        out.entries[slot] = _Entry(value, Provenance(source, key, fetched.version))
-
-    for key, raw in fetched.values.items():
-        if isinstance(raw, Mapping):
-            scope = scope_of(key)
-            if scope is None:
-                out.ignored.append((key, None, None, "unrecognized nested object"))
-                continue
-            for inner_key, inner_raw in raw.items():
-                inner_scope, name = classify_key(str(inner_key), within=scope)
-                nested_key = f"{key}.{inner_key}"
-                if name is None or inner_scope not in (None, scope) or name in HOST_FIELDS:
-                    out.ignored.append((nested_key, None, scope, "unrecognized"))
-                    continue
-                add(nested_key, inner_raw, scope, name)
-            continue
-        scope, name = classify_key(names.get(key, key))
-        if name is None:
-            out.ignored.append((key, None, None, "unrecognized"))
-            continue
-        add(key, raw, scope, name)
-    for key, reason in fetched.skipped.items():
-        out.ignored.append((key, None, None, reason))
-    return out
-
-
-def _label(scope: Scope, name: str) -> str:
-    return name if scope is None else f"{scope} {name}"
 
 
 class Resolution(NamedTuple):
@@ -170,8 +87,8 @@ class Resolution(NamedTuple):
 
 
 def _group(
-    service: Service, kind: str, per_source: Sequence[_SourceFields]
-) -> tuple[_SourceFields, dict[str, _Entry]] | None:
+    service: Service, kind: str, per_source: Sequence[SourceFields]
+) -> tuple[SourceFields, dict[str, Entry]] | None:
     names = KINDS[kind].fields
     for src in per_source:
         for scope in (service.name, None):
@@ -181,7 +98,7 @@ def _group(
     return None
 
 
-def _first(src: _SourceFields, service: str, name: str, scoped_only: bool = False) -> _Entry | None:
+def _first(src: SourceFields, service: str, name: str, scoped_only: bool = False) -> Entry | None:
     for scope in (service,) if scoped_only else (service, None):
         entry = src.entries.get((scope, name))
         if entry is not None:
@@ -189,33 +106,9 @@ def _first(src: _SourceFields, service: str, name: str, scoped_only: bool = Fals
     return None
 
 
-def _half_pairs(per_source: Sequence[_SourceFields]) -> list[tuple[Scope, str]]:
-    """(scope, note) for each group a source holds only part of."""
-    found = []
-    for src in per_source:
-        for kind in KINDS.values():
-            if len(kind.fields) < 2:
-                continue
-            for scope in {scope for scope, _ in src.entries}:
-                present = [n for n in kind.fields if (scope, n) in src.entries]
-                if present and len(present) < len(kind.fields):
-                    absent = [n for n in kind.fields if n not in present]
-                    keys = ", ".join(src.entries[(scope, n)].provenance.key for n in present)
-                    where = "" if scope is None else f" for {scope}"
-                    found.append(
-                        (
-                            scope,
-                            f"{src.source} has {' and '.join(present)}{where} ({keys}) without "
-                            f"{' and '.join(absent)}; a half pair is never combined with "
-                            "another source, so it was ignored",
-                        )
-                    )
-    return found
-
-
 def _resolve_service(
     service: Service,
-    per_source: Sequence[_SourceFields],
+    per_source: Sequence[SourceFields],
     sources: tuple[str, ...],
     half: Sequence[tuple[Scope, str]],
     used: set[int],
@@ -226,7 +119,7 @@ def _resolve_service(
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
     present = [kind for kind, group in available.items() if group is not None]
     relevant_half = [note for scope, note in half if scope in (None, service.name)]
-    account: _Entry | None = None
+    account: Entry | None = None
     for src in per_source:
         account = account or _first(src, service.name, "account_id")
     not_found: CredentialNotFoundError | None = None
@@ -262,7 +155,7 @@ def _resolve_service(
                 "the source order)",
             )
         )
-    chosen: dict[str, _Entry] = {"account_id": account, **group} if account else dict(group)
+    chosen: dict[str, Entry] = {"account_id": account, **group} if account else dict(group)
     for name in sorted(ENDPOINT_FIELDS):
         if name == "token_url" and kind != OAUTH:
             continue
@@ -302,27 +195,6 @@ def _resolve_service(
     return creds, provenance
 
 
-def _key_notes(per_source: Sequence[_SourceFields]) -> list[tuple[str, str]]:
-    """Notes about keys that were not read: names other tools own, and likely typos."""
-    notes: list[tuple[str, str]] = []
-    for src in per_source:
-        for index, (key, name, scope, reason) in enumerate(src.ignored):
-            if name is not None:
-                continue
-            owner = FOREIGN_NAMES.get(key.upper())
-            if owner is not None:
-                text = f"{src.source} has {key}, which belongs to {owner}, not Bandwidth"
-                notes.append(("", text + "; it was not read"))
-                continue
-            if reason == "unrecognized" or reason.startswith("not read: not a documented"):
-                meant = suggest(key)
-                if meant is not None:
-                    text = f"{src.source} has {key}, which is not a Bandwidth name"
-                    notes.append(("", f"{text}; did you mean {meant}?"))
-                    src.ignored[index] = (key, name, scope, f"{reason} (did you mean {meant}?)")
-    return notes
-
-
 def normalize(
     fetched: Sequence[tuple[Source, Fetched]], outcomes: Sequence[tuple[str, str]] = ()
 ) -> Resolution:
@@ -338,11 +210,11 @@ def normalize(
     """
     sources = tuple(uri for uri, _ in outcomes) or tuple(source.uri for source, _ in fetched)
     per_source = [
-        _extract(index, source.uri, result) for index, (source, result) in enumerate(fetched)
+        extract(index, source.uri, result) for index, (source, result) in enumerate(fetched)
     ]
-    half = _half_pairs(per_source)
+    half = half_pairs(per_source)
     used: set[int] = set()
-    notes = _key_notes(per_source)
+    notes = key_notes(per_source)
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
     services = {
         name: _resolve_service(service, per_source, sources, half, used, notes, pending, outcomes)
