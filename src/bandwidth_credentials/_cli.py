@@ -135,14 +135,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
-    if skipped:
-        out.write("\nsources skipped:\n")
-        for line in skipped:
-            out.write(f"  - {line}\n")
-    if notes:
-        out.write("\nnotes:\n")
-        for note in notes:
-            out.write(f"  - {note}\n")
+    write_list(out, "sources skipped", skipped)
+    write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
 
 
@@ -222,15 +216,17 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
         _table(rows, out)
-    if skipped:
-        out.write("\nsources skipped:\n")
-        for line in skipped:
-            out.write(f"  - {line}\n")
-    if notes:
-        out.write("\nnotes:\n")
-        for note in notes:
-            out.write(f"  - {note}\n")
+    write_list(out, "sources skipped", skipped)
+    write_list(out, "notes", notes)
     return code
+
+
+def write_list(out: TextIO, heading: str, lines: Sequence[str]) -> None:
+    """A blank line, ``heading:`` and one ``  - line`` each; nothing when empty."""
+    if lines:
+        out.write(f"\n{heading}:\n")
+        for line in lines:
+            out.write(f"  - {line}\n")
 
 
 def _value_column(status: str, secret: bool) -> str:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ._cli import write_list
 from ._factory import basic_notice
 from ._resolver import Resolver
 from ._verify import Verification, environment_note, verify
@@ -113,12 +114,6 @@ def check_online(
         for result in unresolved:
             out.write(f"{result.service}: {result.detail}\n")
     tokens = _tokens(results)
-    if tokens:
-        out.write("\naccess token:\n")
-        for line in tokens:
-            out.write(f"  - {line}\n")
-    if notes:
-        out.write("\nnotes:\n")
-        for note in notes:
-            out.write(f"  - {note}\n")
+    write_list(out, "access token", tokens)
+    write_list(out, "notes", notes)
     return code

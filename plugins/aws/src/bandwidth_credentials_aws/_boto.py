@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -73,6 +74,28 @@ def region_of(option: str | None, arn_region: str | None) -> str | None:
     ``AWS_DEFAULT_REGION`` and the shared config, so ``AWS_REGION`` is applied here.
     """
     return (option or "").strip() or arn_region or os.environ.get("AWS_REGION", "").strip() or None
+
+
+class ClientHolder:
+    """The lock and the lazily made boto3 client a provider keeps between fetches, and
+    what happens to them on ``close()`` and in a forked child."""
+
+    _lock: threading.Lock
+    _client: Any
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock and no client (the parent's lock may be held by
+        a call in flight). The parent's client is left open for the parent; the child
+        builds its own on its next fetch."""
+        self._lock = threading.Lock()
+        self._client = None
+
+    def close(self) -> None:
+        """Close the boto3 client's connection pool, if one was created."""
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,15 @@ from bandwidth_credentials import (
     SourceNotFoundError,
 )
 
-from ._boto import CLIENT_OPTIONS, ClientSettings, Failure, call, common_error, new_client
+from ._boto import (
+    CLIENT_OPTIONS,
+    ClientHolder,
+    ClientSettings,
+    Failure,
+    call,
+    common_error,
+    new_client,
+)
 from ._parameter import arn_region, parameter_target, parameter_values, path_values
 
 __all__ = ["MAX_PAGES", "PAGE_SIZE", "ParameterStoreProvider"]
@@ -34,7 +42,7 @@ _NOT_FOUND = frozenset({"ParameterNotFound", "ParameterVersionNotFound"})
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
-class ParameterStoreProvider(Provider):
+class ParameterStoreProvider(ClientHolder, Provider):
     """Reads one parameter, or every parameter under a path, through the standard AWS chain.
 
     URIs:
@@ -184,17 +192,3 @@ class ParameterStoreProvider(Provider):
                 f"source {uri}: Parameter Store refused {label} ({answer})", source=uri
             )
         return SourceError(f"source {uri}: Parameter Store refused {label} ({answer})", source=uri)
-
-    def after_fork(self) -> None:
-        """In a forked child: a new lock and no client (the parent's lock may be held by
-        a call in flight). The parent's client is left open for the parent; the child
-        builds its own on its next fetch."""
-        self._lock = threading.Lock()
-        self._client = None
-
-    def close(self) -> None:
-        """Close the boto3 client's connection pool, if one was created."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()

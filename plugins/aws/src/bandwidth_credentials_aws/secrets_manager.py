@@ -25,6 +25,7 @@ from ._boto import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     MAX_ATTEMPTS,
+    ClientHolder,
     ClientSettings,
     Failure,
     call,
@@ -50,7 +51,7 @@ __all__ = [
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
-class SecretsManagerProvider(Provider):
+class SecretsManagerProvider(ClientHolder, Provider):
     """Reads one secret with ``GetSecretValue`` through the standard AWS credential chain.
 
     URI: ``aws-sm:NAME_OR_ARN``, for example ``aws-sm:bandwidth/prod`` or
@@ -164,20 +165,6 @@ class SecretsManagerProvider(Provider):
                 f"source {uri}: Secrets Manager refused {label} ({answer})", source=uri
             )
         return SourceError(f"source {uri}: Secrets Manager refused {label} ({answer})", source=uri)
-
-    def after_fork(self) -> None:
-        """In a forked child: a new lock and no client (the parent's lock may be held by
-        a call in flight). The parent's client is left open for the parent; the child
-        builds its own on its next fetch."""
-        self._lock = threading.Lock()
-        self._client = None
-
-    def close(self) -> None:
-        """Close the boto3 client's connection pool, if one was created."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
 
 
 def decode_response(
