@@ -215,6 +215,9 @@ class RefreshPolicy(Generic[S]):
             delay = max(delay, min(float(asked), BACKOFF_CAP))
         else:
             delay = jittered(delay, 0.5)
+        # Kept without its traceback: the frames it references (and their locals, which
+        # may hold what a provider was parsing) are not kept alive by the record.
+        exc = fresh(exc)
         with self._lock:
             flight.error = exc
             self._failure = exc
