@@ -351,3 +351,15 @@ def test_a_deeply_nested_token_payload_reads_as_no_claims() -> None:
     payload = base64.urlsafe_b64encode(b"[" * 40000).decode().rstrip("=")
 
     assert decode_claims(f"e30.{payload}.sig") is None
+
+
+def test_a_json_secret_file_giving_one_key_twice_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "bw.json"
+    path.write_text(
+        f'{{"accountId": "920012", "username": "jdoe", "password": "old", "password": "{CANARY}"}}'
+    )
+
+    with pytest.raises(SourceError) as caught:
+        check_no_leaks(lambda: Resolver([f"file:{path}"]).get_auth("voice"), canaries=[CANARY])
+
+    assert "'password' twice" in str(caught.value)

@@ -55,17 +55,44 @@ def _detect(text: str, path: str, error: ErrorFactory) -> str:
     return "dotenv"  # blank or comments only: no keys either way, reported by the caller
 
 
+class _Repeated(Exception):
+    """A JSON object names one key twice with different values (the key is not secret)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    # JSON lets the last of two equal keys win silently; for credentials that would hide
+    # a half-edited file, as two spellings of one field with different values would.
+    found: dict[str, object] = {}
+    for key, value in pairs:
+        if key in found and found[key] != value:
+            raise _Repeated(key)
+        found[key] = value
+    return found
+
+
 def _parse_json(text: str, path: str, error: ErrorFactory) -> dict[str, object]:
     position: tuple[int, int] | None = None
+    repeated: str | None = None
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique)
     except json.JSONDecodeError as exc:
         # Position only, raised below: the exception's .doc holds the whole document.
         position = (exc.lineno, exc.colno)
+    except _Repeated as exc:
+        repeated = exc.key
     if position is not None:
         raise error(
             SourceFormatError,
             f"{path} is not valid JSON (line {position[0]}, column {position[1]})",
+        )
+    if repeated is not None:
+        raise error(
+            SourceFormatError,
+            f"{path} gives the key {repeated!r} twice with different values; remove one",
         )
     if not isinstance(data, Mapping):
         raise error(
