@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The stub extension server is shared with the plugin's tests.
 sys.path.insert(0, str(ROOT / "plugins" / "aws" / "tests"))
 
+from _bytecode import compile_packages  # noqa: E402
 from aws_extension_stub import StubExtension, running  # noqa: E402
 
 SECRET_NAME = "bandwidth/bench"
@@ -74,6 +75,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="fresh processes per path")
     args = parser.parse_args()
+    compile_packages("bandwidth_credentials", "bandwidth_credentials_aws")  # as pip install does
 
     import logging
 
