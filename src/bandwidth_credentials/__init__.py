@@ -9,8 +9,6 @@ Sources are configured with ``BANDWIDTH_CREDENTIALS_SOURCES`` (default
 URI syntax, the variable names and the error types.
 """
 
-from typing import TYPE_CHECKING
-
 from ._auth import ServiceAuth
 from ._checks import Provenance
 from ._default import aget_auth, configure, get_auth, invalidate, reload
@@ -33,6 +31,7 @@ from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
 from ._resolver import Resolver
 from ._schema import SERVICE_NAMES
+from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # what the lazy names below are, for type checkers
     from ._jwt import TokenClaims

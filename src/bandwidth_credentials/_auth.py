@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-from collections.abc import Mapping
+import binascii
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol
 
 from ._checks import Provenance, ServiceCredentials
 from ._schema import KINDS, OAUTH, document_services
 from ._secret import Secret
+from ._typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     import httpx
     import requests
     from pydantic import SecretStr
@@ -27,15 +29,12 @@ class TokenSource(Protocol):
 
     def token(self) -> str:
         """A currently valid access token."""
-        ...
 
     def cached_token(self) -> str | None:
         """A currently valid token without any wait or I/O, or ``None``."""
-        ...
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Forget ``rejected`` (a token an API refused) so the next ``token()`` is new."""
-        ...
 
 
 class Owner(Protocol):
@@ -126,7 +125,8 @@ class ServiceAuth:
             assert credentials.username is not None
             assert credentials.password is not None
             raw = f"{credentials.username}:{credentials.password.get_secret_value()}"
-            authorization: str | None = "Basic " + base64.b64encode(raw.encode()).decode()
+            encoded = binascii.b2a_base64(raw.encode(), newline=False)  # base64, no import
+            authorization: str | None = "Basic " + encoded.decode()
         else:
             authorization = None
             if bearer is None:

@@ -20,13 +20,17 @@ Freshness per source:
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from typing import NamedTuple
 
 from ._errors import SourceError, guarded
 from ._log import logger
-from ._provider import Fetched, KeySchema, Provider, Source
+from ._provider import Fetched, Provider, Source
 from ._registry import provider_class
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ._provider import KeySchema
 
 __all__ = ["DEFAULT_MAX_STALE", "Failed", "SourceChain", "jittered"]
 

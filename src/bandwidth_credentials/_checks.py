@@ -9,10 +9,6 @@ refused rather than silently sent.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import NamedTuple
-
 from ._errors import InvalidCredentialsError
 from ._schema import (
     ENDPOINT_FIELDS,
@@ -26,11 +22,13 @@ from ._schema import (
     token_url,
 )
 from ._secret import Secret
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["Provenance", "ServiceCredentials", "problem_of", "url_problem", "validated"]
 
-# C0 and C1 controls and DEL: never part of a credential.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # Invisible or unencodable: format (Cf), lone surrogates (Cs, from undecodable bytes in
 # the environment), line and paragraph separators (Zl, Zp), private use is allowed.
 _INVISIBLE = frozenset({"Cf", "Cs", "Zl", "Zp"})
@@ -73,6 +71,13 @@ class ServiceCredentials(NamedTuple):
     endpoints: Mapping[str, str] = {}
 
 
+def _control_character(value: str) -> bool:
+    """A C0 or C1 control or DEL: never part of a credential."""
+    if value.isprintable():  # the common case, in C: none of them (nor Cf, Zl, Zp)
+        return False
+    return any(char <= "\x1f" or "\x7f" <= char <= "\x9f" for char in value)
+
+
 def _format_character(value: str) -> bool:
     if value.isascii():
         return False
@@ -83,7 +88,7 @@ def _format_character(value: str) -> bool:
 
 def text_problem(value: str) -> str | None:
     """A control character, or an invisible or unencodable one, anywhere in ``value``."""
-    if _CONTROL.search(value):
+    if _control_character(value):
         return "contains a control character (a newline inside the value?)"
     if _format_character(value):
         return (
@@ -103,7 +108,7 @@ def _token_problem(value: str) -> str | None:
 def url_problem(url: str, *, host_only: bool = False) -> str | None:
     """What is wrong with a configured URL: not absolute, user info, bad host or port,
     spaces, an IDNA error, plain http to a non-loopback host; ``None`` when usable."""
-    if " " in url or _CONTROL.search(url):
+    if " " in url or _control_character(url):
         return "is not a valid URL (it contains a space or control character)"
     from urllib.parse import urlsplit  # only when a URL is configured
 

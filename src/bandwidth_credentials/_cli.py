@@ -8,11 +8,8 @@ wrong (bad source URI, unknown scheme or service, conflicting keys in one source
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
-from collections.abc import Sequence
-from typing import Any, TextIO
 
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
@@ -20,7 +17,11 @@ from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
 from ._resolver import Resolver
 from ._schema import SERVICE_NAMES, SERVICES, canonical_service
-from ._verify import environment_note
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any, TextIO
 
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
@@ -101,6 +102,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     ready = all(entry["ready"] for entry in results)
     basic = any(entry.get("scheme") == "basic" for entry in results)
     notes = _notes(resolution, services, basic)
+    from ._verify import environment_note  # the online check's module: not for exec
+
     environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
     notes += [environment] if environment else []
     skipped = list(resolver.skipped()) if resolution is not None else []
@@ -112,6 +115,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
+        import json
+
         json.dump(document, out, indent=2)
         out.write("\n")
         return EXIT_OK if ready else EXIT_NOT_READY
@@ -187,6 +192,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "keys": keys,
             "notes": notes,
         }
+        import json
+
         json.dump(document, out, indent=2)
         out.write("\n")
         return code
@@ -254,7 +261,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Check where Bandwidth API credentials come from and whether they are ready.",
     )
     parser.add_argument("--version", action="version", version=f"bwcreds {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    # prog given: otherwise argparse builds a help formatter here (importing shutil).
+    commands = parser.add_subparsers(dest="command", required=True, prog=parser.prog)
     sources_help = (
         "comma-separated source URIs, highest precedence first "
         "(default: $BANDWIDTH_CREDENTIALS_SOURCES, else env,dotenv:.env?optional=true)"

@@ -8,23 +8,28 @@ out earlier use the new one.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Sequence
+import _thread
 
-from ._auth import ServiceAuth
 from ._lifecycle import on_fork
-from ._resolver import Resolver, SourceLike
+from ._resolver import Resolver
 from ._schema import document_services
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from ._auth import ServiceAuth
+    from ._resolver import SourceLike
 
 __all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload"]
 
 _default: Resolver | None = None
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 
 
 def _reset_lock() -> None:
     global _lock
-    _lock = threading.Lock()
+    _lock = _thread.allocate_lock()
 
 
 on_fork(_reset_lock)
@@ -102,10 +107,12 @@ def get_auth(service: str) -> ServiceAuth:
         # The lookup path inline (this is every API call's cost): a fresh snapshot and a
         # spelling seen before answer with one dict lookup; anything else asks the resolver.
         snapshot = resolver._cached
-        if snapshot is not None and resolver._clock() < snapshot.due_at:
-            auth = snapshot.by_alias.get(service)
-            if auth is not None:
-                return auth
+        if snapshot is not None:
+            until = snapshot.lookup_until
+            if until is None or resolver._clock() < until:
+                auth = snapshot.by_alias.get(service)
+                if auth is not None:
+                    return auth
     return resolver.get_auth(service)
 
 

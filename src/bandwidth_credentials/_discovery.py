@@ -21,18 +21,23 @@ a lookup.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+import _thread
 
 from ._checks import Provenance, ServiceCredentials
 from ._errors import CredentialNotFoundError, TokenError, fresh
+from ._lifecycle import on_fork
 from ._log import logger
-from ._normalizer import Resolution
 from ._schema import HOST_FIELDS, SERVICES
+from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
     from ._jwt import TokenClaims
+    from ._normalizer import Resolution
+
+    Outcome = tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception
 
 __all__ = [
     "ACCOUNTS_CLAIM",
@@ -45,9 +50,6 @@ __all__ = [
 
 ACCOUNTS_CLAIM = "accounts"
 _HOW = "set BW_ACCOUNT_ID (or account_id in the credentials' source) to choose"
-
-
-Outcome = tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception
 
 
 def token_source_name(token_url: str) -> str:
@@ -124,7 +126,15 @@ def discover(resolution: Resolution) -> Resolution:
 
 
 _warned: set[tuple[str, str, tuple[str, ...]]] = set()
-_warned_lock = threading.Lock()
+_warned_lock = _thread.allocate_lock()
+
+
+def _reset_after_fork() -> None:
+    global _warned_lock
+    _warned_lock = _thread.allocate_lock()
+
+
+on_fork(_reset_after_fork)
 
 
 class AccountCheck:

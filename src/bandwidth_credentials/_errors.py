@@ -23,8 +23,14 @@ so callers can act on it without parsing text.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import TypeVar
+
+    E = TypeVar("E", bound=BaseException)
+    T = TypeVar("T")
 
 __all__ = [
     "ConfigurationError",
@@ -252,10 +258,6 @@ class TokenError(CredentialsError):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
-
-
-E = TypeVar("E", bound=BaseException)
-T = TypeVar("T")
 
 
 def fresh(error: E) -> E:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, TextIO
 
 from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
@@ -24,6 +22,11 @@ from ._schema import (
     canonical_service,
     env_scope,
 )
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, TextIO
 
 __all__ = ["add_exec_command", "credential_environment", "run_exec"]
 

@@ -8,14 +8,17 @@ other tools own, likely typos) becomes notes. Nothing here looks across sources.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Mapping
 
 from ._checks import Provenance
 from ._errors import ConfigurationError, InvalidCredentialsError
 from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
 from ._provider import Fetched
 from ._schema import HOST_FIELDS, KINDS
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 class Entry(NamedTuple):

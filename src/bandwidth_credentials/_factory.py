@@ -15,20 +15,23 @@ guide); :func:`basic_notice` says so in the tense that fits today's date.
 
 from __future__ import annotations
 
+import _warnings
 import os
 import sys
 import time
-import warnings
-from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._auth import Owner, ServiceAuth, TokenSource
-from ._checks import ServiceCredentials
+from ._auth import ServiceAuth
 from ._errors import TokenError
-from ._normalizer import Resolution
 from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
+from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from ._auth import Owner, TokenSource
+    from ._checks import ServiceCredentials
     from ._jwt import TokenClaims
+    from ._normalizer import Resolution
 
 __all__ = [
     "BasicDeprecationWarning",
@@ -221,4 +224,6 @@ def warn_basic_once() -> None:
     if _basic_warned:
         return
     _basic_warned = True
-    warnings.warn(basic_notice(), BasicDeprecationWarning, stacklevel=_caller_stacklevel())
+    # warnings.warn itself (the same C function), without importing the warnings module
+    # for it: the notice still honours every filter and any replaced showwarning().
+    _warnings.warn(basic_notice(), BasicDeprecationWarning, stacklevel=_caller_stacklevel())

@@ -18,9 +18,6 @@ provider's ``*_FILE``, a secret directory's entries); providers never import thi
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
 from ._schema import (
     FIELD_ALIASES,
     FIELDS,
@@ -28,9 +25,14 @@ from ._schema import (
     PREFIXES,
     SERVICE_ONLY_FIELDS,
     SERVICES,
+    compact,
     env_scope,
     scope_spellings,
 )
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = [
     "FOREIGN_NAMES",
@@ -44,7 +46,6 @@ __all__ = [
 
 Scope = str | None  # None: shared by every service; else a canonical service name
 
-_NON_ALNUM = re.compile(r"[^a-z0-9]")
 _COMPACT_FIELDS = {alias: name for name, aliases in FIELD_ALIASES.items() for alias in aliases}
 # Longest first, so "accountmanagement" wins over "account".
 _COMPACT_SCOPES = sorted(scope_spellings().items(), key=lambda pair: -len(pair[0]))
@@ -78,7 +79,7 @@ def _strip_prefix(key: str, prefixes: Sequence[str]) -> str:
 
 
 def _compact(key: str, prefixes: Sequence[str] = ()) -> str:
-    return _NON_ALNUM.sub("", _strip_prefix(key, prefixes).lower())
+    return compact(_strip_prefix(key, prefixes))
 
 
 def classify_key(

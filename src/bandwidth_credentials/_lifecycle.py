@@ -16,8 +16,11 @@ from __future__ import annotations
 import os
 import sys
 import weakref
-from collections.abc import Callable
-from typing import Protocol
+
+from ._typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["in_lambda", "on_fork", "register_resolver", "restored"]
 

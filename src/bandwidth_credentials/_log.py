@@ -13,7 +13,11 @@ is attached to the library's logger, when it is first used.
 from __future__ import annotations
 
 import sys
-from typing import Any
+
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["logger"]
 

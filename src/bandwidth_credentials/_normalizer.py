@@ -16,9 +16,6 @@ identically for every source. Given what each source produced (highest precedenc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
-
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
 from ._errors import CredentialNotFoundError, InvalidCredentialsError
 from ._extract import Entry, SourceFields, extract, half_pairs, key_notes
@@ -33,6 +30,10 @@ from ._schema import (
     SERVICES,
     Service,
 )
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "KeyReport",

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import abc
 import math
-from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import ClassVar, Protocol
 
 from ._errors import ConfigurationError
 from ._source import COMMON_OPTIONS, Source, parse_source, parse_sources
+from ._typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import ClassVar
 
 __all__ = ["Fetched", "KeySchema", "Provider", "Source", "parse_source", "parse_sources"]
 
@@ -95,15 +98,12 @@ class KeySchema(Protocol):
 
     def recognizes(self, key: str) -> bool:
         """Whether a store key names a Bandwidth field (any accepted spelling)."""
-        ...
 
     def env_name(self, name: str, prefixes: Sequence[str] = ...) -> str | None:
         """The documented variable name ``name`` stands for under ``prefixes``, or None."""
-        ...
 
     def foreign(self, name: str) -> str | None:
         """The tool that owns a look-alike variable name, if known."""
-        ...
 
 
 class Provider(abc.ABC):

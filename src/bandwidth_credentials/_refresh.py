@@ -18,14 +18,16 @@ refresh is in flight is never lost. Only ``Exception`` is recorded and shared; a
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+import _thread
 
 from ._chain import jittered
 from ._errors import fresh
 from ._log import logger
+from ._typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RefreshPolicy"]
 
@@ -57,15 +59,27 @@ def _with(snap: S, **changes: Any) -> S:
 
 
 class _Flight:
-    """One refresh in progress, joined by every caller that cannot be served meanwhile."""
+    """One refresh in progress, joined by every caller that cannot be served meanwhile.
 
-    __slots__ = ("done", "error", "force", "generation")
+    ``wait()`` returns once ``finish()`` was called (a lock held from the start and
+    released once: a one-shot event without importing :mod:`threading`).
+    """
+
+    __slots__ = ("_done", "error", "force", "generation")
 
     def __init__(self, generation: int, force: bool) -> None:
-        self.done = threading.Event()
+        self._done = _thread.allocate_lock()
+        self._done.acquire()
         self.error: Exception | None = None
         self.generation = generation
         self.force = force
+
+    def finish(self) -> None:
+        self._done.release()
+
+    def wait(self) -> None:
+        with self._done:
+            pass
 
 
 class RefreshPolicy(Generic[S]):
@@ -94,7 +108,7 @@ class RefreshPolicy(Generic[S]):
         self.inline = inline
         self._snapshot: S | None = None
         self._publish = publish
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._flight: _Flight | None = None
         self._generation = 0
         self._force = False
@@ -144,13 +158,13 @@ class RefreshPolicy(Generic[S]):
                     if self.inline:
                         self._run(flight)
                         return self._after(flight, snap)
-                    self._spawn(functools.partial(self._run, flight))
+                    self._spawn(self._runner(flight))
                 return snap
             assert flight is not None
             if start:
                 self._run(flight)
             else:
-                flight.done.wait()
+                flight.wait()
             with self._lock:
                 snap = self.snapshot
                 if self._servable(snap, self._clock()) and snap is not None:
@@ -158,6 +172,9 @@ class RefreshPolicy(Generic[S]):
             if flight.error is not None and flight.generation == self._generation:
                 raise fresh(flight.error)
             # Otherwise the flight was interrupted or invalidated meanwhile: go round again.
+
+    def _runner(self, flight: _Flight) -> Callable[[], None]:
+        return lambda: self._run(flight)
 
     def _after(self, flight: _Flight, fallback: S) -> S:
         with self._lock:
@@ -184,7 +201,7 @@ class RefreshPolicy(Generic[S]):
             with self._lock:
                 if self._flight is flight:
                     self._flight = None
-            flight.done.set()
+            flight.finish()
             raise
         else:
             with self._lock:
@@ -205,7 +222,7 @@ class RefreshPolicy(Generic[S]):
                 self._retry_at = float("-inf")
                 if self._flight is flight:
                     self._flight = None
-        flight.done.set()
+        flight.finish()
 
     def _record_failure(self, flight: _Flight, exc: Exception) -> None:
         now = self._clock()
@@ -257,7 +274,7 @@ class RefreshPolicy(Generic[S]):
                     flight = self._flight = _Flight(self._generation, True)
             assert flight is not None
             if not mine:
-                flight.done.wait()  # that flight may predate this call: run one of our own
+                flight.wait()  # that flight may predate this call: run one of our own
                 continue
             self._run(flight)
             if flight.error is not None:
@@ -291,5 +308,5 @@ class RefreshPolicy(Generic[S]):
 
     def after_fork(self) -> None:
         """In a forked child: new lock, no flight (its thread does not exist here)."""
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._flight = None

@@ -11,13 +11,14 @@ until it is used.
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
+import _thread
+import sys
 
 from ._errors import ConfigurationError
 from ._lifecycle import on_fork
 from ._log import logger
 from ._provider import Provider
+from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -50,7 +51,7 @@ PLUGIN_FOLDERS = {
 }
 
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _entry_points: dict[str, EntryPoint] | None = None
 _loaded: dict[str, type[Provider]] = {}
 _registered: dict[str, type[Provider]] = {}
@@ -106,10 +107,11 @@ def provider_class(scheme: str) -> type[Provider]:
         return cls
     builtin = BUILTIN.get(scheme)
     if builtin is not None:
-        import importlib
-
         module, _, name = builtin.partition(":")
-        found: type[Provider] = getattr(importlib.import_module(module), name)
+        # __import__ rather than importlib.import_module: importlib's package pulls in
+        # the warnings module (and its source-line display) on every cold start.
+        __import__(module)
+        found: type[Provider] = getattr(sys.modules[module], name)
         _loaded[scheme] = found
         return found
     with _lock:
@@ -186,7 +188,7 @@ def provider_report() -> dict[str, str]:
 
 def _reset_after_fork() -> None:
     global _lock
-    _lock = threading.Lock()
+    _lock = _thread.allocate_lock()
 
 
 on_fork(_reset_after_fork)

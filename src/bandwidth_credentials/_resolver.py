@@ -5,30 +5,32 @@ The pieces, top to bottom: the :class:`~._chain.SourceChain` calls providers and
 what is due; :func:`~._normalizer.normalize` applies the schema; :func:`~._factory.build_auth`
 makes ``ServiceAuth`` objects; the :class:`~._refresh.RefreshPolicy` decides when all of
 that runs and what callers get meanwhile. This module only wires them and keeps the hot
-path: a snapshot read, a clock read and one dictionary lookup.
+path: a snapshot read, a clock read (none when nothing is ever due) and one dictionary
+lookup.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, NamedTuple
 
-from ._auth import Owner, ServiceAuth
 from ._chain import Failed, SourceChain
 from ._errors import ConfigurationError, fresh
 from ._factory import build_auth, warn_basic_once
 from ._keys import SCHEMA
 from ._lifecycle import in_lambda, register_resolver
 from ._log import logger
-from ._normalizer import Resolution, log_notes, normalize
+from ._normalizer import log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._schema import canonical_service, document_services
+from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from ._auth import Owner, ServiceAuth
+    from ._normalizer import Resolution
     from ._verify import Verification
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
@@ -41,22 +43,69 @@ DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried agai
 SourceLike = str | Source
 
 
-class _Snapshot(NamedTuple):
-    auth: dict[str, ServiceAuth]
-    errors: dict[str, Exception]
-    # Every accepted spelling of every ready service -> its auth: one dict lookup per call.
-    by_alias: dict[str, ServiceAuth]
-    resolution: Resolution
-    skipped: tuple[str, ...]
-    basic: bool
-    due_at: float
-    stale_limit: float
-    generation: int = 0
-    # A token request failed while discovering an account id from the access token.
-    retry: bool = False
+_INF = float("inf")
+
+
+class _Snapshot:
+    """One resolution, ready to serve; never changed once built (``_replace`` copies).
+
+    ``lookup_until`` is ``due_at``, or ``None`` when nothing is ever due (no source has a
+    ``ttl`` or a change check, as with ``env`` alone): the lookup path then reads no clock.
+    """
+
+    __slots__ = (
+        "auth",
+        "basic",
+        "by_alias",
+        "due_at",
+        "errors",
+        "generation",
+        "lookup_until",
+        "resolution",
+        "retry",
+        "skipped",
+        "stale_limit",
+    )
+
+    def __init__(
+        self,
+        auth: dict[str, ServiceAuth],
+        errors: dict[str, Exception],
+        by_alias: dict[str, ServiceAuth],
+        resolution: Resolution,
+        skipped: tuple[str, ...],
+        basic: bool,
+        due_at: float,
+        stale_limit: float,
+        generation: int = 0,
+        retry: bool = False,
+    ) -> None:
+        self.auth = auth
+        self.errors = errors
+        # Every accepted spelling of every ready service -> its auth: one lookup per call.
+        self.by_alias = by_alias
+        self.resolution = resolution
+        self.skipped = skipped
+        self.basic = basic
+        self.due_at = due_at
+        self.stale_limit = stale_limit
+        self.generation = generation
+        # A token request failed while discovering an account id from the access token.
+        self.retry = retry
+        self.lookup_until: float | None = None if due_at == _INF else due_at
+
+    def _replace(self, **changes: object) -> _Snapshot:
+        new = _Snapshot.__new__(_Snapshot)
+        for name in _Snapshot.__slots__:
+            setattr(new, name, changes.get(name, getattr(self, name)))
+        due_at = new.due_at
+        new.lookup_until = None if due_at == _INF else due_at
+        return new
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:
+    import threading  # only for a background refresh: the first resolution runs inline
+
     threading.Thread(target=work, name="bandwidth-credentials-refresh", daemon=True).start()
 
 
@@ -134,8 +183,12 @@ class Resolver:
         there is nothing (or nothing recent enough, ``max_stale``) to fall back on.
         """
         snapshot = self._cached
-        if snapshot is None or self._clock() >= snapshot.due_at:
+        if snapshot is None:
             snapshot = self._current()
+        else:
+            until = snapshot.lookup_until
+            if until is not None and self._clock() >= until:
+                snapshot = self._current()
         auth = snapshot.by_alias.get(service)
         if auth is None:
             name = canonical_service(service)  # other casing, or UnknownServiceError

@@ -23,10 +23,13 @@ Sources of the facts:
 
 from __future__ import annotations
 
-import re
-from typing import NamedTuple, TypeVar
-
 from ._errors import UnknownServiceError
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    _Documented = TypeVar("_Documented")
 
 #: Variable-name prefixes in the environment and ``.env`` files (also stripped in stores).
 PREFIXES: tuple[str, ...] = ("BW_", "BANDWIDTH_")
@@ -257,7 +260,6 @@ SERVICE_NAMES: tuple[str, ...] = tuple(SERVICES)
 
 # Every accepted spelling, lowered, so lookup is one dict access in the common case.
 LOOKUP: dict[str, str] = {alias: s.name for s in SERVICES.values() for alias in s.names}
-_SPACES = re.compile(r"[\s_]+")
 
 
 def canonical_service(name: str) -> str:
@@ -270,7 +272,8 @@ def canonical_service(name: str) -> str:
     found = LOOKUP.get(name) if isinstance(name, str) else None
     if found is None and isinstance(name, str):
         lowered = name.strip().lower()
-        found = LOOKUP.get(lowered) or LOOKUP.get(_SPACES.sub("-", lowered))
+        # Runs of spaces and underscores count as one "-": "Phone  Number_Lookup".
+        found = LOOKUP.get(lowered) or LOOKUP.get("-".join(lowered.replace("_", " ").split()))
     if found is None:
         raise UnknownServiceError(str(name), SERVICE_NAMES)
     return found
@@ -281,12 +284,17 @@ def env_scope(service: str) -> str:
     return service.upper().replace("-", "_")
 
 
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def compact(name: str) -> str:
+    """``name`` lowered, only ASCII letters and digits kept: ``Account-ID`` -> ``accountid``."""
+    return "".join(char for char in name.lower() if char in _ALNUM)
+
+
 def scope_spellings() -> dict[str, str]:
     """Compact (alphanumeric, lowered) spelling of every service name -> service."""
-    return {re.sub(r"[^a-z0-9]", "", alias): s.name for s in SERVICES.values() for alias in s.names}
-
-
-_Documented = TypeVar("_Documented")
+    return {compact(alias): s.name for s in SERVICES.values() for alias in s.names}
 
 
 def describe_services() -> str:

@@ -8,19 +8,22 @@ hold a secret, keep their values (``dotenv:.env?optional=true``).
 from __future__ import annotations
 
 import math
-import re
-from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import NamedTuple
 
 from ._errors import ConfigurationError
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 __all__ = ["COMMON_OPTIONS", "Source", "parse_source", "parse_sources"]
 
 # Options every source accepts; the resolver acts on them, not the provider.
 COMMON_OPTIONS = frozenset({"optional", "ttl", "max_stale"})
 
-_SCHEME = re.compile(r"^[a-z][a-z0-9+.\-]*$")
+# RFC 3986 scheme characters, lowered: a letter, then letters, digits, "+", "-", ".".
+_LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
+_SCHEME_CHARS = _LETTERS | frozenset("0123456789+-.")
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
 _EMPTY: Mapping[str, str] = MappingProxyType({})
@@ -128,8 +131,22 @@ def _harmless(name: str, value: str) -> bool:
     if name in _FLAG_OPTIONS:
         return value.strip().lower() in _TRUE | _FALSE
     if name in _NUMBER_OPTIONS:
-        return re.fullmatch(r"[0-9]{1,9}(\.[0-9]{1,3})?", value.strip()) is not None
+        return _short_number(value.strip())
     return False
+
+
+def _digits(text: str, most: int) -> bool:
+    return 0 < len(text) <= most and text.isascii() and text.isdigit()
+
+
+def _short_number(text: str) -> bool:
+    """Up to 9 digits, optionally a point and up to 3 more (``60``, ``2.5``)."""
+    whole, point, fraction = text.partition(".")
+    return _digits(whole, 9) and (not point or _digits(fraction, 3))
+
+
+def _valid_scheme(scheme: str) -> bool:
+    return scheme[:1] in _LETTERS and all(char in _SCHEME_CHARS for char in scheme)
 
 
 def _shown(
@@ -196,7 +213,7 @@ def parse_source(uri: str) -> Source:
     head, sep, query = text.partition("?")
     scheme, _, target = head.partition(":")
     scheme = scheme.strip().lower()
-    if not _SCHEME.match(scheme):
+    if not _valid_scheme(scheme):
         raise ConfigurationError(
             f"source {_shown(scheme, '', ())!r} is not a source URI: expected "
             "SCHEME[:TARGET][?OPTIONS], for example env, dotenv:.env or "

@@ -11,8 +11,6 @@ mounted as a file is picked up without a restart.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 
 from .._errors import ConfigurationError, SourceError
 from .._provider import (
@@ -23,8 +21,11 @@ from .._provider import (
     Provider,
     Source,
 )
+from .._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
     from .._files import SecretFileError
 
 # The file reader and hashing are imported only when a *_FILE variable is set.
