@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -16,10 +17,13 @@ BASIC = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "pw"}
 
 
 def run(code: str, *flags: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (or the script at that path) in a fresh process with Basic in env."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env.pop("PYTHONWARNINGS", None)
     env.update(BASIC)
+    program = [code] if code.endswith(".py") else ["-c", code]
     return subprocess.run(
-        [sys.executable, *flags, "-c", code],
+        [sys.executable, *flags, *program],
         capture_output=True,
         text=True,
         env=env,
@@ -87,3 +91,56 @@ def test_oauth_credentials_raise_no_notice(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_it_is_a_future_warning() -> None:
     assert issubclass(BasicDeprecationWarning, FutureWarning)
+
+
+def test_a_script_sees_the_notice_with_its_own_source_line(tmp_path: Path) -> None:
+    script = tmp_path / "app.py"
+    script.write_text("import bandwidth_credentials as b\nvoice = b.get_auth('voice')  # here\n")
+
+    result = run(str(script))
+
+    assert result.returncode == 0, result.stderr
+    assert f"{script}:2: BasicDeprecationWarning: " in result.stderr
+    assert "voice = b.get_auth('voice')  # here" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        "import warnings\n"
+        "from bandwidth_credentials import BasicDeprecationWarning\n"
+        "warnings.filterwarnings('ignore', category=BasicDeprecationWarning)\n",
+        "import warnings\nwarnings.simplefilter('ignore', FutureWarning)\n",
+    ],
+    ids=["documented-recipe", "all-future-warnings"],
+)
+def test_filters_set_by_the_application_silence_it(setup: str) -> None:
+    result = run(setup + "import bandwidth_credentials as b\nb.get_auth('voice')\n")
+
+    assert result.returncode == 0, result.stderr
+    assert "BasicDeprecationWarning" not in result.stderr
+
+
+def test_pythonwarnings_silences_it() -> None:
+    result = run(
+        "import bandwidth_credentials as b\nb.get_auth('voice')\n", "-W", "ignore::FutureWarning"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+
+
+def test_logging_capture_warnings_receives_it() -> None:
+    code = (
+        "import logging\n"
+        "logging.basicConfig(format='LOGGED %(name)s %(message)s')\n"
+        "logging.captureWarnings(True)\n"
+        "import bandwidth_credentials as b\n"
+        "b.get_auth('voice')\n"
+    )
+
+    result = run(code)
+
+    assert result.returncode == 0, result.stderr
+    assert "LOGGED py.warnings " in result.stderr
+    assert "BasicDeprecationWarning" in result.stderr

@@ -354,3 +354,74 @@ def test_url_joins_parts(
     parts: tuple[object, ...], expected: str, store: dict[str, object]
 ) -> None:
     assert Resolver(["mem:a"]).get_auth("voice").url(*parts) == expected
+
+
+@pytest.mark.usefixtures("store")
+def test_a_chain_that_is_never_due_is_served_without_reading_the_clock() -> None:
+    reads = [0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return 100.0
+
+    resolver = Resolver(["mem:a"], clock=clock, spawn=lambda work: work())
+    first = resolver.get_auth("voice")
+    after_first = reads[0]
+
+    for _ in range(50):
+        assert resolver.get_auth("voice") is first
+
+    assert reads[0] == after_first
+    resolver.invalidate()
+    resolver.get_auth("voice")
+    assert MemoryProvider.fetches == {"a": 2}  # an invalidation still reaches the store
+
+
+@pytest.mark.usefixtures("store")
+def test_a_chain_with_a_deadline_reads_the_clock_on_every_lookup() -> None:
+    reads = [0]
+    now = [100.0]
+
+    def clock() -> float:
+        reads[0] += 1
+        return now[0]
+
+    resolver = Resolver(["mem:a?ttl=30"], clock=clock, spawn=lambda work: work())
+    resolver.get_auth("voice")
+    after_first = reads[0]
+
+    for _ in range(50):
+        resolver.get_auth("voice")
+
+    assert reads[0] == after_first + 50
+    now[0] = 100.0 + 30 * 1.1
+    resolver.get_auth("voice")
+    assert MemoryProvider.fetches == {"a": 2}
+
+
+@pytest.mark.usefixtures("store")
+def test_get_auth_follows_the_clock_of_the_configured_resolver() -> None:
+    start = 1e12  # past any real monotonic reading: a wrong clock would serve stale
+    now = [start]
+    bc.configure(
+        resolver=Resolver(["mem:a?ttl=30"], clock=lambda: now[0], spawn=lambda work: work())
+    )
+    get_auth("voice")
+
+    now[0] = start + 30 * 0.9 - 0.01
+    get_auth("voice")
+    assert MemoryProvider.fetches == {"a": 1}
+    now[0] = start + 30 * 1.1
+    get_auth("voice")
+
+    assert MemoryProvider.fetches == {"a": 2}
+    later = [start * 2]  # the next default resolver's clock; the first one's stops at 0
+    now[0] = 0.0
+    bc.configure(
+        resolver=Resolver(["mem:a?ttl=30"], clock=lambda: later[0], spawn=lambda work: work())
+    )
+    get_auth("voice")
+    assert MemoryProvider.fetches == {"a": 3}
+    later[0] = start * 2 + 30 * 1.1
+    get_auth("voice")
+    assert MemoryProvider.fetches == {"a": 4}

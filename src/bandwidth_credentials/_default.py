@@ -9,6 +9,7 @@ out earlier use the new one.
 from __future__ import annotations
 
 import _thread
+import time
 
 from ._lifecycle import on_fork
 from ._resolver import Resolver
@@ -16,7 +17,7 @@ from ._schema import document_services
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from ._auth import ServiceAuth
     from ._resolver import SourceLike
@@ -24,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload"]
 
 _default: Resolver | None = None
+# The default resolver's clock, assigned before _default whenever that changes. The
+# lookup path calls it as a module global: calling it through the resolver's attribute
+# costs about 10 ns more per get_auth(), a tenth of the whole lookup.
+_clock: Callable[[], float] = time.monotonic
 _lock = _thread.allocate_lock()
 
 
@@ -36,11 +41,13 @@ on_fork(_reset_lock)
 
 
 def _resolver() -> Resolver:
-    global _default
+    global _default, _clock
     with _lock:
         if _default is None:
-            _default = Resolver()
-            _default._owner = DEFAULT
+            new = Resolver()
+            new._owner = DEFAULT
+            _clock = new._clock
+            _default = new
         return _default
 
 
@@ -107,12 +114,11 @@ def get_auth(service: str) -> ServiceAuth:
         # The lookup path inline (this is every API call's cost): a fresh snapshot and a
         # spelling seen before answer with one dict lookup; anything else asks the resolver.
         snapshot = resolver._cached
-        if snapshot is not None:
-            until = snapshot.lookup_until
-            if until is None or resolver._clock() < until:
-                auth = snapshot.by_alias.get(service)
-                if auth is not None:
-                    return auth
+        until = snapshot.lookup_until
+        if until is None or _clock() < until:
+            auth = snapshot.by_alias.get(service)
+            if auth is not None:
+                return auth
     return resolver.get_auth(service)
 
 
@@ -157,12 +163,13 @@ def configure(
     unknown scheme (naming the plugin package to install), and ``TypeError`` when both
     ``sources`` and ``resolver`` are given.
     """
-    global _default
+    global _default, _clock
     if resolver is not None and sources is not None:
         raise TypeError("pass sources or resolver, not both")
     new = resolver if resolver is not None else Resolver(sources)
     new._owner = DEFAULT
     with _lock:
+        _clock = new._clock
         old, _default = _default, new
     if old is not None and old is not new:
         old.close()

@@ -81,7 +81,8 @@ def credential_environment(
         for variable, value in variables.items():
             counts.setdefault(variable, Counter())[value] += 1
     shared = {
-        variable: counter.most_common(1)[0][0]
+        # The most common value, the first seen on a tie (as most_common(1), without heapq).
+        variable: max(counter, key=counter.__getitem__)
         for variable, counter in counts.items()
         if variable != "BASE_URL"  # a base URL is per service by nature
     }

@@ -20,7 +20,7 @@ from ._factory import build_auth, warn_basic_once
 from ._keys import SCHEMA
 from ._lifecycle import in_lambda, register_resolver
 from ._log import logger
-from ._normalizer import log_notes, normalize
+from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._schema import canonical_service, document_services
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from ._auth import Owner, ServiceAuth
-    from ._normalizer import Resolution
     from ._verify import Verification
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
@@ -103,6 +102,11 @@ class _Snapshot:
         return new
 
 
+# What the lookup path reads before the first resolution: always due, never served, so
+# the lookup needs no "nothing cached yet" test.
+_UNRESOLVED = _Snapshot({}, {}, {}, Resolution((), {}, (), ()), (), False, -_INF, -_INF)
+
+
 def _spawn_thread(work: Callable[[], None]) -> None:
     import threading  # only for a background refresh: the first resolution runs inline
 
@@ -155,7 +159,7 @@ class Resolver:
             publish=self._published,
         )
         self._owner: Owner = self
-        self._cached: _Snapshot | None = None  # the policy's snapshot, for the lookup path
+        self._cached = _UNRESOLVED  # the policy's snapshot, for the lookup path
         register_resolver(self)
 
     # -- the hot path -------------------------------------------------------------
@@ -183,12 +187,9 @@ class Resolver:
         there is nothing (or nothing recent enough, ``max_stale``) to fall back on.
         """
         snapshot = self._cached
-        if snapshot is None:
+        until = snapshot.lookup_until
+        if until is not None and self._clock() >= until:
             snapshot = self._current()
-        else:
-            until = snapshot.lookup_until
-            if until is not None and self._clock() >= until:
-                snapshot = self._current()
         auth = snapshot.by_alias.get(service)
         if auth is None:
             name = canonical_service(service)  # other casing, or UnknownServiceError
