@@ -67,8 +67,8 @@ def test_json_carries_the_same_notes_as_the_text() -> None:
 def test_a_skipped_optional_source_is_shown_with_why() -> None:
     result = bwcreds("check", env=BASIC)
 
-    assert "sources skipped:" in result.stdout
-    assert "dotenv:.env?optional=true skipped (optional)" in result.stdout
+    assert "optional sources skipped:" in result.stdout
+    assert "dotenv:.env?optional=true: " in result.stdout
 
 
 def test_a_dotenv_in_a_parent_directory_is_hinted_at(tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ CASES = [
         [
             "voice: no credentials for the voice API: missing account_id and credentials (one of "
             "client_id+client_secret, access_token, username+password); sources consulted: "
-            "env (read), dotenv:.env?optional=true (skipped (optional): .env does not exist)",
-            "  - dotenv:.env?optional=true skipped (optional): .env does not exist",
+            "env (read), dotenv:.env?optional=true (skipped: .env does not exist)",
+            "  - dotenv:.env?optional=true: .env does not exist",
         ],
     ),
     (
@@ -62,7 +62,7 @@ CASES = [
         {},
         ["check", "voice"],
         [
-            "  - dotenv:.env?optional=true skipped (optional): .env does not exist; found "
+            "  - dotenv:.env?optional=true: .env does not exist; found "
             "../.env; point the source at it with dotenv:../.env",
         ],
     ),

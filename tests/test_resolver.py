@@ -425,3 +425,24 @@ def test_get_auth_follows_the_clock_of_the_configured_resolver() -> None:
     later[0] = start * 2 + 30 * 1.1
     get_auth("voice")
     assert MemoryProvider.fetches == {"a": 4}
+
+
+@pytest.mark.usefixtures("store")
+def test_a_skipped_source_reads_the_same_after_a_refresh_of_the_others() -> None:
+    MemoryProvider.stores["a"] = {"BW_ACCOUNT_ID": "920012"}  # no credentials: not ready
+    now = [100.0]
+    resolver = Resolver(
+        ["mem:a?ttl=30", "mem:gone?optional=true"], clock=lambda: now[0], spawn=lambda w: w()
+    )
+    with pytest.raises(CredentialNotFoundError) as first:
+        resolver.get_auth("voice")
+
+    now[0] = 100.0 + 30 * 1.1  # only mem:a is due
+    with pytest.raises(CredentialNotFoundError) as second:
+        resolver.get_auth("voice")
+
+    assert MemoryProvider.fetches == {"a": 2, "gone": 1}
+    said = "mem:gone?optional=true (skipped: no such store)"
+    assert said in str(first.value)
+    assert said in str(second.value)
+    assert resolver.skipped() == ("mem:gone?optional=true: no such store",)

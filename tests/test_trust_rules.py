@@ -107,7 +107,7 @@ def test_not_found_lists_every_source_with_its_outcome(env: pytest.MonkeyPatch) 
 
     message = str(caught.value)
     assert "env (read)" in message
-    assert "dotenv:.env?optional=true (skipped (optional):" in message
+    assert "dotenv:.env?optional=true (skipped:" in message
     assert caught.value.sources == ("env", "dotenv:.env?optional=true")
 
 

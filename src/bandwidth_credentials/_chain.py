@@ -73,7 +73,7 @@ class _State:
         self.ttl = source.number("ttl", provider.default_ttl)
         self.max_stale = source.number("max_stale", DEFAULT_MAX_STALE)
         self.fetched: Fetched | None = None
-        self.skipped: str | None = None  # why an optional source was left out
+        self.skipped: str | None = None  # why an optional source was left out (its reason)
         self.expires_at: float | None = None
         self.check_at: float | None = None
         self.stale_since: float | None = None  # when the values went stale (failed refresh)
@@ -204,7 +204,7 @@ class SourceChain:
             if isinstance(result, Failed):
                 state.fetched = None
                 uri = state.provider.source.uri
-                state.skipped = f"{uri} skipped (optional): {_reason(result.error, uri)}"
+                state.skipped = _reason(result.error, uri)
             else:
                 state.fetched = result
                 state.skipped = None
@@ -250,13 +250,15 @@ class SourceChain:
             uri = state.provider.source.uri
             result = results.get(index, state.fetched)
             if isinstance(result, Failed):
-                said.append((uri, f"skipped (optional): {_reason(result.error, uri)}"))
+                said.append((uri, f"skipped: {_reason(result.error, uri)}"))
             elif result is None and state.skipped is not None:
-                said.append((uri, state.skipped.split(" skipped ", 1)[-1]))
+                said.append((uri, f"skipped: {state.skipped}"))
             else:
                 said.append((uri, "read"))
         return tuple(said)
 
     def skipped(self) -> tuple[str, ...]:
-        """Optional sources left out of the current values, each with why."""
-        return tuple(s.skipped for s in self._states if s.skipped is not None)
+        """Optional sources left out of the current values: ``URI: why`` for each."""
+        return tuple(
+            f"{s.provider.source.uri}: {s.skipped}" for s in self._states if s.skipped is not None
+        )

@@ -140,7 +140,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
-    write_list(out, "sources skipped", skipped)
+    write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
 
@@ -223,7 +223,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
         _table(rows, out)
-    write_list(out, "sources skipped", skipped)
+    write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return code
 

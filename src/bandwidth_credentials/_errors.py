@@ -101,7 +101,7 @@ class CredentialNotFoundError(CredentialsError):
     ``service`` is the service asked for, ``missing`` the fields that were not found
     (for example ``("username", "password")``), ``sources`` the URIs that were
     consulted, ``outcomes`` what each gave (``("env", "read")``,
-    ``("dotenv:.env?optional=true", "skipped (optional): ... does not exist")``), and
+    ``("dotenv:.env?optional=true", "skipped: ... does not exist")``), and
     ``notes`` what was seen but ignored (half pairs, empty values, look-alike names);
     all are tuples.
 
