@@ -109,7 +109,8 @@ def port_of(uri: str) -> int:
 def get(
     *, uri: str, label: str, port: int, path: str, token: str, wait: float, timeout: float
 ) -> Answer:
-    """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s.
+    """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s;
+    the first other answer, whatever its status, as an :class:`Answer`.
 
     Raises :class:`NoAnswer` when nothing answered, :class:`SourceUnavailableError` when
     the extension stayed "not ready", :class:`SourceFormatError` for an answer over
