@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import math
 import ssl
 import time
 import tracemalloc
@@ -99,6 +100,9 @@ def test_redirects_are_returned_not_followed() -> None:
         (email.utils.formatdate(999_000, usegmt=True), 0.0),  # in the past
         ("soon", None),
         ("-5", None),
+        ("\u00b2", None),  # a digit to str.isdigit, not to RFC 9110
+        ("\u0661\u0662", None),  # Arabic-Indic digits
+        ("9" * 400, math.inf),  # too long for a float, not an error
         ("", None),
         (None, None),
     ],

@@ -115,12 +115,13 @@ def display_url(url: str) -> str:
 def parse_retry_after(value: str | None, now: float) -> float | None:
     """Seconds to wait from an HTTP ``Retry-After`` value (RFC 9110 §10.2.3): either
     delay-seconds or an HTTP-date, ``now`` being the current time in epoch seconds.
-    ``None`` when absent or unparsable; never negative. The caller caps it."""
+    ``None`` when absent or unparsable; never negative (``inf`` for delay-seconds too
+    long for a float). The caller caps it."""
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
-        return float(int(text))
+    if text.isascii() and text.isdigit():  # DIGIT is ASCII; str.isdigit also takes "²"
+        return float(text)
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

@@ -12,7 +12,10 @@ in AWS Lambda functions", Systems Manager User Guide):
   ``{"Parameter": {...}}``;
 - the session token in ``X-Aws-Parameters-Secrets-Token`` (401 when missing or wrong),
   a bare 400 for any failed lookup, and a 400 "not ready to serve traffic, please
-  wait" while it starts.
+  wait" while it starts;
+- for tests, a scripted answer (``forced``) with the header fields given in
+  ``forced_headers`` (a ``Retry-After`` on a 429 or 503, say). AWS documents no error
+  answer of the extension, so these stand for what a throttled store could send.
 
 Not implemented: the extension's cache and its TTL variables, and parameter ARNs of
 other accounts. Standard library only, so the cold-start benchmark can use it too.
@@ -62,6 +65,7 @@ class StubExtension:
     parameters: dict[str, list[_ParameterVersion]] = field(default_factory=dict)
     not_ready_answers: int = 0
     forced: tuple[int, bytes] | None = None
+    forced_headers: dict[str, str] = field(default_factory=dict)
     requests: list[tuple[str, str | None]] = field(default_factory=list)
     port: int = 0
 
@@ -94,15 +98,19 @@ class StubExtension:
             stored.labels.discard(label)
         self.parameters[name][version - 1].labels.add(label)
 
-    def answer(self, path: str, token: str | None) -> tuple[int, bytes]:
+    def answer(self, path: str, token: str | None) -> tuple[int, bytes, dict[str, str]]:
+        """The status, body and extra header fields for one request."""
         self.requests.append((path, token))
         if self.not_ready_answers > 0:
             self.not_ready_answers -= 1
-            return 400, NOT_READY
+            return 400, NOT_READY, {}
         if token != self.token:
-            return 401, b"Unauthorized"
+            return 401, b"Unauthorized", {}
         if self.forced is not None:
-            return self.forced
+            return *self.forced, dict(self.forced_headers)
+        return *self._lookup(path), {}
+
+    def _lookup(self, path: str) -> tuple[int, bytes]:
         parts = urlsplit(path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if parts.path == "/systemsmanager/parameters/get":
@@ -178,10 +186,12 @@ class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
     def do_GET(self) -> None:
-        status, body = self.server.stub.answer(self.path, self.headers.get(TOKEN_HEADER))
+        status, body, extra = self.server.stub.answer(self.path, self.headers.get(TOKEN_HEADER))
         self.send_response(status)
         self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
         self.send_header("Content-Length", str(len(body)))
+        for name, value in extra.items():
+            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 

@@ -6,6 +6,12 @@ User Guide): the extension listens on ``127.0.0.1:PARAMETERS_SECRETS_EXTENSION_H
 (default 2773), wants ``AWS_SESSION_TOKEN`` in the ``X-Aws-Parameters-Secrets-Token``
 header (401 without it), answers 400 "not ready" in the first moments of init, and
 answers a failed lookup with a bare 400 while logging the cause to CloudWatch.
+
+Those pages describe the requests and the extension's settings; they specify no error
+answers: no list of statuses, no error body and no response header (``Retry-After``
+included). So :func:`classify` reads a status as HTTP defines it, looks in the body
+only for the store's documented error codes, and honours a ``Retry-After`` (RFC 9110
+§10.2.3) whenever a throttled or unavailable answer carries one.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -56,6 +62,29 @@ def region_for_messages(option: str | None, arn: str | None) -> str | None:
     )
 
 
+class Answer(NamedTuple):
+    """The extension's answer: ``status``, ``body`` (at most :data:`MAX_ANSWER` bytes) and
+    ``retry_after``, the seconds its ``Retry-After`` header asked for (``None`` without
+    a valid one)."""
+
+    status: int
+    body: bytes
+    retry_after: float | None
+
+
+class Refusal(NamedTuple):
+    """What may be shown of an error answer: its status and the store's error code it
+    named, when it named one of the codes the store documents; nothing else of the body."""
+
+    status: int
+    code: str | None
+
+    @property
+    def shown(self) -> str:
+        """``HTTP 400, ResourceNotFoundException`` or ``HTTP 400``."""
+        return f"HTTP {self.status}" + (f", {self.code}" if self.code else "")
+
+
 class NoAnswer(Exception):
     """Nothing answered on the extension's port (refused, reset, or timed out)."""
 
@@ -79,8 +108,9 @@ def port_of(uri: str) -> int:
 
 def get(
     *, uri: str, label: str, port: int, path: str, token: str, wait: float, timeout: float
-) -> tuple[int, bytes]:
-    """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s.
+) -> Answer:
+    """One GET, repeated with backoff while the extension is not ready, up to ``wait`` s;
+    the first other answer, whatever its status, as an :class:`Answer`.
 
     Raises :class:`NoAnswer` when nothing answered, :class:`SourceUnavailableError` when
     the extension stayed "not ready", :class:`SourceFormatError` for an answer over
@@ -104,10 +134,9 @@ def get(
             )
         if isinstance(outcome, _http.HttpError):
             reason = str(outcome)
+        elif not (outcome.status == 400 and b"not ready" in outcome.body.lower()):
+            return outcome
         else:
-            status, body = outcome
-            if not (status == 400 and b"not ready" in body.lower()):
-                return status, body
             reason = "not ready"
         if time.monotonic() + delay > deadline:
             break
@@ -122,9 +151,7 @@ def get(
     raise NoAnswer(reason)
 
 
-def _get_once(
-    port: int, path: str, token: str, timeout: float
-) -> tuple[int, bytes] | _http.HttpError:
+def _get_once(port: int, path: str, token: str, timeout: float) -> Answer | _http.HttpError:
     """One bounded exchange; the bounded client's error is returned, not raised."""
     from bandwidth_credentials import _http
 
@@ -139,30 +166,41 @@ def _get_once(
         )
     except _http.HttpError as exc:
         return exc
-    return answer.status, answer.body
+    # An HTTP-date is relative to the wall clock, whatever clock the resolver runs on.
+    retry_after = _http.parse_retry_after(answer.headers.get("retry-after"), time.time())
+    return Answer(answer.status, answer.body, retry_after)
 
 
-def known_code(body: bytes, codes: tuple[str, ...]) -> str | None:
-    """The first of ``codes`` named in an error answer; the rest of it is never used."""
-    return next((code for code in codes if code.encode() in body), None)
+def classify(answer: Answer, request: ExtensionRequest, *, uri: str, port: int) -> SourceError:
+    """The library error for an answer other than 200.
 
+    The answers both stores share are mapped here: 401 is
+    :class:`SourceAuthenticationError` (the token header); 429, 5xx or a ``Throttl...``
+    code is :class:`SourceUnavailableError` whose ``retry_after`` is the answer's
+    ``Retry-After`` in seconds (``None`` without a valid one), which the resolver's
+    backoff honours. Any other answer is the store's to map (``request.error``). The
+    body is never quoted: only the codes in ``request.codes`` are looked for in it.
 
-def common_status_error(
-    *, uri: str, label: str, status: int, answer: str, code: str | None, port: int
-) -> SourceError | None:
-    """The error for answers both stores share (401, throttling, 5xx), or ``None``."""
-    if status == 401:
+    >>> classify(Answer(429, b"", 7.0), request, uri=uri, port=2773).retry_after  # doctest: +SKIP
+    7.0
+    """
+    code = next((code for code in request.codes if code.encode() in answer.body), None)
+    refusal = Refusal(answer.status, code)
+    if refusal.status == 401:
         return SourceAuthenticationError(
-            f"source {uri}: the Lambda extension refused the request for {label} ({answer}): "
-            f"the {TOKEN_HEADER} header must be this execution environment's {TOKEN_ENV}",
+            f"source {uri}: the Lambda extension refused the request for {request.label()} "
+            f"({refusal.shown}): the {TOKEN_HEADER} header must be this execution "
+            f"environment's {TOKEN_ENV}",
             source=uri,
         )
-    if status == 429 or status >= 500 or (code or "").startswith("Throttl"):
+    if refusal.status == 429 or refusal.status >= 500 or (code or "").startswith("Throttl"):
         return SourceUnavailableError(
-            f"source {uri}: the Lambda extension on port {port} could not serve {label} ({answer})",
+            f"source {uri}: the Lambda extension on port {port} could not serve "
+            f"{request.label()} ({refusal.shown})",
             source=uri,
+            retry_after=answer.retry_after,
         )
-    return None
+    return request.error(refusal)
 
 
 def json_document(body: bytes) -> dict[str, Any] | None:
@@ -188,6 +226,8 @@ class ExtensionRequest(Protocol):
 
     sdk_scheme: str
     answer_name: str
+    #: The store's documented error codes, most specific first (one may contain another).
+    codes: tuple[str, ...]
 
     @property
     def region(self) -> str | None: ...
@@ -196,7 +236,8 @@ class ExtensionRequest(Protocol):
 
     def path(self) -> str: ...
 
-    def error(self, status: int, body: bytes, port: int) -> SourceError: ...
+    def error(self, refusal: Refusal) -> SourceError:
+        """The store's own mapping of an error answer that :func:`classify` left to it."""
 
     def decode(self, document: Mapping[str, Any]) -> Fetched: ...
 

@@ -21,7 +21,7 @@ from bandwidth_credentials import (
     SourceNotFoundError,
 )
 
-from ._extension import common_status_error, known_code, region_for_messages
+from ._extension import Refusal, region_for_messages
 from ._secret import arn_region, field_option, secret_id_of, secret_values, version_selector, where
 
 _SECRET_CODES = (
@@ -41,6 +41,7 @@ class SecretRequest:
 
     sdk_scheme = "aws-sm"
     answer_name = "GetSecretValue"
+    codes: tuple[str, ...] = _SECRET_CODES
 
     def __init__(self, source: Source) -> None:
         self.source = source
@@ -74,17 +75,10 @@ class SecretRequest:
             query["versionStage"] = self.stage
         return "/secretsmanager/get?" + urlencode(query, quote_via=quote)
 
-    def error(self, status: int, body: bytes, port: int) -> SourceError:
-        # The body is never quoted: only known error names are looked for in it.
-        uri = self.source.uri
-        label = self.label()
-        code = known_code(body, _SECRET_CODES)
-        answer = f"HTTP {status}" + (f", {code}" if code else "")
-        shared = common_status_error(
-            uri=uri, label=label, status=status, answer=answer, code=code, port=port
-        )
-        if shared is not None:
-            return shared
+    def error(self, refusal: Refusal) -> SourceError:
+        """The error for a refusal that is the secret's own (not found, denied, ...)."""
+        uri, label = self.source.uri, self.label()
+        status, code, answer = refusal.status, refusal.code, refusal.shown
         if code == "ResourceNotFoundException" or status == 404:
             return SourceNotFoundError(
                 f"source {uri}: {label} does not exist ({answer})", source=uri

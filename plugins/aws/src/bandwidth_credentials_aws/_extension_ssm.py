@@ -22,7 +22,7 @@ from bandwidth_credentials import (
     SourceNotFoundError,
 )
 
-from ._extension import common_status_error, known_code, region_for_messages
+from ._extension import Refusal, region_for_messages
 from ._parameter import arn_region, parameter_target, parameter_values
 
 _CODES = (
@@ -42,6 +42,7 @@ class ParameterRequest:
 
     sdk_scheme = "aws-ssm"
     answer_name = "GetParameter"
+    codes: tuple[str, ...] = _CODES
 
     def __init__(self, source: Source, name: str) -> None:
         uri = source.uri
@@ -78,17 +79,10 @@ class ParameterRequest:
             query["label"] = self.target.label
         return "/systemsmanager/parameters/get?" + urlencode(query, quote_via=quote)
 
-    def error(self, status: int, body: bytes, port: int) -> SourceError:
-        # The body is never quoted: only known error names are looked for in it.
-        uri = self.source.uri
-        label = self.label()
-        code = known_code(body, _CODES)
-        answer = f"HTTP {status}" + (f", {code}" if code else "")
-        shared = common_status_error(
-            uri=uri, label=label, status=status, answer=answer, code=code, port=port
-        )
-        if shared is not None:
-            return shared
+    def error(self, refusal: Refusal) -> SourceError:
+        """The error for a refusal that is the parameter's own (not found, denied, ...)."""
+        uri, label = self.source.uri, self.label()
+        status, code, answer = refusal.status, refusal.code, refusal.shown
         if code in ("ParameterNotFound", "ParameterVersionNotFound") or status == 404:
             return SourceNotFoundError(
                 f"source {uri}: {label} does not exist ({answer})", source=uri

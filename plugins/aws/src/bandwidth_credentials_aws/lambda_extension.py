@@ -31,6 +31,7 @@ from ._extension import (
     TOKEN_HEADER,
     ExtensionRequest,
     NoAnswer,
+    classify,
     get,
     json_document,
     missing_token_error,
@@ -148,7 +149,7 @@ class LambdaExtensionProvider(Provider):
         label = self.request.label()
         unanswered = None
         try:
-            status, body = get(
+            answer = get(
                 uri=uri,
                 label=label,
                 port=port,
@@ -175,9 +176,9 @@ class LambdaExtensionProvider(Provider):
                 "Lambda Extension layer attached? (or add ?fallback=sdk)",
                 source=uri,
             )
-        if status != 200:
-            raise self.request.error(status, body, port)
-        document = json_document(body)
+        if answer.status != 200:
+            raise classify(answer, self.request, uri=uri, port=port)
+        document = json_document(answer.body)
         if document is None:
             raise SourceFormatError(
                 f"source {uri}: the Lambda extension's answer for {label} is not "
