@@ -116,7 +116,7 @@ EXEC_CODE = (
     "import os, sys\n"
     "before = set(sys.modules)\n"
     "def execvpe(file, args, env):\n"  # stands in for the exec: report, then leave
-    "    print(env['BW_USERNAME'], ' '.join(sorted(set(sys.modules) - before)))\n"
+    "    print(env['BW_USERNAME'], ' '.join(sorted(set(sys.modules) - before)), flush=True)\n"
     "    os._exit(0)\n"
     "os.execvpe = execvpe\n"
     "from bandwidth_credentials._cli import main\n"
