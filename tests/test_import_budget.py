@@ -122,8 +122,12 @@ EXEC_CODE = (
     "from bandwidth_credentials._cli import main\n"
     "sys.exit(main(['exec', '--', 'true']))\n"
 )
-# argparse itself loads re, enum, functools, shutil and gettext: not counted against exec.
+# argparse itself loads re, enum, functools and gettext: not counted against exec. Its
+# help formatter would load shutil (with bz2 and lzma) for every add_argument().
 EXEC_NOT_LOADED = (
+    "shutil",
+    "bz2",
+    "lzma",
     "typing",
     "json",
     "threading",

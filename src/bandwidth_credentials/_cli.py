@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._cli_parser import Parser
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
@@ -256,7 +257,7 @@ def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="bwcreds",
         description="Check where Bandwidth API credentials come from and whether they are ready.",
     )
