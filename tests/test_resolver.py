@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Iterator
 from importlib.metadata import EntryPoint
@@ -274,10 +275,15 @@ def test_missing_plugin_names_the_package(
     monkeypatch: pytest.MonkeyPatch, uri: str, package: str
 ) -> None:
     scheme = uri.split(":")[0]
+    # Not installed: no entry point, and its package does not import.
     monkeypatch.setattr(
         registry, "_entry_points", {k: v for k, v in registry._discover().items() if k != scheme}
     )
     monkeypatch.setattr(registry, "_loaded", {})
+    package_module = registry.PLUGIN_PROVIDERS[scheme].split(".")[0]
+    for name in [m for m in sys.modules if m.split(".")[0] == package_module]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, package_module, None)  # import raises ImportError
 
     with pytest.raises(ConfigurationError) as caught:
         Resolver([uri])
@@ -446,3 +452,35 @@ def test_a_skipped_source_reads_the_same_after_a_refresh_of_the_others() -> None
     assert said in str(first.value)
     assert said in str(second.value)
     assert resolver.skipped() == ("mem:gone?optional=true: no such store",)
+
+
+def test_the_projects_plugins_resolve_without_reading_entry_points(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setattr(registry, "_entry_points", None)
+
+    classes = {scheme: registry.provider_class(scheme) for scheme in registry.PLUGIN_PROVIDERS}
+
+    assert registry._entry_points is None  # never scanned
+    assert {s: f"{c.__module__}:{c.__qualname__}" for s, c in classes.items()} == (
+        registry.PLUGIN_PROVIDERS
+    )
+    registered = {s: ep.value for s, ep in registry._discover().items()}
+    assert {s: registered[s] for s in registry.PLUGIN_PROVIDERS} == registry.PLUGIN_PROVIDERS
+
+
+def test_a_broken_own_plugin_is_explained_by_its_entry_point(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    broken = EntryPoint("vault", "no_such_vault_module:VaultProvider", registry.GROUP)
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setattr(registry, "_entry_points", {**registry._discover(), "vault": broken})
+    monkeypatch.setitem(registry.PLUGIN_PROVIDERS, "vault", "no_such_vault_module:VaultProvider")
+
+    with pytest.raises(ConfigurationError) as caught:
+        Resolver(["vault:secret/bw"])
+
+    assert "failed to load: ModuleNotFoundError" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None

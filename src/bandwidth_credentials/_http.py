@@ -18,6 +18,9 @@ timeout); it is checked against the deadline as soon as it returns.
   ``SSL_CERT_FILE`` when set.
 - Failures are :class:`HttpError` subclasses carrying no URL, header or body text, raised
   with no ``__cause__``/``__context__``; callers map them to their own errors.
+- ``ssl`` loads for https only, ``urllib.request`` (for its proxy rules) only when a proxy
+  can be configured, ``email.utils`` for an HTTP-date: the Lambda extension's plain-http
+  requests to loopback pay for none of them on a cold start.
 
 >>> answer = request("GET", "https://api.bandwidth.com/", timeout=5.0)  # doctest: +SKIP
 >>> answer.status, answer.headers.get("content-type"), len(answer.body)  # doctest: +SKIP
@@ -25,15 +28,17 @@ timeout); it is checked against the deadline as soon as it returns.
 
 from __future__ import annotations
 
-import base64
-import email.utils
-import functools
+import binascii
+import functools  # loaded by urllib.parse anyway
 import os
-import ssl
+import sys
 import urllib.parse
-import urllib.request
-from collections.abc import Mapping
-from typing import NamedTuple
+
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -122,6 +127,8 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     text = value.strip()
     if text.isascii() and text.isdigit():  # DIGIT is ASCII; str.isdigit also takes "²"
         return float(text)
+    import email.utils  # only for the HTTP-date form
+
     try:
         when = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):
@@ -177,10 +184,15 @@ def _proxy_for(target: _Target, chosen: str | None = None) -> tuple[_Target, dic
     for none), else the environment's."""
     proxy = chosen
     if proxy is None:
-        proxy = urllib.request.getproxies().get(target.scheme)
-        if not proxy or urllib.request.proxy_bypass(f"{target.host}:{target.port}"):
+        if not _proxies_possible():
             return None
-        if urllib.request.proxy_bypass(target.host):
+        # Heavy (http.client, email, tempfile...): only when a proxy may be configured.
+        from urllib.request import getproxies, proxy_bypass
+
+        proxy = getproxies().get(target.scheme)
+        if not proxy or proxy_bypass(f"{target.host}:{target.port}"):
+            return None
+        if proxy_bypass(target.host):
             return None
     if not proxy:
         return None
@@ -191,8 +203,18 @@ def _proxy_for(target: _Target, chosen: str | None = None) -> tuple[_Target, dic
         pair = (
             f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
         )
-        extra["Proxy-Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+        encoded = binascii.b2a_base64(pair.encode(), newline=False).decode()
+        extra["Proxy-Authorization"] = "Basic " + encoded
     return via, extra
+
+
+def _proxies_possible() -> bool:
+    """Whether :func:`urllib.request.getproxies` could name a proxy. Off macOS and
+    Windows (whose system settings it also reads) it reads only ``*_proxy`` variables,
+    any case: with none set there is no proxy, and ``urllib.request`` need not load."""
+    if sys.platform == "darwin" or os.name == "nt":
+        return True
+    return any(name.lower().endswith("_proxy") for name in os.environ)
 
 
 def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
@@ -210,6 +232,8 @@ def _context(cafile: str | None, verify: bool) -> ssl.SSLContext:
 
 @functools.lru_cache(maxsize=8)
 def _cached_context(cafile: str | None, verify: bool, stamp: int) -> ssl.SSLContext:
+    import ssl  # only for https
+
     context = ssl.create_default_context(cafile=cafile)
     if not verify:
         context.check_hostname = False
@@ -259,20 +283,25 @@ def request(
         failure = type(exc)(*exc.args)
     except TimeoutError:
         failure = DeadlineExceeded(f"no complete answer within {timeout:g} s")
-    except ssl.SSLError as exc:
-        reason = getattr(exc, "reason", None) or type(exc).__name__
-        if exchange.phase == "tls":
-            failure = TLSFailed(f"TLS handshake failed ({reason})")
-        else:
-            failure = BrokenResponse(f"TLS error while talking to the server ({reason})")
-    except (UnicodeError, ValueError):
-        failure = BadURL("the URL or a header cannot be encoded")
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        if exchange.phase == "connect":
-            failure = ConnectFailed(f"cannot connect ({reason})")
-        else:
-            failure = BrokenResponse(f"the connection failed ({reason})")
+    except (OSError, ValueError) as exc:
+        failure = _failure(exc, exchange.phase)
     finally:
         exchange.close()
     raise failure
+
+
+def _failure(exc: OSError | ValueError, phase: str) -> HttpError:
+    """The :class:`HttpError` for an exception of one exchange in ``phase``."""
+    ssl = sys.modules.get("ssl")  # a TLS error means ssl was loaded for the exchange
+    if ssl is not None and isinstance(exc, ssl.SSLError):  # before ValueError: see below
+        # (SSLCertVerificationError is also a ValueError.)
+        reason = getattr(exc, "reason", None) or type(exc).__name__
+        if phase == "tls":
+            return TLSFailed(f"TLS handshake failed ({reason})")
+        return BrokenResponse(f"TLS error while talking to the server ({reason})")
+    if isinstance(exc, ValueError):  # UnicodeError included
+        return BadURL("the URL or a header cannot be encoded")
+    reason = exc.strerror or type(exc).__name__
+    if phase == "connect":
+        return ConnectFailed(f"cannot connect ({reason})")
+    return BrokenResponse(f"the connection failed ({reason})")

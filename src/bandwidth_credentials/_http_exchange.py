@@ -10,9 +10,7 @@ RFC 9112 §6 and §7) with every buffer bounded.
 from __future__ import annotations
 
 import socket
-import ssl
 import time
-from collections.abc import Mapping
 
 from ._http import (
     BadURL,
@@ -24,6 +22,11 @@ from ._http import (
     _proxy_for,
     _Target,
 )
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Mapping
 
 __all__ = ["Exchange", "exchange_once"]
 

@@ -3,10 +3,12 @@
 Plugins are found through the entry-point group ``bandwidth_credentials.providers``. The
 core's own providers are registered there exactly as plugins are, but resolve without
 reading entry points (reading them costs more than the rest of a cold start), and each
-provider module is imported only when its scheme is configured. Entry points are read once
-per process, on the first scheme that is not built in (or when providers are listed), and
-loaded only when their scheme is asked for, so a broken or heavy plugin costs nothing
-until it is used.
+provider module is imported only when its scheme is configured. So do the project's own
+plugins (``vault``, ``aws-*``, ``azure-kv``, ``gcp-sm``) when their module imports; when it
+does not (not installed, or broken), their entry point is looked up and says why. Entry
+points are read once per process, on the first scheme that is neither (or when providers
+are listed), and loaded only when their scheme is asked for, so a broken or heavy plugin
+costs nothing until it is used.
 """
 
 from __future__ import annotations
@@ -31,6 +33,18 @@ BUILTIN = {
     "dotenv": "bandwidth_credentials.providers.dotenv:DotenvProvider",
     "file": "bandwidth_credentials.providers.file:FileProvider",
     "band": "bandwidth_credentials.providers.band:BandProvider",
+}
+
+# The project's own plugins, as registered in their entry points (module:Class): when the
+# module imports, it serves its scheme without reading entry points (on a Lambda cold
+# start reading them costs more than everything else the extension path does).
+PLUGIN_PROVIDERS = {
+    "vault": "bandwidth_credentials_vault._provider:VaultProvider",
+    "aws-sm": "bandwidth_credentials_aws.secrets_manager:SecretsManagerProvider",
+    "aws-ssm": "bandwidth_credentials_aws.parameter_store:ParameterStoreProvider",
+    "aws-lambda-ext": "bandwidth_credentials_aws.lambda_extension:LambdaExtensionProvider",
+    "azure-kv": "bandwidth_credentials_azure.key_vault:KeyVaultProvider",
+    "gcp-sm": "bandwidth_credentials_gcp.secret_manager:SecretManagerProvider",
 }
 
 # Schemes served by separately installed plugins, so a missing one can be named.
@@ -107,13 +121,19 @@ def provider_class(scheme: str) -> type[Provider]:
         return cls
     builtin = BUILTIN.get(scheme)
     if builtin is not None:
-        module, _, name = builtin.partition(":")
-        # __import__ rather than importlib.import_module: importlib's package pulls in
-        # the warnings module (and its source-line display) on every cold start.
-        __import__(module)
-        found: type[Provider] = getattr(sys.modules[module], name)
+        found: type[Provider] = _import(builtin)
         _loaded[scheme] = found
         return found
+    own_plugin = PLUGIN_PROVIDERS.get(scheme)
+    if own_plugin is not None:
+        try:
+            found = _import(own_plugin)
+        except Exception:  # noqa: S110 - not installed, or broken: the entry point says which
+            pass
+        else:
+            if isinstance(found, type) and issubclass(found, Provider):
+                _loaded[scheme] = found
+                return found
     with _lock:
         ep = _discover().get(scheme)
         if ep is None:
@@ -146,6 +166,16 @@ def provider_class(scheme: str) -> type[Provider]:
             )
         _loaded[scheme] = loaded
         return loaded
+
+
+def _import(target: str) -> type[Provider]:
+    """The class named by ``module:Class``, importing its module."""
+    module, _, name = target.partition(":")
+    # __import__ rather than importlib.import_module: importlib's package pulls in the
+    # warnings module (and its source-line display) on every cold start.
+    __import__(module)
+    found: type[Provider] = getattr(sys.modules[module], name)
+    return found
 
 
 def _schemes() -> list[str]:
