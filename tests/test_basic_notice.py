@@ -7,11 +7,13 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
 from bandwidth_credentials import Resolver
 from bandwidth_credentials._factory import BasicDeprecationWarning, basic_notice
+from bandwidth_credentials.testing import reset
 
 BASIC = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "pw"}
 
@@ -144,3 +146,15 @@ def test_logging_capture_warnings_receives_it() -> None:
     assert result.returncode == 0, result.stderr
     assert "LOGGED py.warnings " in result.stderr
     assert "BasicDeprecationWarning" in result.stderr
+
+
+def test_a_patched_warnings_warn_receives_the_notice(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in BASIC.items():
+        monkeypatch.setenv(name, value)
+    reset()
+
+    with mock.patch("warnings.warn") as warn:
+        Resolver(["env"]).get_auth("voice")
+
+    assert warn.call_count == 1
+    assert warn.call_args.args[1] is BasicDeprecationWarning

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -198,3 +199,44 @@ def test_invalidations_while_the_store_is_failing_respect_the_backoff(
 
     assert during == fetched  # nothing fetched inside the window the store asked for
     assert after.username == "recovered"  # the invalidation was kept for the next attempt
+
+
+class _InterruptOnWarning(logging.Handler):
+    """Raises KeyboardInterrupt from the first warning record: a Ctrl-C landing while the
+    refresh policy records a failure."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.armed = True
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.armed and record.levelno >= logging.WARNING:
+            self.armed = False
+            raise KeyboardInterrupt
+
+
+def test_an_interrupt_while_a_failure_is_recorded_leaves_no_one_waiting(
+    store: dict[str, object],
+) -> None:
+    clock = Clock()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, inline=True)
+    resolver.get_auth("voice")
+    handler = _InterruptOnWarning()
+    logging.getLogger("bandwidth_credentials").addHandler(handler)
+    MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
+    clock.now += 100  # due: the refresh fails and its warning is interrupted
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            resolver.get_auth("voice")
+    finally:
+        logging.getLogger("bandwidth_credentials").removeHandler(handler)
+    del MemoryProvider.fail["a"]
+    clock.now += 100_000  # past the stale bound: every caller must fetch again
+    got: list[object] = []
+    thread = threading.Thread(target=lambda: got.append(resolver.get_auth("voice")), daemon=True)
+
+    thread.start()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    assert len(got) == 1

@@ -484,3 +484,18 @@ def test_a_broken_own_plugin_is_explained_by_its_entry_point(
     assert "failed to load: ModuleNotFoundError" in str(caught.value)
     assert caught.value.__cause__ is None
     assert caught.value.__context__ is None
+
+
+def test_the_lookup_path_reads_the_default_resolver_with_its_own_clock() -> None:
+    from bandwidth_credentials import _default
+    from bandwidth_credentials.testing import reset
+
+    first = Resolver(["env"], clock=lambda: 1.0)
+    second = Resolver(["env"], clock=lambda: 2.0)
+
+    bc.configure(resolver=first)
+    assert _default._lookup == (first, first._clock)
+    bc.configure(resolver=second)
+    assert _default._lookup == (second, second._clock)
+    reset()
+    assert _default._lookup is None

@@ -104,7 +104,10 @@ def test_runs_of_spaces_and_underscores_are_one_separator(spelling: str) -> None
     assert canonical_service(spelling) == "phone-number-lookup"
 
 
-@pytest.mark.parametrize("spelling", ["phone-_number-lookup", "voice!", "vo ice"])
+@pytest.mark.parametrize(
+    "spelling",
+    ["phone-_number-lookup", "voice!", "vo ice", "_voice", "voice_", "__2fa__", "_ voice"],
+)
 def test_other_spellings_are_unknown_as_before(spelling: str) -> None:
     lowered = spelling.strip().lower()
     expected = LOOKUP.get(lowered) or LOOKUP.get(re.sub(r"[\s_]+", "-", lowered))
@@ -129,3 +132,10 @@ def test_short_numbers_are_shown_and_others_hidden() -> None:
     shown = parse_source("vault:secret/bw?ttl=60&max_stale=2.5&timeout=1e3")
 
     assert shown.uri == "vault:secret/bw?ttl=60&max_stale=2.5&timeout=***"
+
+
+@pytest.mark.parametrize("text", [*SAMPLES, "_a_", "a _ b", " _x", "x\u3000_ y", "__"])
+def test_runs_of_spaces_and_underscores_become_one_dash_as_the_regex_makes_them(text: str) -> None:
+    from bandwidth_credentials._schema import _dashed
+
+    assert _dashed(text) == re.sub(r"[\s_]+", "-", text)

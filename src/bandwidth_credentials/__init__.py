@@ -30,37 +30,11 @@ from ._factory import BasicDeprecationWarning
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
 from ._resolver import Resolver
+from ._results import TokenClaims
 from ._schema import SERVICE_NAMES
-from ._typing import TYPE_CHECKING
-
-if TYPE_CHECKING:  # what the lazy names below are, for type checkers
-    from ._jwt import TokenClaims
-    from ._verify import Verification, verify
+from ._verify import Verification, verify
 
 __version__ = "0.1.0"
-
-# Loaded on first access (PEP 562): the online check and the token claims pull in the
-# HTTP client and JSON, which an application that never uses them should not pay for.
-_LAZY = {
-    "verify": ("._verify", "verify"),
-    "Verification": ("._verify", "Verification"),
-    "TokenClaims": ("._jwt", "TokenClaims"),
-}
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        module, attribute = _LAZY[name]
-        value = getattr(importlib.import_module(module, __name__), attribute)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [

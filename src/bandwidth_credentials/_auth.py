@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import binascii
+from collections.abc import Mapping  # the public API's annotations
 from types import MappingProxyType
 
 from ._checks import Provenance, ServiceCredentials
+from ._results import TokenClaims
 from ._schema import KINDS, OAUTH, document_services
 from ._secret import Secret
-from ._typing import TYPE_CHECKING, Protocol
+from ._typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
-
     import httpx
     import requests
     from pydantic import SecretStr
 
-    from ._jwt import TokenClaims
 
 __all__ = ["Owner", "ServiceAuth", "TokenSource"]
 

@@ -9,26 +9,21 @@ out earlier use the new one.
 from __future__ import annotations
 
 import _thread
-import time
+from collections.abc import Callable, Sequence  # the public API's annotations
 
+from ._auth import ServiceAuth
 from ._lifecycle import on_fork
-from ._resolver import Resolver
+from ._resolver import Resolver, SourceLike
 from ._schema import document_services
-from ._typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from ._auth import ServiceAuth
-    from ._resolver import SourceLike
 
 __all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload"]
 
 _default: Resolver | None = None
-# The default resolver's clock, assigned before _default whenever that changes. The
-# lookup path calls it as a module global: calling it through the resolver's attribute
-# costs about 10 ns more per get_auth(), a tenth of the whole lookup.
-_clock: Callable[[], float] = time.monotonic
+# What the lookup path reads: the default resolver with its clock, as one object, so a
+# lookup racing configure() never compares one resolver's deadline with another's clock.
+# Calling the clock from here costs about 10 ns less per get_auth() than calling it
+# through the resolver's attribute (a tenth of the whole lookup).
+_lookup: tuple[Resolver, Callable[[], float]] | None = None
 _lock = _thread.allocate_lock()
 
 
@@ -40,14 +35,21 @@ def _reset_lock() -> None:
 on_fork(_reset_lock)
 
 
+def _install(resolver: Resolver | None) -> Resolver | None:
+    """Make ``resolver`` the default (the caller holds ``_lock``); returns the previous one."""
+    global _default, _lookup
+    previous, _default = _default, resolver
+    _lookup = None if resolver is None else (resolver, resolver._clock)
+    return previous
+
+
 def _resolver() -> Resolver:
-    global _default, _clock
     with _lock:
         if _default is None:
             new = Resolver()
             new._owner = DEFAULT
-            _clock = new._clock
-            _default = new
+            _install(new)
+            return new
         return _default
 
 
@@ -107,19 +109,19 @@ def get_auth(service: str) -> ServiceAuth:
             ``SourceUnavailableError``) when a required source fails with nothing recent
             enough (``max_stale``, default 3600 s) to fall back on.
     """
-    resolver = _default
-    if resolver is None:
-        resolver = _resolver()
-    else:
+    lookup = _lookup
+    if lookup is not None:
         # The lookup path inline (this is every API call's cost): a fresh snapshot and a
         # spelling seen before answer with one dict lookup; anything else asks the resolver.
+        resolver, clock = lookup
         snapshot = resolver._cached
         until = snapshot.lookup_until
-        if until is None or _clock() < until:
+        if until is None or clock() < until:
             auth = snapshot.by_alias.get(service)
             if auth is not None:
                 return auth
-    return resolver.get_auth(service)
+        return resolver.get_auth(service)
+    return _resolver().get_auth(service)
 
 
 async def aget_auth(service: str) -> ServiceAuth:
@@ -163,14 +165,12 @@ def configure(
     unknown scheme (naming the plugin package to install), and ``TypeError`` when both
     ``sources`` and ``resolver`` are given.
     """
-    global _default, _clock
     if resolver is not None and sources is not None:
         raise TypeError("pass sources or resolver, not both")
     new = resolver if resolver is not None else Resolver(sources)
     new._owner = DEFAULT
     with _lock:
-        _clock = new._clock
-        old, _default = _default, new
+        old = _install(new)
     if old is not None and old is not new:
         old.close()
     return new

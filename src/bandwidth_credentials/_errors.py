@@ -23,10 +23,11 @@ so callers can act on it without parsing text.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence  # the public API's annotations
+
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
     from typing import TypeVar
 
     E = TypeVar("E", bound=BaseException)

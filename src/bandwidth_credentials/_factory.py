@@ -224,6 +224,10 @@ def warn_basic_once() -> None:
     if _basic_warned:
         return
     _basic_warned = True
-    # warnings.warn itself (the same C function), without importing the warnings module
-    # for it: the notice still honours every filter and any replaced showwarning().
-    _warnings.warn(basic_notice(), BasicDeprecationWarning, stacklevel=_caller_stacklevel())
+    # Until something imported the warnings module, warn through its C half: the same
+    # function and filters, shown without loading linecache, tokenize and re for the
+    # source line. Once imported, through the module's attribute, which is what a test
+    # patching warnings.warn (or a tool replacing it) expects to be called.
+    module = sys.modules.get("warnings")
+    warn = _warnings.warn if module is None else module.warn
+    warn(basic_notice(), BasicDeprecationWarning, stacklevel=_caller_stacklevel())

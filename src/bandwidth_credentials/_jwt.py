@@ -17,28 +17,13 @@ import base64
 import binascii
 import json
 import math
-from typing import Any, NamedTuple
+from typing import Any
+
+from ._results import TokenClaims
 
 __all__ = ["TokenClaims", "decode_claims"]
 
 MAX_TOKEN_LENGTH = 64 << 10
-
-
-class TokenClaims(NamedTuple):
-    """The claims this library reads from an access token (none of them secret).
-
-    ``accounts`` and ``roles`` as tuples of strings (numeric ids become strings),
-    ``express`` true for a Build account, ``expires_at`` the ``exp`` claim in epoch
-    seconds (``None`` when absent).
-
-    >>> get_auth("voice").token_claims()                            # doctest: +SKIP
-    TokenClaims(accounts=('920012',), roles=('Voice',), express=False, expires_at=...)
-    """
-
-    accounts: tuple[str, ...]
-    roles: tuple[str, ...]
-    express: bool
-    expires_at: float | None
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import abc
 import math
+from collections.abc import Mapping, Sequence  # the public API's annotations
 from types import MappingProxyType
 
 from ._errors import ConfigurationError
 from ._source import COMMON_OPTIONS, Source, parse_source, parse_sources
-from ._typing import TYPE_CHECKING, Protocol
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
-    from typing import ClassVar
+from ._typing import ClassVar, Protocol
 
 __all__ = ["Fetched", "KeySchema", "Provider", "Source", "parse_source", "parse_sources"]
 

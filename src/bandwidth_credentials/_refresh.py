@@ -194,35 +194,39 @@ class RefreshPolicy(Generic[S]):
 
     def _run(self, flight: _Flight) -> None:
         try:
-            snap = self._build(flight.force)
-        except Exception as exc:
-            self._record_failure(flight, exc)
-        except BaseException:
+            try:
+                snap = self._build(flight.force)
+            except Exception as exc:
+                self._record_failure(flight, exc)
+            else:
+                self._record_success(flight, snap)
+        finally:
+            # Whatever happened (a KeyboardInterrupt while recording the outcome too), the
+            # flight ends: nobody is left waiting on it, and the next caller starts anew.
             with self._lock:
                 if self._flight is flight:
                     self._flight = None
             flight.finish()
-            raise
-        else:
-            with self._lock:
-                if flight.generation == self._generation:
-                    self.snapshot = _with(snap, generation=flight.generation)
-                else:
-                    # Invalidated while this refresh was fetching: its values may be the
-                    # refused ones, so the next call fetches again (and the lookup path,
-                    # which reads only due_at, must not serve them).
-                    self.snapshot = _with(snap, generation=flight.generation, due_at=float("-inf"))
-                if self._failures:
-                    logger.info(
-                        "Bandwidth credentials refreshed after %d failed attempt(s)",
-                        self._failures,
-                    )
-                self._failure = None
-                self._failures = 0
-                self._retry_at = float("-inf")
-                if self._flight is flight:
-                    self._flight = None
-        flight.finish()
+
+    def _record_success(self, flight: _Flight, snap: S) -> None:
+        with self._lock:
+            if flight.generation == self._generation:
+                self.snapshot = _with(snap, generation=flight.generation)
+            else:
+                # Invalidated while this refresh was fetching: its values may be the
+                # refused ones, so the next call fetches again (and the lookup path,
+                # which reads only due_at, must not serve them).
+                self.snapshot = _with(snap, generation=flight.generation, due_at=float("-inf"))
+            if self._failures:
+                logger.info(
+                    "Bandwidth credentials refreshed after %d failed attempt(s)",
+                    self._failures,
+                )
+            self._failure = None
+            self._failures = 0
+            self._retry_at = float("-inf")
+            if self._flight is flight:
+                self._flight = None
 
     def _record_failure(self, flight: _Flight, exc: Exception) -> None:
         now = self._clock()

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Sequence  # the public API's annotations
 
+from ._auth import Owner, ServiceAuth
 from ._chain import Failed, SourceChain
 from ._errors import ConfigurationError, fresh
 from ._factory import build_auth, warn_basic_once
@@ -23,14 +25,8 @@ from ._log import logger
 from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
+from ._results import Verification
 from ._schema import canonical_service, document_services
-from ._typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
-
-    from ._auth import Owner, ServiceAuth
-    from ._verify import Verification
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 

@@ -272,11 +272,26 @@ def canonical_service(name: str) -> str:
     found = LOOKUP.get(name) if isinstance(name, str) else None
     if found is None and isinstance(name, str):
         lowered = name.strip().lower()
-        # Runs of spaces and underscores count as one "-": "Phone  Number_Lookup".
-        found = LOOKUP.get(lowered) or LOOKUP.get("-".join(lowered.replace("_", " ").split()))
+        found = LOOKUP.get(lowered) or LOOKUP.get(_dashed(lowered))
     if found is None:
         raise UnknownServiceError(str(name), SERVICE_NAMES)
     return found
+
+
+def _dashed(name: str) -> str:
+    """``name`` with each run of spaces and underscores as one ``-``: ``phone  number_lookup``
+    -> ``phone-number-lookup``, ``_voice`` -> ``-voice`` (which names no service)."""
+    out: list[str] = []
+    in_run = False
+    for char in name:
+        if char == "_" or char.isspace():
+            if not in_run:
+                out.append("-")
+            in_run = True
+        else:
+            out.append(char)
+            in_run = False
+    return "".join(out)
 
 
 def env_scope(service: str) -> str:

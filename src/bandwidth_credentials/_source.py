@@ -8,13 +8,11 @@ hold a secret, keep their values (``dotenv:.env?optional=true``).
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence  # the public API's annotations
 from types import MappingProxyType
 
 from ._errors import ConfigurationError
-from ._typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+from ._typing import NamedTuple
 
 __all__ = ["COMMON_OPTIONS", "Source", "parse_source", "parse_sources"]
 

@@ -11,9 +11,14 @@ names); at run time:
   class annotations are evaluated lazily, it is :class:`typing.NamedTuple` itself.)
 - ``Protocol`` and ``Generic`` are plain bases (protocols here are never checked with
   ``isinstance``), and ``TypeVar`` returns its name.
+- ``Any`` is ``object`` and ``ClassVar[T]`` is ``T``: what ``typing.get_type_hints()``
+  then reports for the public API (which tools such as pydantic's ``validate_call``
+  resolve) accepts the same values; only the names differ.
 
-Names used only in annotations are imported under ``if TYPE_CHECKING:`` where they are
-used; with ``from __future__ import annotations`` no annotation is evaluated at run time.
+With ``from __future__ import annotations`` no annotation is evaluated unless asked for.
+The public API's annotations use names that exist at run time (so
+``typing.get_type_hints()`` resolves them); private code imports names used only in
+annotations under ``if TYPE_CHECKING:``.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import sys
 TYPE_CHECKING = False
 
 if TYPE_CHECKING:
+    from typing import Any as Any
+    from typing import ClassVar as ClassVar
     from typing import Generic as Generic
     from typing import NamedTuple as NamedTuple
     from typing import Protocol as Protocol
     from typing import TypeVar as TypeVar
 elif sys.version_info >= (3, 14):  # pragma: no cover - lazily evaluated annotations
-    from typing import Generic, NamedTuple, Protocol, TypeVar
+    from typing import Any, ClassVar, Generic, NamedTuple, Protocol, TypeVar
 else:
     from collections import namedtuple
 
@@ -81,5 +88,15 @@ else:
         """A type variable's name: type variables mean nothing at run time here."""
         return name
 
+    Any = object
 
-__all__ = ["TYPE_CHECKING", "Generic", "NamedTuple", "Protocol", "TypeVar"]
+    class ClassVar:
+        """``ClassVar[T]`` is ``T`` at run time."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, parameter: object) -> object:
+            return parameter
+
+
+__all__ = ["TYPE_CHECKING", "Any", "ClassVar", "Generic", "NamedTuple", "Protocol", "TypeVar"]

@@ -24,16 +24,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, NamedTuple
 
+from ._auth import ServiceAuth
 from ._discovery import mismatch
 from ._errors import ConfigurationError, CredentialsError, TokenError
-from ._jwt import TokenClaims
+from ._resolver import Resolver  # loaded by now; imported for the annotations
+from ._results import Verification
 from ._schema import HOSTS, MESSAGING_TOKEN, SERVICE_NAMES, SERVICES, canonical_service
-
-if TYPE_CHECKING:
-    from ._auth import ServiceAuth
-    from ._resolver import Resolver
 
 __all__ = ["BUILD_UNAVAILABLE", "Verification", "environment_note", "verify"]
 
@@ -41,34 +38,6 @@ __all__ = ["BUILD_UNAVAILABLE", "Verification", "environment_note", "verify"]
 BUILD_UNAVAILABLE = frozenset({"messaging", "numbers", "toll-free-verification"})
 TIMEOUT = 10.0  # seconds for the account request, connect to last byte
 MAX_SIZE = 1 << 20  # the account resource is a few KiB of XML
-
-
-class Verification(NamedTuple):
-    """The online check of one service.
-
-    ``outcome`` is ``verified`` (Bandwidth accepted the credentials), ``refused`` (the
-    token endpoint or the account resource said 400/401/403), ``unverified`` (no
-    answer either way: unreachable, 5xx, a redirect, a credential kind that cannot be
-    checked), ``unavailable`` (accepted, but the account cannot use this API: Build
-    account, account not in the token), ``claims`` (a static token: only its claims
-    were read) or ``unresolved`` (no usable credentials; ``detail`` is the error).
-    ``status`` is the HTTP status of the check request, ``claims`` what the access token
-    says (``None`` for Basic or a token that is not a JWT).
-
-    >>> [(v.service, v.outcome) for v in verify(["voice"])]          # doctest: +SKIP
-    [('voice', 'verified')]
-    """
-
-    service: str
-    ready: bool
-    outcome: str
-    detail: str
-    scheme: str | None = None
-    kind: str | None = None
-    account_id: str | None = None
-    environment: str | None = None
-    status: int | None = None
-    claims: TokenClaims | None = None
 
 
 def _bearer(auth: ServiceAuth, now: float) -> Verification:

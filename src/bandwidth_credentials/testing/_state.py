@@ -14,7 +14,7 @@ def _clear_process_state() -> None:
     from .. import _default, _discovery, _factory, _normalizer, _oauth
 
     with _default._lock:
-        old, _default._default = _default._default, None
+        old = _default._install(None)
     _factory._basic_warned = False
     _normalizer._logged_notes.clear()
     with _discovery._warned_lock:

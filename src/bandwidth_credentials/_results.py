@@ -1,0 +1,55 @@
+"""What an access token says (:class:`TokenClaims`) and what the online check found
+(:class:`Verification`), as values. Importing them costs nothing: the token decoder
+(:mod:`._jwt`, with JSON and base64) and the online check (:mod:`._verify`, with the HTTP
+client) load only when used."""
+
+from __future__ import annotations
+
+from ._typing import NamedTuple
+
+__all__ = ["TokenClaims", "Verification"]
+
+
+class TokenClaims(NamedTuple):
+    """The claims this library reads from an access token (none of them secret).
+
+    ``accounts`` and ``roles`` as tuples of strings (numeric ids become strings),
+    ``express`` true for a Build account, ``expires_at`` the ``exp`` claim in epoch
+    seconds (``None`` when absent).
+
+    >>> get_auth("voice").token_claims()                            # doctest: +SKIP
+    TokenClaims(accounts=('920012',), roles=('Voice',), express=False, expires_at=...)
+    """
+
+    accounts: tuple[str, ...]
+    roles: tuple[str, ...]
+    express: bool
+    expires_at: float | None
+
+
+class Verification(NamedTuple):
+    """The online check of one service.
+
+    ``outcome`` is ``verified`` (Bandwidth accepted the credentials), ``refused`` (the
+    token endpoint or the account resource said 400/401/403), ``unverified`` (no
+    answer either way: unreachable, 5xx, a redirect, a credential kind that cannot be
+    checked), ``unavailable`` (accepted, but the account cannot use this API: Build
+    account, account not in the token), ``claims`` (a static token: only its claims
+    were read) or ``unresolved`` (no usable credentials; ``detail`` is the error).
+    ``status`` is the HTTP status of the check request, ``claims`` what the access token
+    says (``None`` for Basic or a token that is not a JWT).
+
+    >>> [(v.service, v.outcome) for v in verify(["voice"])]          # doctest: +SKIP
+    [('voice', 'verified')]
+    """
+
+    service: str
+    ready: bool
+    outcome: str
+    detail: str
+    scheme: str | None = None
+    kind: str | None = None
+    account_id: str | None = None
+    environment: str | None = None
+    status: int | None = None
+    claims: TokenClaims | None = None
