@@ -240,3 +240,23 @@ def test_an_interrupt_while_a_failure_is_recorded_leaves_no_one_waiting(
 
     assert not thread.is_alive()
     assert len(got) == 1
+
+
+def test_the_backoff_never_exceeds_its_cap(store: dict[str, object]) -> None:
+    from bandwidth_credentials._refresh import BACKOFF_CAP
+
+    clock = Clock()
+    resolver = Resolver(["mem:a"], clock=clock, inline=True)
+    MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
+    for _ in range(10):  # 2**10 s is far past the cap: every window is the capped one
+        clock.now += 10_000
+        with pytest.raises(SourceError):
+            resolver.get_auth("voice")
+    fetches = MemoryProvider.fetches["a"]
+
+    for attempt in range(1, 21):  # jitter is random: many tries, each just past the cap
+        clock.now += BACKOFF_CAP + 0.001
+        with pytest.raises(SourceError):
+            resolver.get_auth("voice")
+
+        assert MemoryProvider.fetches["a"] == fetches + attempt

@@ -235,7 +235,7 @@ class RefreshPolicy(Generic[S]):
         if isinstance(asked, (int, float)) and asked > 0:
             delay = max(delay, min(float(asked), BACKOFF_CAP))
         else:
-            delay = jittered(delay, 0.5)
+            delay = min(jittered(delay, 0.5), BACKOFF_CAP)  # the cap holds after jitter too
         # Kept without its traceback: the frames it references (and their locals, which
         # may hold what a provider was parsing) are not kept alive by the record.
         exc = fresh(exc)

@@ -52,9 +52,13 @@ def test_importing_the_plugin_and_building_a_resolver_does_not_import_the_sdk() 
 
 
 def test_without_the_plugin_the_error_names_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Not installed: no entry point, and the package does not import.
     found = {k: v for k, v in registry._discover().items() if k != "azure-kv"}
     monkeypatch.setattr(registry, "_entry_points", found)
     monkeypatch.setattr(registry, "_loaded", {})
+    for name in [m for m in sys.modules if m.split(".")[0] == "bandwidth_credentials_azure"]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "bandwidth_credentials_azure", None)
 
     with pytest.raises(ConfigurationError) as caught:
         Resolver(["azure-kv:myvault/bandwidth"])
