@@ -184,8 +184,10 @@ class Resolver:
         """
         snapshot = self._cached
         until = snapshot.lookup_until
-        if until is not None and self._clock() >= until:
-            snapshot = self._current()
+        if until is not None:
+            clock = self._clock  # then called: faster than self._clock() (an attribute)
+            if clock() >= until:
+                snapshot = self._current()
         auth = snapshot.by_alias.get(service)
         if auth is None:
             name = canonical_service(service)  # other casing, or UnknownServiceError
