@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from aws_extension_stub import StubExtension
@@ -126,6 +126,48 @@ def test_a_path_is_a_configuration_error_pointing_at_aws_ssm() -> None:
 def test_options_of_the_other_store_are_configuration_errors(uri: str) -> None:
     with pytest.raises(ConfigurationError):
         provider(uri)
+
+
+# LabelParameterVersion (AWS Systems Manager API reference): up to 100 letters, digits, '.',
+# '-' or '_'; not starting with a digit, nor with "aws" or "ssm" in any case.
+@pytest.mark.parametrize(
+    ("label", "accepted"),
+    [
+        ("blue", True),
+        ("Prod-2.green_1", True),
+        ("_x", True),
+        (".x", True),
+        ("-x", True),
+        ("aw", True),
+        ("awx", True),
+        ("b" * 100, True),
+        ("b" * 101, False),
+        ("2blue", False),
+        ("aws", False),
+        ("AWSblue", False),
+        ("sSmX", False),
+        ("blue green", False),
+        ("blue/green", False),
+        ("blue:1", False),
+        ("blüe", False),
+    ],
+)
+def test_labels_are_checked_as_parameter_store_defines_them(label: str, accepted: bool) -> None:
+    uri = f"aws-lambda-ext:ssm:{NAME}?" + urlencode({"label": label})
+
+    try:
+        selected = provider(uri).request.path()
+    except ConfigurationError as exc:
+        refusal: ConfigurationError | None = exc
+    else:
+        refusal = None
+
+    if accepted:
+        assert refusal is None
+        assert query_of(selected)["label"] == [label]
+    else:
+        assert refusal is not None
+        assert "option 'label' must be a Parameter Store label" in str(refusal)
 
 
 # -- error answers ------------------------------------------------------------------------------

@@ -19,8 +19,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from collections.abc import Mapping  # loaded by the core already
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -31,6 +30,10 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
+
+# Not typing itself: importing it costs a Lambda cold start about as much as the rest of
+# this path (the core's stand-ins build the same classes without it).
+from bandwidth_credentials._typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from bandwidth_credentials import _http

@@ -8,8 +8,7 @@ Secrets Manager User Guide). Standard library only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode  # the core's bounded client loads it anyway
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -20,6 +19,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
+from bandwidth_credentials._typing import Any  # not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._secret import arn_region, field_option, secret_id_of, secret_values, version_selector, where

@@ -9,8 +9,7 @@ Guide). Standard library only.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode  # the core's bounded client loads it anyway
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -21,6 +20,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
+from bandwidth_credentials._typing import Any  # not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._parameter import arn_region, parameter_target, parameter_values

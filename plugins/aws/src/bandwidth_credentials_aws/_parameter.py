@@ -11,22 +11,34 @@ starts with ``/``; a parameter ARN is ``arn:PARTITION:ssm:REGION:ACCOUNT:paramet
 
 from __future__ import annotations
 
-import hashlib
-import re
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping, Sequence  # loaded by the core already
 
 from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 
+# Not typing, re, dataclasses or hashlib: aws-lambda-ext:ssm: runs this module in every
+# Lambda cold start, and those imports would cost about as much as the rest of its path.
+from bandwidth_credentials._typing import Any, NamedTuple
+
 from ._secret import field_option, json_fields
 
-# Labels can't begin with a number (that would be a version), nor "aws" or "ssm".
-_LABEL = re.compile(r"(?!(?i:aws|ssm))[A-Za-z._-][A-Za-z0-9._-]{0,99}")
+_LABEL_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._-")
+_LABEL_CHARS = _LABEL_FIRST | frozenset("0123456789")
+_LABEL_MAX = 100
 
 
-@dataclass(frozen=True)
-class ParameterTarget:
+def is_label(text: str) -> bool:
+    """Whether ``text`` is a Parameter Store label: 1 to 100 letters, digits, ``.``, ``-``
+    or ``_``, not starting with a digit (that would be a version) nor with ``aws`` or
+    ``ssm`` in any case (``LabelParameterVersion``, AWS Systems Manager API reference)."""
+    return (
+        0 < len(text) <= _LABEL_MAX
+        and text[0] in _LABEL_FIRST
+        and all(char in _LABEL_CHARS for char in text)
+        and text[:3].lower() not in ("aws", "ssm")
+    )
+
+
+class ParameterTarget(NamedTuple):
     """What an ``aws-ssm:`` (or ``aws-lambda-ext:ssm:``) URI asks for.
 
     ``name`` is a parameter name or ARN, or, ending in ``/``, a path whose parameters
@@ -94,7 +106,7 @@ def parameter_target(source: Source, name: str, scheme_hint: str) -> ParameterTa
         problem = "give either 'version' or 'label', not both"
     elif version is not None and not (version.isdigit() and int(version) > 0):
         problem = "option 'version' must be a version number (1, 2, ...)"
-    elif label is not None and not _LABEL.fullmatch(label):
+    elif label is not None and not is_label(label):
         problem = (
             "option 'label' must be a Parameter Store label (letters, digits, '.', '-', '_'; "
             "not starting with a digit, 'aws' or 'ssm')"
@@ -149,6 +161,8 @@ def path_values(
     parameters and a digest of every name with its version, so an added, changed or
     deleted parameter each make a new one.
     """
+    import hashlib  # only aws-ssm reads a path; the extension serves single parameters
+
     values: dict[str, object] = {}
     names: dict[str, str] = {}
     largest = 0

@@ -7,8 +7,7 @@ stay on the standard library.
 
 from __future__ import annotations
 
-import base64
-import binascii
+import binascii  # loaded by the core already
 import json
 from collections.abc import Mapping
 
@@ -141,6 +140,8 @@ def _binary_text(uri: str, label: str, secret_binary: object) -> str:
     # Each failure is raised after its `except` block, so no decoder error is chained.
     problem = None
     if isinstance(secret_binary, str):
+        import base64  # only a SecretBinary from the extension's JSON needs it (and struct)
+
         try:
             raw = base64.b64decode(secret_binary, validate=True)
         except (binascii.Error, ValueError):

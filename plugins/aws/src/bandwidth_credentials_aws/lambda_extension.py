@@ -4,14 +4,17 @@ read from the AWS Parameters and Secrets Lambda Extension's local HTTP endpoint.
 The request is a plain ``GET`` with the core's bounded client (one deadline per attempt
 from connect to the last byte, the answer capped at 1 MiB): this path never imports boto3
 or botocore (the point of the extension is a cheap cold start), except with
-``?fallback=sdk`` when no extension answers.
+``?fallback=sdk`` when no extension answers. Every Lambda cold start that uses the
+extension pays for this path's imports in its billed init time, so it loads no
+``logging``, ``typing``, ``threading``, ``dataclasses`` or ``hashlib`` either: records go
+through the core's lazy logger, locks come from ``_thread``, and what only an annotation
+or a rarer path needs is imported there (the plugin's import-budget test pins the list).
 """
 
 from __future__ import annotations
 
-import logging
+import _thread  # threading's lock without importing threading (a cold-start cost)
 import os
-import threading
 
 from bandwidth_credentials import (
     ConfigurationError,
@@ -21,6 +24,7 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
+from bandwidth_credentials._log import logger
 
 from ._extension import (
     DEFAULT_PORT,
@@ -49,8 +53,6 @@ __all__ = [
 
 #: A target starting with this names a Parameter Store parameter, not a secret.
 SSM_PREFIX = "ssm:"
-
-logger = logging.getLogger("bandwidth_credentials")
 
 
 class LambdaExtensionProvider(Provider):
@@ -120,7 +122,7 @@ class LambdaExtensionProvider(Provider):
         self.fallback = fallback == "sdk"
         self.wait = source.number("wait", DEFAULT_WAIT) or 0.0
         self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._sdk: Provider | None = None
 
     @property
@@ -196,7 +198,7 @@ class LambdaExtensionProvider(Provider):
     def after_fork(self) -> None:
         """In a forked child: a new lock and no SDK fallback client of the parent's (left
         open for the parent); every request to the extension has its own connection."""
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._sdk = None
 
     def close(self) -> None:
