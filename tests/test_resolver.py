@@ -499,3 +499,23 @@ def test_the_lookup_path_reads_the_default_resolver_with_its_own_clock() -> None
     assert _default._lookup == (second, second._clock)
     reset()
     assert _default._lookup is None
+
+
+@pytest.mark.usefixtures("store")
+def test_other_spellings_are_learned_up_to_a_bound() -> None:
+    from bandwidth_credentials._resolver import _SPELLINGS_KEPT
+
+    resolver = Resolver(["mem:a"])
+    voice = resolver.get_auth("voice")
+    known = len(resolver._cached.by_alias)
+
+    spellings = [" " * n + "Voice" for n in range(1, _SPELLINGS_KEPT * 2)]
+    served = {id(resolver.get_auth(spelling)) for spelling in spellings}
+
+    assert served == {id(voice)}
+    assert len(resolver._cached.by_alias) == _SPELLINGS_KEPT
+    assert known < _SPELLINGS_KEPT
+    with pytest.raises(bc.UnknownServiceError):
+        resolver.get_auth("Voyce")
+    with pytest.raises(TypeError):
+        resolver.get_auth(["voice"])  # type: ignore[arg-type]

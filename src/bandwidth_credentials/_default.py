@@ -117,9 +117,10 @@ def get_auth(service: str) -> ServiceAuth:
         snapshot = resolver._cached
         until = snapshot.lookup_until
         if until is None or clock() < until:
-            auth = snapshot.by_alias.get(service)
-            if auth is not None:
-                return auth
+            try:
+                return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+            except KeyError:
+                pass
         return resolver.get_auth(service)
     return _resolver().get_auth(service)
 

@@ -33,6 +33,9 @@ __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
 DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried again
+# Spellings a snapshot learns (``"Voice"``, ``" voice "``) on top of the canonical ones:
+# bounded, so a caller inventing endless spellings cannot grow it.
+_SPELLINGS_KEPT = 256
 
 
 SourceLike = str | Source
@@ -188,12 +191,16 @@ class Resolver:
             clock = self._clock  # then called: faster than self._clock() (an attribute)
             if clock() >= until:
                 snapshot = self._current()
-        auth = snapshot.by_alias.get(service)
+        try:
+            return snapshot.by_alias[service]  # a subscript: cheaper than .get() when found
+        except KeyError:
+            pass
+        name = canonical_service(service)  # other casing, or UnknownServiceError
+        auth = snapshot.auth.get(name)
         if auth is None:
-            name = canonical_service(service)  # other casing, or UnknownServiceError
-            auth = snapshot.auth.get(name)
-            if auth is None:
-                raise fresh(snapshot.errors[name])
+            raise fresh(snapshot.errors[name])
+        if len(snapshot.by_alias) < _SPELLINGS_KEPT:
+            snapshot.by_alias[service] = auth  # this spelling is a lookup from now on
         return auth
 
     def get_auth_nowait(self, service: str) -> ServiceAuth | None:
