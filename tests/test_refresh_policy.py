@@ -260,3 +260,28 @@ def test_the_backoff_never_exceeds_its_cap(store: dict[str, object]) -> None:
             resolver.get_auth("voice")
 
         assert MemoryProvider.fetches["a"] == fetches + attempt
+
+
+def test_windows_at_the_cap_are_spread_below_it(store: dict[str, object]) -> None:
+    from bandwidth_credentials._refresh import BACKOFF_CAP
+
+    clock = Clock()
+    resolver = Resolver(["mem:a"], clock=clock, inline=True)
+    MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
+    for _ in range(10):  # far past the cap
+        clock.now += 10_000
+        with pytest.raises(SourceError):
+            resolver.get_auth("voice")
+    windows = []
+
+    for _ in range(12):  # the wait before each next fetch, to 1 s
+        fetches, waited = MemoryProvider.fetches["a"], 0
+        while MemoryProvider.fetches["a"] == fetches:
+            clock.now += 1
+            waited += 1
+            with pytest.raises(SourceError):
+                resolver.get_auth("voice")
+        windows.append(waited)
+
+    assert all(BACKOFF_CAP / 2 <= w <= BACKOFF_CAP + 1 for w in windows)
+    assert sum(w >= BACKOFF_CAP for w in windows) <= 2  # spread, not piled on the cap

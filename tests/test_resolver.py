@@ -519,3 +519,49 @@ def test_other_spellings_are_learned_up_to_a_bound() -> None:
         resolver.get_auth("Voyce")
     with pytest.raises(TypeError):
         resolver.get_auth(["voice"])  # type: ignore[arg-type]
+
+
+def test_a_broken_own_plugin_is_run_once_and_reported_with_its_own_reason(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    package = Path(str(tmp_path)) / "broken_vault_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "provider.py").write_text(
+        "import builtins\n"
+        "builtins.broken_vault_runs = getattr(builtins, 'broken_vault_runs', 0) + 1\n"
+        "raise ValueError('the module failed on its first run')\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(registry, "_loaded", {})
+    monkeypatch.setitem(registry.PLUGIN_PROVIDERS, "vault", "broken_vault_pkg.provider:Vault")
+
+    with pytest.raises(ConfigurationError) as caught:
+        Resolver(["vault:secret/bw"])
+
+    import builtins
+
+    runs = builtins.broken_vault_runs  # type: ignore[attr-defined]
+    del builtins.broken_vault_runs  # type: ignore[attr-defined]
+    assert runs == 1
+    assert "failed to load: ValueError: the module failed on its first run" in str(caught.value)
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+
+
+@pytest.mark.usefixtures("store")
+def test_only_plain_strings_are_learned_as_spellings() -> None:
+    class Anything(str):
+        def __hash__(self) -> int:
+            return 0
+
+        def __eq__(self, other: object) -> bool:
+            return True
+
+    resolver = Resolver(["mem:a"])
+    resolver.get_auth(Anything("Voice"))
+
+    with pytest.raises(bc.UnknownServiceError):
+        resolver.get_auth(0)  # type: ignore[arg-type]

@@ -8,7 +8,8 @@ A small state machine around one immutable snapshot:
   thread instead (a background thread would freeze with the sandbox between invocations).
 - **not servable** (nothing yet, invalidated, or past the stale bound): callers join the
   one flight and share its outcome; a failure is shared too, and retried only after a
-  backoff (1 s doubling to 300 s, with jitter, or the store's ``Retry-After`` up to that cap).
+  backoff (a random half to all of a window of 1 s doubling to 300 s, or the store's
+  ``Retry-After`` up to that cap).
 
 Invalidation is a generation counter: ``invalidate()`` bumps it, and a snapshot built from
 fetches that started before the bump is not served, so an invalidation that lands while a
@@ -235,7 +236,9 @@ class RefreshPolicy(Generic[S]):
         if isinstance(asked, (int, float)) and asked > 0:
             delay = max(delay, min(float(asked), BACKOFF_CAP))
         else:
-            delay = min(jittered(delay, 0.5), BACKOFF_CAP)  # the cap holds after jitter too
+            # Half to all of the window: spread out, and never past the cap (jittering
+            # around the cap and clipping would put half the fleet on exactly the cap).
+            delay = jittered(delay * 0.75, 1 / 3)
         # Kept without its traceback: the frames it references (and their locals, which
         # may hold what a provider was parsing) are not kept alive by the record.
         exc = fresh(exc)

@@ -126,14 +126,9 @@ def provider_class(scheme: str) -> type[Provider]:
         return found
     own_plugin = PLUGIN_PROVIDERS.get(scheme)
     if own_plugin is not None:
-        try:
-            found = _import(own_plugin)
-        except Exception:  # noqa: S110 - not installed, or broken: the entry point says which
-            pass
-        else:
-            if isinstance(found, type) and issubclass(found, Provider):
-                _loaded[scheme] = found
-                return found
+        loaded = _own_plugin(scheme, own_plugin)
+        if loaded is not None:
+            return loaded
     with _lock:
         ep = _discover().get(scheme)
         if ep is None:
@@ -166,6 +161,43 @@ def provider_class(scheme: str) -> type[Provider]:
             )
         _loaded[scheme] = loaded
         return loaded
+
+
+def _own_plugin(scheme: str, target: str) -> type[Provider] | None:
+    """The project's own plugin class for ``scheme``, imported by module; ``None`` when
+    its package is not installed (the entry points then say what to install).
+
+    Raises :class:`ConfigurationError` when the package is there but the module fails to
+    import (with the first failure's reason: the module is not run a second time) or the
+    name is not a Provider subclass.
+    """
+    package = target.partition(".")[0]
+    reason = ""
+    found: object = None
+    try:
+        found = _import(target)
+    except ModuleNotFoundError as exc:
+        # Not installed: the package itself is not found (or its import is blocked with
+        # None in sys.modules). Anything else missing (a dependency, a module in it) is
+        # a broken installation.
+        if not (exc.name == package or (package in sys.modules and sys.modules[package] is None)):
+            reason = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:
+        reason = f"{type(exc).__name__}: {exc}"
+    if reason:
+        # Raised here, not in the except block: nothing of the plugin's exception stays
+        # chained (its type and message are kept, to say what to fix).
+        raise ConfigurationError(
+            f"the provider for scheme {scheme!r} ({target}) failed to load: {reason}"
+        )
+    if found is None:
+        return None
+    if not (isinstance(found, type) and issubclass(found, Provider)):
+        raise ConfigurationError(
+            f"the provider for scheme {scheme!r} ({target}) is not a Provider subclass"
+        )
+    _loaded[scheme] = found
+    return found
 
 
 def _import(target: str) -> type[Provider]:

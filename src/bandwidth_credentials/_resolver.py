@@ -199,7 +199,7 @@ class Resolver:
         auth = snapshot.auth.get(name)
         if auth is None:
             raise fresh(snapshot.errors[name])
-        if len(snapshot.by_alias) < _SPELLINGS_KEPT:
+        if type(service) is str and len(snapshot.by_alias) < _SPELLINGS_KEPT:
             snapshot.by_alias[service] = auth  # this spelling is a lookup from now on
         return auth
 
