@@ -64,11 +64,24 @@ CODE = (
 )
 
 
-def clean_env(credentials: dict[str, str]) -> dict[str, str]:
+def run_fresh(code: str, credentials: dict[str, str], cwd: object) -> str:
+    """Run ``code`` in a fresh interpreter with only ``credentials`` as ``BW_*`` variables
+    and no ``-W`` option (the Basic notice shows as an application would see it); returns
+    the last line it printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
     env.pop("PYTHONWARNINGS", None)
     env.update(credentials)
-    return env
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(cwd),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.splitlines()[-1]
 
 
 @pytest.mark.parametrize(
@@ -88,21 +101,10 @@ def clean_env(credentials: dict[str, str]) -> dict[str, str]:
 def test_a_cold_start_from_the_environment_stays_within_its_import_budget(
     credentials: dict[str, str], act: str, tmp_path: object
 ) -> None:
-    env = clean_env(credentials)
-    # The default chain: env, then an optional ./.env that is not there. No -W option:
-    # the Basic notice is shown as an application would see it.
-    result = subprocess.run(
-        [sys.executable, "-c", CODE.format(act=act)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(tmp_path),
-        timeout=60,
-        check=False,
-    )
+    # The default chain: env, then an optional ./.env that is not there.
+    last = run_fresh(CODE.format(act=act), credentials, tmp_path)
 
-    assert result.returncode == 0, result.stderr
-    loaded = set(result.stdout.splitlines()[-1].split())
+    loaded = set(last.split())
     assert sorted(name for name in NOT_LOADED if name in loaded and name not in SHOWING) == []
 
 
@@ -140,20 +142,11 @@ EXEC_NOT_LOADED = (
 
 
 def test_bwcreds_exec_stays_within_its_import_budget(tmp_path: object) -> None:
-    env = clean_env({"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "pw"})
+    credentials = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "pw"}
 
-    result = subprocess.run(
-        [sys.executable, "-c", EXEC_CODE],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=str(tmp_path),
-        timeout=60,
-        check=False,
-    )
+    last = run_fresh(EXEC_CODE, credentials, tmp_path)
 
-    assert result.returncode == 0, result.stderr
-    user, _, modules = result.stdout.splitlines()[-1].partition(" ")
+    user, _, modules = last.partition(" ")
     assert user == "jdoe"
     loaded = set(modules.split())
     assert sorted(name for name in EXEC_NOT_LOADED if name in loaded) == []
