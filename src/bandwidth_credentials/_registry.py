@@ -4,11 +4,13 @@ Plugins are found through the entry-point group ``bandwidth_credentials.provider
 core's own providers are registered there exactly as plugins are, but resolve without
 reading entry points (reading them costs more than the rest of a cold start), and each
 provider module is imported only when its scheme is configured. So do the project's own
-plugins (``vault``, ``aws-*``, ``azure-kv``, ``gcp-sm``) when their module imports; when it
-does not (not installed, or broken), their entry point is looked up and says why. Entry
-points are read once per process, on the first scheme that is neither (or when providers
-are listed), and loaded only when their scheme is asked for, so a broken or heavy plugin
-costs nothing until it is used.
+plugins (``vault``, ``aws-*``, ``azure-kv``, ``gcp-sm``): their module is imported by name
+(a broken one is reported with the reason it failed); only when their package is not
+installed are the entry points read (another distribution may serve the scheme, or the
+error names the package to install). Entry points are read once per process, on the
+first scheme that is neither (or when providers are listed), and loaded only when their
+scheme is asked for, so a broken or heavy plugin costs nothing until it is used.
+:func:`register_provider` takes precedence over all of these.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ BUILTIN = {
 }
 
 # The project's own plugins, as registered in their entry points (module:Class): when the
-# module imports, it serves its scheme without reading entry points (on a Lambda cold
-# start reading them costs more than everything else the extension path does).
+# package is installed, its module serves the scheme without reading entry points (on a
+# Lambda cold start reading them costs more than everything else the extension path does).
 PLUGIN_PROVIDERS = {
     "vault": "bandwidth_credentials_vault._provider:VaultProvider",
     "aws-sm": "bandwidth_credentials_aws.secrets_manager:SecretsManagerProvider",
