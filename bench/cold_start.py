@@ -28,6 +28,7 @@ import sys
 import tempfile
 import timeit
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 from _bytecode import compile_packages
@@ -138,8 +139,8 @@ def cold_starts(runs: int) -> None:
         ratio = statistics.median(cpu[name]) / bare_cpu
         peak = statistics.median(rss[name])
         goal_text = f"{goal:.1f}x" if goal else ""
-        extra = f" (+{peak - bare_rss:.1f})" if name != "python -c pass" else ""
-        print(f"{name:68} {ms:8.1f} {ratio:7.2f}x {goal_text:>6} {peak:8.1f}{extra}")
+        over = f" ({peak - bare_rss:+.1f})" if name != "python -c pass" else ""
+        print(f"{name:68} {ms:8.1f} {ratio:7.2f}x {goal_text:>6} {peak:8.1f}{over}")
     print(f"peak RSS goal for the Basic row: <= bare + 3.5 MiB ({bare_rss + 3.5:.1f} MiB)")
 
 
@@ -151,8 +152,8 @@ class _Bare:
         return self.table.get(name)
 
 
-def _per_call_ns(call: object, number: int) -> float:
-    return min(timeit.repeat(call, number=number, repeat=5)) / number * 1e9  # type: ignore[arg-type]
+def _per_call_ns(call: Callable[[], object], number: int) -> float:
+    return min(timeit.repeat(call, number=number, repeat=5)) / number * 1e9
 
 
 def hot_path() -> None:

@@ -97,3 +97,32 @@ def error_unprivileged(action: Callable[[], object]) -> tuple[str, str]:
     if kind == "setuid-failed":
         pytest.skip("running as root without the right to switch to an unprivileged user")
     return kind, message
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (``clock.now += 5`` or ``advance(5)``)."""
+
+    def __init__(self, now: float = 1000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class Background:
+    """Collects background refreshes (a resolver's ``spawn``); the test runs them when it
+    chooses, and work they start meanwhile waits for the next ``run()``."""
+
+    def __init__(self) -> None:
+        self.pending: list[Callable[[], None]] = []
+
+    def __call__(self, work: Callable[[], None]) -> None:
+        self.pending.append(work)
+
+    def run(self) -> None:
+        work, self.pending = self.pending, []
+        for item in work:
+            item()

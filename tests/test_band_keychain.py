@@ -24,6 +24,7 @@ from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.band import BandProvider
 
 from .band_login import file_keychain, login, use, use_backend
+from .helpers import FakeClock
 
 CANARY = "canary-client-secret-9f"
 
@@ -119,14 +120,6 @@ def test_without_the_keyring_package_the_extra_is_named(
 
 
 # -- change checks -------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_current_version_follows_the_file(home: Path) -> None:

@@ -41,7 +41,7 @@ from bandwidth_credentials.providers._secret_dir import SecretDirectory
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
 
-from .helpers import error_unprivileged, needs_posix
+from .helpers import Background, FakeClock, error_unprivileged, needs_posix
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES = ROOT / "examples" / "kubernetes"
@@ -814,33 +814,6 @@ def test_concurrent_rotations_never_yield_a_mixed_pair_from_fetch(tmp_path: Path
 
 
 # -- rotation through get_auth() -------------------------------------------------------------
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-class Background:
-    """Background refreshes that run only when the test says so."""
-
-    def __init__(self) -> None:
-        self.pending: list[Callable[[], None]] = []
-
-    def __call__(self, work: Callable[[], None]) -> None:
-        self.pending.append(work)
-
-    def run(self) -> None:
-        while self.pending:
-            self.pending.pop(0)()
 
 
 def voice_pair(resolver: Resolver) -> tuple[str | None, str | None]:

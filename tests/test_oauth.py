@@ -15,6 +15,7 @@ import pytest
 from bandwidth_credentials import InvalidCredentialsError, Resolver, TokenError, _oauth
 from bandwidth_credentials import _factory as factory_module
 
+from .helpers import FakeClock
 from .oauth_servers import CLIENT_ID as CLIENT
 from .oauth_servers import CLIENT_SECRET as SECRET
 from .oauth_servers import TokenServer, serve
@@ -191,14 +192,6 @@ def no_jitter() -> float:
     return 0.5  # the middle of the jitter range: refresh exactly at the margin
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.mark.parametrize(
     ("expires_in", "refresh_after"),
     [
@@ -212,7 +205,7 @@ def test_tokens_are_refreshed_ahead_of_expiry(
     token_server: TokenServer, expires_in: object, refresh_after: float
 ) -> None:
     token_server.expires_in = expires_in
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock, rng=no_jitter)
     assert manager.token() == "token-1"
 
@@ -226,7 +219,7 @@ def test_tokens_are_refreshed_ahead_of_expiry(
 
 def test_missing_expires_in_means_one_hour(token_server: TokenServer) -> None:
     token_server.mode = "no_expires"
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock, rng=no_jitter)
     manager.token()
 
@@ -239,7 +232,7 @@ def test_missing_expires_in_means_one_hour(token_server: TokenServer) -> None:
 
 
 def test_failed_early_refresh_keeps_the_still_valid_token(token_server: TokenServer) -> None:
-    clock = FakeClock()
+    clock = FakeClock(50.0)
     manager = _oauth.TokenManager(token_server.url, CLIENT, SECRET, clock=clock)
     manager.token()
     token_server.mode = "500"

@@ -9,7 +9,6 @@ import asyncio
 import itertools
 import logging
 import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -25,37 +24,14 @@ from bandwidth_credentials import (
 )
 from bandwidth_credentials import _default as bc_default
 
-from .helpers import MemoryProvider
+from .helpers import Background, FakeClock, MemoryProvider
 
 VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Background:
-    """Collects background refreshes; the test runs them when it chooses."""
-
-    def __init__(self) -> None:
-        self.pending: list[Callable[[], None]] = []
-
-    def __call__(self, work: Callable[[], None]) -> None:
-        self.pending.append(work)
-
-    def run(self) -> None:
-        work, self.pending = self.pending, []
-        for item in work:
-            item()
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
@@ -70,7 +46,7 @@ def store() -> dict[str, object]:
     return values
 
 
-def make(clock: Clock, background: Background, uri: str = "mem:a?ttl=60") -> Resolver:
+def make(clock: FakeClock, background: Background, uri: str = "mem:a?ttl=60") -> Resolver:
     return Resolver([uri], clock=clock, spawn=background)
 
 
@@ -82,7 +58,7 @@ def up() -> None:
     MemoryProvider.fail.pop("a", None)
 
 
-def after_failed_refresh(clock: Clock, background: Background) -> Resolver:
+def after_failed_refresh(clock: FakeClock, background: Background) -> Resolver:
     """A resolver (ttl 60 s, max_stale 600 s) whose first refresh, at 61 s, failed."""
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
     resolver.get_auth("voice")
@@ -94,7 +70,7 @@ def after_failed_refresh(clock: Clock, background: Background) -> Resolver:
 
 
 def test_expired_ttl_serves_current_while_one_background_refresh_runs(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background)
     first = resolver.get_auth("voice")
@@ -111,7 +87,7 @@ def test_expired_ttl_serves_current_while_one_background_refresh_runs(
 
 
 def test_env_like_sources_never_expire(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background, "mem:a")
     resolver.get_auth("voice")
@@ -124,7 +100,7 @@ def test_env_like_sources_never_expire(
 
 
 def test_remote_providers_default_to_a_300_second_ttl(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     class RemoteMem(MemoryProvider):
         scheme = "remotemem"
@@ -146,7 +122,7 @@ def test_remote_providers_default_to_a_300_second_ttl(
 
 
 def test_failed_refresh_serves_stale_within_max_stale_and_warns_once(
-    clock: Clock,
+    clock: FakeClock,
     background: Background,
     store: dict[str, object],
     caplog: pytest.LogCaptureFixture,
@@ -167,7 +143,7 @@ def test_failed_refresh_serves_stale_within_max_stale_and_warns_once(
 
 
 def test_past_max_stale_the_refresh_error_is_raised(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = after_failed_refresh(clock, background)
 
@@ -179,7 +155,7 @@ def test_past_max_stale_the_refresh_error_is_raised(
 
 
 def test_recovers_when_the_store_comes_back(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = after_failed_refresh(clock, background)
     up()
@@ -193,7 +169,7 @@ def test_recovers_when_the_store_comes_back(
 
 
 def test_failed_refreshes_back_off_exponentially_not_on_every_call(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=100000")
     resolver.get_auth("voice")
@@ -215,7 +191,7 @@ def test_failed_refreshes_back_off_exponentially_not_on_every_call(
 
 
 def test_first_resolution_failure_is_not_retried_on_every_call(
-    clock: Clock, background: Background
+    clock: FakeClock, background: Background
 ) -> None:
     down()
     resolver = make(clock, background)
@@ -228,7 +204,7 @@ def test_first_resolution_failure_is_not_retried_on_every_call(
 
 
 def test_invalidate_makes_the_next_call_refresh_now(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background)
     first = resolver.get_auth("voice")
@@ -245,7 +221,7 @@ def test_invalidate_makes_the_next_call_refresh_now(
 
 
 def test_invalidating_an_outdated_object_does_nothing(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background)
     old = resolver.get_auth("voice")
@@ -280,7 +256,7 @@ def test_concurrent_invalidations_coalesce_into_one_fetch(store: dict[str, objec
 
 
 def test_failed_refresh_after_invalidate_still_serves_within_bound(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background)
     first = resolver.get_auth("voice")
@@ -364,7 +340,7 @@ class VersionedProvider(Provider):
 
 
 def test_change_checks_run_every_interval_and_refetch_only_on_change(
-    clock: Clock, background: Background
+    clock: FakeClock, background: Background
 ) -> None:
     VersionedProvider.generation, VersionedProvider.checks, VersionedProvider.fetches = 1, 0, 0
     register_provider("versioned", VersionedProvider)
@@ -394,7 +370,7 @@ def test_change_checks_run_every_interval_and_refetch_only_on_change(
 
 
 def test_past_max_stale_a_recovered_store_is_read_again_at_once(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = after_failed_refresh(clock, background)
     up()
@@ -408,7 +384,7 @@ def test_past_max_stale_a_recovered_store_is_read_again_at_once(
 
 
 def test_new_values_that_do_not_normalize_keep_failing_until_fixed(
-    clock: Clock, background: Background, store: dict[str, object]
+    clock: FakeClock, background: Background, store: dict[str, object]
 ) -> None:
     resolver = make(clock, background, "mem:a?ttl=60&max_stale=600")
     first = resolver.get_auth("voice")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 
 import pytest
 
@@ -12,25 +11,9 @@ from bandwidth_credentials import Fetched, Provider, Resolver, SourceError, regi
 from bandwidth_credentials import unregister_provider as unregister
 from bandwidth_credentials._chain import JITTER, jittered
 
-from .helpers import MemoryProvider
+from .helpers import Background, FakeClock, MemoryProvider
 
 VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Background:
-    def __init__(self) -> None:
-        self.pending: list[Callable[[], None]] = []
-
-    def __call__(self, work: Callable[[], None]) -> None:
-        self.pending.append(work)
 
 
 @pytest.fixture
@@ -41,7 +24,7 @@ def store() -> dict[str, object]:
 
 
 def test_an_invalidation_during_a_background_refresh_is_not_lost(store: dict[str, object]) -> None:
-    clock, background = Clock(), Background()
+    clock, background = FakeClock(), Background()
     resolver = Resolver(["mem:a?ttl=60"], clock=clock, spawn=background)
     seen = resolver.get_auth("voice")
     clock.now += 60 * (1 + JITTER) + 1
@@ -120,7 +103,7 @@ def test_an_optional_source_failing_its_change_check_does_not_fail_the_refresh(
 ) -> None:
     register_provider("flaky", _FlakyCheck)
     try:
-        clock, _background = Clock(), Background()
+        clock, _background = FakeClock(), Background()
         resolver = Resolver(
             ["mem:a", "flaky:b?optional=true"], clock=clock, spawn=lambda work: work()
         )
@@ -142,7 +125,7 @@ def test_ttl_deadlines_carry_jitter_within_ten_percent() -> None:
 
 
 def test_a_fleet_of_resolvers_does_not_refresh_in_lockstep(store: dict[str, object]) -> None:
-    clocks = [Clock() for _ in range(20)]
+    clocks = [FakeClock() for _ in range(20)]
     resolvers = [Resolver(["mem:a?ttl=300"], clock=c, spawn=Background()) for c in clocks]
     for resolver in resolvers:
         resolver.get_auth("voice")
@@ -179,7 +162,7 @@ def test_a_provider_returning_a_wrong_type_is_a_source_error() -> None:
 def test_invalidations_while_the_store_is_failing_respect_the_backoff(
     store: dict[str, object],
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     resolver = Resolver(["mem:a?ttl=60"], clock=clock, spawn=lambda work: work())
     first = resolver.get_auth("voice")
     MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a", retry_after=30)
@@ -218,7 +201,7 @@ class _InterruptOnWarning(logging.Handler):
 def test_an_interrupt_while_a_failure_is_recorded_leaves_no_one_waiting(
     store: dict[str, object],
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     resolver = Resolver(["mem:a?ttl=60"], clock=clock, inline=True)
     resolver.get_auth("voice")
     handler = _InterruptOnWarning()
@@ -245,7 +228,7 @@ def test_an_interrupt_while_a_failure_is_recorded_leaves_no_one_waiting(
 def test_the_backoff_never_exceeds_its_cap(store: dict[str, object]) -> None:
     from bandwidth_credentials._refresh import BACKOFF_CAP
 
-    clock = Clock()
+    clock = FakeClock()
     resolver = Resolver(["mem:a"], clock=clock, inline=True)
     MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
     for _ in range(10):  # 2**10 s is far past the cap: every window is the capped one
@@ -265,7 +248,7 @@ def test_the_backoff_never_exceeds_its_cap(store: dict[str, object]) -> None:
 def test_windows_at_the_cap_are_spread_below_it(store: dict[str, object]) -> None:
     from bandwidth_credentials._refresh import BACKOFF_CAP
 
-    clock = Clock()
+    clock = FakeClock()
     resolver = Resolver(["mem:a"], clock=clock, inline=True)
     MemoryProvider.fail["a"] = SourceError("source mem:a: down", source="mem:a")
     for _ in range(10):  # far past the cap
