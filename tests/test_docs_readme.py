@@ -198,8 +198,16 @@ def test_readme_names_every_service_of_the_table() -> None:
     assert missing == []
 
 
+#: The day the README's sample output describes (after Bandwidth decommissioned API users).
+README_DAY = "2026-12-06"
+
+
 def test_readme_check_example_is_the_real_output() -> None:
-    result = _run(ROOT, {}, ["check", "--sources", "dotenv:examples/example.env"])
+    result = _run(
+        ROOT,
+        {"BANDWIDTH_CREDENTIALS_TODAY": README_DAY},
+        ["check", "--sources", "dotenv:examples/example.env"],
+    )
 
     lines = [line for line in result.stdout.splitlines() if line.strip()]
 

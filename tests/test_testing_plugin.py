@@ -28,6 +28,7 @@ def test_public_names_are_pinned() -> None:
         "check_no_leaks",
         "find_leaks",
         "reset",
+        "today_is",
         "watch_for_leaks",
     ]
 

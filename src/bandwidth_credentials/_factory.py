@@ -18,8 +18,8 @@ from __future__ import annotations
 import _warnings
 import os
 import sys
-import time
 
+from . import _calendar
 from ._auth import ServiceAuth
 from ._errors import TokenError
 from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
@@ -59,10 +59,10 @@ class BasicDeprecationWarning(FutureWarning):
 
 
 def basic_notice(today: tuple[int, int, int] | None = None) -> str:
-    """The Basic notice for ``today`` (``(year, month, day)``; default: the current UTC date)."""
+    """The Basic notice for ``today`` (``(year, month, day)``; default:
+    :func:`._calendar.today`, the one place the library reads the date)."""
     if today is None:
-        now = time.gmtime()
-        today = (now.tm_year, now.tm_mon, now.tm_mday)
+        today = _calendar.today()
     instead = "set BW_CLIENT_ID and BW_CLIENT_SECRET (OAuth 2.0 client credentials) instead"
     if today >= DECOMMISSION:
         return (

@@ -13,6 +13,8 @@ fixture acts only in the tests that ask for it.
   working directory, :func:`reset` before and after; gives the directory) and
   ``allow_basic_deprecation`` (ignore Bandwidth's Basic deprecation notice, for tests
   that use API-user credentials on purpose under ``filterwarnings = error``).
+- :func:`today_is`: run a block as if the date were another (the library reads the date
+  in one place), so tests of date-dependent behaviour pass on any day.
 - The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
@@ -34,6 +36,7 @@ Example, in an application's tests::
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -58,6 +61,7 @@ __all__ = [
     "check_no_leaks",
     "find_leaks",
     "reset",
+    "today_is",
     "watch_for_leaks",
 ]
 
@@ -92,3 +96,27 @@ def allow_basic_deprecation() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Bandwidth decommission")
         yield
+
+
+@contextlib.contextmanager
+def today_is(day: tuple[int, int, int]) -> Iterator[None]:
+    """Make the library take ``day`` (``(year, month, day)``, UTC) as today inside the block,
+    whatever the real date: the decommissioning of API users and client-secret expiry
+    follow it. Restores the previous date afterwards.
+
+    Example::
+
+        from bandwidth_credentials.testing import today_is
+
+        def test_check_after_the_decommissioning():
+            with today_is((2026, 12, 6)):
+                ...  # API users are reported as decommissioned here, on any real date
+    """
+    from .. import _calendar
+
+    before = _calendar.pinned()
+    _calendar.pin(day)
+    try:
+        yield
+    finally:
+        _calendar.pin(before)
