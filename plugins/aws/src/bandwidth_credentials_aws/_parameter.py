@@ -17,9 +17,9 @@ from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 
 # Not typing, re, dataclasses or hashlib: aws-lambda-ext:ssm: runs this module in every
 # Lambda cold start, and those imports would cost about as much as the rest of its path.
-from bandwidth_credentials._typing import Any, NamedTuple
-
-from ._secret import field_option, json_fields
+from bandwidth_credentials.plugin import Any, NamedTuple
+from bandwidth_credentials.plugin import decode_fields as json_fields
+from bandwidth_credentials.plugin import field as field_option
 
 _LABEL_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._-")
 _LABEL_CHARS = _LABEL_FIRST | frozenset("0123456789")
