@@ -34,9 +34,10 @@ a new minor version of the core (``0.2``). A plugin declares the core versions i
 tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
-Importing this module costs little: the standard library's ``os``, ``time``,
-``binascii``, ``urllib.parse`` and ``functools`` and the core's bounded client; no
-``typing``, ``threading`` or ``logging`` (a Lambda cold start pays for every module).
+Importing this module costs little: ``time`` and the core's file reader; the bounded
+client (``socket``, ``urllib.parse``) loads with the first request or the first of its
+names used, ``threading`` with the first :class:`ClientHolder`; never ``typing`` or
+``logging`` (a Lambda cold start pays for every module).
 
 >>> from bandwidth_credentials.plugin import Deadline, request, source_error
 >>> deadline = Deadline(10.0)                                   # the whole fetch
@@ -45,7 +46,6 @@ Importing this module costs little: the standard library's ``os``, ``time``,
 
 from __future__ import annotations
 
-import json
 import time
 
 from ._errors import (
@@ -58,20 +58,6 @@ from ._errors import (
 )
 from ._files import DEFAULT_MAX_SIZE as FILE_MAX_SIZE
 from ._files import FileText, SecretFileError, max_size_option, try_read_file
-from ._http import (
-    DEFAULT_MAX_SIZE,
-    BadURL,
-    BrokenResponse,
-    ConnectFailed,
-    DeadlineExceeded,
-    HttpError,
-    Response,
-    ResponseTooLarge,
-    TLSFailed,
-    display_url,
-    parse_retry_after,
-)
-from ._http import request as _request
 from ._log import logger
 from ._provider import Fetched, Provider
 from ._source import Source
@@ -80,6 +66,46 @@ from ._typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from ._http import (
+        BadURL,
+        BrokenResponse,
+        ConnectFailed,
+        DeadlineExceeded,
+        HttpError,
+        Response,
+        ResponseTooLarge,
+        TLSFailed,
+        display_url,
+        parse_retry_after,
+    )
+
+# The bounded client's names, loaded from ._http on first use (PEP 562): building a
+# resolver that names a plugin's scheme loads no HTTP machinery.
+_HTTP_NAMES = frozenset(
+    {
+        "BadURL",
+        "BrokenResponse",
+        "ConnectFailed",
+        "DeadlineExceeded",
+        "HttpError",
+        "Response",
+        "ResponseTooLarge",
+        "TLSFailed",
+        "display_url",
+        "parse_retry_after",
+    }
+)
+
+
+def __getattr__(name: str) -> object:
+    if name in _HTTP_NAMES:
+        from . import _http
+
+        value = getattr(_http, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -125,6 +151,8 @@ __all__ = [
 
 #: The kit's interface version, ``(major, minor)``: see the module docstring.
 KIT_VERSION = (1, 0)
+#: The largest answer :func:`request` reads by default, in bytes (1 MiB).
+DEFAULT_MAX_SIZE = 1 << 20
 
 C = TypeVar("C")
 E = TypeVar("E", bound=CredentialsError)
@@ -172,6 +200,8 @@ class Deadline:
         """
         left = self.left()
         if left <= 0.0:
+            from ._http import DeadlineExceeded
+
             raise DeadlineExceeded(f"the fetch did not finish within {self.seconds:g} s")
         return min(timeout, left)
 
@@ -213,9 +243,11 @@ def request(
     >>> request("GET", "https://127.0.0.1:8200/v1/sys/health", timeout=2.0)  # doctest: +SKIP
     Response(status=200, headers={...}, body=b'...')
     """
+    from ._http import request as bounded
+
     if deadline is not None:
         timeout = deadline.cap(timeout)
-    return _request(
+    return bounded(
         method,
         url,
         headers=headers,
@@ -240,6 +272,8 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     """
     if not headers:
         return None
+    from ._http import parse_retry_after
+
     for name, value in headers.items():
         if name.lower() == "retry-after":
             return parse_retry_after(value, time.time())
@@ -423,6 +457,8 @@ def decode_fields(uri: str, what: str, text: str, field: str | None) -> dict[str
     """
     if field is not None:
         return {field: text}
+    import json  # loaded by then in practice: the stores answer JSON
+
     try:
         decoded = json.loads(text)
     except ValueError:
