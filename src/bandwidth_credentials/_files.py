@@ -26,6 +26,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+
 from ._errors import (
     SourceAccessDeniedError,
     SourceError,

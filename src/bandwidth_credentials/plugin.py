@@ -14,6 +14,9 @@ rules by using its mechanisms:
   fetch covers every page, retry and login in it, not just one attempt.
 - **Safe file reads** (:func:`read_file`): a token, JWT or secret-id file opened without
   blocking, checked to be a regular file, capped, decoded as UTF-8, never quoted.
+- **The provider interface** (:class:`Provider`, :class:`Source`, :class:`Fetched`) and
+  the error types a fetch raises (:class:`SourceError` and its subclasses,
+  :class:`ConfigurationError`), the same objects ``bandwidth_credentials`` exports.
 - **Errors** (:func:`source_error`, :func:`map_exceptions`, :func:`guarded`,
   :func:`redact`): one foreign→own mapping per plugin, the library error raised outside
   every ``except`` block, a store's own text shown only with what was read cut out.
@@ -40,8 +43,9 @@ names used, ``threading`` with the first :class:`ClientHolder`; never ``typing``
 ``logging`` (a Lambda cold start pays for every module).
 
 >>> from bandwidth_credentials.plugin import Deadline, request, source_error
->>> deadline = Deadline(10.0)                                   # the whole fetch
->>> answer = request("GET", "https://store.example/v1/secret", timeout=deadline.cap(5.0))  # doctest: +SKIP
+>>> deadline = Deadline(10.0)  # the whole fetch
+>>> url = "https://store.example/v1/secret"
+>>> answer = request("GET", url, timeout=5.0, deadline=deadline)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -51,8 +55,12 @@ import time
 from ._errors import (
     ConfigurationError,
     CredentialsError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
     SourceError,
     SourceFormatError,
+    SourceNotFoundError,
+    SourceUnavailableError,
     fresh,
     guarded,
 )
@@ -107,28 +115,37 @@ def __getattr__(name: str) -> object:
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "DEFAULT_MAX_SIZE",
-    "TYPE_CHECKING",
-    "Any",
-    "NamedTuple",
-    "Protocol",
     "FILE_MAX_SIZE",
     "KIT_VERSION",
+    "TYPE_CHECKING",
+    "Any",
     "BadURL",
     "BrokenResponse",
     "ClientHolder",
+    "ConfigurationError",
     "ConnectFailed",
+    "CredentialsError",
     "Deadline",
     "DeadlineExceeded",
     "Fetched",
     "FileText",
     "HttpError",
+    "NamedTuple",
+    "Protocol",
     "Provider",
     "Response",
     "ResponseTooLarge",
     "SecretFileError",
     "Source",
+    "SourceAccessDeniedError",
+    "SourceAuthenticationError",
+    "SourceError",
+    "SourceFormatError",
+    "SourceNotFoundError",
+    "SourceUnavailableError",
     "TLSFailed",
     "decode_fields",
     "display_url",
@@ -314,7 +331,8 @@ def read_file(path: str, max_size: int = FILE_MAX_SIZE) -> FileText | SecretFile
     own error outside any ``except`` block.
 
     >>> got = read_file("/var/run/secrets/kubernetes.io/serviceaccount/token")  # doctest: +SKIP
-    >>> if isinstance(got, SecretFileError): raise source_error(got.kind, src, got.reason)  # doctest: +SKIP
+    >>> if isinstance(got, SecretFileError):                        # doctest: +SKIP
+    ...     raise source_error(got.kind, source, got.reason)
     """
     return try_read_file(path, max_size)
 
@@ -330,20 +348,25 @@ def source_error(
     subclass (``retry_after`` kept) or :class:`~bandwidth_credentials.ConfigurationError`.
     ``detail`` must name what failed and where, never a secret.
 
-    >>> raise source_error(SourceNotFoundError, source, "no secret at kv/bw (404)")  # doctest: +SKIP
+    >>> raise source_error(SourceNotFoundError, src, "no secret at kv/bw (404)")  # doctest: +SKIP
     """
     uri = source if isinstance(source, str) else source.uri
     message = f"source {uri}: {detail}"
     if issubclass(kind, SourceError):
-        return kind(message, source=uri, retry_after=retry_after)  # type: ignore[return-value]
+        return kind(message, source=uri, retry_after=retry_after)
     if issubclass(kind, ConfigurationError):
-        return kind(message, source=uri)  # type: ignore[return-value]
+        return kind(message, source=uri)
     return kind(message)
 
 
 def map_exceptions(
     action: Callable[[], T],
-    table: Sequence[tuple[type[BaseException] | tuple[type[BaseException], ...], Callable[[BaseException], Exception]]],
+    table: Sequence[
+        tuple[
+            type[BaseException] | tuple[type[BaseException], ...],
+            Callable[[BaseException], Exception],
+        ]
+    ],
 ) -> T:
     """Run ``action``; a foreign exception matching a row of ``table`` (the first whose
     types match) is replaced by what the row's function makes of it, raised *outside* the
@@ -354,8 +377,8 @@ def map_exceptions(
     One table per plugin is its whole foreign→own mapping (httpx's ``map_exceptions``)::
 
         TABLE = [
-            (hvac.exceptions.Forbidden, lambda e: source_error(SourceAccessDeniedError, src, "denied")),
-            (requests.Timeout, lambda e: source_error(SourceUnavailableError, src, "timed out")),
+            (Forbidden, lambda e: source_error(SourceAccessDeniedError, src, "denied")),
+            (Timeout, lambda e: source_error(SourceUnavailableError, src, "timed out")),
         ]
         secret = map_exceptions(lambda: client.read(path), TABLE)
     """
@@ -530,4 +553,3 @@ def _close(client: object) -> None:
     close = getattr(client, "close", None)
     if callable(close):
         close()
-

@@ -22,7 +22,6 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
-
 from bandwidth_credentials.plugin import ClientHolder, Deadline, positive_number
 
 #: botocore's standard retry mode: attempts in all, the first included.
@@ -187,9 +186,7 @@ class ClientSettings:
         )
 
 
-def new_client(
-    settings: ClientSettings, uri: str, what: str, budget: Budget | None = None
-) -> Any:
+def new_client(settings: ClientSettings, uri: str, what: str, budget: Budget | None = None) -> Any:
     """A boto3 client with bounded timeouts and standard retries; ``what`` names the target.
     ``budget`` holds the deadline of the fetch in progress (every attempt ends by it).
 

@@ -1,8 +1,8 @@
 """Turning a ``GetSecretValue`` result into the raw key/values a provider returns.
 
 Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically; the
-option parsers and the JSON decoding are the plugin kit's. Nothing here imports boto3: the extension path must
-stay on the standard library.
+option parsers and the JSON decoding are the plugin kit's. Nothing here imports boto3:
+the extension path must stay on the standard library.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceNotFoundError,
 )
-
 from bandwidth_credentials.plugin import ClientHolder
 
 from ._boto import (

@@ -18,7 +18,6 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
-
 from bandwidth_credentials.plugin import ClientHolder
 
 from ._boto import (
@@ -89,7 +88,9 @@ class SecretsManagerProvider(BotoClient, Provider):
         self.region = self.settings.region
         self._budget = Budget()
         self._clients: ClientHolder[Any] = ClientHolder(
-            lambda: new_client(self.settings, self.source.uri, f"secret {self.secret_id!r}", self._budget)
+            lambda: new_client(
+                self.settings, self.source.uri, f"secret {self.secret_id!r}", self._budget
+            )
         )
 
     def _read(self, client: Any) -> Fetched:

@@ -114,8 +114,7 @@ class Caller:
             deadline = self.deadline
             if deadline is not None and deadline.expired:
                 raise TransportFailure(
-                    f"the fetch did not finish within its total deadline of "
-                    f"{deadline.seconds:g} s"
+                    f"the fetch did not finish within its total deadline of {deadline.seconds:g} s"
                 )
             self.adapter.start_attempt(deadline)
             try:

@@ -131,9 +131,7 @@ class VaultProvider(Provider):
                     return self._reader.read(client, caller)
                 except TokenRejected:
                     pass
-                logger.info(
-                    "%s: Vault rejected the token; logging in again", self.source.uri
-                )
+                logger.info("%s: Vault rejected the token; logging in again", self.source.uri)
                 self._keeper.login(client, caller, rejected=True)
                 try:
                     return self._reader.read(client, caller)
