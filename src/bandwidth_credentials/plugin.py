@@ -442,7 +442,7 @@ def text_option(source: Source, name: str, default: str | None = None) -> str | 
     value = raw.strip()
     if not value:
         raise source_error(ConfigurationError, source, f"option {name!r} is empty")
-    if not value.isprintable():
+    if not raw.isprintable():  # before stripping: a trailing CR/LF is refused too
         raise source_error(
             ConfigurationError,
             source,
