@@ -165,7 +165,7 @@ def test_option_values_with_control_characters_fail_when_the_source_is_parsed(qu
 
     message = str(caught.value)
     assert "holds a control or invisible character" in message
-    assert "\n" not in message and "\r" not in message and "\0" not in message
+    assert message.isprintable()
     assert "forged" not in message
 
 
