@@ -228,6 +228,7 @@ class TokenManager:
             token_url=where,
             status=failure.status,
             retryable=failure.retryable,
+            retry_after=failure.retry_after,
         )
 
     def _refresh(self) -> _Token | _Failure:

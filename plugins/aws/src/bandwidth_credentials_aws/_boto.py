@@ -350,6 +350,8 @@ def common_error(
                 retry_after=failure.retry_after,
             )
         return None
+    # From here on the service is not in the message yet: name it with the target.
+    label = f"{service_title} {label}"
     if issubclass(error, (bce.NoCredentialsError, bce.PartialCredentialsError)):
         return SourceAuthenticationError(
             f"source {uri}: no AWS credentials found for {label}; the standard chain "
@@ -393,8 +395,7 @@ def common_error(
         )
     if issubclass(error, (bce.EndpointConnectionError, bce.ConnectionError)):
         return SourceUnavailableError(
-            f"source {uri}: could not connect to {service_title} at {endpoint} for "
-            f"{label} ({error.__name__})",
+            f"source {uri}: could not connect to {endpoint} for {label} ({error.__name__})",
             source=uri,
         )
     if issubclass(error, bce.ParamValidationError):
