@@ -44,8 +44,17 @@ from pathlib import Path
 
 import pytest
 
-from ._contract import CANARIES, CANARY_PASSWORD, CANARY_SECRET, STANDARD_VALUES, ProviderContract
-from ._leaks import LeakFound, LeakWatch, check_no_leaks, find_leaks, watch_for_leaks
+from ._contract import STANDARD_VALUES, ProviderContract
+from ._leaks import (
+    CANARIES,
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    LeakFound,
+    LeakWatch,
+    check_no_leaks,
+    find_leaks,
+    watch_for_leaks,
+)
 from ._state import reset
 
 __all__ = [
