@@ -19,6 +19,10 @@ fixture acts only in the tests that ask for it.
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
   stderr.
+- A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
+  (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
+  maps real host names to loopback servers, see :class:`Route`) and
+  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly).
 
 Example, in an application's tests::
 
@@ -44,7 +48,9 @@ from pathlib import Path
 
 import pytest
 
+from ._clock import FakeClock
 from ._contract import STANDARD_VALUES, ProviderContract
+from ._fork import in_forked_child
 from ._leaks import (
     CANARIES,
     CANARY_PASSWORD,
@@ -55,6 +61,7 @@ from ._leaks import (
     find_leaks,
     watch_for_leaks,
 )
+from ._loopback import ConnectProxy, LoopbackServer, Route, connect_proxy, serve
 from ._state import reset
 
 __all__ = [
@@ -64,12 +71,19 @@ __all__ = [
     "CANARY_SECRET",
     "ISOLATED_PREFIXES",
     "STANDARD_VALUES",
+    "ConnectProxy",
+    "FakeClock",
     "LeakFound",
     "LeakWatch",
+    "LoopbackServer",
     "ProviderContract",
+    "Route",
     "check_no_leaks",
+    "connect_proxy",
     "find_leaks",
+    "in_forked_child",
     "reset",
+    "serve",
     "today_is",
     "watch_for_leaks",
 ]
