@@ -23,8 +23,9 @@ from bandwidth_credentials import (
     unregister_provider,
 )
 from bandwidth_credentials import _default as bc_default
+from bandwidth_credentials.testing import FakeClock
 
-from .helpers import Background, FakeClock, MemoryProvider
+from .helpers import Background, MemoryProvider
 
 VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 
