@@ -13,12 +13,11 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
-from gcp_connect_proxy import ConnectProxy
 from gcp_secret_manager_server import SecretStore
 from gcp_settings import ACCESS_TOKEN, PROJECT, Loopback
 
 from bandwidth_credentials import CredentialsError, Resolver, parse_source
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
+from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ConnectProxy
 from bandwidth_credentials_gcp._redact import REDACTED
 from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
 
