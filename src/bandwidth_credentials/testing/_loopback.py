@@ -181,9 +181,8 @@ class _Tunnel(socketserver.BaseRequestHandler):
             return
         client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
         with upstream:
-            if rest:
-                upstream.sendall(rest)
             if route.tls is None:
+                upstream.sendall(rest)  # bytes a client sent before the 200 (rarely any)
                 _relay(client, upstream)
                 return
             # wrap_socket detaches the plain socket, so the wrapped one is closed here.
