@@ -177,7 +177,7 @@ def test_service_errors_are_typed_and_carry_no_service_text(
     words: str,
 ) -> None:
     with failing_endpoint(status, code, message) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.port}")
 
         with pytest.raises(error) as caught:
             provider("aws-ssm:/bandwidth/prod/credentials").fetch()

@@ -250,7 +250,7 @@ def test_server_errors_and_throttling_are_retried_then_unavailable(
     store: Store, monkeypatch: pytest.MonkeyPatch, status: int, code: str
 ) -> None:
     with failing_endpoint(status, code) as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.port}")
 
         with pytest.raises(SourceUnavailableError) as caught:
             provider(f"{store.scheme}:{store.absent}").fetch()
