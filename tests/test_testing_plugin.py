@@ -31,6 +31,7 @@ def test_public_names_are_pinned() -> None:
         "STANDARD_VALUES",
         "check_no_leaks",
         "connect_proxy",
+        "exception_graph",
         "find_leaks",
         "in_forked_child",
         "reset",

@@ -18,7 +18,7 @@ fixture acts only in the tests that ask for it.
 - The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
-  stderr.
+  stderr; :func:`exception_graph` is its walk through everything an exception holds.
 - A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
   (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
   maps real host names to loopback servers, see :class:`Route`) and
@@ -51,6 +51,7 @@ import pytest
 from ._clock import FakeClock
 from ._contract import STANDARD_VALUES, ProviderContract
 from ._fork import in_forked_child
+from ._graph import exception_graph
 from ._leaks import (
     CANARIES,
     CANARY_PASSWORD,
@@ -80,6 +81,7 @@ __all__ = [
     "Route",
     "check_no_leaks",
     "connect_proxy",
+    "exception_graph",
     "find_leaks",
     "in_forked_child",
     "reset",
