@@ -25,13 +25,16 @@ class MemoryProvider(Provider):
     fetches: ClassVar[dict[str, int]] = {}
     fail: ClassVar[dict[str, Exception]] = {}
     gate: ClassVar[threading.Event | None] = None
+    counted: ClassVar[threading.Condition] = threading.Condition()  # notified per fetch
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         self.name = source.target
 
     def fetch(self) -> Fetched:
-        MemoryProvider.fetches[self.name] = MemoryProvider.fetches.get(self.name, 0) + 1
+        with MemoryProvider.counted:
+            MemoryProvider.fetches[self.name] = MemoryProvider.fetches.get(self.name, 0) + 1
+            MemoryProvider.counted.notify_all()
         if MemoryProvider.gate is not None:
             MemoryProvider.gate.wait(10)
         error = MemoryProvider.fail.get(self.name)

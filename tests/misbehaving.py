@@ -61,6 +61,7 @@ class Server:
     port: int
     requests: list[Received] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)  # set by a request
 
 
 Behaviour = Callable[[socket.socket, Received, Server], None]
@@ -214,6 +215,7 @@ def misbehaving(
             with lock:
                 server.requests.append(request)
                 step = steps[min(len(server.requests), len(steps)) - 1]
+            server.arrived.set()
             step(conn, request, server)
         except OSError:
             pass  # the client went away, or the server is stopping

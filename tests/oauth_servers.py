@@ -35,6 +35,7 @@ class TokenServer:
         self.requests = 0
         self.issued: list[str] = []
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified on every request
         self.url = ""
         self.also_accept: set[str] = set()  # further secrets for the same client id
         self.claims: dict[str, Any] | None = None  # issue JWTs with these claims
@@ -43,6 +44,7 @@ class TokenServer:
         with self.lock:
             self.requests += 1
             number = self.requests
+            self.arrived.notify_all()
         if self.delay:
             time.sleep(self.delay)
         accepted = {

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,11 +28,10 @@ VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
 
 
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the other thread never got there"
-        time.sleep(0.005)
+def wait_for(changed: threading.Condition, condition: Callable[[], bool]) -> None:
+    """Wait (at most 5 s) until ``condition`` holds, woken by each ``changed`` notice."""
+    with changed:
+        assert changed.wait_for(condition, 5.0), "the other thread never got there"
 
 
 @pytest.fixture
@@ -59,7 +57,7 @@ def test_a_child_forked_during_a_cold_resolution_resolves_on_its_own() -> None:
     resolver = Resolver(["mem:a"])
     parent = threading.Thread(target=lambda: resolver.get_auth("voice"))
     parent.start()
-    wait_for(lambda: MemoryProvider.fetches.get("a") == 1)
+    wait_for(MemoryProvider.counted, lambda: MemoryProvider.fetches.get("a") == 1)
 
     answer = in_forked_child(child_resolves(resolver))
 
@@ -77,7 +75,7 @@ def test_a_child_forked_during_a_background_refresh_resolves_on_its_own() -> Non
     MemoryProvider.gate = gate = threading.Event()
     clock.advance(60 * (1 + JITTER) + 1)
     resolver.get_auth("voice")  # serves the cached values; the refresh thread blocks
-    wait_for(lambda: MemoryProvider.fetches.get("a") == 2)
+    wait_for(MemoryProvider.counted, lambda: MemoryProvider.fetches.get("a") == 2)
 
     answer = in_forked_child(child_resolves(resolver))
 
@@ -100,7 +98,7 @@ def test_a_child_forked_during_a_token_request_gets_its_own_token(
     token_server.delay = 3.0
     parent = threading.Thread(target=voice.headers)
     parent.start()
-    wait_for(lambda: token_server.requests == 1)
+    wait_for(token_server.arrived, lambda: token_server.requests == 1)
 
     def action() -> bool:
         token_server.delay = 0.0  # the child's own copy; the server runs in the parent
