@@ -260,8 +260,7 @@ def test_a_child_forked_during_a_fetch_fetches_on_its_own(endpoint: Point) -> No
         resolver = Resolver(["aws-sm:bw?connect_timeout=1&read_timeout=4"])
         parent = threading.Thread(target=_quietly, args=(resolver,))
         parent.start()
-        while not server.requests:
-            time.sleep(0.01)
+        assert server.arrived.wait(10)
 
         def child() -> bool:  # its own fetch, within the bound
             started = time.monotonic()

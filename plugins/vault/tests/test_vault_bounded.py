@@ -247,8 +247,7 @@ def test_a_child_forked_during_a_fetch_fetches_on_its_own(
         resolver = Resolver([URI + "&timeout=5"])
         parent = threading.Thread(target=_quietly, args=(resolver,))
         parent.start()
-        while not server.requests:
-            time.sleep(0.01)
+        assert server.arrived.wait(10)
 
         def child() -> bool:  # its own fetch, within the bound
             started = time.monotonic()
