@@ -16,7 +16,8 @@ def in_forked_child(action: Callable[[], object], timeout: float = 10.0) -> str:
     """Run ``action`` in a child made with :func:`os.fork` and return ``str()`` of what it
     returned there: ``"True"`` for a check that held. If it raised, the answer is
     ``"raised TypeName: message"``; if the child gave no answer within ``timeout`` seconds,
-    it is killed and the answer is ``"no answer within N s"``. The wait is on the pipe the
+    it is killed and the answer is ``"no answer within N s"`` (``"no answer (exit status
+    N)"`` if it died first). The wait is on the pipe the
     child answers through, not a sleep. POSIX only (skip where ``os.fork`` is missing).
 
     For what must hold after a fork: locks and in-flight fetches reset, clients rebuilt.
@@ -40,12 +41,12 @@ def in_forked_child(action: Callable[[], object], timeout: float = 10.0) -> str:
         answer = "raised BaseException"
         try:
             os.close(read_end)
-            signal.alarm(max(1, int(timeout)))
+            signal.alarm(int(timeout) + 10)  # outlives the parent's wait: never lingers
             answer = str(action())
         except Exception as exc:  # every failure becomes the answer the parent checks
             answer = f"raised {type(exc).__name__}: {exc}"
         finally:
-            os.write(write_end, answer.encode("utf-8", "replace"))
+            os.write(write_end, b"=" + answer.encode("utf-8", "replace"))  # "=": answered
             os._exit(0)
     os.close(write_end)
     return _answer(pid, read_end, timeout)
@@ -61,8 +62,10 @@ def _answer(pid: int, read_end: int, timeout: float) -> str:
                 break
             chunk = stream.read(65536)
             if not chunk:
-                os.waitpid(pid, 0)
-                return data.decode("utf-8", "replace")
+                _, status = os.waitpid(pid, 0)
+                if not data:  # killed before it could answer
+                    return f"no answer (exit status {os.waitstatus_to_exitcode(status)})"
+                return data[1:].decode("utf-8", "replace")
             data += chunk
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
