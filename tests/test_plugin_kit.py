@@ -21,7 +21,7 @@ from bandwidth_credentials import (
     parse_source,
 )
 from bandwidth_credentials import plugin as kit
-from bandwidth_credentials.testing import CANARY_PASSWORD
+from bandwidth_credentials.testing import CANARY_PASSWORD, FakeClock
 from tests.misbehaving import answer, misbehaving, redirect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -185,16 +185,8 @@ def test_importing_the_core_does_not_load_the_kit() -> None:
 # -- the total deadline ------------------------------------------------------------------
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_a_deadline_caps_each_attempt_and_refuses_one_past_its_end() -> None:
-    clock = Clock()
+    clock = FakeClock()
     deadline = kit.Deadline(24.0, clock=clock)
 
     first = deadline.cap(7.0)
@@ -210,7 +202,7 @@ def test_a_deadline_caps_each_attempt_and_refuses_one_past_its_end() -> None:
 
 def test_a_request_gets_what_is_left_of_the_deadline() -> None:
     with misbehaving(answer(200, b"{}")) as server:
-        clock = Clock()
+        clock = FakeClock()
         deadline = kit.Deadline(5.0, clock=clock)
         clock.now += 6.0
 

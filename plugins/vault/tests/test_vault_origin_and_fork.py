@@ -3,8 +3,6 @@ options are checked when the source is parsed, and a forked child keeps its toke
 
 from __future__ import annotations
 
-import os
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,12 +14,16 @@ from bandwidth_credentials import (
     ConfigurationError,
     CredentialsError,
     Resolver,
-    SourceError,
     SourceNotFoundError,
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    check_no_leaks,
+    in_forked_child,
+)
 from bandwidth_credentials_vault import VaultProvider
 
 SECRET_ID = CANARY_SECRET  # the AppRole secret_id is a canary
@@ -195,25 +197,11 @@ def test_a_forked_child_keeps_the_token_of_a_single_use_secret_id(
     resolver.get_auth("voice")  # the parent logs in (gunicorn --preload)
     fake_env.approles["approle"]["role-1"].credentials.clear()  # the secret_id was single-use
 
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a threaded process (the test server's).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        outcome = "failed"
-        try:
-            resolver.reload()  # a worker's first refresh: a fetch of its own
-            outcome = resolver.get_auth("voice").account_id or "none"
-        except SourceError as exc:
-            outcome = type(exc).__name__
-        finally:
-            os.write(write_end, outcome.encode())
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        outcome = stream.read().decode()
-    os.waitpid(pid, 0)
+    def worker() -> str | None:
+        resolver.reload()  # a worker's first refresh: a fetch of its own
+        return resolver.get_auth("voice").account_id
+
+    outcome = in_forked_child(worker)
 
     assert outcome == "920012"
     assert len(fake_env.calls("auth/approle/login")) == 1  # no second login in the child
