@@ -3,8 +3,9 @@
 An example of a third-party provider for ``bandwidth-credentials``, complete with its
 distribution metadata and the shared contract tests. It imports only the plugin kit,
 :mod:`bandwidth_credentials.plugin`: the provider interface, the safe file read, the
-option parser and the error helper. The file is read with the standard library's
-:mod:`configparser` (no interpolation, keys kept exactly as written)::
+option parser, the foreign→own error mapping and the error helper. The file is read
+with the standard library's :mod:`configparser` (no interpolation, keys kept exactly as
+written)::
 
     [bandwidth]
     BW_ACCOUNT_ID = 920012
@@ -27,6 +28,7 @@ from bandwidth_credentials.plugin import (
     Source,
     SourceFormatError,
     SourceNotFoundError,
+    map_exceptions,
     read_file,
     source_error,
     text_option,
@@ -66,23 +68,23 @@ class IniProvider(Provider):
         parser = configparser.ConfigParser(interpolation=None)
         # configparser lowercases keys by default; keep them as stored.
         parser.optionxform = str  # type: ignore[assignment, method-assign]
-        problem = None
-        try:
-            parser.read_string(read.text, source=self.path)
-        except configparser.Error as exc:
-            # The exception quotes the offending line, which may hold a secret: keep only
-            # its type, and raise outside this block so it is not chained as __context__.
-            problem = type(exc).__name__
-        if problem is not None:
-            raise source_error(
-                SourceFormatError, self.source, f"{self.path} is not an INI file ({problem})"
-            )
+        # A parse error quotes the offending line, which may hold a secret: the kit's
+        # mapping keeps only its type and raises the library error outside the except
+        # block, so the original is not chained as __context__.
+        map_exceptions(
+            lambda: parser.read_string(read.text, source=self.path),
+            [(configparser.Error, self._not_ini)],
+        )
         if not parser.has_section(self.section):
             raise source_error(
                 SourceNotFoundError, self.source, f"{self.path} has no [{self.section}] section"
             )
         version = f"{read.info.st_mtime_ns}:{read.info.st_size}"
         return Fetched(values=dict(parser.items(self.section, raw=True)), version=version)
+
+    def _not_ini(self, error: BaseException) -> Exception:
+        what = f"{self.path} is not an INI file ({type(error).__name__})"
+        return source_error(SourceFormatError, self.source, what)
 
     def current_version(self) -> str | None:
         try:
