@@ -121,16 +121,14 @@ class Budget:
         self.deadline: Deadline | None = None
 
 
-def check_endpoints(uri: str, option: str | None = None) -> None:
+def check_endpoints(uri: str) -> None:
     """Refuse an endpoint URL carrying user info (``http://user:PASSWORD@host``) before any
     client is built: botocore would write it into its DEBUG records (the endpoint provider
     and the request URL). Looks at ``AWS_ENDPOINT_URL`` and every
-    ``AWS_ENDPOINT_URL_<SERVICE>`` variable, and at ``option`` (an endpoint given to a
-    source). Raises :class:`ConfigurationError` naming the variable, never its value.
+    ``AWS_ENDPOINT_URL_<SERVICE>`` variable (the sources take no endpoint option).
+    Raises :class:`ConfigurationError` naming the variable, never its value.
     """
     named = [(name, value) for name, value in os.environ.items() if _is_endpoint_name(name)]
-    if option is not None:
-        named.append(("the endpoint option", option))
     for name, value in sorted(named):
         if _has_user_info(value):
             raise ConfigurationError(
