@@ -20,7 +20,7 @@ import pytest
 
 import bandwidth_credentials as bc
 from bandwidth_credentials import Resolver, SourceNotFoundError, _lifecycle
-from bandwidth_credentials._chain import JITTER
+from bandwidth_credentials._refresh import JITTER
 
 from .helpers import MemoryProvider
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
