@@ -33,6 +33,10 @@ class BearerSource(Protocol):
     def token(self) -> str:
         """A currently valid access token; may request one (bounded wait)."""
 
+    def authorization(self) -> str:
+        """``"Bearer " + token()``: the ``Authorization`` value, the hot path of
+        ``headers()`` (a cached string while the token is current)."""
+
     def cached_token(self) -> str | None:
         """A currently valid token without any wait or I/O, or ``None``."""
 
@@ -206,7 +210,7 @@ class ServiceAuth:
         if self._authorization is not None:
             return self._authorization
         assert self._bearer is not None
-        return "Bearer " + self._bearer.token()
+        return self._bearer.authorization()
 
     def headers(self) -> dict[str, str]:  # the hot path: kept flat on purpose
         """A new dict holding the ``Authorization`` header, ready to pass to any client.
@@ -222,7 +226,7 @@ class ServiceAuth:
         """
         header = self._authorization
         if header is None:
-            header = "Bearer " + self._bearer.token()  # type: ignore[union-attr]
+            header = self._bearer.authorization()  # type: ignore[union-attr]
         return {"Authorization": header}
 
     async def aheaders(self) -> dict[str, str]:

@@ -157,6 +157,9 @@ class StaticBearer:
             check.check(self._token, claims)
         return self._token
 
+    def authorization(self) -> str:
+        return "Bearer " + self.token()
+
     def cached_token(self) -> str | None:
         return self.token()
 
@@ -181,19 +184,32 @@ class OAuthBearer:
     using that client), plus the once-per-token account check for the account this
     service is configured for.
 
-    Implements :class:`._auth.BearerSource`: :meth:`token`, :meth:`cached_token`,
-    :meth:`invalidate`, :meth:`claims`; ``token_url`` and ``client_id`` name the client.
+    Implements :class:`._auth.BearerSource`: :meth:`token`, :meth:`authorization`,
+    :meth:`cached_token`, :meth:`invalidate`, :meth:`claims`; ``token_url`` and
+    ``client_id`` name the client.
     The token machinery (HTTP client, TLS, JSON) loads when a token is first needed, not
     when credentials resolve. Several accounts of one client: one bearer source per
     account, built with :func:`bearer_source`, each reaching the same token manager.
     """
 
-    __slots__ = ("_check", "_credentials", "_tokens", "client_id", "token_url")
+    __slots__ = (
+        "_check",
+        "_credentials",
+        "_header",
+        "_seen",
+        "_snapshot",
+        "_tokens",
+        "client_id",
+        "token_url",
+    )
 
     def __init__(self, credentials: ServiceCredentials, check: _AccountCheck | None) -> None:
         self._credentials = credentials
         self._check = check
         self._tokens: TokenManager | None = None
+        self._snapshot: object = None  # the manager's token snapshot last handed out
+        self._seen: str | None = None  # its token (checked against the account)
+        self._header = ""  # and its Authorization value
         self.client_id = credentials.client_id
         self.token_url = credentials.token_url or token_url(None)
 
@@ -209,15 +225,33 @@ class OAuthBearer:
         """A currently valid access token (:class:`TokenError` when none can be had)."""
         tokens = self._tokens
         if tokens is not None:
-            # The lookup path: a fresh token, already checked against the account.
+            # The lookup path: the snapshot already handed out (and checked), not yet due.
             current = tokens.current
-            if tokens.clock() < current.due_at and self._check is None:
+            if current is self._snapshot and tokens.clock() < current.due_at:
                 return current.value
+        return self._handed_out()[0]
+
+    def authorization(self) -> str:
+        """``"Bearer <token>"`` for :meth:`token`, without building a string per call."""
+        tokens = self._tokens
+        if tokens is not None:
+            current = tokens.current
+            if current is self._snapshot and tokens.clock() < current.due_at:
+                return self._header
+        return self._handed_out()[1]
+
+    def _handed_out(self) -> tuple[str, str]:
         current = self._manager().snapshot()
-        check = self._check
-        if check is not None and current.value is not check.seen:
-            check.check(current.value, current.claims)
-        return current.value
+        self._seen_now(current.value, current.claims)
+        self._snapshot = current
+        return current.value, self._header
+
+    def _seen_now(self, value: str, claims: TokenClaims | None) -> None:
+        if value is not self._seen:
+            self._seen = value
+            self._header = "Bearer " + value
+            if self._check is not None:
+                self._check.check(value, claims)
 
     def cached_token(self) -> str | None:
         """The token when it is at hand without I/O or a wait, else ``None``."""
@@ -225,10 +259,9 @@ class OAuthBearer:
             return None  # no manager anywhere in the process yet: nothing is cached
         tokens = self._manager()
         value = tokens.cached_token()
-        check = self._check
-        if value is not None and check is not None and value is not check.seen:
+        if value is not None and value is not self._seen:
             current = tokens.current
-            check.check(value, current.claims if current.value is value else None)
+            self._seen_now(value, current.claims if current.value is value else None)
         return value
 
     def invalidate(self, rejected: str | None = None) -> None:

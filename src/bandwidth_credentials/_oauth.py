@@ -110,6 +110,18 @@ class TokenManager:
     valid and nothing is due.
     """
 
+    __slots__ = (
+        "_policy",
+        "_rng",
+        "_secret",
+        "_sleep",
+        "_wall",
+        "client_id",
+        "clock",
+        "current",
+        "token_url",
+    )
+
     def __init__(
         self,
         token_url: str,
