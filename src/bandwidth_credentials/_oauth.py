@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 from . import _http
 from ._checks import ServiceCredentials
-from ._errors import TokenError
+from ._errors import TokenError, guarded
 from ._jwt import TokenClaims, decode_claims
 from ._log import logger
 from ._refresh import RefreshPolicy, unit
@@ -267,14 +267,22 @@ class TokenManager:
 
     def _attempt(self) -> Any:
         logger.debug("requesting an OAuth token for client %s", self.client_id)
-        return request_token(
-            self.token_url,
-            self.client_id,
-            self._secret,
-            timeout=TIMEOUT,
-            max_size=MAX_SIZE,
-            wall=self._wall,
+        # request_token never raises by design; should anything in it still do, the caller
+        # gets a TokenError naming the exception type only (its text may quote a secret).
+        return guarded(
+            lambda: request_token(
+                self.token_url,
+                self.client_id,
+                self._secret,
+                timeout=TIMEOUT,
+                max_size=MAX_SIZE,
+                wall=self._wall,
+            ),
+            self._unexpected,
         )
+
+    def _unexpected(self, exc: Exception) -> TokenError:
+        return self._error(_Failure(f"unexpected {type(exc).__name__}", None, False))
 
     # -- lifecycle --------------------------------------------------------------------
 
