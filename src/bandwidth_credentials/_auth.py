@@ -219,10 +219,11 @@ class ServiceAuth:
 
         For the bearer scheme the token is fetched on first use from the OAuth token
         endpoint (``POST .../api/v1/oauth2/token``, Bandwidth's OAuth 2.0 client
-        credentials), cached per (token URL, client id), and refreshed ahead of expiry by
-        the larger of 60 s or 10% of its lifetime, so every call returns a currently
-        valid one. Raises :class:`TokenError` when the endpoint refuses (400/401) or
-        fails after its retries.
+        credentials), cached per (token URL, client id, secret) for its ``expires_in``
+        (else its JWT ``exp``, else an hour; at least 30 s), and refreshed ahead of
+        expiry by the larger of 60 s or 10% of its lifetime, so every call returns a
+        currently valid one. Raises :class:`TokenError` when the endpoint refuses
+        (400/401), fails after its retries, or answers something unreadable.
         """
         header = self._authorization
         if header is None:
