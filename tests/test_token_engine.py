@@ -5,6 +5,7 @@ an injected clock wherever a rule is about time."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 import threading
@@ -206,7 +207,15 @@ def _with_httpx(voice: ServiceAuth) -> int:
     return httpx.get(voice.url("calls"), auth=voice.httpx_auth(), timeout=10).status_code
 
 
-ADAPTERS = {"requests": _with_requests, "httpx": _with_httpx}
+def _with_httpx_async(voice: ServiceAuth) -> int:
+    async def call() -> int:
+        async with httpx.AsyncClient(auth=voice.httpx_auth(), timeout=10) as client:
+            return (await client.get(voice.url("calls"))).status_code
+
+    return asyncio.run(call())
+
+
+ADAPTERS = {"requests": _with_requests, "httpx": _with_httpx, "httpx async": _with_httpx_async}
 
 
 @pytest.mark.parametrize("adapter", ADAPTERS)
