@@ -23,6 +23,7 @@ from bandwidth_credentials import (
     TokenError,
     _factory,
     _oauth,
+    verify,
 )
 
 from .helpers import FakeClock, MemoryProvider
@@ -295,6 +296,26 @@ def test_a_discovered_account_passes_the_account_id_rule(
     assert account not in message
     assert "\x1b" not in message
     assert token_server.issued[0] not in message
+
+
+def test_the_mismatch_warning_and_check_show_only_account_ids_of_the_claim(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    _client_env(monkeypatch, token_server.url, account=False)
+    monkeypatch.setenv("BW_ACCOUNT_ID", "7777777")
+    token_server.claims = {"accounts": ["\x1b[2J../x", "920012"]}
+    caplog.set_level(logging.WARNING, logger="bandwidth_credentials")
+    resolver = Resolver(["env"])
+
+    resolver.get_auth("voice").headers()
+    (checked,) = verify(["voice"], resolver=resolver)
+
+    warned = [r.getMessage() for r in caplog.records if "not among" in r.getMessage()]
+    assert len(warned) == 1
+    for text in (warned[0], checked.detail):
+        assert "(920012)" in text
+        assert "\x1b" not in text
+        assert "../x" not in text
 
 
 def test_the_mismatch_warning_is_once_per_account_and_client_with_bounded_memory(

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ACCOUNTS_CLAIM",
     "discover",
+    "listed_accounts",
     "mismatch",
     "token_source_name",
     "with_account",
@@ -148,5 +149,12 @@ def mismatch(account_id: str, claims: TokenClaims | None) -> str | None:
         return None
     return (
         f"account {account_id} is not among the access token's accounts "
-        f"({', '.join(claims.accounts)}); set BW_ACCOUNT_ID to one of them"
+        f"({listed_accounts(claims)}); set BW_ACCOUNT_ID to one of them"
     )
+
+
+def listed_accounts(claims: TokenClaims) -> str:
+    """The ``accounts`` claim for a message: only the entries that are account ids (the
+    claim is the server's text; anything else, escape sequences included, is not shown)."""
+    shown = [a for a in claims.accounts if problem_of("account_id", a) is None]
+    return ", ".join(shown) or "none that is an account id"

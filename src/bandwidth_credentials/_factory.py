@@ -108,15 +108,15 @@ class _AccountCheck:
             _warned.add(key)
         prov = self.provenance
         origin = f" ({prov.source} {prov.key})" if prov is not None else ""
-        # Only entries that are account ids are shown: the claim is the server's text.
-        listed = [a for a in claims.accounts if a.isascii() and a.isdigit()]
+        from ._discovery import listed_accounts
+
         logger.warning(
             "account id %s%s is not among the accounts of the access token for client %s "
             "(%s); Bandwidth refuses its requests (HTTP 403). Set BW_ACCOUNT_ID to one of them",
             self.account,
             origin,
             self.client or "(static access token)",
-            ", ".join(listed) or "none that is an account id",
+            listed_accounts(claims),
         )
 
 
