@@ -1,0 +1,367 @@
+"""``CallbackAuth``: does this request carry what Bandwidth sends on its callbacks?
+
+Three schemes, from Bandwidth's developer docs (see :mod:`._schema`, ``CALLBACK_KINDS``):
+
+- **basic**: ``Authorization: Basic base64(user:password)`` (RFC 7235; the scheme name is
+  case-insensitive) with the credentials set on the voice or messaging application, the
+  call, or the subscription;
+- **subscriptions** (Subscriptions 2.0): ``X-Bandwidth-Signature-SHA-256``, the base64
+  HMAC-SHA-256 of the body with the subscription's secret key;
+- **tfv** (Toll-Free Verification webhooks): ``x-bandwidth-signature-hmac-sha256``, the
+  hex HMAC-SHA-256 of the body with the subscription's ``sharedSecretKey``. Bandwidth's
+  page calls the signed body "canonicalized" without saying how; the body is verified
+  exactly as received (the bytes on the wire), as for Subscriptions 2.0.
+
+The rule: every configured scheme whose header the request carries must match, and at
+least one must be carried; headers of schemes not configured are ignored. Comparisons are
+constant-time (:func:`hmac.compare_digest`); every refusal says what was wrong (which
+header, missing, duplicate, malformed, no match) and never what was sent or expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping  # the public API's annotations
+
+from ._callback_creds import CallbackCredentials, Expected, not_found
+from ._errors import CallbackAuthError, InvalidCredentialsError
+from ._results import CallbackVerification
+from ._schema import CALLBACK_KINDS
+from ._typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Protocol
+
+    class _Owner(Protocol):
+        def _callback_credentials(self, scope: str | None) -> CallbackCredentials: ...
+
+        def _callback_credentials_nowait(
+            self, scope: str | None
+        ) -> CallbackCredentials | None: ...
+
+
+__all__ = ["DEFAULT_MAX_BODY", "REALM", "CallbackAuth", "Refusal", "header_names"]
+
+#: The body size verified by default (bytes): Bandwidth's callbacks are small JSON.
+DEFAULT_MAX_BODY = 1024 * 1024
+#: The ``realm`` of the ``WWW-Authenticate: Basic`` challenge sent with a refusal.
+REALM = "Bandwidth callbacks"
+# Longest Authorization value read: Basic with a 1024-character user and password (the
+# Voice API's limit) is under 2800 characters.
+_MAX_AUTHORIZATION = 4096
+
+# The spellings tried first in a plain mapping (lowered, as documented, title case);
+# any other spelling is found by a scan.
+_SPELLINGS: dict[str, tuple[str, ...]] = {
+    "basic": ("authorization", "Authorization", "AUTHORIZATION"),
+    "subscriptions": (
+        "x-bandwidth-signature-sha-256",
+        "X-Bandwidth-Signature-SHA-256",
+        "X-Bandwidth-Signature-Sha-256",
+    ),
+    "tfv": (
+        "x-bandwidth-signature-hmac-sha256",
+        "X-Bandwidth-Signature-Hmac-Sha256",
+        "X-Bandwidth-Signature-HMAC-SHA256",
+    ),
+}
+_DUPLICATE = object()
+
+#: (status, reason, scheme, text): why a request was refused, without any value.
+Refusal = tuple[int, str, "str | None", str]
+
+_compare: Callable[[Any, Any], bool] | None = None
+_digest: Callable[[bytes, Any, str], bytes] | None = None
+
+
+def _load() -> None:
+    global _compare, _digest
+    import hmac  # on the first verification only: it loads hashlib and OpenSSL
+
+    _compare, _digest = hmac.compare_digest, hmac.digest
+
+
+def header_names(credentials: CallbackCredentials) -> list[str]:
+    """The request headers the configured schemes read, as Bandwidth spells them."""
+    return [CALLBACK_KINDS[scheme].header for scheme in credentials.schemes]
+
+
+def _header(headers: Mapping[str, Any], scheme: str) -> object:
+    """The one value of a header (case-insensitive), ``None`` when absent, ``_DUPLICATE``
+    when sent more than once (several entries, or one joined with commas)."""
+    spellings = _SPELLINGS[scheme]
+    many = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
+    if many is not None and headers.__class__ is not dict:
+        found = many(spellings[1]) or []
+        if len(found) > 1:
+            return _DUPLICATE
+        value = found[0] if found else None
+    else:
+        value = None
+        for spelling in spellings:
+            value = headers.get(spelling)
+            if value is not None:
+                break
+        else:
+            seen = [v for k, v in headers.items() if _lower(k) == spellings[0]]
+            if len(seen) > 1:
+                return _DUPLICATE
+            value = seen[0] if seen else None
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    if not isinstance(value, str):
+        return None
+    # Bandwidth's values never hold a comma: one means two headers joined by the server.
+    return _DUPLICATE if "," in value else value
+
+
+def _lower(key: object) -> str:
+    if isinstance(key, (bytes, bytearray)):
+        return bytes(key).decode("latin-1").lower()
+    return key.lower() if isinstance(key, str) else ""
+
+
+def _base64(text: str) -> bytes | None:
+    """Strict base64 (the standard alphabet, padded): the bytes, or ``None``."""
+    if not text or len(text) % 4:
+        return None
+    import base64
+    import binascii
+
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _malformed(scheme: str, text: str) -> Refusal:
+    return (401 if scheme == "basic" else 403, "malformed", scheme, text)
+
+
+def _basic(value: str, accepted: tuple[Expected, ...]) -> int | Refusal:
+    """The index of the accepted pair the ``Authorization`` value carries, or a refusal."""
+    assert _compare is not None
+    if len(value) > _MAX_AUTHORIZATION:
+        return _malformed("basic", f"Authorization is longer than {_MAX_AUTHORIZATION} characters")
+    if not value.isascii():
+        return _malformed("basic", "Authorization is not ASCII")
+    if _compare(value, accepted[0].header):
+        return 0
+    scheme, _, token = value.strip(" \t").partition(" ")
+    if scheme.lower() != "basic":
+        return _malformed("basic", "Authorization does not use the Basic scheme")
+    pair = _base64(token.strip(" \t"))
+    if pair is None or b":" not in pair:
+        return _malformed("basic", "Authorization's Basic credentials are not base64 of user:pass")
+    matched = -1
+    for index, expected in enumerate(accepted):
+        if _compare(pair, expected.pair) and matched < 0:
+            matched = index
+    if matched < 0:
+        return (401, "mismatch", "basic", "Authorization does not match the callback credentials")
+    return matched
+
+
+def _signature(scheme: str, value: str) -> bytes | Refusal:
+    """The 32 signature bytes a header carries, or a refusal."""
+    header = CALLBACK_KINDS[scheme].header
+    if not value.isascii():
+        return _malformed(scheme, f"{header} is not ASCII")
+    import binascii
+
+    sent: bytes | None = None
+    if scheme == "tfv":
+        if len(value) != 64:
+            return _malformed(scheme, f"{header} is not 64 hexadecimal characters")
+        try:
+            sent = binascii.unhexlify(value)
+        except (binascii.Error, ValueError):
+            return _malformed(scheme, f"{header} is not 64 hexadecimal characters")
+        return sent
+    if len(value) != 44:
+        return _malformed(scheme, f"{header} is not the base64 of a 32-byte HMAC-SHA-256")
+    sent = _base64(value)
+    if sent is None or len(sent) != 32:
+        return _malformed(scheme, f"{header} is not the base64 of a 32-byte HMAC-SHA-256")
+    return sent
+
+
+def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) -> int | Refusal:
+    sent = _signature(scheme, value)
+    if sent.__class__ is not bytes:
+        return sent  # type: ignore[return-value]
+    if not body:
+        return (403, "empty-body", scheme, "the body is empty, so there is nothing signed")
+    assert _compare is not None and _digest is not None
+    matched = -1
+    for index, expected in enumerate(accepted):
+        if matched < 0 and _compare(_digest(expected.key, body, "sha256"), sent):
+            matched = index
+    if matched < 0:
+        header = CALLBACK_KINDS[scheme].header
+        return (403, "mismatch", scheme, f"{header} does not match the body")
+    return matched
+
+
+_RESULTS: dict[tuple[tuple[str, ...], bool, str | None], CallbackVerification] = {}
+
+
+def _result(schemes: tuple[str, ...], previous: bool, app: str | None) -> CallbackVerification:
+    key = (schemes, previous, app)
+    found = _RESULTS.get(key)
+    if found is None:
+        found = CallbackVerification(schemes[0], schemes, previous, app)
+        if len(_RESULTS) < 1024:
+            _RESULTS[key] = found
+    return found
+
+
+def check(
+    credentials: CallbackCredentials, headers: Mapping[str, Any], body: Any, max_body: int
+) -> CallbackVerification | Refusal:
+    """Verify one request against ``credentials``: the verification, or a refusal."""
+    if _compare is None:
+        _load()
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError("body must be the raw request body as bytes, exactly as received")
+    if len(body) > max_body:
+        return (413, "too-large", None, f"the body is over {max_body} bytes")
+    matched: tuple[str, ...] = ()
+    previous = False
+    for scheme, accepted in credentials.schemes.items():
+        value = _header(headers, scheme)
+        if value is None:
+            continue
+        if value is _DUPLICATE:
+            header = CALLBACK_KINDS[scheme].header
+            status = 401 if scheme == "basic" else 403
+            return (status, "duplicate", scheme, f"{header} appears more than once")
+        assert isinstance(value, str)
+        outcome = _basic(value, accepted) if scheme == "basic" else _hmac(scheme, value, accepted, body)
+        del value
+        if outcome.__class__ is not int:
+            return outcome  # type: ignore[return-value]
+        matched += (scheme,)
+        previous = previous or outcome != 0
+    if not matched:
+        names = " or ".join(header_names(credentials))
+        scheme = "basic" if "basic" in credentials.schemes else None
+        return (401, "missing", scheme, f"no callback credentials presented (expected {names})")
+    return _result(matched, previous, credentials.app)
+
+
+def refusal_error(refusal: Refusal, app: str | None) -> CallbackAuthError:
+    """The error for a refusal (built here, outside any ``except`` block)."""
+    status, reason, scheme, text = refusal
+    where = f" for application {app}" if app else ""
+    challenge = f'Basic realm="{REALM}"' if status == 401 and scheme == "basic" else None
+    return CallbackAuthError(
+        f"callback refused{where} ({scheme or 'request'}): {text}",
+        status=status,
+        reason=reason,
+        scheme=scheme,
+        app=app,
+        www_authenticate=challenge,
+    )
+
+
+class CallbackAuth:
+    """Verifies Bandwidth's callbacks to one application with the current credentials.
+
+    Made by :func:`bandwidth_credentials.get_callback_auth`; every call reads the
+    resolver's current credentials, so a rotated value is accepted as soon as the source
+    is refreshed (a ``file:`` source within its change check, 5 s by default), with no
+    restart. ``repr`` never shows a secret.
+
+    >>> auth = get_callback_auth(app="sales")                       # doctest: +SKIP
+    >>> auth.verify(request.headers, request.get_data()).scheme     # doctest: +SKIP
+    'basic'
+    """
+
+    __slots__ = ("_owner", "app")
+
+    def __init__(self, owner: _Owner, app: str | None) -> None:
+        self._owner = owner
+        #: The application scope (``"sales"``), ``None`` for the shared credentials.
+        self.app = app
+
+    def verify(
+        self, headers: Mapping[str, Any], body: bytes, *, max_body: int = DEFAULT_MAX_BODY
+    ) -> CallbackVerification:
+        """Check one callback request: its headers (any mapping; names are looked up
+        case-insensitively; a framework's multi-value headers reveal duplicates) and its
+        raw body (bytes exactly as received, at most ``max_body`` bytes, default 1 MiB).
+
+        Returns a :class:`CallbackVerification` saying which scheme matched.
+
+        Raises :class:`CallbackAuthError` (``.status`` 401, 403 or 413) for a request
+        without matching credentials: a missing, duplicated, malformed (wrong scheme, bad
+        base64, wrong-length hex, non-ASCII, oversized) or wrong header, an empty body
+        under an HMAC scheme, a body over ``max_body``. Raises
+        :class:`CredentialNotFoundError` when no callback credentials are configured for
+        the application, :class:`InvalidCredentialsError` for an unusable configured
+        value, a :class:`SourceError` subclass when a source fails (as ``get_auth()``),
+        and ``TypeError`` when ``body`` is not bytes.
+        """
+        outcome = check(self._owner._callback_credentials(self.app), headers, body, max_body)
+        if outcome.__class__ is CallbackVerification:
+            return outcome  # type: ignore[return-value]
+        del headers, body  # nothing the caller sent stays in this frame
+        raise refusal_error(outcome, self.app)  # type: ignore[arg-type]
+
+    async def averify(
+        self, headers: Mapping[str, Any], body: bytes, *, max_body: int = DEFAULT_MAX_BODY
+    ) -> CallbackVerification:
+        """:meth:`verify` for asyncio code: with credentials at hand (nothing due) it
+        runs in the event loop (an HMAC of 1 MiB takes about a millisecond); a refresh
+        that must fetch runs in a worker thread. Raises what :meth:`verify` raises.
+
+        >>> await get_callback_auth().averify(headers, body)        # doctest: +SKIP
+        """
+        credentials = self._owner._callback_credentials_nowait(self.app)
+        if credentials is None:
+            import asyncio
+
+            credentials = await asyncio.to_thread(self._owner._callback_credentials, self.app)
+        outcome = check(credentials, headers, body, max_body)
+        if outcome.__class__ is CallbackVerification:
+            return outcome  # type: ignore[return-value]
+        del headers, body
+        raise refusal_error(outcome, self.app)  # type: ignore[arg-type]
+
+    def for_call(self) -> dict[str, str]:
+        """The current Basic pair as the Voice API's create-call body takes it:
+        ``{"username": ..., "password": ...}`` (merge it into the body so that call's
+        callbacks carry the credentials :meth:`verify` accepts).
+
+        >>> body = {"to": "+19195551212", **get_callback_auth().for_call()}  # doctest: +SKIP
+
+        Raises :class:`CredentialNotFoundError` when no callback Basic pair is configured,
+        :class:`InvalidCredentialsError` when a value is over the Voice API's 1024
+        characters, and what :meth:`verify` raises for the sources.
+        """
+        credentials = self._owner._callback_credentials(self.app)
+        username, password = credentials.username, credentials.password
+        if username is None or password is None:
+            error: Exception = not_found(
+                self.app, "callback_username+callback_password (for_call() sends Basic)"
+            )
+            raise error
+        for name, text in (("callback_username", username), ("callback_password", password)):
+            size = len(text.header) if isinstance(text, Expected) else len(text)
+            if size > 1024:
+                prov = credentials.provenance[name]
+                error = InvalidCredentialsError(
+                    f"{name} from {prov.source} ({prov.key}) is over the Voice API's "
+                    "1024 characters",
+                    field=name,
+                    source=prov.source,
+                    key=prov.key,
+                )
+                raise error
+        return {"username": username, "password": password.header}
+
+    def __repr__(self) -> str:
+        return f"CallbackAuth(app={self.app!r})"

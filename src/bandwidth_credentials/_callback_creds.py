@@ -1,0 +1,204 @@
+"""Callback credentials chosen from what the sources hold, per application.
+
+The same rules as the API credentials (:mod:`._normalizer`), applied to the callback
+kinds of the schema (:data:`._schema.CALLBACK_KINDS`):
+
+- each scheme's group (the Basic pair, the Subscriptions 2.0 key, the Toll-Free
+  Verification shared secret) is taken whole from the highest-precedence source holding
+  all of it, under the application's own names first (``BW_SALES_CALLBACK_USERNAME``),
+  else the shared ones (``BW_CALLBACK_USERNAME``);
+- its previous value (a rotation's old one) is read from that same source and scope
+  only: a previous value anywhere else is noted and ignored;
+- values are checked (:func:`._checks.problem_of`) and kept only in masked holders,
+  prepared for constant-time comparison (the expected ``Authorization`` header, the
+  ``user:password`` bytes, the HMAC keys as UTF-8 bytes).
+"""
+
+from __future__ import annotations
+
+from ._checks import Provenance, problem_of
+from ._errors import CredentialNotFoundError, InvalidCredentialsError
+from ._extract import Entry, SourceFields
+from ._keys import Scope
+from ._schema import APP_FIELDS, CALLBACK_KINDS, CallbackKind
+from ._typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+__all__ = [
+    "CallbackCredentials",
+    "Expected",
+    "app_label",
+    "configured",
+    "not_found",
+    "resolve_callbacks",
+]
+
+
+class Expected:
+    """One accepted value, prepared for comparison and never shown: for Basic the whole
+    ``Authorization`` value Bandwidth sends (``header``) and the decoded ``user:password``
+    bytes (``pair``); for an HMAC scheme the key bytes (``key``)."""
+
+    __slots__ = ("header", "key", "pair")
+
+    def __init__(self, header: str = "", pair: bytes = b"", key: bytes = b"") -> None:
+        self.header = header
+        self.pair = pair
+        self.key = key
+
+    def __repr__(self) -> str:
+        return "Expected('**********')"
+
+    def __reduce__(self) -> str:
+        raise TypeError("secrets cannot be pickled")
+
+
+class CallbackCredentials(NamedTuple):
+    """One application's callback credentials, ready to compare.
+
+    ``app`` is the application scope (``None``: the shared credentials), ``schemes`` maps
+    each configured scheme (``basic``, ``subscriptions``, ``tfv``) to its accepted values,
+    current first, then the previous one when configured. ``username`` and ``password``
+    are the current Basic pair (``for_call()``), the password masked. ``provenance`` says
+    where each field came from (never a value).
+    """
+
+    app: str | None
+    schemes: Mapping[str, tuple[Expected, ...]]
+    provenance: Mapping[str, Provenance]
+    username: str | None = None
+    password: Expected | None = None
+
+
+def app_label(scope: Scope) -> str:
+    """``application sales`` or ``the shared callback credentials``, for messages."""
+    return f"application {scope}" if scope else "the shared callback credentials"
+
+
+def not_found(
+    scope: Scope,
+    wanted: str,
+    sources: Sequence[str] = (),
+    notes: Sequence[str] = (),
+    outcomes: Sequence[tuple[str, str]] = (),
+) -> CredentialNotFoundError:
+    """No callback credentials (``wanted`` names the fields) for an application."""
+    error = CredentialNotFoundError("callbacks", [wanted], sources, notes, outcomes)
+    text = str(error).replace("the callbacks API", f"Bandwidth's callbacks to {app_label(scope)}")
+    error.args = (text,)
+    return error
+
+
+def _prepare(kind: CallbackKind, values: Sequence[str]) -> Expected:
+    if kind.scheme != "basic":
+        return Expected(key=values[0].encode())
+    import base64  # only when Basic callback credentials are configured
+
+    pair = f"{values[0]}:{values[1]}".encode()
+    return Expected(header="Basic " + base64.b64encode(pair).decode("ascii"), pair=pair)
+
+
+def _pick(
+    kind: CallbackKind, scope: Scope, per_source: Sequence[SourceFields]
+) -> tuple[SourceFields, Scope, list[Entry]] | None:
+    scopes = (scope, None) if scope is not None else (None,)
+    for src in per_source:
+        for where in scopes:
+            entries = [src.entries.get((where, name)) for name in kind.fields]
+            if all(entry is not None for entry in entries):
+                return src, where, [entry for entry in entries if entry is not None]
+    return None
+
+
+def _invalid(scope: Scope, name: str, entry: Entry, reason: str) -> InvalidCredentialsError:
+    prov = entry.provenance
+    return InvalidCredentialsError(
+        f"{name} from {prov.source} ({prov.key}) for {app_label(scope)} {reason}",
+        field=name,
+        source=prov.source,
+        key=prov.key,
+    )
+
+
+def _resolve_app(
+    scope: Scope,
+    per_source: Sequence[SourceFields],
+    sources: tuple[str, ...],
+    used: set[int],
+    notes: list[tuple[str, str]],
+    outcomes: Sequence[tuple[str, str]],
+) -> CallbackCredentials | Exception:
+    schemes: dict[str, tuple[Expected, ...]] = {}
+    provenance: dict[str, Provenance] = {}
+    chosen: list[Entry] = []
+    username: str | None = None
+    password: Expected | None = None
+    for kind in CALLBACK_KINDS.values():
+        picked = _pick(kind, scope, per_source)
+        if picked is None:
+            continue
+        origin, where, current = picked
+        previous = [origin.entries.get((where, name)) for name in kind.previous]
+        groups = [current]
+        if all(entry is not None for entry in previous):
+            groups.append([entry for entry in previous if entry is not None])
+        for src in per_source:
+            for other in (scope, None) if scope is not None else (None,):
+                stray = src.entries.get((other, kind.previous[0]))
+                if stray is not None and (src is not origin or other != where):
+                    notes.append(
+                        (
+                            "callbacks",
+                            f"{src.source} has {stray.provenance.key}, but the "
+                            f"{kind.title} for {app_label(scope)} came from {origin.source}; "
+                            "a previous value is taken only from the current value's own "
+                            "source and names, so it was ignored",
+                        )
+                    )
+        for group, names in zip(groups, (kind.fields, kind.previous), strict=False):
+            for name, entry in zip(names, group, strict=True):
+                reason = problem_of(name, entry.value)
+                if reason is not None:
+                    return _invalid(scope, name, entry, reason)
+                provenance[name] = entry.provenance
+                chosen.append(entry)
+        schemes[kind.scheme] = tuple(
+            _prepare(kind, [entry.value for entry in group]) for group in groups
+        )
+        if kind.scheme == "basic":
+            username = current[0].value
+            password = Expected(header=current[1].value)
+    if not schemes:
+        wanted = " or ".join("+".join(kind.fields) for kind in CALLBACK_KINDS.values())
+        hints = [text for where, text in notes if where == "callbacks"]
+        return not_found(scope, wanted, sources, hints, outcomes)
+    used.update(id(entry) for entry in chosen)
+    return CallbackCredentials(scope, schemes, provenance, username, password)
+
+
+def resolve_callbacks(
+    per_source: Sequence[SourceFields],
+    sources: tuple[str, ...],
+    used: set[int],
+    notes: list[tuple[str, str]],
+    outcomes: Sequence[tuple[str, str]] = (),
+) -> dict[Scope, CallbackCredentials | Exception]:
+    """The callback credentials of the shared scope (``None``) and of every application
+    some source names, each chosen by the rules above. Marks the entries used in
+    ``used``; adds notes about ignored previous values to ``notes`` (scope
+    ``"callbacks"``)."""
+    scopes: list[Scope] = [None]
+    for src in per_source:
+        for scope, name in src.entries:
+            if scope is not None and name in APP_FIELDS and scope not in scopes:
+                scopes.append(scope)
+    return {
+        scope: _resolve_app(scope, per_source, sources, used, notes, outcomes) for scope in scopes
+    }
+
+
+def configured(outcome: CallbackCredentials | Exception) -> bool:
+    """Whether an outcome is anything but "nothing configured" (for the CLI section)."""
+    return not isinstance(outcome, CredentialNotFoundError)
