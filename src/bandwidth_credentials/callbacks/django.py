@@ -42,7 +42,12 @@ __all__ = ["verify_callback"]
 
 def _refused(error: CredentialsError) -> HttpResponse:
     status, _, headers, text = refusal(error)
-    return HttpResponse(text, status=status, headers=dict(headers))
+    response = HttpResponse(text, status=status, headers=dict(headers))
+    # Django logs every 4xx answer with the request attached (its headers, the
+    # Authorization value among them, reach every log handler); the refusal was logged
+    # above without them, and this marks it as logged (Django's own flag for that).
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    return response
 
 
 def _body(request: HttpRequest, auth: CallbackAuth, max_body: int) -> bytes | HttpResponse:

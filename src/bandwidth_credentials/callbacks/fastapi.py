@@ -113,12 +113,17 @@ def verify_callback(
     raise _http_error(failure)
 
 
-def _bare(
-    request: Request, body: bytes = Depends(_default_body)
-) -> CallbackVerification:  # pragma: no cover - only its signature is used
-    raise NotImplementedError
-
-
 # FastAPI reads a dependency's parameters from its signature: the bare form takes the
 # request and the capped body (app and max_body are not query parameters).
-verify_callback.__signature__ = inspect.signature(_bare)  # type: ignore[attr-defined]
+verify_callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+    [
+        inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request),
+        inspect.Parameter(
+            "body",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            annotation=bytes,
+            default=Depends(_default_body),
+        ),
+    ],
+    return_annotation=CallbackVerification,
+)
