@@ -153,7 +153,7 @@ def test_a_previous_value_alone_is_never_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BW_CALLBACK_PREVIOUS_USERNAME", USER)
     monkeypatch.setenv("BW_CALLBACK_PREVIOUS_PASSWORD", OLD_PASSWORD)
 
-    with pytest.raises(CredentialNotFoundError, match="callbacks to the shared"):
+    with pytest.raises(CredentialNotFoundError, match=r"callbacks \(shared credentials\)"):
         Resolver(["env"]).get_callback_auth().verify({"Authorization": basic(password=OLD_PASSWORD)}, b"")
 
 

@@ -26,18 +26,19 @@ from ._callback_creds import CallbackCredentials, Expected, not_found
 from ._errors import CallbackAuthError, InvalidCredentialsError
 from ._results import CallbackVerification
 from ._schema import CALLBACK_KINDS
-from ._typing import TYPE_CHECKING, Any
+from ._typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from typing import Protocol
 
-    class _Owner(Protocol):
-        def _callback_credentials(self, scope: str | None) -> CallbackCredentials: ...
 
-        def _callback_credentials_nowait(
-            self, scope: str | None
-        ) -> CallbackCredentials | None: ...
+class _Owner(Protocol):
+    """What a :class:`CallbackAuth` reads its credentials from: a :class:`Resolver`, or
+    the handle that follows the default resolver."""
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials: ...
+
+    def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None: ...
 
 
 __all__ = ["DEFAULT_MAX_BODY", "REALM", "CallbackAuth", "Refusal", "header_names"]
@@ -123,15 +124,22 @@ def _lower(key: object) -> str:
     return key.lower() if isinstance(key, str) else ""
 
 
+_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
 def _base64(text: str) -> bytes | None:
-    """Strict base64 (the standard alphabet, padded): the bytes, or ``None``."""
+    """Strict base64 (the standard alphabet, padded): the bytes, or ``None``. (The
+    :mod:`base64` module is not used: it imports :mod:`re`.)"""
     if not text or len(text) % 4:
         return None
-    import base64
+    raw = text.encode("ascii")
+    stripped = raw.rstrip(b"=")
+    if len(raw) - len(stripped) > 2 or stripped.translate(None, _ALPHABET):
+        return None
     import binascii
 
     try:
-        return base64.b64decode(text, validate=True)
+        return binascii.a2b_base64(raw)
     except (binascii.Error, ValueError):
         return None
 

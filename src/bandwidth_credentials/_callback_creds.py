@@ -73,8 +73,8 @@ class CallbackCredentials(NamedTuple):
 
 
 def app_label(scope: Scope) -> str:
-    """``application sales`` or ``the shared callback credentials``, for messages."""
-    return f"application {scope}" if scope else "the shared callback credentials"
+    """``callbacks to application sales`` or ``callbacks (shared credentials)``."""
+    return f"callbacks to application {scope}" if scope else "callbacks (shared credentials)"
 
 
 def not_found(
@@ -86,7 +86,7 @@ def not_found(
 ) -> CredentialNotFoundError:
     """No callback credentials (``wanted`` names the fields) for an application."""
     error = CredentialNotFoundError("callbacks", [wanted], sources, notes, outcomes)
-    text = str(error).replace("the callbacks API", f"Bandwidth's callbacks to {app_label(scope)}")
+    text = str(error).replace("the callbacks API", app_label(scope))
     error.args = (text,)
     return error
 
@@ -94,10 +94,11 @@ def not_found(
 def _prepare(kind: CallbackKind, values: Sequence[str]) -> Expected:
     if kind.scheme != "basic":
         return Expected(key=values[0].encode())
-    import base64  # only when Basic callback credentials are configured
+    import binascii  # not base64, which imports re
 
     pair = f"{values[0]}:{values[1]}".encode()
-    return Expected(header="Basic " + base64.b64encode(pair).decode("ascii"), pair=pair)
+    token = binascii.b2a_base64(pair, newline=False).decode("ascii")
+    return Expected(header="Basic " + token, pair=pair)
 
 
 def _pick(
