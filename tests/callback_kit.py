@@ -147,11 +147,27 @@ REFUSED = [
         401,
         "duplicate",
     ),
-    Refused("Bearer scheme", [("Authorization", "Bearer " + PASSWORD)], VOICE_BODY, 401, "malformed"),
-    Refused("bad base64", [("Authorization", "Basic %%%%" + PASSWORD)], VOICE_BODY, 401, "malformed"),
-    Refused("wrong password", [("Authorization", basic(password="nope-nope-nope"))], VOICE_BODY, 401, "mismatch"),
+    Refused(
+        "Bearer scheme", [("Authorization", "Bearer " + PASSWORD)], VOICE_BODY, 401, "malformed"
+    ),
+    Refused(
+        "bad base64", [("Authorization", "Basic %%%%" + PASSWORD)], VOICE_BODY, 401, "malformed"
+    ),
+    Refused(
+        "wrong password",
+        [("Authorization", basic(password="nope-nope-nope"))],
+        VOICE_BODY,
+        401,
+        "mismatch",
+    ),
     Refused("wrong user", [("Authorization", basic(user="someone"))], VOICE_BODY, 401, "mismatch"),
-    Refused("oversized Authorization", [("Authorization", "Basic " + "QUFB" * 1200)], VOICE_BODY, 401, "malformed"),
+    Refused(
+        "oversized Authorization",
+        [("Authorization", "Basic " + "QUFB" * 1200)],
+        VOICE_BODY,
+        401,
+        "malformed",
+    ),
     Refused(
         "non-ASCII Authorization",
         [("Authorization", ("Basic " + PASSWORD + "\xe9").encode("latin-1"))],
@@ -182,7 +198,9 @@ REFUSED = [
         403,
         "duplicate",
     ),
-    Refused("hex of wrong length", [(_TFV, tfv_signature(TFV_BODY)[:63])], TFV_BODY, 403, "malformed"),
+    Refused(
+        "hex of wrong length", [(_TFV, tfv_signature(TFV_BODY)[:63])], TFV_BODY, 403, "malformed"
+    ),
     Refused("hex not hex", [(_TFV, "zz" * 32)], TFV_BODY, 403, "malformed"),
     Refused(
         "non-ASCII signature",

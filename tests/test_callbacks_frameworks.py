@@ -100,14 +100,19 @@ class SocketClient:
     as raw bytes, header names spelled exactly as given."""
 
     def __init__(self, app: Callable[..., Any]) -> None:
-        self.server = wsgiref.simple_server.make_server("127.0.0.1", 0, app, handler_class=_QuietHandler)
+        self.server = wsgiref.simple_server.make_server(
+            "127.0.0.1", 0, app, handler_class=_QuietHandler
+        )
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
     def post(self, headers: Headers, body: bytes) -> Answer:
         host, port = self.server.server_address[:2]
         lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
-        lines += [name.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1")) for name, v in headers]
+        lines += [
+            name.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1"))
+            for name, v in headers
+        ]
         lines += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
         with socket.create_connection((host, port), timeout=10) as conn:
@@ -137,7 +142,9 @@ class ASGIClient:
 
     def post(self, headers: Headers, body: bytes) -> Answer:
         answer = self.client.post("/callbacks", content=body, headers=headers)
-        return Answer(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content)
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -180,7 +187,10 @@ def _fastapi(called: bool) -> Any:
     dependency = verify_callback(app=None, max_body=1024 * 1024) if called else verify_callback
 
     @api.post("/callbacks")
-    async def view(request: Request, verified: bc.CallbackVerification = Depends(dependency)) -> Response:
+    async def view(
+        request: Request,
+        verified: bc.CallbackVerification = Depends(dependency),  # noqa: B008 - FastAPI's idiom
+    ) -> Response:
         return Response(_echo(verified.scheme, await request.body()))
 
     return api
@@ -204,7 +214,9 @@ class FlaskClient:
 
     def post(self, headers: Headers, body: bytes) -> Answer:
         answer = self.client.post("/callbacks", data=body, headers=_joined(headers))
-        return Answer(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.data)
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.data
+        )
 
     def close(self) -> None:
         pass
@@ -253,8 +265,12 @@ class DjangoClient:
                 content_type = value
             else:
                 meta["HTTP_" + name.upper().replace("-", "_")] = value
-        answer = self.client.generic("POST", self.path, data=body, content_type=content_type, **meta)
-        return Answer(answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content)
+        answer = self.client.generic(
+            "POST", self.path, data=body, content_type=content_type, **meta
+        )
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
+        )
 
     def close(self) -> None:
         pass
@@ -283,8 +299,12 @@ def client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> I
     made.close()
 
 
-@pytest.mark.parametrize(("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", ""))
-def test_each_scheme_reaches_the_view_with_its_body(client: Any, sent: Sent, scheme: str, previous: bool) -> None:
+@pytest.mark.parametrize(
+    ("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", "")
+)
+def test_each_scheme_reaches_the_view_with_its_body(
+    client: Any, sent: Sent, scheme: str, previous: bool
+) -> None:
     del previous
 
     answer = client.post(sent.headers, sent.body)

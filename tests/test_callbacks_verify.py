@@ -49,8 +49,10 @@ def _as_dict(headers: list[tuple[str, str | bytes]]) -> dict[str, str | bytes]:
     for name, value in headers:
         if name in out:
             previous = out[name]
-            joined = (previous if isinstance(previous, str) else previous.decode("latin-1"))
-            out[name] = joined + "," + (value if isinstance(value, str) else value.decode("latin-1"))
+            joined = previous if isinstance(previous, str) else previous.decode("latin-1")
+            out[name] = (
+                joined + "," + (value if isinstance(value, str) else value.decode("latin-1"))
+            )
         else:
             out[name] = value
     return out
@@ -63,7 +65,9 @@ def auth(monkeypatch: pytest.MonkeyPatch) -> bc.CallbackAuth:
     return Resolver(["env"]).get_callback_auth()
 
 
-@pytest.mark.parametrize(("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", ""))
+@pytest.mark.parametrize(
+    ("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", "")
+)
 def test_each_scheme_is_accepted_as_bandwidth_sends_it(
     auth: bc.CallbackAuth, sent: Sent, scheme: str, previous: bool
 ) -> None:
@@ -73,7 +77,9 @@ def test_each_scheme_is_accepted_as_bandwidth_sends_it(
 
 
 @pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.name)
-def test_every_malformed_request_is_refused_without_echo(auth: bc.CallbackAuth, case: Refused) -> None:
+def test_every_malformed_request_is_refused_without_echo(
+    auth: bc.CallbackAuth, case: Refused
+) -> None:
     headers = _as_dict(case.headers)
 
     with pytest.raises(CallbackAuthError) as caught:
@@ -82,13 +88,19 @@ def test_every_malformed_request_is_refused_without_echo(auth: bc.CallbackAuth, 
     error = caught.value
     assert (error.status, error.reason) == (case.status, case.reason)
     assert isinstance(error, CredentialsError)
-    assert error.__cause__ is None and error.__context__ is None
+    assert error.__cause__ is None
+    assert error.__context__ is None
     assert find_leaks(error, [*SECRETS, *sent_values(case)]) == []
     # The raising frame keeps nothing the caller sent (error trackers record frame locals).
-    library = [f for f, _ in traceback.walk_tb(error.__traceback__) if "/bandwidth_credentials/" in f.f_code.co_filename]
+    library = [
+        f
+        for f, _ in traceback.walk_tb(error.__traceback__)
+        if "/bandwidth_credentials/" in f.f_code.co_filename
+    ]
     assert library
     for frame in library:
-        assert "headers" not in frame.f_locals and "body" not in frame.f_locals
+        assert "headers" not in frame.f_locals
+        assert "body" not in frame.f_locals
 
 
 @pytest.mark.parametrize(
@@ -129,7 +141,10 @@ def test_raw_header_bytes_are_read(auth: bc.CallbackAuth) -> None:
 
 
 def test_a_signature_and_basic_together_report_the_hmac(auth: bc.CallbackAuth) -> None:
-    headers = {"Authorization": basic(), "X-Bandwidth-Signature-SHA-256": subscription_signature(b"{}")}
+    headers = {
+        "Authorization": basic(),
+        "X-Bandwidth-Signature-SHA-256": subscription_signature(b"{}"),
+    }
 
     verification = auth.verify(headers, b"{}")
 
@@ -154,7 +169,9 @@ def test_a_previous_value_alone_is_never_accepted(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("BW_CALLBACK_PREVIOUS_PASSWORD", OLD_PASSWORD)
 
     with pytest.raises(CredentialNotFoundError, match=r"callbacks \(shared credentials\)"):
-        Resolver(["env"]).get_callback_auth().verify({"Authorization": basic(password=OLD_PASSWORD)}, b"")
+        Resolver(["env"]).get_callback_auth().verify(
+            {"Authorization": basic(password=OLD_PASSWORD)}, b""
+        )
 
 
 def test_body_must_be_bytes(auth: bc.CallbackAuth) -> None:
@@ -254,7 +271,10 @@ def test_per_application_credentials_fall_back_to_the_shared_ones(
     other = resolver.get_callback_auth(app="billing")
 
     assert sales.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"").app == "saleseu"
-    assert sales.verify({_SIG: subscription_signature(b"{}", "shared-webhook-key")}, b"{}").scheme == "subscriptions"
+    assert (
+        sales.verify({_SIG: subscription_signature(b"{}", "shared-webhook-key")}, b"{}").scheme
+        == "subscriptions"
+    )
     with pytest.raises(CallbackAuthError):
         other.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"")
 

@@ -187,7 +187,9 @@ def test_verifying_through_the_wsgi_middleware_loads_no_framework(tmp_path: obje
         "print(' '.join(sorted(sys.modules)))\n"
     )
 
-    last = run_fresh(code, {"BW_CALLBACK_USERNAME": "cb", "BW_CALLBACK_PASSWORD": "cb-pw"}, tmp_path)
+    last = run_fresh(
+        code, {"BW_CALLBACK_USERNAME": "cb", "BW_CALLBACK_PASSWORD": "cb-pw"}, tmp_path
+    )
 
     loaded = set(last.split())
     assert sorted(loaded & {"flask", "werkzeug", "fastapi", "starlette", "django"}) == []

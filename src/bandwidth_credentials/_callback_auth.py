@@ -68,6 +68,11 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 _DUPLICATE = object()
 
+#: What ``verify()`` reads headers from: any mapping (a dict, a framework's header
+#: object such as Werkzeug's ``Headers`` or Starlette's, ``email.message.Message``);
+#: multi-value ones (``getlist``/``get_all``) reveal a repeated header.
+HeadersLike = Mapping[str, Any] | Any
+
 #: (status, reason, scheme, text): why a request was refused, without any value.
 Refusal = tuple[int, str, "str | None", str]
 
@@ -87,7 +92,7 @@ def header_names(credentials: CallbackCredentials) -> list[str]:
     return [CALLBACK_KINDS[scheme].header for scheme in credentials.schemes]
 
 
-def _header(headers: Mapping[str, Any], scheme: str) -> object:
+def _header(headers: Any, scheme: str) -> object:
     """The one value of a header (case-insensitive), ``None`` when absent, ``_DUPLICATE``
     when sent more than once (several entries, or one joined with commas)."""
     spellings = _SPELLINGS[scheme]
@@ -202,7 +207,8 @@ def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) ->
         return sent  # type: ignore[return-value]
     if not body:
         return (403, "empty-body", scheme, "the body is empty, so there is nothing signed")
-    assert _compare is not None and _digest is not None
+    assert _compare is not None
+    assert _digest is not None
     matched = -1
     for index, expected in enumerate(accepted):
         if matched < 0 and _compare(_digest(expected.key, body, "sha256"), sent):
@@ -227,7 +233,7 @@ def _result(schemes: tuple[str, ...], previous: bool, app: str | None) -> Callba
 
 
 def check(
-    credentials: CallbackCredentials, headers: Mapping[str, Any], body: Any, max_body: int
+    credentials: CallbackCredentials, headers: Any, body: Any, max_body: int
 ) -> CallbackVerification | Refusal:
     """Verify one request against ``credentials``: the verification, or a refusal."""
     if _compare is None:
@@ -247,7 +253,9 @@ def check(
             status = 401 if scheme == "basic" else 403
             return (status, "duplicate", scheme, f"{header} appears more than once")
         assert isinstance(value, str)
-        outcome = _basic(value, accepted) if scheme == "basic" else _hmac(scheme, value, accepted, body)
+        outcome = (
+            _basic(value, accepted) if scheme == "basic" else _hmac(scheme, value, accepted, body)
+        )
         del value
         if outcome.__class__ is not int:
             return outcome  # type: ignore[return-value]
@@ -255,8 +263,8 @@ def check(
         previous = previous or outcome != 0
     if not matched:
         names = " or ".join(header_names(credentials))
-        scheme = "basic" if "basic" in credentials.schemes else None
-        return (401, "missing", scheme, f"no callback credentials presented (expected {names})")
+        challenged = "basic" if "basic" in credentials.schemes else None
+        return (401, "missing", challenged, f"no callback credentials presented (expected {names})")
     return _result(matched, previous, credentials.app)
 
 
@@ -296,7 +304,7 @@ class CallbackAuth:
         self.app = app
 
     def verify(
-        self, headers: Mapping[str, Any], body: bytes, *, max_body: int = DEFAULT_MAX_BODY
+        self, headers: HeadersLike, body: bytes, *, max_body: int = DEFAULT_MAX_BODY
     ) -> CallbackVerification:
         """Check one callback request: its headers (any mapping; names are looked up
         case-insensitively; a framework's multi-value headers reveal duplicates) and its
@@ -314,13 +322,13 @@ class CallbackAuth:
         and ``TypeError`` when ``body`` is not bytes.
         """
         outcome = check(self._owner._callback_credentials(self.app), headers, body, max_body)
-        if outcome.__class__ is CallbackVerification:
-            return outcome  # type: ignore[return-value]
+        if isinstance(outcome, CallbackVerification):
+            return outcome
         del headers, body  # nothing the caller sent stays in this frame
-        raise refusal_error(outcome, self.app)  # type: ignore[arg-type]
+        raise refusal_error(outcome, self.app)
 
     async def averify(
-        self, headers: Mapping[str, Any], body: bytes, *, max_body: int = DEFAULT_MAX_BODY
+        self, headers: HeadersLike, body: bytes, *, max_body: int = DEFAULT_MAX_BODY
     ) -> CallbackVerification:
         """:meth:`verify` for asyncio code: with credentials at hand (nothing due) it
         runs in the event loop (an HMAC of 1 MiB takes about a millisecond); a refresh
@@ -334,10 +342,10 @@ class CallbackAuth:
 
             credentials = await asyncio.to_thread(self._owner._callback_credentials, self.app)
         outcome = check(credentials, headers, body, max_body)
-        if outcome.__class__ is CallbackVerification:
-            return outcome  # type: ignore[return-value]
+        if isinstance(outcome, CallbackVerification):
+            return outcome
         del headers, body
-        raise refusal_error(outcome, self.app)  # type: ignore[arg-type]
+        raise refusal_error(outcome, self.app)
 
     def for_call(self) -> dict[str, str]:
         """The current Basic pair as the Voice API's create-call body takes it:

@@ -46,12 +46,12 @@ def callback_entries(
         if not configured(outcome):
             continue
         if isinstance(outcome, CallbackCredentials):
-            fields = [
+            fields: list[dict[str, str]] = [
                 {
                     "field": field,
                     "source": prov.source,
                     "key": printable(prov.key),
-                    "version": prov.version,
+                    "version": prov.version or "",
                 }
                 for field, prov in outcome.provenance.items()
             ]

@@ -113,9 +113,9 @@ def _callbacks_of(snapshot: _Snapshot, scope: str | None) -> CallbackCredentials
     found = callbacks.get(scope)
     if found is None:
         found = callbacks[None]  # no names of its own: the shared credentials
-    if found.__class__ is not CallbackCredentials:
-        raise fresh(found)  # type: ignore[arg-type]
-    return found  # type: ignore[return-value]
+    if isinstance(found, Exception):
+        raise fresh(found)
+    return found
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:

@@ -92,11 +92,11 @@ def environ_headers(environ: Mapping[str, object]) -> dict[str, object]:
 def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, object]:
     """The scheme headers of an ASGI request; a repeated one is joined with a comma so
     the verifier refuses it as a duplicate."""
-    found: dict[str, object] = {}
+    found: dict[str, bytes] = {}
     for name, value in raw:
         lowered = bytes(name).lower()
         if lowered in _WANTED:
             key = lowered.decode()
             previous = found.get(key)
-            found[key] = value if previous is None else bytes(previous) + b"," + bytes(value)  # type: ignore[arg-type]
-    return found
+            found[key] = bytes(value) if previous is None else previous + b"," + bytes(value)
+    return dict(found)

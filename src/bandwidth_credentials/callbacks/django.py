@@ -46,7 +46,7 @@ def _refused(error: CredentialsError) -> HttpResponse:
     # Django logs every 4xx answer with the request attached (its headers, the
     # Authorization value among them, reach every log handler); the refusal was logged
     # above without them, and this marks it as logged (Django's own flag for that).
-    response._has_been_logged = True  # type: ignore[attr-defined]
+    response._has_been_logged = True
     return response
 
 
@@ -95,7 +95,7 @@ def _decorate(view: Callable[..., Any], *, app: str | None, max_body: int) -> Ca
                 verified = await auth.averify(request.headers, body, max_body=limit)
             except CredentialsError as exc:
                 return _refused(exc)
-            request.bandwidth_callback = verified  # type: ignore[attr-defined]
+            request.bandwidth_callback = verified
             return await view(request, *args, **kwargs)
 
         return checked_async
@@ -109,7 +109,7 @@ def _decorate(view: Callable[..., Any], *, app: str | None, max_body: int) -> Ca
             verified = auth.verify(request.headers, body, max_body=limit)
         except CredentialsError as exc:
             return _refused(exc)
-        request.bandwidth_callback = verified  # type: ignore[attr-defined]
+        request.bandwidth_callback = verified
         return view(request, *args, **kwargs)
 
     return checked
