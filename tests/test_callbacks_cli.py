@@ -51,7 +51,11 @@ def test_check_json_lists_the_callbacks() -> None:
 
     document = json.loads(result.stdout)
     assert document["callbacks"][0]["app"] is None
-    assert document["callbacks"][0]["schemes"] == {"subscriptions": True, "tfv": True, "basic": True}
+    assert document["callbacks"][0]["schemes"] == {
+        "subscriptions": True,
+        "tfv": True,
+        "basic": True,
+    }
     _leak_free(result)
 
 
@@ -59,7 +63,10 @@ def test_an_unusable_callback_value_makes_check_fail() -> None:
     result = bwcreds("check", env={**FULL, "BW_TFV_WEBHOOK_SECRET": "short"})
 
     assert result.returncode == 1
-    assert "callbacks to (shared): tfv_webhook_secret from env (BW_TFV_WEBHOOK_SECRET)" in result.stdout
+    assert (
+        "callbacks to (shared): tfv_webhook_secret from env (BW_TFV_WEBHOOK_SECRET)"
+        in result.stdout
+    )
 
 
 def test_explain_shows_each_callback_field_and_its_key() -> None:
@@ -68,7 +75,13 @@ def test_explain_shows_each_callback_field_and_its_key() -> None:
     section = result.stdout.split("callbacks (credentials Bandwidth presents to you):\n")[1]
     assert section.splitlines()[0].split() == ["APP", "FIELD", "SOURCE", "KEY", "VERSION"]
     rows = [line.split() for line in section.splitlines()[1:9]]
-    assert ["(shared)", "callback_previous_password", "env", "BW_CALLBACK_PREVIOUS_PASSWORD", "-"] in rows
+    assert [
+        "(shared)",
+        "callback_previous_password",
+        "env",
+        "BW_CALLBACK_PREVIOUS_PASSWORD",
+        "-",
+    ] in rows
     _leak_free(result)
 
 
@@ -106,7 +119,9 @@ def test_callback_sign_prints_a_header_the_verifier_accepts(
 
 
 def test_callback_sign_without_a_key_says_what_is_missing() -> None:
-    result = bwcreds("callback", "sign", "--scheme", "tfv", env={"BW_WEBHOOK_SECRET": WEBHOOK_SECRET})
+    result = bwcreds(
+        "callback", "sign", "--scheme", "tfv", env={"BW_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    )
 
     assert result.returncode == 1
     assert "Toll-Free Verification shared secret" in result.stderr

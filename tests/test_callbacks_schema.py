@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bandwidth_credentials import CredentialNotFoundError, Resolver
+from bandwidth_credentials import CallbackAuthError, CredentialNotFoundError, Resolver
 from bandwidth_credentials._keys import SCHEMA, classify_key, env_field
 
 from .callback_kit import OLD_PASSWORD, PASSWORD, USER, basic
@@ -46,7 +46,11 @@ def test_environment_names(name: str, expected: tuple[str | None, str] | None) -
 
 
 def test_every_documented_name_is_its_own_spelling() -> None:
-    for name in ("BW_CALLBACK_USERNAME", "BW_TFV_WEBHOOK_PREVIOUS_SECRET", "BW_SALES_WEBHOOK_SECRET"):
+    for name in (
+        "BW_CALLBACK_USERNAME",
+        "BW_TFV_WEBHOOK_PREVIOUS_SECRET",
+        "BW_SALES_WEBHOOK_SECRET",
+    ):
         assert SCHEMA.env_name(name) == name
         assert SCHEMA.env_name("BANDWIDTH" + name[2:]) == name
 
@@ -130,7 +134,7 @@ def test_a_previous_value_in_another_source_is_ignored_with_a_note(
     }
     resolver = Resolver(["env", "mem:old"])
 
-    with pytest.raises(Exception, match="mismatch|does not match"):
+    with pytest.raises(CallbackAuthError, match="does not match"):
         resolver.get_callback_auth().verify({"Authorization": basic(password=OLD_PASSWORD)}, b"")
 
     notes = [text for scope, text in resolver.resolve().notes if scope == "callbacks"]

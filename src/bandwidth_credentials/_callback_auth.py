@@ -20,16 +20,18 @@ header, missing, duplicate, malformed, no match) and never what was sent or expe
 
 from __future__ import annotations
 
-from collections.abc import Mapping  # the public API's annotations
+import binascii
+import sys
+from collections.abc import (
+    Callable,
+    Mapping,  # the public API's annotations
+)
 
 from ._callback_creds import CallbackCredentials, Expected, not_found
 from ._errors import CallbackAuthError, InvalidCredentialsError
 from ._results import CallbackVerification
 from ._schema import CALLBACK_KINDS
-from ._typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from ._typing import Any, Protocol
 
 
 class _Owner(Protocol):
@@ -39,6 +41,15 @@ class _Owner(Protocol):
     def _callback_credentials(self, scope: str | None) -> CallbackCredentials: ...
 
     def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None: ...
+
+    def _callback_resolver(self) -> _Resolver: ...
+
+
+class _Resolver(_Owner, Protocol):
+    """The parts of a :class:`Resolver` the verification's fast path reads."""
+
+    _cached: Any
+    _clock: Callable[[], float]
 
 
 __all__ = ["DEFAULT_MAX_BODY", "REALM", "CallbackAuth", "Refusal", "header_names"]
@@ -66,6 +77,7 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
         "X-Bandwidth-Signature-HMAC-SHA256",
     ),
 }
+_BY_NAME = {spellings[0]: scheme for scheme, spellings in _SPELLINGS.items()}
 _DUPLICATE = object()
 
 #: What ``verify()`` reads headers from: any mapping (a dict, a framework's header
@@ -76,15 +88,26 @@ HeadersLike = Mapping[str, Any] | Any
 #: (status, reason, scheme, text): why a request was refused, without any value.
 Refusal = tuple[int, str, "str | None", str]
 
-_compare: Callable[[Any, Any], bool] | None = None
+try:
+    # What hmac.compare_digest is without OpenSSL: constant-time, in C; importing it
+    # costs nothing (hmac loads hashlib and OpenSSL, needed only for the HMAC schemes).
+    from _operator import _compare_digest as _compare
+except ImportError:  # pragma: no cover - an interpreter without it
+    from hmac import compare_digest as _compare  # type: ignore[assignment,no-redef,unused-ignore]
+
 _digest: Callable[[bytes, Any, str], bytes] | None = None
 
+#: The default resolver (set by ``configure()`` and the first ``get_auth()``), read by the
+#: verifiers ``get_callback_auth()`` hands out.
+DEFAULT_RESOLVER: list[Any] = [None]
 
-def _load() -> None:
-    global _compare, _digest
-    import hmac  # on the first verification only: it loads hashlib and OpenSSL
 
-    _compare, _digest = hmac.compare_digest, hmac.digest
+def _load() -> Callable[[bytes, Any, str], bytes]:
+    global _digest
+    import hmac  # on the first HMAC verification only: it loads hashlib and OpenSSL
+
+    _digest = hmac.digest
+    return _digest
 
 
 def header_names(credentials: CallbackCredentials) -> list[str]:
@@ -92,29 +115,51 @@ def header_names(credentials: CallbackCredentials) -> list[str]:
     return [CALLBACK_KINDS[scheme].header for scheme in credentials.schemes]
 
 
-def _header(headers: Any, scheme: str) -> object:
-    """The one value of a header (case-insensitive), ``None`` when absent, ``_DUPLICATE``
-    when sent more than once (several entries, or one joined with commas)."""
-    spellings = _SPELLINGS[scheme]
-    many = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
-    if many is not None and headers.__class__ is not dict:
-        found = many(spellings[1]) or []
-        if len(found) > 1:
-            return _DUPLICATE
-        value = found[0] if found else None
-    else:
-        value = None
-        for spelling in spellings:
-            value = headers.get(spelling)
+def _values(headers: Any, schemes: Any) -> dict[str, object]:
+    """The value of each scheme's header (case-insensitive): absent ones left out,
+    ``_DUPLICATE`` for one sent more than once (several entries of a multi-value mapping,
+    two spellings in a plain one, or one value joined with commas by the server)."""
+    found: dict[str, object] = {}
+    missing = False
+    if headers.__class__ is dict:
+        # One pass: every spelling, and two spellings of one name are a duplicate.
+        for key, value in headers.items():
+            scheme = _BY_NAME.get(key.lower() if key.__class__ is str else _lower(key))
+            if scheme is not None and scheme in schemes:
+                found[scheme] = _DUPLICATE if scheme in found else _text(value)
+        return found
+    if headers.__class__ is not dict:
+        many = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
+        if many is not None:
+            for scheme in schemes:
+                values = many(_SPELLINGS[scheme][1]) or ()
+                if len(values) > 1:
+                    found[scheme] = _DUPLICATE
+                elif values:
+                    found[scheme] = _text(values[0])
+            return found
+    get = headers.get
+    for scheme in schemes:
+        for spelling in _SPELLINGS[scheme]:
+            value = get(spelling)
             if value is not None:
+                found[scheme] = _text(value)
                 break
         else:
-            seen = [v for k, v in headers.items() if _lower(k) == spellings[0]]
-            if len(seen) > 1:
-                return _DUPLICATE
-            value = seen[0] if seen else None
-    if value is None:
-        return None
+            missing = True
+    if missing:
+        # Another spelling (X-BANDWIDTH-...): one pass over the names finds them all.
+        seen: dict[str, object] = {}
+        for key, value in headers.items():
+            lowered = _lower(key)
+            for scheme in schemes:
+                if lowered == _SPELLINGS[scheme][0]:
+                    seen[scheme] = _DUPLICATE if scheme in seen else _text(value)
+        found.update(seen)
+    return found
+
+
+def _text(value: object) -> object:
     if isinstance(value, (bytes, bytearray)):
         value = bytes(value).decode("latin-1")
     if not isinstance(value, str):
@@ -130,6 +175,7 @@ def _lower(key: object) -> str:
 
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_STRICT = sys.version_info >= (3, 11)  # binascii's strict_mode: the same checks, in C
 
 
 def _base64(text: str) -> bytes | None:
@@ -137,12 +183,15 @@ def _base64(text: str) -> bytes | None:
     :mod:`base64` module is not used: it imports :mod:`re`.)"""
     if not text or len(text) % 4:
         return None
+    if _STRICT:
+        try:
+            return binascii.a2b_base64(text, strict_mode=True)  # type: ignore[call-arg,unused-ignore]
+        except (binascii.Error, ValueError):
+            return None
     raw = text.encode("ascii")
     stripped = raw.rstrip(b"=")
     if len(raw) - len(stripped) > 2 or stripped.translate(None, _ALPHABET):
         return None
-    import binascii
-
     try:
         return binascii.a2b_base64(raw)
     except (binascii.Error, ValueError):
@@ -155,7 +204,6 @@ def _malformed(scheme: str, text: str) -> Refusal:
 
 def _basic(value: str, accepted: tuple[Expected, ...]) -> int | Refusal:
     """The index of the accepted pair the ``Authorization`` value carries, or a refusal."""
-    assert _compare is not None
     if len(value) > _MAX_AUTHORIZATION:
         return _malformed("basic", f"Authorization is longer than {_MAX_AUTHORIZATION} characters")
     if not value.isascii():
@@ -182,8 +230,6 @@ def _signature(scheme: str, value: str) -> bytes | Refusal:
     header = CALLBACK_KINDS[scheme].header
     if not value.isascii():
         return _malformed(scheme, f"{header} is not ASCII")
-    import binascii
-
     sent: bytes | None = None
     if scheme == "tfv":
         if len(value) != 64:
@@ -207,11 +253,10 @@ def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) ->
         return sent  # type: ignore[return-value]
     if not body:
         return (403, "empty-body", scheme, "the body is empty, so there is nothing signed")
-    assert _compare is not None
-    assert _digest is not None
+    digest = _digest or _load()
     matched = -1
     for index, expected in enumerate(accepted):
-        if matched < 0 and _compare(_digest(expected.key, body, "sha256"), sent):
+        if matched < 0 and _compare(digest(expected.key, body, "sha256"), sent):
             matched = index
     if matched < 0:
         header = CALLBACK_KINDS[scheme].header
@@ -236,16 +281,16 @@ def check(
     credentials: CallbackCredentials, headers: Any, body: Any, max_body: int
 ) -> CallbackVerification | Refusal:
     """Verify one request against ``credentials``: the verification, or a refusal."""
-    if _compare is None:
-        _load()
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("body must be the raw request body as bytes, exactly as received")
     if len(body) > max_body:
         return (413, "too-large", None, f"the body is over {max_body} bytes")
+    schemes = credentials.schemes
+    values = _values(headers, schemes)
     matched: tuple[str, ...] = ()
     previous = False
-    for scheme, accepted in credentials.schemes.items():
-        value = _header(headers, scheme)
+    for scheme, accepted in schemes.items():
+        value = values.get(scheme)
         if value is None:
             continue
         if value is _DUPLICATE:
@@ -261,9 +306,10 @@ def check(
             return outcome  # type: ignore[return-value]
         matched += (scheme,)
         previous = previous or outcome != 0
+    del values
     if not matched:
         names = " or ".join(header_names(credentials))
-        challenged = "basic" if "basic" in credentials.schemes else None
+        challenged = "basic" if "basic" in schemes else None
         return (401, "missing", challenged, f"no callback credentials presented (expected {names})")
     return _result(matched, previous, credentials.app)
 
@@ -296,12 +342,34 @@ class CallbackAuth:
     'basic'
     """
 
-    __slots__ = ("_owner", "app")
+    __slots__ = ("_cache", "_fast", "_owner", "_resolver", "app")
 
-    def __init__(self, owner: _Owner, app: str | None) -> None:
+    def __init__(self, owner: _Owner, app: str | None, *, fixed: bool = False) -> None:
         self._owner = owner
+        # A Resolver's own verifier reads it directly; the default one reads whichever
+        # resolver is the default now (configure() may have replaced it).
+        self._resolver: _Resolver | None = owner._callback_resolver() if fixed else None
+        # (snapshot, credentials) last seen; and for Basic alone, what the fast path
+        # needs: (snapshot, its due time, the expected value, the verification).
+        self._cache: tuple[object, CallbackCredentials | None] = (None, None)
+        self._fast: tuple[object, float | None, Expected | None, Any] = (None, None, None, None)
         #: The application scope (``"sales"``), ``None`` for the shared credentials.
         self.app = app
+
+    def _credentials(self) -> CallbackCredentials:
+        """The current credentials: from the snapshot last seen when it is still the
+        resolver's and nothing is due (a few attribute reads), else from the resolver."""
+        resolver = self._resolver or self._owner._callback_resolver()
+        snapshot = resolver._cached
+        until = snapshot.lookup_until
+        cache = self._cache
+        if cache[0] is snapshot and (until is None or resolver._clock() < until):
+            return cache[1]  # type: ignore[return-value]
+        credentials = resolver._callback_credentials(self.app)
+        snapshot = resolver._cached
+        self._cache = (snapshot, credentials)
+        self._fast = (snapshot, snapshot.lookup_until, credentials.fast, credentials.fast_result)
+        return credentials
 
     def verify(
         self, headers: HeadersLike, body: bytes, *, max_body: int = DEFAULT_MAX_BODY
@@ -321,7 +389,30 @@ class CallbackAuth:
         value, a :class:`SourceError` subclass when a source fails (as ``get_auth()``),
         and ``TypeError`` when ``body`` is not bytes.
         """
-        outcome = check(self._owner._callback_credentials(self.app), headers, body, max_body)
+        snapshot, until, fast, result = self._fast
+        resolver = self._resolver or DEFAULT_RESOLVER[0]
+        if (
+            fast is not None
+            and resolver is not None
+            and resolver._cached is snapshot
+            and headers.__class__ is dict
+            and (until is None or resolver._clock() < until)
+        ):
+            # Basic alone, a plain dict, credentials at hand: one lookup and one
+            # comparison when it matches.
+            value = headers.get("Authorization") or headers.get("authorization")
+            try:  # a value that is not ASCII text is a TypeError: the full check says why
+                if (
+                    _compare(value, fast.header)  # type: ignore[arg-type]
+                    and body.__class__ is bytes
+                    and len(body) <= max_body
+                ):
+                    return result  # type: ignore[no-any-return]
+            except TypeError:
+                pass
+            del value
+        credentials = self._credentials()
+        outcome = check(credentials, headers, body, max_body)
         if isinstance(outcome, CallbackVerification):
             return outcome
         del headers, body  # nothing the caller sent stays in this frame
@@ -358,7 +449,7 @@ class CallbackAuth:
         :class:`InvalidCredentialsError` when a value is over the Voice API's 1024
         characters, and what :meth:`verify` raises for the sources.
         """
-        credentials = self._owner._callback_credentials(self.app)
+        credentials = self._credentials()
         username, password = credentials.username, credentials.password
         if username is None or password is None:
             error: Exception = not_found(

@@ -20,6 +20,7 @@ from ._checks import Provenance, problem_of
 from ._errors import CredentialNotFoundError, InvalidCredentialsError
 from ._extract import Entry, SourceFields
 from ._keys import Scope
+from ._results import CallbackVerification
 from ._schema import APP_FIELDS, CALLBACK_KINDS, CallbackKind
 from ._typing import TYPE_CHECKING, NamedTuple
 
@@ -70,6 +71,10 @@ class CallbackCredentials(NamedTuple):
     provenance: Mapping[str, Provenance]
     username: str | None = None
     password: Expected | None = None
+    #: When Basic is the only scheme: its current value, and the verification a request
+    #: carrying exactly it gets (the common case, checked with one comparison).
+    fast: Expected | None = None
+    fast_result: CallbackVerification | None = None
 
 
 def app_label(scope: Scope) -> str:
@@ -176,7 +181,16 @@ def _resolve_app(
         hints = [text for where, text in notes if where == "callbacks"]
         return not_found(scope, wanted, sources, hints, outcomes)
     used.update(id(entry) for entry in chosen)
-    return CallbackCredentials(scope, schemes, provenance, username, password)
+    only_basic = list(schemes) == ["basic"]
+    return CallbackCredentials(
+        scope,
+        schemes,
+        provenance,
+        username,
+        password,
+        schemes["basic"][0] if only_basic else None,
+        CallbackVerification("basic", ("basic",), False, scope) if only_basic else None,
+    )
 
 
 def resolve_callbacks(

@@ -12,7 +12,7 @@ import _thread
 from collections.abc import Callable, Sequence  # the public API's annotations
 
 from ._auth import ServiceAuth
-from ._callback_auth import CallbackAuth
+from ._callback_auth import DEFAULT_RESOLVER, CallbackAuth
 from ._callback_creds import CallbackCredentials
 from ._lifecycle import on_fork
 from ._resolver import Resolver, SourceLike
@@ -50,6 +50,7 @@ def _install(resolver: Resolver | None) -> Resolver | None:
     global _default, _lookup
     previous, _default = _default, resolver
     _lookup = None if resolver is None else (resolver, resolver._clock)
+    DEFAULT_RESOLVER[0] = resolver
     return previous
 
 
@@ -80,11 +81,12 @@ class _DefaultHandle:
         if resolver is not None:
             resolver.invalidate(seen)
 
-    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+    def _callback_resolver(self) -> Resolver:
         resolver = _default
-        if resolver is None:
-            resolver = _resolver()
-        return resolver._callback_credentials(scope)
+        return resolver if resolver is not None else _resolver()
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+        return self._callback_resolver()._callback_credentials(scope)
 
     def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None:
         resolver = _default

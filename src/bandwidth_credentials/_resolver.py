@@ -259,7 +259,10 @@ class Resolver:
         Nothing is fetched here. Raises ``ValueError`` for an application name with no
         ASCII letter or digit.
         """
-        return CallbackAuth(self, app_scope(app))
+        return CallbackAuth(self, app_scope(app), fixed=True)
+
+    def _callback_resolver(self) -> Resolver:
+        return self
 
     def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
         snapshot = self._cached
