@@ -380,6 +380,9 @@ class CallbackAuth:
 
         Returns a :class:`CallbackVerification` saying which scheme matched.
 
+        >>> auth.verify(request.headers, request.get_data())        # doctest: +SKIP
+        CallbackVerification(scheme='basic', schemes=('basic',), previous=False, app=None)
+
         Raises :class:`CallbackAuthError` (``.status`` 401, 403 or 413) for a request
         without matching credentials: a missing, duplicated, malformed (wrong scheme, bad
         base64, wrong-length hex, non-ASCII, oversized) or wrong header, an empty body
