@@ -352,7 +352,7 @@ class CallbackAuth:
         # (snapshot, credentials) last seen; and for Basic alone, what the fast path
         # needs: (snapshot, its due time, the expected value, the verification).
         self._cache: tuple[object, CallbackCredentials | None] = (None, None)
-        self._fast: tuple[object, float | None, Expected | None, Any] = (None, None, None, None)
+        self._fast: tuple[object, float | None, str | None, Any] = (None, None, None, None)
         #: The application scope (``"sales"``), ``None`` for the shared credentials.
         self.app = app
 
@@ -368,7 +368,13 @@ class CallbackAuth:
         credentials = resolver._callback_credentials(self.app)
         snapshot = resolver._cached
         self._cache = (snapshot, credentials)
-        self._fast = (snapshot, snapshot.lookup_until, credentials.fast, credentials.fast_result)
+        fast = credentials.fast
+        self._fast = (
+            snapshot,
+            snapshot.lookup_until,
+            None if fast is None else fast.header,
+            credentials.fast_result,
+        )
         return credentials
 
     def verify(
@@ -406,7 +412,7 @@ class CallbackAuth:
             value = headers.get("Authorization") or headers.get("authorization")
             try:  # a value that is not ASCII text is a TypeError: the full check says why
                 if (
-                    _compare(value, fast.header)  # type: ignore[arg-type]
+                    _compare(value, fast)  # type: ignore[arg-type]
                     and body.__class__ is bytes
                     and len(body) <= max_body
                 ):
@@ -414,7 +420,17 @@ class CallbackAuth:
             except TypeError:
                 pass
             del value
-        credentials = self._credentials()
+        del fast  # the expected value: no local holds it where an error is raised
+        cache = self._cache
+        if (
+            resolver is not None
+            and cache[0] is resolver._cached
+            and cache[0] is snapshot
+            and (until is None or resolver._clock() < until)
+        ):
+            credentials: CallbackCredentials = cache[1]  # type: ignore[assignment]
+        else:
+            credentials = self._credentials()
         outcome = check(credentials, headers, body, max_body)
         if isinstance(outcome, CallbackVerification):
             return outcome
