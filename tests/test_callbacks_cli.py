@@ -6,12 +6,22 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from bandwidth_credentials import Resolver
 
-from .callback_kit import ENV, SECRETS, SUBSCRIPTION_BODY, TFV_BODY, TFV_SECRET, WEBHOOK_SECRET
+from .callback_kit import (
+    ENV,
+    PASSWORD,
+    SECRETS,
+    SUBSCRIPTION_BODY,
+    TFV_BODY,
+    TFV_SECRET,
+    WEBHOOK_SECRET,
+)
 from .test_cli import BWCREDS, FULL, bwcreds
 
 
@@ -126,3 +136,87 @@ def test_callback_sign_without_a_key_says_what_is_missing() -> None:
     assert result.returncode == 1
     assert "Toll-Free Verification shared secret" in result.stderr
     assert WEBHOOK_SECRET not in result.stderr
+
+
+def test_exec_passes_the_resolved_callback_credentials(tmp_path: Path) -> None:
+    from .test_exec import child_report, clean_env, mismatched, secret_dir
+
+    uri = secret_dir(
+        tmp_path / "bw",
+        {
+            "callbackUsername": "bw-callbacks",
+            "callbackPassword": PASSWORD,
+            "callbackPreviousUsername": "bw-callbacks",
+            "callbackPreviousPassword": "old-pw-0123",
+            "salesWebhookSecret": WEBHOOK_SECRET,
+        },
+    )
+    names = (
+        "BW_CALLBACK_USERNAME",
+        "BW_CALLBACK_PASSWORD",
+        "BW_CALLBACK_PREVIOUS_PASSWORD",
+        "BW_SALES_WEBHOOK_SECRET",
+        "BW_SALES_CALLBACK_PASSWORD",
+    )
+    child = (
+        "import hashlib, json, os, sys\n"
+        "d = lambda v: None if v is None else hashlib.sha256(v.encode()).hexdigest()\n"
+        f"print(json.dumps({{'env': {{n: d(os.environ.get(n)) for n in {names!r}}}}}))\n"
+    )
+
+    result = subprocess.run(
+        [
+            BWCREDS,
+            "exec",
+            "--sources",
+            uri,
+            "--service",
+            "voice",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+
+    # No API credentials here, so exec refuses; with them (next) it passes both.
+    assert result.returncode == 1
+    full = secret_dir(
+        tmp_path / "full", {"accountId": "920012", "clientId": "cid", "clientSecret": "cs"}
+    )
+    result = subprocess.run(
+        [
+            BWCREDS,
+            "exec",
+            "--sources",
+            f"{uri},{full}",
+            "--service",
+            "voice",
+            "--",
+            sys.executable,
+            "-c",
+            child,
+        ],
+        capture_output=True,
+        text=True,
+        env=clean_env(),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    env = child_report(result)["env"]
+    assert isinstance(env, dict)
+    expected = {
+        "BW_CALLBACK_USERNAME": "bw-callbacks",
+        "BW_CALLBACK_PASSWORD": PASSWORD,
+        "BW_CALLBACK_PREVIOUS_PASSWORD": "old-pw-0123",
+        "BW_SALES_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "BW_SALES_CALLBACK_PASSWORD": None,  # the shared pair applies: no copy of it
+    }
+    assert mismatched(env, expected) == []
+    _leak_free(result)

@@ -31,6 +31,7 @@ __all__ = [
     "CallbackCredentials",
     "Expected",
     "app_label",
+    "callback_environment",
     "configured",
     "not_found",
     "resolve_callbacks",
@@ -212,6 +213,41 @@ def resolve_callbacks(
     return {
         scope: _resolve_app(scope, per_source, sources, used, notes, outcomes) for scope in scopes
     }
+
+
+def callback_environment(
+    callbacks: Mapping[Scope, CallbackCredentials | Exception],
+) -> dict[str, str]:
+    """The documented variables that give a child process the callback credentials
+    resolved here (``bwcreds exec``): ``BW_CALLBACK_USERNAME``, ..., and an application's
+    own as ``BW_<APP>_...``, so a child using this library verifies exactly what this
+    process would."""
+    found: dict[str, str] = {}
+    for scope, outcome in callbacks.items():
+        if not isinstance(outcome, CallbackCredentials):
+            continue
+        prefix = "BW_" + (f"{scope.upper()}_" if scope else "")
+        for scheme, accepted in outcome.schemes.items():
+            kind = CALLBACK_KINDS[scheme]
+            for names, expected in zip((kind.fields, kind.previous), accepted, strict=False):
+                if kind.scheme == "basic":
+                    user, _, password = expected.pair.decode().partition(":")
+                    values = [user, password]
+                else:
+                    values = [expected.key.decode()]
+                for name, value in zip(names, values, strict=True):
+                    # Only what the application's own names (or, for the shared scope,
+                    # the shared ones) supplied: the rest follows by the fallback rule.
+                    key = outcome.provenance[name].key
+                    if scope is None or _own(key, scope):
+                        found[prefix + name.upper()] = value
+    return found
+
+
+def _own(key: str, scope: str) -> bool:
+    from ._keys import classify_key
+
+    return classify_key(key)[0] == scope
 
 
 def configured(outcome: CallbackCredentials | Exception) -> bool:
