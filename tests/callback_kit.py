@@ -177,6 +177,8 @@ REFUSED = [
     ),
     Refused("signature not base64", [(_SIG, "%" * 44)], SUBSCRIPTION_BODY, 403, "malformed"),
     Refused("signature too short", [(_SIG, "AAAA")], SUBSCRIPTION_BODY, 403, "malformed"),
+    Refused("oversized signature", [(_SIG, "QUFB" * 2048)], SUBSCRIPTION_BODY, 403, "malformed"),
+    Refused("oversized hex", [(_TFV, "ab" * 4096)], TFV_BODY, 403, "malformed"),
     Refused(
         "signature of another body",
         [(_SIG, subscription_signature(SUBSCRIPTION_BODY + b" "))],
