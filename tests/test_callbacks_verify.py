@@ -130,6 +130,14 @@ def test_header_names_are_case_insensitive(auth: bc.CallbackAuth, name: str) -> 
     assert auth.verify({name: basic()}, b"").scheme == "basic"
 
 
+def test_odd_header_keys_are_no_error(auth: bc.CallbackAuth) -> None:
+    headers = {1: "x", None: "y", ("a",): "z", "Authorization": basic()}
+
+    assert auth.verify(headers, b"").scheme == "basic"  # type: ignore[dict-item]
+    with pytest.raises(CallbackAuthError):
+        auth.verify({1: "x", b"X-BANDWIDTH-SIGNATURE-SHA-256": b"AAAA"}, b"{}")  # type: ignore[dict-item]
+
+
 def test_the_basic_scheme_name_is_case_insensitive(auth: bc.CallbackAuth) -> None:
     assert auth.verify({"Authorization": basic(scheme="bAsIc")}, b"").scheme == "basic"
 

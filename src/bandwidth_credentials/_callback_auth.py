@@ -125,9 +125,12 @@ def _values(headers: Any, schemes: Any) -> dict[str, object]:
     if headers.__class__ is dict:
         # One pass: every spelling, and two spellings of one name are a duplicate.
         for key, value in headers.items():
-            if len(key) not in _NAME_LENGTHS:  # cheaper than lowering every name
-                continue
-            scheme = _BY_NAME.get(key.lower() if key.__class__ is str else _lower(key))
+            if key.__class__ is str:
+                if len(key) not in _NAME_LENGTHS:  # cheaper than lowering every name
+                    continue
+                scheme = _BY_NAME.get(key.lower())
+            else:
+                scheme = _BY_NAME.get(_lower(key))
             if scheme is not None and scheme in schemes:
                 found[scheme] = _DUPLICATE if scheme in found else _text(value)
         return found
