@@ -71,8 +71,10 @@ def test_check_json_lists_the_callbacks() -> None:
 
 def test_an_unusable_callback_value_makes_check_fail() -> None:
     result = bwcreds("check", env={**FULL, "BW_TFV_WEBHOOK_SECRET": "short"})
+    voice_only = bwcreds("check", "voice", env={**FULL, "BW_TFV_WEBHOOK_SECRET": "short"})
 
     assert result.returncode == 1
+    assert voice_only.returncode == 0  # a named service is what was asked about
     assert (
         "callbacks to (shared): tfv_webhook_secret from env (BW_TFV_WEBHOOK_SECRET)"
         in result.stdout

@@ -102,7 +102,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         results.append(entry)
     callbacks = callback_entries(resolution, _printable)
-    ready = all(entry["ready"] for entry in [*results, *callbacks])
+    # Callback credentials count when every service is checked (no SERVICE named).
+    counted = [*results, *callbacks] if not args.services else results
+    ready = all(entry["ready"] for entry in counted)
     basic = any(entry.get("scheme") == "basic" for entry in results)
     notes = _notes(resolution, [*services, *(["callbacks"] if callbacks else [])], basic)
     from ._verify import environment_note  # the online check's module: not for exec
