@@ -22,7 +22,7 @@ from fastapi import Depends, FastAPI, Request, Response
 
 import bandwidth_credentials as bc
 from bandwidth_credentials import Resolver
-from bandwidth_credentials.testing import watch_for_leaks
+from bandwidth_credentials.testing import FakeClock, watch_for_leaks
 
 from .callback_kit import (
     ACCEPTED,
@@ -38,7 +38,6 @@ from .callback_kit import (
     basic,
     sent_values,
 )
-from .helpers import FakeClock
 
 if not settings.configured:
     settings.configure(

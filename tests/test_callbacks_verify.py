@@ -21,7 +21,7 @@ from bandwidth_credentials import (
     InvalidCredentialsError,
     Resolver,
 )
-from bandwidth_credentials.testing import check_no_leaks, find_leaks
+from bandwidth_credentials.testing import FakeClock, check_no_leaks, find_leaks
 
 from .callback_kit import (
     ACCEPTED,
@@ -39,7 +39,7 @@ from .callback_kit import (
     subscription_signature,
     tfv_signature,
 )
-from .helpers import FakeClock, MemoryProvider
+from .helpers import MemoryProvider
 
 
 def _as_dict(headers: list[tuple[str, str | bytes]]) -> dict[str, str | bytes]:
