@@ -139,8 +139,8 @@ def test_discovery_is_retried_after_a_token_failure(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
 ) -> None:
     client_env(monkeypatch, token_server)
-    monkeypatch.setattr(_oauth, "BACKOFF_BASE", 0.0)
     clock = FakeClock(100.0)
+    monkeypatch.setattr(_oauth, "clock", clock)  # the token backoff's clock too
     resolver = Resolver(["env"], clock=clock, inline=True)
     token_server.mode = "500"
     with pytest.raises(TokenError):

@@ -17,7 +17,7 @@ import pytest
 
 import bandwidth_credentials as bc
 from bandwidth_credentials import Resolver, SourceNotFoundError, _lifecycle
-from bandwidth_credentials._chain import JITTER
+from bandwidth_credentials._refresh import JITTER
 from bandwidth_credentials.testing import FakeClock, in_forked_child
 
 from .helpers import MemoryProvider

@@ -28,7 +28,6 @@ timeout); it is checked against the deadline as soon as it returns.
 
 from __future__ import annotations
 
-import binascii
 import functools  # loaded by urllib.parse anyway
 import os
 import socket
@@ -36,6 +35,7 @@ import sys
 import time
 import urllib.parse
 
+from ._basic import basic_authorization
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -202,11 +202,9 @@ def _proxy_for(target: _Target, chosen: str | None = None) -> tuple[_Target, dic
     via = _parse_checked("http://" + parts.netloc.rsplit("@", 1)[-1] + "/")
     extra: dict[str, str] = {}
     if parts.username is not None:
-        pair = (
-            f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        extra["Proxy-Authorization"] = basic_authorization(
+            urllib.parse.unquote(parts.username), urllib.parse.unquote(parts.password or "")
         )
-        encoded = binascii.b2a_base64(pair.encode(), newline=False).decode()
-        extra["Proxy-Authorization"] = "Basic " + encoded
     return via, extra
 
 
