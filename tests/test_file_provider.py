@@ -1058,7 +1058,7 @@ def test_env_file_example_uses_the_file_convention() -> None:
 
     env = _env(template)
 
-    assert "BW_PASSWORD_FILE" in env
+    assert "BW_CLIENT_SECRET_FILE" in env
     assert isinstance(env["BW_ACCOUNT_ID"], dict)
     assert "secretKeyRef" in env["BW_ACCOUNT_ID"]
 

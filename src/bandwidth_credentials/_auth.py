@@ -274,7 +274,9 @@ class ServiceAuth:
         ``Authorization`` value that was refused, when given), so the next call fetches
         a new one; otherwise the resolver fetches the credentials again on its next
         call. Many callers reporting the same refusal cause one fetch. Nothing is fetched
-        here and nothing is raised.
+        here and nothing is raised. Basic credentials refused by one of Bandwidth's hosts on
+        or after 2026-12-02 log one error per service naming the decommissioning of API
+        users and how to move to client credentials (:mod:`._decommission`).
 
         >>> if response.status_code == 401:                         # doctest: +SKIP
         ...     auth.invalidate(response.request.headers["Authorization"])
@@ -283,7 +285,12 @@ class ServiceAuth:
             assert self._bearer is not None
             token = rejected.split(" ", 1)[1] if rejected and " " in rejected else rejected
             self._bearer.invalidate(token)
-        elif self._owner is not None:
+            return
+        if self._authorization is not None:
+            from ._decommission import report_refusal  # Basic refused by Bandwidth: say why
+
+            report_refusal(self)
+        if self._owner is not None:
             self._owner.invalidate(self)
 
     def current(self) -> ServiceAuth:

@@ -12,12 +12,13 @@ import sys
 import warnings
 
 from ._cli_parser import Parser
+from ._decommission import DECOMMISSIONED, decommissioned
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
 from ._resolver import Resolver
-from ._schema import SERVICE_NAMES, SERVICES, canonical_service
+from ._schema import KINDS, SERVICE_NAMES, SERVICES, canonical_service
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,8 +40,8 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def _resolver(sources: str | None) -> Resolver:
-    return Resolver(sources) if sources else Resolver()
+def _resolver(sources: str | None, *, offline: bool = False) -> Resolver:
+    return Resolver(sources or None, offline=offline)
 
 
 def _services(names: Sequence[str]) -> list[str]:
@@ -56,13 +57,74 @@ def _where(provenance: dict[str, Any]) -> str:
     return "; ".join(f"{source} ({', '.join(keys)})" for source, keys in by_source.items())
 
 
-def _notes(resolution: Resolution | None, services: Sequence[str], basic: bool) -> list[str]:
+def _notes(
+    resolution: Resolution | None, services: Sequence[str], basic: bool, offline: bool = True
+) -> list[str]:
     """Notes about the services asked for (and about none in particular), each once."""
     wanted = set(services) | {""}
     notes = [text for scope, text in (resolution.notes if resolution else ()) if scope in wanted]
     if basic:
         notes.append(basic_notice())
+    waiting = [name for name in services if _waiting(resolution, name, offline) is not None]
+    if waiting:
+        notes.append(account_note(waiting))
     return list(dict.fromkeys(notes))
+
+
+def _waiting(resolution: Resolution | None, name: str, offline: bool) -> Any:
+    """``(credentials, provenance)`` of an OAuth service whose account id only the access
+    token can name, when resolved offline (no token asked for); else ``None``."""
+    if not offline or resolution is None:
+        return None
+    return resolution.pending.get(name)
+
+
+def account_note(services: Sequence[str]) -> str:
+    """What offline ``check``/``explain`` say for OAuth services without an account id."""
+    return (
+        f"{', '.join(services)}: no account id is configured; it will be taken from the access "
+        "token when the token lists exactly one account (bwcreds check --online shows its "
+        "accounts); to choose one, set BW_ACCOUNT_ID (or account_id in the credentials' source)"
+    )
+
+
+#: How the FROM column and ``explain`` name an account id the access token will supply.
+FROM_TOKEN = "account from the access token"
+
+
+def _entry(name: str, resolver: Resolver, resolution: Resolution) -> dict[str, Any]:
+    """``check``'s entry for a service that resolved: ready unless Basic credentials are
+    bound for Bandwidth's hosts after the decommissioning (:mod:`._decommission`), or
+    waiting for the access token to name the account (nothing fetched offline)."""
+    pending = resolution.pending.get(name)
+    if pending is not None:
+        credentials, provenance = pending
+        return {
+            "ready": True,
+            "scheme": KINDS[credentials.kind].scheme,
+            "kind": credentials.kind,
+            "environment": credentials.environment,
+            "base_url": None,
+            "account_id": None,
+            "account_from": "access token",
+            "sources": {field: [p.source, p.key] for field, p in provenance.items()},
+            "where": f"{_where(dict(provenance))}; {FROM_TOKEN}",
+        }
+    auth = resolver.get_auth(name)
+    entry: dict[str, Any] = {
+        "ready": True,
+        "scheme": auth.scheme,
+        "kind": auth.kind,
+        "environment": auth.environment,
+        "base_url": auth.base_url,
+        "account_id": auth.account_id,
+        "sources": {field: [p.source, p.key] for field, p in auth.provenance.items()},
+        "where": _where(dict(auth.provenance)),
+    }
+    reason = decommissioned(auth.kind, auth.base_url)
+    if reason is not None:
+        entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+    return entry
 
 
 def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | None]:
@@ -76,7 +138,7 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     services = _services(args.services)
-    resolver = _resolver(args.sources)
+    resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
         from ._cli_online import check_online
 
@@ -86,26 +148,23 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
         outcome = resolution.services[name] if resolution is not None else failure
-        if isinstance(outcome, Exception) or outcome is None:
+        if _waiting(resolution, name, offline=True) is not None:
+            assert resolution is not None
+            entry.update(_entry(name, resolver, resolution))
+        elif isinstance(outcome, Exception) or outcome is None:
             entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
         else:
-            auth = resolver.get_auth(name)
-            entry.update(
-                ready=True,
-                scheme=auth.scheme,
-                kind=auth.kind,
-                environment=auth.environment,
-                base_url=auth.base_url,
-                sources={field: [p.source, p.key] for field, p in auth.provenance.items()},
-                where=_where(dict(auth.provenance)),
-            )
+            assert resolution is not None
+            entry.update(_entry(name, resolver, resolution))
         results.append(entry)
     ready = all(entry["ready"] for entry in results)
     basic = any(entry.get("scheme") == "basic" for entry in results)
     notes = _notes(resolution, services, basic)
     from ._verify import environment_note  # the online check's module: not for exec
 
-    environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
+    environment = environment_note(
+        resolver.get_auth(e["service"]) for e in results if e.get("base_url")
+    )
     notes += [environment] if environment else []
     skipped = list(resolver.skipped()) if resolution is not None else []
     if args.json:
@@ -123,10 +182,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK if ready else EXIT_NOT_READY
     rows = [["SERVICE", "READY", "SCHEME", "CREDENTIALS", "FROM"]]
     for entry in results:
-        if entry["ready"]:
-            rows.append([entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]])
+        ready_cell = "yes" if entry["ready"] else "NO"
+        if "where" in entry:
+            rows.append(
+                [entry["service"], ready_cell, entry["scheme"], entry["kind"], entry["where"]]
+            )
         else:
-            rows.append([entry["service"], "NO", "-", "-", "-"])
+            rows.append([entry["service"], ready_cell, "-", "-", "-"])
     _table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
@@ -147,24 +209,32 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    resolver = _resolver(args.sources)
+    resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
         err.write(f"bwcreds: {failure}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
     for name, outcome in resolution.services.items():
-        if isinstance(outcome, Exception):
+        waiting = _waiting(resolution, name, offline=not args.online)
+        if isinstance(outcome, Exception) and waiting is None:
             per_service.append({"service": name, "ready": False, "error": str(outcome)})
             continue
-        credentials, provenance = outcome
+        credentials, provenance = waiting or outcome  # type: ignore[misc]
         fields = [
             {"field": field, "source": p.source, "key": _printable(p.key), "version": p.version}
             for field, p in provenance.items()
         ]
-        per_service.append(
-            {"service": name, "ready": True, "kind": credentials.kind, "fields": fields}
-        )
+        entry: dict[str, Any] = {"service": name, "ready": True, "kind": credentials.kind}
+        if waiting is not None:
+            entry["account_from"] = "access token"
+            fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
+                              "version": None})  # fmt: skip
+        else:
+            reason = decommissioned(credentials.kind, credentials.base_url)
+            if reason is not None:
+                entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+        per_service.append({**entry, "fields": fields})
     keys = [
         {
             "source": report.source,
@@ -182,8 +252,14 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
         for o in resolution.services.values()
     )
-    notes = _notes(resolution, list(SERVICE_NAMES), basic)
+    notes = _notes(resolution, list(SERVICE_NAMES), basic, offline=not args.online)
+    notes += [f"{e['service']}: {e['error']}" for e in per_service if "reason" in e]
     code = EXIT_OK if ready else EXIT_NOT_READY
+    tokens: list[str] = []
+    if args.online:
+        from ._cli_online import token_lines
+
+        tokens = token_lines(resolver, [e["service"] for e in per_service if e["ready"]])
     if args.json:
         document = {
             "ready": ready,
@@ -193,6 +269,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "keys": keys,
             "notes": notes,
         }
+        if args.online:
+            document["access_token"] = tokens
         import json
 
         json.dump(document, out, indent=2)
@@ -202,7 +280,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(", ".join(s.uri for s in resolver.sources) + "\n\n")
     rows = [["SERVICE", "FIELD", "SOURCE", "KEY", "VERSION"]]
     for entry in per_service:
-        if not entry["ready"]:
+        if "fields" not in entry:
             rows.append([entry["service"], "-", "not ready", "-", "-"])
             continue
         for field in entry["fields"]:
@@ -224,6 +302,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
         _table(rows, out)
+    write_list(out, "access token", tokens)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return code
@@ -282,10 +361,19 @@ def _parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)
     explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.add_argument(
+        "--online",
+        action="store_true",
+        help="also fetch the OAuth access token: the account it names, its accounts, roles "
+        "and Build flag",
+    )
     explain.set_defaults(run=_explain)
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    from ._cli_token import add_token_command
+
+    add_token_command(commands, sources_help)
     return parser
 
 

@@ -13,11 +13,14 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._cli import write_list
+from ._discovery import ACCOUNTS_CLAIM
+from ._errors import CredentialsError, TokenError
 from ._factory import basic_notice
 from ._resolver import Resolver
+from ._results import TokenClaims
 from ._verify import Verification, environment_note, verify
 
-__all__ = ["check_online"]
+__all__ = ["check_online", "token_lines"]
 
 EXIT_OK, EXIT_NOT_READY = 0, 1
 
@@ -59,19 +62,74 @@ def _notes(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
     return notes
 
 
-def _tokens(results: Sequence[Verification]) -> list[str]:
-    """One line per distinct token's claims: accounts, roles, Build flag."""
+def _from_token(resolver: Resolver, service: str) -> bool:
+    """Whether ``service``'s account id was taken from the access token."""
+    try:
+        account = resolver.get_auth(service).provenance.get("account_id")
+    except CredentialsError:
+        return False
+    return account is not None and account.key == ACCOUNTS_CLAIM
+
+
+def _claims_line(claims: TokenClaims, used: dict[str, str]) -> str:
+    """``accounts 1 (configured), 2; roles ...; Build account: no``: every account the
+    token lists, the ones in use marked with where they came from."""
+    accounts = [f"{a} ({used[a]})" if a in used else a for a in claims.accounts]
+    build = "yes (voice only)" if claims.express else "no"
+    return (
+        f"accounts {', '.join(accounts) or '(none)'}; "
+        f"roles {', '.join(claims.roles) or '(none)'}; Build account: {build}"
+    )
+
+
+def _tokens(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
+    """One line per distinct token's claims: accounts (marking the one in use), roles,
+    Build flag."""
+    used: dict[str, str] = {}
+    for result in results:
+        if result.claims is not None and result.account_id:
+            origin = "from the access token" if _from_token(resolver, result.service) else None
+            used.setdefault(result.account_id, origin or "configured")
     lines: dict[str, None] = {}
     for result in results:
-        claims = result.claims
-        if claims is None:
-            continue
-        build = "yes (voice only)" if claims.express else "no"
-        lines[
-            f"accounts {', '.join(claims.accounts) or '(none)'}; "
-            f"roles {', '.join(claims.roles) or '(none)'}; Build account: {build}"
-        ] = None
+        if result.claims is not None:
+            lines[_claims_line(result.claims, used)] = None
     return list(lines)
+
+
+def token_lines(resolver: Resolver, services: Sequence[str]) -> list[str]:
+    """``explain --online``'s access-token section: per distinct token the accounts (the
+    one each service uses marked), roles and Build flag; a failed token request says why.
+    Never the token."""
+    lines: dict[str, None] = {}
+    used: dict[str, str] = {}
+    found: list[TokenClaims] = []
+    for name in services:
+        try:
+            auth = resolver.get_auth(name)
+            if auth.scheme != "bearer":
+                continue
+            claims = auth.token_claims()
+        except TokenError as exc:
+            lines[f"{name}: {exc}"] = None
+            continue
+        if claims is None:
+            lines[f"{name}: the access token is not a JWT: no claims to read"] = None
+            continue
+        origin = "from the access token" if _from_token(resolver, name) else "configured"
+        used.setdefault(auth.account_id, origin)
+        found.append(claims)
+    for claims in found:
+        lines[_claims_line(claims, used)] = None
+    return list(lines)
+
+
+def _account_cell(resolver: Resolver, result: Verification) -> str:
+    if not result.account_id:
+        return "-"
+    if _from_token(resolver, result.service):
+        return f"{result.account_id} (from the access token)"
+    return result.account_id
 
 
 def check_online(
@@ -99,7 +157,7 @@ def check_online(
             [
                 result.service,
                 "yes" if result.ready else "NO",
-                result.account_id or "-",
+                _account_cell(resolver, result),
                 result.outcome,
                 result.detail if result.scheme is not None else "see below",
             ]
@@ -113,7 +171,7 @@ def check_online(
         out.write("\n")
         for result in unresolved:
             out.write(f"{result.service}: {result.detail}\n")
-    tokens = _tokens(results)
+    tokens = _tokens(resolver, results)
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)
     return code

@@ -129,6 +129,16 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for line in problems:
             err.write(line + "\n")
         return EXIT_NOT_READY
+    basic = [
+        name
+        for name, outcome in services.items()
+        if not isinstance(outcome, Exception) and KINDS[outcome[0].kind].scheme == "basic"
+    ]
+    if basic:
+        from ._factory import basic_notice  # loaded by the resolver already
+
+        err.write(f"bwcreds exec: passing HTTP Basic credentials ({', '.join(basic)}): ")
+        err.write(basic_notice() + "\n")
     environment = dict(os.environ)
     environment.update(credential_environment(services))
     resolver.close()

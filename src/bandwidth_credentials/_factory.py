@@ -166,16 +166,17 @@ class Built(NamedTuple):
     retry: bool
 
 
-def build_auth(resolution: Resolution, owner: Owner) -> Built:
+def build_auth(resolution: Resolution, owner: Owner, *, discover: bool = True) -> Built:
     """Build every service's auth object from ``resolution`` (see :class:`Built`).
 
     Services with OAuth client credentials and no account id get theirs from the access
     token (:mod:`._discovery`); that is the only I/O here, one token request per client.
+    ``discover=False`` leaves them pending (their error stands): no I/O at all.
     """
-    if resolution.pending:
-        from ._discovery import discover  # only OAuth credentials without an account id
+    if resolution.pending and discover:
+        from ._discovery import discover as settle  # only OAuth without an account id
 
-        resolution = discover(resolution)
+        resolution = settle(resolution)
     auth: dict[str, ServiceAuth] = {}
     errors: dict[str, Exception] = {}
     basic = False

@@ -131,6 +131,10 @@ class Resolver:
     locks. ``clock`` (monotonic seconds) and ``spawn`` (runs a background refresh; by
     default on a daemon thread) exist so tests can drive time and refreshes; ``inline``
     runs due refreshes in the calling thread (default: when running in AWS Lambda).
+    ``offline`` resolves without a token request of its own: OAuth services whose account
+    id only the access token can name stay in ``resolve().pending`` (``get_auth()`` raises
+    :class:`CredentialNotFoundError` for them) instead of being settled from a token, as
+    ``bwcreds check`` and ``explain`` show them without ``--online``.
     """
 
     def __init__(
@@ -140,6 +144,7 @@ class Resolver:
         clock: Callable[[], float] = time.monotonic,
         spawn: Callable[[Callable[[], None]], None] = _spawn_thread,
         inline: bool | None = None,
+        offline: bool = False,
     ) -> None:
         if sources is None:
             sources = os.environ.get(SOURCES_ENV) or DEFAULT_SOURCES
@@ -158,6 +163,7 @@ class Resolver:
             publish=self._published,
         )
         self._owner: Owner = self
+        self._discover = not offline
         self._cached = _UNRESOLVED  # the policy's snapshot, for the lookup path
         register_resolver(self)
 
@@ -276,7 +282,7 @@ class Resolver:
             raise failure.error
         try:
             resolution = normalize(chain.current(results), chain.outcomes(results))
-            built = build_auth(resolution, self._owner)
+            built = build_auth(resolution, self._owner, discover=self._discover)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.
             chain.mark_failed(due, now)

@@ -124,6 +124,10 @@ def _basic(
         )
     if status in (401, 403):
         detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
+        from ._decommission import MIGRATION, decommissioned
+
+        gone = decommissioned(auth.kind, url)
+        detail += f" ({gone}; {MIGRATION})" if gone else ""
         return base._replace(outcome="refused", status=status, detail=detail)
     if status is None:
         return base._replace(outcome="unverified", detail=f"GET {where} failed: {reason}")
