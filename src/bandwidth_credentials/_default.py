@@ -58,12 +58,12 @@ class _DefaultHandle:
 
     __slots__ = ()
 
-    def get_auth(self, service: str) -> ServiceAuth:
-        return get_auth(service)
+    def get_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
+        return get_auth(service, account_id)
 
-    def get_auth_nowait(self, service: str) -> ServiceAuth | None:
+    def get_auth_nowait(self, service: str, account_id: str | None = None) -> ServiceAuth | None:
         resolver = _default
-        return None if resolver is None else resolver.get_auth_nowait(service)
+        return None if resolver is None else resolver.get_auth_nowait(service, account_id)
 
     def invalidate(self, seen: ServiceAuth | None = None) -> None:
         resolver = _default
@@ -77,7 +77,7 @@ class _DefaultHandle:
 DEFAULT = _DefaultHandle()
 
 
-def get_auth(service: str) -> ServiceAuth:
+def get_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """Return the ready auth object for one Bandwidth API, from the default resolver.
 
     >>> from bandwidth_credentials import get_auth
@@ -91,6 +91,14 @@ def get_auth(service: str) -> ServiceAuth:
     :class:`ServiceAuth` carries ``base_url`` (the API's base URL for the account, from
     each API's reference), ``headers()`` and ``scheme`` (``"basic"`` or ``"bearer"``).
 
+    ``account_id`` asks for another account with the same credentials (a client
+    credential's token may list several, in its ``accounts`` claim), checked against that
+    claim when the token lists any; see :meth:`Resolver.get_auth`. Without it, the
+    configured account, else the token's only one.
+
+    >>> get_auth("voice", account_id="920013").base_url             # doctest: +SKIP
+    'https://voice.bandwidth.com/api/v2/accounts/920013'
+
     The default resolver reads ``BANDWIDTH_CREDENTIALS_SOURCES`` on first use (default
     ``env,dotenv:.env?optional=true``); :func:`configure` replaces it. The first call
     resolves every source (concurrent first callers share that one resolution); later
@@ -101,7 +109,8 @@ def get_auth(service: str) -> ServiceAuth:
         UnknownServiceError: (also a ``ValueError``) an unknown name; ``.valid`` lists
             the canonical ones.
         CredentialNotFoundError: no source holds complete credentials for the service;
-            ``.sources`` and ``.notes`` say what was consulted and ignored.
+            ``.sources`` and ``.notes`` say what was consulted and ignored; or the access
+            token does not list ``account_id`` (the note names it and the listed ones).
         InvalidCredentialsError: a value is unusable (a non-numeric account id).
         ConfigurationError: a bad source list, or one source with two values for a field.
         SourceError: a subclass (``SourceNotFoundError``, ``SourceAccessDeniedError``,
@@ -118,14 +127,16 @@ def get_auth(service: str) -> ServiceAuth:
         until = snapshot.lookup_until
         if until is None or clock() < until:
             try:
-                return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                if account_id is None:
+                    return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                return snapshot.accounts[account_id][service]
             except KeyError:
                 pass
-        return resolver.get_auth(service)
-    return _resolver().get_auth(service)
+        return resolver.get_auth(service, account_id)
+    return _resolver().get_auth(service, account_id)
 
 
-async def aget_auth(service: str) -> ServiceAuth:
+async def aget_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """:func:`get_auth` for asyncio code: ``voice = await aget_auth("voice")``.
 
     >>> voice = await aget_auth("voice")                            # doctest: +SKIP
@@ -144,7 +155,7 @@ async def aget_auth(service: str) -> ServiceAuth:
     resolver = _default
     if resolver is None:
         resolver = _resolver()
-    return await resolver.aget_auth(service)
+    return await resolver.aget_auth(service, account_id)
 
 
 def configure(

@@ -26,16 +26,19 @@ from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     from ._auth import Owner, TokenSource
-    from ._checks import ServiceCredentials
+    from ._checks import Provenance, ServiceCredentials
     from ._jwt import TokenClaims
     from ._normalizer import Resolution
 
 __all__ = [
+    "ACCOUNT_ARGUMENT",
     "BasicDeprecationWarning",
     "Built",
+    "account_auth",
     "basic_notice",
     "build_auth",
     "warn_basic_once",
@@ -199,6 +202,73 @@ def build_auth(resolution: Resolution, owner: Owner, *, discover: bool = True) -
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
     retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)
     return Built(auth, errors, by_alias, basic, resolution, retry)
+
+
+#: How provenance names an account id the caller chose: ``get_auth(service, account_id=...)``.
+ACCOUNT_ARGUMENT = "account_id argument"
+
+
+def account_auth(
+    credentials: ServiceCredentials,
+    provenance: Mapping[str, Provenance],
+    account_id: str,
+    owner: Owner,
+    sources: Sequence[str] = (),
+) -> ServiceAuth:
+    """A ``ServiceAuth`` for ``account_id`` with the service's credentials, for
+    ``get_auth(service, account_id=...)``: the base URL completed for that account (an
+    explicit ``base_url`` is kept), provenance ``account_id`` from :data:`ACCOUNT_ARGUMENT`.
+
+    Bearer credentials share the client's one token manager with every other account and
+    are checked against the token's ``accounts`` claim when the token lists any (this may
+    request the token); Basic credentials carry no account list, so nothing is checked.
+
+    Raises :class:`InvalidCredentialsError` for an ``account_id`` that is not a numeric
+    account id, :class:`CredentialNotFoundError` naming the account, the client and the
+    listed accounts when the token does not list it, and :class:`TokenError` when no
+    token can be had to check it.
+    """
+    from ._checks import Provenance as Prov
+    from ._checks import problem_of
+    from ._discovery import with_account
+
+    problem = problem_of("account_id", account_id)
+    if problem is not None:
+        from ._errors import InvalidCredentialsError
+
+        raise InvalidCredentialsError(
+            f"account_id given to get_auth() for the {credentials.service} API {problem}",
+            field="account_id",
+            source=ACCOUNT_ARGUMENT,
+            key="account_id",
+            service=credentials.service,
+        )
+    chosen = with_account(credentials, account_id)
+    origin = Prov(ACCOUNT_ARGUMENT, "account_id")
+    given = {**provenance, "account_id": origin}
+    bearer = None
+    if KINDS[chosen.kind].scheme == "bearer":
+        from ._discovery import AccountCheck
+
+        source: Any = _bearer(chosen)
+        claims = source.claims()  # TokenError: no token to check the account against
+        if claims is not None and claims.accounts and account_id not in claims.accounts:
+            from ._errors import CredentialNotFoundError
+
+            client = chosen.client_id or "(static access token)"
+            raise CredentialNotFoundError(
+                chosen.service,
+                ("account_id",),
+                sources,
+                (
+                    f"account {account_id} is not among the accounts of the access token "
+                    f"for client {client} ({', '.join(claims.accounts)}); choose one of them",
+                ),
+            )
+        bearer = AccountCheck(source, account_id, origin)
+    auth = ServiceAuth(chosen, given, bearer, owner)
+    object.__setattr__(auth, "_chosen", True)
+    return auth
 
 
 _basic_warned = False
