@@ -92,11 +92,41 @@ def account_note(services: Sequence[str]) -> str:
 FROM_TOKEN = "account from the access token"
 
 
-def _entry(name: str, resolver: Resolver, resolution: Resolution) -> dict[str, Any]:
+def _chosen_entry(outcome: Any, account_id: str) -> dict[str, Any]:
+    """``check``'s entry for a service's credentials with ``--account-id`` (offline:
+    nothing is checked against the access token here)."""
+    from ._discovery import with_account
+
+    credentials, provenance = outcome
+    credentials = with_account(credentials, account_id)
+    provenance = {field: p for field, p in provenance.items() if field != "account_id"}
+    entry: dict[str, Any] = {
+        "ready": True,
+        "scheme": KINDS[credentials.kind].scheme,
+        "kind": credentials.kind,
+        "environment": credentials.environment,
+        "base_url": credentials.base_url,
+        "account_id": account_id,
+        "account_from": "--account-id",
+        "sources": {field: [p.source, p.key] for field, p in provenance.items()},
+        "where": f"{_where(provenance)}; account {account_id} from --account-id",
+    }
+    reason = decommissioned(credentials.kind, credentials.base_url)
+    if reason is not None:
+        entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+    return entry
+
+
+def _entry(
+    name: str, resolver: Resolver, resolution: Resolution, account_id: str | None = None
+) -> dict[str, Any]:
     """``check``'s entry for a service that resolved: ready unless Basic credentials are
     bound for Bandwidth's hosts after the decommissioning (:mod:`._decommission`), or
     waiting for the access token to name the account (nothing fetched offline)."""
     pending = resolution.pending.get(name)
+    if account_id is not None:
+        outcome = resolution.services[name]
+        return _chosen_entry(pending if isinstance(outcome, Exception) else outcome, account_id)
     if pending is not None:
         credentials, provenance = pending
         return {
@@ -137,6 +167,7 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_account_argument(args.account_id)
     services = _services(args.services)
     resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
@@ -148,22 +179,28 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
         outcome = resolution.services[name] if resolution is not None else failure
-        if _waiting(resolution, name, offline=True) is not None:
+        if _waiting(resolution, name, offline=True) is not None or (
+            resolution is not None and not isinstance(outcome, Exception)
+        ):
             assert resolution is not None
-            entry.update(_entry(name, resolver, resolution))
-        elif isinstance(outcome, Exception) or outcome is None:
-            entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
+            entry.update(_entry(name, resolver, resolution, args.account_id))
         else:
-            assert resolution is not None
-            entry.update(_entry(name, resolver, resolution))
+            entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
         results.append(entry)
     ready = all(entry["ready"] for entry in results)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic)
+    notes = _notes(resolution, services, basic, offline=args.account_id is None)
+    if args.account_id is not None and any(e.get("scheme") == "bearer" for e in results):
+        notes.append(
+            f"account {args.account_id} (--account-id) is checked against the access token's "
+            "accounts by bwcreds check --online; nothing was sent now"
+        )
     from ._verify import environment_note  # the online check's module: not for exec
 
     environment = environment_note(
-        resolver.get_auth(e["service"]) for e in results if e.get("base_url")
+        auth
+        for auth in (resolver.get_auth_nowait(e["service"]) for e in results if e.get("base_url"))
+        if auth is not None
     )
     notes += [environment] if environment else []
     skipped = list(resolver.skipped()) if resolution is not None else []
@@ -215,18 +252,28 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         err.write(f"bwcreds: {failure}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
+    chosen = args.account_id
     for name, outcome in resolution.services.items():
-        waiting = _waiting(resolution, name, offline=not args.online)
+        waiting = _waiting(resolution, name, offline=not args.online or chosen is not None)
         if isinstance(outcome, Exception) and waiting is None:
             per_service.append({"service": name, "ready": False, "error": str(outcome)})
             continue
-        credentials, provenance = waiting or outcome  # type: ignore[misc]
+        credentials, provenance = outcome if waiting is None else waiting  # type: ignore[misc]
+        if chosen is not None:
+            provenance = {f: p for f, p in provenance.items() if f != "account_id"}
         fields = [
             {"field": field, "source": p.source, "key": _printable(p.key), "version": p.version}
             for field, p in provenance.items()
         ]
         entry: dict[str, Any] = {"service": name, "ready": True, "kind": credentials.kind}
-        if waiting is not None:
+        if chosen is not None:
+            entry["account_from"] = "--account-id"
+            fields.insert(0, {"field": "account_id", "source": "--account-id", "key": chosen,
+                              "version": None})  # fmt: skip
+            problem = _account_problem(resolver, name, chosen, online=args.online)
+            if problem is not None:
+                entry.update(ready=False, error=problem)
+        elif waiting is not None:
             entry["account_from"] = "access token"
             fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
                               "version": None})  # fmt: skip
@@ -259,7 +306,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.online:
         from ._cli_online import token_lines
 
-        tokens = token_lines(resolver, [e["service"] for e in per_service if e["ready"]])
+        ready_services = [e["service"] for e in per_service if e["ready"]]
+        tokens = token_lines(resolver, ready_services, chosen)
     if args.json:
         document = {
             "ready": ready,
@@ -308,6 +356,34 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return code
 
 
+def _account_problem(resolver: Resolver, name: str, account_id: str, online: bool) -> str | None:
+    """Why ``account_id`` cannot be used for ``name`` (asked of the access token only
+    ``online``; offline only its form is checked), or ``None``. A malformed id is a
+    :class:`ConfigurationError` (exit 2)."""
+    check_account_argument(account_id)
+    if not online:
+        return None
+    try:
+        resolver.get_auth(name, account_id)
+    except ConfigurationError:
+        raise
+    except CredentialsError as exc:
+        return str(exc)
+    return None
+
+
+def check_account_argument(account_id: str | None) -> None:
+    """Raise :class:`ConfigurationError` for an ``--account-id`` that is not a numeric
+    account id (the same rule as ``BW_ACCOUNT_ID``)."""
+    if account_id is None:
+        return
+    from ._checks import problem_of
+
+    problem = problem_of("account_id", account_id)
+    if problem is not None:
+        raise ConfigurationError(f"--account-id {problem}")
+
+
 def write_list(out: TextIO, heading: str, lines: Sequence[str]) -> None:
     """A blank line, ``heading:`` and one ``  - line`` each; nothing when empty."""
     if lines:
@@ -347,6 +423,10 @@ def _parser() -> argparse.ArgumentParser:
         "comma-separated source URIs, highest precedence first "
         "(default: $BANDWIDTH_CREDENTIALS_SOURCES, else env,dotenv:.env?optional=true)"
     )
+    account_help = (
+        "use this account with the configured credentials (a client credential's token may "
+        "list several); checked against the access token's accounts with --online"
+    )
     check = commands.add_parser("check", help="is each service ready, and from where?")
     check.add_argument("services", nargs="*", metavar="SERVICE", help="default: all services")
     check.add_argument("--sources", help=sources_help)
@@ -357,6 +437,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
         "one GET of the account resource with Basic credentials",
     )
+    check.add_argument("--account-id", metavar="ID", help=account_help)
     check.set_defaults(run=_check)
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)
@@ -367,6 +448,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also fetch the OAuth access token: the account it names, its accounts, roles "
         "and Build flag",
     )
+    explain.add_argument("--account-id", metavar="ID", help=account_help)
     explain.set_defaults(run=_explain)
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)

@@ -62,13 +62,18 @@ def _notes(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
     return notes
 
 
-def _from_token(resolver: Resolver, service: str) -> bool:
-    """Whether ``service``'s account id was taken from the access token."""
+def _origin(resolver: Resolver, service: str, account_id: str | None) -> str:
+    """Where ``service``'s account id came from: ``--account-id``, ``from the access
+    token`` or ``configured``."""
+    if account_id is not None:
+        return "--account-id"
     try:
         account = resolver.get_auth(service).provenance.get("account_id")
     except CredentialsError:
-        return False
-    return account is not None and account.key == ACCOUNTS_CLAIM
+        return "configured"
+    if account is not None and account.key == ACCOUNTS_CLAIM:
+        return "from the access token"
+    return "configured"
 
 
 def _claims_line(claims: TokenClaims, used: dict[str, str]) -> str:
@@ -82,14 +87,15 @@ def _claims_line(claims: TokenClaims, used: dict[str, str]) -> str:
     )
 
 
-def _tokens(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
+def _tokens(
+    resolver: Resolver, results: Sequence[Verification], account_id: str | None
+) -> list[str]:
     """One line per distinct token's claims: accounts (marking the one in use), roles,
     Build flag."""
     used: dict[str, str] = {}
     for result in results:
         if result.claims is not None and result.account_id:
-            origin = "from the access token" if _from_token(resolver, result.service) else None
-            used.setdefault(result.account_id, origin or "configured")
+            used.setdefault(result.account_id, _origin(resolver, result.service, account_id))
     lines: dict[str, None] = {}
     for result in results:
         if result.claims is not None:
@@ -97,7 +103,9 @@ def _tokens(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
     return list(lines)
 
 
-def token_lines(resolver: Resolver, services: Sequence[str]) -> list[str]:
+def token_lines(
+    resolver: Resolver, services: Sequence[str], account_id: str | None = None
+) -> list[str]:
     """``explain --online``'s access-token section: per distinct token the accounts (the
     one each service uses marked), roles and Build flag; a failed token request says why.
     Never the token."""
@@ -106,7 +114,7 @@ def token_lines(resolver: Resolver, services: Sequence[str]) -> list[str]:
     found: list[TokenClaims] = []
     for name in services:
         try:
-            auth = resolver.get_auth(name)
+            auth = resolver.get_auth(name, account_id)
             if auth.scheme != "bearer":
                 continue
             claims = auth.token_claims()
@@ -116,27 +124,25 @@ def token_lines(resolver: Resolver, services: Sequence[str]) -> list[str]:
         if claims is None:
             lines[f"{name}: the access token is not a JWT: no claims to read"] = None
             continue
-        origin = "from the access token" if _from_token(resolver, name) else "configured"
-        used.setdefault(auth.account_id, origin)
+        used.setdefault(auth.account_id, _origin(resolver, name, account_id))
         found.append(claims)
     for claims in found:
         lines[_claims_line(claims, used)] = None
     return list(lines)
 
 
-def _account_cell(resolver: Resolver, result: Verification) -> str:
+def _account_cell(resolver: Resolver, result: Verification, account_id: str | None) -> str:
     if not result.account_id:
         return "-"
-    if _from_token(resolver, result.service):
-        return f"{result.account_id} (from the access token)"
-    return result.account_id
+    origin = _origin(resolver, result.service, account_id)
+    return result.account_id if origin == "configured" else f"{result.account_id} ({origin})"
 
 
 def check_online(
     args: argparse.Namespace, services: list[str], resolver: Resolver, out: TextIO
 ) -> int:
     """Run the online check for ``services`` and print it (a table, or ``--json``)."""
-    results = verify(services, resolver=resolver)
+    results = verify(services, resolver=resolver, account_id=args.account_id)
     ready = all(result.ready for result in results)
     notes = _notes(resolver, results)
     code = EXIT_OK if ready else EXIT_NOT_READY
@@ -157,7 +163,7 @@ def check_online(
             [
                 result.service,
                 "yes" if result.ready else "NO",
-                _account_cell(resolver, result),
+                _account_cell(resolver, result, args.account_id),
                 result.outcome,
                 result.detail if result.scheme is not None else "see below",
             ]
@@ -171,7 +177,7 @@ def check_online(
         out.write("\n")
         for result in unresolved:
             out.write(f"{result.service}: {result.detail}\n")
-    tokens = _tokens(resolver, results)
+    tokens = _tokens(resolver, results, args.account_id)
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)
     return code

@@ -413,7 +413,9 @@ class Resolver:
         """
         return self._snapshot().resolution
 
-    def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
+    def verify(
+        self, services: Sequence[str] | None = None, account_id: str | None = None
+    ) -> list[Verification]:
         """Check this resolver's credentials against Bandwidth (one token request for
         OAuth, one GET of the account resource for Basic): see
         :func:`bandwidth_credentials.verify` for the outcomes and errors.
@@ -423,7 +425,7 @@ class Resolver:
         """
         from ._verify import verify
 
-        return verify(services, resolver=self)
+        return verify(services, resolver=self, account_id=account_id)
 
     def skipped(self) -> tuple[str, ...]:
         """Optional sources that were skipped in the current resolution, with why (one

@@ -139,15 +139,19 @@ def verify(
     *,
     resolver: Resolver | None = None,
     clock: Callable[[], float] = time.time,
+    account_id: str | None = None,
 ) -> list[Verification]:
     """Check each service's credentials against Bandwidth (see the module docstring).
 
     ``services``: names or aliases (default: every service), each checked once, in the
     order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
-    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
-    problems with one service are in its result. Raises :class:`UnknownServiceError` for
-    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
-    (bad source URI, conflicting keys). Network waits: 10 s per request.
+    seconds, for a static token's expiry. ``account_id``: check that account with the
+    configured credentials (``get_auth(service, account_id=...)``: a token that does not
+    list it leaves the service ``unresolved``, naming the listed ones). Returns one
+    :class:`Verification` per service; problems with one service are in its result.
+    Raises :class:`UnknownServiceError` for an unknown name and :class:`ConfigurationError`
+    for a configuration that cannot work (bad source URI, conflicting keys). Network
+    waits: 10 s per request.
 
     >>> [r.outcome for r in verify(["voice"])]                       # doctest: +SKIP
     ['verified']
@@ -160,7 +164,7 @@ def verify(
     auths: dict[str, ServiceAuth | CredentialsError] = {}
     for name in [*names, "numbers"]:
         try:
-            auths[name] = resolver.get_auth(name)
+            auths[name] = resolver.get_auth(name, account_id)
         except ConfigurationError:
             raise
         except CredentialsError as exc:
