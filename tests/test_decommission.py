@@ -16,7 +16,7 @@ import pytest
 from bandwidth_credentials import BasicDeprecationWarning, Resolver
 from bandwidth_credentials._cli import main
 from bandwidth_credentials._decommission import bandwidth_host, decommissioned
-from bandwidth_credentials.testing import today_is
+from bandwidth_credentials.testing import reset, today_is
 
 from .misbehaving import Received, Server, _read_request, misbehaving
 from .test_exec import child_report, clean_env, run_exec
@@ -180,6 +180,7 @@ def test_a_401_from_bandwidth_to_basic_names_the_decommissioning(
     client_tls = ssl.create_default_context()
     ca.configure_trust(client_tls)
     _env(monkeypatch, API_USER)
+    reset()  # nothing reported yet in this process
     caplog.set_level(logging.DEBUG, logger="bandwidth_credentials")
 
     with today_is(day), bandwidth_stand_in(server_tls) as (proxy, seen):
@@ -204,6 +205,24 @@ def test_a_401_from_bandwidth_to_basic_names_the_decommissioning(
     assert "Account > API Credentials" in message
     assert "BW_CLIENT_ID and BW_CLIENT_SECRET" in message
     assert "canary-pw-51" not in caplog.text
+
+
+def test_reset_forgets_that_a_refusal_was_reported(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _env(monkeypatch, API_USER)
+    reset()  # nothing reported yet in this process
+    caplog.set_level(logging.ERROR, logger="bandwidth_credentials")
+    with today_is(AFTER), pytest.warns(BasicDeprecationWarning):
+        voice = Resolver(["env"]).get_auth("voice")
+
+    with today_is(AFTER):
+        voice.invalidate()
+        voice.invalidate()
+        reset()
+        voice.invalidate()
+
+    assert len([r for r in caplog.records if "decommissioned" in r.getMessage()]) == 2
 
 
 # -- exec -------------------------------------------------------------------------------
