@@ -9,6 +9,7 @@ import logging
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -63,12 +64,16 @@ def test_json_adds_expiry_accounts_environment_and_token_url(token_server: Token
     assert CLIENT_SECRET not in result.stdout + result.stderr
 
 
-def test_a_token_that_is_not_a_jwt_has_no_expiry_or_accounts(token_server: TokenServer) -> None:
+def test_a_token_that_is_not_a_jwt_expires_by_expires_in(token_server: TokenServer) -> None:
+    token_server.expires_in = 1800
+    before = time.time()
+
     result = bwcreds("token", "--json", "--sources", "env", env=oauth(token_server))
 
     document = json.loads(result.stdout)
+    expires = datetime.datetime.fromisoformat(document["expires_at"].replace("Z", "+00:00"))
     assert document["access_token"] == "token-1"
-    assert document["expires_at"] is None
+    assert before + 1800 - 60 <= expires.timestamp() <= time.time() + 1800 + 1
     assert document["accounts"] == []
 
 

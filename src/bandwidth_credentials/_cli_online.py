@@ -12,7 +12,8 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ._cli import write_list
+from ._checks import problem_of
+from ._cli_output import table, write_list
 from ._discovery import ACCOUNTS_CLAIM
 from ._errors import CredentialsError, TokenError
 from ._factory import basic_notice
@@ -79,7 +80,9 @@ def _origin(resolver: Resolver, service: str, account_id: str | None) -> str:
 def _claims_line(claims: TokenClaims, used: dict[str, str]) -> str:
     """``accounts 1 (configured), 2; roles ...; Build account: no``: every account the
     token lists, the ones in use marked with where they came from."""
-    accounts = [f"{a} ({used[a]})" if a in used else a for a in claims.accounts]
+    # Only entries that are account ids: the claim is the server's text.
+    listed = [a for a in claims.accounts if problem_of("account_id", a) is None]
+    accounts = [f"{a} ({used[a]})" if a in used else a for a in listed]
     build = "yes (voice only)" if claims.express else "no"
     return (
         f"accounts {', '.join(accounts) or '(none)'}; "
@@ -168,10 +171,7 @@ def check_online(
                 result.detail if result.scheme is not None else "see below",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        out.write("  ".join([*cells, row[4]]).rstrip() + "\n")
+    table(rows, out)
     unresolved = [result for result in results if result.scheme is None]
     if unresolved:
         out.write("\n")

@@ -9,8 +9,8 @@ clouds, for shell scripts and programs not written in Python::
 The token comes from the same process-wide token manager ``get_auth()`` uses (Bandwidth's
 token endpoint, ``POST /api/v1/oauth2/token`` with the client credentials). It is written
 to stdout and nowhere else: never to a log record, stderr or an error message. ``--json``
-adds ``expires_at`` (the token's ``exp`` claim as UTC ISO 8601, ``null`` for a token that
-is not a JWT), ``accounts`` (its ``accounts`` claim), ``environment``, ``token_url`` and
+adds ``expires_at`` (UTC ISO 8601: the token's ``exp`` claim, else when the endpoint's
+``expires_in`` runs out), ``accounts`` (its ``accounts`` claim), ``environment``, ``token_url`` and
 ``client_id``; never the client secret.
 
 Exit codes as ``check``: 0 a token was printed; 1 none could be had (no OAuth client
@@ -19,6 +19,9 @@ among the token's accounts); 2 the configuration itself is wrong.
 """
 
 from __future__ import annotations
+
+import math
+import time
 
 from ._errors import ConfigurationError
 from ._resolver import Resolver
@@ -118,25 +121,32 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     [services] = clients.values()
     credentials = _credentials(resolution, services[0])
     from ._http import display_url
-    from ._jwt import decode_claims
     from ._oauth import token_source
 
-    token = token_source(credentials).token()  # TokenError: reported by main, exit 1
-    claims = decode_claims(token)
+    manager = token_source(credentials)  # the process-wide one get_auth() uses too
+    current = manager.snapshot()  # TokenError: reported by main, exit 1
+    token, claims = current.value, current.claims
     accounts = list(claims.accounts) if claims is not None else []
-    if args.account_id is not None and accounts and args.account_id not in accounts:
+    chosen = args.account_id
+    if claims is not None and chosen is not None and accounts and chosen not in accounts:
+        from ._discovery import listed_accounts
+
         err.write(
-            f"bwcreds token: account {args.account_id} is not among the access token's "
-            f"accounts ({', '.join(accounts)}) for client {credentials.client_id}\n"
+            f"bwcreds token: account {chosen} is not among the access token's "
+            f"accounts ({listed_accounts(claims)}) for client {credentials.client_id}\n"
         )
         return EXIT_NOT_READY
     if not args.json:
         out.write(token + "\n")
         return EXIT_OK
+    expires_at = claims.expires_at if claims is not None else None
+    if expires_at is None and math.isfinite(current.stale_limit):
+        # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
+        expires_at = time.time() + (current.stale_limit - manager.clock())
     document: dict[str, Any] = {
         "access_token": token,
         "token_type": "Bearer",
-        "expires_at": _iso(claims.expires_at if claims is not None else None),
+        "expires_at": _iso(expires_at),
         "accounts": accounts,
         "environment": credentials.environment,
         "token_url": display_url(str(credentials.token_url)),
