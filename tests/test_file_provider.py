@@ -975,6 +975,9 @@ def test_bwcreds_explain_over_a_secret_volume_masks_values(tmp_path: Path) -> No
         tmp_path / "bw", {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env["BANDWIDTH_CREDENTIALS_TODAY"] = (
+        "2026-11-30"  # Basic values, on a day Bandwidth still accepted them
+    )
 
     result = subprocess.run(
         [str(Path(sys.executable).with_name("bwcreds")), "explain", "--sources", f"file:{root}"],

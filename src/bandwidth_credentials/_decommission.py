@@ -21,7 +21,6 @@ stay usable: ``get_auth()`` still returns them, with the one-time
 from __future__ import annotations
 
 from . import _calendar
-from ._factory import DECOMMISSION
 from ._log import logger
 from ._schema import KINDS, MESSAGING_TOKEN
 from ._typing import TYPE_CHECKING
@@ -30,12 +29,16 @@ if TYPE_CHECKING:
     from ._auth import ServiceAuth
 
 __all__ = [
+    "DECOMMISSION",
     "DECOMMISSIONED",
     "MIGRATION",
     "bandwidth_host",
     "decommissioned",
     "report_refusal",
 ]
+
+#: The day Bandwidth decommissioned API users, ``(year, month, day)``.
+DECOMMISSION = (2026, 12, 2)
 
 #: The machine-readable reason ``bwcreds check --json`` gives for such a service.
 DECOMMISSIONED = "basic_decommissioned"

@@ -23,6 +23,7 @@ import sys
 
 from . import _calendar
 from ._auth import ServiceAuth
+from ._decommission import DECOMMISSION
 from ._errors import TokenError
 from ._lifecycle import on_fork
 from ._log import logger
@@ -51,8 +52,6 @@ __all__ = [
     "build_auth",
     "warn_basic_once",
 ]
-
-DECOMMISSION = (2026, 12, 2)
 
 
 class BasicDeprecationWarning(FutureWarning):

@@ -199,7 +199,7 @@ def _shadow_note(services: Sequence[str], kind: str, shadowed: Sequence[str]) ->
     )
     if any(KINDS[k].scheme == "basic" for k in shadowed):
         from ._calendar import today
-        from ._factory import DECOMMISSION
+        from ._decommission import DECOMMISSION
 
         verb = "decommissioned" if today() >= DECOMMISSION else "decommissions"
         note += f"; Bandwidth {verb} API users (HTTP Basic) on 2026-12-02"
