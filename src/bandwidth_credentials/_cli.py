@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
@@ -181,9 +182,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
         results.append(entry)
-    ready = all(entry["ready"] for entry in results)
+    callbacks = callback_entries(resolution, _printable)
+    # Callback credentials count when every service is checked (no SERVICE named).
+    counted = [*results, *callbacks] if not args.services else results
+    ready = all(entry["ready"] for entry in counted)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic, offline=args.account_id is None)
+    scopes = [*services, *(["callbacks"] if callbacks else [])]
+    notes = _notes(resolution, scopes, basic, offline=args.account_id is None)
     if args.account_id is not None and any(e.get("scheme") == "bearer" for e in results):
         notes.append(
             f"account {args.account_id} (--account-id) is checked against the access token's "
@@ -206,6 +211,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -234,6 +241,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
+    write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
@@ -288,12 +296,14 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for report in resolution.keys
     ]
     skipped = list(resolver.skipped())
-    ready = all(entry["ready"] for entry in per_service)
+    callbacks = callback_entries(resolution, _printable)
+    ready = all(entry["ready"] for entry in [*per_service, *callbacks])
     basic = any(
         not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
         for o in resolution.services.values()
     )
-    notes = _notes(resolution, list(SERVICE_NAMES), basic, offline=not args.online)
+    scopes = [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])]
+    notes = _notes(resolution, scopes, basic, offline=not args.online)
     notes += [f"{e['service']}: {e['error']}" for e in per_service if "reason" in e]
     code = EXIT_OK if ready else EXIT_NOT_READY
     tokens: list[str] = []
@@ -313,6 +323,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         }
         if args.online:
             document["access_token"] = tokens
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -329,6 +341,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             row = [entry["service"], field["field"], field["source"], field["key"]]
             rows.append([*row, field["version"] or "-"])
     table(rows, out)
+    write_callback_section(out, callbacks, table, explain=True)
     if keys:
         out.write("\nkeys found:\n")
         rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
@@ -439,6 +452,7 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    add_callback_command(commands, sources_help)
     from ._cli_token import add_token_command
 
     add_token_command(commands, sources_help)
