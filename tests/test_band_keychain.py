@@ -39,6 +39,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield home
 
 
+@pytest.fixture(autouse=True)
+def _no_reader_left() -> Iterator[None]:
+    """Each test ends with its keychain reader finished: a read still in flight would be
+    shared with the next test's fetch of the same entry (one reader at a time)."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "bwcreds-keychain":
+            thread.join(10)
+
+
 class MisbehavingKeychain(KeyringBackend):
     """A keyring backend whose every read does ``behave()``; never picked by detection."""
 
