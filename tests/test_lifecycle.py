@@ -171,6 +171,24 @@ def test_a_snapstart_restore_drops_tokens_and_makes_every_source_due(
     assert MemoryProvider.fetches == {"a": 2}
 
 
+def test_a_snapstart_restore_makes_every_source_due_even_while_backing_off(
+    store: dict[str, object],
+) -> None:
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, inline=True)
+    resolver.get_auth("voice")
+    MemoryProvider.fail["a"] = bc.SourceUnavailableError("source mem:a: down", source="mem:a")
+    clock.advance(60 * (1 + JITTER) + 1)
+    assert resolver.get_auth("voice").username == "jdoe"  # failed: stale, backing off
+    del MemoryProvider.fail["a"]
+    store["username"] = "after-restore"
+
+    _lifecycle.restored()  # the failure and its backoff are as old as the snapshot
+
+    assert resolver.get_auth("voice").username == "after-restore"
+    assert MemoryProvider.fetches == {"a": 3}
+
+
 # -- rotation through *_FILE ------------------------------------------------------------
 
 

@@ -396,7 +396,9 @@ class Resolver:
         self._chain.after_fork()
 
     def _after_restore(self) -> None:
-        self._policy.invalidate()
+        # Not invalidate(): a failure and its backoff window are as old as the snapshot
+        # too, and an invalidation within that window would wait for it to pass.
+        self._policy.forget()
 
     def __repr__(self) -> str:
         return f"Resolver([{', '.join(repr(s.uri) for s in self.sources)}])"
