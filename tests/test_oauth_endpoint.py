@@ -184,6 +184,19 @@ def test_static_tokens_are_checked_like_issued_tokens(
     assert CANARY_TOKEN not in output
 
 
+def test_a_redirect_shows_where_it_pointed_without_terminal_escapes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    target = "http://127.0.0.2:9/token\x1b[2J\x1b]0;owned\x07\u202e"
+    with misbehaving(redirect(target.encode("utf-8").decode("latin-1"))) as server:
+        output, error = leaks(_oauth.TokenManager(server.url, CLIENT, SECRET).token, caplog)
+
+    assert isinstance(error, TokenError)
+    assert "redirect to http://127.0.0.2:9/token%1B[2J%1B]0;owned%07" in str(error)
+    assert str(error).isprintable()
+    assert "\x1b" not in output
+
+
 @pytest.mark.parametrize(
     ("status", "body", "shown"),
     [
