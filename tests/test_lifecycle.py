@@ -9,6 +9,8 @@ by the alarm, and the test fails instead of hanging.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -120,6 +122,38 @@ def test_the_default_resolver_and_registry_work_in_a_child(
     answer = in_forked_child(lambda: bc.get_auth("numbers").username == "jdoe")
 
     assert answer == "True"
+
+
+FORK_BEFORE_ANY_RESOLVER = """
+import threading
+from bandwidth_credentials import _default, get_auth
+from bandwidth_credentials.testing import in_forked_child
+
+held, done = threading.Event(), threading.Event()
+
+def first_default_resolver_under_construction():
+    with _default._lock:  # what _default holds while it builds the first resolver
+        held.set()
+        done.wait(30)
+
+threading.Thread(target=first_default_resolver_under_construction, daemon=True).start()
+held.wait(10)
+print(in_forked_child(lambda: get_auth("voice").kind, timeout=5))
+done.set()
+"""
+
+
+@needs_fork
+def test_a_child_forked_before_any_resolver_exists_gets_fresh_locks() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env.update(BW_ACCOUNT_ID="920012", BW_ACCESS_TOKEN="opaque-token")
+
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", FORK_BEFORE_ANY_RESOLVER],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.stdout.strip() == "access_token", result.stdout + result.stderr
 
 
 # -- Lambda and SnapStart ---------------------------------------------------------------

@@ -78,8 +78,13 @@ def register_resolver(resolver: _Resettable) -> None:
     global _registered
     if not _registered:
         _registered = True
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
         if in_lambda():
             _register_snapstart()
     _resolvers.add(resolver)
+
+
+# At import, not with the first resolver: the module-level locks (the default resolver's,
+# the registry's, the token managers') may be held by another thread while that first
+# resolver is being built, and a child forked then would inherit them held.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
