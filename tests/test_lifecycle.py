@@ -205,6 +205,26 @@ def test_a_snapstart_restore_drops_tokens_and_makes_every_source_due(
     assert MemoryProvider.fetches == {"a": 2}
 
 
+def test_a_snapstart_restore_reseeds_the_random_module() -> None:
+    # Retry jitter in dependencies (botocore's, google-api-core's) reads the random
+    # module, whose state every environment restored from one snapshot shares.
+    import random
+
+    state = random.getstate()
+    try:
+        random.seed(20261206)
+        in_the_snapshot = random.random()
+        random.seed(20261206)
+
+        _lifecycle.restored()
+
+        after_restore = random.random()
+    finally:
+        random.setstate(state)
+
+    assert after_restore != in_the_snapshot
+
+
 def test_a_snapstart_restore_makes_every_source_due_even_while_backing_off(
     store: dict[str, object],
 ) -> None:
