@@ -23,6 +23,8 @@ from ._errors import (
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
+    StoreConflictError,
+    StoreNotSupportedError,
     TokenError,
     UnknownServiceError,
 )
@@ -56,6 +58,8 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TokenClaims",
     "TokenError",
     "UnknownServiceError",

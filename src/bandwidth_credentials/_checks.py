@@ -13,7 +13,9 @@ from ._errors import InvalidCredentialsError
 from ._schema import (
     ENDPOINT_FIELDS,
     ENVIRONMENTS,
+    EXPIRY_FIELD,
     HOST_FIELDS,
+    INSTANT_FIELDS,
     KINDS,
     MESSAGING_TOKEN,
     URL_FIELDS,
@@ -66,6 +68,8 @@ class ServiceCredentials(NamedTuple):
     access_token: Secret | None = None
     token_url: str | None = None
     environment: str = "prod"
+    #: When the client secret expires (ISO 8601 UTC, as stored), when the store says.
+    client_secret_expires_at: str | None = None
     #: The endpoint fields given explicitly (``base_url``, ``token_url``, ``environment``,
     #: host overrides), exactly as configured; none is secret.
     endpoints: Mapping[str, str] = {}
@@ -165,6 +169,14 @@ def _colon_problem(value: str) -> str | None:
     return None
 
 
+def _instant_problem(value: str) -> str | None:
+    from ._calendar import parse_instant
+
+    if parse_instant(value) is None:
+        return "must be an ISO 8601 UTC instant such as 2027-03-06T00:00:00Z"
+    return None
+
+
 def _environment_problem(value: str) -> str | None:
     if environment_name(value) is None:
         return f"must be one of {', '.join(ENVIRONMENTS)} (case-insensitive)"
@@ -177,6 +189,7 @@ _CHECKS = {
     "username": _colon_problem,
     "client_id": _colon_problem,
     "environment": _environment_problem,
+    **dict.fromkeys(INSTANT_FIELDS, _instant_problem),
 }
 
 
@@ -233,5 +246,6 @@ def validated(
         if oauth
         else None,
         environment=environment,
+        client_secret_expires_at=fields.get(EXPIRY_FIELD) if oauth else None,
         endpoints={name: fields[name] for name in ENDPOINT_FIELDS if name in fields},
     )

@@ -82,6 +82,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         return check_online(args, services, resolver, out)
     resolution, failure = _resolve(resolver)
+    from ._expiry import service_expiry, warning_days
+
+    window = warning_days(args.expiry_warning_days)
+    expiry_notes: list[str] = []
     results: list[dict[str, Any]] = []
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
@@ -99,10 +103,18 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 sources={field: [p.source, p.key] for field, p in auth.provenance.items()},
                 where=_where(dict(auth.provenance)),
             )
+            expiry = service_expiry(resolution, name, window) if resolution else None
+            if expiry is not None:
+                entry["client_secret_expires_at"] = expiry[1].expires_at
+                if expiry[1].state != "ok":
+                    expiry_notes.append(expiry[1].note(expiry[0]))
+                if expiry[1].state == "expired":
+                    entry.update(ready=False, error=expiry[1].note(expiry[0]))
+                    entry["error_type"] = "ExpiredSecret"
         results.append(entry)
     ready = all(entry["ready"] for entry in results)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic)
+    notes = _notes(resolution, services, basic) + list(dict.fromkeys(expiry_notes))
     from ._verify import environment_note  # the online check's module: not for exec
 
     environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
@@ -278,6 +290,12 @@ def _parser() -> argparse.ArgumentParser:
         help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
         "one GET of the account resource with Basic credentials",
     )
+    check.add_argument(
+        "--expiry-warning-days",
+        metavar="DAYS",
+        help="warn this many days before a stored client_secret_expires_at "
+        "(default: $BANDWIDTH_CREDENTIALS_EXPIRY_WARNING_DAYS, else 14)",
+    )
     check.set_defaults(run=_check)
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)
@@ -286,6 +304,9 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    from ._cli_rotate import add_rotate_command
+
+    add_rotate_command(commands)
     return parser
 
 

@@ -191,6 +191,10 @@ def build_auth(resolution: Resolution, owner: Owner) -> Built:
             from ._discovery import ACCOUNTS_CLAIM, AccountCheck  # bearer kinds only
 
             bearer = _bearer(credentials)
+            if credentials.client_secret_expires_at is not None:
+                from ._expiry import log_if_expiring  # only when the store keeps an expiry
+
+                log_if_expiring(credentials.client_id, credentials.client_secret_expires_at)
             account = provenance.get("account_id")
             if account is None or account.key != ACCOUNTS_CLAIM:
                 bearer = AccountCheck(bearer, credentials.account_id, account)

@@ -1,0 +1,205 @@
+"""``bwcreds rotate`` with a ``file:`` source (a JSON file and a dotenv file)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bandwidth_credentials import StoreNotSupportedError
+from bandwidth_credentials._cli import main
+from bandwidth_credentials.providers.file import FileProvider
+from bandwidth_credentials.providers.dotenv import DotenvProvider
+from bandwidth_credentials._provider import parse_source
+from bandwidth_credentials.testing import today_is
+from tests import rotation_kit as kit
+
+STEPS_CRASHED = ["read", "token", "create", "persist", "prove", "promote", "verify"]
+
+
+class FileStore:
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.uri = f"file:{path}"
+
+    def seed(self, values: Any) -> None:
+        if self.fmt == "json":
+            self.path.write_text(json.dumps(dict(values)))
+        else:
+            self.path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        os.chmod(self.path, 0o600)
+
+    def read(self) -> dict[str, Any]:
+        from bandwidth_credentials.providers._file_formats import parse
+        from bandwidth_credentials._errors import SourceError
+
+        def error(kind: type[SourceError], reason: str) -> SourceError:
+            return kind(reason, source=self.uri)
+
+        return parse(self.path.read_text(), str(self.path), self.fmt, error)
+
+    def state(self) -> object:
+        info = self.path.stat()
+        listing = sorted(os.listdir(self.path.parent))
+        return (self.path.read_bytes(), info.st_ino, info.st_mtime_ns, listing)
+
+    def tamper(self) -> None:
+        values = self.read()
+        values["BW_NOTE"] = "written by someone else"
+        self.seed(values)
+
+
+@pytest.fixture(params=["json", "dotenv"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> FileStore:
+    return FileStore(tmp_path / f"bandwidth.{request.param}", request.param)
+
+
+@pytest.fixture(autouse=True)
+def _pinned() -> Any:
+    with today_is((2026, 12, 6)):
+        yield
+
+
+def test_full_rotation(store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    kit.full_rotation(store, tmp_path, capsys)
+
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in store.path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("step", STEPS_CRASHED)
+def test_crash_after_each_step_then_rerun(store: FileStore, tmp_path: Path, step: str) -> None:
+    kit.crash_then_rerun(store, tmp_path, step)
+
+
+def test_two_active_secrets_refused(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.two_active_refused(store, tmp_path, capsys)
+
+
+def test_version_race_at_promotion(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.version_race(store, tmp_path, store.tamper, capsys)
+
+
+def test_version_race_while_storing_the_new_secret(store: FileStore, tmp_path: Path) -> None:
+    kit.persist_race(store, tmp_path, store.tamper)
+
+
+def test_dry_run_touches_nothing(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.dry_run_touches_nothing(store, tmp_path, capsys)
+
+
+def test_store_refuses_a_stale_version(store: FileStore) -> None:
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    provider = FileProvider(parse_source(store.uri))
+
+    kit.store_conflict(store, store.tamper, provider)
+
+
+def test_the_client_itself_creates_when_it_has_the_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        server.clients[kit.CLIENT_ID].roles = ("Credential access",)
+        kit.seeded(store, url)
+
+        code = kit.run_cli("--source", store.uri)
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+
+
+def test_without_the_role_the_refusal_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        before = store.state()
+
+        code = kit.run_cli("--source", store.uri)
+
+        assert code == 1
+        assert "Credential access" in capsys.readouterr().err
+        assert store.state() == before
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ("env", "process environment is read-only"),
+        ("dotenv", ".env file is edited by hand"),
+        ("directory", "directory of key files"),
+        ("vault-agent", "Vault Agent"),
+    ],
+)
+def test_sources_that_cannot_be_written_say_so(
+    setup: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with kit.bandwidth() as (server, url):
+        values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID,
+                  "BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_API_URL": url}
+        if setup == "env":
+            for key, value in values.items():
+                monkeypatch.setenv(key, value)
+            uri = "env"
+        elif setup == "dotenv":
+            (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+            uri = "dotenv:.env"
+        elif setup == "directory":
+            (tmp_path / "dir").mkdir()
+            for key, value in values.items():
+                (tmp_path / "dir" / key).write_text(value)
+            uri = f"file:{tmp_path / 'dir'}"
+        else:
+            (tmp_path / "agent.txt").write_text("".join(f"{k}: {v}\n" for k, v in values.items()))
+            uri = f"file:{tmp_path / 'agent.txt'}?format=vault-agent"
+
+        code = kit.run_cli("--source", uri, "--dry-run")
+
+        assert code == 2
+        assert needle in capsys.readouterr().err
+        assert server.created == []
+
+
+def test_store_not_supported_is_a_configuration_error() -> None:
+    provider = DotenvProvider(parse_source("dotenv:.env"))
+
+    with pytest.raises(StoreNotSupportedError, match="not supported by this source"):
+        provider.store({}, None)
+
+
+@pytest.mark.parametrize("bad", ["90", "0d", "1w", "-3d", "2.5d", "d"])
+def test_bad_durations_are_configuration_errors(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["rotate", "--source", f"file:{tmp_path}/x.json", f"--expires-in={bad}"])
+
+    assert code == 2
+    assert "--expires-in" in capsys.readouterr().err
+
+
+def test_text_output_names_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+
+        code = kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url))
+
+        out = capsys.readouterr().out
+        assert code == 0
+        assert kit.CLIENT_ID in out
+        assert f"new secret expires: {kit.NEW_EXPIRY}" in out
+        assert f"old secret expires: {kit.OLD_EXPIRY}" in out
