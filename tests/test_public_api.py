@@ -27,6 +27,8 @@ PUBLIC = {
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TokenClaims",
     "TokenError",
     "UnknownServiceError",
