@@ -210,7 +210,7 @@ def version_race(
 
         with pytest.raises(RotationError) as refused:
             check_no_leaks(lambda: rotate(store.uri, admin_source=admin, on_step=race), CANARIES)
-        assert refused.value.step == "promote"
+        assert refused.value.step == "promote", str(refused.value)
         assert "rotate again" in refused.value.state
         assert store.read()["BW_CLIENT_SECRET"] == OLD_SECRET
 
