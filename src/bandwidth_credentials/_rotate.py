@@ -40,7 +40,20 @@ from ._schema import EXPIRY_FIELD, OAUTH, PENDING_FIELDS
 from ._secret import Secret
 from ._token_request import Issued, request_token
 
-__all__ = ["STEPS", "RotationError", "mint_token", "parse_duration", "rotate"]
+__all__ = [
+    "STEPS",
+    "ClientCredentials",
+    "RotationError",
+    "access_token",
+    "admin_credentials",
+    "client_credentials",
+    "create_client_secret",
+    "expiry_after",
+    "mint_token",
+    "parse_duration",
+    "rotate",
+    "with_new_secret",
+]
 
 STEPS = ("read", "token", "create", "persist", "prove", "promote", "verify")
 _PENDING, _PENDING_EXPIRY = PENDING_FIELDS
@@ -408,3 +421,89 @@ def _verify(run: _Run, client_id: str, secret: Secret) -> None:
             "check again with bwcreds check",
         )
     run.done("verify", "the source serves the new secret")
+
+
+# -- the pieces, for rotation functions that drive their own store (AWS's four steps) ------
+
+
+class ClientCredentials(NamedTuple):
+    """The client credentials found in one store's values: the client id, its secret
+    (masked), the token endpoint and the Credentials API's origin (the token endpoint's)."""
+
+    client_id: str
+    client_secret: Secret
+    token_url: str
+    api_base: str
+
+
+def client_credentials(values: Mapping[str, object], where: str) -> ClientCredentials:
+    """The client credentials at the top level of ``values`` (one secret's keys, in any
+    spelling the library reads), resolved as the library would: environment, ``BW_API_URL``
+    or ``token_url`` from the same values. ``where`` names the store in errors.
+
+    Raises :class:`ConfigurationError` when there are none.
+
+    >>> client_credentials({"client_id": "CLI-1", "client_secret": s, "account_id": "1"}, "x")
+    ClientCredentials(client_id='CLI-1', client_secret=Secret('**********'), ...)   # doctest: +SKIP
+    """
+    keys = _find_keys(where, values)
+    from ._provider import Fetched
+
+    source = parse_source("env")  # a label for the normalizer; nothing is read from it
+    resolution = normalize([(source, Fetched(dict(values)))])
+    client_id = str(values[keys.client_id])
+    creds = _client(resolution, client_id)
+    if creds is None or creds.token_url is None:
+        raise ConfigurationError(f"{where}: the client credentials there do not resolve")
+    return ClientCredentials(client_id, creds.client_secret, creds.token_url, api_base(creds.token_url))
+
+
+def admin_credentials(source: str) -> ClientCredentials:
+    """The OAuth client credentials a source URI resolves to (for ``--admin-source``)."""
+    creds = _admin(source)
+    return ClientCredentials(
+        creds.client_id, creds.client_secret, creds.token_url, api_base(creds.token_url)
+    )
+
+
+def access_token(credentials: ClientCredentials, step: str = "token") -> str:
+    """An access token for ``credentials``; raises :class:`RotationError` (``step``)."""
+    issued = mint_token(credentials.token_url, credentials.client_id, credentials.client_secret)
+    if not isinstance(issued, Issued):
+        raise RotationError(
+            step,
+            f"no access token for {credentials.client_id} from {credentials.token_url}: {issued}",
+            "nothing was changed" if step == "token" else "the current secret is unchanged",
+        )
+    return issued.value
+
+
+def create_client_secret(
+    credentials: ClientCredentials, token: str, expires_at: str
+) -> tuple[Secret, str]:
+    """Create a client secret for ``credentials.client_id`` at its Credentials API with
+    ``token``; returns it (masked) and its expiration. Raises :class:`RotationError`."""
+    answer = create_secret(credentials.api_base, credentials.client_id, token, expires_at)
+    if not isinstance(answer, Created):
+        raise RotationError("create", answer.reason, "nothing was changed")
+    return answer.client_secret, answer.expires_at
+
+
+def expiry_after(seconds: float) -> str:
+    """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock)."""
+    return _calendar.format_instant(_calendar.now() + seconds)
+
+
+def with_new_secret(
+    values: Mapping[str, object], secret: Secret, expires_at: str | None, where: str
+) -> dict[str, object]:
+    """``values`` with ``secret`` as the client secret (and its expiration), under the keys
+    the store already uses (new keys spelled in the same style), pending keys removed."""
+    keys = _find_keys(where, values)
+    updated = dict(values)
+    updated.pop(keys.pending, None)
+    updated.pop(keys.pending_expiry, None)
+    updated[keys.client_secret] = secret.get_secret_value()
+    if expires_at is not None:
+        updated[keys.expiry] = expires_at
+    return updated
