@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -220,3 +221,46 @@ def test_the_admin_source_creates_the_secret(
         rotation.step(step)
 
     assert_finished(rotation)
+
+
+# -- examples/lambda-rotation -----------------------------------------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lambda-rotation"
+
+
+def test_the_example_handler_is_the_rotation_function() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rotation_example", EXAMPLE / "handler.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    assert module.lambda_handler is lambda_handler
+
+
+def test_the_example_policy_grants_exactly_the_calls_a_rotation_makes(
+    rotation: Rotation,
+) -> None:
+    called: set[str] = set()
+
+    def record(model: Any, **_: Any) -> None:
+        called.add(f"secretsmanager:{model.name}")
+
+    rotation.start()
+    rotation.sm.meta.events.register("before-call.secrets-manager", record)
+    for step in STEPS:
+        rotation.step(step)
+    rotation.sm.meta.events.unregister("before-call.secrets-manager", record)
+
+    policy = json.loads((EXAMPLE / "iam-policy.json").read_text())
+    granted = set(policy["Statement"][0]["Action"])
+    assert called == granted
+
+
+def test_the_example_readme_turns_rotation_on_with_the_function() -> None:
+    text = (EXAMPLE / "README.md").read_text()
+
+    assert "aws secretsmanager rotate-secret --secret-id bandwidth/prod" in text
+    assert "--rotation-lambda-arn arn:aws:lambda:" in text
+    assert "handler.lambda_handler" in text
