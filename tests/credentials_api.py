@@ -70,7 +70,12 @@ class Bandwidth:
         self.refuse_create: int | None = None  # answer secret creation with this status
 
     def add_client(
-        self, client_id: str, secret: str, *, roles: tuple[str, ...] = (), expires: float | None = None
+        self,
+        client_id: str,
+        secret: str,
+        *,
+        roles: tuple[str, ...] = (),
+        expires: float | None = None,
     ) -> None:
         client = self.clients.setdefault(client_id, Client(roles))
         client.secrets[secret] = expires
@@ -105,14 +110,22 @@ class Bandwidth:
         if form.get("grant_type") != ["client_credentials"]:
             return 400, b'{"error": "unsupported_grant_type"}'
         try:
-            client_id, _, secret = base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+            client_id, _, secret = (
+                base64.b64decode(header.removeprefix("Basic ")).decode().partition(":")
+            )
         except ValueError:
             return 401, b'{"error": "invalid_client"}'
         client = self.clients.get(client_id)
         if client is None or secret not in client.active(self.now()):
             return 401, b'{"error": "invalid_client"}'
-        token = jwt({"sub": client_id, "roles": list(client.roles), "accounts": ["920012"],
-                     "jti": secrets.token_hex(8)})
+        token = jwt(
+            {
+                "sub": client_id,
+                "roles": list(client.roles),
+                "accounts": ["920012"],
+                "jti": secrets.token_hex(8),
+            }
+        )
         self.tokens[token] = client_id
         answer = {"access_token": token, "token_type": "Bearer", "expires_in": 3600}
         return 200, json.dumps(answer).encode()

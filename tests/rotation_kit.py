@@ -232,7 +232,9 @@ def persist_race(store: Store, tmp: Any, tamper: Callable[[], None]) -> None:
             if done == "create":
                 tamper()
 
-        result = check_no_leaks(lambda: rotate(store.uri, admin_source=admin, on_step=race), CANARIES)
+        result = check_no_leaks(
+            lambda: rotate(store.uri, admin_source=admin, on_step=race), CANARIES
+        )
 
         assert result["rotated"] is True
         assert store.read()["BW_NOTE"] == "written by someone else"
@@ -251,7 +253,9 @@ def dry_run_touches_nothing(store: Store, tmp: Any, capsys: pytest.CaptureFixtur
         assert "dry run: nothing written" in capsys.readouterr().out
         assert store.state() == before
         assert server.created == []
-        assert all(path != "/api/v1/credentials/" + CLIENT_ID + "/secrets" for _, path in server.requests)
+        assert all(
+            path != "/api/v1/credentials/" + CLIENT_ID + "/secrets" for _, path in server.requests
+        )
 
 
 def store_conflict(store: Store, tamper: Callable[[], None], provider: Any) -> None:
@@ -261,7 +265,9 @@ def store_conflict(store: Store, tamper: Callable[[], None], provider: Any) -> N
 
     with pytest.raises(StoreConflictError):
         check_no_leaks(
-            lambda: provider.store({**fetched.values, "BW_CLIENT_SECRET": "x" * 12}, fetched.version),
+            lambda: provider.store(
+                {**fetched.values, "BW_CLIENT_SECRET": "x" * 12}, fetched.version
+            ),
             CANARIES,
         )
 

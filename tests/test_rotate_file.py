@@ -11,9 +11,9 @@ import pytest
 
 from bandwidth_credentials import StoreNotSupportedError
 from bandwidth_credentials._cli import main
-from bandwidth_credentials.providers.file import FileProvider
-from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials._provider import parse_source
+from bandwidth_credentials.providers.dotenv import DotenvProvider
+from bandwidth_credentials.providers.file import FileProvider
 from bandwidth_credentials.testing import today_is
 from tests import rotation_kit as kit
 
@@ -34,8 +34,8 @@ class FileStore:
         os.chmod(self.path, 0o600)
 
     def read(self) -> dict[str, Any]:
-        from bandwidth_credentials.providers._file_formats import parse
         from bandwidth_credentials._errors import SourceError
+        from bandwidth_credentials.providers._file_formats import parse
 
         def error(kind: type[SourceError], reason: str) -> SourceError:
             return kind(reason, source=self.uri)
@@ -64,7 +64,9 @@ def _pinned() -> Any:
         yield
 
 
-def test_full_rotation(store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_rotation(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kit.full_rotation(store, tmp_path, capsys)
 
     assert store.path.stat().st_mode & 0o777 == 0o600
@@ -132,6 +134,7 @@ def test_without_the_role_the_refusal_names_it(
         assert code == 1
         assert "Credential access" in capsys.readouterr().err
         assert store.state() == before
+        assert server.created == []
 
 
 @pytest.mark.parametrize(
@@ -144,11 +147,19 @@ def test_without_the_role_the_refusal_names_it(
     ],
 )
 def test_sources_that_cannot_be_written_say_so(
-    setup: str, needle: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    setup: str,
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with kit.bandwidth() as (server, url):
-        values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID,
-                  "BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_API_URL": url}
+        values = {
+            "BW_ACCOUNT_ID": "920012",
+            "BW_CLIENT_ID": kit.CLIENT_ID,
+            "BW_CLIENT_SECRET": kit.OLD_SECRET,
+            "BW_API_URL": url,
+        }
         if setup == "env":
             for key, value in values.items():
                 monkeypatch.setenv(key, value)
@@ -193,7 +204,7 @@ def test_text_output_names_what_happened(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     store = FileStore(tmp_path / "bw.json", "json")
-    with kit.bandwidth() as (server, url):
+    with kit.bandwidth() as (_server, url):
         kit.seeded(store, url)
 
         code = kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url))

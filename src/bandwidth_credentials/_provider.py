@@ -224,10 +224,10 @@ class Provider(abc.ABC):
     read_only_reason: ClassVar[str | None] = None
 
     def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
-        """Write ``values`` (raw key -> value, in the shape :attr:`Fetched.values` has, exactly
-        as they are to be stored; the whole mapping, not a patch) as the source's new generation, and return the version
-        written (as :attr:`Fetched.version` would report it), or ``None`` when the store
-        has no versions.
+        """Write ``values`` (raw key -> value, in the shape :attr:`Fetched.values` has,
+        exactly as they are to be stored; the whole mapping, not a patch) as the source's
+        new generation, and return the version written (as :attr:`Fetched.version` would
+        report it), or ``None`` when the store has no versions.
 
         The write is checked: when the source no longer holds ``expected_version`` (the
         version a fetch returned), nothing is written and :class:`StoreConflictError` is
@@ -239,7 +239,8 @@ class Provider(abc.ABC):
         overrides :meth:`store_problem`.
 
         >>> fetched = provider.fetch()                              # doctest: +SKIP
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)
+        >>> new_values = {**fetched.values, "client_secret": new}   # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)             # doctest: +SKIP
         '8'
         """
         del values, expected_version

@@ -159,16 +159,17 @@ def _find_keys(uri: str, values: Mapping[str, object]) -> _Keys:
 
 def _client(resolution: Any, client_id: str) -> Any:
     """The resolved OAuth credentials of ``client_id`` (token endpoint, hosts)."""
-    outcomes = [*resolution.services.values(), *resolution.pending.values()]
-    for outcome in outcomes:
-        if isinstance(outcome, tuple) and outcome[0].kind == OAUTH:
-            if outcome[0].client_id == client_id and outcome[0].service != "messaging":
-                return outcome[0]
-    for outcome in outcomes:
-        if isinstance(outcome, tuple) and outcome[0].kind == OAUTH:
-            if outcome[0].client_id == client_id:
-                return outcome[0]
-    return None
+    # Messaging's token always comes from production (see _checks.validated): another
+    # service's credentials name the token endpoint of the source's own environment.
+    found = [
+        outcome[0]
+        for outcome in [*resolution.services.values(), *resolution.pending.values()]
+        if isinstance(outcome, tuple)
+        and outcome[0].kind == OAUTH
+        and outcome[0].client_id == client_id
+    ]
+    found.sort(key=lambda creds: creds.service == "messaging")
+    return found[0] if found else None
 
 
 def _admin(admin_source: str) -> Any:
@@ -313,32 +314,25 @@ def _not_writable(uri: str, problem: str) -> ConfigurationError:
 
 
 def _token(run: _Run, creds: Any, admin_source: str | None, token_url: str) -> str:
-    who = creds
+    caller = ClientCredentials(creds.client_id, creds.client_secret, token_url, api_base(token_url))
     if admin_source is not None:
-        who = _admin(admin_source)
-        if who.token_url is None or api_base(who.token_url) != api_base(token_url):
+        caller = admin_credentials(admin_source)
+        if caller.api_base != api_base(token_url):
             raise ConfigurationError(
                 f"--admin-source {admin_source}: its token endpoint is not on "
                 f"{api_base(token_url)}, the rotated client's; a token is used only where "
                 "it was issued"
             )
-    issued = mint_token(who.token_url, who.client_id, who.client_secret)
-    if not isinstance(issued, Issued):
-        raise RotationError(
-            "token",
-            f"no access token for {who.client_id} from {who.token_url}: {issued}",
-            "nothing was changed",
-        )
-    run.done("token", f"access token for {who.client_id}")
-    return issued.value
+    token = access_token(caller)
+    run.done("token", f"access token for {caller.client_id}")
+    return token
 
 
 def _create(run: _Run, client_id: str, token: str, token_url: str, expiry: str) -> Created:
-    answer = create_secret(api_base(token_url), client_id, token, expiry)
-    if not isinstance(answer, Created):
-        raise RotationError("create", answer.reason, "nothing was changed")
-    run.done("create", f"new client secret expiring at {answer.expires_at}")
-    return answer
+    target = ClientCredentials(client_id, Secret(""), token_url, api_base(token_url))
+    secret, expires_at = create_client_secret(target, token, expiry)
+    run.done("create", f"new client secret expiring at {expires_at}")
+    return Created(secret, expires_at)
 
 
 def _persist(
@@ -374,11 +368,16 @@ def _persist(
 
 
 def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
-    issued = mint_token(token_url, client_id, secret)
-    if not isinstance(issued, Issued):
+    mint = ClientCredentials(client_id, secret, token_url, api_base(token_url))
+    failure: RotationError | None = None
+    try:
+        access_token(mint, "prove")
+    except RotationError as exc:
+        failure = exc
+    if failure is not None:
         raise RotationError(
             "prove",
-            f"the new secret did not get a token from {token_url}: {issued}",
+            f"the new secret did not get a token: {str(failure).removeprefix('prove: ')}",
             "the new secret is stored as client_secret_pending; the current secret is "
             "unchanged. Run bwcreds rotate again to retry, or remove the pending keys from "
             "the store and delete the new secret in the Bandwidth App to undo",
@@ -455,7 +454,9 @@ def client_credentials(values: Mapping[str, object], where: str) -> ClientCreden
     creds = _client(resolution, client_id)
     if creds is None or creds.token_url is None:
         raise ConfigurationError(f"{where}: the client credentials there do not resolve")
-    return ClientCredentials(client_id, creds.client_secret, creds.token_url, api_base(creds.token_url))
+    return ClientCredentials(
+        client_id, creds.client_secret, creds.token_url, api_base(creds.token_url)
+    )
 
 
 def admin_credentials(source: str) -> ClientCredentials:

@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import rotation_kit as kit
 
 from bandwidth_credentials import parse_source
 from bandwidth_credentials.testing import today_is
 from bandwidth_credentials_aws.secrets_manager import SecretsManagerProvider
-from tests import rotation_kit as kit
 
 
 class SecretsManagerStore:
@@ -84,7 +84,9 @@ def test_full_rotation(
     ]
 
 
-@pytest.mark.parametrize("step", ["read", "token", "create", "persist", "prove", "promote", "verify"])
+@pytest.mark.parametrize(
+    "step", ["read", "token", "create", "persist", "prove", "promote", "verify"]
+)
 def test_crash_after_each_step_then_rerun(
     store: SecretsManagerStore, tmp_path: Path, step: str
 ) -> None:
@@ -134,7 +136,7 @@ def test_store_refuses_while_a_rotation_is_in_progress(store: SecretsManagerStor
         SecretId=store.name, SecretString="{}", VersionStages=["AWSPENDING"]
     )
 
-    with pytest.raises(StoreConflictError, match="rotation .* is in progress"):
+    with pytest.raises(StoreConflictError, match=r"rotation .* is in progress"):
         provider.store(dict(fetched.values), fetched.version)
 
     assert store.read()["BW_CLIENT_SECRET"] == kit.OLD_SECRET

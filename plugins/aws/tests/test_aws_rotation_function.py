@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import rotation_kit as kit
+from tests.credentials_api import Bandwidth, new_secret
 
 from bandwidth_credentials.testing import check_no_leaks, today_is
 from bandwidth_credentials_aws.rotation import RotationStepError, lambda_handler
-from tests import rotation_kit as kit
-from tests.credentials_api import Bandwidth, new_secret
 
 STEPS = ["createSecret", "setSecret", "testSecret", "finishSecret"]
 
@@ -232,7 +232,8 @@ def test_the_example_handler_is_the_rotation_function() -> None:
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("rotation_example", EXAMPLE / "handler.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 

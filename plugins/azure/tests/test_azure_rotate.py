@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 from azure_kv_testserver import KeyVaultServer
+from tests import rotation_kit as kit
 
 from bandwidth_credentials import parse_source
 from bandwidth_credentials.testing import today_is
 from bandwidth_credentials_azure.key_vault import KeyVaultProvider
-from tests import rotation_kit as kit
 
 
 class AzureStore:
@@ -48,13 +48,17 @@ def store(key_vault: KeyVaultServer, vault: str) -> Iterator[AzureStore]:
         yield AzureStore(key_vault, vault)
 
 
-def test_full_rotation(store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_rotation(
+    store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kit.full_rotation(store, tmp_path, capsys)
 
     assert len(store.server.secrets[(store.vault, store.name)]) == 3  # seeded, pending, current
 
 
-@pytest.mark.parametrize("step", ["read", "token", "create", "persist", "prove", "promote", "verify"])
+@pytest.mark.parametrize(
+    "step", ["read", "token", "create", "persist", "prove", "promote", "verify"]
+)
 def test_crash_after_each_step_then_rerun(store: AzureStore, tmp_path: Path, step: str) -> None:
     kit.crash_then_rerun(store, tmp_path, step)
 

@@ -1,6 +1,7 @@
 """The gRPC side of the loopback Secret Manager (see ``gcp_secret_manager_server``).
 
-``AccessSecretVersion`` and ``AddSecretVersion`` of ``google.cloud.secretmanager.v1.SecretManagerService``
+``AccessSecretVersion`` and ``AddSecretVersion`` of
+``google.cloud.secretmanager.v1.SecretManagerService``
 (https://cloud.google.com/secret-manager/docs/reference/rpc/google.cloud.secretmanager.v1#secretmanagerservice),
 served from a :class:`SecretStore` with the client's own protobuf types; a failure is
 the store's canonical status code with its message, as the service answers. Only the

@@ -33,7 +33,8 @@ types): a new version of an existing secret, ``NOT_FOUND`` for a missing secret,
 for a denied secret;
 https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/addVersion
 
-Not implemented: every other RPC (create, list, IAM, ...), version aliases, etags, CMEK, replication, real IAM (access is allowed or denied per secret),
+Not implemented: every other RPC (create, list, IAM, ...), version aliases, etags, CMEK,
+replication, real IAM (access is allowed or denied per secret),
 request quotas, gRPC metadata other than ``authorization``, and the ``$alt``/``$fields``
 system parameters. Misbehaviour for tests: ``fail`` (answer the next N calls with a
 status), ``delay`` (hang before answering), ``corrupt`` (send a wrong checksum), ``echo``

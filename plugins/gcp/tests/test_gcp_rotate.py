@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from gcp_secret_manager_server import SecretStore
 from gcp_settings import PROJECT, Loopback
+from tests import rotation_kit as kit
 
 from bandwidth_credentials import parse_source
 from bandwidth_credentials.testing import today_is
 from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
-from tests import rotation_kit as kit
 
 
 class GoogleStore:
@@ -56,7 +56,9 @@ def test_full_rotation(
     assert len(writable.server.secrets[writable.secret]) == 3  # seeded, pending, promoted
 
 
-@pytest.mark.parametrize("step", ["read", "token", "create", "persist", "prove", "promote", "verify"])
+@pytest.mark.parametrize(
+    "step", ["read", "token", "create", "persist", "prove", "promote", "verify"]
+)
 def test_crash_after_each_step_then_rerun(writable: GoogleStore, tmp_path: Path, step: str) -> None:
     kit.crash_then_rerun(writable, tmp_path, step)
 
@@ -91,6 +93,8 @@ def test_store_refuses_a_stale_version(writable: GoogleStore) -> None:
 
 
 def test_a_pinned_version_is_not_written(loopback: Loopback) -> None:
-    provider = SecretManagerProvider(parse_source(loopback.uri(f"projects/{PROJECT}/secrets/s/versions/3")))
+    provider = SecretManagerProvider(
+        parse_source(loopback.uri(f"projects/{PROJECT}/secrets/s/versions/3"))
+    )
 
     assert "pinned version 3" in (provider.store_problem() or "")

@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests import rotation_kit as kit
 from vault_testserver import FakeVault
 
 from bandwidth_credentials import StoreNotSupportedError, parse_source
 from bandwidth_credentials.testing import today_is
 from bandwidth_credentials_vault import VaultProvider
-from tests import rotation_kit as kit
 
 
 class VaultStore:
@@ -36,7 +36,9 @@ class VaultStore:
 
     def state(self) -> object:
         ns = self.vault.namespace("")
-        return copy.deepcopy((ns.kv1.get((self.mount, self.path)), ns.kv2.get((self.mount, self.path))))
+        return copy.deepcopy(
+            (ns.kv1.get((self.mount, self.path)), ns.kv2.get((self.mount, self.path)))
+        )
 
     def tamper(self) -> None:
         values = self.read()
@@ -54,14 +56,18 @@ def store(fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch) -> Iterator[Vaul
         yield VaultStore(fake_env)
 
 
-def test_full_rotation(store: VaultStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_full_rotation(
+    store: VaultStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kit.full_rotation(store, tmp_path, capsys)
 
-    writes = [c for c in store.vault.calls(f"secret/data/{store.path}", "POST")]
+    writes = list(store.vault.calls(f"secret/data/{store.path}", "POST"))
     assert [c.body["options"]["cas"] for c in writes if c.body] == [1, 2]
 
 
-@pytest.mark.parametrize("step", ["read", "token", "create", "persist", "prove", "promote", "verify"])
+@pytest.mark.parametrize(
+    "step", ["read", "token", "create", "persist", "prove", "promote", "verify"]
+)
 def test_crash_after_each_step_then_rerun(store: VaultStore, tmp_path: Path, step: str) -> None:
     kit.crash_then_rerun(store, tmp_path, step)
 
@@ -95,7 +101,9 @@ def test_store_refuses_a_stale_version(store: VaultStore) -> None:
     kit.store_conflict(store, store.tamper, provider)
 
 
-def test_kv_version_1_is_not_writable(store: VaultStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_kv_version_1_is_not_writable(
+    store: VaultStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     kv1 = VaultStore(store.vault, "kv1")
     kv1.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
     provider = VaultProvider(parse_source(kv1.uri))

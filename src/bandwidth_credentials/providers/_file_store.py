@@ -132,7 +132,8 @@ def store_file(
         os.unlink(temporary)
     if failure is not None:
         raise error(*failure)
-    assert expected_version is not None and conflict is not None
+    assert expected_version is not None
+    assert conflict is not None
     raise StoreConflictError(
         f"source {uri}: {path} changed since it was read (version {conflict}, expected "
         f"{expected_version}); nothing was written: read it again and retry",

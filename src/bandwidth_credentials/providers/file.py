@@ -205,7 +205,8 @@ class FileProvider(Provider):
         """Atomically replace the single JSON or dotenv file with ``values`` when it is
         still at ``expected_version`` (see :mod:`._file_store`); returns the new version.
 
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)  # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
         'file-3f1c...'
         """
         from .._errors import StoreNotSupportedError
@@ -214,7 +215,9 @@ class FileProvider(Provider):
 
         problem = self.store_problem()
         if problem is not None:
-            raise StoreNotSupportedError(f"source {self.source.uri}: {problem}", source=self.source.uri)
+            raise StoreNotSupportedError(
+                f"source {self.source.uri}: {problem}", source=self.source.uri
+            )
         read = self._checked(try_read_file(self.path, self.max_size))
         fmt = self._format or detect_format(read.text, self.path, self._error)
         return store_file(

@@ -150,8 +150,12 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
             raise _conflict(uri, expected or "", None)
         raise _error(provider, client, failure, "UpdateSecretVersionStage")
     del moved
-    call(client.update_secret_version_stage, SecretId=secret_id, VersionStage=PENDING,
-         RemoveFromVersionId=new)
+    call(
+        client.update_secret_version_stage,
+        SecretId=secret_id,
+        VersionStage=PENDING,
+        RemoveFromVersionId=new,
+    )
     return new
 
 

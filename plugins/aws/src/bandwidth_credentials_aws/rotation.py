@@ -93,8 +93,7 @@ def lambda_handler(event: dict[str, Any], context: object, *, client: Any = None
     step = event.get("Step")
     if not isinstance(secret_id, str) or not isinstance(token, str) or step not in STEPS:
         raise ConfigurationError(
-            "the event must hold SecretId, ClientRequestToken and Step (one of "
-            f"{', '.join(STEPS)})"
+            f"the event must hold SecretId, ClientRequestToken and Step (one of {', '.join(STEPS)})"
         )
     from ._redact import install
 
@@ -164,9 +163,7 @@ def _create(client: Any, secret_id: str, token: str) -> None:
     failure: RotationError | None = None
     try:
         bearer = access_token(caller)
-        secret, expires_at = create_client_secret(
-            credentials, bearer, expiry_after(expires_in)
-        )
+        secret, expires_at = create_client_secret(credentials, bearer, expiry_after(expires_in))
     except RotationError as exc:
         failure = exc
     if failure is not None:

@@ -123,7 +123,8 @@ class SecretsManagerProvider(ClientHolder, Provider):
         """Write ``values`` as a new version and move AWSCURRENT to it from
         ``expected_version`` (a checked move; see :mod:`._store`); returns the new VersionId.
 
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)  # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
         'b2c3...'
         """
         from ._store import store_secret

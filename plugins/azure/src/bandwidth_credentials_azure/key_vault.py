@@ -161,7 +161,8 @@ class KeyVaultProvider(Provider):
         """Set ``values`` as the secret's new version when the latest is still
         ``expected_version``; returns the new version id (see :mod:`._store`).
 
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)  # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
         '4387e9f3d6e14c459867679a90fd0f79'
         """
         from ._store import store_secret

@@ -31,7 +31,7 @@ from bandwidth_credentials import (
     StoreNotSupportedError,
 )
 
-from ._errors import classify
+from ._errors import Failure, classify
 from ._messages import library_error
 from ._resource import LATEST
 
@@ -82,13 +82,15 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
     if expected is not None and current != expected:
         raise _conflict(uri, expected, current)
     parent = provider.secret.name.rsplit("/versions/", 1)[0]
-    request = {"parent": parent, "payload": {"data": data, "data_crc32c": google_crc32c.value(data)}}
+    request = {
+        "parent": parent,
+        "payload": {"data": data, "data_crc32c": google_crc32c.value(data)},
+    }
+    failure: Failure | None = None
     try:
         added = client.add_secret_version(request=request, retry=None, timeout=provider.timeout)
     except Exception as exc:  # translated below, outside this block
         failure = classify(exc)
-    else:
-        failure = None
     if failure is not None:
         raise library_error(failure, provider._where(), attempts=1)
     name = str(added.name)

@@ -184,7 +184,8 @@ class SecretManagerProvider(Provider):
         """Add ``values`` as a new version when ``latest`` is still ``expected_version``;
         returns the new version's name (see :mod:`._store`).
 
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)  # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
         'projects/123/secrets/bandwidth-prod/versions/8'
         """
         from ._store import store_secret

@@ -173,7 +173,8 @@ class VaultProvider(Provider):
         """Write ``values`` as a new KV v2 version with ``cas=expected_version``; returns the
         version written (see :mod:`._store`).
 
-        >>> provider.store({**fetched.values, "client_secret": new}, fetched.version)  # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
         '8'
         """
         from ._store import store_secret

@@ -94,14 +94,14 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
 
         answer, failure = provider._try(write)
         logical = f"{mount}/data/{path}"
-        if isinstance(failure, HttpFailure) and failure.status == 400:
-            if any(_CAS_MISMATCH in str(error) for error in failure.errors):
-                raise StoreConflictError(
-                    f"source {uri}: {logical} is no longer at version {expected} (Vault's "
-                    "check-and-set refused the write); nothing was written: read again and retry",
-                    source=uri,
-                    expected=expected,
-                )
+        mismatch = isinstance(failure, HttpFailure) and failure.status == 400
+        if mismatch and any(_CAS_MISMATCH in str(e) for e in failure.errors):
+            raise StoreConflictError(
+                f"source {uri}: {logical} is no longer at version {expected} (Vault's "
+                "check-and-set refused the write); nothing was written: read again and retry",
+                source=uri,
+                expected=expected,
+            )
         if isinstance(failure, HttpFailure) and failure.status == 403:
             try:
                 provider._denied(f"writing {logical} (needs the update capability)", failure)
