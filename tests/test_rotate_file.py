@@ -214,3 +214,42 @@ def test_text_output_names_what_happened(
         assert kit.CLIENT_ID in out
         assert f"new secret expires: {kit.NEW_EXPIRY}" in out
         assert f"old secret expires: {kit.OLD_EXPIRY}" in out
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "plain-secret-value-1",
+        "has 'single' quotes",
+        'has "double" quotes and \\ backslash',
+        "dollar $HOME and # hash",
+        "both ' and \" quotes",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "dotenv"])
+def test_a_written_file_reads_back_exactly(tmp_path: Path, fmt: str, secret: str) -> None:
+    store = FileStore(tmp_path / f"bw.{fmt}", fmt)
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": "old-secret-value"})
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+
+    version = provider.store({**fetched.values, "BW_CLIENT_SECRET": secret}, fetched.version)
+
+    again = FileProvider(parse_source(store.uri)).fetch()
+    assert again.values["BW_CLIENT_SECRET"] == secret
+    assert again.version == version
+
+
+def test_a_nested_value_is_not_written_as_dotenv(tmp_path: Path) -> None:
+    from bandwidth_credentials import SourceFormatError
+
+    store = FileStore(tmp_path / "bw.env", "dotenv")
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+    before = store.state()
+
+    with pytest.raises(SourceFormatError, match="cannot be written as dotenv"):
+        provider.store({"voice": {"password": "x"}}, fetched.version)
+
+    assert store.state() == before

@@ -357,10 +357,13 @@ def _persist(
             run.done("persist", f"new secret kept as {keys.pending} (version {written or '-'})")
             return staged, written, keys
         values, version, keys = run.read()  # someone wrote meanwhile: keep theirs, add ours
+        if keys.pending in values:  # another rotation stored its own pending secret
+            break
     assert conflict is not None
     raise RotationError(
         "persist",
-        f"{uri} kept changing during {_PERSIST_ATTEMPTS} writes ({conflict})",
+        f"{uri} changed during the write and now holds another pending secret, or kept "
+        f"changing during {_PERSIST_ATTEMPTS} writes ({conflict})",
         f"Bandwidth holds a new secret expiring at {created.expires_at} that was not "
         "stored; it cannot be shown again: delete it in the Bandwidth App (Account > API "
         "Credentials) or let it expire, then run again",
