@@ -150,7 +150,12 @@ def crash_then_rerun(store: Store, tmp: Any, step: str) -> None:
                 raise Crash(done)
 
         with pytest.raises(Crash):
-            rotate(store.uri, admin_source=admin, expires_in=90 * 86400.0, on_step=crash)
+            check_no_leaks(
+                lambda: rotate(
+                    store.uri, admin_source=admin, expires_in=90 * 86400.0, on_step=crash
+                ),
+                CANARIES,
+            )
         if step == "create":
             # Created, not stored: Bandwidth holds it (two active now), nobody else does.
             assert store.read()["BW_CLIENT_SECRET"] == OLD_SECRET

@@ -253,3 +253,52 @@ def test_a_nested_value_is_not_written_as_dotenv(tmp_path: Path) -> None:
         provider.store({"voice": {"password": "x"}}, fetched.version)
 
     assert store.state() == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "api"),
+    [
+        ({}, "https://api.bandwidth.com"),
+        ({"BW_ENVIRONMENT": "test"}, "https://test.api.bandwidth.com"),
+        ({"BW_ENVIRONMENT": "uat"}, "https://test.api.bandwidth.com"),
+        ({"BW_API_URL": "https://api.proxy.example"}, "https://api.proxy.example"),
+        (
+            {"BW_ENVIRONMENT": "test", "BW_API_URL": "http://127.0.0.1:8080"},
+            "http://127.0.0.1:8080",
+        ),
+    ],
+)
+def test_the_credentials_api_follows_the_token_endpoint(extra: dict[str, str], api: str) -> None:
+    from bandwidth_credentials.rotation import client_credentials
+
+    values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID, **extra}
+    values["BW_CLIENT_SECRET"] = kit.OLD_SECRET
+
+    found = client_credentials(values, "test values")
+
+    assert found.api_base == api
+    assert found.token_url == api + "/api/v1/oauth2/token"
+
+
+def test_an_admin_on_another_token_host_is_refused_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        admin = tmp_path / "admin.json"
+        admin.write_text(
+            json.dumps(
+                {
+                    "client_id": kit.ADMIN_ID,
+                    "client_secret": kit.ADMIN_SECRET,
+                    "api_url": url.replace("127.0.0.1", "127.0.0.2"),
+                }
+            )
+        )
+
+        code = kit.run_cli("--source", store.uri, "--admin-source", f"file:{admin}")
+
+        assert code == 2
+        assert "a token is used only where it was issued" in capsys.readouterr().err
+        assert server.requests == []
