@@ -241,6 +241,9 @@ def _rotate(
     run: _Run, expires_in: float, admin_source: str | None, dry_run: bool
 ) -> dict[str, Any]:
     uri = run.source.uri
+    problem = run.chain.store_problem(0)  # a read-only source says so before anything else
+    if problem is not None:
+        raise _not_writable(uri, problem)
     values, version, keys = run.read()
     resolution = normalize([(run.source, _fetched(values, version))])
     client_id = str(values[keys.client_id])
@@ -266,9 +269,6 @@ def _rotate(
         "steps": run.steps,
     }
     run.done("read", f"{uri} version {version or '-'}: client {client_id}")
-    problem = run.chain.store_problem(0)
-    if problem is not None:
-        raise _not_writable(uri, problem)
     if isinstance(pending, str):
         expiry = values.get(keys.pending_expiry)
         new = Secret(pending)

@@ -58,8 +58,8 @@ def file_store_problem(path: str, configured_format: str | None) -> str | None:
     """Why ``path`` cannot be written by :func:`store_file`, or ``None``."""
     try:
         info = os.stat(path)
-    except OSError as exc:
-        return f"{path} cannot be read ({exc.strerror or type(exc).__name__})"
+    except OSError:
+        return None  # reading it reports why (not found, denied): not a question of writing
     if stat.S_ISDIR(info.st_mode):
         return (
             "writing is not supported by this source (a directory of key files cannot be "
