@@ -265,3 +265,13 @@ def test_the_example_readme_turns_rotation_on_with_the_function() -> None:
     assert "aws secretsmanager rotate-secret --secret-id bandwidth/prod" in text
     assert "--rotation-lambda-arn arn:aws:lambda:" in text
     assert "handler.lambda_handler" in text
+
+
+def test_without_a_client_the_function_builds_its_own_bounded_one(rotation: Rotation) -> None:
+    rotation.start()
+
+    for step in STEPS:
+        event = {"SecretId": rotation.name, "ClientRequestToken": rotation.token, "Step": step}
+        check_no_leaks(lambda event=event: lambda_handler(event, None), kit.CANARIES)
+
+    assert_finished(rotation)

@@ -70,10 +70,14 @@ class RotationStepError(CredentialsError):
         self.step = step
 
 
-def _client() -> Any:
-    import boto3
+def _client(secret_id: str) -> Any:
+    """The plugin's own bounded client (timeouts 2 s/5 s, standard retries, one deadline
+    per attempt), in the secret's region (an ARN's, else the function's)."""
+    from bandwidth_credentials import parse_source
 
-    return boto3.client("secretsmanager")
+    from .secrets_manager import SecretsManagerProvider
+
+    return SecretsManagerProvider(parse_source(f"aws-sm:{secret_id}")).client()
 
 
 def lambda_handler(event: dict[str, Any], context: object, *, client: Any = None) -> None:
@@ -98,7 +102,7 @@ def lambda_handler(event: dict[str, Any], context: object, *, client: Any = None
     from ._redact import install
 
     install()  # botocore's DEBUG records of these calls show no value
-    client = client if client is not None else _client()
+    client = client if client is not None else _client(secret_id)
     stages = _stages(client, secret_id, step)
     if token not in stages:
         raise RotationStepError(step, f"secret {secret_id} has no version {token} to rotate")
