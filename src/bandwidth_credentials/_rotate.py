@@ -274,7 +274,7 @@ def _rotate(
         new = Secret(pending)
         new_expiry = expiry if isinstance(expiry, str) else None
     else:
-        new_expiry = _calendar.format_instant(_calendar.now() + expires_in)
+        new_expiry = expiry_after(expires_in)
         token = _token(run, creds, admin_source, token_url)
         if dry_run:
             result["new_secret_expires_at"] = new_expiry
