@@ -302,3 +302,17 @@ def test_an_admin_on_another_token_host_is_refused_before_any_request(
         assert code == 2
         assert "a token is used only where it was issued" in capsys.readouterr().err
         assert server.requests == []
+
+
+def test_a_failure_in_json_shows_the_uri_without_option_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "missing.json"
+
+    code = main(["rotate", "--source", f"file:{path}?settle=0.25", "--json"])
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert document["rotated"] is False
+    assert document["error_type"] == "SourceNotFoundError"
+    assert "0.25" not in json.dumps(document)

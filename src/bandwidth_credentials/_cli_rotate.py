@@ -81,7 +81,7 @@ def run_rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         document = {
             "rotated": False,
-            "source": args.source if code != EXIT_CONFIG else None,
+            "source": _shown(args.source),
             "failed_step": step,
             "error": str(failure),
             "error_type": type(failure).__name__,
@@ -94,6 +94,17 @@ def run_rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if state:
         err.write(f"  now: {state}\n")
     return code
+
+
+def _shown(uri: str) -> str | None:
+    """The source URI as the library shows it (option values hidden), or None if invalid."""
+    from ._errors import ConfigurationError
+    from ._provider import parse_source
+
+    try:
+        return parse_source(uri).uri
+    except ConfigurationError:
+        return None
 
 
 def _report(result: dict[str, Any], out: TextIO, as_json: bool) -> int:
