@@ -316,3 +316,33 @@ def test_a_failure_in_json_shows_the_uri_without_option_values(
     assert document["rotated"] is False
     assert document["error_type"] == "SourceNotFoundError"
     assert "0.25" not in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("status", "needle", "code"),
+    [
+        (400, "two active secrets", 1),
+        (409, "two active secrets", 1),
+        (422, "two active secrets", 1),
+        (403, "Credential access", 1),
+        (500, "did not create a secret", 1),
+        (503, "did not create a secret", 1),
+    ],
+)
+def test_every_refusal_of_create_is_named_and_changes_nothing(
+    status: int, needle: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bandwidth documents no status for the refusal of a third secret: any 4xx but 401/403
+    names the limit; nothing is written whatever the refusal."""
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.refuse_create = status
+        admin = kit.admin_file(tmp_path, url)
+        before = store.state()
+
+        exit_code = kit.run_cli("--source", store.uri, "--admin-source", admin)
+
+        assert exit_code == code
+        assert needle in capsys.readouterr().err
+        assert store.state() == before
