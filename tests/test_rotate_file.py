@@ -14,8 +14,9 @@ from bandwidth_credentials._cli import main
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials.providers.file import FileProvider
-from bandwidth_credentials.testing import today_is
+from bandwidth_credentials.testing import check_no_leaks, today_is
 from tests import rotation_kit as kit
+from tests.credentials_api import new_secret
 
 STEPS_CRASHED = ["read", "token", "create", "persist", "prove", "promote", "verify"]
 
@@ -346,3 +347,40 @@ def test_every_refusal_of_create_is_named_and_changes_nothing(
         assert exit_code == code
         assert needle in capsys.readouterr().err
         assert store.state() == before
+
+
+def test_an_expired_secret_does_not_count_against_the_limit(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        yesterday = kit.server_instant("2026-12-05T00:00:00Z")
+        server.add_client(kit.CLIENT_ID, "canary-expired-secret-4Tt", expires=yesterday)
+        admin = kit.admin_file(tmp_path, url)
+
+        code = check_no_leaks(
+            lambda: main(["rotate", "--source", store.uri, "--admin-source", admin]),
+            (*kit.CANARIES, "canary-expired-secret-4Tt"),
+        )
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+
+
+def test_an_expired_client_secret_is_replaced_with_the_admin_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.clients[kit.CLIENT_ID].secrets[kit.OLD_SECRET] = kit.server_instant(
+            "2026-12-01T00:00:00Z"
+        )
+        admin = kit.admin_file(tmp_path, url)
+
+        assert kit.run_cli("--source", store.uri) == 1  # its own token is refused
+        assert "refused" in capsys.readouterr().err
+        code = kit.run_cli("--source", store.uri, "--admin-source", admin)
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+        assert server.active(kit.CLIENT_ID) == [new_secret(0)]
