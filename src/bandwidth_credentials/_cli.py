@@ -11,6 +11,8 @@ import argparse
 import sys
 import warnings
 
+from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
+from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
@@ -25,13 +27,6 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
-
-
-def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        out.write("\n")
 
 
 def _printable(text: str) -> str:
@@ -112,9 +107,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     entry.update(ready=False, error=expiry[1].note(expiry[0]))
                     entry["error_type"] = "ExpiredSecret"
         results.append(entry)
-    ready = all(entry["ready"] for entry in results)
+    callbacks = callback_entries(resolution, _printable)
+    # Callback credentials count when every service is checked (no SERVICE named).
+    counted = [*results, *callbacks] if not args.services else results
+    ready = all(entry["ready"] for entry in counted)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic) + list(dict.fromkeys(expiry_notes))
+    notes = _notes(resolution, [*services, *(["callbacks"] if callbacks else [])], basic)
+    notes += list(dict.fromkeys(expiry_notes))
     from ._verify import environment_note  # the online check's module: not for exec
 
     environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
@@ -128,6 +127,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -139,7 +140,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             rows.append([entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]])
         else:
             rows.append([entry["service"], "NO", "-", "-", "-"])
-    _table(rows, out)
+    table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
         # One failing source fails every service alike: say it once, with what to do.
@@ -153,6 +154,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
+    write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
@@ -189,12 +191,13 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for report in resolution.keys
     ]
     skipped = list(resolver.skipped())
-    ready = all(entry["ready"] for entry in per_service)
+    callbacks = callback_entries(resolution, _printable)
+    ready = all(entry["ready"] for entry in [*per_service, *callbacks])
     basic = any(
         not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
         for o in resolution.services.values()
     )
-    notes = _notes(resolution, list(SERVICE_NAMES), basic)
+    notes = _notes(resolution, [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])], basic)
     code = EXIT_OK if ready else EXIT_NOT_READY
     if args.json:
         document = {
@@ -205,6 +208,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "keys": keys,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -220,7 +225,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for field in entry["fields"]:
             row = [entry["service"], field["field"], field["source"], field["key"]]
             rows.append([*row, field["version"] or "-"])
-    _table(rows, out)
+    table(rows, out)
+    write_callback_section(out, callbacks, table, explain=True)
     if keys:
         out.write("\nkeys found:\n")
         rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
@@ -235,18 +241,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     key["status"],
                 ]
             )
-        _table(rows, out)
+        table(rows, out)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return code
-
-
-def write_list(out: TextIO, heading: str, lines: Sequence[str]) -> None:
-    """A blank line, ``heading:`` and one ``  - line`` each; nothing when empty."""
-    if lines:
-        out.write(f"\n{heading}:\n")
-        for line in lines:
-            out.write(f"  - {line}\n")
 
 
 def _value_column(status: str, secret: bool) -> str:
@@ -262,7 +260,7 @@ def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rows = [["SCHEME", "PROVIDER"]]
     for scheme, where in provider_report().items():
         rows.append([scheme, where])
-    _table(rows, out)
+    table(rows, out)
     return EXIT_OK
 
 
@@ -304,6 +302,7 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    add_callback_command(commands, sources_help)
     from ._cli_rotate import add_rotate_command
 
     add_rotate_command(commands)

@@ -12,6 +12,7 @@ import argparse
 import os
 from collections import Counter
 
+from ._callback_creds import callback_environment
 from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
 from ._resolver import Resolver
@@ -113,8 +114,10 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = Resolver(args.sources) if args.sources else Resolver()
     problems: list[str] = []
     services: Mapping[str, Any] = {}
+    callbacks: Mapping[Any, Any] = {}
     try:
-        services = resolver.resolve().services
+        resolution = resolver.resolve()
+        services, callbacks = resolution.services, resolution.callbacks
     except ConfigurationError:
         raise
     except CredentialsError as exc:
@@ -131,6 +134,7 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_NOT_READY
     environment = dict(os.environ)
     environment.update(credential_environment(services))
+    environment.update(callback_environment(callbacks))  # callback credentials are ours too
     resolver.close()
     out.flush()
     err.flush()
