@@ -167,7 +167,7 @@ class VaultProvider(Provider):
         """Why this secret cannot be written (KV version 1, a pinned version), or None."""
         from ._store import store_problem
 
-        return store_problem(self)
+        return store_problem(self, _TokenRejected)
 
     def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
         """Write ``values`` as a new KV v2 version with ``cas=expected_version``; returns the
@@ -179,7 +179,7 @@ class VaultProvider(Provider):
         """
         from ._store import store_secret
 
-        return store_secret(self, values, expected_version)
+        return store_secret(self, values, expected_version, _TokenRejected, _strings)
 
     # -- connecting -----------------------------------------------------------------
 

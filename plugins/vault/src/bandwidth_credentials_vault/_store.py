@@ -15,7 +15,7 @@ is not written. The token needs the ``update`` capability (``create`` for a new 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bandwidth_credentials import (
@@ -49,14 +49,13 @@ def _problem(provider: Any, kv: int) -> str | None:
     return None
 
 
-def store_problem(provider: Any) -> str | None:
-    """Why ``provider``'s secret cannot be written (finds the engine: one request)."""
-    from ._provider import _TokenRejected
-
+def store_problem(provider: Any, rejected_error: type[Exception]) -> str | None:
+    """Why ``provider``'s secret cannot be written (finds the engine: one request).
+    ``rejected_error`` is the provider's signal that Vault rejected the token."""
     with provider._lock:
         try:
             _, _, kv = _engine(provider)
-        except _TokenRejected:
+        except rejected_error:
             kv = 0
             rejected = True
         else:
@@ -66,24 +65,31 @@ def store_problem(provider: Any) -> str | None:
     return _problem(provider, kv)
 
 
-def store_secret(provider: Any, values: Mapping[str, object], expected: str | None) -> str | None:
-    """Write ``values`` as a new version when ``expected`` is still the current one."""
+def store_secret(
+    provider: Any,
+    values: Mapping[str, object],
+    expected: str | None,
+    rejected_error: type[Exception],
+    strings: Callable[[object], Iterable[str]],
+) -> str | None:
+    """Write ``values`` as a new version when ``expected`` is still the current one.
+    ``rejected_error`` is the provider's signal that Vault rejected the token; ``strings``
+    lists the texts inside values (kept out of Vault's error messages)."""
     from ._calls import HttpFailure
-    from ._provider import _strings, _TokenRejected
 
     uri = provider.source.uri
     with provider._lock:
         rejected = False
         try:
             mount, path, kv = _engine(provider)
-        except _TokenRejected:
+        except rejected_error:
             rejected = True
         if rejected:
             raise provider._error(SourceAuthenticationError, "Vault rejected the token")
         problem = _problem(provider, kv)
         if problem is not None:
             raise StoreNotSupportedError(f"source {uri}: {problem}", source=uri)
-        provider._secrets.update(_strings(values))  # a Vault error must not echo them
+        provider._secrets.update(strings(values))  # a Vault error must not echo them
         client = provider._client
         cas = int(expected) if expected is not None and expected.isdigit() else None
 
@@ -105,7 +111,7 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
         if isinstance(failure, HttpFailure) and failure.status == 403:
             try:
                 provider._denied(f"writing {logical} (needs the update capability)", failure)
-            except _TokenRejected:
+            except rejected_error:
                 rejected = True
             if rejected:
                 raise provider._error(SourceAuthenticationError, "Vault rejected the token")
