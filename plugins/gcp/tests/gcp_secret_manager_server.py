@@ -285,7 +285,7 @@ class _RestHandler(BaseHTTPRequestHandler):
         payload = (json.loads(raw or b"{}").get("payload")) or {}
         crc = payload.get("dataCrc32c")
         try:
-            name = self.server.store.add_version(
+            name = self.store.add_version(
                 parent,
                 base64.b64decode(payload.get("data", "")),
                 int(crc) if crc is not None else None,
