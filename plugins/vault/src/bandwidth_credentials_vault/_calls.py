@@ -27,6 +27,7 @@ __all__ = [
     "HttpFailure",
     "TransportFailure",
     "describe",
+    "fetch_deadline",
 ]
 
 logger = logging.getLogger("bandwidth_credentials.vault")
@@ -43,6 +44,14 @@ RETRY_BACKOFF = 0.25
 RETRY_WAIT_CAP = 2.0
 
 _sleep: Callable[[float], None] = time.sleep
+
+
+def fetch_deadline(timeout: float) -> float:
+    """The most one fetch (or one write) may take, in seconds, whatever Vault does:
+    ``RETRY_ATTEMPTS`` attempts of ``timeout`` seconds and the waits between them (34 s
+    with the default 10 s). Every request of it (login, lookup, preflight, read) draws on
+    this one deadline."""
+    return RETRY_ATTEMPTS * timeout + (RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP
 
 
 class HttpFailure(Exception):

@@ -15,13 +15,13 @@ from __future__ import annotations
 import logging
 import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from bandwidth_credentials import SourceAuthenticationError
 from bandwidth_credentials.plugin import ClientHolder, Deadline, Fetched, Provider, Source
 
-from ._calls import RETRY_ATTEMPTS, RETRY_BACKOFF, RETRY_WAIT_CAP, Caller
+from ._calls import RETRY_ATTEMPTS, RETRY_BACKOFF, RETRY_WAIT_CAP, Caller, fetch_deadline
 from ._config import Connection, SourceSpec, parse_spec, read_connection
 from ._failures import Reporter, TokenRejected
 from ._login import TokenKeeper
@@ -42,13 +42,6 @@ logger = logging.getLogger("bandwidth_credentials.vault")
 
 class VaultInsecureWarning(UserWarning):
     """``VAULT_SKIP_VERIFY`` is set, so Vault's TLS certificate is not checked."""
-
-
-def fetch_deadline(timeout: float) -> float:
-    """The most one fetch may take, in seconds, whatever Vault does: ``RETRY_ATTEMPTS``
-    attempts of ``timeout`` seconds and the waits between them (34 s with the default
-    10 s). Every request of the fetch (login, lookup, preflight, read) draws on it."""
-    return RETRY_ATTEMPTS * timeout + (RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP
 
 
 class _Session(NamedTuple):
@@ -166,7 +159,7 @@ class VaultProvider(Provider):
         """Why this secret cannot be written (KV version 1, a pinned version), or None."""
         from ._store import store_problem
 
-        return store_problem(self, _TokenRejected)
+        return store_problem(self)
 
     def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
         """Write ``values`` as a new KV v2 version with ``cas=expected_version``; returns the
@@ -178,7 +171,7 @@ class VaultProvider(Provider):
         """
         from ._store import store_secret
 
-        return store_secret(self, values, expected_version, _TokenRejected, _strings)
+        return store_secret(self, values, expected_version)
 
     # -- connecting -----------------------------------------------------------------
 

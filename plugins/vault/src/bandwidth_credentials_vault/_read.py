@@ -40,8 +40,7 @@ class KvReader:
     def read(self, client: Any, caller: Caller) -> Fetched:
         """Read the secret now. Raises :class:`TokenRejected` when Vault no longer
         accepts the token (the caller logs in again), else a library error."""
-        mount, path, kv = self.engine or self._detect(client, caller)
-        self.engine = (mount, path, kv)
+        mount, path, kv = self.locate(client, caller)
         version = self.spec.version
         if kv == 2:
             logical = f"{mount}/data/{path}"
@@ -59,7 +58,7 @@ class KvReader:
 
         answer, failure = caller.try_call(read)
         if isinstance(failure, HttpFailure) and failure.status == 403:
-            self._denied(client, caller, f"reading {logical}", failure)
+            self.denied(client, caller, f"reading {logical}", failure)
         if isinstance(failure, HttpFailure) and failure.status == 404:
             self._not_found(logical, failure)
         if failure is not None:
@@ -84,6 +83,13 @@ class KvReader:
         self.report.secrets.update(strings(data))
         return Fetched(values=dict(data), version=read_version)
 
+    def locate(self, client: Any, caller: Caller) -> tuple[str, str, int]:
+        """``(mount, path in the mount, KV version)`` of the secret: found once (the
+        preflight, unless ``?kv=`` says), then remembered."""
+        if self.engine is None:
+            self.engine = self._detect(client, caller)
+        return self.engine
+
     def _detect(self, client: Any, caller: Caller) -> tuple[str, str, int]:
         """Find the KV mount and engine version, as ``vault kv get`` does."""
         target = self.spec.path
@@ -96,7 +102,7 @@ class KvReader:
         where = f"finding the mount of {target} (sys/internal/ui/mounts)"
         answer, failure = caller.try_call(lambda: client.adapter.get(url))
         if isinstance(failure, HttpFailure) and failure.status == 403:
-            self._denied(
+            self.denied(
                 client, caller, where, failure, "; no such mount, or no policy grants a path in it"
             )
         if isinstance(failure, HttpFailure) and failure.status == 404:
@@ -130,7 +136,7 @@ class KvReader:
             )
         return mount, target[len(mount) + 1 :], kv
 
-    def _denied(
+    def denied(
         self, client: Any, caller: Caller, what: str, failure: HttpFailure, hint: str = ""
     ) -> NoReturn:
         # Vault answers 403 both to a token without a policy and to an invalid or revoked
