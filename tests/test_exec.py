@@ -150,7 +150,7 @@ def test_sources_come_from_the_environment_by_default(tmp_path: Path) -> None:
     assert mismatched(env, {"BW_PASSWORD": CANARY_PASSWORD}) == []
 
 
-def test_existing_variables_are_kept_unless_overridden(tmp_path: Path) -> None:
+def test_other_variables_are_kept_and_inherited_bandwidth_ones_removed(tmp_path: Path) -> None:
     uri = secret_dir(tmp_path / "bw", SECRET_VOLUME)
     env = clean_env(KEEP_ME="kept", BW_USERNAME="stale-user", BW_CLIENT_ID="unrelated")
 
@@ -159,7 +159,7 @@ def test_existing_variables_are_kept_unless_overridden(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     got = child_report(result)["env"]
     assert isinstance(got, dict)
-    expected = {"KEEP_ME": "kept", "BW_USERNAME": "jdoe", "BW_CLIENT_ID": "unrelated"}
+    expected = {"KEEP_ME": "kept", "BW_USERNAME": "jdoe", "BW_CLIENT_ID": None}
     assert mismatched(got, expected) == []
 
 

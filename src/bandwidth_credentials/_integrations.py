@@ -8,7 +8,10 @@ Credentials go only to their origin: a request whose scheme, host and port diffe
 the service's base URL (RFC 6454 origin) gets no ``Authorization`` header from here, and
 a 401 from another origin (say, the target of a redirect) never triggers the refresh
 and retry that re-sends credentials. On a 401 from the service itself, the refusal is
-reported once (a new OAuth token, or a credentials reload) and the request retried once.
+reported once (a new OAuth token, or a credentials reload) and the request retried once,
+with its body: httpx reads a streamed body before the first attempt; with requests a
+file body is rewound, and a body that cannot be sent again (a generator, a pipe) gets
+the 401 back instead of a retry that would send nothing.
 
 The async httpx flow never blocks the event loop: a cached token or cached Basic
 credentials are used at once, and only a due fetch runs in a worker thread.
@@ -79,6 +82,10 @@ def _httpx_class() -> type[httpx.Auth]:
         """Sets Bandwidth's ``Authorization`` header on requests to the service's origin;
         on a 401 from that origin refreshes and retries once."""
 
+        # A retry after a 401 sends the body again: httpx reads a streamed body (a
+        # generator, a file) into memory first, so the retry has it to send.
+        requires_request_body = True
+
         def __init__(self, auth: ServiceAuth) -> None:
             self._auth = auth
 
@@ -102,6 +109,7 @@ def _httpx_class() -> type[httpx.Auth]:
         ) -> AsyncGenerator[httpx.Request, httpx.Response]:
             import asyncio
 
+            await request.aread()  # requires_request_body, as httpx.Auth's own flow does
             current = self._auth._current_nowait()
             if current is None:  # a fetch is due: it blocks, so not on the event loop
                 current = await asyncio.to_thread(self._auth.current)
@@ -158,6 +166,8 @@ def _requests_class() -> type[requests.auth.AuthBase]:
                 return response
             if not same_origin(sent.url or "", self._auth.current()):
                 return response
+            if not _rewound(sent):
+                return response  # the body was streamed and cannot be sent again
             sent_header = sent.headers.get("Authorization")
             refused = sent_header if isinstance(sent_header, str) else None
             header = _header_after_refusal(self._auth, refused)
@@ -174,6 +184,25 @@ def _requests_class() -> type[requests.auth.AuthBase]:
             return new_response
 
     return BandwidthRequestsAuth
+
+
+def _rewound(sent: requests.PreparedRequest) -> bool:
+    """Whether ``sent`` can be sent again: its body is bytes, text or nothing, or a file
+    rewound here to where it started. A generator or an unseekable stream was consumed
+    by the first attempt; a retry would declare its length and send nothing (or send an
+    empty body that the server accepts), so such a request is not retried."""
+    body = sent.body
+    if body is None or isinstance(body, (bytes, str)):
+        return True
+    position = getattr(sent, "_body_position", None)
+    if not isinstance(position, int) or not callable(getattr(body, "seek", None)):
+        return False
+    failed = False
+    try:
+        body.seek(position)
+    except (OSError, ValueError):
+        failed = True
+    return not failed
 
 
 def requests_auth(auth: ServiceAuth) -> requests.auth.AuthBase:
