@@ -37,10 +37,10 @@ if TYPE_CHECKING:
 __all__ = [
     "BITWARDEN_NAMES",
     "FOREIGN_NAMES",
-    "bitwarden_present",
-    "bitwarden_reason",
     "SCHEMA",
     "Scope",
+    "bitwarden_present",
+    "bitwarden_reason",
     "classify_key",
     "env_field",
     "scope_of",
@@ -150,8 +150,8 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     True
     """
     if not name.isascii():
-        # Case-insensitive in ASCII only: Unicode case mapping would read BW_PAſſWORD
-        # (long s) or bw_account_ıd (dotless i) as documented names.
+        # Case-insensitive in ASCII only: Unicode case mapping would read a name with a
+        # long s (U+017F) or a dotless i (U+0131) as a documented name.
         return None
     upper = name.upper()
     for prefix in sorted(prefixes, key=len, reverse=True):

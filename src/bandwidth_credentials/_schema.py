@@ -299,15 +299,14 @@ def env_scope(service: str) -> str:
     return service.upper().replace("-", "_")
 
 
-_ASCII_LOWER = str.maketrans(
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "_-"
-)
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "_-")
 
 
 def compact(name: str) -> str:
     """``name`` with ``_`` and ``-`` removed and ASCII letters lowered: ``Account-ID`` ->
     ``accountid``. Nothing else is removed or folded, so ``pass\u200bword`` and
-    ``passwordé`` stay distinct from ``password`` and ``PAſſWORD`` is not ``password``.
+    ``passwordé`` stay distinct from ``password``, and no Unicode case mapping applies
+    (a long s, U+017F, is not an ``s``).
     """
     return name.translate(_ASCII_LOWER)
 

@@ -110,8 +110,8 @@ class EnvProvider(Provider):
     both ``BW_PASSWORD`` and ``BW_PASSWORD_FILE`` to different values is an error naming
     both. A ``*_FILE`` variable that names no credential (``BW_LOG_FILE``) is left alone.
 
-    Names match case-insensitively in ASCII only (``BW_PAſſWORD`` is not read). When
-    Bitwarden's CLI variables are set (``BW_SESSION``, ``BW_CLIENTID``,
+    Names match case-insensitively in ASCII only (a name spelled with a long s, U+017F,
+    is not read). When Bitwarden's CLI variables are set (``BW_SESSION``, ``BW_CLIENTID``,
     ``BW_CLIENTSECRET``), ``BW_PASSWORD`` is Bitwarden's master password and is not read;
     give Bandwidth's as ``BANDWIDTH_PASSWORD`` (or under a prefix of your own).
     """
@@ -135,7 +135,7 @@ class EnvProvider(Provider):
         bitwarden = self._bitwarden()
         skipped_bitwarden: dict[str, str] = {}
         files = {}
-        # ASCII names only: case-insensitive in ASCII (BW_PASSWORD_FıLE names no file).
+        # ASCII names only: case-insensitive in ASCII (a dotless i in "_FILE" names no file).
         for name in [n for n in prefixed if n.isascii() and n.upper().endswith(FILE_SUFFIX)]:
             base = name[: -len(FILE_SUFFIX)]
             if self.schema.env_name(base, self._prefixes) is None:
