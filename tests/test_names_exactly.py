@@ -115,7 +115,8 @@ def test_one_name_twice_in_a_dotenv_file_is_an_error_naming_both_lines(tmp_path:
     message = str(caught.value)
     assert "BW_PASSWORD" in message
     assert "lines 2 and 5" in message
-    assert CANARY_PASSWORD not in message and "newer" not in message
+    assert CANARY_PASSWORD not in message
+    assert "newer" not in message
 
 
 def test_one_name_twice_with_the_same_value_is_accepted(tmp_path: Path) -> None:
