@@ -89,8 +89,9 @@ def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
     Numbers and Account with a base URL of their own: that URL, the account resource.
     Otherwise the Numbers base URL when Numbers holds the same credentials, all of its
     settings from the same source as ``auth``'s; else, when ``auth`` was not pointed at a
-    host of its own, Bandwidth's account resource in its environment. A host configured elsewhere (another
-    source's ``BW_NUMBERS_BASE_URL``) never receives ``auth``'s credentials.
+    host of its own, Bandwidth's account resource in its environment. A host configured
+    elsewhere (another source's ``BW_NUMBERS_BASE_URL``) never receives ``auth``'s
+    credentials.
     """
     if auth.service in _ACCOUNT_SERVICES and "base_url" in auth.provenance:
         return auth.base_url
