@@ -20,9 +20,12 @@ credentials are used at once, and only a due fetch runs in a worker thread.
 from __future__ import annotations
 
 import functools
+import inspect
 import urllib.parse
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
+
+from ._schema import SERVICES
 
 if TYPE_CHECKING:
     import httpx
@@ -229,6 +232,25 @@ class _Live:
         return f"_Live({self.auth.service!r})"
 
 
+def _sdk_host(auth: ServiceAuth) -> str:
+    """The SDK's ``host`` for ``auth``: its base URL without the account part the SDK
+    appends itself (every operation's path starts ``/accounts/{accountId}`` or, for
+    Messaging, ``/users/{accountId}``). Raises :class:`ConfigurationError` when the base
+    URL does not end with it (the SDK cannot be pointed there)."""
+    segment = SERVICES[auth.service].path.rsplit("/", 2)[-2]
+    suffix = f"/{segment}/{auth.account_id}"
+    if not auth.base_url.endswith(suffix):
+        from ._errors import ConfigurationError
+        from ._http import display_url
+
+        raise ConfigurationError(
+            f"sdk_configuration(): the {auth.service} base URL {display_url(auth.base_url)} "
+            f"does not end with {suffix}, which the Bandwidth SDK appends to its host "
+            "itself; it cannot be pointed there (use the base URL with requests or httpx)"
+        )
+    return auth.base_url[: -len(suffix)]
+
+
 @functools.cache
 def _sdk_class() -> type[Any]:
     missing = False
@@ -243,11 +265,24 @@ def _sdk_class() -> type[Any]:
             "sdk_configuration() needs the official Bandwidth SDK: "
             "pip install 'bandwidth-credentials[sdk]'"
         )
+    if "ignore_operation_servers" not in inspect.signature(bandwidth.Configuration).parameters:
+        from ._errors import ConfigurationError
+
+        version = getattr(bandwidth, "__version__", "unknown")
+        raise ConfigurationError(
+            f"sdk_configuration(): the installed bandwidth-sdk ({version}) cannot be pointed "
+            "at a host (it has no ignore_operation_servers setting), so it would send the "
+            "credentials to its built-in production hosts; install a newer one: "
+            "pip install -U 'bandwidth-credentials[sdk]'"
+        )
+    base_host = bandwidth.Configuration.host
 
     class BandwidthSdkConfiguration(bandwidth.Configuration):  # type: ignore[misc]
-        """The SDK's configuration, with the ``Authorization`` value read from this
-        library's current credentials on every request (rotated Basic credentials and
-        refreshed tokens reach a long-lived ``ApiClient``) instead of stored values."""
+        """The SDK's configuration pointed at the hosts this library resolved (``host``,
+        with the SDK's built-in per-operation hosts ignored), with the ``Authorization``
+        value read from the current credentials on every request (rotated Basic
+        credentials and refreshed tokens reach a long-lived ``ApiClient``) and attached
+        only while the configuration targets the service's origin."""
 
         _bandwidth_live: _Live | None = None
 
@@ -255,10 +290,38 @@ def _sdk_class() -> type[Any]:
             assert self._bandwidth_live is not None
             return self._bandwidth_live.auth.current()
 
+        @property
+        def host(self) -> str:
+            if self._bandwidth_live is None:
+                return str(base_host.fget(self))
+            return _sdk_host(self._bandwidth_current())
+
+        @host.setter
+        def host(self, value: str) -> None:
+            if self._bandwidth_live is not None:
+                mine = _sdk_host(self._bandwidth_current())
+                if value.rstrip("/") != mine:
+                    from ._errors import ConfigurationError
+                    from ._http import display_url
+
+                    raise ConfigurationError(
+                        f"this configuration holds the {self._bandwidth_live.auth.service} "
+                        f"credentials and targets {display_url(mine)} only; configure "
+                        "the base URL (BW_<SERVICE>_BASE_URL) in the credentials' source"
+                    )
+            base_host.fset(self, value)
+
+        def _bandwidth_targets(self, current: ServiceAuth) -> bool:
+            """Whether every request made with this configuration goes to ``current``'s
+            origin: the SDK's built-in hosts are ignored and ``host`` is the service's."""
+            return bool(self.ignore_operation_servers) and same_origin(self.host, current)
+
         def auth_settings(self) -> Any:
             if self._bandwidth_live is None:
                 return super().auth_settings()
             current = self._bandwidth_current()
+            if not self._bandwidth_targets(current):
+                return {}
             basic = current.scheme == "basic"
             return {
                 "Basic" if basic else "OAuth2": {
@@ -273,24 +336,38 @@ def _sdk_class() -> type[Any]:
             if self._bandwidth_live is None:
                 return super().get_basic_auth_token()
             current = self._bandwidth_current()
-            return current.authorization if current.scheme == "basic" else None
+            if current.scheme != "basic" or not self._bandwidth_targets(current):
+                return None
+            return current.authorization
 
-        def get_access_token(self) -> str:
+        def get_access_token(self) -> str | None:
             if self._bandwidth_live is None:
                 return str(super().get_access_token())
-            return self._bandwidth_current().authorization.split(" ", 1)[1]
+            current = self._bandwidth_current()
+            if current.scheme != "bearer" or not self._bandwidth_targets(current):
+                return None
+            return current.authorization.split(" ", 1)[1]
 
     return BandwidthSdkConfiguration
 
 
 def sdk_configuration(auth: ServiceAuth) -> Any:
-    """A ``bandwidth.Configuration`` that takes its ``Authorization`` value from
+    """A ``bandwidth.Configuration`` for ``auth``'s service: ``host`` is the service's
+    resolved base URL without the account part (so ``BW_ENVIRONMENT``, host overrides and
+    base URLs apply), the SDK's built-in per-operation hosts are ignored
+    (``ignore_operation_servers``), and the ``Authorization`` value comes from
     ``auth.current()`` on every request (OAuth token, static token or Basic pair).
 
     No username, password, client id or secret is passed to the SDK or stored on the
     configuration, so SDK versions that dropped Basic keep working and nothing secret
-    is copied into the SDK's objects.
+    is copied into the SDK's objects. Use one configuration per service: an API class of
+    another service (``MessagesApi`` with Voice's configuration) is sent to Voice's host.
+
+    Raises :class:`ConfigurationError` when the SDK is missing, too old to be pointed at a
+    host, or the base URL does not end with the account part the SDK appends.
     """
-    config = _sdk_class()()
+    cls = _sdk_class()
+    host = _sdk_host(auth)
+    config = cls(host=host, ignore_operation_servers=True)
     config._bandwidth_live = _Live(auth)
     return config
