@@ -68,19 +68,26 @@ class World:
         return len(self.api.requests) + self.token.requests
 
 
-def _credentials(kind: str, api: Server, token: TokenServer) -> str:
-    lines = [
-        f"BW_ACCOUNT_ID={ACCOUNT}",
-        f"BW_VOICE_BASE_URL={api.url}/api/v2/accounts/{ACCOUNT}",
-        f"BW_MESSAGING_BASE_URL={api.url}/api/v2/users/{ACCOUNT}",
-        f"BW_NUMBERS_BASE_URL={api.url}/api/accounts/{ACCOUNT}",
-    ]
-    if kind == "oauth":
+def _credentials(kind: str, style: str, api: Server, token: TokenServer) -> str:
+    """The ``.env`` holding the credentials. ``explicit``: every URL spelled out.
+    ``hosts``: the token endpoint and the Voice and Messaging hosts given as host
+    overrides (``BW_API_URL``, ...), the paths following from the schema, so an explicit
+    URL in another source is what a consumer that mixes sources would pick up."""
+    lines = [f"BW_ACCOUNT_ID={ACCOUNT}", f"BW_NUMBERS_BASE_URL={api.url}/api/accounts/{ACCOUNT}"]
+    if style == "explicit":
         lines += [
-            f"BW_CLIENT_ID={CLIENT_ID}",
-            f"BW_CLIENT_SECRET={CLIENT_SECRET}",
+            f"BW_VOICE_BASE_URL={api.url}/api/v2/accounts/{ACCOUNT}",
+            f"BW_MESSAGING_BASE_URL={api.url}/api/v2/users/{ACCOUNT}",
             f"BW_TOKEN_URL={token.url}",
         ]
+    else:
+        lines += [
+            f"BW_VOICE_URL={api.url}",
+            f"BW_MESSAGING_URL={api.url}",
+            f"BW_API_URL={token.url.removesuffix('/api/v1/oauth2/token')}",
+        ]
+    if kind == "oauth":
+        lines += [f"BW_CLIENT_ID={CLIENT_ID}", f"BW_CLIENT_SECRET={CLIENT_SECRET}"]
     else:
         lines += ["BW_USERNAME=jdoe", f"BW_PASSWORD={PASSWORD}"]
     return "\n".join(lines) + "\n"
@@ -101,13 +108,18 @@ def _stray(stray: Server) -> dict[str, str]:
 
 
 @pytest.fixture(
-    params=[("oauth", "credentials first"), ("oauth", "stray first"), ("basic", "stray first")],
-    ids=lambda p: f"{p[0]}, {p[1]}",
+    params=[
+        ("oauth", "explicit", "credentials first"),
+        ("oauth", "hosts", "credentials first"),
+        ("oauth", "hosts", "stray first"),
+        ("basic", "hosts", "stray first"),
+    ],
+    ids=", ".join,
 )
 def world(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> Iterator[World]:
-    kind, order = request.param
+    kind, style, order = request.param
     token = TokenServer(CLIENT_ID, CLIENT_SECRET)
     with (
         serve(token) as token_root,
@@ -118,7 +130,7 @@ def world(
     ):
         token.url = token_root + "/api/v1/oauth2/token"
         path = tmp_path / "creds.env"
-        path.write_text(_credentials(kind, api, token), encoding="utf-8")
+        path.write_text(_credentials(kind, style, api, token), encoding="utf-8")
         creds = f"dotenv:{path}"
         sources = [creds, "env"] if order == "credentials first" else ["env", creds]
         for name in [n for n in os.environ if n.upper().startswith(("BW_", "BANDWIDTH_"))]:
@@ -178,16 +190,21 @@ def _httpx_auth_async(world: World) -> None:
 
 def _sdk_configuration(world: World) -> None:
     resolver = world.resolver()
+    with (
+        bandwidth.ApiClient(resolver.get_auth("voice").sdk_configuration()) as client,
+        contextlib.suppress(bandwidth.ApiException),  # the API's first answer is 401
+    ):
+        bandwidth.CallsApi(client).list_calls(ACCOUNT)
     with bandwidth.ApiClient(resolver.get_auth("voice").sdk_configuration()) as client:
-        with contextlib.suppress(bandwidth.ApiException):  # the API's first answer is 401
-            bandwidth.CallsApi(client).list_calls(ACCOUNT)
         bandwidth.CallsApi(client).list_calls(ACCOUNT)
     messaging = resolver.get_auth("messaging").sdk_configuration()
-    with bandwidth.ApiClient(messaging) as client:
-        # The API answers 401, or a list where the SDK expects an object (ValueError):
-        # where the request went is what counts.
-        with contextlib.suppress(bandwidth.ApiException, ValueError):
-            bandwidth.MessagesApi(client).list_messages(ACCOUNT)
+    # The API answers 401, or a list where the SDK expects an object (ValueError): where
+    # the request went is what counts.
+    with (
+        bandwidth.ApiClient(messaging) as client,
+        contextlib.suppress(bandwidth.ApiException, ValueError),
+    ):
+        bandwidth.MessagesApi(client).list_messages(ACCOUNT)
 
 
 def _token_claims(world: World) -> None:
@@ -293,9 +310,8 @@ SENDS_NOTHING: dict[str, str] = {
             "skipped",
         )
     },
-    **{
-        name: "resolution or registry only"
-        for name in (
+    **dict.fromkeys(
+        (
             "aget_auth",
             "available_providers",
             "configure",
@@ -305,8 +321,9 @@ SENDS_NOTHING: dict[str, str] = {
             "register_provider",
             "reload",
             "unregister_provider",
-        )
-    },
+        ),
+        "resolution or registry only",
+    ),
     "bwcreds explain": "reads sources, prints where each field came from",
     "bwcreds providers": "lists the installed schemes",
 }
