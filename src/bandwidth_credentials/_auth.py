@@ -46,6 +46,13 @@ class Owner(Protocol):
     def invalidate(self, seen: ServiceAuth | None = None) -> None: ...
 
 
+def _basic_header(username: str, password: Secret) -> str:
+    """``Basic base64(username:password)`` (RFC 7617), built where no other local holds
+    the raw password."""
+    raw = f"{username}:{password.get_secret_value()}".encode()
+    return "Basic " + binascii.b2a_base64(raw, newline=False).decode()  # base64, no import
+
+
 class ServiceAuth:
     """Credentials and endpoint for one Bandwidth API, built once per resolution.
 
@@ -122,9 +129,7 @@ class ServiceAuth:
         if basic:
             assert credentials.username is not None
             assert credentials.password is not None
-            raw = f"{credentials.username}:{credentials.password.get_secret_value()}"
-            encoded = binascii.b2a_base64(raw.encode(), newline=False)  # base64, no import
-            authorization: str | None = "Basic " + encoded.decode()
+            authorization: str | None = _basic_header(credentials.username, credentials.password)
         else:
             authorization = None
             if bearer is None:

@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
 
+    from ._secret import Secret
+
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "BadURL",
@@ -245,7 +247,7 @@ def request(
     method: str,
     url: str,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | Secret] | None = None,
     body: bytes = b"",
     timeout: float = 10.0,
     max_size: int = DEFAULT_MAX_SIZE,
@@ -263,6 +265,8 @@ def request(
     returned, not followed. Raises :class:`BadURL`,
     :class:`ConnectFailed`, :class:`TLSFailed`, :class:`DeadlineExceeded`,
     :class:`BrokenResponse` or :class:`ResponseTooLarge` (all :class:`HttpError`).
+    A header value may be a :class:`~bandwidth_credentials._secret.Secret` (a
+    credential): it is unwrapped only as the request is written.
     """
     target = _parse_checked(url)
     if cafile is None:

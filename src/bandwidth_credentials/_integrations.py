@@ -26,6 +26,7 @@ from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 
 from ._schema import SERVICES
+from ._secret import Secret
 
 if TYPE_CHECKING:
     import httpx
@@ -52,10 +53,18 @@ def same_origin(url: str, auth: ServiceAuth) -> bool:
     return mine is not None and _origin(url) == mine
 
 
-def _header_after_refusal(auth: ServiceAuth, refused: str | None) -> str:
+def _header_after_refusal(auth: ServiceAuth, refused: Secret | None) -> Secret:
+    """Report the refused ``Authorization`` value; the current one after that. Both are
+    held masked, so an error raised meanwhile (a refused refresh) carries no frame
+    holding a credential as a local (error trackers record locals)."""
     current = auth.current()
-    current.invalidate(refused)
-    return current.current().authorization
+    current.invalidate(None if refused is None else refused.get_secret_value())
+    return Secret(current.current().authorization)
+
+
+def _masked(value: object) -> Secret | None:
+    """``value`` (a header value) held in a :class:`Secret`; ``None`` when not a string."""
+    return Secret(value) if isinstance(value, str) else None
 
 
 def _refused_here(response: httpx.Response, auth: ServiceAuth) -> bool:
@@ -100,11 +109,12 @@ def _httpx_class() -> type[httpx.Auth]:
             if not same_origin(str(request.url), current):
                 yield request
                 return
-            header = current.authorization
-            request.headers["Authorization"] = header
+            header = Secret(current.authorization)
+            request.headers["Authorization"] = header.get_secret_value()
             response = yield request
             if _refused_here(response, current):
-                request.headers["Authorization"] = _header_after_refusal(self._auth, header)
+                retry = _header_after_refusal(self._auth, header)
+                request.headers["Authorization"] = retry.get_secret_value()
                 yield request
 
         async def async_auth_flow(
@@ -119,15 +129,14 @@ def _httpx_class() -> type[httpx.Auth]:
             if not same_origin(str(request.url), current):
                 yield request
                 return
-            header = current._authorization_nowait()
+            header = _masked(current._authorization_nowait())
             if header is None:  # a token request is due
-                header = await asyncio.to_thread(lambda: current.authorization)
-            request.headers["Authorization"] = header
+                header = await asyncio.to_thread(lambda: Secret(current.authorization))
+            request.headers["Authorization"] = header.get_secret_value()
             response = yield request
             if _refused_here(response, current):
-                request.headers["Authorization"] = await asyncio.to_thread(
-                    _header_after_refusal, self._auth, header
-                )
+                retry = await asyncio.to_thread(_header_after_refusal, self._auth, header)
+                request.headers["Authorization"] = retry.get_secret_value()
                 yield request
 
     return BandwidthHttpxAuth
@@ -171,14 +180,13 @@ def _requests_class() -> type[requests.auth.AuthBase]:
                 return response
             if not _rewound(sent):
                 return response  # the body was streamed and cannot be sent again
-            sent_header = sent.headers.get("Authorization")
-            refused = sent_header if isinstance(sent_header, str) else None
+            refused = _masked(sent.headers.get("Authorization"))
             header = _header_after_refusal(self._auth, refused)
             # Release the connection before reusing it for the retry.
             _ = response.content
             response.close()
             retry = sent.copy()
-            retry.headers["Authorization"] = header
+            retry.headers["Authorization"] = header.get_secret_value()
             retry._bandwidth_retry = True  # type: ignore[attr-defined]
             connection = response.connection
             new_response: requests.Response = connection.send(retry, **kwargs)

@@ -22,13 +22,14 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 from . import _http
 from ._checks import ServiceCredentials
 from ._errors import TokenError
 from ._jwt import TokenClaims, decode_claims
 from ._log import logger
+from ._secret import Secret
 from ._token_request import Failure as _Failure
 from ._token_request import request_token
 
@@ -52,11 +53,27 @@ BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
 MAX_SIZE = 1 << 20
 
 
-class _Token(NamedTuple):
-    value: str
-    refresh_at: float  # monotonic
-    expires_at: float  # monotonic
-    claims: TokenClaims | None
+class _Token:
+    """A cached token: ``value`` (the token, held masked), ``refresh_at`` and
+    ``expires_at`` (monotonic seconds), ``claims``. Not a tuple, so an error tracker
+    that records local variables shows its masked ``repr``, never the token."""
+
+    __slots__ = ("_value", "claims", "expires_at", "refresh_at")
+
+    def __init__(
+        self, value: str, refresh_at: float, expires_at: float, claims: TokenClaims | None
+    ) -> None:
+        self._value = Secret(value)
+        self.refresh_at = refresh_at
+        self.expires_at = expires_at
+        self.claims = claims
+
+    @property
+    def value(self) -> str:
+        return self._value.get_secret_value()
+
+    def __repr__(self) -> str:
+        return "<access token **********>"
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -79,7 +96,7 @@ class TokenManager:
         self,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | Secret,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -88,7 +105,8 @@ class TokenManager:
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
-        self._secret = client_secret
+        # Masked: every frame holding the manager shows its repr, never the secret.
+        self._secret = client_secret if isinstance(client_secret, Secret) else Secret(client_secret)
         self._clock, self._wall, self._sleep, self._rng = clock, wall, sleep, rng
         self._token: _Token | None = None
         self._reset_state()
@@ -287,9 +305,11 @@ _SALT = os.urandom(16)  # keys the secret digest; never leaves this process's me
 PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age out
 
 
-def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenManager:
+def token_manager(token_url: str, client_id: str, client_secret: str | Secret) -> TokenManager:
     """The process-wide manager for (token URL, client id, client secret)."""
-    digest = _Digest(hmac.new(_SALT, client_secret.encode(), "sha256").digest())
+    if not isinstance(client_secret, Secret):
+        client_secret = Secret(client_secret)
+    digest = _Digest(hmac.new(_SALT, client_secret.get_secret_value().encode(), "sha256").digest())
     key = (token_url, client_id, digest)
     with _managers_lock:
         manager = _managers.get(key)
@@ -330,5 +350,5 @@ def token_source(credentials: ServiceCredentials) -> TokenManager:
     return token_manager(
         token_url_for(credentials),
         credentials.client_id,
-        credentials.client_secret.get_secret_value(),
+        credentials.client_secret,
     )

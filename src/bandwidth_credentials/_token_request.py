@@ -19,8 +19,16 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from . import _http
+from ._secret import Secret
 
-__all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token", "token_problem"]
+__all__ = [
+    "STANDARD_ERRORS",
+    "Failure",
+    "Issued",
+    "basic_authorization",
+    "request_token",
+    "token_problem",
+]
 
 DEFAULT_LIFETIME = 3600.0
 STANDARD_ERRORS = frozenset(
@@ -75,10 +83,19 @@ def _server_text(body: bytes) -> str:
     return f" ({code})" if code in STANDARD_ERRORS else " (server text omitted)"
 
 
+def basic_authorization(user: str, secret: Secret | str) -> Secret:
+    """``Basic base64(user:secret)`` (RFC 7617), held masked: no frame keeps the raw
+    header or secret as a local (error trackers record locals); the HTTP client unwraps
+    it as it writes the request. Sent as given, as Bandwidth's own SDKs do (no
+    form-encoding of id and secret)."""
+    raw = secret.get_secret_value() if isinstance(secret, Secret) else secret
+    return Secret("Basic " + base64.b64encode(f"{user}:{raw}".encode()).decode())
+
+
 def request_token(
     token_url: str,
     client_id: str,
-    client_secret: str,
+    client_secret: Secret | str,
     *,
     timeout: float,
     max_size: int,
@@ -86,10 +103,8 @@ def request_token(
 ) -> Issued | Failure:
     """Make one attempt (bounded by ``timeout`` seconds, answer capped at ``max_size``
     bytes); ``wall`` gives epoch seconds for ``Retry-After`` dates. Never raises."""
-    # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
-    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     headers = {
-        "Authorization": "Basic " + basic,
+        "Authorization": basic_authorization(client_id, client_secret),
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
     }

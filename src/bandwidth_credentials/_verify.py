@@ -34,6 +34,7 @@ from ._errors import ConfigurationError, CredentialsError, TokenError
 from ._resolver import Resolver  # loaded by now; imported for the annotations
 from ._results import Verification
 from ._schema import HOSTS, MESSAGING_TOKEN, SERVICE_NAMES, SERVICES, canonical_service
+from ._secret import Secret
 
 __all__ = ["BUILD_UNAVAILABLE", "Verification", "environment_note", "verify"]
 
@@ -113,7 +114,7 @@ def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
     return SERVICES["numbers"].base_url(auth.account_id, auth.environment)
 
 
-def _get(url: str, authorization: str) -> tuple[int | None, str]:
+def _get(url: str, authorization: Secret) -> tuple[int | None, str]:
     from . import _http
 
     failure: _http.HttpError | None = None
@@ -135,7 +136,7 @@ def _get(url: str, authorization: str) -> tuple[int | None, str]:
 def _basic(
     auth: ServiceAuth,
     numbers: ServiceAuth | None,
-    asked: dict[tuple[str, str], tuple[int | None, str]],
+    asked: dict[tuple[str, str, Secret | None], tuple[int | None, str]],
 ) -> Verification:
     base = Verification(
         auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
@@ -153,9 +154,11 @@ def _basic(
             "(BW_NUMBERS_BASE_URL in the same source); not checked"
         )
         return base._replace(outcome="unverified", detail=detail)
-    key = (url, auth.authorization)  # in memory only, to ask once per user and account
+    # Asked once per user and account; the password stays masked (a Secret compares by
+    # value), so no frame holds it as a plain local.
+    key = (url, auth.username or "", auth._password)
     if key not in asked:
-        asked[key] = _get(url, auth.authorization)
+        asked[key] = _get(url, Secret(auth.authorization))
     status, reason = asked[key]
     where = display_url(url)
     if status == 200:
@@ -203,7 +206,7 @@ def verify(
             auths[name] = exc
     numbers = auths["numbers"]
     numbers_auth = None if isinstance(numbers, CredentialsError) else numbers
-    asked: dict[tuple[str, str], tuple[int | None, str]] = {}
+    asked: dict[tuple[str, str, Secret | None], tuple[int | None, str]] = {}
     now = clock()
     results = []
     for name in names:
