@@ -202,7 +202,7 @@ def _rewound(sent: requests.PreparedRequest) -> bool:
     rewound here to where it started. A generator or an unseekable stream was consumed
     by the first attempt; a retry would declare its length and send nothing (or send an
     empty body that the server accepts), so such a request is not retried."""
-    body = sent.body
+    body: Any = sent.body  # typed bytes | str | None; a stream or generator in practice
     if body is None or isinstance(body, (bytes, str)):
         return True
     position = getattr(sent, "_body_position", None)

@@ -103,7 +103,7 @@ def request_token(
 ) -> Issued | Failure:
     """Make one attempt (bounded by ``timeout`` seconds, answer capped at ``max_size``
     bytes); ``wall`` gives epoch seconds for ``Retry-After`` dates. Never raises."""
-    headers = {
+    headers: dict[str, str | Secret] = {
         "Authorization": basic_authorization(client_id, client_secret),
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
