@@ -9,9 +9,11 @@ the service's base URL (RFC 6454 origin) gets no ``Authorization`` header from h
 a 401 from another origin (say, the target of a redirect) never triggers the refresh
 and retry that re-sends credentials. On a 401 from the service itself, the refusal is
 reported once (a new OAuth token, or a credentials reload) and the request retried once,
-with its body: httpx reads a streamed body before the first attempt; with requests a
-file body is rewound, and a body that cannot be sent again (a generator, a pipe) gets
-the 401 back instead of a retry that would send nothing.
+unless that left the same ``Authorization`` value (a token refused again within its
+backoff window is not replaced): then the 401 is the caller's answer. The retry has its
+body: httpx reads a streamed body before the first attempt; with requests a file body
+is rewound, and a body that cannot be sent again (a generator, a pipe) gets the 401
+back instead of a retry that would send nothing.
 
 The async httpx flow never blocks the event loop: a cached token or cached Basic
 credentials are used at once, and only a due fetch runs in a worker thread.
@@ -113,9 +115,10 @@ def _httpx_class() -> type[httpx.Auth]:
             request.headers["Authorization"] = header.get_secret_value()
             response = yield request
             if _refused_here(response, current):
-                retry = _header_after_refusal(self._auth, header)
-                request.headers["Authorization"] = retry.get_secret_value()
-                yield request
+                renewed = _header_after_refusal(self._auth, header)
+                if renewed != header:
+                    request.headers["Authorization"] = renewed.get_secret_value()
+                    yield request
 
         async def async_auth_flow(
             self, request: httpx.Request
@@ -135,9 +138,10 @@ def _httpx_class() -> type[httpx.Auth]:
             request.headers["Authorization"] = header.get_secret_value()
             response = yield request
             if _refused_here(response, current):
-                retry = await asyncio.to_thread(_header_after_refusal, self._auth, header)
-                request.headers["Authorization"] = retry.get_secret_value()
-                yield request
+                renewed = await asyncio.to_thread(_header_after_refusal, self._auth, header)
+                if renewed != header:
+                    request.headers["Authorization"] = renewed.get_secret_value()
+                    yield request
 
     return BandwidthHttpxAuth
 
@@ -182,6 +186,8 @@ def _requests_class() -> type[requests.auth.AuthBase]:
                 return response  # the body was streamed and cannot be sent again
             refused = _masked(sent.headers.get("Authorization"))
             header = _header_after_refusal(self._auth, refused)
+            if header == refused:
+                return response  # nothing new to send: the 401 is the answer
             # Release the connection before reusing it for the retry.
             _ = response.content
             response.close()
