@@ -29,13 +29,13 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 import bandwidth_credentials
-from bandwidth_credentials import Resolver, register_provider, verify
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
+from bandwidth_credentials import Resolver, _oauth, register_provider, verify
+from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, FakeClock
 from bandwidth_credentials.testing._graph import find_in_text
 
 from .helpers import MemoryProvider
 from .misbehaving import answer, misbehaving, redirect
-from .oauth_servers import TokenServer, serve
+from .oauth_servers import TokenServer, jwt, serve
 from .test_leaks import CANARIES, CLI_ENVS, SCENARIOS
 
 CLIENT_SECRET = "canary-client-secret-9f"
@@ -154,7 +154,12 @@ def _environment(values: dict[str, str]) -> None:
     os.environ.update(values)
 
 
-def _oauth_cases(token_server: TokenServer, api_url: str) -> list[Case]:
+def _oauth_cases(
+    token_server: TokenServer,
+    api_url: str,
+    clock: FakeClock,
+    expiring: list[Callable[[], None]],
+) -> list[Case]:
     token_url = token_server.url
 
     def oauth(secret: str = CLIENT_SECRET) -> Resolver:
@@ -208,14 +213,20 @@ def _oauth_cases(token_server: TokenServer, api_url: str) -> list[Case]:
         raise bandwidth_credentials.CredentialsError(results[0].detail)
 
     def refresh_refused_after_401(client: str) -> Callable[[], None]:
-        """The API refuses the token (401); the token endpoint then refuses the client,
-        so the retry's refresh raises inside the adapter's flow."""
+        """The API refuses the token (401) and, meanwhile, the token expires and the
+        token endpoint starts refusing the client: the retry's refresh raises inside the
+        adapter's flow, whose frames hold the refused and the new ``Authorization``."""
 
         def run() -> None:
             token_server.mode = "ok"
             voice = oauth().get_auth("voice")
             voice.headers()  # a token (a JWT holding a canary) is now cached
-            token_server.mode = "401"
+
+            def expire() -> None:  # called by the API as it answers 401
+                clock.advance(7200)
+                token_server.mode = "401"
+
+            expiring[0] = expire
             url = voice.url("calls")
             if client == "requests":
                 requests.get(url, auth=voice.requests_auth(), timeout=10)
@@ -232,14 +243,12 @@ def _oauth_cases(token_server: TokenServer, api_url: str) -> list[Case]:
         return run
 
     def expired_then_refused() -> None:
-        token_server.mode, token_server.expires_in = "ok", 0
+        token_server.mode = "ok"
         voice = oauth().get_auth("voice")
-        voice.headers()  # a token that expires at once
+        voice.headers()
+        clock.advance(7200)  # past the token's expiry: nothing valid is left to serve
         token_server.mode = "401"
-        try:
-            voice.headers()
-        finally:
-            token_server.expires_in = 3600
+        voice.headers()
 
     return [
         ("token: refused refresh after a 401, requests", refresh_refused_after_401("requests")),
@@ -259,7 +268,9 @@ def _oauth_cases(token_server: TokenServer, api_url: str) -> list[Case]:
 
 def _failing_endpoint_cases() -> Iterator[tuple[str, Callable[[], object], Any]]:
     """The token endpoint failing in other ways: 500, a redirect, not JSON."""
+    odd = jwt({"accounts": ["920012"], "sub": CANARY_PASSWORD, "exp": 10**400})
     behaviours = {
+        "exp is not a time": answer(200, json.dumps({"access_token": odd}).encode()),
         "500": answer(500, b'{"error": "server_error"}'),
         "redirect": redirect("http://127.0.0.2:9/elsewhere"),
         "not JSON": answer(200, b"<html/>"),
@@ -314,9 +325,18 @@ def main() -> None:
         run(name, action)
     token = TokenServer("client-abc", CLIENT_SECRET)
     token.claims = {"accounts": ["920012"], "sub": CANARY_PASSWORD}  # tokens are secrets too
-    with serve(token) as root, misbehaving(answer(401, b"{}")) as api:
+    clock = FakeClock()
+    _oauth.clock = clock  # the token managers' clock: tokens expire when the driver says
+    expiring: list[Callable[[], None]] = [lambda: None]
+
+    def refuse(conn: Any, request: Any, server: Any) -> None:
+        expiring[0]()
+        expiring[0] = lambda: None
+        answer(401, b"{}")(conn, request, server)
+
+    with serve(token) as root, misbehaving(refuse) as api:
         token.url = root + "/api/v1/oauth2/token"
-        for name, action in _oauth_cases(token, api.url):
+        for name, action in _oauth_cases(token, api.url, clock, expiring):
             run(name, action)
     for name, action, behaviour in _failing_endpoint_cases():
         with misbehaving(behaviour) as server:
