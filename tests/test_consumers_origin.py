@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 import bandwidth_credentials
-from bandwidth_credentials import Resolver, ServiceAuth, verify
+from bandwidth_credentials import CredentialNotFoundError, Resolver, ServiceAuth, verify
 
 from .misbehaving import Server, answer, misbehaving
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, serve
@@ -56,6 +56,15 @@ class World:
     token: TokenServer  # 127.0.0.1: the credentials' own token endpoint
     stray: Server  # 127.0.0.2: every endpoint the other source names
     environ: dict[str, str]  # for child processes: the stray settings included
+    path: Path  # the .env file holding the credentials
+
+    def without_account(self) -> None:
+        """No account id anywhere: resolving asks the token endpoint which account the
+        client may use (its ``accounts`` claim), so resolution itself sends the secret."""
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        kept = [line for line in lines if not line.startswith("BW_ACCOUNT_ID=")]
+        self.path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+        self.token.claims = {"accounts": [ACCOUNT]}
 
     def resolver(self) -> Resolver:
         return Resolver(self.sources)
@@ -138,7 +147,8 @@ def world(
         for name, value in _stray(stray).items():
             monkeypatch.setenv(name, value)
         monkeypatch.chdir(tmp_path)
-        yield World(kind, sources, api, token, stray, dict(os.environ))
+        yield World(kind, sources, api, token, stray, dict(os.environ), path)
+        bandwidth_credentials.configure(resolver=Resolver(["env"]))  # let go of the files
         assert stray.requests == [], f"127.0.0.2 received {len(stray.requests)} request(s)"
 
 
@@ -207,6 +217,44 @@ def _sdk_configuration(world: World) -> None:
         bandwidth.MessagesApi(client).list_messages(ACCOUNT)
 
 
+def _without_account(world: World, action: Callable[[], object]) -> None:
+    """Run ``action`` with no account id anywhere: OAuth asks the token endpoint (the
+    account comes from the token); Basic has nothing to ask and is not found."""
+    world.without_account()
+    if world.kind == "oauth":
+        action()
+        return
+    with pytest.raises(CredentialNotFoundError):
+        action()
+
+
+def _discovered(world: World) -> None:
+    _without_account(world, lambda: world.resolver().get_auth("voice").headers())
+
+
+def _discovered_async(world: World) -> None:
+    _without_account(world, lambda: asyncio.run(world.resolver().aget_auth("voice")))
+
+
+def _discovered_resolve(world: World) -> None:
+    def resolve() -> None:
+        outcome = world.resolver().resolve().services["voice"]
+        if isinstance(outcome, Exception):  # per-service problems are returned, not raised
+            raise outcome
+
+    _without_account(world, resolve)
+
+
+def _discovered_default(world: World) -> None:
+    bandwidth_credentials.configure(world.sources)
+    _without_account(world, lambda: bandwidth_credentials.get_auth("voice").headers())
+
+
+def _discovered_default_async(world: World) -> None:
+    bandwidth_credentials.configure(world.sources)
+    _without_account(world, lambda: asyncio.run(bandwidth_credentials.aget_auth("voice")))
+
+
 def _token_claims(world: World) -> None:
     world.voice().token_claims()
 
@@ -269,6 +317,11 @@ CONSUMERS: dict[str, Callable[[World], None]] = {
     "ServiceAuth.sdk_configuration": _sdk_configuration,
     "ServiceAuth.token_claims": _token_claims,
     "ServiceAuth.invalidate": _token_request,
+    "Resolver.get_auth": _discovered,
+    "Resolver.aget_auth": _discovered_async,
+    "Resolver.resolve": _discovered_resolve,
+    "get_auth": _discovered_default,
+    "aget_auth": _discovered_default_async,
     "verify": _verify,
     "Resolver.verify": _resolver_verify,
     "bwcreds check": _check_online,
@@ -276,7 +329,17 @@ CONSUMERS: dict[str, Callable[[World], None]] = {
 }
 
 # Rows that only ask for an OAuth token: with Basic credentials they send nothing.
-TOKENS_ONLY = frozenset({"ServiceAuth.token_claims", "ServiceAuth.invalidate"})
+TOKENS_ONLY = frozenset(
+    {
+        "ServiceAuth.token_claims",
+        "ServiceAuth.invalidate",
+        "Resolver.get_auth",
+        "Resolver.aget_auth",
+        "Resolver.resolve",
+        "get_auth",
+        "aget_auth",
+    }
+)
 
 # Public names that send nothing anywhere, and why.
 SENDS_NOTHING: dict[str, str] = {
@@ -299,23 +362,12 @@ SENDS_NOTHING: dict[str, str] = {
     "ServiceAuth.current": "a lookup in the resolver",
     **{
         f"Resolver.{name}": "resolution only: sources are read, nothing is sent to Bandwidth"
-        for name in (
-            "aget_auth",
-            "close",
-            "get_auth",
-            "get_auth_nowait",
-            "invalidate",
-            "reload",
-            "resolve",
-            "skipped",
-        )
+        for name in ("close", "get_auth_nowait", "invalidate", "reload", "skipped")
     },
     **dict.fromkeys(
         (
-            "aget_auth",
             "available_providers",
             "configure",
-            "get_auth",
             "invalidate",
             "parse_source",
             "register_provider",
