@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import requests
 import sentry_sdk
 from sentry_sdk.envelope import Envelope
@@ -36,6 +37,7 @@ from bandwidth_credentials.testing._graph import find_in_text
 from .helpers import MemoryProvider
 from .misbehaving import answer, misbehaving, redirect
 from .oauth_servers import TokenServer, jwt, serve
+from .test_files_leaks import broken_json, dotenv_file, env_file, key_file, single_file
 from .test_leaks import CANARIES, CLI_ENVS, SCENARIOS
 
 CLIENT_SECRET = "canary-client-secret-9f"
@@ -145,6 +147,19 @@ def _source_cases() -> list[Case]:
         Resolver(["env"]).get_auth("voice")
 
     cases += [("dotenv: one name twice", dotenv_twice), ("env: *_FILE", secret_file_missing)]
+    for arrange in (key_file, single_file, broken_json, env_file, dotenv_file):
+
+        def undecodable(arrange: Any = arrange) -> None:
+            _environment({})
+            patch = pytest.MonkeyPatch()
+            try:
+                directory = Path(tempfile.mkdtemp())
+                patch.chdir(directory)
+                Resolver(arrange(directory, patch)).get_auth("voice")
+            finally:
+                patch.undo()
+
+        cases.append((f"files: {arrange.__name__}", undecodable))
     return cases
 
 
