@@ -376,6 +376,9 @@ SENDS_NOTHING: dict[str, str] = {
         ),
         "resolution or registry only",
     ),
+    "get_callback_auth": "checks what Bandwidth sends to you; sends nothing anywhere",
+    "Resolver.get_callback_auth": "checks what Bandwidth sends to you; sends nothing anywhere",
+    "bwcreds callback": "signs a body locally (for curl); sends nothing",
     "bwcreds explain": "reads sources, prints where each field came from",
     "bwcreds providers": "lists the installed schemes",
 }

@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._errors import (
@@ -150,9 +151,12 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 where=_where(dict(auth.provenance)),
             )
         results.append(entry)
-    ready = all(entry["ready"] for entry in results)
+    callbacks = callback_entries(resolution, _printable)
+    # Callback credentials count when every service is checked (no SERVICE named).
+    counted = [*results, *callbacks] if not args.services else results
+    ready = all(entry["ready"] for entry in counted)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic)
+    notes = _notes(resolution, [*services, *(["callbacks"] if callbacks else [])], basic)
     from ._verify import environment_note  # the online check's module: not for exec
 
     environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
@@ -166,6 +170,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -189,6 +195,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
+    write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
@@ -225,12 +232,13 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for report in resolution.keys
     ]
     skipped = list(resolver.skipped())
-    ready = all(entry["ready"] for entry in per_service)
+    callbacks = callback_entries(resolution, _printable)
+    ready = all(entry["ready"] for entry in [*per_service, *callbacks])
     basic = any(
         not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
         for o in resolution.services.values()
     )
-    notes = _notes(resolution, list(SERVICE_NAMES), basic)
+    notes = _notes(resolution, [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])], basic)
     code = EXIT_OK if ready else EXIT_NOT_READY
     if args.json:
         document = {
@@ -241,6 +249,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "keys": keys,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -257,6 +267,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             row = [entry["service"], field["field"], field["source"], field["key"]]
             rows.append([*row, field["version"] or "-"])
     table(rows, out)
+    write_callback_section(out, callbacks, table, explain=True)
     if keys:
         out.write("\nkeys found:\n")
         rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
@@ -326,6 +337,7 @@ def _parser() -> argparse.ArgumentParser:
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    add_callback_command(commands, sources_help)
     return parser
 
 

@@ -13,12 +13,23 @@ import time
 from collections.abc import Callable, Iterable, Sequence  # the public API's annotations
 
 from ._auth import ServiceAuth
+from ._callback_auth import DEFAULT_RESOLVER, CallbackAuth
+from ._callback_creds import CallbackCredentials
 from ._lifecycle import on_fork
 from ._resolver import Resolver, SourceLike
 from ._results import Verification
-from ._schema import document_services
+from ._schema import app_scope, document_services
 
-__all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload", "verify"]
+__all__ = [
+    "DEFAULT",
+    "aget_auth",
+    "configure",
+    "get_auth",
+    "get_callback_auth",
+    "invalidate",
+    "reload",
+    "verify",
+]
 
 _default: Resolver | None = None
 # What the lookup path reads: the default resolver with its clock, as one object, so a
@@ -42,6 +53,7 @@ def _install(resolver: Resolver | None) -> Resolver | None:
     global _default, _lookup
     previous, _default = _default, resolver
     _lookup = None if resolver is None else (resolver, resolver._clock)
+    DEFAULT_RESOLVER[0] = resolver
     return previous
 
 
@@ -71,6 +83,17 @@ class _DefaultHandle:
         resolver = _default
         if resolver is not None:
             resolver.invalidate(seen)
+
+    def _callback_resolver(self) -> Resolver:
+        resolver = _default
+        return resolver if resolver is not None else _resolver()
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+        return self._callback_resolver()._callback_credentials(scope)
+
+    def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None:
+        resolver = _default
+        return None if resolver is None else resolver._callback_credentials_nowait(scope)
 
     def __repr__(self) -> str:
         return "<the default resolver>"
@@ -125,6 +148,28 @@ def get_auth(service: str) -> ServiceAuth:
                 pass
         return resolver.get_auth(service)
     return _resolver().get_auth(service)
+
+
+def get_callback_auth(app: str | None = None) -> CallbackAuth:
+    """Return the verifier of Bandwidth's callbacks (webhooks) to your application.
+
+    >>> from bandwidth_credentials import get_callback_auth
+    >>> callbacks = get_callback_auth(app="sales")                  # doctest: +SKIP
+    >>> callbacks.verify(request.headers, request.get_data()).scheme  # doctest: +SKIP
+    'basic'
+
+    ``app`` selects an application's own credentials (``BW_SALES_CALLBACK_USERNAME``,
+    store key ``salesCallbackUsername``), each scheme falling back to the shared ones
+    (``BW_CALLBACK_USERNAME``); ``None`` uses the shared ones. The credentials come from
+    the default resolver's sources (the same as :func:`get_auth`) and follow its refreshes
+    and :func:`configure`: a rotated value is accepted without a restart. Nothing is
+    fetched here.
+
+    Raises ``ValueError`` for an application name with no ASCII letter or digit. The
+    returned :class:`CallbackAuth` raises :class:`CallbackAuthError` for a refused
+    request and :class:`CredentialNotFoundError` when nothing is configured.
+    """
+    return CallbackAuth(DEFAULT, app_scope(app))
 
 
 async def aget_auth(service: str) -> ServiceAuth:

@@ -16,6 +16,7 @@ import argparse
 import os
 from collections import Counter
 
+from ._callback_creds import callback_environment
 from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
 from ._resolver import Resolver
@@ -204,8 +205,10 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = Resolver(args.sources) if args.sources else Resolver()
     problems: list[str] = []
     services: Mapping[str, Any] = {}
+    callbacks: Mapping[Any, Any] = {}
     try:
-        services = resolver.resolve().services
+        resolution = resolver.resolve()
+        services, callbacks = resolution.services, resolution.callbacks
     except ConfigurationError:
         raise
     except CredentialsError as exc:
@@ -221,6 +224,7 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             err.write(line + "\n")
         return EXIT_NOT_READY
     environment = child_environment(os.environ, services, _env_prefixes(resolver))
+    environment.update(callback_environment(callbacks))  # callback credentials are ours too
     resolver.close()
     out.flush()
     err.flush()

@@ -16,6 +16,7 @@ identically for every source. Given what each source produced (highest precedenc
 
 from __future__ import annotations
 
+from ._callback_creds import CallbackCredentials, resolve_callbacks
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
 from ._errors import CredentialNotFoundError, InvalidCredentialsError
 from ._extract import Entry, SourceFields, extract, half_pairs, key_notes
@@ -85,6 +86,9 @@ class Resolution(NamedTuple):
     #: Services with OAuth client credentials but no account id anywhere: their
     #: credentials, waiting for the access token to name the account (``_discovery``).
     pending: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
+    #: Callback credentials per application scope (``None``: the shared ones), or the
+    #: error ``get_callback_auth()`` raises for it (:mod:`._callback_creds`).
+    callbacks: Mapping[Scope, CallbackCredentials | Exception] = {}
 
 
 def _group(
@@ -223,6 +227,7 @@ def normalize(
     }
     for scope, note in half:
         notes.append((scope or "", note))
+    callbacks = resolve_callbacks(per_source, sources, used, notes, outcomes)
     reports: list[KeyReport] = []
     for src in per_source:
         for (scope, name), entry in src.entries.items():
@@ -236,4 +241,4 @@ def normalize(
             secret = maybe_name in SECRET_FIELDS if maybe_name else False
             reports.append(KeyReport(src.source, key, maybe_name, scope, reason, secret))
     unique = tuple(dict.fromkeys(notes))
-    return Resolution(sources, services, unique, tuple(reports), pending)
+    return Resolution(sources, services, unique, tuple(reports), pending, callbacks)

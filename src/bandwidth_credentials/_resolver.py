@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence  # the public API's annotations
 
 from ._auth import Owner, ServiceAuth
+from ._callback_auth import CallbackAuth
+from ._callback_creds import CallbackCredentials
 from ._chain import Failed, SourceChain
 from ._errors import ConfigurationError, fresh
 from ._factory import build_auth, warn_basic_once
@@ -26,7 +28,7 @@ from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._results import Verification
-from ._schema import canonical_service, document_services
+from ._schema import app_scope, canonical_service, document_services
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 
@@ -104,6 +106,16 @@ class _Snapshot:
 # What the lookup path reads before the first resolution: always due, never served, so
 # the lookup needs no "nothing cached yet" test.
 _UNRESOLVED = _Snapshot({}, {}, {}, Resolution((), {}, (), ()), (), False, -_INF, -_INF)
+
+
+def _callbacks_of(snapshot: _Snapshot, scope: str | None) -> CallbackCredentials:
+    callbacks = snapshot.resolution.callbacks
+    found = callbacks.get(scope)
+    if found is None:
+        found = callbacks[None]  # no names of its own: the shared credentials
+    if isinstance(found, Exception):
+        raise fresh(found)
+    return found
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:
@@ -235,6 +247,36 @@ class Resolver:
         import asyncio  # only asyncio users pay for importing it
 
         return await asyncio.to_thread(self.get_auth, service)
+
+    # -- callbacks ------------------------------------------------------------------
+
+    def get_callback_auth(self, app: str | None = None) -> CallbackAuth:
+        """The verifier of Bandwidth's callbacks to ``app`` (see
+        :func:`bandwidth_credentials.get_callback_auth`), reading this resolver.
+
+        >>> Resolver(["env"]).get_callback_auth("sales").verify(headers, body)  # doctest: +SKIP
+
+        Nothing is fetched here. Raises ``ValueError`` for an application name with no
+        ASCII letter or digit.
+        """
+        return CallbackAuth(self, app_scope(app), fixed=True)
+
+    def _callback_resolver(self) -> Resolver:
+        return self
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+        snapshot = self._cached
+        until = snapshot.lookup_until
+        if until is not None and self._clock() >= until:
+            snapshot = self._current()
+        return _callbacks_of(snapshot, scope)
+
+    def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None:
+        snapshot = self._cached
+        until = snapshot.lookup_until
+        if until is not None and self._clock() >= until:
+            return None
+        return _callbacks_of(snapshot, scope)
 
     def _published(self, snapshot: _Snapshot) -> None:
         self._cached = snapshot
