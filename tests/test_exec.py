@@ -464,7 +464,16 @@ RESOLUTION = (
     "    secret = get is not None\n"
     "    return hashlib.sha256(text.encode()).hexdigest()[:16] if secret else text\n"
     "out = {}\n"
-    "for name, outcome in Resolver().resolve().services.items():\n"
+    "resolution = Resolver().resolve()\n"
+    "for scope, outcome in resolution.callbacks.items():\n"
+    "    if isinstance(outcome, Exception):\n"
+    "        out[f'callbacks {scope}'] = type(outcome).__name__\n"
+    "        continue\n"
+    "    out[f'callbacks {scope}'] = {\n"
+    "        scheme: [hashlib.sha256(e.pair + e.key).hexdigest()[:16] for e in accepted]\n"
+    "        for scheme, accepted in outcome.schemes.items()\n"
+    "    }\n"
+    "for name, outcome in resolution.services.items():\n"
     "    if isinstance(outcome, Exception):\n"
     "        out[name] = type(outcome).__name__\n"
     "        continue\n"
@@ -540,6 +549,17 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         + f"BW_VOICE_CLIENT_SECRET={CANARY_SECRET}\n"
         + "BW_API_TOKEN=tok-123\nBW_API_SECRET=sec-456\n",
         {},
+    ),
+    (
+        "callback credentials",
+        "dotenv:creds.env",
+        BASIC_ENV + "BW_CALLBACK_USERNAME=bandwidth\nBW_CALLBACK_PASSWORD=callback-pw\n"
+        "BW_SALES_WEBHOOK_SECRET=0123456789abcdef0123\n",
+        {
+            "BW_CALLBACK_PASSWORD": "stray-callback-pw",
+            "BW_SALES_WEBHOOK_SECRET": "fedcba9876543210fedc",
+            "BW_WEBHOOK_SECRET": "stray-webhook-secret-01",
+        },
     ),
     (
         "host overrides and environment in the credentials' source",
