@@ -147,6 +147,25 @@ def _source_cases() -> list[Case]:
         Resolver(["env"]).get_auth("voice")
 
     cases += [("dotenv: one name twice", dotenv_twice), ("env: *_FILE", secret_file_missing)]
+    callback_values = [
+        {"callbackUsername": "a:" + CANARY_SECRET, "callbackPassword": CANARY_PASSWORD},
+        {"callbackUsername": "a", "callbackPassword": CANARY_PASSWORD + "\u200b"},
+        {"webhookSecret": CANARY_SECRET + "\x07bell"},
+        {"tfvWebhookSecret": CANARY_PASSWORD + "\u00e9" * 40},
+    ]
+    for index, values in enumerate(callback_values):
+
+        def callback(values: dict[str, str] = values) -> None:
+            MemoryProvider.stores["cb"] = values
+            Resolver(["mem:cb"]).get_callback_auth().verify({}, b"{}")
+
+        cases.append((f"callbacks: unusable value {index}", callback))
+
+    def callback_body() -> None:
+        MemoryProvider.stores["cb"] = {"callbackUsername": "u", "callbackPassword": CANARY_SECRET}
+        Resolver(["mem:cb"]).get_callback_auth().verify({}, "not bytes")  # type: ignore[arg-type]
+
+    cases.append(("callbacks: a body that is not bytes", callback_body))
     for arrange in (key_file, single_file, broken_json, env_file, dotenv_file):
 
         def undecodable(arrange: Any = arrange) -> None:
