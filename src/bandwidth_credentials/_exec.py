@@ -94,9 +94,8 @@ def credential_environment(
     value differs also gets its own scoped variable (``BW_VOICE_PASSWORD``), which the
     normalizer prefers for that service. Any other variable (one service's OAuth pair, an
     explicit environment) is passed scoped only, so it cannot reach a service that did
-    not have it. A child
-    using this library (with ``BANDWIDTH_CREDENTIALS_SOURCES=env``) resolves exactly what
-    this process did.
+    not have it. A child using this library (with ``BANDWIDTH_CREDENTIALS_SOURCES=env``)
+    resolves exactly what this process did.
     """
     per_service: dict[str, dict[str, str]] = {}
     kinds: dict[str, str] = {}
