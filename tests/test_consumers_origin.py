@@ -290,6 +290,12 @@ def _check_online(world: World) -> None:
     assert "configuration error" not in result.stderr, result.stderr
 
 
+def _token(world: World) -> None:
+    result = _cli(world, "token", "--sources", ",".join(world.sources), "--json")
+    assert "configuration error" not in result.stderr, result.stderr
+    assert (result.returncode == 0) is (world.kind == "oauth"), result.stderr
+
+
 # The child resolves its credentials as any program using this library would, then
 # calls the API with plain requests.
 CHILD = (
@@ -326,6 +332,7 @@ CONSUMERS: dict[str, Callable[[World], None]] = {
     "Resolver.verify": _resolver_verify,
     "bwcreds check": _check_online,
     "bwcreds exec": _exec,
+    "bwcreds token": _token,
 }
 
 # Rows that only ask for an OAuth token: with Basic credentials they send nothing.
@@ -338,6 +345,7 @@ TOKENS_ONLY = frozenset(
         "Resolver.resolve",
         "get_auth",
         "aget_auth",
+        "bwcreds token",
     }
 )
 
