@@ -76,10 +76,18 @@ class _Token(NamedTuple):
     stale_limit: float  # expiry: never served after it
     generation: int
     claims: TokenClaims | None
+    #: ``"Bearer " + value``, built once per token: the hot path of ``headers()`` hands it
+    #: out, and it cannot belong to any other snapshot than the one it is read from.
+    authorization: Secret = Secret("")
 
 
 # What the lookup path reads before the first token: always due.
 _NONE = _Token(Secret(""), float("-inf"), float("-inf"), -1, None)
+
+
+def _bearer(token: Secret) -> Secret:
+    """``Bearer <token>``, masked as the token is."""
+    return Secret("Bearer " + token.get_secret_value())
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -269,7 +277,8 @@ class TokenManager:
         lifetime = max(lifetime, MIN_LIFETIME)
         expires_at = started + lifetime
         early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
-        return _Token(value, max(expires_at - early, started), expires_at, 0, claims)
+        due_at = max(expires_at - early, started)
+        return _Token(value, due_at, expires_at, 0, claims, _bearer(value))
 
     def _attempt(self) -> Any:
         logger.debug("requesting an OAuth token for client %s", self.client_id)
