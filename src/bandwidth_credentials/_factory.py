@@ -231,7 +231,7 @@ class OAuthBearer:
             # The lookup path: the snapshot already handed out (and checked), not yet due.
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.value.get_secret_value()
+                return current.value._value
         return self._handed_out()[0]
 
     def authorization(self) -> str:
@@ -240,7 +240,8 @@ class OAuthBearer:
         if tokens is not None:
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.authorization.get_secret_value()
+                # The masked holder's slot, read directly: the lookup path's one attribute.
+                return current.authorization._value
         return self._handed_out()[1]
 
     def _handed_out(self) -> tuple[str, str]:
