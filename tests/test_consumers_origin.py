@@ -296,6 +296,14 @@ def _token(world: World) -> None:
     assert (result.returncode == 0) is (world.kind == "oauth"), result.stderr
 
 
+def _rotate(world: World) -> None:
+    # A dry run reads the store and proves the current secret with a token; it creates
+    # and writes nothing.
+    source = f"file:{world.path}?format=dotenv"
+    result = _cli(world, "rotate", "--source", source, "--dry-run", "--json")
+    assert "Traceback" not in result.stderr, result.stderr
+
+
 # The child resolves its credentials as any program using this library would, then
 # calls the API with plain requests.
 CHILD = (
@@ -333,6 +341,7 @@ CONSUMERS: dict[str, Callable[[World], None]] = {
     "bwcreds check": _check_online,
     "bwcreds exec": _exec,
     "bwcreds token": _token,
+    "bwcreds rotate": _rotate,
 }
 
 # Rows that only ask for an OAuth token: with Basic credentials they send nothing.
@@ -346,6 +355,7 @@ TOKENS_ONLY = frozenset(
         "get_auth",
         "aget_auth",
         "bwcreds token",
+        "bwcreds rotate",
     }
 )
 
