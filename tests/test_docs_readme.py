@@ -132,6 +132,17 @@ CASES = [
         ],
     ),
     (
+        "bitwarden-password",
+        ".",
+        {"BW_ACCOUNT_ID": "920012", "BW_SESSION": "s", "BW_USERNAME": "u", "BW_PASSWORD": "m"},
+        ["check", "voice", "--sources", "env"],
+        [
+            "  - env has BW_PASSWORD; not read: BW_SESSION is set, so BW_PASSWORD is Bitwarden's "
+            "master password, not Bandwidth's; give Bandwidth's password as BANDWIDTH_PASSWORD, "
+            "or read a prefix of your own (env?prefix=MYAPP_BW_)",
+        ],
+    ),
+    (
         "half-pair",
         ".",
         {"BW_ACCOUNT_ID": "920012", "BW_PASSWORD": "p"},

@@ -15,7 +15,16 @@ from ._cli_callbacks import add_callback_command, callback_entries, write_callba
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
-from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+    UnknownServiceError,
+)
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
@@ -31,8 +40,55 @@ EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
 
 def _printable(text: str) -> str:
-    """A key name with control characters escaped (a key is data, not terminal input)."""
+    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\u202e``):
+    names, server text and values from outside are data, not terminal input."""
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class Terminal:
+    """A text stream that escapes, as :func:`_printable`, everything written to it but
+    the line breaks the commands write: a JWT claim, a key name, a redirect's
+    ``Location`` or an error's text from a store reaches the terminal as visible
+    escapes, never as control sequences."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write("\n".join(_printable(line) for line in text.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def failure_hint(failure: CredentialsError) -> str | None:
+    """What to do about a failing source, when the kind of failure says (else ``None``).
+
+    Only a missing file or secret may be meant to be absent on some machines (mark it
+    optional); the ``env`` source always exists, so its failures come from a ``*_FILE``
+    variable; a refusal needs access, not optionality.
+    """
+    if not isinstance(failure, SourceError):
+        return None
+    uri = failure.source
+    scheme = uri.split("?", 1)[0].split(":", 1)[0]
+    if scheme == "env":
+        return "a *_FILE variable names a file that cannot be read: fix the path or unset it"
+    if isinstance(failure, SourceNotFoundError) and "optional=" not in uri:
+        return (
+            f"if {uri} may be absent on some machines, mark it optional: add optional=true "
+            "to its options"
+        )
+    if isinstance(failure, SourceAccessDeniedError):
+        return f"this process may not read {uri}: grant it access (see the message above)"
+    if isinstance(failure, SourceAuthenticationError):
+        return f"the login to {uri} failed: renew or fix this process's credentials for it"
+    if isinstance(failure, SourceUnavailableError):
+        return f"{uri} did not answer: it may be down or unreachable from here; retry later"
+    return None
 
 
 def _resolver(sources: str | None, *, offline: bool = False) -> Resolver:
@@ -245,11 +301,9 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if failure is not None:
         # One failing source fails every service alike: say it once, with what to do.
         out.write(f"\nevery service: {failure}\n")
-        if isinstance(failure, SourceError) and "optional=" not in failure.source:
-            out.write(
-                f"  (if {failure.source} may be absent on some machines, mark it optional: "
-                "add optional=true to its options)\n"
-            )
+        hint = failure_hint(failure)
+        if hint:
+            out.write(f"  ({hint})\n")
     elif problems:
         out.write("\n")
         for entry in problems:
@@ -484,17 +538,19 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bwcreds`` console script."""
     args = _parser().parse_args(argv)
+    out, err = Terminal(sys.stdout), Terminal(sys.stderr)
+    failure = ""
     try:
         with warnings.catch_warnings():
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
-            code: int = args.run(args, sys.stdout, sys.stderr)
+            code: int = args.run(args, out, err)
     except (ConfigurationError, UnknownServiceError) as exc:
-        sys.stderr.write(f"bwcreds: configuration error: {exc}\n")
-        return EXIT_CONFIG
+        failure, code = f"configuration error: {exc}", EXIT_CONFIG
     except CredentialsError as exc:
-        sys.stderr.write(f"bwcreds: {exc}\n")
-        return EXIT_NOT_READY
+        failure, code = str(exc), EXIT_NOT_READY
+    if failure:
+        err.write(f"bwcreds: {failure}\n")
     return code
 
 

@@ -231,7 +231,7 @@ class OAuthBearer:
             # The lookup path: the snapshot already handed out (and checked), not yet due.
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.value
+                return current.value._value
         return self._handed_out()[0]
 
     def authorization(self) -> str:
@@ -240,14 +240,15 @@ class OAuthBearer:
         if tokens is not None:
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.authorization
+                # The masked holder's slot, read directly: the lookup path's one attribute.
+                return current.authorization._value
         return self._handed_out()[1]
 
     def _handed_out(self) -> tuple[str, str]:
         current = self._manager().snapshot()
-        self._seen_now(current.value, current.claims)
+        self._seen_now(current.value.get_secret_value(), current.claims)
         self._handed = current
-        return current.value, current.authorization
+        return current.value.get_secret_value(), current.authorization.get_secret_value()
 
     def _seen_now(self, value: str, claims: TokenClaims | None) -> None:
         if value is not self._seen:
@@ -263,7 +264,8 @@ class OAuthBearer:
         value = tokens.cached_token()
         if value is not None and value is not self._seen:
             current = tokens.current
-            self._seen_now(value, current.claims if current.value is value else None)
+            same = current.value.get_secret_value() is value
+            self._seen_now(value, current.claims if same else None)
         return value
 
     def invalidate(self, rejected: str | None = None) -> None:
