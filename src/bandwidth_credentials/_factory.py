@@ -398,9 +398,10 @@ def account_auth(
                 chosen.service,
                 ("account_id",),
                 sources,
-                (
-                    f"account {account_id} is not among the accounts of the access token "
-                    f"for client {client} ({listed_accounts(claims)}); choose one of them",
+                problem=(
+                    f"the {chosen.service} API cannot use account {account_id}: account "
+                    f"{account_id} is not among the accounts of the access token for client "
+                    f"{client} ({listed_accounts(claims)}); choose one of them"
                 ),
             )
     auth = ServiceAuth(chosen, given, bearer, owner)
