@@ -2,7 +2,8 @@
 
 Run from the repository root, with the virtualenv of "The two commands" in README.md:
 
-    BANDWIDTH_CREDENTIALS_SOURCES=dotenv:examples/example.env .venv/bin/python examples/quickstart.py
+    export BANDWIDTH_CREDENTIALS_SOURCES=dotenv:examples/example.env
+    .venv/bin/python examples/quickstart.py
 
 The bundled example holds OAuth 2.0 client credentials, so every API gets a bearer token.
 No request is made (not even to the token endpoint: a token is fetched on the first
