@@ -93,10 +93,17 @@ def test_conflicting_keys_in_one_source_exit_2() -> None:
     assert "BANDWIDTH_USERNAME" in result.stderr
 
 
-def test_failing_source_exits_1(tmp_path: Path) -> None:
-    result = bwcreds("check", "--sources", f"dotenv:{tmp_path / 'missing.env'}")
+@pytest.mark.parametrize(
+    ("services", "label"),
+    [((), "every service"), (("voice",), "voice"), (("voice", "sms"), "voice, messaging")],
+)
+def test_failing_source_exits_1_naming_the_services_asked_for(
+    tmp_path: Path, services: tuple[str, ...], label: str
+) -> None:
+    result = bwcreds("check", *services, "--sources", f"dotenv:{tmp_path / 'missing.env'}")
 
     assert result.returncode == 1
+    assert f"\n{label}: source dotenv:" in result.stdout
     assert "does not exist" in result.stdout
 
 

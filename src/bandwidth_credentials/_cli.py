@@ -230,8 +230,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
-        # One failing source fails every service alike: say it once, with what to do.
-        out.write(f"\nevery service: {failure}\n")
+        # One failing source fails every service alike: say it once, with what to do,
+        # under the names asked for (`check voice` says `voice:`).
+        asked = ", ".join(services) if args.services else "every service"
+        out.write(f"\n{asked}: {failure}\n")
         if isinstance(failure, SourceError) and "optional=" not in failure.source:
             out.write(
                 f"  (if {failure.source} may be absent on some machines, mark it optional: "
