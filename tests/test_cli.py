@@ -195,3 +195,37 @@ def test_check_with_oauth_shows_bearer_and_no_deprecation_note() -> None:
     voice = next(line for line in result.stdout.splitlines() if line.startswith("voice"))
     assert voice.split()[:4] == ["voice", "yes", "bearer", "oauth"]
     assert "decommission" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("check", "--sources", "dotenv:examples/example.env"),
+        ("check", "--json", "--sources", "dotenv:examples/example.env"),
+        ("explain", "--sources", "dotenv:examples/example.env"),
+        ("providers",),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_reader_that_went_away_gets_no_traceback(command: tuple[str, ...]) -> None:
+    # `bwcreds check | head -3`: the pipe's read end is closed before bwcreds writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    try:
+        result = subprocess.run(
+            [BWCREDS, *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environ,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
+    assert result.returncode == 1

@@ -469,6 +469,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
             code: int = args.run(args, sys.stdout, sys.stderr)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader went away (`bwcreds check | head -3`): what it read is all it wanted.
+        # No traceback; stdout goes to /dev/null so the flush at exit cannot fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_NOT_READY
     except (ConfigurationError, UnknownServiceError) as exc:
         sys.stderr.write(f"bwcreds: configuration error: {exc}\n")
         return EXIT_CONFIG
