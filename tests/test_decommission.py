@@ -13,7 +13,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from bandwidth_credentials import BasicDeprecationWarning, Resolver
+from bandwidth_credentials import BasicDeprecationWarning, CredentialNotFoundError, Resolver
 from bandwidth_credentials._cli import main
 from bandwidth_credentials._decommission import bandwidth_host, decommissioned
 from bandwidth_credentials.testing import reset, today_is
@@ -250,3 +250,31 @@ def test_exec_writes_the_notice_when_it_passes_basic_credentials(
         assert "bwcreds exec: passing HTTP Basic credentials (voice" in result.stderr
         assert notice in result.stderr
     assert "canary" not in result.stderr
+
+
+# -- what a "missing credentials" message offers -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "service", "offered"),
+    [
+        (BEFORE, "voice", "client_id+client_secret, access_token, username+password"),
+        (ON, "voice", "client_id+client_secret, access_token"),
+        (AFTER, "numbers", "client_id+client_secret, access_token"),
+        (
+            BEFORE,
+            "messaging",
+            "client_id+client_secret, access_token, api_token+api_secret, username+password",
+        ),
+        (AFTER, "messaging", "client_id+client_secret, access_token"),
+    ],
+)
+def test_missing_credentials_offer_basic_only_before_the_decommissioning(
+    monkeypatch: pytest.MonkeyPatch, day: tuple[int, int, int], service: str, offered: str
+) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+
+    with today_is(day), pytest.raises(CredentialNotFoundError) as caught:
+        Resolver(["env"]).get_auth(service)
+
+    assert f"missing credentials (one of {offered});" in str(caught.value)
