@@ -8,8 +8,10 @@ import json
 import logging
 import socket
 import ssl
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -278,3 +280,43 @@ def test_missing_credentials_offer_basic_only_before_the_decommissioning(
         Resolver(["env"]).get_auth(service)
 
     assert f"missing credentials (one of {offered});" in str(caught.value)
+
+
+# -- check --online: what is sent to Bandwidth, and what is called ready ---------------
+
+
+@pytest.mark.parametrize(
+    ("day", "sent", "outcome"), [(BEFORE, 1, "refused"), (ON, 0, "unavailable")]
+)
+def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    day: tuple[int, int, int],
+    sent: int,
+    outcome: str,
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("*.bandwidth.com").configure_cert(server_tls)
+    bundle = str(tmp_path / "ca.pem")
+    ca.cert_pem.write_to_path(bundle)
+    _env(monkeypatch, API_USER)
+    monkeypatch.setenv("SSL_CERT_FILE", bundle)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    with today_is(day), bandwidth_stand_in(server_tls) as (proxy, seen):
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasicDeprecationWarning)
+            [result] = Resolver(["env"]).verify(["voice"])
+
+    assert len(seen) == sent
+    assert result.ready is False
+    assert result.outcome == outcome
+    if not sent:
+        assert NOT_READY in result.detail
+        assert "not sent" in result.detail
+    assert "canary-pw-51" not in result.detail

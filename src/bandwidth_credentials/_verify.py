@@ -110,6 +110,13 @@ def _basic(
     base = Verification(
         auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
     )
+    from ._decommission import MIGRATION, decommissioned
+
+    gone = decommissioned(auth.kind, auth.base_url)
+    if gone:
+        # Bandwidth no longer accepts them: never ready there, and nothing is sent (a 200
+        # from a host that still answered would otherwise read as "verified").
+        return base._replace(outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}")
     if auth.kind == MESSAGING_TOKEN:
         detail = "a Messaging API token is only accepted by the Messaging API; not checked"
         return base._replace(outcome="unverified", detail=detail)
@@ -127,8 +134,6 @@ def _basic(
         )
     if status in (401, 403):
         detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
-        from ._decommission import MIGRATION, decommissioned
-
         gone = decommissioned(auth.kind, url)
         detail += f" ({gone}; {MIGRATION})" if gone else ""
         return base._replace(outcome="refused", status=status, detail=detail)
