@@ -215,10 +215,10 @@ def _sdk_class() -> type[Any]:
         missing = True
     if missing:
         from ._errors import ConfigurationError
+        from ._registry import install_extra
 
         raise ConfigurationError(
-            "sdk_configuration() needs the official Bandwidth SDK: "
-            "pip install 'bandwidth-credentials[sdk]'"
+            f"sdk_configuration() needs the official Bandwidth SDK: {install_extra('sdk')}"
         )
 
     class BandwidthSdkConfiguration(bandwidth.Configuration):  # type: ignore[misc]
