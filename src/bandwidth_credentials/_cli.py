@@ -435,8 +435,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--online",
         action="store_true",
-        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
-        "one GET of the account resource with Basic credentials",
+        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag); legacy "
+        "Basic credentials are sent only to a host of your own (one GET of the account "
+        "resource), never to Bandwidth's, which no longer accepts them",
     )
     check.add_argument("--account-id", metavar="ID", help=account_help)
     check.set_defaults(run=_check)
