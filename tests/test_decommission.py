@@ -286,12 +286,19 @@ def test_missing_credentials_offer_basic_only_before_the_decommissioning(
 
 
 @pytest.mark.parametrize(
-    ("day", "sent", "outcome"), [(BEFORE, 1, "refused"), (ON, 0, "unavailable")]
+    ("day", "own_voice_host", "sent", "outcome"),
+    [
+        (BEFORE, False, 1, "refused"),
+        (ON, False, 0, "unavailable"),
+        # Voice bound for a host of your own, but the account check would go to Bandwidth.
+        (AFTER, True, 0, "unavailable"),
+    ],
 )
 def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     day: tuple[int, int, int],
+    own_voice_host: bool,
     sent: int,
     outcome: str,
 ) -> None:
@@ -306,6 +313,8 @@ def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
+    if own_voice_host:
+        monkeypatch.setenv("BW_VOICE_BASE_URL", "https://127.0.0.1:9/voice")
 
     with today_is(day), bandwidth_stand_in(server_tls) as (proxy, seen):
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)

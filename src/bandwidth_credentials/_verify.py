@@ -112,17 +112,18 @@ def _basic(
     )
     from ._decommission import MIGRATION, decommissioned
 
-    gone = decommissioned(auth.kind, auth.base_url)
+    url = _account_url(auth, numbers)  # where an API user's check would be sent
+    # Bound for Bandwidth's hosts, or checked there: Bandwidth no longer accepts them, so
+    # never ready, and nothing is sent (a 200 from a host that still answered would
+    # otherwise read as "verified").
+    gone = decommissioned(auth.kind, auth.base_url) or decommissioned(auth.kind, url)
     if gone:
-        # Bandwidth no longer accepts them: never ready there, and nothing is sent (a 200
-        # from a host that still answered would otherwise read as "verified").
         return base._replace(outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}")
     if auth.kind == MESSAGING_TOKEN:
         detail = "a Messaging API token is only accepted by the Messaging API; not checked"
         return base._replace(outcome="unverified", detail=detail)
     from ._http import display_url
 
-    url = _account_url(auth, numbers)
     key = (url, auth.authorization)  # in memory only, to ask once per user and account
     if key not in asked:
         asked[key] = _get(url, auth.authorization)
