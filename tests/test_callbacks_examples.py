@@ -87,7 +87,7 @@ def test_the_fastapi_example() -> None:
 
 # The README's recipe, as a reader copies it, for the Flask example's /callbacks/orders.
 RECIPE = (
-    "curl -H \"$(bwcreds callback sign --scheme subscriptions --app orders < order.json)\" "
+    'curl -H "$(bwcreds callback sign --scheme subscriptions --app orders < order.json)" '
     "-H 'Content-Type: application/json' --data-binary @order.json "
     "http://127.0.0.1:8080/callbacks/orders"
 )

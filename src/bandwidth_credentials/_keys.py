@@ -139,7 +139,12 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     True
     >>> env_field("BW_SALES_CALLBACK_PASSWORD")
     ('sales', 'callback_password')
+
+    Case-insensitive in ASCII only: a name with any other character (``BW_PA\u017f\u017fWORD``,
+    whose long s upper-cases to ``S``) names nothing.
     """
+    if not name.isascii():
+        return None
     upper = name.upper()
     for prefix in sorted(prefixes, key=len, reverse=True):
         prefix = prefix.upper()
