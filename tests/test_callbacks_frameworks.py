@@ -105,14 +105,15 @@ class SocketClient:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
         host, port = self.server.server_address[:2]
         lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
         lines += [
             name.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1"))
             for name, v in headers
         ]
-        lines += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+        declared = str(len(body)).encode() if length is None else length
+        lines += [b"Content-Length: " + declared, b"Connection: close"]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
         with socket.create_connection((host, port), timeout=10) as conn:
             # A body over the limit is answered from Content-Length, before it is read.
@@ -137,9 +138,12 @@ class ASGIClient:
     def __init__(self, app: Any) -> None:
         from starlette.testclient import TestClient
 
+        self.app = app
         self.client = TestClient(app)
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
+        if length is not None:
+            return _asgi_call(self.app, [*headers, ("Content-Length", length)], body)
         answer = self.client.post("/callbacks", content=body, headers=headers)
         return Answer(
             answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
@@ -147,6 +151,45 @@ class ASGIClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _asgi_call(app: Any, headers: Headers, body: bytes) -> Answer:
+    """One request handed to an ASGI application as a server hands it: the header
+    bytes as received (a test client would write its own Content-Length)."""
+    import asyncio
+
+    raw = [
+        (name.lower().encode(), value if isinstance(value, bytes) else value.encode("latin-1"))
+        for name, value in headers
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/callbacks",
+        "raw_path": b"/callbacks",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *raw],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": body}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    found = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return Answer(start["status"], found, payload)
 
 
 def _plain_asgi() -> Any:
@@ -211,8 +254,11 @@ class FlaskClient:
 
         self.client = app.test_client()
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
-        answer = self.client.post("/callbacks", data=body, headers=_joined(headers))
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
+        overrides = {} if length is None else {"CONTENT_LENGTH": length.decode("latin-1")}
+        answer = self.client.post(
+            "/callbacks", data=body, headers=_joined(headers), environ_overrides=overrides
+        )
         return Answer(
             answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.data
         )
@@ -256,8 +302,10 @@ class DjangoClient:
         self.client = Client()
         self.path = "/called/callbacks" if called else "/callbacks"
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
         meta: dict[str, str] = {}
+        if length is not None:
+            meta["CONTENT_LENGTH"] = length.decode("latin-1")
         content_type = "application/octet-stream"
         for name, value in _joined(headers):
             if name.lower() == "content-type":
@@ -326,6 +374,30 @@ def test_every_malformed_request_is_answered_without_echo(client: Any, case: Ref
     assert b"Traceback" not in answer.body
     assert watch.exception is None
     assert not any(r.levelname in ("ERROR", "CRITICAL") for r in watch.records)
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [
+        (b"\xb2", 400),  # superscript two: str.isdigit() says yes, int() says no
+        (b"1\xb9", 400),
+        (b"+5", 400),
+        (b"-1", 400),
+        (b"0x10", 400),
+        (b"5, 5", 400),
+        (b"9" * 5000, 413),  # more digits than int() takes
+    ],
+    ids=["superscript", "digit and superscript", "plus", "negative", "hex", "list", "huge"],
+)
+def test_a_malformed_content_length_is_refused_cleanly(
+    client: Any, length: bytes, status: int
+) -> None:
+    with watch_for_leaks([*SECRETS, basic()]) as watch:
+        answer = client.post([("Authorization", basic())], VOICE_BODY, length)
+
+    assert answer.status == status
+    assert b"Traceback" not in answer.body
+    assert watch.exception is None
 
 
 def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:

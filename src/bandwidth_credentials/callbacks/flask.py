@@ -26,7 +26,7 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, refusal, too_large
+from ._common import body_limit, declared_length, length_refusal, refusal, too_large
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,9 +44,11 @@ def _refused(error: CredentialsError) -> Response:
 
 def _check(auth: CallbackAuth, max_body: int) -> Response | None:
     """``None`` when the current request is a verified callback, else the refusal."""
-    length = request.content_length
-    if length is not None and length > max_body:
-        return _refused(too_large(max_body, auth.app))
+    # Read as every adapter reads it (Werkzeug's own reading takes a malformed one as 0).
+    length = declared_length(request.environ.get("CONTENT_LENGTH"))
+    refused = length_refusal(length, max_body, auth.app)
+    if refused is not None:
+        return _refused(refused)
     request.max_content_length = max_body
     failure: CredentialsError | None = None
     try:
