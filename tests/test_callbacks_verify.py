@@ -117,6 +117,35 @@ def test_a_multi_value_mapping_reveals_a_duplicate(auth: bc.CallbackAuth, header
     assert caught.value.reason == "duplicate"
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": basic(), "authorization": basic(password="nope-nope-nope")},
+        {"AUTHORIZATION": basic(password="nope-nope-nope"), "Authorization": basic()},
+        {"Authorization": basic(), "aUtHoRiZaTiOn": basic()},
+        {"Cache-Control": "no-cache", "Authorization": basic(), "authorization": basic()},
+    ],
+    ids=["right then wrong", "wrong then right", "two right", "with another 13-letter name"],
+)
+def test_two_spellings_in_a_dict_are_a_duplicate_every_time(
+    monkeypatch: pytest.MonkeyPatch, headers: dict[str, str]
+) -> None:
+    # Basic alone: the configuration verify() answers with one comparison once the
+    # credentials are at hand; the answer must not depend on that.
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    auth = Resolver(["env"]).get_callback_auth()
+    assert auth.verify({"Authorization": basic()}, VOICE_BODY).scheme == "basic"
+
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(CallbackAuthError) as caught:
+            auth.verify(headers, VOICE_BODY)
+        reasons.append(caught.value.reason)
+
+    assert reasons == ["duplicate"] * 3
+
+
 def _multi(headers: wsgiref.headers.Headers | email.message.Message) -> object:
     headers.add_header("authorization", basic())
     headers.add_header("AUTHORIZATION", basic())

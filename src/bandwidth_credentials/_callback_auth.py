@@ -26,6 +26,7 @@ from collections.abc import (
     Callable,
     Mapping,  # the public API's annotations
 )
+from operator import countOf as _count
 
 from ._callback_creds import CallbackCredentials, Expected, not_found
 from ._errors import CallbackAuthError, InvalidCredentialsError
@@ -422,13 +423,16 @@ class CallbackAuth:
             and (until is None or resolver._clock() < until)
         ):
             # Basic alone, a plain dict, credentials at hand: one lookup and one
-            # comparison when it matches.
+            # comparison when it matches, and one count (in C) that no other key could
+            # be a second spelling of the header (any other 13-character key sends the
+            # request through the full check, which tells a duplicate).
             value = headers.get("Authorization") or headers.get("authorization")
             try:  # a value that is not ASCII text is a TypeError: the full check says why
                 if (
                     _compare(value, fast)  # type: ignore[arg-type]
                     and body.__class__ is bytes
                     and len(body) <= max_body
+                    and _count(map(len, headers), 13) == 1
                 ):
                     return result  # type: ignore[no-any-return]
             except TypeError:
