@@ -448,3 +448,87 @@ def test_a_rotation_overlap_under_a_running_app(name: str, tmp_path: Path) -> No
         running.close()
 
     assert (before, during, after) == ((200, 401), (200, 200), (401, 200))
+
+
+# -- chunked requests (no Content-Length) behind a real WSGI server --------------------
+
+_SMALL = 64  # max_body of the apps below
+
+
+def _chunked_apps() -> dict[str, Callable[..., Any]]:
+    from flask import Flask, g, request
+
+    from bandwidth_credentials.callbacks.flask import verify_callback
+    from bandwidth_credentials.callbacks.wsgi import ENVIRON_KEY, CallbackAuthMiddleware
+
+    def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [_echo(environ[ENVIRON_KEY].scheme, body)]
+
+    flask_app = Flask("chunked")
+
+    @flask_app.post("/callbacks")
+    @verify_callback(max_body=_SMALL)
+    def view() -> bytes:
+        return _echo(g.bandwidth_callback.scheme, request.get_data())
+
+    return {
+        "wsgi middleware": CallbackAuthMiddleware(inner, max_body=_SMALL),
+        "flask": flask_app.wsgi_app,
+    }
+
+
+def _post_chunked(address: tuple[str, int], headers: list[tuple[str, str]], body: bytes) -> Answer:
+    host, port = address
+    lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
+    lines += [f"{name}: {value}".encode() for name, value in headers]
+    lines += [b"Transfer-Encoding: chunked", b"Connection: close"]
+    chunks = b"".join(
+        f"{len(part):x}\r\n".encode() + part + b"\r\n"
+        for part in (body[i : i + 20] for i in range(0, len(body), 20))
+    )
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + chunks + b"0\r\n\r\n")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    status_line, _, rest = received.partition(b"\r\n")
+    head, _, payload = rest.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = b""
+        while True:
+            size_line, _, payload = payload.partition(b"\r\n")
+            size = int(size_line, 16)
+            if not size:
+                break
+            body, payload = body + payload[:size], payload[size + 2 :]
+        payload = body
+    return Answer(int(status_line.split()[1]), {}, payload)
+
+
+@pytest.mark.parametrize("name", ["wsgi middleware", "flask"])
+def test_a_chunked_body_is_read_whole_and_capped(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from werkzeug.serving import make_server
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    server = make_server("127.0.0.1", 0, _chunked_apps()[name], threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = (server.host, server.port)
+    fits, over = b"{" + b"x" * (_SMALL - 2) + b"}", b"{" + b"x" * (_SMALL - 1) + b"}"
+    try:
+        answers = [
+            _post_chunked(address, [("Authorization", basic())], body) for body in (fits, over)
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert answers[0].status == 200
+    assert json.loads(answers[0].body) == {"scheme": "basic", "body": fits.decode()}
+    assert answers[1].status == 413

@@ -9,8 +9,9 @@
 
 Bare (``@verify_callback``) or called (``@verify_callback(app="sales", max_body=...)``).
 The body is read once with ``request.get_data(cache=True)`` under a per-request
-``max_content_length`` of ``max_body`` (so a larger body is 413 before it is read), then
-verified; the view reads it again from Flask's cache (``get_data()``, ``get_json()``).
+``max_content_length`` (a ``Content-Length`` over ``max_body`` is 413 before anything is
+read; a chunked body is read up to one byte past it, then 413), then verified; the view
+reads it again from Flask's cache (``get_data()``, ``get_json()``).
 The verification is in ``flask.g.bandwidth_callback``. Needs the ``[flask]`` extra.
 """
 
@@ -49,12 +50,17 @@ def _check(auth: CallbackAuth, max_body: int) -> Response | None:
     refused = length_refusal(length, max_body, auth.app)
     if refused is not None:
         return _refused(refused)
-    request.max_content_length = max_body
+    # One byte over the limit: Werkzeug stops a stream without Content-Length (chunked)
+    # at max_content_length and returns what it read, so a body that is exactly at the
+    # limit and one cut there would look alike.
+    request.max_content_length = max_body + 1
     failure: CredentialsError | None = None
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         body = b""
+        failure = too_large(max_body, auth.app)
+    if len(body) > max_body:
         failure = too_large(max_body, auth.app)
     if failure is None:
         try:
