@@ -153,9 +153,11 @@ class ASGIClient:
         self.client.close()
 
 
-def _asgi_call(app: Any, headers: Headers, body: bytes) -> Answer:
+def _asgi_call(app: Any, headers: Headers, body: bytes, *, leaves: bool = False) -> Answer:
     """One request handed to an ASGI application as a server hands it: the header
-    bytes as received (a test client would write its own Content-Length)."""
+    bytes as received (a test client would write its own Content-Length). ``leaves``:
+    the client sends ``body`` as the first part of a longer one, then disconnects (the
+    answer is then status 0 when nothing was sent)."""
     import asyncio
 
     raw = [
@@ -176,7 +178,7 @@ def _asgi_call(app: Any, headers: Headers, body: bytes) -> Answer:
         "client": ("127.0.0.1", 50000),
         "server": ("testserver", 80),
     }
-    messages: list[dict[str, Any]] = [{"type": "http.request", "body": body}]
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": leaves}]
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -186,6 +188,8 @@ def _asgi_call(app: Any, headers: Headers, body: bytes) -> Answer:
         sent.append(message)
 
     asyncio.run(app(scope, receive, send))
+    if not sent:
+        return Answer(0, {}, b"")
     start = next(m for m in sent if m["type"] == "http.response.start")
     found = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
     payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
@@ -398,6 +402,27 @@ def test_a_malformed_content_length_is_refused_cleanly(
     assert answer.status == status
     assert b"Traceback" not in answer.body
     assert watch.exception is None
+
+
+@pytest.mark.parametrize(
+    "name", ["asgi middleware", "starlette add_middleware", "fastapi bare", "fastapi called"]
+)
+def test_a_client_leaving_mid_body_is_no_error(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    running = CLIENTS[name]()
+    try:
+        with watch_for_leaks([*SECRETS, basic()]) as watch:
+            answer = _asgi_call(
+                running.app, [("Authorization", basic())], VOICE_BODY[:40], leaves=True
+            )
+    finally:
+        running.close()
+
+    assert watch.exception is None
+    assert not any(r.levelname in ("ERROR", "CRITICAL") for r in watch.records)
+    assert answer.status in (0, 400)  # nobody is there to read an answer
 
 
 def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:

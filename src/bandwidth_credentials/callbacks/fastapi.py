@@ -25,13 +25,21 @@ from __future__ import annotations
 import inspect
 
 from fastapi import Depends, HTTPException, Request
+from starlette.requests import ClientDisconnect
 
 from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._results import CallbackVerification
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, declared_length, length_refusal, refusal, too_large
+from ._common import (
+    bad_request,
+    body_limit,
+    declared_length,
+    length_refusal,
+    refusal,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -54,10 +62,18 @@ async def _capped_body(request: Request, limit: int, app: str | None) -> bytes:
     if refused is not None:
         raise _http_error(refused)
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise _http_error(too_large(limit, app))
+    left = False
+    try:
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > limit:
+                break
+    except ClientDisconnect:
+        left = True  # answered below (to nobody), as a refusal, not a server error
+    if left:
+        raise _http_error(bad_request("the client left before the body was received", app))
+    if len(chunks) > limit:
+        raise _http_error(too_large(limit, app))
     body = bytes(chunks)
     request._body = body
     return body
