@@ -78,6 +78,14 @@ def test_every_documented_name_is_its_own_spelling() -> None:
         ("sales_tfv_webhook_secret", ("sales", "tfv_webhook_secret")),
         ("BW_SALES_WEBHOOK_SECRET", ("sales", "webhook_secret")),
         ("voice_password", ("voice", "password")),  # API credentials unchanged
+        # the prefix is ignored however the key is cased: bandwidthCallbackUsername is
+        # BANDWIDTH_CALLBACK_USERNAME, not the application "bandwidth"
+        ("bandwidthCallbackUsername", (None, "callback_username")),
+        ("bwWebhookSecret", (None, "webhook_secret")),
+        ("bandwidthSalesCallbackPassword", ("sales", "callback_password")),
+        ("bwTfvWebhookPreviousSecret", (None, "tfv_webhook_previous_secret")),
+        ("bandwidthAccountId", (None, "account_id")),
+        ("bwVoicePassword", ("voice", "password")),
     ],
 )
 def test_store_keys_are_loosely_matched(key: str, expected: tuple[str | None, str]) -> None:
