@@ -4,11 +4,15 @@ previous values, and every malformed input refused cleanly (no traceback, no ech
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.message
 import json
 import traceback
+import types
 import wsgiref.headers
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -144,6 +148,46 @@ def test_two_spellings_in_a_dict_are_a_duplicate_every_time(
         reasons.append(caught.value.reason)
 
     assert reasons == ["duplicate"] * 3
+
+
+class _Plain(Mapping[str, str]):
+    """A read-only mapping that is not a dict (as some frameworks hand headers over)."""
+
+    def __init__(self, items: dict[str, str]) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@pytest.mark.parametrize(
+    "make", [collections.OrderedDict, types.MappingProxyType, _Plain], ids=lambda m: m.__name__
+)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"authorization": basic(), "AUTHORIZATION": basic(password="nope-nope-nope")},
+        {"Authorization": basic(), "AuthoriZation": basic()},
+    ],
+    ids=["right then wrong", "two right"],
+)
+def test_two_spellings_in_any_mapping_are_a_duplicate(
+    monkeypatch: pytest.MonkeyPatch, make: Any, headers: dict[str, str]
+) -> None:
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    auth = Resolver(["env"]).get_callback_auth()
+
+    with pytest.raises(CallbackAuthError) as caught:
+        auth.verify(make(headers), VOICE_BODY)
+
+    assert caught.value.reason == "duplicate"
 
 
 def _multi(headers: wsgiref.headers.Headers | email.message.Message) -> object:
