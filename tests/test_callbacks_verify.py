@@ -360,6 +360,31 @@ def test_per_application_credentials_fall_back_to_the_shared_ones(
         other.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"")
 
 
+def test_an_application_without_names_of_its_own_is_still_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    billing = Resolver(["env"]).get_callback_auth(app="billing")
+
+    verified = [billing.verify({"Authorization": basic()}, b"") for _ in range(2)]
+    asynchronous = asyncio.run(billing.averify({"Authorization": basic()}, b""))
+
+    assert [v.app for v in verified] == ["billing", "billing"]  # cold, then at hand
+    assert asynchronous.app == "billing"
+
+
+def test_no_credentials_for_an_application_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    billing = Resolver(["env"]).get_callback_auth(app="billing")
+
+    with pytest.raises(CredentialNotFoundError) as caught:
+        billing.verify({"Authorization": basic()}, b"")
+
+    assert "application billing" in str(caught.value)
+    assert "shared credentials" not in str(caught.value)
+
+
 _SIG = "X-Bandwidth-Signature-SHA-256"
 
 
