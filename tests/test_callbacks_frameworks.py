@@ -557,3 +557,17 @@ def test_a_chunked_body_is_read_whole_and_capped(
     assert answers[0].status == 200
     assert json.loads(answers[0].body) == {"scheme": "basic", "body": fits.decode()}
     assert answers[1].status == 413
+
+
+def test_django_s_own_body_limit_is_the_one_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import override_settings
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10), watch_for_leaks(SECRETS) as watch:
+        answer = DjangoClient(called=False).post([("Authorization", basic())], VOICE_BODY)
+
+    assert answer.status == 413
+    told = [r.getMessage() for r in watch.records if r.name == "bandwidth_credentials"]
+    assert told == ["callback refused (request): the body is over 10 bytes"]

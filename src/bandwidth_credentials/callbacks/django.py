@@ -58,7 +58,12 @@ def _body(request: HttpRequest, auth: CallbackAuth, max_body: int) -> bytes | Ht
     try:
         return request.body
     except RequestDataTooBig:
-        return _refused(too_large(max_body, auth.app))
+        pass
+    # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE, lower than max_body, is the limit told.
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _refused(too_large(min(limit, max_body) if limit else max_body, auth.app))
 
 
 def verify_callback(
