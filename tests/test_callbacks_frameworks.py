@@ -7,6 +7,7 @@ the running app."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -571,3 +572,36 @@ def test_django_s_own_body_limit_is_the_one_told(monkeypatch: pytest.MonkeyPatch
     assert answer.status == 413
     told = [r.getMessage() for r in watch.records if r.name == "bandwidth_credentials"]
     assert told == ["callback refused (request): the body is over 10 bytes"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_flask_s_own_stricter_limit_still_applies(
+    monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
+    from flask import Flask, request
+
+    from bandwidth_credentials.callbacks.flask import verify_callback
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    app = Flask("strict")
+    app.config["MAX_CONTENT_LENGTH"] = 100
+
+    @app.post("/callbacks")
+    @verify_callback  # max_body 1 MiB: the application's 100 bytes still bind
+    def view() -> bytes:
+        return request.get_data()
+
+    body = b"{" + b" " * 200 + b"}"
+    if chunked:
+        answer = app.test_client().post(
+            "/callbacks",
+            input_stream=io.BytesIO(body),
+            headers={"Authorization": basic(), "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+    else:
+        answer = app.test_client().post("/callbacks", data=body, headers={"Authorization": basic()})
+
+    assert answer.status_code == 413

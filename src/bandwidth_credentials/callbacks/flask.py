@@ -12,7 +12,8 @@ The body is read once with ``request.get_data(cache=True)`` under a per-request
 ``max_content_length`` (a ``Content-Length`` over ``max_body`` is 413 before anything is
 read; a chunked body is read up to one byte past it, then 413), then verified; the view
 reads it again from Flask's cache (``get_data()``, ``get_json()``).
-The verification is in ``flask.g.bandwidth_callback``. Needs the ``[flask]`` extra.
+The application's own ``MAX_CONTENT_LENGTH``, when smaller, still applies. The
+verification is in ``flask.g.bandwidth_callback``. Needs the ``[flask]`` extra.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ def _refused(error: CredentialsError) -> Response:
 
 def _check(auth: CallbackAuth, max_body: int) -> Response | None:
     """``None`` when the current request is a verified callback, else the refusal."""
+    # The application's own limit (MAX_CONTENT_LENGTH, or one set on this request) binds
+    # when it is stricter.
+    own = request.max_content_length
+    if own is not None and own < max_body:
+        max_body = own
     # Read as every adapter reads it (Werkzeug's own reading takes a malformed one as 0).
     length = declared_length(request.environ.get("CONTENT_LENGTH"))
     refused = length_refusal(length, max_body, auth.app)
