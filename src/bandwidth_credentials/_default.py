@@ -72,12 +72,12 @@ class _DefaultHandle:
 
     __slots__ = ()
 
-    def get_auth(self, service: str) -> ServiceAuth:
-        return get_auth(service)
+    def get_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
+        return get_auth(service, account_id)
 
-    def get_auth_nowait(self, service: str) -> ServiceAuth | None:
+    def get_auth_nowait(self, service: str, account_id: str | None = None) -> ServiceAuth | None:
         resolver = _default
-        return None if resolver is None else resolver.get_auth_nowait(service)
+        return None if resolver is None else resolver.get_auth_nowait(service, account_id)
 
     def invalidate(self, seen: ServiceAuth | None = None) -> None:
         resolver = _default
@@ -102,7 +102,7 @@ class _DefaultHandle:
 DEFAULT = _DefaultHandle()
 
 
-def get_auth(service: str) -> ServiceAuth:
+def get_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """Return the ready auth object for one Bandwidth API, from the default resolver.
 
     >>> from bandwidth_credentials import get_auth
@@ -116,6 +116,14 @@ def get_auth(service: str) -> ServiceAuth:
     :class:`ServiceAuth` carries ``base_url`` (the API's base URL for the account, from
     each API's reference), ``headers()`` and ``scheme`` (``"basic"`` or ``"bearer"``).
 
+    ``account_id`` asks for another account with the same credentials (a client
+    credential's token may list several, in its ``accounts`` claim), checked against that
+    claim when the token lists any; see :meth:`Resolver.get_auth`. Without it, the
+    configured account, else the token's only one.
+
+    >>> get_auth("voice", account_id="920013").base_url             # doctest: +SKIP
+    'https://voice.bandwidth.com/api/v2/accounts/920013'
+
     The default resolver reads ``BANDWIDTH_CREDENTIALS_SOURCES`` on first use (default
     ``env,dotenv:.env?optional=true``); :func:`configure` replaces it. The first call
     resolves every source (concurrent first callers share that one resolution); later
@@ -126,7 +134,8 @@ def get_auth(service: str) -> ServiceAuth:
         UnknownServiceError: (also a ``ValueError``) an unknown name; ``.valid`` lists
             the canonical ones.
         CredentialNotFoundError: no source holds complete credentials for the service;
-            ``.sources`` and ``.notes`` say what was consulted and ignored.
+            ``.sources`` and ``.notes`` say what was consulted and ignored; or the access
+            token does not list ``account_id`` (the note names it and the listed ones).
         InvalidCredentialsError: a value is unusable (a non-numeric account id).
         ConfigurationError: a bad source list, or one source with two values for a field.
         SourceError: a subclass (``SourceNotFoundError``, ``SourceAccessDeniedError``,
@@ -143,11 +152,13 @@ def get_auth(service: str) -> ServiceAuth:
         until = snapshot.lookup_until
         if until is None or clock() < until:
             try:
-                return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                if account_id is None:
+                    return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                return snapshot.accounts[account_id][service]
             except KeyError:
                 pass
-        return resolver.get_auth(service)
-    return _resolver().get_auth(service)
+        return resolver.get_auth(service, account_id)
+    return _resolver().get_auth(service, account_id)
 
 
 def get_callback_auth(app: str | None = None) -> CallbackAuth:
@@ -172,7 +183,7 @@ def get_callback_auth(app: str | None = None) -> CallbackAuth:
     return CallbackAuth(DEFAULT, app_scope(app))
 
 
-async def aget_auth(service: str) -> ServiceAuth:
+async def aget_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """:func:`get_auth` for asyncio code: ``voice = await aget_auth("voice")``.
 
     >>> voice = await aget_auth("voice")                            # doctest: +SKIP
@@ -191,7 +202,7 @@ async def aget_auth(service: str) -> ServiceAuth:
     resolver = _default
     if resolver is None:
         resolver = _resolver()
-    return await resolver.aget_auth(service)
+    return await resolver.aget_auth(service, account_id)
 
 
 def configure(
@@ -254,6 +265,7 @@ def verify(
     *,
     resolver: Resolver | None = None,
     clock: Callable[[], float] = time.time,
+    account_id: str | None = None,
 ) -> list[Verification]:
     """Check each service's credentials against Bandwidth before the first real call.
 
@@ -268,14 +280,18 @@ def verify(
 
     ``services``: names or aliases (default: every service), each checked once, in the
     order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
-    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
-    problems with one service are in its result. Raises :class:`UnknownServiceError` for
-    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
-    (bad source URI, conflicting keys). Network waits: 10 s per request.
+    seconds, for a static token's expiry. ``account_id``: check that account with the
+    configured credentials (as ``get_auth(service, account_id=...)``: a token that does
+    not list it leaves the service ``unresolved``, naming the listed ones). Returns one
+    :class:`Verification` per service; problems with one service are in its result.
+    Raises :class:`UnknownServiceError` for an unknown name and :class:`ConfigurationError`
+    for a configuration that cannot work (bad source URI, conflicting keys). Network
+    waits: 10 s per request.
     """
     from ._verify import verify as check  # the online check's module, on first use
 
-    return check(services, resolver=_resolver() if resolver is None else resolver, clock=clock)
+    chosen = _resolver() if resolver is None else resolver
+    return check(services, resolver=chosen, clock=clock, account_id=account_id)
 
 
 document_services(get_auth)

@@ -120,6 +120,7 @@ def _resolve_service(
     notes: list[tuple[str, str]],
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]],
     outcomes: Sequence[tuple[str, str]] = (),
+    shadows: dict[tuple[str, tuple[str, ...]], list[str]] | None = None,
 ) -> tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception:
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
     present = [kind for kind, group in available.items() if group is not None]
@@ -150,16 +151,8 @@ def _resolve_service(
     shadowed = [
         k for k in present[1:] if KINDS[k].scheme == "bearer" or KINDS[kind].scheme == "bearer"
     ]
-    if shadowed:
-        notes.append(
-            (
-                service.name,
-                f"{service.name}: using {KINDS[kind].title}; also found "
-                f"{', '.join(KINDS[k].title for k in shadowed)}, which were ignored "
-                "(OAuth is preferred over a static token, and both over Basic, whatever "
-                "the source order)",
-            )
-        )
+    if shadowed and shadows is not None:
+        shadows.setdefault((kind, tuple(shadowed)), []).append(service.name)
     chosen: dict[str, Entry] = {"account_id": account, **group} if account else dict(group)
     for name in sorted(ENDPOINT_FIELDS):
         if name == "token_url" and kind != OAUTH:
@@ -200,6 +193,23 @@ def _resolve_service(
     return creds, provenance
 
 
+def _shadow_note(services: Sequence[str], kind: str, shadowed: Sequence[str]) -> str:
+    """One note for every service that used ``kind`` and ignored the same ``shadowed``
+    kinds; ignored Basic kinds are called legacy, in the tense today's date asks for."""
+    note = (
+        f"{', '.join(services)}: using {KINDS[kind].title}; also found "
+        f"{', '.join(KINDS[k].title for k in shadowed)}, which were ignored (OAuth is "
+        "preferred over a static token, and both over Basic, whatever the source order)"
+    )
+    if any(KINDS[k].scheme == "basic" for k in shadowed):
+        from ._calendar import today
+        from ._decommission import DECOMMISSION
+
+        verb = "decommissioned" if today() >= DECOMMISSION else "decommissions"
+        note += f"; Bandwidth {verb} API users (HTTP Basic) on 2026-12-02"
+    return note
+
+
 def normalize(
     fetched: Sequence[tuple[Source, Fetched]], outcomes: Sequence[tuple[str, str]] = ()
 ) -> Resolution:
@@ -221,10 +231,16 @@ def normalize(
     used: set[int] = set()
     notes = key_notes(per_source)
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
+    shadows: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     services = {
-        name: _resolve_service(service, per_source, sources, half, used, notes, pending, outcomes)
+        name: _resolve_service(
+            service, per_source, sources, half, used, notes, pending, outcomes, shadows
+        )
         for name, service in SERVICES.items()
     }
+    for (kind, shadowed), names in shadows.items():
+        text = _shadow_note(names, kind, shadowed)
+        notes.extend((name, text) for name in names)
     for scope, note in half:
         notes.append((scope or "", note))
     callbacks = resolve_callbacks(per_source, sources, used, notes, outcomes)
