@@ -43,14 +43,13 @@ def today() -> Day:
 def pin(day: Day | None) -> None:
     """Make :func:`today` answer ``day`` in this process (``None``: the real date again).
 
-    Raises ``ValueError`` for a tuple that is not a calendar date.
+    Raises ``ValueError`` for a tuple that is not a calendar date (years 1 to 9999).
     """
     global _pinned
     if day is not None:
-        year, month, day_of_month = day
-        if not (1 <= month <= 12 and 1 <= day_of_month <= _days_in(year, month)):
+        if not _is_date(*day):
             raise ValueError(f"not a calendar date: {day!r}")
-        day = (int(year), int(month), int(day_of_month))
+        day = (int(day[0]), int(day[1]), int(day[2]))
     _pinned = day
 
 
@@ -61,9 +60,13 @@ def pinned() -> Day | None:
 
 def _parse(text: str) -> Day:
     parts = text.strip().split("-")
-    if len(parts) == 3 and all(part.isascii() and part.isdigit() for part in parts):
+    if (
+        len(parts) == 3
+        and [len(part) for part in parts] in _SHAPES  # also: no int() of 5,000 digits
+        and all(part.isascii() and part.isdigit() for part in parts)
+    ):
         day = (int(parts[0]), int(parts[1]), int(parts[2]))
-        if 1 <= day[1] <= 12 and 1 <= day[2] <= _days_in(day[0], day[1]):
+        if _is_date(*day):
             return day
     from ._errors import ConfigurationError
 
@@ -73,6 +76,16 @@ def _parse(text: str) -> Day:
 def _system_day() -> Day:
     now = time.gmtime()
     return (now.tm_year, now.tm_mon, now.tm_mday)
+
+
+#: Lengths of the parts of ``YYYY-MM-DD`` (a one-digit month or day is read too).
+_SHAPES = [[4, m, d] for m in (1, 2) for d in (1, 2)]
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    """Whether this is a date of the Gregorian calendar as ``datetime.date`` holds them
+    (years 1 to 9999)."""
+    return 1 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= _days_in(year, month)
 
 
 def _days_in(year: int, month: int) -> int:

@@ -27,7 +27,14 @@ from ._typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Provenance", "ServiceCredentials", "problem_of", "url_problem", "validated"]
+__all__ = [
+    "Provenance",
+    "ServiceCredentials",
+    "problem_of",
+    "token_problem",
+    "url_problem",
+    "validated",
+]
 
 # Invisible or unencodable: format (Cf), lone surrogates (Cs, from undecodable bytes in
 # the environment), line and paragraph separators (Zl, Zp), private use is allowed.
@@ -99,9 +106,20 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _token_problem(value: str) -> str | None:
-    if any(char.isspace() for char in value):
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot go into an ``Authorization: Bearer`` header as it is, or
+    ``None``. One rule for configured tokens (``BW_ACCESS_TOKEN``) and issued ones: a
+    bearer token is visible ASCII (RFC 6750 §2.1's ``b64token`` is a subset of it), so no
+    whitespace, control, invisible or non-ASCII character, which HTTP clients would
+    refuse (quoting the whole header in their error) or send re-encoded.
+
+    >>> token_problem("eyJhbGciOi.eyJhY2Nv.c2ln") is None
+    True
+    """
+    if any(char.isspace() for char in token):
         return "contains whitespace (a bearer token has none)"
+    if not (token.isascii() and token.isprintable()):
+        return "contains a character that is not visible ASCII (a bearer token has none)"
     return None
 
 
@@ -180,7 +198,7 @@ def _shared_secret_problem(value: str) -> str | None:
 
 
 _CHECKS = {
-    "access_token": _token_problem,
+    "access_token": token_problem,
     "account_id": _account_problem,
     "username": _colon_problem,
     "client_id": _colon_problem,
