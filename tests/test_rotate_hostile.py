@@ -1,0 +1,262 @@
+"""``bwcreds rotate`` against an odd or hostile Credentials API, a store that fails
+mid-write, and durations past what the store's instants can say."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bandwidth_credentials._cli import main
+from bandwidth_credentials._rotate import RotationError, rotate
+from bandwidth_credentials.testing import check_no_leaks, today_is
+from tests import rotation_kit as kit
+from tests.credentials_api import CREDENTIAL_ACCESS, Bandwidth, new_secret
+from tests.test_rotate_file import FileStore
+
+ECHO = "canary-echoed-by-server-8Wp"
+
+
+@pytest.fixture(autouse=True)
+def _pinned() -> Iterator[None]:
+    with today_is((2026, 12, 6)):
+        yield
+
+
+class Hostile(Bandwidth):
+    """The loopback Bandwidth whose secret creation answers ``reply`` (status, body)."""
+
+    def __init__(self, reply: tuple[int, bytes]) -> None:
+        super().__init__()
+        self.reply = reply
+
+    def _create(
+        self, handler: BaseHTTPRequestHandler, client_id: str, body: bytes
+    ) -> tuple[int, bytes]:
+        self.created.append((client_id, None))
+        return self.reply
+
+
+def _serve(reply: tuple[int, bytes]) -> Any:
+    from contextlib import contextmanager
+
+    from tests.oauth_servers import serve
+
+    @contextmanager
+    def running() -> Iterator[tuple[Hostile, str]]:
+        server = Hostile(reply)
+        server.add_client(kit.CLIENT_ID, kit.OLD_SECRET)
+        server.add_client(kit.ADMIN_ID, kit.ADMIN_SECRET, roles=(CREDENTIAL_ACCESS,))
+        with serve(server) as url:
+            yield server, url
+
+    return running()
+
+
+def _answer(**fields: object) -> tuple[int, bytes]:
+    return 201, json.dumps({"clientId": kit.CLIENT_ID, **fields}).encode()
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        pytest.param(_answer(), id="no-clientSecret"),
+        pytest.param(_answer(clientSecret=12345), id="number"),
+        pytest.param(_answer(clientSecret=None), id="null"),
+        pytest.param(_answer(clientSecret=""), id="empty"),
+        pytest.param(_answer(clientSecret=[ECHO]), id="list"),
+        pytest.param(_answer(clientSecret=f"{ECHO}\nBW_CLIENT_ID=CLI-evil"), id="newline"),
+        pytest.param(_answer(clientSecret=f"{ECHO}\r"), id="carriage-return"),
+        pytest.param(_answer(clientSecret=f"\x1b[2J{ECHO}"), id="escape"),
+        pytest.param(_answer(clientSecret=f"{ECHO}\u202e"), id="bidi"),
+        pytest.param(_answer(clientSecret=f"{ECHO} "), id="trailing-space"),
+        pytest.param((201, b"[" * 70000), id="huge"),
+        pytest.param((409, json.dumps({"message": ECHO}).encode()), id="409-echo"),
+        pytest.param((429, json.dumps({"message": ECHO}).encode()), id="429-echo"),
+        pytest.param((400, json.dumps({"message": ECHO}).encode()), id="400-echo"),
+    ],
+)
+def test_an_unusable_answer_writes_nothing_and_echoes_nothing(
+    reply: tuple[int, bytes], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.env", "dotenv")
+    with _serve(reply) as (server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+        before = store.state()
+
+        code = check_no_leaks(
+            lambda: main(["rotate", "--source", store.uri, "--admin-source", admin, "--json"]),
+            (*kit.CANARIES, ECHO),
+        )
+
+        assert code == 1
+        document = json.loads(capsys.readouterr().out)
+        assert document["failed_step"] == "create"
+        assert store.state() == before
+        assert len(server.created) == 1
+
+
+@pytest.mark.parametrize(
+    "answered",
+    [
+        ECHO,
+        f"\x1b]0;{ECHO}\x07",
+        "2027-03-06T00:00:00Z" + ECHO,
+        "tomorrow",
+        None,
+        17,
+    ],
+)
+def test_an_odd_expiration_date_in_the_answer_is_not_echoed(
+    answered: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The answer's expirationDate is data from the network: only an instant the library
+    parses is kept (re-formatted); anything else yields to the date asked for."""
+    secret = new_secret(0)
+    store = FileStore(tmp_path / "bw.json", "json")
+    with _serve(_answer(clientSecret=secret, expirationDate=answered)) as (server, url):
+        server.add_client(kit.CLIENT_ID, secret)
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+
+        code = check_no_leaks(
+            lambda: main(["rotate", "--source", store.uri, "--admin-source", admin]),
+            (*kit.CANARIES, ECHO),
+        )
+
+        assert code == 0
+        assert store.read()["BW_CLIENT_SECRET"] == secret
+        assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == kit.NEW_EXPIRY
+
+
+def test_an_answered_expiration_date_is_kept_in_the_store_form(tmp_path: Path) -> None:
+    secret = new_secret(0)
+    store = FileStore(tmp_path / "bw.json", "json")
+    reply = _answer(clientSecret=secret, expirationDate="2027-03-05T23:59:59.250+00:00")
+    with _serve(reply) as (server, url):
+        server.add_client(kit.CLIENT_ID, secret)
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+
+        check_no_leaks(lambda: rotate(store.uri, admin_source=admin), kit.CANARIES)
+
+        assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == "2027-03-05T23:59:59Z"
+
+
+def _frames_hold(error: BaseException, canary: str) -> list[str]:
+    """Names of locals, in the frames between the caller and ``error``, holding ``canary``
+    (as a str, or a str inside a dict, list or tuple)."""
+
+    def holds(value: object, depth: int = 0) -> bool:
+        if isinstance(value, str):
+            return canary in value
+        if depth > 3:
+            return False
+        if isinstance(value, dict):
+            return any(holds(v, depth + 1) or holds(k, depth + 1) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(holds(v, depth + 1) for v in value)
+        return False
+
+    found = []
+    seen: set[int] = set()
+    chained: BaseException | None = error
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        tb = chained.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            tb = tb.tb_next
+            filename = frame.f_code.co_filename
+            if "bandwidth_credentials" not in filename or "testing" in filename:
+                continue  # the test's and the leak harness's own frames
+            found += [
+                f"{frame.f_code.co_name}:{name}"
+                for name, value in frame.f_locals.items()
+                if holds(value)
+            ]
+        chained = chained.__cause__ or chained.__context__
+    return found
+
+
+def _remove_after(step: str, path: Path) -> Any:
+    def on_step(done: str, detail: str) -> None:
+        if done == step:
+            path.unlink()
+
+    return on_step
+
+
+@pytest.mark.parametrize(("after", "failed"), [("create", "persist"), ("prove", "promote")])
+def test_a_store_failing_mid_rotation_says_where_the_secret_is_and_holds_it_nowhere(
+    after: str, failed: str, tmp_path: Path
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (_server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+        with pytest.raises(RotationError) as raised:
+            check_no_leaks(
+                lambda: rotate(
+                    store.uri, admin_source=admin, on_step=_remove_after(after, store.path)
+                ),
+                kit.CANARIES,
+            )
+
+    assert raised.value.step == failed
+    assert str(store.path) in str(raised.value)
+    assert _frames_hold(raised.value, new_secret(0)) == []
+    if failed == "persist":
+        assert "not stored" in raised.value.state
+    else:
+        assert "client_secret_pending" in raised.value.state
+
+
+@pytest.mark.parametrize(("after", "failed"), [("create", "persist"), ("prove", "promote")])
+def test_a_version_race_holds_the_new_secret_in_no_frame(
+    after: str, failed: str, tmp_path: Path
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (_server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+
+        def race(done: str, detail: str) -> None:
+            if done != after:
+                return
+            values = store.read()
+            if failed == "persist":  # another rotation's pending secret appears
+                values["BW_CLIENT_SECRET_PENDING"] = "someone-elses-pending-6Yt"
+            else:
+                values["BW_NOTE"] = "written by someone else"
+            store.seed(values)
+
+        with pytest.raises(RotationError) as raised:
+            check_no_leaks(
+                lambda: rotate(store.uri, admin_source=admin, on_step=race), kit.CANARIES
+            )
+
+    assert raised.value.step == failed
+    assert _frames_hold(raised.value, new_secret(0)) == []
+
+
+@pytest.mark.parametrize("duration", ["2914800d", "3000000d", "99999999999999d", "9999999999h"])
+def test_a_lifetime_past_year_9999_is_a_configuration_error(
+    duration: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        before = store.state()
+
+        code = kit.run_cli("--source", store.uri, "--expires-in", duration)
+
+        assert code == 2
+        assert "--expires-in" in capsys.readouterr().err
+        assert store.state() == before
+        assert server.created == []
