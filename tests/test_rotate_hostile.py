@@ -148,42 +148,6 @@ def test_an_answered_expiration_date_is_kept_in_the_store_form(tmp_path: Path) -
         assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == "2027-03-05T23:59:59Z"
 
 
-def _frames_hold(error: BaseException, canary: str) -> list[str]:
-    """Names of locals, in the frames between the caller and ``error``, holding ``canary``
-    (as a str, or a str inside a dict, list or tuple)."""
-
-    def holds(value: object, depth: int = 0) -> bool:
-        if isinstance(value, str):
-            return canary in value
-        if depth > 3:
-            return False
-        if isinstance(value, dict):
-            return any(holds(v, depth + 1) or holds(k, depth + 1) for k, v in value.items())
-        if isinstance(value, (list, tuple)):
-            return any(holds(v, depth + 1) for v in value)
-        return False
-
-    found = []
-    seen: set[int] = set()
-    chained: BaseException | None = error
-    while chained is not None and id(chained) not in seen:
-        seen.add(id(chained))
-        tb = chained.__traceback__
-        while tb is not None:
-            frame = tb.tb_frame
-            tb = tb.tb_next
-            filename = frame.f_code.co_filename
-            if "bandwidth_credentials" not in filename or "testing" in filename:
-                continue  # the test's and the leak harness's own frames
-            found += [
-                f"{frame.f_code.co_name}:{name}"
-                for name, value in frame.f_locals.items()
-                if holds(value)
-            ]
-        chained = chained.__cause__ or chained.__context__
-    return found
-
-
 def _remove_after(step: str, path: Path) -> Any:
     def on_step(done: str, detail: str) -> None:
         if done == step:
@@ -210,7 +174,7 @@ def test_a_store_failing_mid_rotation_says_where_the_secret_is_and_holds_it_nowh
 
     assert raised.value.step == failed
     assert str(store.path) in str(raised.value)
-    assert _frames_hold(raised.value, new_secret(0)) == []
+    assert kit.frames_holding(raised.value, new_secret(0)) == []
     if failed == "persist":
         assert "not stored" in raised.value.state
     else:
@@ -242,7 +206,7 @@ def test_a_version_race_holds_the_new_secret_in_no_frame(
             )
 
     assert raised.value.step == failed
-    assert _frames_hold(raised.value, new_secret(0)) == []
+    assert kit.frames_holding(raised.value, new_secret(0)) == []
 
 
 @pytest.mark.parametrize("duration", ["2914800d", "3000000d", "99999999999999d", "9999999999h"])
