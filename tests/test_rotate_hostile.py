@@ -4,6 +4,8 @@ mid-write, and durations past what the store's instants can say."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
@@ -224,3 +226,58 @@ def test_a_lifetime_past_year_9999_is_a_configuration_error(
         assert "--expires-in" in capsys.readouterr().err
         assert store.state() == before
         assert server.created == []
+
+
+def _rotated_file(tmp_path: Path, prepare: Any) -> Path:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (_server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+        target = prepare(store.path)
+        check_no_leaks(lambda: rotate(store.uri, admin_source=admin), kit.CANARIES)
+    assert kit.served_secret(store.uri) == new_secret(0)
+    return target  # type: ignore[no-any-return]
+
+
+@pytest.mark.skipif(not hasattr(os, "fchown"), reason="POSIX modes and owners")
+@pytest.mark.parametrize("mode", [0o640, 0o600, 0o400, 0o440, 0o000])
+def test_the_new_file_keeps_the_old_files_mode_and_group(mode: int, tmp_path: Path) -> None:
+    """A file a service reads through its group stays readable by that group, and the new
+    file is never wider than the old one (whatever the umask)."""
+    if mode & 0o400 == 0 and os.geteuid() != 0:
+        pytest.skip("only root reads a file without read permission")
+    group = os.getgid() if os.geteuid() != 0 else 4242
+
+    def prepare(path: Path) -> Path:
+        os.chown(path, -1, group)
+        os.chmod(path, mode)
+        return path
+
+    old_umask = os.umask(0o077)
+    try:
+        path = _rotated_file(tmp_path, prepare)
+    finally:
+        os.umask(old_umask)
+
+    info = path.stat()
+    assert (stat.S_IMODE(info.st_mode), info.st_gid) == (mode, group)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="symbolic links")
+def test_a_symlinked_file_is_replaced_where_it_points(tmp_path: Path) -> None:
+    """The link stays a link; the file it names gets the new secret (replaced in its own
+    directory, so the rename stays atomic)."""
+    elsewhere = tmp_path / "secure"
+    elsewhere.mkdir()
+
+    def prepare(path: Path) -> Path:
+        target = elsewhere / "bandwidth.json"
+        path.rename(target)
+        path.symlink_to(target)
+        return target
+
+    target = _rotated_file(tmp_path, prepare)
+
+    assert (tmp_path / "bw.json").is_symlink()
+    assert json.loads(target.read_text())["BW_CLIENT_SECRET"] == new_secret(0)
+    assert sorted(os.listdir(elsewhere)) == ["bandwidth.json"]
