@@ -281,3 +281,36 @@ def test_a_symlinked_file_is_replaced_where_it_points(tmp_path: Path) -> None:
     assert (tmp_path / "bw.json").is_symlink()
     assert json.loads(target.read_text())["BW_CLIENT_SECRET"] == new_secret(0)
     assert sorted(os.listdir(elsewhere)) == ["bandwidth.json"]
+
+
+@pytest.mark.parametrize(
+    ("text", "same_as"),
+    [
+        ("2026-12-31T23:59:60Z", "2027-01-01T00:00:00Z"),  # a leap second (RFC 3339 5.6)
+        ("2026-06-30T23:59:60.5Z", "2026-07-01T00:00:00Z"),
+        ("2026-12-31T23:59:59.999999999Z", "2026-12-31T23:59:59Z"),
+        ("2026-12-31T23:59:59z", "2026-12-31T23:59:59Z"),
+    ],
+)
+def test_instants_iso_8601_allows_are_read(text: str, same_as: str) -> None:
+    from bandwidth_credentials._calendar import parse_instant
+
+    assert parse_instant(text) is not None
+    assert parse_instant(text) == parse_instant(same_as)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-12-31T12:00:60Z",  # 60 only in the last minute of a day
+        "2026-12-31T23:59:59.Z",  # a decimal point without digits
+        "2026-12-31T23:59:59",  # no zone: not known to be UTC
+        "2026-12-31T23:59:59+01:00",
+        "10000-01-01T00:00:00Z",
+        "2026-12-31T23:59:61Z",
+    ],
+)
+def test_instants_that_are_not_read(text: str) -> None:
+    from bandwidth_credentials._calendar import parse_instant
+
+    assert parse_instant(text) is None
