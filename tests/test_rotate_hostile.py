@@ -319,21 +319,22 @@ def test_instants_that_are_not_read(text: str) -> None:
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
 def test_a_redirect_of_the_create_request_is_not_followed(status: int) -> None:
     """The admin's bearer token goes to the Credentials API's own origin only."""
-    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
     from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
     from tests.misbehaving import answer, misbehaving, redirect
 
     token = "canary-admin-bearer-token-2Kd"
-    with misbehaving(
-        answer(201, b'{"clientSecret": "canary-elsewhere-5Gh"}'), host="127.0.0.2"
-    ) as other:
-        with misbehaving(redirect(other.url + "/api/v1/credentials/CLI-1/secrets", status)) as api:
-            target = ClientCredentials("CLI-1", Secret(""), api.url + "/token", api.url)
-            with pytest.raises(RotationError, match=f"HTTP {status} redirect") as raised:
-                check_no_leaks(
-                    lambda: create_client_secret(target, token, kit.NEW_EXPIRY),
-                    (token, "canary-elsewhere-5Gh"),
-                )
+    elsewhere = answer(201, b'{"clientSecret": "canary-elsewhere-5Gh"}')
+    with (
+        misbehaving(elsewhere, host="127.0.0.2") as other,
+        misbehaving(redirect(other.url + "/api/v1/credentials/CLI-1/secrets", status)) as api,
+    ):
+        target = ClientCredentials("CLI-1", Secret(""), api.url + "/token", api.url)
+        with pytest.raises(RotationError, match=f"HTTP {status} redirect") as raised:
+            check_no_leaks(
+                lambda: create_client_secret(target, token, kit.NEW_EXPIRY),
+                (token, "canary-elsewhere-5Gh"),
+            )
 
     assert raised.value.step == "create"
     assert len(api.requests) == 1
@@ -341,8 +342,8 @@ def test_a_redirect_of_the_create_request_is_not_followed(status: int) -> None:
 
 
 def test_an_endless_answer_to_create_is_cut_off() -> None:
-    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
     from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
     from tests.misbehaving import huge, misbehaving
 
     with misbehaving(huge(chunked=True)) as api:
