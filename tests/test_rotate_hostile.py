@@ -352,3 +352,31 @@ def test_an_endless_answer_to_create_is_cut_off() -> None:
             create_client_secret(target, "a-token", kit.NEW_EXPIRY)
 
     assert raised.value.step == "create"
+
+
+def test_a_promotion_finished_meanwhile_by_another_run_is_not_a_failure(tmp_path: Path) -> None:
+    """Two runs resume the same pending secret; the second to promote finds the store
+    already serving it (the first did the same write) instead of being told to run
+    again, which would create yet another secret."""
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+
+        def other_run_promotes(done: str, detail: str) -> None:
+            if done == "prove":
+                values = store.read()
+                values["BW_CLIENT_SECRET"] = values.pop("BW_CLIENT_SECRET_PENDING")
+                values["BW_CLIENT_SECRET_EXPIRES_AT"] = values.pop(
+                    "BW_CLIENT_SECRET_PENDING_EXPIRES_AT"
+                )
+                store.seed(values)
+
+        result = check_no_leaks(
+            lambda: rotate(store.uri, admin_source=admin, on_step=other_run_promotes),
+            kit.CANARIES,
+        )
+
+        assert result["rotated"] is True
+        kit.assert_rotated(store, server)
+        assert len(server.created) == 1

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from . import _calendar
 from ._chain import SourceChain
@@ -433,6 +433,11 @@ def _promote(
         written = _write(run, values, added, version, (keys.pending, keys.pending_expiry))
     except SourceError as exc:
         failure = exc
+    if isinstance(failure, StoreConflictError):
+        finished = _promoted_meanwhile(run, keys, new)
+        if finished is not False:
+            run.done("promote", f"new secret already current (version {finished or '-'})")
+            return finished
     if failure is not None:
         reason = (
             f"{uri} changed since it was read ({failure})"
@@ -447,6 +452,19 @@ def _promote(
         )
     run.done("promote", f"new secret is current (version {written or '-'})")
     return written
+
+
+def _promoted_meanwhile(run: _Run, keys: _Keys, new: Secret) -> str | Literal[False] | None:
+    """After a conflict at promotion: the version read when the store already serves
+    ``new`` as current with no pending secret (another run resumed the same pending
+    secret and promoted it), else ``False``."""
+    try:
+        values, version, _ = run.read()
+    except (SourceError, ConfigurationError):
+        return False
+    done = keys.pending not in values and values.get(keys.client_secret) == new.get_secret_value()
+    del values  # held the new secret unmasked
+    return version if done else False
 
 
 def _verify(run: _Run, client_id: str, secret: Secret) -> None:
