@@ -462,8 +462,8 @@ def field(source: Source) -> str | None:
 
 
 _EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"BW_CLIENT_ID": "...", '
-    '"BW_CLIENT_SECRET": "..."}, or ?field=NAME to use the whole value as one field'
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
+    '"clientSecret": "..."}, or ?field=NAME to use the whole value as one field'
 )
 
 
