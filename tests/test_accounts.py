@@ -227,3 +227,92 @@ def test_a_401_to_another_account_renews_the_token_and_keeps_the_account(
         "Bearer " + token_server.issued[1],
     ]
     assert response.request.url.path == "/v2/accounts/920013/tnlookup"
+
+
+# Values that are not Bandwidth account ids, whichever way they arrive: BW_ACCOUNT_ID,
+# get_auth()/aget_auth() and every command's --account-id follow one rule (and no message
+# quotes them: they may carry escape sequences, or be a megabyte long).
+NOT_ACCOUNT_IDS = {
+    "path": "../x",
+    "fragment": "1#f",
+    "arabic-indic-digits": "\u0669\u0662\u0660\u0660\u0661\u0662",
+    "escape-sequence": "\x1b[31m920012",
+    "fullwidth-digits": "\uff19\uff12\uff10\uff10\uff11\uff12",
+    "a-hundred-thousand-digits": "9" * 100_000,
+}
+
+
+@pytest.mark.parametrize("value", NOT_ACCOUNT_IDS.values(), ids=NOT_ACCOUNT_IDS.keys())
+def test_one_account_id_rule_for_every_entry_point(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: str
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+    refusals: list[InvalidCredentialsError] = []
+
+    for ask in (
+        lambda: resolver.get_auth("voice", account_id=value),
+        lambda: asyncio.run(resolver.aget_auth("voice", account_id=value)),
+        lambda: get_auth("voice", account_id=value),
+        lambda: asyncio.run(module_aget_auth("voice", account_id=value)),
+    ):
+        reset()
+        configure(["env"])
+        with pytest.raises(InvalidCredentialsError) as caught:
+            ask()
+        refusals.append(caught.value)
+    reset()
+    monkeypatch.setenv("BW_ACCOUNT_ID", value)
+    with pytest.raises(InvalidCredentialsError) as configured:
+        Resolver(["env"]).get_auth("voice")
+    refusals.append(configured.value)
+    reset()
+
+    for refusal in refusals:
+        assert refusal.field == "account_id"
+        assert value not in str(refusal)
+        assert len(str(refusal)) < 400
+    assert token_server.requests == 0
+
+
+def test_a_million_digit_account_id_is_refused_without_being_quoted(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        Resolver(["env"]).get_auth("voice", account_id="9" * 10**6)
+
+    assert len(str(caught.value)) < 400
+    assert token_server.requests == 0
+
+
+@pytest.mark.parametrize("value", [920013, 920013.0, b"920013"])
+def test_an_account_id_that_is_not_a_string_is_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        resolver.get_auth("voice", account_id=value)  # type: ignore[arg-type]
+
+    assert caught.value.field == "account_id"
+    assert "a string of digits" in str(caught.value)
+    assert token_server.requests == 0
+
+
+def test_an_accounts_claim_entry_too_long_for_an_account_id_is_not_quoted(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = {"accounts": ["920012", "7" * 5000, "920013"]}
+
+    with pytest.raises(CredentialNotFoundError) as caught:
+        Resolver(["env"]).get_auth("voice", account_id="777")
+
+    assert "(920012, 920013)" in str(caught.value)
+    assert "7" * 100 not in str(caught.value)

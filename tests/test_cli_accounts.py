@@ -8,7 +8,10 @@ import json
 
 import pytest
 
+from bandwidth_credentials._cli import main
+
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
+from .test_accounts import NOT_ACCOUNT_IDS
 from .test_cli import bwcreds
 from .test_exec import child_report, clean_env, digest, run_exec
 
@@ -133,4 +136,38 @@ def test_an_account_id_that_is_not_numeric_is_a_configuration_error(
 
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--account-id" in result.stderr
+    assert token_server.requests == 0
+
+
+@pytest.mark.parametrize("value", NOT_ACCOUNT_IDS.values(), ids=NOT_ACCOUNT_IDS.keys())
+def test_every_command_refuses_what_is_not_an_account_id_without_quoting_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token_server: TokenServer,
+    value: str,
+) -> None:
+    token_server.claims = TWO
+    for name, setting in oauth(token_server, BW_ACCOUNT_ID="920012").items():
+        monkeypatch.setenv(name, setting)
+
+    for command in (
+        ["check"],
+        ["check", "--json"],
+        ["check", "--online"],
+        ["explain"],
+        ["explain", "--online"],
+        ["token"],
+        ["token", "--json"],
+        ["exec", "--", "true"],
+    ):
+        code = main([*command[:1], "--account-id", value, "--sources", "env", *command[1:]])
+        out, err = capsys.readouterr()
+        assert code == 2, (command, out, err)
+        assert "--account-id" in err
+        assert value not in out + err
+        assert len(err) < 400
+    monkeypatch.setenv("BW_ACCOUNT_ID", value)
+    assert main(["check", "voice", "--sources", "env"]) == 1
+    out, err = capsys.readouterr()
+    assert value not in out + err
     assert token_server.requests == 0

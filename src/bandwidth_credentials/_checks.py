@@ -166,8 +166,19 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
     return "must use https (plain http is allowed for loopback addresses only)"
 
 
+#: The most digits an account id may have. Bandwidth's are 7 digits (its SDKs: "your
+#: 7-digit Bandwidth Account ID"); the bound leaves room and keeps a runaway value (a
+#: file pasted into BW_ACCOUNT_ID, a megabyte of digits) out of URLs and messages.
+ACCOUNT_ID_DIGITS = 20
+
+
 def _account_problem(value: str) -> str | None:
     if value.isascii() and value.isdigit():
+        if len(value) > ACCOUNT_ID_DIGITS:
+            return (
+                f"is too long for a Bandwidth account id ({len(value)} digits; an account "
+                f"id has at most {ACCOUNT_ID_DIGITS}, such as 920012)"
+            )
         return None
     if value.lower().startswith("u-"):
         return (

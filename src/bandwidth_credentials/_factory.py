@@ -372,7 +372,10 @@ def account_auth(
     from ._checks import problem_of
     from ._discovery import with_account
 
-    problem = problem_of("account_id", account_id)
+    if isinstance(account_id, str):
+        problem = problem_of("account_id", account_id)
+    else:  # get_auth("voice", account_id=920012): the id's digits, as text
+        problem = f"must be a string of digits such as '920012', not {type(account_id).__name__}"
     if problem is not None:
         from ._errors import InvalidCredentialsError
 

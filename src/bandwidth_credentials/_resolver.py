@@ -228,7 +228,8 @@ class Resolver:
         there is nothing (or nothing recent enough, ``max_stale``) to fall back on. With
         ``account_id``: :class:`CredentialNotFoundError` naming the account, the client
         and the token's accounts when the token does not list it,
-        :class:`InvalidCredentialsError` for an id that is not numeric, and
+        :class:`InvalidCredentialsError` for an id that is not a string of at most 20
+        ASCII digits, and
         :class:`TokenError` when no token can be had to check it.
         """
         snapshot = self._cached
