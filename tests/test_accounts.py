@@ -4,6 +4,7 @@ loopback token endpoint issuing JWTs whose ``accounts`` claim lists several."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -250,13 +251,14 @@ def test_one_account_id_rule_for_every_entry_point(
     token_server.claims = TWO
     resolver = Resolver(["env"])
     refusals: list[InvalidCredentialsError] = []
-
-    for ask in (
+    entry_points: list[Callable[[], object]] = [
         lambda: resolver.get_auth("voice", account_id=value),
         lambda: asyncio.run(resolver.aget_auth("voice", account_id=value)),
         lambda: get_auth("voice", account_id=value),
         lambda: asyncio.run(module_aget_auth("voice", account_id=value)),
-    ):
+    ]
+
+    for ask in entry_points:
         reset()
         configure(["env"])
         with pytest.raises(InvalidCredentialsError) as caught:
@@ -289,8 +291,47 @@ def test_a_million_digit_account_id_is_refused_without_being_quoted(
     assert token_server.requests == 0
 
 
-@pytest.mark.parametrize("value", [920013, 920013.0, b"920013"])
-def test_an_account_id_that_is_not_a_string_is_a_typed_error(
+# Spellings BW_ACCOUNT_ID accepts, as a source reads them (surrounding whitespace dropped,
+# a JSON number as its digits): get_auth() takes them the same way.
+SPELLINGS = {"spaces": " 920013 ", "newline": "920013\n", "number": 920013}
+
+
+@pytest.mark.parametrize("value", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_an_account_id_is_read_as_a_source_reads_bw_account_id(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+    reset()
+    configure(["env"])
+    try:
+        chosen = [
+            resolver.get_auth("voice", account_id=value),  # type: ignore[arg-type]
+            asyncio.run(resolver.aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+            get_auth("voice", account_id=value),  # type: ignore[arg-type]
+            asyncio.run(module_aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+        ]
+    finally:
+        reset()
+
+    for auth in chosen:
+        assert auth.account_id == "920013"
+        assert auth.url("calls") == "https://voice.bandwidth.com/api/v2/accounts/920013/calls"
+    assert token_server.requests == 1
+
+
+def test_the_configured_account_in_another_spelling_is_the_configured_auth(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    resolver = Resolver(["env"])
+
+    assert resolver.get_auth("voice", account_id=" 920012") is resolver.get_auth("voice")
+
+
+@pytest.mark.parametrize("value", [True, 920013.0, b"920013"])
+def test_an_account_id_that_is_not_text_is_a_typed_error(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
 ) -> None:
     oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
@@ -301,7 +342,7 @@ def test_an_account_id_that_is_not_a_string_is_a_typed_error(
         resolver.get_auth("voice", account_id=value)  # type: ignore[arg-type]
 
     assert caught.value.field == "account_id"
-    assert "a string of digits" in str(caught.value)
+    assert f"not {type(value).__name__}" in str(caught.value)
     assert token_server.requests == 0
 
 

@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._checks import check_account_argument
 from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
@@ -162,7 +163,7 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    check_account_argument(args.account_id)
+    args.account_id = check_account_argument(args.account_id)
     services = _services(args.services)
     resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
@@ -248,6 +249,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    args.account_id = check_account_argument(args.account_id)
     resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
@@ -364,10 +366,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _account_problem(resolver: Resolver, name: str, account_id: str, online: bool) -> str | None:
-    """Why ``account_id`` cannot be used for ``name`` (asked of the access token only
-    ``online``; offline only its form is checked), or ``None``. A malformed id is a
-    :class:`ConfigurationError` (exit 2)."""
-    check_account_argument(account_id)
+    """Why ``account_id`` (already read by :func:`check_account_argument`) cannot be
+    used for ``name`` (asked of the access token only ``online``), or ``None``."""
     if not online:
         return None
     try:
@@ -377,18 +377,6 @@ def _account_problem(resolver: Resolver, name: str, account_id: str, online: boo
     except CredentialsError as exc:
         return str(exc)
     return None
-
-
-def check_account_argument(account_id: str | None) -> None:
-    """Raise :class:`ConfigurationError` for an ``--account-id`` that is not a numeric
-    account id (the same rule as ``BW_ACCOUNT_ID``)."""
-    if account_id is None:
-        return
-    from ._checks import problem_of
-
-    problem = problem_of("account_id", account_id)
-    if problem is not None:
-        raise ConfigurationError(f"--account-id {problem}")
 
 
 def _value_column(status: str, secret: bool) -> str:

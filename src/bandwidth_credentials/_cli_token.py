@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 import time
 
-from ._errors import ConfigurationError
 from ._resolver import Resolver
 from ._schema import KINDS, OAUTH, SERVICE_NAMES, canonical_service
 from ._typing import TYPE_CHECKING
@@ -95,12 +94,9 @@ def _no_client(resolution: Resolution, names: list[str]) -> str:
 
 def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``bwcreds token``: the token on stdout (or a JSON document), else why not."""
-    if args.account_id is not None:
-        from ._checks import problem_of
+    from ._checks import check_account_argument
 
-        problem = problem_of("account_id", args.account_id)
-        if problem is not None:
-            raise ConfigurationError(f"--account-id {problem}")
+    args.account_id = check_account_argument(args.account_id)
     names = [canonical_service(args.service)] if args.service else list(SERVICE_NAMES)
     # No account discovery while resolving: the token does not depend on the account.
     resolution = Resolver(args.sources or None, offline=True).resolve()

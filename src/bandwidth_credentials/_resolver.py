@@ -270,9 +270,11 @@ class Resolver:
             from ._factory import account_auth
 
             credentials, provenance = outcome
-            auth = account_auth(
+            chosen = account_auth(
                 credentials, provenance, account_id, self._owner, resolution.sources
             )
+            # The configured account in another spelling (" 920012"): the configured auth.
+            auth = auth if auth is not None and auth.account_id == chosen.account_id else chosen
         if type(service) is str and type(account_id) is str:
             cache = snapshot.accounts
             spellings = cache.get(account_id)
