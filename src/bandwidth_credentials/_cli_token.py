@@ -21,6 +21,7 @@ among the token's accounts); 2 the configuration itself is wrong.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 from ._resolver import Resolver
@@ -92,8 +93,37 @@ def _no_client(resolution: Resolution, names: list[str]) -> str:
     return f"no OAuth client credentials: {first_error}"
 
 
-def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _emit(text: str, out: TextIO, err: TextIO) -> int:
+    """Write ``text`` (the token) to ``out`` and flush it; a stdout that cannot take it
+    (a full disk, a closed pipe) is one line on ``err`` naming the OS error, never the
+    token, and exit 1."""
+    failure: OSError | None = None
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        failure = exc
+    if failure is None:
+        return EXIT_OK
+    if out is sys.stdout:
+        # What is still buffered would be flushed (and fail, with a traceback) at exit.
+        import contextlib
+        import os
+
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor: nothing kept
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+    why = failure.strerror or type(failure).__name__
+    err.write(f"bwcreds token: could not write the token to stdout: {why}\n")
+    return EXIT_NOT_READY
+
+
+def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
     """Run ``bwcreds token``: the token on stdout (or a JSON document), else why not."""
+    if out is None:  # started with stdout closed: nowhere to put a token
+        err.write("bwcreds token: could not write the token to stdout: stdout is closed\n")
+        return EXIT_NOT_READY
     from ._checks import check_account_argument
 
     args.account_id = check_account_argument(args.account_id)
@@ -133,8 +163,7 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_NOT_READY
     if not args.json:
-        out.write(token + "\n")
-        return EXIT_OK
+        return _emit(token + "\n", out, err)
     expires_at = claims.expires_at if claims is not None else None
     if expires_at is None and math.isfinite(current.stale_limit):
         # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
@@ -150,9 +179,7 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     }
     import json
 
-    json.dump(document, out, indent=2)
-    out.write("\n")
-    return EXIT_OK
+    return _emit(json.dumps(document, indent=2) + "\n", out, err)
 
 
 def add_token_command(commands: Any, sources_help: str) -> None:
