@@ -4,6 +4,9 @@ loopback token endpoint issuing JWTs whose ``accounts`` claim lists several."""
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -357,3 +360,43 @@ def test_an_accounts_claim_entry_too_long_for_an_account_id_is_not_quoted(
 
     assert "(920012, 920013)" in str(caught.value)
     assert "7" * 100 not in str(caught.value)
+
+
+def test_a_401_report_while_other_threads_add_accounts_is_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # invalidate(seen) looks for ``seen`` among the per-account objects while other
+    # threads add accounts: switching threads as often as possible, it looked through
+    # the live dict and raised RuntimeError (dictionary changed size) within 0.1 s.
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    monkeypatch.setenv("BW_ACCESS_TOKEN", "static-token-not-a-jwt")
+    resolver = Resolver(["env"])
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def add_accounts() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            resolver.get_auth("voice", account_id=str(1000 + number % 5000))
+
+    worker = threading.Thread(target=add_accounts)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    worker.start()
+    try:
+        ends = time.monotonic() + 1.0
+        while time.monotonic() < ends:
+            seen = resolver.get_auth("voice", account_id="5")
+            try:
+                resolver.invalidate(seen)
+            except RuntimeError as exc:
+                failures.append(exc)
+                break
+    finally:
+        stop.set()
+        worker.join(10)
+        sys.setswitchinterval(interval)
+
+    assert failures == []
+    assert not worker.is_alive()

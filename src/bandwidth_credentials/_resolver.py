@@ -51,6 +51,18 @@ _ACCOUNT_SPELLINGS_KEPT = 32  # per account
 SourceLike = str | Source
 
 
+def _holds(snapshot: _Snapshot, seen: ServiceAuth) -> bool:
+    """Whether ``snapshot`` handed out ``seen`` (for its configured or a chosen account).
+    Other threads add chosen accounts meanwhile: their dicts are copied (in one step
+    under the GIL) before they are looked through, never iterated while live."""
+    if snapshot.auth.get(seen.service) is seen:
+        return True
+    for spellings in tuple(snapshot.accounts.values()):
+        if any(auth is seen for auth in tuple(spellings.values())):
+            return True
+    return False
+
+
 _INF = float("inf")
 
 
@@ -452,12 +464,7 @@ class Resolver:
         if seen is None:
             self._policy.invalidate()
         else:
-            self._policy.invalidate(
-                lambda snap: (
-                    snap.auth.get(seen.service) is seen
-                    or any(seen in spellings.values() for spellings in snap.accounts.values())
-                )
-            )
+            self._policy.invalidate(lambda snap: _holds(snap, seen))
 
     def resolve(self) -> Resolution:
         """Return the full resolution (every service's outcome, notes, key report),
