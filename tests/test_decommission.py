@@ -268,3 +268,30 @@ def test_exec_writes_the_notice_when_it_passes_basic_credentials(
         assert "bwcreds exec: passing HTTP Basic credentials (voice" in result.stderr
         assert notice in result.stderr
     assert "canary" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["check", "explain"])
+@pytest.mark.parametrize("account", [[], ["--account-id", "920013"]], ids=["configured", "chosen"])
+@pytest.mark.parametrize(
+    ("day", "ready"), [(BEFORE, True), (AFTER, False)], ids=["before", "after"]
+)
+def test_the_rule_holds_for_an_account_chosen_with_account_id(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    account: list[str],
+    day: tuple[int, int, int],
+    ready: bool,
+) -> None:
+    _env(monkeypatch, API_USER)
+
+    with today_is(day):
+        code = main([command, "--json", *account, "--sources", "env"])
+    document = json.loads(capsys.readouterr().out)
+
+    [voice] = [entry for entry in document["services"] if entry["service"] == "voice"]
+    assert voice["ready"] is ready
+    assert code == (0 if ready else 1)
+    if not ready:
+        assert voice["reason"] == "basic_decommissioned"
+        assert voice["error"] == NOT_READY

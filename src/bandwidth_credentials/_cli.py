@@ -281,10 +281,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             entry["account_from"] = "access token"
             fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
                               "version": None})  # fmt: skip
-        else:
-            reason = decommissioned(credentials.kind, credentials.base_url)
-            if reason is not None:
-                entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+        # Basic after the date: whichever account, configured or chosen (the host decides).
+        reason = decommissioned(credentials.kind, credentials.base_url)
+        if reason is not None and entry["ready"]:
+            entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
         per_service.append({**entry, "fields": fields})
     keys = [
         {
