@@ -15,7 +15,9 @@ adds ``expires_at`` (UTC ISO 8601: the token's ``exp`` claim, else when the endp
 
 Exit codes as ``check``: 0 a token was printed; 1 none could be had (no OAuth client
 credentials, only Basic ones, the token endpoint refused or failed, ``--account-id`` not
-among the token's accounts); 2 the configuration itself is wrong.
+among the token's accounts) or stdout could not take it (closed, full, a broken pipe);
+2 the configuration itself is wrong (``--account-id`` not an account id, by the rule
+``BW_ACCOUNT_ID`` follows).
 """
 
 from __future__ import annotations
