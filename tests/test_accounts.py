@@ -333,19 +333,35 @@ def test_the_configured_account_in_another_spelling_is_the_configured_auth(
     assert resolver.get_auth("voice", account_id=" 920012") is resolver.get_auth("voice")
 
 
-@pytest.mark.parametrize("value", [True, 920013.0, b"920013"])
+@pytest.mark.parametrize("value", [True, 920013.0, b"920013", ["920013"]])
 def test_an_account_id_that_is_not_text_is_a_typed_error(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
 ) -> None:
     oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
     token_server.claims = TWO
     resolver = Resolver(["env"])
+    resolver.get_auth("voice")  # something cached: the lookup paths are taken
+    reset()
+    configure(["env"])
+    refusals: list[InvalidCredentialsError] = []
+    entry_points: list[Callable[[], object]] = [
+        lambda: resolver.get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: asyncio.run(resolver.aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+        lambda: get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: asyncio.run(module_aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+    ]
+    try:
+        for ask in entry_points:
+            with pytest.raises(InvalidCredentialsError) as caught:
+                ask()
+            refusals.append(caught.value)
+    finally:
+        reset()
 
-    with pytest.raises(InvalidCredentialsError) as caught:
-        resolver.get_auth("voice", account_id=value)  # type: ignore[arg-type]
-
-    assert caught.value.field == "account_id"
-    assert f"not {type(value).__name__}" in str(caught.value)
+    for refusal in refusals:
+        assert refusal.field == "account_id"
+        assert f"not {type(value).__name__}" in str(refusal)
     assert token_server.requests == 0
 
 

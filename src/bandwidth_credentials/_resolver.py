@@ -253,7 +253,7 @@ class Resolver:
         if account_id is not None:
             try:
                 return snapshot.accounts[account_id][service]
-            except KeyError:
+            except (KeyError, TypeError):  # TypeError: an unhashable id, refused there
                 return self._for_account(snapshot, service, account_id)
         try:
             return snapshot.by_alias[service]  # a subscript: cheaper than .get() when found
@@ -312,7 +312,10 @@ class Resolver:
         if snapshot is None:
             return None
         if account_id is not None:
-            return snapshot.accounts.get(account_id, {}).get(service)
+            try:
+                return snapshot.accounts.get(account_id, {}).get(service)
+            except TypeError:  # an unhashable id: get_auth() says why
+                return None
         return snapshot.by_alias.get(service) or snapshot.auth.get(canonical_service(service))
 
     async def aget_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
