@@ -13,7 +13,9 @@ from ._errors import InvalidCredentialsError
 from ._schema import (
     ENDPOINT_FIELDS,
     ENVIRONMENTS,
+    EXPIRY_FIELD,
     HOST_FIELDS,
+    INSTANT_FIELDS,
     KINDS,
     MESSAGING_TOKEN,
     URL_FIELDS,
@@ -73,6 +75,8 @@ class ServiceCredentials(NamedTuple):
     access_token: Secret | None = None
     token_url: str | None = None
     environment: str = "prod"
+    #: When the client secret expires (ISO 8601 UTC, as stored), when the store says.
+    client_secret_expires_at: str | None = None
     #: The endpoint fields given explicitly (``base_url``, ``token_url``, ``environment``,
     #: host overrides), exactly as configured; none is secret.
     endpoints: Mapping[str, str] = {}
@@ -194,6 +198,14 @@ def _colon_problem(value: str) -> str | None:
     return None
 
 
+def _instant_problem(value: str) -> str | None:
+    from ._calendar import parse_instant
+
+    if parse_instant(value) is None:
+        return "must be an ISO 8601 UTC instant such as 2027-03-06T00:00:00Z"
+    return None
+
+
 def _environment_problem(value: str) -> str | None:
     if environment_name(value) is None:
         return f"must be one of {', '.join(ENVIRONMENTS)} (case-insensitive)"
@@ -218,6 +230,7 @@ _CHECKS = {
     "callback_previous_username": _colon_problem,
     "tfv_webhook_secret": _shared_secret_problem,
     "tfv_webhook_previous_secret": _shared_secret_problem,
+    **dict.fromkeys(INSTANT_FIELDS, _instant_problem),
 }
 
 
@@ -317,5 +330,6 @@ def validated(
         if oauth
         else None,
         environment=environment,
+        client_secret_expires_at=fields.get(EXPIRY_FIELD) if oauth else None,
         endpoints={name: fields[name] for name in ENDPOINT_FIELDS if name in fields},
     )

@@ -338,6 +338,10 @@ def build_auth(resolution: Resolution, owner: Owner, *, discover: bool = True) -
         is_basic = KINDS[credentials.kind].scheme == "basic"
         basic = basic or is_basic
         bearer = None if is_basic else bearer_source(credentials, provenance)
+        if not is_basic and credentials.client_secret_expires_at is not None:
+            from ._expiry import log_if_expiring  # only when the store keeps an expiry
+
+            log_if_expiring(credentials.client_id, credentials.client_secret_expires_at)
         auth[name] = ServiceAuth(credentials, provenance, bearer, owner)
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
     retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)
