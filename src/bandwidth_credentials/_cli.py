@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._checks import check_account_argument
 from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
@@ -53,15 +54,18 @@ class Terminal:
     ``Location`` or an error's text from a store reaches the terminal as visible
     escapes, never as control sequences."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream  # None when the process was started with the stream closed
 
     def write(self, text: str) -> int:
-        self._stream.write("\n".join(_printable(line) for line in text.split("\n")))
+        if self.stream is None:
+            raise OSError(9, "Bad file descriptor")  # as writing to a closed descriptor
+        self.stream.write("\n".join(_printable(line) for line in text.split("\n")))
         return len(text)
 
     def flush(self) -> None:
-        self._stream.flush()
+        if self.stream is not None:
+            self.stream.flush()
 
 
 def failure_hint(failure: CredentialsError) -> str | None:
@@ -218,7 +222,7 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    check_account_argument(args.account_id)
+    args.account_id = check_account_argument(args.account_id)
     services = _services(args.services)
     resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
@@ -317,6 +321,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    args.account_id = check_account_argument(args.account_id)
     resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
@@ -348,10 +353,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             entry["account_from"] = "access token"
             fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
                               "version": None})  # fmt: skip
-        else:
-            reason = decommissioned(credentials.kind, credentials.base_url)
-            if reason is not None:
-                entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+        # Basic after the date: whichever account, configured or chosen (the host decides).
+        reason = decommissioned(credentials.kind, credentials.base_url)
+        if reason is not None and entry["ready"]:
+            entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
         per_service.append({**entry, "fields": fields})
     keys = [
         {
@@ -433,10 +438,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _account_problem(resolver: Resolver, name: str, account_id: str, online: bool) -> str | None:
-    """Why ``account_id`` cannot be used for ``name`` (asked of the access token only
-    ``online``; offline only its form is checked), or ``None``. A malformed id is a
-    :class:`ConfigurationError` (exit 2)."""
-    check_account_argument(account_id)
+    """Why ``account_id`` (already read by :func:`check_account_argument`) cannot be
+    used for ``name`` (asked of the access token only ``online``), or ``None``."""
     if not online:
         return None
     try:
@@ -446,18 +449,6 @@ def _account_problem(resolver: Resolver, name: str, account_id: str, online: boo
     except CredentialsError as exc:
         return str(exc)
     return None
-
-
-def check_account_argument(account_id: str | None) -> None:
-    """Raise :class:`ConfigurationError` for an ``--account-id`` that is not a numeric
-    account id (the same rule as ``BW_ACCOUNT_ID``)."""
-    if account_id is None:
-        return
-    from ._checks import problem_of
-
-    problem = problem_of("account_id", account_id)
-    if problem is not None:
-        raise ConfigurationError(f"--account-id {problem}")
 
 
 def _value_column(status: str, secret: bool) -> str:
@@ -548,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
             code: int = args.run(args, out, err)
-            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            out.flush()  # a closed pipe shows here, not at interpreter exit
     except BrokenPipeError:
         # The reader went away (`bwcreds check | head -3`): what it read is all it wanted.
         # No traceback; stdout goes to /dev/null so the flush at exit cannot fail again.

@@ -49,12 +49,16 @@ def _entry(result: Verification) -> dict[str, Any]:
     return entry
 
 
-def _notes(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
+def _notes(
+    resolver: Resolver, results: Sequence[Verification], account_id: str | None
+) -> list[str]:
     notes: list[str] = []
     auths = []
     for result in results:
         if result.scheme is not None:
-            auths.append(resolver.get_auth(result.service))
+            # The auth the results were made with: with --account-id, for that account
+            # (there may be no configured one).
+            auths.append(resolver.get_auth(result.service, account_id))
     note = environment_note(auths)
     if note is not None:
         notes.append(note)
@@ -147,7 +151,7 @@ def check_online(
     """Run the online check for ``services`` and print it (a table, or ``--json``)."""
     results = verify(services, resolver=resolver, account_id=args.account_id)
     ready = all(result.ready for result in results)
-    notes = _notes(resolver, results)
+    notes = _notes(resolver, results, args.account_id)
     code = EXIT_OK if ready else EXIT_NOT_READY
     if args.json:
         document = {
