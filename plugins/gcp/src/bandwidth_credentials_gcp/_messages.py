@@ -14,12 +14,14 @@ from bandwidth_credentials import (
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
+    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
 
 from ._errors import Failure
 from ._resource import LATEST, SecretName
+from ._transport import MAX_ANSWER
 
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 #: Codes retried before a :class:`SourceUnavailableError`, as the client's own default
@@ -76,6 +78,9 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
             f"for {label} ({failure.type_name})",
             source=uri,
         )
+    transported = _transport_error(failure, where, label)
+    if transported is not None:
+        return transported
     if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
         return SourceUnavailableError(
             f"source {uri}: {label} timed out at {_host(where)} (DEADLINE_EXCEEDED, "
@@ -107,8 +112,10 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
     if code in RETRIED or code == "INTERNAL" or (failure.http or 0) >= 500:
         return SourceUnavailableError(
             f"source {uri}: Secret Manager at {_host(where)} did not serve {label} "
-            f"({said}) after {attempts} attempt(s)",
+            f"({said}) after {attempts} attempt(s)"
+            + (f"; it asked to wait {failure.retry_after:g} s" if failure.retry_after else ""),
             source=uri,
+            retry_after=failure.retry_after,
         )
     if code == "INVALID_ARGUMENT":
         return ConfigurationError(
@@ -117,6 +124,47 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
             source=uri,
         )
     return SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
+
+
+def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsError | None:
+    """The error for a failure of the bounded transport (any host: Secret Manager or the
+    token endpoint), or ``None`` for any other failure."""
+    uri = where.uri
+    host = failure.host or _host(where)
+    if failure.kind == "too-large":
+        return SourceFormatError(
+            f"source {uri}: the answer from {host} for {label} is larger than "
+            f"{MAX_ANSWER} bytes; it was not read",
+            source=uri,
+        )
+    if not failure.detail:
+        return None
+    if failure.kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: {label} timed out at {host} (DEADLINE_EXCEEDED: {failure.detail}; timeout "
+            f"{where.timeout:g} s per request)",
+            source=uri,
+        )
+    if failure.kind == "redirect":
+        return SourceError(
+            f"source {uri}: {host} answered the request for {label} with {failure.detail}",
+            source=uri,
+        )
+    if failure.kind == "tls":
+        return SourceUnavailableError(
+            f"source {uri}: TLS with {host} failed for {label} ({failure.detail}); check "
+            "REQUESTS_CA_BUNDLE",
+            source=uri,
+        )
+    if failure.kind in ("connect", "broken"):
+        return SourceUnavailableError(
+            f"source {uri}: could not read {label} from {host} ({failure.detail})",
+            source=uri,
+        )
+    return SourceError(
+        f"source {uri}: the request for {label} to {host} was not sent ({failure.detail})",
+        source=uri,
+    )
 
 
 def _not_enabled_error(failure: Failure, where: Where) -> SourceNotFoundError:
