@@ -120,7 +120,7 @@ def capture(exc: BaseException) -> Failure:
 
     name = type(exc).__name__
     if isinstance(exc, TransportFailure):
-        return _transported(exc, token=False)
+        return _transported(exc)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
     if isinstance(exc, core.HttpResponseError) and isinstance(status, int):
@@ -130,7 +130,7 @@ def capture(exc: BaseException) -> Failure:
         # bounded transport kept what happened.
         last = current_failure()
         if last is not None:
-            return _transported(last, token=True)
+            return _transported(last)
     if isinstance(exc, CredentialUnavailableError):
         return Failure("no-credential", type_name=name)
     if isinstance(exc, core.ClientAuthenticationError):
@@ -144,7 +144,7 @@ def capture(exc: BaseException) -> Failure:
     return Failure("other", type_name=name)
 
 
-def _transported(exc: object, *, token: bool) -> Failure:
+def _transported(exc: object) -> Failure:
     return Failure(
         "transport",
         status=getattr(exc, "status", None),
@@ -152,7 +152,7 @@ def _transported(exc: object, *, token: bool) -> Failure:
         transport_kind=str(getattr(exc, "kind", "")),
         host=str(getattr(exc, "host", "")),
         detail=str(getattr(exc, "detail", "")),
-        token=token,
+        token=bool(getattr(exc, "token", False)),
     )
 
 

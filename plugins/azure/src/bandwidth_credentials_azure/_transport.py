@@ -99,18 +99,18 @@ class TransportFailure(Exception):
     """One exchange failed in the bounded transport. Carries only safe facts: ``kind``
     (``timeout``, ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``,
     ``request``), ``host`` (``host[:port]`` of the URL asked), ``detail`` (the bounded
-    client's own sentence: no URL, header or body text), ``status`` and ``location``
-    (without user info or query) for a redirect."""
+    client's own sentence: no URL, header or body text), ``status`` for a redirect, and
+    ``token``: whether the exchange was an access-token request."""
 
     def __init__(
-        self, kind: str, host: str, detail: str, status: int | None = None, location: str = ""
+        self, kind: str, host: str, detail: str, status: int | None = None, token: bool = False
     ) -> None:
         super().__init__(f"{host}: {detail}")
         self.kind = kind
         self.host = host
         self.detail = detail
         self.status = status
-        self.location = location
+        self.token = token
 
     @property
     def retryable(self) -> bool:
@@ -146,9 +146,11 @@ def exchange(
     timeout: float,
     context: ssl.SSLContext | None,
     proxy: str,
+    token: bool = False,
 ) -> _http.Response:
     """One bounded exchange; a 3xx or any failure is a :class:`TransportFailure`, raised
-    with nothing chained."""
+    with nothing chained (and kept as the fetch's last failure). ``token``: an
+    access-token request."""
     host = _host_of(url)
     failure: TransportFailure | None = None
     try:
@@ -164,15 +166,15 @@ def exchange(
         )
     except _http.HttpError as exc:
         kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), "request")
-        failure = TransportFailure(kind, host, str(exc))
+        failure = TransportFailure(kind, host, str(exc), token=token)
     if failure is None and 300 <= answer.status < 400:
         location = _http.display_url(answer.headers.get("location", "")) or "nowhere"
         failure = TransportFailure(
             "redirect",
             host,
-            f"HTTP {answer.status} redirect to {location} (not followed)",
+            f"HTTP {answer.status}, a redirect to {location} (not followed)",
             answer.status,
-            location,
+            token=token,
         )
     if failure is not None:
         deadline = _current.get()
@@ -190,11 +192,13 @@ def adapter_class() -> type[Any]:
 
     class BoundedAdapter(requests.adapters.BaseAdapter):  # type: ignore[misc]
         """A ``requests`` transport adapter (requests' "Transport Adapters" API) that
-        sends each request with :func:`exchange` within ``timeout`` seconds."""
+        sends each request with :func:`exchange` within ``timeout`` seconds; ``token``
+        marks the access-token requests."""
 
-        def __init__(self, timeout: float) -> None:
+        def __init__(self, timeout: float, token: bool = False) -> None:
             super().__init__()
             self.timeout = timeout
+            self.token = token
 
         def send(
             self,
@@ -221,7 +225,14 @@ def adapter_class() -> type[Any]:
             }
             proxy = requests.utils.select_proxy(url, dict(proxies or {})) or ""
             answer = exchange(
-                request.method or "GET", url, headers, body, self.timeout, context, proxy
+                request.method or "GET",
+                url,
+                headers,
+                body,
+                self.timeout,
+                context,
+                proxy,
+                self.token,
             )
             return response(request, answer, self)
 
@@ -231,9 +242,9 @@ def adapter_class() -> type[Any]:
     return BoundedAdapter
 
 
-def mount(session: Any, timeout: float) -> Any:
+def mount(session: Any, timeout: float, token: bool = False) -> Any:
     """Mount a bounded adapter on ``session`` (a ``requests.Session``) for http and https."""
-    adapter = adapter_class()(timeout)
+    adapter = adapter_class()(timeout, token)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -299,8 +310,9 @@ def _cached_context(verify: bool | str, stamp: int) -> ssl.SSLContext:
     return context
 
 
-def azure_transport(timeout: float) -> Any:
-    """azure-core's ``RequestsTransport`` over a session with a bounded adapter mounted.
+def azure_transport(timeout: float, token: bool = False) -> Any:
+    """azure-core's ``RequestsTransport`` over a session with a bounded adapter mounted;
+    ``token``: the credential's (its requests are access-token requests).
 
     The transport does not own the session (credentials built by
     ``DefaultAzureCredential`` share it and close their pipelines on their own
@@ -309,7 +321,9 @@ def azure_transport(timeout: float) -> Any:
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
-    return RequestsTransport(session=mount(requests.Session(), timeout), session_owner=False)
+    return RequestsTransport(
+        session=mount(requests.Session(), timeout, token), session_owner=False
+    )
 
 
 def current_failure() -> TransportFailure | None:

@@ -142,7 +142,7 @@ class KeyVaultProvider(Provider):
         # No SDK retries (they sleep Retry-After, however long); each pipeline its own
         # bounded transport; the developer-login CLIs (az, azd, pwsh) get `timeout` each.
         self._credential = DefaultAzureCredential(
-            transport=azure_transport(self.timeout),
+            transport=azure_transport(self.timeout, token=True),
             retry_total=0,
             process_timeout=self.timeout,
         )

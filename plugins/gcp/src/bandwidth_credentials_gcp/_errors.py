@@ -71,7 +71,8 @@ class Failure(NamedTuple):
     ``type_name`` is the foreign exception's class name. The bounded transport's
     failures (:class:`~._transport.TransportFailure`) keep their own kind (``timeout``,
     ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``, ``request``) with
-    ``host`` (the host asked) and ``detail`` (the transport's sentence, no server text).
+    ``host`` (the host asked), ``detail`` (the transport's sentence, no server text) and
+    ``token`` (the exchange was an access-token request).
     ``retry_after`` is the seconds a REST answer's ``Retry-After`` asked for.
     """
 
@@ -82,6 +83,7 @@ class Failure(NamedTuple):
     type_name: str = ""
     host: str = ""
     detail: str = ""
+    token: bool = False
     retry_after: float | None = None
 
     @property
@@ -113,6 +115,7 @@ def classify(exc: BaseException) -> Failure:
             type_name=type_name,
             host=exc.host,
             detail=exc.detail,
+            token=exc.token,
         )
     if isinstance(exc, auth.DefaultCredentialsError):
         return Failure("no-credentials", type_name=type_name)

@@ -131,6 +131,8 @@ def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsE
     token endpoint), or ``None`` for any other failure."""
     uri = where.uri
     host = failure.host or _host(where)
+    if failure.token:
+        label = f"the access token request to {host} for {label}"
     if failure.kind == "too-large":
         return SourceFormatError(
             f"source {uri}: the answer from {host} for {label} is larger than "

@@ -100,18 +100,18 @@ class TransportFailure(Exception):
     """One exchange failed in the bounded transport. Carries only safe facts: ``kind``
     (``timeout``, ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``,
     ``request``), ``host`` (``host[:port]`` of the URL asked), ``detail`` (the bounded
-    client's own sentence: no URL, header or body text), ``status`` and ``location``
-    (without user info or query) for a redirect."""
+    client's own sentence: no URL, header or body text), ``status`` for a redirect, and
+    ``token``: whether the exchange was an access-token request."""
 
     def __init__(
-        self, kind: str, host: str, detail: str, status: int | None = None, location: str = ""
+        self, kind: str, host: str, detail: str, status: int | None = None, token: bool = False
     ) -> None:
         super().__init__(f"{host}: {detail}")
         self.kind = kind
         self.host = host
         self.detail = detail
         self.status = status
-        self.location = location
+        self.token = token
 
     @property
     def retryable(self) -> bool:
@@ -139,6 +139,20 @@ def _host_of(url: str) -> str:
         return "(unparsable URL)"
 
 
+class Recorder:
+    """Keeps the last failed exchange of the adapters it is given to: a token refresh
+    the gRPC call-credentials plugin runs in grpc's own thread, which grpc reports only
+    as "Getting metadata from plugin failed"."""
+
+    def __init__(self) -> None:
+        self.last: TransportFailure | None = None
+
+    def take(self) -> TransportFailure | None:
+        """The last failure, forgotten as it is handed out."""
+        last, self.last = self.last, None
+        return last
+
+
 def exchange(
     method: str,
     url: str,
@@ -147,9 +161,11 @@ def exchange(
     timeout: float,
     context: ssl.SSLContext | None,
     proxy: str,
+    token: bool = False,
+    recorder: Recorder | None = None,
 ) -> _http.Response:
     """One bounded exchange; a 3xx or any failure is a :class:`TransportFailure`, raised
-    with nothing chained."""
+    with nothing chained (and kept by ``recorder``). ``token``: an access-token request."""
     host = _host_of(url)
     failure: TransportFailure | None = None
     try:
@@ -165,18 +181,20 @@ def exchange(
         )
     except _http.HttpError as exc:
         kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), "request")
-        failure = TransportFailure(kind, host, str(exc))
-    if failure is not None:
-        raise failure
-    if 300 <= answer.status < 400:
+        failure = TransportFailure(kind, host, str(exc), token=token)
+    if failure is None and 300 <= answer.status < 400:
         location = _http.display_url(answer.headers.get("location", "")) or "nowhere"
-        raise TransportFailure(
+        failure = TransportFailure(
             "redirect",
             host,
-            f"HTTP {answer.status} redirect to {location} (not followed)",
+            f"HTTP {answer.status}, a redirect to {location} (not followed)",
             answer.status,
-            location,
+            token=token,
         )
+    if failure is not None:
+        if recorder is not None:
+            recorder.last = failure
+        raise failure
     return answer
 
 
@@ -188,11 +206,16 @@ def adapter_class() -> type[Any]:
 
     class BoundedAdapter(requests.adapters.BaseAdapter):  # type: ignore[misc]
         """A ``requests`` transport adapter (requests' "Transport Adapters" API) that
-        sends each request with :func:`exchange` within ``timeout`` seconds."""
+        sends each request with :func:`exchange` within ``timeout`` seconds; ``token``
+        marks the access-token requests, ``recorder`` keeps the last failure."""
 
-        def __init__(self, timeout: float) -> None:
+        def __init__(
+            self, timeout: float, token: bool = False, recorder: Recorder | None = None
+        ) -> None:
             super().__init__()
             self.timeout = timeout
+            self.token = token
+            self.recorder = recorder
 
         def send(
             self,
@@ -219,7 +242,15 @@ def adapter_class() -> type[Any]:
             }
             proxy = requests.utils.select_proxy(url, dict(proxies or {})) or ""
             answer = exchange(
-                request.method or "GET", url, headers, body, self.timeout, context, proxy
+                request.method or "GET",
+                url,
+                headers,
+                body,
+                self.timeout,
+                context,
+                proxy,
+                self.token,
+                self.recorder,
             )
             return response(request, answer, self)
 
@@ -229,9 +260,11 @@ def adapter_class() -> type[Any]:
     return BoundedAdapter
 
 
-def mount(session: Any, timeout: float) -> Any:
+def mount(
+    session: Any, timeout: float, token: bool = False, recorder: Recorder | None = None
+) -> Any:
     """Mount a bounded adapter on ``session`` (a ``requests.Session``) for http and https."""
-    adapter = adapter_class()(timeout)
+    adapter = adapter_class()(timeout, token, recorder)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -297,15 +330,16 @@ def _cached_context(verify: bool | str, stamp: int) -> ssl.SSLContext:
     return context
 
 
-def token_request(timeout: float) -> Any:
+def token_request(timeout: float, recorder: Recorder | None = None) -> Any:
     """google-auth's ``Request`` for token refreshes, over a bounded session."""
     import google.auth.transport.requests
     import requests
 
-    return google.auth.transport.requests.Request(session=mount(requests.Session(), timeout))
+    session = mount(requests.Session(), timeout, token=True, recorder=recorder)
+    return google.auth.transport.requests.Request(session=session)
 
 
-def rest_transport(timeout: float) -> Callable[..., Any]:
+def rest_transport(timeout: float, recorder: Recorder | None = None) -> Callable[..., Any]:
     """What the client's ``transport=`` takes: builds the REST transport, then bounds
     its session and its token refreshes.
 
@@ -328,26 +362,29 @@ def rest_transport(timeout: float) -> Callable[..., Any]:
         ):
             raise RuntimeError("this google-cloud-secret-manager keeps its session elsewhere")
         mount(session, timeout)
-        mount(refresher, timeout)
+        mount(refresher, timeout, token=True, recorder=recorder)
         return transport
 
     return build
 
 
-def grpc_transport(timeout: float) -> Callable[..., Any]:
-    """What the client's ``transport=`` takes: the gRPC transport on :func:`grpc_channel`."""
+def grpc_transport(timeout: float, recorder: Recorder) -> Callable[..., Any]:
+    """What the client's ``transport=`` takes: the gRPC transport on :func:`grpc_channel`;
+    ``recorder`` keeps the last failed token refresh."""
 
     def build(**kwargs: Any) -> Any:
         from google.cloud.secretmanager_v1.services.secret_manager_service.transports.grpc import (
             SecretManagerServiceGrpcTransport,
         )
 
-        return SecretManagerServiceGrpcTransport(channel=grpc_channel(timeout), **kwargs)
+        return SecretManagerServiceGrpcTransport(
+            channel=grpc_channel(timeout, recorder), **kwargs
+        )
 
     return build
 
 
-def grpc_channel(timeout: float) -> Callable[..., Any]:
+def grpc_channel(timeout: float, recorder: Recorder | None = None) -> Callable[..., Any]:
     """A channel factory (the transport's ``channel=`` callable) for a TLS channel with
     the call credentials google-api-core would attach, messages capped at
     :data:`MAX_ANSWER` and token refreshes through the bounded adapter. Proxies and
@@ -377,7 +414,7 @@ def grpc_channel(timeout: float) -> Callable[..., Any]:
         ):
             scoped = scoped.with_quota_project(quota_project_id)
         plugin = google.auth.transport.grpc.AuthMetadataPlugin(
-            scoped, token_request(timeout), default_host=Transport.DEFAULT_HOST
+            scoped, token_request(timeout, recorder), default_host=Transport.DEFAULT_HOST
         )
         composite = grpc.composite_channel_credentials(
             ssl_credentials or grpc.ssl_channel_credentials(),

@@ -21,7 +21,7 @@ from bandwidth_credentials import (
     SourceFormatError,
 )
 
-from ._errors import classify
+from ._errors import Failure, classify
 from ._messages import Where, library_error
 from ._resource import (
     endpoint_option,
@@ -31,7 +31,7 @@ from ._resource import (
     text_option,
     transport_option,
 )
-from ._transport import fetch_deadline, grpc_transport, rest_transport, time_for
+from ._transport import Recorder, fetch_deadline, grpc_transport, rest_transport, time_for
 
 __all__ = ["SecretManagerProvider"]
 
@@ -123,6 +123,7 @@ class SecretManagerProvider(Provider):
         self.worst_case = MAX_ATTEMPTS * self.timeout + MAX_BACKOFF_TOTAL
         self._lock = threading.Lock()
         self._client: Any = None
+        self._token_failures = Recorder()
         _providers.add(self)
 
     # -- the client -------------------------------------------------------------------
@@ -148,7 +149,7 @@ class SecretManagerProvider(Provider):
         try:
             # ADC is looked up here, so a missing credential surfaces now.
             client = secretmanager_v1.SecretManagerServiceClient(
-                transport=build(self.timeout), client_options=options
+                transport=build(self.timeout, self._token_failures), client_options=options
             )
         except Exception as exc:  # translated below, outside this block
             failure = classify(exc)
@@ -161,6 +162,7 @@ class SecretManagerProvider(Provider):
     def fetch(self) -> Fetched:
         """Call ``AccessSecretVersion`` now; return the payload's keys and the version name."""
         client = self.client()
+        self._token_failures.take()  # what an earlier fetch left
         with fetch_deadline(self.worst_case) as deadline:
             response = self._access(client, deadline.left)
         name = str(response.name or self.secret.name)
@@ -180,11 +182,20 @@ class SecretManagerProvider(Provider):
                 failure = classify(exc)
             else:
                 return response
+            failure = self._token_failure(failure)
             pause = BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
             if not failure.retried or attempt == MAX_ATTEMPTS or pause >= left():
                 break
             time.sleep(pause)
         raise library_error(failure, self._where(), attempts=attempt)
+
+    def _token_failure(self, failure: Failure) -> Failure:
+        """gRPC reports a failed token refresh only as "Getting metadata from plugin
+        failed" (UNAVAILABLE); the bounded transport kept what happened."""
+        last = self._token_failures.take()
+        if failure.kind != "token" or last is None:
+            return failure
+        return classify(last)
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
         import google_crc32c
