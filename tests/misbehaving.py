@@ -255,14 +255,16 @@ def misbehaving(
 
 
 @contextmanager
-def connect_proxy(host: str = "127.0.0.1") -> Iterator[Server]:
+def connect_proxy(host: str = "127.0.0.1", interval: float | None = None) -> Iterator[Server]:
     """A forward proxy that serves only ``CONNECT`` (RFC 9110 §9.3.6): it records each
-    request (``target`` is the authority asked for) and pipes bytes both ways."""
-    with misbehaving(_tunnel(), host=host) as server:
+    request (``target`` is the authority asked for) and pipes bytes both ways; with
+    ``interval``, what the upstream sends trickles to the client one byte per
+    ``interval`` seconds (a path that stalls under any protocol, TLS and HTTP/2 included)."""
+    with misbehaving(_tunnel(interval), host=host) as server:
         yield server
 
 
-def _tunnel() -> Behaviour:
+def _tunnel(interval: float | None = None) -> Behaviour:
     def act(conn: socket.socket, request: Received, server: Server) -> None:
         if request.method != "CONNECT":
             conn.sendall(_head(405, {}, 0))
@@ -271,16 +273,22 @@ def _tunnel() -> Behaviour:
         upstream = socket.create_connection((name.strip("[]"), int(port)), timeout=10)
         conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
 
-        def pipe(source: socket.socket, sink: socket.socket) -> None:
+        def pipe(source: socket.socket, sink: socket.socket, pause: float | None) -> None:
             with suppress(OSError):
                 while data := source.recv(65536):
-                    sink.sendall(data)
+                    if pause is None:
+                        sink.sendall(data)
+                        continue
+                    for index in range(len(data)):
+                        sink.sendall(data[index : index + 1])
+                        if server.stop.wait(pause):
+                            return
             with suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
 
-        back = threading.Thread(target=pipe, args=(upstream, conn), daemon=True)
+        back = threading.Thread(target=pipe, args=(upstream, conn, interval), daemon=True)
         back.start()
-        pipe(conn, upstream)
+        pipe(conn, upstream, None)
         back.join(10)
         upstream.close()
 

@@ -243,11 +243,11 @@ def _transport_error(failure: Failure, uri: str, label: str, timeout: float) -> 
     """The error for a failed exchange of the bounded transport, with the vault or the
     token endpoint (``failure.token``)."""
     host = failure.host
-    what = f"the access token request to {host} for {label}" if failure.token else label
+    what = f"the access token request for {label}" if failure.token else label
     kind = failure.transport_kind
     if kind == "too-large":
         return SourceFormatError(
-            f"source {uri}: the answer from {host} for {what} is larger than {MAX_ANSWER} "
+            f"source {uri}: the answer from {host} to {what} is larger than {MAX_ANSWER} "
             "bytes; it was not read",
             source=uri,
         )

@@ -143,7 +143,7 @@ def _api_failure(exc: BaseException, type_name: str) -> Failure:
         text = str(getattr(exc, "message", "") or "")
         if status == "UNAVAILABLE" and text.startswith(_PLUGIN_FAILED):
             return Failure("token", status=status, type_name=type_name)
-        if status == "RESOURCE_EXHAUSTED" and text.startswith(_TOO_LARGE):
+        if status == "RESOURCE_EXHAUSTED" and _TOO_LARGE in text:  # "CLIENT: Received ..."
             return Failure(
                 "too-large", status=status, type_name=type_name, detail=_TOO_LARGE.lower()
             )

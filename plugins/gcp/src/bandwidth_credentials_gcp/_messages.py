@@ -127,15 +127,14 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
 
 
 def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsError | None:
-    """The error for a failure of the bounded transport (any host: Secret Manager or the
-    token endpoint), or ``None`` for any other failure."""
+    """The error for a failure of the bounded transport (Secret Manager's or the token
+    endpoint's host), or ``None`` for any other failure."""
     uri = where.uri
     host = failure.host or _host(where)
-    if failure.token:
-        label = f"the access token request to {host} for {label}"
+    subject = f"the access token request for {label}" if failure.token else label
     if failure.kind == "too-large":
         return SourceFormatError(
-            f"source {uri}: the answer from {host} for {label} is larger than "
+            f"source {uri}: the answer from {host} to {subject} is larger than "
             f"{MAX_ANSWER} bytes; it was not read",
             source=uri,
         )
@@ -143,29 +142,27 @@ def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsE
         return None
     if failure.kind == "timeout":
         return SourceUnavailableError(
-            f"source {uri}: {label} timed out at {host} (DEADLINE_EXCEEDED: {failure.detail}; timeout "
-            f"{where.timeout:g} s per request)",
+            f"source {uri}: {subject} timed out at {host} (DEADLINE_EXCEEDED: "
+            f"{failure.detail}; timeout {where.timeout:g} s per request)",
             source=uri,
         )
     if failure.kind == "redirect":
         return SourceError(
-            f"source {uri}: {host} answered the request for {label} with {failure.detail}",
-            source=uri,
+            f"source {uri}: {host} answered {subject} with {failure.detail}", source=uri
         )
     if failure.kind == "tls":
         return SourceUnavailableError(
-            f"source {uri}: TLS with {host} failed for {label} ({failure.detail}); check "
+            f"source {uri}: TLS with {host} failed for {subject} ({failure.detail}); check "
             "REQUESTS_CA_BUNDLE",
             source=uri,
         )
     if failure.kind in ("connect", "broken"):
         return SourceUnavailableError(
-            f"source {uri}: could not read {label} from {host} ({failure.detail})",
+            f"source {uri}: could not reach {host} for {subject} ({failure.detail})",
             source=uri,
         )
     return SourceError(
-        f"source {uri}: the request for {label} to {host} was not sent ({failure.detail})",
-        source=uri,
+        f"source {uri}: {subject} was not sent to {host} ({failure.detail})", source=uri
     )
 
 

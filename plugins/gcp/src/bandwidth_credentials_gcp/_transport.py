@@ -140,12 +140,14 @@ def _host_of(url: str) -> str:
 
 
 class Recorder:
-    """Keeps the last failed exchange of the adapters it is given to: a token refresh
-    the gRPC call-credentials plugin runs in grpc's own thread, which grpc reports only
-    as "Getting metadata from plugin failed"."""
+    """Keeps the last failed exchange of the adapters it is given to, and the host of
+    one in flight: a token refresh the gRPC call-credentials plugin runs in grpc's own
+    thread, which grpc reports only as "Getting metadata from plugin failed", or not at
+    all when the call's deadline passes first."""
 
     def __init__(self) -> None:
         self.last: TransportFailure | None = None
+        self.in_flight = ""
 
     def take(self) -> TransportFailure | None:
         """The last failure, forgotten as it is handed out."""
@@ -168,6 +170,8 @@ def exchange(
     with nothing chained (and kept by ``recorder``). ``token``: an access-token request."""
     host = _host_of(url)
     failure: TransportFailure | None = None
+    if recorder is not None:
+        recorder.in_flight = host
     try:
         answer = _http.request(
             method,
@@ -182,6 +186,9 @@ def exchange(
     except _http.HttpError as exc:
         kind = next((name for cls, name in _KINDS if isinstance(exc, cls)), "request")
         failure = TransportFailure(kind, host, str(exc), token=token)
+    finally:
+        if recorder is not None:
+            recorder.in_flight = ""
     if failure is None and 300 <= answer.status < 400:
         location = _http.display_url(answer.headers.get("location", "")) or "nowhere"
         failure = TransportFailure(

@@ -191,11 +191,16 @@ class SecretManagerProvider(Provider):
 
     def _token_failure(self, failure: Failure) -> Failure:
         """gRPC reports a failed token refresh only as "Getting metadata from plugin
-        failed" (UNAVAILABLE); the bounded transport kept what happened."""
+        failed" (UNAVAILABLE), and one still running when the call's deadline passed as
+        the call's DEADLINE_EXCEEDED; the bounded transport kept what happened."""
+        waiting = self._token_failures.in_flight
         last = self._token_failures.take()
-        if failure.kind != "token" or last is None:
-            return failure
-        return classify(last)
+        if failure.kind == "token" and last is not None:
+            return classify(last)
+        if failure.status == "DEADLINE_EXCEEDED" and waiting:
+            return failure._replace(kind="timeout", host=waiting, token=True,
+                                    detail="no access token within the call's deadline")  # fmt: skip
+        return failure
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
         import google_crc32c
