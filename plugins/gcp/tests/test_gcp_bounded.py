@@ -99,7 +99,7 @@ REST: dict[str, Case] = {
     "429-storm": Case(lambda _: [google_error(429, QUOTA)], 2, SourceUnavailableError,
                       "RESOURCE_EXHAUSTED) after 3 attempt(s)", arrived=MAX_ATTEMPTS),
     "reset": Case(lambda _: [reset_mid_body()], 2, SourceUnavailableError,
-                  "the connection failed", arrived=MAX_ATTEMPTS),
+                  "could not reach", arrived=MAX_ATTEMPTS),
 }  # fmt: skip
 
 
