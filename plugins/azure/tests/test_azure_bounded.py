@@ -6,7 +6,7 @@ Two tables: the vault (a misbehaving HTTPS server with a ``*.vault.azure.net``
 certificate, reached through the test proxy, that answers the first request with Key
 Vault's 401 challenge and misbehaves once a token is sent) and the managed-identity token
 endpoint. Each row must end within the provider's documented worst case
-(``3 × timeout + 2`` seconds), as a typed error naming the source, with no canary in any
+(``3 * timeout + 2`` seconds), as a typed error naming the source, with no canary in any
 exception, log record, warning or output stream.
 """
 

@@ -45,9 +45,7 @@ def write_service_account(path: Path, key: rsa.RSAPrivateKey, token_uri: str) ->
     return path
 
 
-def write_adc(
-    path: Path, refresh_token: str = REFRESH_TOKEN, token_uri: str | None = None
-) -> Path:
+def write_adc(path: Path, refresh_token: str = REFRESH_TOKEN, token_uri: str | None = None) -> Path:
     """An ``authorized_user`` ADC file, as ``gcloud auth application-default login`` writes.
 
     Without ``token_uri`` (gcloud writes none) google-auth sends its refresh to

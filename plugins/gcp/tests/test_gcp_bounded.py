@@ -3,7 +3,7 @@ over REST and gRPC, against misbehaving loopback servers (``tests/misbehaving.py
 
 One table per path (Secret Manager over REST, over gRPC, and the token endpoint): each
 row is one misbehaviour; every row must end within the provider's documented worst case
-(``3 × timeout + 2`` seconds), as a typed error naming the store, with no canary in any
+(``3 * timeout + 2`` seconds), as a typed error naming the store, with no canary in any
 exception, log record, warning or output stream.
 """
 

@@ -190,7 +190,7 @@ def adapter_class() -> type[Any]:
     import requests.adapters
     import requests.utils
 
-    class BoundedAdapter(requests.adapters.BaseAdapter):  # type: ignore[misc]
+    class BoundedAdapter(requests.adapters.BaseAdapter):
         """A ``requests`` transport adapter (requests' "Transport Adapters" API) that
         sends each request with :func:`exchange` within ``timeout`` seconds; ``token``
         marks the access-token requests."""
@@ -321,9 +321,7 @@ def azure_transport(timeout: float, token: bool = False) -> Any:
     import requests
     from azure.core.pipeline.transport import RequestsTransport
 
-    return RequestsTransport(
-        session=mount(requests.Session(), timeout, token), session_owner=False
-    )
+    return RequestsTransport(session=mount(requests.Session(), timeout, token), session_owner=False)
 
 
 def current_failure() -> TransportFailure | None:

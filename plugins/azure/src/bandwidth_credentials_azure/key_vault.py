@@ -70,7 +70,7 @@ class KeyVaultProvider(Provider):
     the host and the status). 408, 429 and 5xx are retried (3 attempts, short jittered
     backoff) unless the answer has ``Retry-After``: then the error carries the wait
     (``retry_after``) for the resolver's backoff, never slept here. A fetch's HTTP ends
-    within :attr:`worst_case` seconds, ``3 × timeout + 2``.
+    within :attr:`worst_case` seconds, ``3 * timeout + 2``.
 
     ``Fetched.version`` is the secret's version id. Errors (see :mod:`._failures`):
     :class:`~bandwidth_credentials.SourceNotFoundError` (404, disabled),

@@ -63,7 +63,8 @@ _TOO_LARGE = "Received message larger than max"
 class Failure(NamedTuple):
     """What went wrong, in words that are safe to show.
 
-    ``kind`` is one of ``status`` (a canonical code is in ``status``),
+    ``kind`` is one of ``status`` (a canonical code is in ``status``), ``unsupported``
+    (the installed client cannot take the bounded transport: ``detail`` says why),
     ``no-credentials``, ``token`` (the token endpoint refused, or over gRPC any token
     failure: gRPC reports them all alike), ``token-unreachable``, ``timeout``,
     ``connect`` or ``other``. ``http`` is the HTTP status on the REST transport.
@@ -104,9 +105,11 @@ def classify(exc: BaseException) -> Failure:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
-    from ._transport import TransportFailure
+    from ._transport import TransportFailure, UnsupportedClient
 
     type_name = type(exc).__name__
+    if isinstance(exc, UnsupportedClient):
+        return Failure("unsupported", type_name=type_name, detail=str(exc))
     if isinstance(exc, TransportFailure):
         return Failure(
             exc.kind,

@@ -60,6 +60,8 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
     said = code or (
         f"HTTP {failure.http}, server text omitted" if failure.http else "server text omitted"
     )
+    if failure.kind == "unsupported":
+        return ConfigurationError(f"source {uri}: {failure.detail}", source=uri)
     if failure.kind == "no-credentials":
         return SourceAuthenticationError(
             f"source {uri}: no Application Default Credentials for {label}; set "

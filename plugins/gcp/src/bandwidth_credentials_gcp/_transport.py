@@ -120,6 +120,11 @@ class TransportFailure(Exception):
         return self.kind in ("connect", "broken")
 
 
+class UnsupportedClient(Exception):
+    """The installed client cannot be given the bounded transport this way (its text
+    is this plugin's own sentence)."""
+
+
 _KINDS: tuple[tuple[type[_http.HttpError], str], ...] = (
     (_http.DeadlineExceeded, "timeout"),
     (_http.ResponseTooLarge, "too-large"),
@@ -211,7 +216,7 @@ def adapter_class() -> type[Any]:
     import requests.adapters
     import requests.utils
 
-    class BoundedAdapter(requests.adapters.BaseAdapter):  # type: ignore[misc]
+    class BoundedAdapter(requests.adapters.BaseAdapter):
         """A ``requests`` transport adapter (requests' "Transport Adapters" API) that
         sends each request with :func:`exchange` within ``timeout`` seconds; ``token``
         marks the access-token requests, ``recorder`` keeps the last failure."""
@@ -352,7 +357,9 @@ def rest_transport(timeout: float, recorder: Recorder | None = None) -> Callable
 
     The generated transport builds its ``AuthorizedSession`` itself (``_session``);
     mounting adapters is ``requests``' public API. Should a client version keep its
-    session elsewhere, the fetch fails (``RuntimeError``) rather than run unbounded.
+    session elsewhere, or the session use a client certificate (mTLS, which the adapter
+    would drop), the client is refused (:class:`UnsupportedClient`) rather than run
+    unbounded or without its certificate.
     """
 
     def build(**kwargs: Any) -> Any:
@@ -364,10 +371,16 @@ def rest_transport(timeout: float, recorder: Recorder | None = None) -> Callable
         transport = SecretManagerServiceRestTransport(**kwargs)
         session = getattr(transport, "_session", None)
         refresher = getattr(getattr(session, "_auth_request", None), "session", None)
-        if not isinstance(session, requests.Session) or not isinstance(
-            refresher, requests.Session
-        ):
-            raise RuntimeError("this google-cloud-secret-manager keeps its session elsewhere")
+        if not isinstance(session, requests.Session) or not isinstance(refresher, requests.Session):
+            raise UnsupportedClient(
+                "this version of google-cloud-secret-manager keeps its REST session where "
+                "the bounded transport cannot reach it; use transport=grpc"
+            )
+        if getattr(session, "is_mtls", False):
+            raise UnsupportedClient(
+                "client-certificate mTLS (GOOGLE_API_USE_CLIENT_CERTIFICATE) is supported "
+                "with transport=grpc only"
+            )
         mount(session, timeout)
         mount(refresher, timeout, token=True, recorder=recorder)
         return transport
@@ -384,9 +397,7 @@ def grpc_transport(timeout: float, recorder: Recorder) -> Callable[..., Any]:
             SecretManagerServiceGrpcTransport,
         )
 
-        return SecretManagerServiceGrpcTransport(
-            channel=grpc_channel(timeout, recorder), **kwargs
-        )
+        return SecretManagerServiceGrpcTransport(channel=grpc_channel(timeout, recorder), **kwargs)
 
     return build
 
@@ -408,19 +419,19 @@ def grpc_channel(timeout: float, recorder: Recorder | None = None) -> Callable[.
     ) -> Any:
         import google.auth.credentials
         import google.auth.transport.grpc
-        import grpc
+        import grpc  # type: ignore[import-untyped]
         from google.cloud.secretmanager_v1.services.secret_manager_service.transports.grpc import (
             SecretManagerServiceGrpcTransport as Transport,
         )
 
-        scoped = google.auth.credentials.with_scopes_if_required(
+        auth: Any = google.auth.credentials  # untyped functions
+        scoped = auth.with_scopes_if_required(
             credentials, scopes=scopes, default_scopes=Transport.AUTH_SCOPES
         )
-        if quota_project_id and isinstance(
-            scoped, google.auth.credentials.CredentialsWithQuotaProject
-        ):
+        if quota_project_id and isinstance(scoped, auth.CredentialsWithQuotaProject):
             scoped = scoped.with_quota_project(quota_project_id)
-        plugin = google.auth.transport.grpc.AuthMetadataPlugin(
+        metadata: Any = google.auth.transport.grpc
+        plugin = metadata.AuthMetadataPlugin(
             scoped, token_request(timeout, recorder), default_host=Transport.DEFAULT_HOST
         )
         composite = grpc.composite_channel_credentials(

@@ -87,7 +87,7 @@ class SecretManagerProvider(Provider):
 
     Bounded (see :mod:`._transport`): answers are capped at 1 MiB, a redirect is never
     followed (a :class:`SourceError` naming the host and the status), and a fetch ends
-    within :attr:`worst_case` seconds, ``3 × timeout + 2``, whatever the server does.
+    within :attr:`worst_case` seconds, ``3 * timeout + 2``, whatever the server does.
 
     The payload's CRC32C (``dataCrc32c``, which the service stores for every version) is
     checked; a mismatch is :class:`SourceFormatError`. ``Fetched.version`` is the resolved
@@ -198,8 +198,8 @@ class SecretManagerProvider(Provider):
         if failure.kind == "token" and last is not None:
             return classify(last)
         if failure.status == "DEADLINE_EXCEEDED" and waiting:
-            return failure._replace(kind="timeout", host=waiting, token=True,
-                                    detail="no access token within the call's deadline")  # fmt: skip
+            detail = "no access token within the call's deadline"
+            return failure._replace(kind="timeout", host=waiting, token=True, detail=detail)
         return failure
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
