@@ -247,7 +247,8 @@ def test_a_token_endpoint_that_stops_answering_fails_within_the_bound(
 
     elapsed = time.monotonic() - started
     assert isinstance(error, SourceUnavailableError)
-    assert "the access token request to 127.0.0.1:" in str(error)
+    assert "the access token request for secret 'bw'" in str(error)
+    assert "timed out at 127.0.0.1:" in str(error)
     assert "no complete answer within 0.5 s" in str(error)
     assert elapsed < 3.5  # one token request's deadline (not retried), generously
 
