@@ -125,14 +125,16 @@ def capture(exc: BaseException) -> Failure:
     status = getattr(response, "status_code", None) if response is not None else None
     if isinstance(exc, core.HttpResponseError) and isinstance(status, int):
         return Failure("status", status, _codes(response), name, retry_after=_wait(response))
-    if isinstance(exc, core.ClientAuthenticationError | CredentialUnavailableError):
+    if isinstance(exc, CredentialUnavailableError):
+        # Nothing usable was found (a managed-identity probe that met no endpoint is
+        # part of finding out, not the failure to report).
+        return Failure("no-credential", type_name=name)
+    if isinstance(exc, core.ClientAuthenticationError):
         # The credential chain reports a failed token request in its own words; the
         # bounded transport kept what happened.
         last = current_failure()
         if last is not None:
             return _transported(last)
-    if isinstance(exc, CredentialUnavailableError):
-        return Failure("no-credential", type_name=name)
     if isinstance(exc, core.ClientAuthenticationError):
         return Failure("credential", type_name=name)
     if isinstance(exc, (core.ServiceRequestTimeoutError, core.ServiceResponseTimeoutError)):

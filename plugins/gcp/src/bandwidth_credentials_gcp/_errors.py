@@ -105,9 +105,13 @@ def classify(exc: BaseException) -> Failure:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
+    from bandwidth_credentials import _http
+
     from ._transport import TransportFailure, UnsupportedClient
 
     type_name = type(exc).__name__
+    if isinstance(exc, _http.DeadlineExceeded):  # the fetch's deadline, before a call
+        return Failure("timeout", "DEADLINE_EXCEEDED", type_name=type_name, detail=str(exc))
     if isinstance(exc, UnsupportedClient):
         return Failure("unsupported", type_name=type_name, detail=str(exc))
     if isinstance(exc, TransportFailure):
