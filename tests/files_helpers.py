@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import NamedTuple
 
 import pytest
+
+from bandwidth_credentials.testing import exception_graph
 
 #: A generous bound for an action that must not wait at all (the machines are noisy).
 FAST = 5.0
@@ -48,31 +50,11 @@ def run_bounded(action: Callable[[], object], timeout: float = 2 * FAST) -> Outc
     return Outcome(box.get("value"), error, elapsed)
 
 
-def exception_graph(root: BaseException) -> Iterator[object]:
-    """Every object reachable from ``root`` through ``__cause__``, ``__context__``,
-    ``args`` and instance attributes (recursing into exceptions and containers)."""
-    seen: set[int] = set()
-    pending: list[object] = [root]
-    while pending:
-        node = pending.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        yield node
-        if isinstance(node, BaseException):
-            pending.extend([node.__cause__, node.__context__, *node.args])
-            pending.extend(vars(node).values())
-        elif isinstance(node, dict):
-            pending.extend([*node.keys(), *node.values()])
-        elif isinstance(node, (list, tuple, set, frozenset)):
-            pending.extend(node)
-
-
 def assert_clean(error: BaseException, *canaries: str) -> None:
     """No canary anywhere in ``error``'s graph or its formatted traceback, no foreign
     decoding error attached, and nothing chained."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    for node in exception_graph(error):
+    for _, node in exception_graph(error):
         assert not isinstance(node, UnicodeError), "a decoding error is reachable"
         if isinstance(node, (bytes, bytearray)):
             text += node.decode("latin-1")

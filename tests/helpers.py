@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import threading
-import warnings
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 import pytest
 
 from bandwidth_credentials import Fetched, Provider, Source, SourceError
+from bandwidth_credentials.testing import in_forked_child
 
 
 class MemoryProvider(Provider):
@@ -25,13 +25,16 @@ class MemoryProvider(Provider):
     fetches: ClassVar[dict[str, int]] = {}
     fail: ClassVar[dict[str, Exception]] = {}
     gate: ClassVar[threading.Event | None] = None
+    counted: ClassVar[threading.Condition] = threading.Condition()  # notified per fetch
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         self.name = source.target
 
     def fetch(self) -> Fetched:
-        MemoryProvider.fetches[self.name] = MemoryProvider.fetches.get(self.name, 0) + 1
+        with MemoryProvider.counted:
+            MemoryProvider.fetches[self.name] = MemoryProvider.fetches.get(self.name, 0) + 1
+            MemoryProvider.counted.notify_all()
         if MemoryProvider.gate is not None:
             MemoryProvider.gate.wait(10)
         error = MemoryProvider.fail.get(self.name)
@@ -73,43 +76,19 @@ def error_unprivileged(action: Callable[[], object]) -> tuple[str, str]:
     """
     if os.geteuid() != 0:
         return error_of(action)
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a threaded process; the child only reads files.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        result = "setuid-failed\n"
+
+    def as_nobody() -> str:
         try:
-            os.close(read_end)
             os.setgid(NOBODY)
             os.setuid(NOBODY)
-            kind, message = error_of(action)
-            result = f"{kind}\n{message}"
-        finally:
-            os.write(write_end, result.encode("utf-8", "replace"))
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        output = stream.read().decode("utf-8")
-    os.waitpid(pid, 0)
-    kind, _, message = output.partition("\n")
+        except OSError:
+            return "setuid-failed\n"
+        return "\n".join(error_of(action))
+
+    kind, _, message = in_forked_child(as_nobody).partition("\n")
     if kind == "setuid-failed":
         pytest.skip("running as root without the right to switch to an unprivileged user")
     return kind, message
-
-
-class FakeClock:
-    """A monotonic clock the test moves by hand (``clock.now += 5`` or ``advance(5)``)."""
-
-    def __init__(self, now: float = 1000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class Background:

@@ -33,7 +33,6 @@ __all__ = [
     "Received",
     "Server",
     "answer",
-    "connect_proxy",
     "hang",
     "huge",
     "json_body",
@@ -62,6 +61,7 @@ class Server:
     port: int
     requests: list[Received] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
+    arrived: threading.Event = field(default_factory=threading.Event)  # set by a request
 
 
 Behaviour = Callable[[socket.socket, Received, Server], None]
@@ -215,6 +215,7 @@ def misbehaving(
             with lock:
                 server.requests.append(request)
                 step = steps[min(len(server.requests), len(steps)) - 1]
+            server.arrived.set()
             step(conn, request, server)
         except OSError:
             pass  # the client went away, or the server is stopping
@@ -252,44 +253,3 @@ def misbehaving(
                 conn.close()
         for worker in workers:
             worker.join(5)
-
-
-@contextmanager
-def connect_proxy(host: str = "127.0.0.1", interval: float | None = None) -> Iterator[Server]:
-    """A forward proxy that serves only ``CONNECT`` (RFC 9110 §9.3.6): it records each
-    request (``target`` is the authority asked for) and pipes bytes both ways; with
-    ``interval``, what the upstream sends trickles to the client one byte per
-    ``interval`` seconds (a path that stalls under any protocol, TLS and HTTP/2 included)."""
-    with misbehaving(_tunnel(interval), host=host) as server:
-        yield server
-
-
-def _tunnel(interval: float | None = None) -> Behaviour:
-    def act(conn: socket.socket, request: Received, server: Server) -> None:
-        if request.method != "CONNECT":
-            conn.sendall(_head(405, {}, 0))
-            return
-        name, _, port = request.target.rpartition(":")
-        upstream = socket.create_connection((name.strip("[]"), int(port)), timeout=10)
-        conn.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-
-        def pipe(source: socket.socket, sink: socket.socket, pause: float | None) -> None:
-            with suppress(OSError):
-                while data := source.recv(65536):
-                    if pause is None:
-                        sink.sendall(data)
-                        continue
-                    for index in range(len(data)):
-                        sink.sendall(data[index : index + 1])
-                        if server.stop.wait(pause):
-                            return
-            with suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
-
-        back = threading.Thread(target=pipe, args=(upstream, conn, interval), daemon=True)
-        back.start()
-        pipe(conn, upstream, None)
-        back.join(10)
-        upstream.close()
-
-    return act

@@ -15,9 +15,11 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from bandwidth_credentials.testing import serve as loopback
 
 CLIENT_ID = "client-abc"
 CLIENT_SECRET = "canary-client-secret-9f"
@@ -33,6 +35,7 @@ class TokenServer:
         self.requests = 0
         self.issued: list[str] = []
         self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)  # notified on every request
         self.url = ""
         self.also_accept: set[str] = set()  # further secrets for the same client id
         self.claims: dict[str, Any] | None = None  # issue JWTs with these claims
@@ -41,6 +44,7 @@ class TokenServer:
         with self.lock:
             self.requests += 1
             number = self.requests
+            self.arrived.notify_all()
         if self.delay:
             time.sleep(self.delay)
         accepted = {
@@ -133,7 +137,8 @@ class AccountServer:
 def serve(
     app: TokenServer | ApiServer | AccountServer, tls: ssl.SSLContext | None = None
 ) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given); yields its base URL."""
+    """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given, its certificate for
+    ``localhost``); yields its base URL."""
 
     class Handler(BaseHTTPRequestHandler):
         def _any(self) -> None:
@@ -149,24 +154,5 @@ def serve(
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    class Server(ThreadingHTTPServer):
-        request_queue_size = 256  # many cold callers connect at once
-        daemon_threads = True
-
-    server = Server(("127.0.0.1", 0), Handler)
-    scheme = "http"
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield (
-            f"{scheme}://localhost:{server.server_address[1]}"
-            if tls
-            else (f"http://127.0.0.1:{server.server_address[1]}")
-        )
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with loopback(Handler, tls=tls) as server:
+        yield server.url.replace("127.0.0.1", "localhost") if tls else server.url

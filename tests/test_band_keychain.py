@@ -22,9 +22,9 @@ from bandwidth_credentials import (
 )
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.band import BandProvider
+from bandwidth_credentials.testing import FakeClock
 
 from .band_login import file_keychain, login, use, use_backend
-from .helpers import FakeClock
 
 CANARY = "canary-client-secret-9f"
 

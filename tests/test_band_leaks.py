@@ -18,7 +18,12 @@ from keyring.backends import fail
 from bandwidth_credentials import CredentialsError, Resolver, SourceError
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.band import BandProvider
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    ProviderContract,
+    exception_graph,
+)
 
 from .band_login import config_path, file_keychain, login, save_config, use_backend
 
@@ -89,8 +94,7 @@ def assert_clean(text: str) -> None:
 
 def error_graph_text(exc: BaseException) -> str:
     texts = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
-    texts += [repr(exc), repr(exc.args), repr(vars(exc))]
-    return "\n".join(texts)
+    return "\n".join(texts + [repr(value) for _, value in exception_graph(exc)])
 
 
 def broken_json(home: Path) -> None:

@@ -15,7 +15,7 @@ from bandwidth_credentials import (
     TokenError,
     _oauth,
 )
-from bandwidth_credentials.testing import check_no_leaks
+from bandwidth_credentials.testing import FakeClock, check_no_leaks
 
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, jwt
 from .test_cli import bwcreds
@@ -139,9 +139,9 @@ def test_discovery_is_retried_after_a_token_failure(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
 ) -> None:
     client_env(monkeypatch, token_server)
-    monkeypatch.setattr(_oauth, "BACKOFF_BASE", 0.0)
-    now = [100.0]
-    resolver = Resolver(["env"], clock=lambda: now[0], inline=True)
+    clock = FakeClock(100.0)
+    monkeypatch.setattr(_oauth, "clock", clock)  # the token backoff's clock too
+    resolver = Resolver(["env"], clock=clock, inline=True)
     token_server.mode = "500"
     with pytest.raises(TokenError):
         resolver.get_auth("voice")
@@ -153,7 +153,7 @@ def test_discovery_is_retried_after_a_token_failure(
     with pytest.raises(TokenError):
         resolver.get_auth("voice")  # within the retry delay: the failure is served
     requests_meanwhile = token_server.requests
-    now[0] += 3.0
+    clock.now += 3.0
     voice = resolver.get_auth("voice")
 
     assert requests_meanwhile == failed_requests

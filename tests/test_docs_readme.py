@@ -181,7 +181,7 @@ def test_readme_quotes_what_bwcreds_prints(
 
 
 def test_readme_states_the_fleet_cost_for_the_default_ttl() -> None:
-    from bandwidth_credentials._chain import JITTER
+    from bandwidth_credentials._refresh import JITTER
 
     pods, ttl = 1000, 300
 

@@ -39,9 +39,14 @@ from bandwidth_credentials._registry import provider_class
 from bandwidth_credentials.providers import _secret_dir
 from bandwidth_credentials.providers._secret_dir import SecretDirectory
 from bandwidth_credentials.providers.file import DEFAULT_MAX_SIZE, FileProvider
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, ProviderContract
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    FakeClock,
+    ProviderContract,
+)
 
-from .helpers import Background, FakeClock, error_unprivileged, needs_posix
+from .helpers import Background, error_unprivileged, needs_posix
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBERNETES = ROOT / "examples" / "kubernetes"

@@ -8,8 +8,9 @@ import ssl
 import pytest
 
 from bandwidth_credentials import _http
+from bandwidth_credentials.testing import connect_proxy
 
-from .misbehaving import answer, connect_proxy, json_body, misbehaving
+from .misbehaving import answer, json_body, misbehaving
 
 trustme = pytest.importorskip("trustme")
 
@@ -51,8 +52,8 @@ def test_an_explicit_proxy_is_used_and_an_empty_one_bypasses_the_environment(
         _http.request("GET", server.url + "/", timeout=5, context=client_context, proxy=chosen.url)
         _http.request("GET", server.url + "/", timeout=5, context=client_context, proxy="")
 
-        through_chosen = [r.target for r in chosen.requests]
-        through_environment = len(environment.requests)
+        through_chosen = chosen.connects + chosen.refused
+        through_environment = len(environment.connects + environment.refused)
     assert through_chosen == [f"127.0.0.1:{server.port}"]
     assert through_environment == 0
     assert len(server.requests) == 2

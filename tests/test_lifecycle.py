@@ -9,10 +9,7 @@ by the alarm, and the test fails instead of hanging.
 from __future__ import annotations
 
 import os
-import signal
 import threading
-import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,7 +17,8 @@ import pytest
 
 import bandwidth_credentials as bc
 from bandwidth_credentials import Resolver, SourceNotFoundError, _lifecycle
-from bandwidth_credentials._chain import JITTER
+from bandwidth_credentials._refresh import JITTER
+from bandwidth_credentials.testing import FakeClock, in_forked_child
 
 from .helpers import MemoryProvider
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
@@ -30,37 +28,10 @@ VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX fork only")
 
 
-def in_forked_child(action: Callable[[], bool], timeout: int = 10) -> int:
-    """Run ``action`` in a forked child; its exit code: 0 it returned true, 1 false,
-    2 it raised, -SIGALRM/-SIGKILL it hung."""
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a threaded process: that is the point here.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        signal.alarm(timeout)
-        code = 2
-        try:
-            code = 0 if action() else 1
-        finally:
-            os._exit(code)
-    deadline = time.monotonic() + timeout + 10
-    while True:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(status)
-        if time.monotonic() > deadline:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            return -signal.SIGKILL
-        time.sleep(0.02)
-
-
-def wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the other thread never got there"
-        time.sleep(0.005)
+def wait_for(changed: threading.Condition, condition: Callable[[], bool]) -> None:
+    """Wait (at most 5 s) until ``condition`` holds, woken by each ``changed`` notice."""
+    with changed:
+        assert changed.wait_for(condition, 5.0), "the other thread never got there"
 
 
 @pytest.fixture
@@ -86,30 +57,30 @@ def test_a_child_forked_during_a_cold_resolution_resolves_on_its_own() -> None:
     resolver = Resolver(["mem:a"])
     parent = threading.Thread(target=lambda: resolver.get_auth("voice"))
     parent.start()
-    wait_for(lambda: MemoryProvider.fetches.get("a") == 1)
+    wait_for(MemoryProvider.counted, lambda: MemoryProvider.fetches.get("a") == 1)
 
-    code = in_forked_child(child_resolves(resolver))
+    answer = in_forked_child(child_resolves(resolver))
 
     gate.set()
     parent.join(10)
-    assert code == 0
+    assert answer == "True"
 
 
 @needs_fork
 @pytest.mark.usefixtures("store")
 def test_a_child_forked_during_a_background_refresh_resolves_on_its_own() -> None:
-    now = [1000.0]
-    resolver = Resolver(["mem:a?ttl=60"], clock=lambda: now[0])
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock)
     resolver.get_auth("voice")
     MemoryProvider.gate = gate = threading.Event()
-    now[0] += 60 * (1 + JITTER) + 1
+    clock.advance(60 * (1 + JITTER) + 1)
     resolver.get_auth("voice")  # serves the cached values; the refresh thread blocks
-    wait_for(lambda: MemoryProvider.fetches.get("a") == 2)
+    wait_for(MemoryProvider.counted, lambda: MemoryProvider.fetches.get("a") == 2)
 
-    code = in_forked_child(child_resolves(resolver))
+    answer = in_forked_child(child_resolves(resolver))
 
     gate.set()
-    assert code == 0
+    assert answer == "True"
 
 
 @needs_fork
@@ -127,16 +98,16 @@ def test_a_child_forked_during_a_token_request_gets_its_own_token(
     token_server.delay = 3.0
     parent = threading.Thread(target=voice.headers)
     parent.start()
-    wait_for(lambda: token_server.requests == 1)
+    wait_for(token_server.arrived, lambda: token_server.requests == 1)
 
     def action() -> bool:
         token_server.delay = 0.0  # the child's own copy; the server runs in the parent
         return voice.headers()["Authorization"].startswith("Bearer ")
 
-    code = in_forked_child(action)
+    answer = in_forked_child(action)
 
     parent.join(10)
-    assert code == 0
+    assert answer == "True"
 
 
 @needs_fork
@@ -146,9 +117,9 @@ def test_the_default_resolver_and_registry_work_in_a_child(
     monkeypatch.setenv("BANDWIDTH_CREDENTIALS_SOURCES", "mem:a")
     assert bc.get_auth("voice").username == "jdoe"
 
-    code = in_forked_child(lambda: bc.get_auth("numbers").username == "jdoe")
+    answer = in_forked_child(lambda: bc.get_auth("numbers").username == "jdoe")
 
-    assert code == 0
+    assert answer == "True"
 
 
 # -- Lambda and SnapStart ---------------------------------------------------------------
@@ -158,14 +129,14 @@ def test_in_lambda_a_due_refresh_runs_in_the_calling_thread(
     store: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "bandwidth-handler")
-    now = [1000.0]
+    clock = FakeClock()
     spawned: list[object] = []
-    resolver = Resolver(["mem:a?ttl=60"], clock=lambda: now[0], spawn=spawned.append)
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, spawn=spawned.append)
     assert resolver.get_auth("voice").username == "jdoe"
     store["username"] = "rotated"
     threads = threading.active_count()
 
-    now[0] += 60 * (1 + JITTER) + 1
+    clock.advance(60 * (1 + JITTER) + 1)
     voice = resolver.get_auth("voice")
 
     assert voice.username == "rotated"  # the very next call after the TTL
@@ -177,12 +148,12 @@ def test_in_lambda_a_failed_inline_refresh_serves_the_last_values_within_the_bou
     store: dict[str, object], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "bandwidth-handler")
-    now = [1000.0]
-    resolver = Resolver(["mem:a?ttl=60&max_stale=600"], clock=lambda: now[0])
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60&max_stale=600"], clock=clock)
     first = resolver.get_auth("voice")
     MemoryProvider.fail["a"] = bc.SourceUnavailableError("source mem:a: down", source="mem:a")
 
-    now[0] += 60 * (1 + JITTER) + 1
+    clock.advance(60 * (1 + JITTER) + 1)
 
     assert resolver.get_auth("voice") is first
 
@@ -228,12 +199,12 @@ def test_a_rotated_secret_behind_a_file_variable_is_served_after_the_check_inter
     monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
     monkeypatch.setenv("BW_USERNAME", "jdoe")
     monkeypatch.setenv("BW_PASSWORD_FILE", str(volume / "password"))
-    now = [1000.0]
-    resolver = Resolver(["env"], clock=lambda: now[0], spawn=lambda work: work())
+    clock = FakeClock()
+    resolver = Resolver(["env"], clock=clock, spawn=lambda work: work())
     assert resolver.get_auth("voice").password.get_secret_value() == "old-pw"  # type: ignore[union-attr]
 
     kubelet_volume(volume, "2026_11_29_02", {"password": "new-pw"})
-    now[0] += 5.0  # the default check interval
+    clock.advance(5.0)  # the default check interval
     resolver.get_auth("voice")  # the check sees the swap; the refresh runs
 
     voice = resolver.get_auth("voice")
@@ -247,10 +218,8 @@ def test_a_vanished_secret_directory_is_served_stale_then_raised(
 ) -> None:
     volume = tmp_path / "bandwidth"
     kubelet_volume(volume, "g1", {"accountId": "920012", "username": "jdoe", "password": "pw"})
-    now = [1000.0]
-    resolver = Resolver(
-        [f"file:{volume}?max_stale=600"], clock=lambda: now[0], spawn=lambda work: work()
-    )
+    clock = FakeClock()
+    resolver = Resolver([f"file:{volume}?max_stale=600"], clock=clock, spawn=lambda work: work())
     first = resolver.get_auth("voice")
     for entry in volume.iterdir():
         if entry.is_dir() and not entry.is_symlink():
@@ -261,9 +230,9 @@ def test_a_vanished_secret_directory_is_served_stale_then_raised(
             entry.unlink()
     volume.rmdir()
 
-    now[0] += 5.0
+    clock.advance(5.0)
     during = resolver.get_auth("voice")
-    now[0] += 600.0 + 10.0
+    clock.advance(600.0 + 10.0)
 
     assert during is first
     with pytest.raises(SourceNotFoundError) as caught:

@@ -14,8 +14,8 @@ import pytest
 
 from bandwidth_credentials import InvalidCredentialsError, Resolver, TokenError, _oauth
 from bandwidth_credentials import _factory as factory_module
+from bandwidth_credentials.testing import FakeClock
 
-from .helpers import FakeClock
 from .oauth_servers import CLIENT_ID as CLIENT
 from .oauth_servers import CLIENT_SECRET as SECRET
 from .oauth_servers import TokenServer, serve

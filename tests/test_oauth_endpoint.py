@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from bandwidth_credentials import TokenError, _oauth
+from bandwidth_credentials.testing import exception_graph
 
 from .misbehaving import (
     Behaviour,
@@ -37,17 +38,9 @@ ATTEMPT = 1.0  # the per-attempt deadline these tests set
 
 def exception_texts(error: BaseException) -> Iterator[str]:
     """Every string reachable from ``error``: messages, args, attributes, the chain."""
-    seen: set[int] = set()
-    pending: list[BaseException] = [error]
-    while pending:
-        current = pending.pop()
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        yield "".join(traceback.format_exception(type(current), current, current.__traceback__))
-        yield repr(current.args)
-        yield repr(vars(current))
-        pending += [e for e in (current.__cause__, current.__context__) if e is not None]
+    yield "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    for _, node in exception_graph(error):
+        yield node.decode("latin-1") if isinstance(node, bytes) else repr(node)
 
 
 def leaks(action: Callable[[], Any], caplog: pytest.LogCaptureFixture) -> tuple[str, Any]:

@@ -23,8 +23,9 @@ from bandwidth_credentials import (
     unregister_provider,
 )
 from bandwidth_credentials import _default as bc_default
+from bandwidth_credentials.testing import FakeClock
 
-from .helpers import Background, FakeClock, MemoryProvider
+from .helpers import Background, MemoryProvider
 
 VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 
@@ -278,21 +279,27 @@ def test_aget_auth_shares_the_cache_and_single_flight_with_sync_callers(
         for _ in range(8)
     ]
 
+    def fetching() -> bool:
+        with MemoryProvider.counted:
+            return MemoryProvider.counted.wait_for(lambda: MemoryProvider.fetches.get("a"), 5)
+
     async def main() -> list[object]:
         tasks = [asyncio.create_task(resolver.aget_auth("voice")) for _ in range(32)]
-        await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(fetching)  # the first fetch is blocked at the gate
         for thread in threads:
             thread.start()
         ticks = 0
+        ticked = asyncio.Event()
 
         async def ticker() -> None:
             nonlocal ticks
             while not gate.is_set():
                 ticks += 1
+                ticked.set()
                 await asyncio.sleep(0.001)
 
         ticking = asyncio.create_task(ticker())
-        await asyncio.sleep(0.05)
+        await asyncio.wait_for(ticked.wait(), 5)
         gate.set()
         results = await asyncio.gather(*tasks)
         await ticking

@@ -9,9 +9,10 @@ import pytest
 
 from bandwidth_credentials import Fetched, Provider, Resolver, SourceError, register_provider
 from bandwidth_credentials import unregister_provider as unregister
-from bandwidth_credentials._chain import JITTER, jittered
+from bandwidth_credentials._refresh import JITTER, jittered
+from bandwidth_credentials.testing import FakeClock
 
-from .helpers import Background, FakeClock, MemoryProvider
+from .helpers import Background, MemoryProvider
 
 VALUES = {"accountId": "920012", "username": "jdoe", "password": "pw"}
 

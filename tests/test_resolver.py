@@ -18,6 +18,7 @@ from bandwidth_credentials import (
     configure,
     get_auth,
 )
+from bandwidth_credentials.testing import FakeClock
 
 from .helpers import MemoryProvider
 
@@ -211,14 +212,14 @@ def test_failed_reload_keeps_the_previous_credentials(store: dict[str, object]) 
 
 @pytest.mark.usefixtures("store")
 def test_ttl_option_expires_the_cache() -> None:
-    now = [100.0]
-    resolver = Resolver(["mem:a?ttl=30"], clock=lambda: now[0], spawn=lambda work: work())
+    clock = FakeClock(100.0)
+    resolver = Resolver(["mem:a?ttl=30"], clock=clock, spawn=lambda work: work())
     resolver.get_auth("voice")
 
-    now[0] = 100.0 + 30 * 0.9 - 0.01  # deadlines carry up to ±10% jitter
+    clock.now = 100.0 + 30 * 0.9 - 0.01  # deadlines carry up to ±10% jitter
     resolver.get_auth("voice")
     assert MemoryProvider.fetches == {"a": 1}
-    now[0] = 100.0 + 30 * 1.1
+    clock.now = 100.0 + 30 * 1.1
     resolver.get_auth("voice")
 
     assert MemoryProvider.fetches == {"a": 2}
@@ -408,27 +409,23 @@ def test_a_chain_with_a_deadline_reads_the_clock_on_every_lookup() -> None:
 @pytest.mark.usefixtures("store")
 def test_get_auth_follows_the_clock_of_the_configured_resolver() -> None:
     start = 1e12  # past any real monotonic reading: a wrong clock would serve stale
-    now = [start]
-    bc.configure(
-        resolver=Resolver(["mem:a?ttl=30"], clock=lambda: now[0], spawn=lambda work: work())
-    )
+    clock = FakeClock(start)
+    bc.configure(resolver=Resolver(["mem:a?ttl=30"], clock=clock, spawn=lambda work: work()))
     get_auth("voice")
 
-    now[0] = start + 30 * 0.9 - 0.01
+    clock.now = start + 30 * 0.9 - 0.01
     get_auth("voice")
     assert MemoryProvider.fetches == {"a": 1}
-    now[0] = start + 30 * 1.1
+    clock.now = start + 30 * 1.1
     get_auth("voice")
 
     assert MemoryProvider.fetches == {"a": 2}
-    later = [start * 2]  # the next default resolver's clock; the first one's stops at 0
-    now[0] = 0.0
-    bc.configure(
-        resolver=Resolver(["mem:a?ttl=30"], clock=lambda: later[0], spawn=lambda work: work())
-    )
+    later = FakeClock(start * 2)  # the next default resolver's clock; the first one's stops at 0
+    clock.now = 0.0
+    bc.configure(resolver=Resolver(["mem:a?ttl=30"], clock=later, spawn=lambda work: work()))
     get_auth("voice")
     assert MemoryProvider.fetches == {"a": 3}
-    later[0] = start * 2 + 30 * 1.1
+    later.now = start * 2 + 30 * 1.1
     get_auth("voice")
     assert MemoryProvider.fetches == {"a": 4}
 
@@ -436,14 +433,14 @@ def test_get_auth_follows_the_clock_of_the_configured_resolver() -> None:
 @pytest.mark.usefixtures("store")
 def test_a_skipped_source_reads_the_same_after_a_refresh_of_the_others() -> None:
     MemoryProvider.stores["a"] = {"BW_ACCOUNT_ID": "920012"}  # no credentials: not ready
-    now = [100.0]
+    clock = FakeClock(100.0)
     resolver = Resolver(
-        ["mem:a?ttl=30", "mem:gone?optional=true"], clock=lambda: now[0], spawn=lambda w: w()
+        ["mem:a?ttl=30", "mem:gone?optional=true"], clock=clock, spawn=lambda w: w()
     )
     with pytest.raises(CredentialNotFoundError) as first:
         resolver.get_auth("voice")
 
-    now[0] = 100.0 + 30 * 1.1  # only mem:a is due
+    clock.now = 100.0 + 30 * 1.1  # only mem:a is due
     with pytest.raises(CredentialNotFoundError) as second:
         resolver.get_auth("voice")
 

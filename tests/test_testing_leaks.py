@@ -19,6 +19,7 @@ from bandwidth_credentials.testing import (
     CANARY_SECRET,
     LeakFound,
     check_no_leaks,
+    exception_graph,
     find_leaks,
     watch_for_leaks,
 )
@@ -131,6 +132,19 @@ def test_a_planted_canary_is_found_and_located(action: Callable[[], object], whe
     assert CANARY_SECRET not in message
     assert caught.value.__context__ is None
     assert caught.value.__cause__ is None
+
+
+def test_the_exception_graph_gives_each_object_once_and_text_on_each_path() -> None:
+    inner = ValueError("inner", {"key": b"raw"})
+    outer = KeyError("outer")
+    outer.__cause__ = inner
+    outer.__context__ = inner
+
+    found = list(exception_graph(outer))
+
+    assert [path for path, value in found if value is inner] == ["exception.__cause__"]
+    assert ("exception.__cause__.args[1]['key']", b"raw") in found
+    assert ("exception.args[0]", "outer") in found
 
 
 def test_a_clean_run_returns_the_result_and_lets_output_through(

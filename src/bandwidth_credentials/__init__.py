@@ -11,7 +11,7 @@ URI syntax, the variable names and the error types.
 
 from ._auth import ServiceAuth
 from ._checks import Provenance
-from ._default import aget_auth, configure, get_auth, invalidate, reload
+from ._default import aget_auth, configure, get_auth, invalidate, reload, verify
 from ._errors import (
     ConfigurationError,
     CredentialNotFoundError,
@@ -30,9 +30,8 @@ from ._factory import BasicDeprecationWarning
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
 from ._resolver import Resolver
-from ._results import TokenClaims
+from ._results import TokenClaims, Verification
 from ._schema import SERVICE_NAMES
-from ._verify import Verification, verify
 
 __version__ = "0.1.0"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Mapping  # the public API's annotations
 from types import MappingProxyType
 
+from ._basic import basic_authorization
 from ._checks import Provenance, ServiceCredentials
 from ._results import TokenClaims
 from ._schema import KINDS, OAUTH, document_services
@@ -18,21 +18,34 @@ if TYPE_CHECKING:
     from pydantic import SecretStr
 
 
-__all__ = ["Owner", "ServiceAuth", "TokenSource"]
+__all__ = ["BearerSource", "Owner", "ServiceAuth"]
 
 
-class TokenSource(Protocol):
-    """Where a bearer ``ServiceAuth`` gets its token (an OAuth token manager, or a fixed
-    token)."""
+class BearerSource(Protocol):
+    """Where a bearer ``ServiceAuth`` gets its token: built by the auth factory
+    (``_factory.bearer_source``), either a view of an OAuth client's one shared token
+    manager or a fixed token, with the once-per-token account check built in.
+
+    Every method raises only :class:`TokenError` (or nothing), and no error or repr holds
+    the token or a secret.
+    """
 
     def token(self) -> str:
-        """A currently valid access token."""
+        """A currently valid access token; may request one (bounded wait)."""
+
+    def authorization(self) -> str:
+        """``"Bearer " + token()``: the ``Authorization`` value, the hot path of
+        ``headers()`` (a cached string while the token is current)."""
 
     def cached_token(self) -> str | None:
         """A currently valid token without any wait or I/O, or ``None``."""
 
     def invalidate(self, rejected: str | None = None) -> None:
-        """Forget ``rejected`` (a token an API refused) so the next ``token()`` is new."""
+        """Report ``rejected`` (a token an API refused; ``None``: whatever is cached): the
+        next ``token()`` is a new one, at most once per backoff window. Never raises."""
+
+    def claims(self) -> TokenClaims | None:
+        """The current token's claims (``None``: not a JWT); may request a token."""
 
 
 class Owner(Protocol):
@@ -105,14 +118,14 @@ class ServiceAuth:
     environment: str
     provenance: Mapping[str, Provenance]
     _authorization: str | None
-    _bearer: TokenSource | None
+    _bearer: BearerSource | None
     _owner: Owner | None
 
     def __init__(
         self,
         credentials: ServiceCredentials,
         provenance: Mapping[str, Provenance],
-        bearer: TokenSource | None = None,
+        bearer: BearerSource | None = None,
         owner: Owner | None = None,
     ) -> None:
         """Build from validated credentials. ``bearer`` supplies tokens for the ``oauth``
@@ -122,9 +135,9 @@ class ServiceAuth:
         if basic:
             assert credentials.username is not None
             assert credentials.password is not None
-            raw = f"{credentials.username}:{credentials.password.get_secret_value()}"
-            encoded = binascii.b2a_base64(raw.encode(), newline=False)  # base64, no import
-            authorization: str | None = "Basic " + encoded.decode()
+            authorization: str | None = basic_authorization(
+                credentials.username, credentials.password.get_secret_value()
+            )
         else:
             authorization = None
             if bearer is None:
@@ -197,21 +210,25 @@ class ServiceAuth:
         if self._authorization is not None:
             return self._authorization
         assert self._bearer is not None
-        return "Bearer " + self._bearer.token()
+        return self._bearer.authorization()
 
-    def headers(self) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:  # the hot path: kept flat on purpose
         """A new dict holding the ``Authorization`` header, ready to pass to any client.
 
         >>> requests.get(auth.url("calls"), headers=auth.headers(), timeout=10)  # doctest: +SKIP
 
         For the bearer scheme the token is fetched on first use from the OAuth token
         endpoint (``POST .../api/v1/oauth2/token``, Bandwidth's OAuth 2.0 client
-        credentials), cached per (token URL, client id), and refreshed ahead of expiry by
-        the larger of 60 s or 10% of its lifetime, so every call returns a currently
-        valid one. Raises :class:`TokenError` when the endpoint refuses (400/401) or
-        fails after its retries.
+        credentials), cached per (token URL, client id, secret) for its ``expires_in``
+        (else its JWT ``exp``, else an hour; at least 30 s), and refreshed ahead of
+        expiry by the larger of 60 s or 10% of its lifetime, so every call returns a
+        currently valid one. Raises :class:`TokenError` when the endpoint refuses
+        (400/401), fails after its retries, or answers something unreadable.
         """
-        return {"Authorization": self.authorization}
+        header = self._authorization
+        if header is None:
+            header = self._bearer.authorization()  # type: ignore[union-attr]
+        return {"Authorization": header}
 
     async def aheaders(self) -> dict[str, str]:
         """:meth:`headers` for asyncio code: a cached token is returned at once; only a
@@ -243,13 +260,7 @@ class ServiceAuth:
         """
         if self._bearer is None:
             return None
-        read = getattr(self._bearer, "claims", None)
-        if read is not None:
-            claims: TokenClaims | None = read()
-            return claims
-        from ._jwt import decode_claims
-
-        return decode_claims(self._bearer.token())
+        return self._bearer.claims()
 
     def _authorization_nowait(self) -> str | None:
         """The ``Authorization`` value if it is at hand without I/O or waiting, else
@@ -257,11 +268,8 @@ class ServiceAuth:
         if self._authorization is not None:
             return self._authorization
         assert self._bearer is not None
-        cached = getattr(self._bearer, "cached_token", None)
-        if cached is None:  # a fixed token has nothing to fetch; others may
-            return None if self.kind == "oauth" else "Bearer " + self._bearer.token()
-        token = cached()
-        return None if token is None else "Bearer " + str(token)
+        token = self._bearer.cached_token()
+        return None if token is None else "Bearer " + token
 
     def _current_nowait(self) -> ServiceAuth | None:
         """:meth:`current` if the resolver has it cached with no fetch due, else ``None``."""

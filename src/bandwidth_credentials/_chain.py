@@ -19,11 +19,10 @@ Freshness per source:
 
 from __future__ import annotations
 
-import os
-
 from ._errors import SourceError, guarded
 from ._log import logger
 from ._provider import Fetched, Provider, Source
+from ._refresh import jittered
 from ._registry import provider_class
 from ._typing import TYPE_CHECKING, NamedTuple
 
@@ -32,18 +31,9 @@ if TYPE_CHECKING:
 
     from ._provider import KeySchema
 
-__all__ = ["DEFAULT_MAX_STALE", "Failed", "SourceChain", "jittered"]
+__all__ = ["DEFAULT_MAX_STALE", "Failed", "SourceChain"]
 
 DEFAULT_MAX_STALE = 3600.0
-#: Spread of TTL deadlines and token refresh times: ±10%.
-JITTER = 0.1
-
-
-def jittered(seconds: float, spread: float = JITTER) -> float:
-    """``seconds`` moved by a random amount within ±``spread`` (a fraction)."""
-    # os.urandom instead of the random module: one fewer import at start-up.
-    unit = int.from_bytes(os.urandom(2), "big") / 0xFFFF
-    return seconds * (1.0 + spread * (2.0 * unit - 1.0))
 
 
 class Failed(NamedTuple):

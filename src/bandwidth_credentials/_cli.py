@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
@@ -25,13 +26,6 @@ if TYPE_CHECKING:
     from typing import Any, TextIO
 
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
-
-
-def _table(rows: Sequence[Sequence[str]], out: TextIO) -> None:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        out.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-        out.write("\n")
 
 
 def _printable(text: str) -> str:
@@ -127,7 +121,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             rows.append([entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]])
         else:
             rows.append([entry["service"], "NO", "-", "-", "-"])
-    _table(rows, out)
+    table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
         # One failing source fails every service alike: say it once, with what to do.
@@ -208,7 +202,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for field in entry["fields"]:
             row = [entry["service"], field["field"], field["source"], field["key"]]
             rows.append([*row, field["version"] or "-"])
-    _table(rows, out)
+    table(rows, out)
     if keys:
         out.write("\nkeys found:\n")
         rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
@@ -223,18 +217,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                     key["status"],
                 ]
             )
-        _table(rows, out)
+        table(rows, out)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return code
-
-
-def write_list(out: TextIO, heading: str, lines: Sequence[str]) -> None:
-    """A blank line, ``heading:`` and one ``  - line`` each; nothing when empty."""
-    if lines:
-        out.write(f"\n{heading}:\n")
-        for line in lines:
-            out.write(f"  - {line}\n")
 
 
 def _value_column(status: str, secret: bool) -> str:
@@ -250,7 +236,7 @@ def _providers(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     rows = [["SCHEME", "PROVIDER"]]
     for scheme, where in provider_report().items():
         rows.append([scheme, where])
-    _table(rows, out)
+    table(rows, out)
     return EXIT_OK
 
 

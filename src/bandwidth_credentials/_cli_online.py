@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from ._cli import write_list
+from ._cli_output import table, write_list
 from ._factory import basic_notice
 from ._resolver import Resolver
 from ._verify import Verification, environment_note, verify
@@ -104,10 +104,7 @@ def check_online(
                 result.detail if result.scheme is not None else "see below",
             ]
         )
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        out.write("  ".join([*cells, row[4]]).rstrip() + "\n")
+    table(rows, out)
     unresolved = [result for result in results if result.scheme is None]
     if unresolved:
         out.write("\n")

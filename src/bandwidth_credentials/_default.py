@@ -9,14 +9,16 @@ out earlier use the new one.
 from __future__ import annotations
 
 import _thread
-from collections.abc import Callable, Sequence  # the public API's annotations
+import time
+from collections.abc import Callable, Iterable, Sequence  # the public API's annotations
 
 from ._auth import ServiceAuth
 from ._lifecycle import on_fork
 from ._resolver import Resolver, SourceLike
+from ._results import Verification
 from ._schema import document_services
 
-__all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload"]
+__all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload", "verify"]
 
 _default: Resolver | None = None
 # What the lookup path reads: the default resolver with its clock, as one object, so a
@@ -200,6 +202,35 @@ def invalidate() -> None:
     ``BANDWIDTH_CREDENTIALS_SOURCES`` is malformed.
     """
     _resolver().invalidate()
+
+
+def verify(
+    services: Iterable[str] | None = None,
+    *,
+    resolver: Resolver | None = None,
+    clock: Callable[[], float] = time.time,
+) -> list[Verification]:
+    """Check each service's credentials against Bandwidth before the first real call.
+
+    >>> [r.outcome for r in verify(["voice"])]                       # doctest: +SKIP
+    ['verified']
+
+    OAuth client credentials: one token request (the shared token manager's, so the
+    application reuses the token); its ``accounts`` claim must list the account, and a
+    Build account (``express``) is ready for voice only. A static access token: its claims
+    are read, nothing is sent. Basic: one ``GET`` of the Numbers account resource, no
+    redirects (200 verified, 401/403 refused, anything else unverified).
+
+    ``services``: names or aliases (default: every service), each checked once, in the
+    order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
+    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
+    problems with one service are in its result. Raises :class:`UnknownServiceError` for
+    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
+    (bad source URI, conflicting keys). Network waits: 10 s per request.
+    """
+    from ._verify import verify as check  # the online check's module, on first use
+
+    return check(services, resolver=_resolver() if resolver is None else resolver, clock=clock)
 
 
 document_services(get_auth)

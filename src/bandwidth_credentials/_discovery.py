@@ -11,9 +11,12 @@ reads the account from the same claim). Two uses here, both in the auth-factory 
   that is not a JWT: :class:`CredentialNotFoundError` saying so and how to choose
   (``BW_ACCOUNT_ID``). A failing token endpoint is a :class:`TokenError` for those
   services only.
-- **Mismatch**: an account id that is configured but not among the token's accounts is
-  logged once per process as a warning naming both, when a token is first seen (the API
-  would answer 403 without saying why).
+- Every entry of the ``accounts`` claim must pass the rule a configured ``BW_ACCOUNT_ID``
+  passes (digits only): the account id goes into every URL path, so a claim such as
+  ``../../oauth2/token?x=`` is a :class:`TokenError` naming the claim (not the token).
+
+:func:`mismatch` says why a configured account id cannot be used with a token; the
+auth factory's bearer sources warn with it once per (account, client).
 
 Normalizing does no I/O; this runs after it, once per resolution, so ``get_auth()`` stays
 a lookup.
@@ -21,28 +24,24 @@ a lookup.
 
 from __future__ import annotations
 
-import _thread
-
-from ._checks import Provenance, ServiceCredentials
+from ._checks import Provenance, ServiceCredentials, problem_of
 from ._errors import CredentialNotFoundError, TokenError, fresh
-from ._lifecycle import on_fork
-from ._log import logger
 from ._schema import HOST_FIELDS, SERVICES
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any
 
     from ._jwt import TokenClaims
     from ._normalizer import Resolution
+    from ._oauth import TokenManager
 
     Outcome = tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception
 
 __all__ = [
     "ACCOUNTS_CLAIM",
-    "AccountCheck",
     "discover",
+    "listed_accounts",
     "mismatch",
     "token_source_name",
     "with_account",
@@ -76,11 +75,30 @@ def _not_found(error: Outcome, note: str) -> Outcome:
     )
 
 
-def _claims(manager: Any) -> TokenClaims | TokenError | None:
+def _claims(manager: TokenManager) -> TokenClaims | TokenError | None:
+    """The token's claims, or the :class:`TokenError` saying why there is no token (or
+    why its ``accounts`` claim cannot be used: each entry must pass the rule a configured
+    ``BW_ACCOUNT_ID`` passes, since it goes into every URL path)."""
+    failure: TokenError | None = None
     try:
-        claims: TokenClaims | None = manager.claims()
+        claims = manager.claims()
     except TokenError as exc:
-        return exc
+        failure = exc
+    if failure is not None:
+        return fresh(failure)
+    for account in () if claims is None else claims.accounts:
+        problem = problem_of("account_id", account)
+        if problem is not None:
+            from ._http import display_url
+
+            where = display_url(manager.token_url)
+            return TokenError(
+                f"the access token from {where} for client {manager.client_id} has an "
+                f"entry in its {ACCOUNTS_CLAIM} claim that is not a Bandwidth account id: "
+                f"{problem}",
+                client_id=manager.client_id,
+                token_url=where,
+            )
     return claims
 
 
@@ -125,89 +143,18 @@ def discover(resolution: Resolution) -> Resolution:
     return resolution._replace(services=services)
 
 
-_warned: set[tuple[str, str, tuple[str, ...]]] = set()
-_warned_lock = _thread.allocate_lock()
-
-
-def _reset_after_fork() -> None:
-    global _warned_lock
-    _warned_lock = _thread.allocate_lock()
-
-
-on_fork(_reset_after_fork)
-
-
-class AccountCheck:
-    """A bearer token source that checks, once per token, that the configured account id
-    is among the token's ``accounts``; everything else is the wrapped token manager's."""
-
-    __slots__ = ("_account", "_manager", "_provenance", "_seen")
-
-    def __init__(self, manager: Any, account_id: str, provenance: Provenance | None) -> None:
-        self._manager = manager
-        self._account = account_id
-        self._provenance = provenance
-        self._seen: str | None = None
-
-    def token(self) -> str:
-        value: str = self._manager.token()
-        if value is not self._seen:
-            self._seen = value
-            self._check(_decode(value))
-        return value
-
-    def cached_token(self) -> str | None:
-        value: str | None = self._manager.cached_token()
-        if value is not None and value is not self._seen:
-            self._seen = value
-            self._check(_decode(value))
-        return value
-
-    def invalidate(self, rejected: str | None = None) -> None:
-        self._manager.invalidate(rejected)
-
-    def claims(self) -> TokenClaims | None:
-        claims: TokenClaims | None = self._manager.claims()
-        return claims
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._manager, name)
-
-    def __repr__(self) -> str:
-        return f"AccountCheck({self._manager!r}, account_id={self._account!r})"
-
-    def _check(self, claims: TokenClaims | None) -> None:
-        if claims is None or not claims.accounts or self._account in claims.accounts:
-            return
-        client = str(getattr(self._manager, "client_id", ""))
-        key = (client, self._account, claims.accounts)
-        with _warned_lock:
-            if key in _warned:
-                return
-            _warned.add(key)
-        prov = self._provenance
-        origin = f" ({prov.source} {prov.key})" if prov is not None else ""
-        logger.warning(
-            "account id %s%s is not among the accounts of the access token for client %s "
-            "(%s); Bandwidth refuses its requests (HTTP 403). Set BW_ACCOUNT_ID to one of them",
-            self._account,
-            origin,
-            client,
-            ", ".join(claims.accounts),
-        )
-
-
-def _decode(token: str) -> TokenClaims | None:
-    from ._jwt import decode_claims  # only bearer tokens are decoded
-
-    return decode_claims(token)
-
-
 def mismatch(account_id: str, claims: TokenClaims | None) -> str | None:
     """Why ``account_id`` cannot be used with a token carrying ``claims``, or ``None``."""
     if claims is None or not claims.accounts or account_id in claims.accounts:
         return None
     return (
         f"account {account_id} is not among the access token's accounts "
-        f"({', '.join(claims.accounts)}); set BW_ACCOUNT_ID to one of them"
+        f"({listed_accounts(claims)}); set BW_ACCOUNT_ID to one of them"
     )
+
+
+def listed_accounts(claims: TokenClaims) -> str:
+    """The ``accounts`` claim for a message: only the entries that are account ids (the
+    claim is the server's text; anything else, escape sequences included, is not shown)."""
+    shown = [a for a in claims.accounts if problem_of("account_id", a) is None]
+    return ", ".join(shown) or "none that is an account id"

@@ -1,13 +1,14 @@
 """The auth factory: turning validated credentials into ready ``ServiceAuth`` objects.
 
-Basic kinds get their ``Authorization`` header built once; bearer kinds get a token
-source: the shared OAuth token manager for client credentials, or a fixed token.
-The resolver knows nothing of OAuth; it asks this module for auth objects.
+Basic kinds get their ``Authorization`` header built once; bearer kinds get a bearer
+source (:class:`._auth.BearerSource`): :class:`OAuthBearer`, a view of the client's one
+shared token manager, or :class:`StaticBearer` for a fixed token. Either checks, once per
+token, that the configured account id is among the token's ``accounts``. The resolver
+knows nothing of OAuth; it asks this module for auth objects.
 
 Services with client credentials but no account id get the account from the access
 token here (:mod:`._discovery`), the one place where building auth objects may do I/O
-(one token request per client, the token then reused); a configured account id is
-checked against the token's ``accounts`` when a token is first used.
+(one token request per client, the token then reused).
 
 Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
 guide); :func:`basic_notice` says so in the tense that fits today's date.
@@ -15,6 +16,7 @@ guide); :func:`basic_notice` says so in the tense that fits today's date.
 
 from __future__ import annotations
 
+import _thread
 import _warnings
 import os
 import sys
@@ -22,21 +24,28 @@ import sys
 from . import _calendar
 from ._auth import ServiceAuth
 from ._errors import TokenError
-from ._schema import ACCESS_TOKEN, KINDS, LOOKUP
+from ._lifecycle import on_fork
+from ._log import logger
+from ._schema import ACCESS_TOKEN, KINDS, LOOKUP, token_url
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from typing import Any
 
-    from ._auth import Owner, TokenSource
-    from ._checks import ServiceCredentials
+    from ._auth import BearerSource, Owner
+    from ._checks import Provenance, ServiceCredentials
     from ._jwt import TokenClaims
     from ._normalizer import Resolution
+    from ._oauth import TokenManager
 
 __all__ = [
     "BasicDeprecationWarning",
     "Built",
+    "OAuthBearer",
+    "StaticBearer",
     "basic_notice",
+    "bearer_source",
     "build_auth",
     "warn_basic_once",
 ]
@@ -72,84 +81,223 @@ def basic_notice(today: tuple[int, int, int] | None = None) -> str:
     return f"Bandwidth decommissions API user credentials (HTTP Basic) on 2026-12-02; {instead}"
 
 
-class _StaticToken:
-    """A fixed bearer token (``BW_ACCESS_TOKEN``): nothing to refresh."""
+class _AccountCheck:
+    """The once-per-token check that a configured account id is among the token's
+    ``accounts`` (the API would answer 403 without saying why): a warning, once per
+    (account, client) in the process. Memory is bounded: the last token seen per check,
+    and at most :data:`WARNED_KEPT` (account, client) pairs remembered process-wide."""
 
-    __slots__ = ("_token",)
+    __slots__ = ("account", "client", "provenance", "seen")
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, account: str, client: str, provenance: Provenance | None) -> None:
+        self.account = account
+        self.client = client
+        self.provenance = provenance
+        self.seen: str | None = None  # the last token checked (in memory only)
+
+    def check(self, token: str, claims: TokenClaims | None) -> None:
+        self.seen = token
+        if claims is None or not claims.accounts or self.account in claims.accounts:
+            return
+        key = (self.account, self.client)
+        with _warned_lock:
+            if key in _warned:
+                return
+            if len(_warned) >= WARNED_KEPT:
+                _warned.clear()  # a flood of pairs: warn again rather than grow
+            _warned.add(key)
+        prov = self.provenance
+        origin = f" ({prov.source} {prov.key})" if prov is not None else ""
+        from ._discovery import listed_accounts
+
+        logger.warning(
+            "account id %s%s is not among the accounts of the access token for client %s "
+            "(%s); Bandwidth refuses its requests (HTTP 403). Set BW_ACCOUNT_ID to one of them",
+            self.account,
+            origin,
+            self.client or "(static access token)",
+            listed_accounts(claims),
+        )
+
+
+WARNED_KEPT = 1024
+_warned: set[tuple[str, str]] = set()
+_warned_lock = _thread.allocate_lock()
+
+
+def _reset_after_fork() -> None:
+    global _warned_lock
+    _warned_lock = _thread.allocate_lock()
+
+
+on_fork(_reset_after_fork)
+
+
+class StaticBearer:
+    """The bearer source of a fixed token (``BW_ACCESS_TOKEN``): nothing to refresh.
+
+    Implements :class:`._auth.BearerSource`. Its claims are read once; a token whose
+    ``exp`` is no time raises :class:`TokenError` from :meth:`claims` (and
+    :meth:`ServiceAuth.token_claims`), never from :meth:`token`.
+    """
+
+    __slots__ = ("_check", "_token")
+
+    def __init__(self, token: str, check: _AccountCheck | None) -> None:
         self._token = token
+        self._check = check
 
     def token(self) -> str:
+        check = self._check
+        if check is not None and check.seen is None:
+            try:
+                claims = self.claims()
+            except TokenError:
+                claims = None  # unreadable claims inform nothing; sending is the API's call
+            check.check(self._token, claims)
         return self._token
+
+    def authorization(self) -> str:
+        return "Bearer " + self.token()
 
     def cached_token(self) -> str | None:
-        return self._token
+        return self.token()
 
     def invalidate(self, rejected: str | None = None) -> None:
-        pass
+        pass  # a fixed token cannot be replaced here; the resolver reloads its source
 
     def claims(self) -> TokenClaims | None:
         from ._jwt import decode_claims  # only when asked
 
-        return decode_claims(self._token)
+        return decode_claims(self._token, token_url="BW_ACCESS_TOKEN")
+
+    def __repr__(self) -> str:
+        return "StaticBearer()"
 
 
 _OAUTH_MODULE = "bandwidth_credentials._oauth"
 
 
-class _SharedTokens:
-    """The process-wide OAuth token manager for these credentials, looked up on first use:
-    the token machinery (HTTP client, TLS, JSON) loads when a token is first needed, not
-    when credentials resolve, so reading ``base_url`` costs no token-client import."""
+class OAuthBearer:
+    """The bearer source of one service's auth with OAuth client credentials: a view of
+    the client's one :class:`._oauth.TokenManager` (shared by every service and account
+    using that client), plus the once-per-token account check for the account this
+    service is configured for.
 
-    __slots__ = ("_credentials", "_manager")
+    Implements :class:`._auth.BearerSource`: :meth:`token`, :meth:`authorization`,
+    :meth:`cached_token`, :meth:`invalidate`, :meth:`claims`; ``token_url`` and
+    ``client_id`` name the client.
+    The token machinery (HTTP client, TLS, JSON) loads when a token is first needed, not
+    when credentials resolve. Several accounts of one client: one bearer source per
+    account, built with :func:`bearer_source`, each reaching the same token manager.
+    """
 
-    def __init__(self, credentials: ServiceCredentials) -> None:
+    __slots__ = (
+        "_check",
+        "_credentials",
+        "_header",
+        "_seen",
+        "_snapshot",
+        "_tokens",
+        "client_id",
+        "token_url",
+    )
+
+    def __init__(self, credentials: ServiceCredentials, check: _AccountCheck | None) -> None:
         self._credentials = credentials
-        self._manager: Any = None
+        self._check = check
+        self._tokens: TokenManager | None = None
+        self._snapshot: object = None  # the manager's token snapshot last handed out
+        self._seen: str | None = None  # its token (checked against the account)
+        self._header = ""  # and its Authorization value
+        self.client_id = credentials.client_id
+        self.token_url = credentials.token_url or token_url(None)
 
-    def _get(self) -> Any:
-        if self._manager is None:
+    def _manager(self) -> TokenManager:
+        tokens = self._tokens
+        if tokens is None:
             from ._oauth import token_source
 
-            self._manager = token_source(self._credentials)
-        return self._manager
-
-    def _loaded(self) -> bool:
-        # No manager anywhere in the process yet: nothing can be cached or invalidated.
-        return self._manager is not None or _OAUTH_MODULE in sys.modules
+            tokens = self._tokens = token_source(self._credentials)
+        return tokens
 
     def token(self) -> str:
-        token: str = self._get().token()
-        return token
+        """A currently valid access token (:class:`TokenError` when none can be had)."""
+        tokens = self._tokens
+        if tokens is not None:
+            # The lookup path: the snapshot already handed out (and checked), not yet due.
+            current = tokens.current
+            if current is self._snapshot and tokens.clock() < current.due_at:
+                return current.value
+        return self._handed_out()[0]
+
+    def authorization(self) -> str:
+        """``"Bearer <token>"`` for :meth:`token`, without building a string per call."""
+        tokens = self._tokens
+        if tokens is not None:
+            current = tokens.current
+            if current is self._snapshot and tokens.clock() < current.due_at:
+                return self._header
+        return self._handed_out()[1]
+
+    def _handed_out(self) -> tuple[str, str]:
+        current = self._manager().snapshot()
+        self._seen_now(current.value, current.claims)
+        self._snapshot = current
+        return current.value, self._header
+
+    def _seen_now(self, value: str, claims: TokenClaims | None) -> None:
+        if value is not self._seen:
+            self._seen = value
+            self._header = "Bearer " + value
+            if self._check is not None:
+                self._check.check(value, claims)
 
     def cached_token(self) -> str | None:
-        if not self._loaded():
-            return None
-        token: str | None = self._get().cached_token()
-        return token
+        """The token when it is at hand without I/O or a wait, else ``None``."""
+        if self._tokens is None and _OAUTH_MODULE not in sys.modules:
+            return None  # no manager anywhere in the process yet: nothing is cached
+        tokens = self._manager()
+        value = tokens.cached_token()
+        if value is not None and value is not self._seen:
+            current = tokens.current
+            self._seen_now(value, current.claims if current.value is value else None)
+        return value
 
     def invalidate(self, rejected: str | None = None) -> None:
-        if self._loaded():
-            self._get().invalidate(rejected)
+        """Report ``rejected`` (a token an API refused; ``None``: whatever is cached):
+        the client's token manager replaces it at most once per backoff window."""
+        if self._tokens is None and _OAUTH_MODULE not in sys.modules:
+            return
+        self._manager().invalidate(rejected)
 
-    def claims(self) -> Any:
-        return self._get().claims()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._get(), name)
+    def claims(self) -> TokenClaims | None:
+        """The current token's claims (fetching a token if needed; :class:`TokenError`)."""
+        return self._manager().claims()
 
     def __repr__(self) -> str:
-        creds = self._credentials
-        return f"TokenManager(token_url={creds.token_url!r}, client_id={creds.client_id!r})"
+        return f"OAuthBearer(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
 
-def _bearer(credentials: ServiceCredentials) -> TokenSource:
+def bearer_source(
+    credentials: ServiceCredentials, provenance: Mapping[str, Provenance]
+) -> BearerSource:
+    """The bearer source for ``credentials`` (an OAuth client or a static token).
+
+    The account id in ``credentials`` is checked against each new token's ``accounts``
+    (a warning once per account and client) unless it came from that claim itself.
+    """
+    from ._discovery import ACCOUNTS_CLAIM
+
+    account = provenance.get("account_id")
+    check = None
+    if account is None or account.key != ACCOUNTS_CLAIM:
+        client = credentials.client_id or ""
+        check = _AccountCheck(credentials.account_id, client, account)
     if credentials.kind == ACCESS_TOKEN:
         assert credentials.access_token is not None
-        return _StaticToken(credentials.access_token.get_secret_value())
-    return _SharedTokens(credentials)
+        return StaticBearer(credentials.access_token.get_secret_value(), check)
+    return OAuthBearer(credentials, check)
 
 
 class Built(NamedTuple):
@@ -186,14 +334,7 @@ def build_auth(resolution: Resolution, owner: Owner) -> Built:
         credentials, provenance = outcome
         is_basic = KINDS[credentials.kind].scheme == "basic"
         basic = basic or is_basic
-        bearer = None
-        if not is_basic:
-            from ._discovery import ACCOUNTS_CLAIM, AccountCheck  # bearer kinds only
-
-            bearer = _bearer(credentials)
-            account = provenance.get("account_id")
-            if account is None or account.key != ACCOUNTS_CLAIM:
-                bearer = AccountCheck(bearer, credentials.account_id, account)
+        bearer = None if is_basic else bearer_source(credentials, provenance)
         auth[name] = ServiceAuth(credentials, provenance, bearer, owner)
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
     retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)

@@ -8,7 +8,9 @@ Credentials go only to their origin: a request whose scheme, host and port diffe
 the service's base URL (RFC 6454 origin) gets no ``Authorization`` header from here, and
 a 401 from another origin (say, the target of a redirect) never triggers the refresh
 and retry that re-sends credentials. On a 401 from the service itself, the refusal is
-reported once (a new OAuth token, or a credentials reload) and the request retried once.
+reported once (a new OAuth token, or a credentials reload) and the request retried once,
+unless that left the same ``Authorization`` value (a token refused again within its
+backoff window is not replaced): then the 401 is the caller's answer.
 
 The async httpx flow never blocks the event loop: a cached token or cached Basic
 credentials are used at once, and only a due fetch runs in a worker thread.
@@ -94,8 +96,10 @@ def _httpx_class() -> type[httpx.Auth]:
             request.headers["Authorization"] = header
             response = yield request
             if _refused_here(response, current):
-                request.headers["Authorization"] = _header_after_refusal(self._auth, header)
-                yield request
+                renewed = _header_after_refusal(self._auth, header)
+                if renewed != header:
+                    request.headers["Authorization"] = renewed
+                    yield request
 
         async def async_auth_flow(
             self, request: httpx.Request
@@ -114,10 +118,10 @@ def _httpx_class() -> type[httpx.Auth]:
             request.headers["Authorization"] = header
             response = yield request
             if _refused_here(response, current):
-                request.headers["Authorization"] = await asyncio.to_thread(
-                    _header_after_refusal, self._auth, header
-                )
-                yield request
+                renewed = await asyncio.to_thread(_header_after_refusal, self._auth, header)
+                if renewed != header:
+                    request.headers["Authorization"] = renewed
+                    yield request
 
     return BandwidthHttpxAuth
 
@@ -161,6 +165,8 @@ def _requests_class() -> type[requests.auth.AuthBase]:
             sent_header = sent.headers.get("Authorization")
             refused = sent_header if isinstance(sent_header, str) else None
             header = _header_after_refusal(self._auth, refused)
+            if header == refused:
+                return response  # nothing new to send: the 401 is the answer
             # Release the connection before reusing it for the retry.
             _ = response.content
             response.close()

@@ -6,6 +6,10 @@ voice only), besides the registered ``exp`` claim. The signature is not checked:
 API checks it, and here the claims only inform (account discovery, ``check --online``),
 never grant anything.
 
+Malformed individual claims read as absent, except ``exp``: a number that is no time
+(beyond :data:`MAX_EXP`, or not finite) makes the token unreadable, a :class:`TokenError`,
+since the token's lifetime may be read from it.
+
 >>> claims = decode_claims(token)                              # doctest: +SKIP
 >>> claims.accounts, claims.express                            # doctest: +SKIP
 (('920012',), False)
@@ -19,11 +23,14 @@ import json
 import math
 from typing import Any
 
+from ._errors import TokenError
 from ._results import TokenClaims
 
-__all__ = ["TokenClaims", "decode_claims"]
+__all__ = ["MAX_EXP", "TokenClaims", "decode_claims"]
 
 MAX_TOKEN_LENGTH = 64 << 10
+#: The latest ``exp`` read as a time: 9999-12-31T23:59:59Z (epoch seconds).
+MAX_EXP = 253402300799
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -49,16 +56,29 @@ def _payload(token: str) -> Any:
         return None
 
 
-def decode_claims(token: str) -> TokenClaims | None:
+def decode_claims(token: str, *, client_id: str = "", token_url: str = "") -> TokenClaims | None:
     """The claims of ``token``, or ``None`` when it is not a JWT with a JSON object
-    payload. Malformed individual claims read as absent, never as an error."""
+    payload. Malformed individual claims read as absent; an ``exp`` that is a number but
+    no time raises :class:`TokenError` (``client_id``/``token_url`` name where the token
+    came from; the token is never in the error)."""
     payload = _payload(token)
     if not isinstance(payload, dict):
         return None
     exp = payload.get("exp")
     expires_at = None
-    if isinstance(exp, (int, float)) and not isinstance(exp, bool) and math.isfinite(exp):
-        expires_at = float(exp)
+    if isinstance(exp, (int, float)) and not isinstance(exp, bool):
+        if isinstance(exp, float) and math.isfinite(exp) and abs(exp) <= MAX_EXP:
+            expires_at = exp
+        elif isinstance(exp, int) and abs(exp) <= MAX_EXP:
+            expires_at = float(exp)  # checked first: float(10**400) would overflow
+        else:
+            where = f" from {token_url}" if token_url else ""
+            whose = f" for client {client_id}" if client_id else ""
+            raise TokenError(
+                f"the access token{whose}{where} is unreadable: its exp claim is not a time",
+                client_id=client_id,
+                token_url=token_url,
+            )
     express = payload.get("express")
     return TokenClaims(
         accounts=_strings(payload.get("accounts")),

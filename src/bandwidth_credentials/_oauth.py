@@ -1,39 +1,52 @@
 """OAuth 2.0 client credentials: Bandwidth's access tokens, cached and single-flight.
 
 The request itself is :mod:`._token_request`. One :class:`TokenManager` exists per (token URL,
-client id, client secret) in a process, so every service and thread sharing a client
-shares its token, and two secrets for one client id never evict each other's token.
+client id, client secret) in a process, so every service, account and thread sharing a
+client shares its token, and two secrets for one client id never evict each other's token.
 
-Rules (each tested): a still-valid token is never withheld while it is being refreshed
-(one refresher, everyone else gets the current token at once); callers with no valid
+A token is a snapshot of the refresh policy (:class:`._refresh.RefreshPolicy`, the engine
+the resolver runs on too): its refresh time is the snapshot's due time and its expiry the
+bound up to which it may be served. So the rules are the policy's (each tested): a
+still-valid token is never withheld while it is being refreshed (the caller that finds it
+due refreshes it; everyone else gets the current token at once); callers with no valid
 token wait, bounded, for the single request in flight and share its outcome; a failed
-refresh is retried at most once per backoff window (exponential with jitter,
-``Retry-After`` honoured up to :data:`BACKOFF_CAP`); early-refresh times carry about
-±10% jitter so a fleet does not refresh in lockstep. Each attempt has one deadline
-(:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows no redirect.
+refresh is retried at most once per backoff window (1 s doubling to :data:`BACKOFF_CAP`,
+a random half to all of it, ``Retry-After`` honoured up to the cap); a token an API
+refused is replaced at most once per backoff window; forks and SnapStart restores reset
+it. Every jitter comes from ``os.urandom`` (:func:`._refresh.unit`).
+
+Lifetimes: ``expires_in`` when the answer has it, else the token's JWT ``exp``, else one
+hour (:data:`DEFAULT_LIFETIME`); never less than :data:`MIN_LIFETIME` (30 s), so an answer
+saying 0, a negative number or a millisecond does not turn every call into a request.
+The refresh starts the larger of 60 s or 10% of the lifetime before expiry (never more
+than half of it), with ±10% jitter so a fleet does not refresh in lockstep. Each attempt
+has one deadline (:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows
+no redirect. Everything that goes wrong is a :class:`TokenError` naming the client and
+the token URL, never the secret or the token.
 """
 
 from __future__ import annotations
 
+import _thread
 import hmac
-import math
 import os
-import random
-import threading
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from . import _http
 from ._checks import ServiceCredentials
-from ._errors import TokenError
+from ._errors import TokenError, guarded
 from ._jwt import TokenClaims, decode_claims
 from ._log import logger
+from ._refresh import RefreshPolicy, unit
+from ._schema import token_url
+from ._token_request import DEFAULT_LIFETIME, request_token
 from ._token_request import Failure as _Failure
-from ._token_request import request_token
 
 __all__ = [
     "DEFAULT_TOKEN_URL",
+    "MIN_LIFETIME",
     "TEST_TOKEN_URL",
     "TokenManager",
     "invalidate_all",
@@ -42,21 +55,28 @@ __all__ = [
     "token_source",
 ]
 
-DEFAULT_TOKEN_URL = "https://api.bandwidth.com/api/v1/oauth2/token"
-TEST_TOKEN_URL = "https://test.api.bandwidth.com/api/v1/oauth2/token"
+DEFAULT_TOKEN_URL = token_url("prod")
+TEST_TOKEN_URL = token_url("test")
 TIMEOUT = 10.0  # seconds per attempt, connect to last byte
 ATTEMPTS = 2  # per refresh
 BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
-BACKOFF_BASE = 1.0  # first backoff window after a failed refresh; doubles per failure
 BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
+MIN_LIFETIME = 30.0  # seconds a token is cached at least, whatever its answer says
 MAX_SIZE = 1 << 20
 
 
 class _Token(NamedTuple):
+    """One access token as a refresh-policy snapshot (monotonic seconds)."""
+
     value: str
-    refresh_at: float  # monotonic
-    expires_at: float  # monotonic
+    due_at: float  # refresh from here on
+    stale_limit: float  # expiry: never served after it
+    generation: int
     claims: TokenClaims | None
+
+
+# What the lookup path reads before the first token: always due.
+_NONE = _Token("", float("-inf"), float("-inf"), -1, None)
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -65,15 +85,42 @@ def refresh_margin(lifetime: float) -> float:
     return min(max(60.0, lifetime * 0.1), lifetime / 2)
 
 
+def _never_spawn(work: Callable[[], None]) -> None:
+    # Tokens refresh inline (the caller that finds one due); unused, but the policy asks.
+    work()
+
+
+def _no_bound() -> float:
+    return float("inf")  # a token's own expiry is its only stale bound
+
+
 class TokenManager:
     """Fetches, caches and refreshes the access token of one OAuth client.
 
     Use :func:`token_manager` for the shared instance rather than building one.
     :meth:`token` returns a valid token (raises :class:`TokenError`);
     :meth:`cached_token` never waits; :meth:`invalidate` drops a refused token.
-    ``clock`` (monotonic seconds), ``wall`` (epoch seconds, for ``Retry-After`` dates),
-    ``sleep`` and ``rng`` (uniform in [0, 1)) are injectable for tests.
+    ``clock`` (monotonic seconds), ``wall`` (epoch seconds, for ``Retry-After`` dates and
+    the JWT ``exp``), ``sleep`` and ``rng`` (uniform in [0, 1]; ``os.urandom`` by default)
+    are injectable for tests.
+
+    The lookup path (what a cached ``headers()`` costs) reads two attributes:
+    ``current``, the token snapshot (``value``, ``due_at``, ``stale_limit`` monotonic
+    seconds, ``claims``), and ``clock``; while ``clock() < current.due_at`` the token is
+    valid and nothing is due.
     """
+
+    __slots__ = (
+        "_policy",
+        "_rng",
+        "_secret",
+        "_sleep",
+        "_wall",
+        "client_id",
+        "clock",
+        "current",
+        "token_url",
+    )
 
     def __init__(
         self,
@@ -84,23 +131,28 @@ class TokenManager:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] = unit,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
         self._secret = client_secret
-        self._clock, self._wall, self._sleep, self._rng = clock, wall, sleep, rng
-        self._token: _Token | None = None
-        self._reset_state()
-
-    def _reset_state(self) -> None:
-        self._lock = threading.Lock()
-        self._done = threading.Condition(self._lock)
-        self._inflight = False
-        self._round = 0  # finished refreshes
-        self._failure: _Failure | None = None
-        self._failures = 0
-        self._retry_at = -math.inf
+        self.clock, self._wall, self._sleep, self._rng = clock, wall, sleep, rng
+        self.current = _NONE
+        self._policy: RefreshPolicy[_Token] = RefreshPolicy(
+            self._fetch,
+            _no_bound,
+            clock=clock,
+            spawn=_never_spawn,
+            inline=True,
+            publish=self._published,
+            backoff_cap=BACKOFF_CAP,
+            rng=rng,
+            # What one refresh may take: every attempt's deadline, and the pause between.
+            wait_limit=ATTEMPTS * (TIMEOUT + 1.0) + 1.0,
+            stalled=self._stalled,
+            what=f"the OAuth token for client {client_id}",
+            kept="token",
+        )
 
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -114,109 +166,54 @@ class TokenManager:
     def __reduce__(self) -> Any:
         raise TypeError("TokenManager cannot be pickled: it holds a secret")
 
+    def _published(self, token: _Token) -> None:
+        self.current = token
+
     # -- reading --------------------------------------------------------------------
 
     def token(self) -> str:
-        """A currently valid access token (see the module docstring for the rules)."""
-        return self._get().value
+        """A currently valid access token (see the module docstring for the rules).
+        Raises :class:`TokenError`."""
+        current = self.current
+        if self.clock() < current.due_at:
+            return current.value
+        return self._policy.current().value
+
+    def snapshot(self) -> _Token:
+        """The current token with its claims (fetching one if needed; :class:`TokenError`)."""
+        current = self.current
+        if self.clock() < current.due_at:
+            return current
+        return self._policy.current()
 
     def claims(self) -> TokenClaims | None:
         """The claims of the current token (fetching one if needed); ``None`` when the
-        token is not a JWT. The token itself is never exposed here."""
-        return self._get().claims
+        token is not a JWT. The token itself is never exposed here. Raises
+        :class:`TokenError`."""
+        return self.snapshot().claims
 
     def cached_token(self) -> str | None:
         """The cached token when no request is due (or one is already running or backing
         off and the token is still valid), else ``None``. No I/O, no lock wait."""
-        current = self._token
-        if current is None:
-            return None
-        now = self._clock()
-        if now < current.refresh_at:
+        current = self.current
+        if self.clock() < current.due_at:
             return current.value
-        if now < current.expires_at and (self._inflight or now < self._retry_at):
-            return current.value
-        return None
+        serving = self._policy.serving()
+        return None if serving is None else serving.value
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Drop the cached token so the next :meth:`token` fetches a new one.
 
-        With ``rejected`` (the token an API just refused), only drop it if it is still
-        the cached one, so N callers that saw the same 401 cause one new request.
+        With ``rejected`` (the token an API just refused): only if it is still the cached
+        one, so N callers that saw the same 401 cause one new request, and at most once
+        per backoff window (1 s doubling to :data:`BACKOFF_CAP` while refusals continue),
+        so an API that refuses every token (a revoked client, a missing role) gets its
+        401 back instead of a new token per request.
         """
-        with self._lock:
-            if rejected is None or (self._token is not None and self._token.value == rejected):
-                self._token = None
-
-    def _get(self) -> _Token:
-        current = self._token
-        if current is not None and self._clock() < current.refresh_at:
-            return current
-        failure: _Failure | None = None
-        with self._lock:
-            while True:
-                now = self._clock()
-                current = self._token
-                if current is not None and now < current.refresh_at:
-                    return current
-                busy = self._inflight or now < self._retry_at
-                if current is not None and now < current.expires_at and busy:
-                    return current  # being refreshed, or backing off: still valid
-                if self._inflight:
-                    failure = self._await_round()
-                    if failure is None:
-                        continue  # the refresh in flight finished: look again
-                elif now < self._retry_at and self._failure is not None:
-                    failure = self._failure
-                else:
-                    self._inflight = True
-                break
-        if failure is not None:
-            raise self._error(failure)
-        return self._refresh_as_leader(current)
-
-    def _await_round(self) -> _Failure | None:
-        """Wait (lock held) for the refresh in flight; its failure, or None if it
-        produced a token. Bounded by what one refresh may take."""
-        seen = self._round
-        ends = time.monotonic() + ATTEMPTS * (TIMEOUT + 1.0) + 1.0
-        while self._inflight and self._round == seen:
-            left = ends - time.monotonic()
-            if left <= 0:
-                return _Failure("gave up waiting for the token request in progress", None, True)
-            self._done.wait(left)
-        return self._failure  # None when it produced a token: the caller looks again
-
-    def _refresh_as_leader(self, previous: _Token | None) -> _Token:
-        outcome: _Token | _Failure = _Failure("the token request was interrupted", None, True)
-        try:
-            outcome = self._refresh()
-        finally:
-            with self._lock:
-                self._inflight = False
-                self._round += 1
-                if isinstance(outcome, _Token):
-                    self._token, self._failure, self._failures = outcome, None, 0
-                    self._retry_at = -math.inf
-                else:
-                    self._failure = outcome
-                    self._failures += 1
-                    window = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (self._failures - 1))
-                    window *= 0.5 + 0.5 * self._rng()
-                    if outcome.retry_after is not None:
-                        window = max(window, min(outcome.retry_after, BACKOFF_CAP))
-                    self._retry_at = self._clock() + window
-                self._done.notify_all()
-        if isinstance(outcome, _Token):
-            return outcome
-        if previous is not None and self._clock() < previous.expires_at:
-            logger.warning(
-                "refreshing the OAuth token for client %s failed; using the current token "
-                "until it expires",
-                self.client_id,
-            )
-            return previous
-        raise self._error(outcome)
+        if rejected is None:
+            self._policy.invalidate()
+        else:
+            self._policy.invalidate(lambda token: token.value == rejected)
 
     # -- the token request ----------------------------------------------------------
 
@@ -228,46 +225,72 @@ class TokenManager:
             token_url=where,
             status=failure.status,
             retryable=failure.retryable,
+            retry_after=failure.retry_after,
         )
 
-    def _refresh(self) -> _Token | _Failure:
+    def _stalled(self) -> TokenError:
+        return self._error(
+            _Failure("gave up waiting for the token request in progress", None, True)
+        )
+
+    def _fetch(self, force: bool) -> _Token:
+        """One refresh (the policy's ``build``): up to :data:`ATTEMPTS` requests."""
+        started = self.clock()
         outcome = self._attempt()
         for attempt in range(1, ATTEMPTS):
             if not isinstance(outcome, _Failure) or not outcome.retryable:
-                return outcome
+                break
             if outcome.retry_after is not None:
-                return outcome  # the server said when; the backoff window honours it
+                break  # the server said when; the backoff window honours it
             self._sleep(BACKOFF * 2 ** (attempt - 1) * (0.5 + self._rng()))
+            started = self.clock()
             outcome = self._attempt()
-        if isinstance(outcome, _Failure) and outcome.retryable and ATTEMPTS > 1:
-            reason = f"unavailable after {ATTEMPTS} attempts ({outcome.reason})"
-            return outcome._replace(reason=reason)
-        return outcome
-
-    def _attempt(self) -> _Token | _Failure:
-        logger.debug("requesting an OAuth token for client %s", self.client_id)
-        started = self._clock()
-        outcome = request_token(
-            self.token_url,
-            self.client_id,
-            self._secret,
-            timeout=TIMEOUT,
-            max_size=MAX_SIZE,
-            wall=self._wall,
-        )
+        else:
+            if isinstance(outcome, _Failure) and outcome.retryable and ATTEMPTS > 1:
+                reason = f"unavailable after {ATTEMPTS} attempts ({outcome.reason})"
+                outcome = outcome._replace(reason=reason)
         if isinstance(outcome, _Failure):
-            return outcome
-        expires_at = started + outcome.lifetime
-        early = refresh_margin(outcome.lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
-        refresh_at = max(expires_at - early, started)
-        return _Token(outcome.value, refresh_at, expires_at, decode_claims(outcome.value))
+            raise self._error(outcome)
+        claims = decode_claims(
+            outcome.value,
+            client_id=self.client_id,
+            token_url=_http.display_url(self.token_url),
+        )
+        lifetime = outcome.lifetime
+        if lifetime is None:  # no expires_in: the token's own exp, else an hour
+            exp = None if claims is None else claims.expires_at
+            lifetime = DEFAULT_LIFETIME if exp is None else exp - self._wall()
+        lifetime = max(lifetime, MIN_LIFETIME)
+        expires_at = started + lifetime
+        early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
+        return _Token(outcome.value, max(expires_at - early, started), expires_at, 0, claims)
+
+    def _attempt(self) -> Any:
+        logger.debug("requesting an OAuth token for client %s", self.client_id)
+        # request_token never raises by design; should anything in it still do, the caller
+        # gets a TokenError naming the exception type only (its text may quote a secret).
+        return guarded(
+            lambda: request_token(
+                self.token_url,
+                self.client_id,
+                self._secret,
+                timeout=TIMEOUT,
+                max_size=MAX_SIZE,
+                wall=self._wall,
+            ),
+            self._unexpected,
+        )
+
+    def _unexpected(self, exc: Exception) -> TokenError:
+        return self._error(_Failure(f"unexpected {type(exc).__name__}", None, False))
 
     # -- lifecycle --------------------------------------------------------------------
 
+    def _after_fork(self) -> None:
+        self._policy.after_fork()
+
     def _forget(self) -> None:
-        with self._lock:
-            self._token, self._failure, self._failures = None, None, 0
-            self._retry_at = -math.inf
+        self._policy.forget()
 
 
 class _Digest(bytes):
@@ -282,9 +305,11 @@ class _Digest(bytes):
 
 
 _managers: dict[tuple[str, str, _Digest], TokenManager] = {}
-_managers_lock = threading.Lock()
+_managers_lock = _thread.allocate_lock()
 _SALT = os.urandom(16)  # keys the secret digest; never leaves this process's memory
 PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age out
+#: The monotonic clock of the shared managers (tests put a fake clock here).
+clock: Callable[[], float] = time.monotonic
 
 
 def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenManager:
@@ -297,7 +322,9 @@ def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenMa
             siblings = [k for k in _managers if k[:2] == key[:2]]
             for old in siblings[: max(len(siblings) - PER_CLIENT + 1, 0)]:
                 del _managers[old]
-            manager = _managers[key] = TokenManager(token_url, client_id, client_secret)
+            manager = _managers[key] = TokenManager(
+                token_url, client_id, client_secret, clock=clock
+            )
     return manager
 
 
@@ -305,14 +332,15 @@ def reset_after_fork() -> None:
     """In a forked child: fresh locks and no in-flight request in every manager (the
     thread that was fetching does not exist in the child). Cached tokens stay."""
     global _managers_lock
-    _managers_lock = threading.Lock()
+    _managers_lock = _thread.allocate_lock()
     for manager in list(_managers.values()):
-        manager._reset_state()
+        manager._after_fork()
 
 
 def invalidate_all() -> None:
     """Drop every cached token and backoff state (after a SnapStart restore the
-    snapshot's tokens and deadlines are as old as the snapshot)."""
+    snapshot's tokens and deadlines are as old as the snapshot; the jitter of the next
+    ones comes from ``os.urandom``, so restored environments do not refresh together)."""
     for manager in list(_managers.values()):
         manager._forget()
 

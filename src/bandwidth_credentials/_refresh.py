@@ -13,15 +13,33 @@ A small state machine around one immutable snapshot:
 
 Invalidation is a generation counter: ``invalidate()`` bumps it, and a snapshot built from
 fetches that started before the bump is not served, so an invalidation that lands while a
-refresh is in flight is never lost. Only ``Exception`` is recorded and shared; a
-``KeyboardInterrupt`` stays in the thread it happened in. Every raise is a fresh copy.
+refresh is in flight is never lost. A *refusal* (an invalidation checked against the
+snapshot a caller saw: an API answered 401 to it) replaces the snapshot at most once per
+backoff window; refusals within the window are not acted on (the caller gets its 401),
+so a credential the API refuses whatever it is never turns every request into a fetch.
+Only ``Exception`` is recorded and shared; a ``KeyboardInterrupt`` stays in the thread it
+happened in. Every raise is a fresh copy.
+
+Two users, one mechanism: the resolver (a snapshot of every source) and each OAuth token
+manager (a snapshot holding one access token). Their bounds:
+
+========================  ======================  ===================
+what                      backoff window           jitter
+========================  ======================  ===================
+sources (resolver)        1 s doubling to 300 s    half to all of it
+access tokens             1 s doubling to 60 s     half to all of it
+========================  ======================  ===================
+
+Every jitter comes from :func:`unit`, read from ``os.urandom``: never the ``random``
+module, whose state a forked child or a restored Lambda SnapStart snapshot shares with
+every sibling (they would all refresh at the same moment).
 """
 
 from __future__ import annotations
 
 import _thread
+import os
 
-from ._chain import jittered
 from ._errors import fresh
 from ._log import logger
 from ._typing import TYPE_CHECKING, Generic, Protocol, TypeVar
@@ -30,10 +48,24 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "RefreshPolicy"]
+__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "JITTER", "RefreshPolicy", "jittered", "unit"]
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+#: Spread of TTL deadlines and token refresh times: ±10%.
+JITTER = 0.1
+
+
+def unit() -> float:
+    """A uniform random number in [0, 1] from ``os.urandom``: different in every process,
+    including forked children and environments restored from one SnapStart snapshot (the
+    ``random`` module's state is copied into each of them). Also one fewer import."""
+    return int.from_bytes(os.urandom(2), "big") / 0xFFFF
+
+
+def jittered(seconds: float, spread: float = JITTER, rng: Callable[[], float] = unit) -> float:
+    """``seconds`` moved by a random amount within ±``spread`` (a fraction)."""
+    return seconds * (1.0 + spread * (2.0 * rng() - 1.0))
 
 
 class Snapshot(Protocol):
@@ -78,9 +110,13 @@ class _Flight:
     def finish(self) -> None:
         self._done.release()
 
-    def wait(self) -> None:
-        with self._done:
-            pass
+    def wait(self, limit: float | None = None) -> bool:
+        """Wait for ``finish()``, at most ``limit`` seconds (``None``: as long as it takes);
+        whether it finished."""
+        if not self._done.acquire(True, -1 if limit is None else max(limit, 0.0)):
+            return False
+        self._done.release()
+        return True
 
 
 class RefreshPolicy(Generic[S]):
@@ -88,8 +124,14 @@ class RefreshPolicy(Generic[S]):
 
     ``build(force)`` fetches what is due (everything when ``force``) and returns a new
     snapshot, or raises. ``stale_limit()`` tells the bound after a failed build. ``clock``
-    is monotonic seconds; ``spawn`` runs a background refresh; ``inline`` runs due
-    refreshes in the calling thread (Lambda); ``publish`` is told of every new snapshot.
+    is monotonic seconds; ``spawn`` runs a background refresh (if it raises, as starting
+    a thread does when the process may start no more, the refresh runs inline instead);
+    ``inline`` runs due refreshes in the calling thread (Lambda); ``publish`` is told of
+    every new snapshot. ``backoff_cap`` bounds the backoff window (seconds); ``rng`` gives
+    the jitter (uniform in [0, 1], :func:`unit` by default). ``wait_limit`` bounds how
+    long a caller waits for another caller's flight (seconds; ``None`` when ``build`` is
+    bounded by itself), after which ``stalled()`` is raised. ``what`` and ``kept`` name
+    the values in log records.
     """
 
     def __init__(
@@ -101,8 +143,20 @@ class RefreshPolicy(Generic[S]):
         spawn: Callable[[Callable[[], None]], None],
         inline: bool,
         publish: Callable[[S], None] | None = None,
+        backoff_cap: float = BACKOFF_CAP,
+        rng: Callable[[], float] = unit,
+        wait_limit: float | None = None,
+        stalled: Callable[[], Exception] | None = None,
+        what: str = "Bandwidth credentials",
+        kept: str = "credentials",
     ) -> None:
         self._build = build
+        self.backoff_cap = backoff_cap
+        self._rng = rng
+        self._wait_limit = wait_limit
+        self._stalled = stalled
+        self._what = what
+        self._kept = kept
         self._stale_limit = stale_limit
         self._clock = clock
         self._spawn = spawn
@@ -117,6 +171,9 @@ class RefreshPolicy(Generic[S]):
         self._failed_generation = -1
         self._failures = 0
         self._retry_at = float("-inf")
+        self._refused_until = float("-inf")  # refusals before this are not acted on
+        self._refused_window = 0.0
+        self._refusals = 0
 
     @property
     def snapshot(self) -> S | None:
@@ -155,17 +212,16 @@ class RefreshPolicy(Generic[S]):
             if raise_now is not None:
                 raise fresh(raise_now)
             if servable and snap is not None:
-                if start and flight is not None:
-                    if self.inline:
-                        self._run(flight)
-                        return self._after(flight, snap)
-                    self._spawn(self._runner(flight))
+                # In Lambda, or when spawning failed, the refresh runs here.
+                if start and flight is not None and (self.inline or not self._started(flight)):
+                    self._run(flight)
+                    return self._after(flight, snap)
                 return snap
             assert flight is not None
             if start:
                 self._run(flight)
-            else:
-                flight.wait()
+            elif not flight.wait(self._wait_limit):
+                raise self._gave_up()
             with self._lock:
                 snap = self.snapshot
                 if self._servable(snap, self._clock()) and snap is not None:
@@ -174,8 +230,28 @@ class RefreshPolicy(Generic[S]):
                 raise fresh(flight.error)
             # Otherwise the flight was interrupted or invalidated meanwhile: go round again.
 
-    def _runner(self, flight: _Flight) -> Callable[[], None]:
-        return lambda: self._run(flight)
+    def _started(self, flight: _Flight) -> bool:
+        """Hand ``flight`` to ``spawn``; ``False`` when that failed (the caller runs it):
+        a flight that is never run would make every later caller wait on it."""
+        try:
+            self._spawn(lambda: self._run(flight))
+        except Exception as exc:  # RuntimeError("can't start new thread"), MemoryError, ...
+            reason = type(exc).__name__
+        else:
+            return True
+        logger.warning(
+            "could not start a background refresh of %s (%s); refreshing inline",
+            self._what,
+            reason,
+        )
+        return False
+
+    def _gave_up(self) -> Exception:
+        if self._stalled is not None:
+            return self._stalled()
+        from ._errors import CredentialsError
+
+        return CredentialsError(f"gave up waiting for the refresh of {self._what} in progress")
 
     def _after(self, flight: _Flight, fallback: S) -> S:
         with self._lock:
@@ -190,6 +266,19 @@ class RefreshPolicy(Generic[S]):
         if snap is not None and self._clock() < snap.due_at and snap.generation == self._generation:
             return snap
         return None
+
+    def serving(self) -> S | None:
+        """:meth:`peek`, and also a due snapshot that is still servable while a refresh of
+        it is in flight or backing off (what :meth:`current` would return at once).
+        Never waits, never starts anything."""
+        snap = self.snapshot
+        now = self._clock()
+        if snap is None or snap.generation != self._generation:
+            return None
+        if now < snap.due_at:
+            return snap
+        busy = self._flight is not None or now < self._retry_at
+        return snap if busy and now < snap.stale_limit else None
 
     # -- refreshing ---------------------------------------------------------------------
 
@@ -231,14 +320,15 @@ class RefreshPolicy(Generic[S]):
 
     def _record_failure(self, flight: _Flight, exc: Exception) -> None:
         now = self._clock()
-        delay = min(BACKOFF_BASE * 2.0**self._failures, BACKOFF_CAP)
+        cap = self.backoff_cap
+        delay = min(BACKOFF_BASE * 2.0**self._failures, cap)
         asked = getattr(exc, "retry_after", None)
         if isinstance(asked, (int, float)) and asked > 0:
-            delay = max(delay, min(float(asked), BACKOFF_CAP))
+            delay = max(delay, min(float(asked), cap))
         else:
             # Half to all of the window: spread out, and never past the cap (jittering
             # around the cap and clipping would put half the fleet on exactly the cap).
-            delay = jittered(delay * 0.75, 1 / 3)
+            delay = jittered(delay * 0.75, 1 / 3, self._rng)
         # Kept without its traceback: the frames it references (and their locals, which
         # may hold what a provider was parsing) are not kept alive by the record.
         exc = fresh(exc)
@@ -262,8 +352,10 @@ class RefreshPolicy(Generic[S]):
                 self.snapshot = _with(snap, due_at=due, stale_limit=limit, generation=generation)
                 if self._failures == 1 and self._servable(self.snapshot, now):
                     logger.warning(
-                        "refreshing Bandwidth credentials failed; serving the last good "
-                        "credentials for at most %.0f s more: %s",
+                        "refreshing %s failed; serving the last good %s for at most "
+                        "%.0f s more: %s",
+                        self._what,
+                        self._kept,
                         max(limit - now, 0.0),
                         exc,
                     )
@@ -281,7 +373,9 @@ class RefreshPolicy(Generic[S]):
                     flight = self._flight = _Flight(self._generation, True)
             assert flight is not None
             if not mine:
-                flight.wait()  # that flight may predate this call: run one of our own
+                # That flight may predate this call: run one of our own after it.
+                if not flight.wait(self._wait_limit):
+                    raise self._gave_up()
                 continue
             self._run(flight)
             if flight.error is not None:
@@ -293,8 +387,11 @@ class RefreshPolicy(Generic[S]):
     def invalidate(self, check: Callable[[S], bool] | None = None) -> bool:
         """Make the next call fetch every source again now and not serve what it has.
 
-        With ``check``, only when ``check(snapshot)`` is true (the snapshot is still the one
-        the caller saw). Returns whether anything was invalidated.
+        With ``check`` (a refusal: an API refused what the caller saw), only when
+        ``check(snapshot)`` is true (the snapshot is still the one the caller saw), and at
+        most once per backoff window (1 s, doubling while refusals keep coming, up to
+        ``backoff_cap``, with jitter): a credential refused whatever it is costs one fetch
+        per window, not one per request. Returns whether anything was invalidated.
         """
         with self._lock:
             snap = self.snapshot
@@ -308,10 +405,41 @@ class RefreshPolicy(Generic[S]):
                 # fetches every source; the invalidation is kept, not lost.
                 self._force = True
                 return False
+            if check is not None and not self._refusal_acted_on():
+                return False
             self._generation += 1
             self._force = True
             self.snapshot = _with(snap, due_at=float("-inf"))
             return True
+
+    def _refusal_acted_on(self) -> bool:
+        """Whether a refusal may replace the snapshot now (lock held); starts a window."""
+        now = self._clock()
+        if now < self._refused_until:
+            return False  # replaced moments ago: this refusal is the caller's answer
+        if now >= self._refused_until + self._refused_window:
+            self._refusals = 0  # quiet for a whole window: start again from the base
+        window = min(BACKOFF_BASE * 2.0**self._refusals, self.backoff_cap)
+        self._refusals += 1
+        self._refused_window = window
+        self._refused_until = now + jittered(window * 0.75, 1 / 3, self._rng)
+        return True
+
+    def forget(self) -> None:
+        """Serve nothing cached and forget every failure and refusal: after a SnapStart
+        restore, what the snapshot holds and its deadlines are as old as the snapshot."""
+        with self._lock:
+            self._generation += 1
+            self._force = True
+            self._failure = None
+            self._failures = 0
+            self._retry_at = float("-inf")
+            self._refused_until = float("-inf")
+            self._refused_window = 0.0
+            self._refusals = 0
+            snap = self.snapshot
+            if snap is not None:
+                self.snapshot = _with(snap, due_at=float("-inf"))
 
     def after_fork(self) -> None:
         """In a forked child: new lock, no flight (its thread does not exist here)."""

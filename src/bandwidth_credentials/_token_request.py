@@ -7,11 +7,16 @@ https://dev.bandwidth.com/docs/credentials). The answer is JSON with ``access_to
 code (RFC 6749 §5.2); only the standard codes are ever shown, never other server text.
 A 3xx is a failure naming the status and where it pointed (never followed: the client
 secret must not travel to wherever ``Location`` points).
+
+Whatever the answer holds, reading it never raises: an ``expires_in`` that is not a
+plain number of seconds (``"²"``, 401 digits, ``true``), a body nested deeper than the
+JSON parser recurses, or anything else unreadable is a :class:`Failure` naming what was
+wrong (never the value). ``expires_in`` absent is ``lifetime=None``: the caller then
+reads the token's own ``exp``.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import unicodedata
@@ -19,10 +24,14 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from . import _http
+from ._basic import basic_authorization
 
 __all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token", "token_problem"]
 
 DEFAULT_LIFETIME = 3600.0
+#: The longest ``expires_in`` read as a lifetime (seconds, about 31 years); beyond it the
+#: answer is unreadable, not a token to keep for ever.
+MAX_LIFETIME = 1e9
 STANDARD_ERRORS = frozenset(
     {
         "invalid_request",
@@ -36,10 +45,11 @@ STANDARD_ERRORS = frozenset(
 
 
 class Issued(NamedTuple):
-    """A token the endpoint issued, valid for ``lifetime`` seconds."""
+    """A token the endpoint issued, valid for ``lifetime`` seconds (``None``: the answer
+    had no ``expires_in``). ``lifetime`` may be zero or negative as the server said."""
 
     value: str
-    lifetime: float
+    lifetime: float | None
 
 
 class Failure(NamedTuple):
@@ -69,7 +79,7 @@ def _server_text(body: bytes) -> str:
         return ""
     try:
         detail = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         detail = None
     code = detail.get("error") if isinstance(detail, dict) else None
     return f" ({code})" if code in STANDARD_ERRORS else " (server text omitted)"
@@ -86,10 +96,9 @@ def request_token(
 ) -> Issued | Failure:
     """Make one attempt (bounded by ``timeout`` seconds, answer capped at ``max_size``
     bytes); ``wall`` gives epoch seconds for ``Retry-After`` dates. Never raises."""
-    # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
-    basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
     headers = {
-        "Authorization": "Basic " + basic,
+        # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
+        "Authorization": basic_authorization(client_id, client_secret),
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
     }
@@ -131,7 +140,7 @@ def _read(answer: _http.Response, wall: Callable[[], float]) -> Issued | Failure
         return Failure(f"HTTP {status}{text}{when}", status, retryable, wait)
     try:
         payload = json.loads(answer.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
         payload = None
     if not isinstance(payload, dict):
         return Failure("the response is not JSON (an object)", status, False)
@@ -144,10 +153,30 @@ def _read(answer: _http.Response, wall: Callable[[], float]) -> Issued | Failure
     token_type = payload.get("token_type", "Bearer")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         return Failure("unexpected token_type (expected Bearer)", status, False)
-    lifetime = DEFAULT_LIFETIME
-    expires_in = payload.get("expires_in")
-    if isinstance(expires_in, str) and expires_in.strip().isdigit():
-        expires_in = int(expires_in)
-    if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
-        lifetime = max(float(expires_in), 0.0) if math.isfinite(expires_in) else lifetime
+    lifetime = seconds(payload.get("expires_in"))
+    if isinstance(lifetime, str):
+        return Failure(f"the response's expires_in {lifetime}", status, False)
     return Issued(value, lifetime)
+
+
+def seconds(value: object) -> float | str | None:
+    """``expires_in`` as seconds (``None`` when absent), or why it is unreadable.
+
+    A number (RFC 6749 §5.1), or a string of ASCII digits as some servers send it; at
+    most :data:`MAX_LIFETIME` in size either way. Never raises, never quotes the value.
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 10):
+            return "is not a number of seconds"
+        value = int(text)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return "is not a number of seconds"
+    if isinstance(value, int) and abs(value) > MAX_LIFETIME:
+        return "is out of range"  # checked before float(): 10**400 would overflow it
+    number = float(value)
+    if not math.isfinite(number) or abs(number) > MAX_LIFETIME:
+        return "is out of range"
+    return number

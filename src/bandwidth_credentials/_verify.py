@@ -28,9 +28,12 @@ from collections.abc import Callable, Iterable
 from ._auth import ServiceAuth
 from ._discovery import mismatch
 from ._errors import ConfigurationError, CredentialsError, TokenError
-from ._resolver import Resolver  # loaded by now; imported for the annotations
 from ._results import Verification
 from ._schema import HOSTS, MESSAGING_TOKEN, SERVICE_NAMES, SERVICES, canonical_service
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._resolver import Resolver
 
 __all__ = ["BUILD_UNAVAILABLE", "Verification", "environment_note", "verify"]
 
@@ -133,25 +136,12 @@ def _basic(
 def verify(
     services: Iterable[str] | None = None,
     *,
-    resolver: Resolver | None = None,
+    resolver: Resolver,
     clock: Callable[[], float] = time.time,
 ) -> list[Verification]:
-    """Check each service's credentials against Bandwidth (see the module docstring).
-
-    ``services``: names or aliases (default: every service), each checked once, in the
-    order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
-    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
-    problems with one service are in its result. Raises :class:`UnknownServiceError` for
-    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
-    (bad source URI, conflicting keys). Network waits: 10 s per request.
-
-    >>> [r.outcome for r in verify(["voice"])]                       # doctest: +SKIP
-    ['verified']
-    """
-    if resolver is None:
-        from ._default import _resolver
-
-        resolver = _resolver()
+    """Check each of ``services`` (default: every one) with ``resolver``'s credentials:
+    :func:`bandwidth_credentials.verify` (in :mod:`._default`, which supplies the default
+    resolver) documents the arguments, results and errors."""
     names = list(dict.fromkeys(canonical_service(n) for n in services or ())) or list(SERVICE_NAMES)
     auths: dict[str, ServiceAuth | CredentialsError] = {}
     for name in [*names, "numbers"]:

@@ -7,9 +7,10 @@ import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 
-from bandwidth_credentials.testing import CANARY_PASSWORD
+from bandwidth_credentials.testing import CANARY_PASSWORD, serve
 
 
 @contextmanager
@@ -20,23 +21,27 @@ def closed_port() -> Iterator[int]:
         yield sock.getsockname()[1]
 
 
-class _Counting(ThreadingHTTPServer):
-    daemon_threads = True
-    requests = 0
+@dataclass
+class Failing:
+    """A running :func:`failing_endpoint`: its ``port`` and the ``requests`` it answered."""
+
+    port: int = 0
+    requests: int = 0
 
 
 @contextmanager
-def failing_endpoint(status: int, code: str, message: str = CANARY_PASSWORD) -> Iterator[_Counting]:
+def failing_endpoint(status: int, code: str, message: str = CANARY_PASSWORD) -> Iterator[Failing]:
     """An AWS JSON-protocol stand-in that answers every request with one error.
 
     The body is the JSON error shape botocore parses (``__type`` and ``message``); the
     message defaults to a canary, to prove a service's text is never carried along.
     """
+    failing = Failing()
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", 0)))
-            server.requests += 1
+            failing.requests += 1
             body = json.dumps({"__type": code, "message": message}).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
@@ -47,15 +52,9 @@ def failing_endpoint(status: int, code: str, message: str = CANARY_PASSWORD) -> 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet."""
 
-    server = _Counting(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with serve(Handler) as server:
+        failing.port = server.port
+        yield failing
 
 
 class _Silent:

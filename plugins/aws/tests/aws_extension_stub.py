@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import base64
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from bandwidth_credentials.testing import serve
 
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 NOT_READY = b"not ready to serve traffic, please wait"
@@ -183,10 +184,10 @@ class StubExtension:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    stub: StubExtension  # set per server by running()
 
     def do_GET(self) -> None:
-        status, body, extra = self.server.stub.answer(self.path, self.headers.get(TOKEN_HEADER))
+        status, body, extra = self.stub.answer(self.path, self.headers.get(TOKEN_HEADER))
         self.send_response(status)
         self.send_header("Content-Type", "application/json" if status == 200 else "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -199,24 +200,9 @@ class _Handler(BaseHTTPRequestHandler):
         """Quiet: request lines would clutter test output."""
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, stub: StubExtension) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.stub = stub
-
-
 @contextmanager
 def running(stub: StubExtension) -> Iterator[StubExtension]:
     """Serve ``stub`` on 127.0.0.1 with an ephemeral port (``stub.port``) until exit."""
-    server = _Server(stub)
-    stub.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
+    with serve(type("Handler", (_Handler,), {"stub": stub})) as server:
+        stub.port = server.port
         yield stub
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

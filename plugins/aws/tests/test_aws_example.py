@@ -8,14 +8,15 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 from aws_extension_stub import StubExtension
+
+from bandwidth_credentials.testing import serve
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "lambda"
 EVENT = {
@@ -48,12 +49,8 @@ def voice_api() -> Iterator[tuple[str, list[tuple[str, str | None]]]]:
     Authorization header."""
     calls: ClassVar[list[tuple[str, str | None]]] = []
     handler = type("Voice", (_Voice,), {"calls": calls})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/v2/accounts/920012", calls
-    server.shutdown()
-    server.server_close()
+    with serve(handler) as server:
+        yield f"{server.url}/api/v2/accounts/920012", calls
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:

@@ -18,7 +18,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, check_no_leaks
+from bandwidth_credentials.testing import CANARY_PASSWORD, FakeClock, check_no_leaks
 from bandwidth_credentials_aws.lambda_extension import LambdaExtensionProvider
 
 VOICE = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
@@ -130,20 +130,20 @@ def test_only_throttled_or_unavailable_answers_carry_it(
 def test_no_request_reaches_the_extension_before_retry_after_has_passed(
     stored: StubExtension, uri: str
 ) -> None:
-    now = [0.0]
-    resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
+    clock = FakeClock(0.0)
+    resolver = Resolver([uri], clock=clock, spawn=lambda work: work())
     stored.forced = (429, b"Too Many Requests" + LEAKY)
     stored.forced_headers = {"Retry-After": "7"}
 
     with pytest.raises(SourceUnavailableError) as first:
         check_no_leaks(lambda: resolver.get_auth("voice"))
     asked = len(stored.requests)
-    now[0] = 5.0  # past the resolver's own first backoff (1 s, at most 1.5 with jitter)
+    clock.now = 5.0  # past the resolver's own first backoff (1 s, at most 1.5 with jitter)
     with pytest.raises(SourceUnavailableError) as within:
         check_no_leaks(lambda: resolver.get_auth("voice"))
     during = len(stored.requests)
     stored.forced = None
-    now[0] = 7.5
+    clock.now = 7.5
     voice = check_no_leaks(lambda: resolver.get_auth("voice"))
 
     assert first.value.retry_after == within.value.retry_after == 7.0
@@ -157,21 +157,19 @@ def test_no_request_reaches_the_extension_before_retry_after_has_passed(
 def test_stale_credentials_are_served_without_asking_until_retry_after_has_passed(
     stored: StubExtension, uri: str
 ) -> None:
-    now = [0.0]
-    resolver = Resolver(
-        [f"{uri}?ttl=60&max_stale=3600"], clock=lambda: now[0], spawn=lambda work: work()
-    )
+    clock = FakeClock(0.0)
+    resolver = Resolver([f"{uri}?ttl=60&max_stale=3600"], clock=clock, spawn=lambda work: work())
     resolver.get_auth("voice")
     stored.forced = (503, b"Service Unavailable" + LEAKY)
     stored.forced_headers = {"Retry-After": "120"}
 
-    now[0] = 67.0  # past the 60 s TTL whatever its jitter: the refresh fails
+    clock.now = 67.0  # past the 60 s TTL whatever its jitter: the refresh fails
     refreshing = check_no_leaks(lambda: resolver.get_auth("voice"))
     failed = len(stored.requests)
-    now[0] = 180.0  # past any backoff of the resolver's own, within the 120 s asked for
+    clock.now = 180.0  # past any backoff of the resolver's own, within the 120 s asked for
     during = check_no_leaks(lambda: resolver.get_auth("voice"))
     waited = len(stored.requests)
-    now[0] = 188.0
+    clock.now = 188.0
     check_no_leaks(lambda: resolver.get_auth("voice"))
 
     assert refreshing.username == during.username == "jdoe"

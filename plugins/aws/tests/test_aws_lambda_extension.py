@@ -1,12 +1,12 @@
-"""``aws-lambda-ext``: the extension's HTTP protocol against a local stub that follows it."""
+"""``aws-lambda-ext``: the extension's HTTP protocol against a local stub that follows it.
+What it shares with ``aws-lambda-ext:ssm:`` is tested for both in
+``test_aws_lambda_extension_stores.py``.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -91,14 +91,6 @@ def test_binary_secret_arrives_base64_encoded(extension: StubExtension) -> None:
     assert dict(fetched.values) == VOICE
 
 
-def test_field_maps_a_plain_string_secret(extension: StubExtension) -> None:
-    extension.put("bw", CANARY_PASSWORD)
-
-    fetched = provider("aws-lambda-ext:bw?field=password").fetch()
-
-    assert dict(fetched.values) == {"password": CANARY_PASSWORD}
-
-
 def test_port_defaults_to_2773(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", raising=False)
 
@@ -164,19 +156,6 @@ def test_no_extension_listening_is_unavailable_and_names_the_layer(
     assert "fallback=sdk" in str(caught.value)
 
 
-def test_fallback_sdk_reads_through_boto3_when_no_extension_answers(
-    monkeypatch: pytest.MonkeyPatch, new_secret: Callable[..., Any]
-) -> None:
-    created = new_secret(VOICE)
-    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(dead_port()))
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-
-    fetched = provider(f"aws-lambda-ext:{created['Name']}?fallback=sdk&wait=0.05").fetch()
-
-    assert dict(fetched.values) == VOICE
-    assert fetched.version == created["VersionId"]
-
-
 def test_fallback_sdk_is_used_outside_lambda_without_a_session_token(
     new_secret: Callable[..., Any],
 ) -> None:
@@ -185,16 +164,6 @@ def test_fallback_sdk_is_used_outside_lambda_without_a_session_token(
     fetched = provider(f"aws-lambda-ext:{created['Name']}?fallback=sdk").fetch()
 
     assert fetched.values["username"] == "jdoe"
-
-
-def test_fallback_errors_name_the_configured_source(monkeypatch: pytest.MonkeyPatch) -> None:
-    uri = "aws-lambda-ext:bandwidth/absent?fallback=sdk"
-
-    with pytest.raises(SourceNotFoundError) as caught:
-        provider(uri).fetch()
-
-    assert caught.value.source == "aws-lambda-ext:bandwidth/absent?fallback=***"
-    assert "'bandwidth/absent'" in str(caught.value)
 
 
 def test_an_answering_extension_is_never_bypassed_by_the_fallback(
@@ -289,40 +258,6 @@ def test_an_answer_that_is_not_get_secret_value_json_is_a_format_error(
 
     assert "GetSecretValue" in str(caught.value)
     assert CANARY_PASSWORD not in str(caught.value)
-
-
-def test_a_non_json_secret_says_what_was_expected(extension: StubExtension) -> None:
-    extension.put("bw", CANARY_PASSWORD)
-
-    with pytest.raises(SourceFormatError) as caught:
-        provider("aws-lambda-ext:bw").fetch()
-
-    assert "?field=NAME" in str(caught.value)
-    assert CANARY_PASSWORD not in str(caught.value)
-
-
-# -- the cold path stays on the standard library ------------------------------------------------
-
-
-def test_a_fresh_process_gets_auth_without_importing_boto3(extension: StubExtension) -> None:
-    extension.put("bandwidth/prod", json.dumps(VOICE))
-    env = {
-        **os.environ,
-        "BANDWIDTH_CREDENTIALS_SOURCES": "aws-lambda-ext:bandwidth/prod",
-    }
-    code = (
-        "import sys\n"
-        "from bandwidth_credentials import get_auth\n"
-        "voice = get_auth('voice')\n"
-        "print(voice.username, voice.account_id)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-
-    assert result.stdout.splitlines() == ["jdoe 920012", "[]"]
 
 
 # -- the provider contract -----------------------------------------------------------------------

@@ -1,12 +1,11 @@
-"""``aws-lambda-ext:ssm:``: Parameter Store through the extension's HTTP API (a local stub)."""
+"""``aws-lambda-ext:ssm:``: Parameter Store through the extension's HTTP API (a local stub).
+What it shares with ``aws-lambda-ext:`` secrets is tested for both in
+``test_aws_lambda_extension_stores.py``.
+"""
 
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -81,24 +80,6 @@ def test_version_and_label_go_into_the_query_and_select(extension: StubExtension
     assert (by_label.values["username"], by_label.version) == ("second", "2")
     assert query_of(extension.requests[0][0])["version"] == ["1"]
     assert query_of(extension.requests[1][0])["label"] == ["blue"]
-
-
-def test_field_uses_a_plain_value_as_one_key(extension: StubExtension) -> None:
-    extension.put_parameter(NAME, CANARY_PASSWORD)
-
-    fetched = provider(f"aws-lambda-ext:ssm:{NAME}?field=BW_PASSWORD").fetch()
-
-    assert dict(fetched.values) == {"BW_PASSWORD": CANARY_PASSWORD}
-
-
-def test_a_plain_value_without_field_says_what_was_expected(extension: StubExtension) -> None:
-    extension.put_parameter(NAME, CANARY_PASSWORD)
-
-    with pytest.raises(SourceFormatError) as caught:
-        provider(f"aws-lambda-ext:ssm:{NAME}").fetch()
-
-    assert "?field=NAME" in str(caught.value)
-    assert CANARY_PASSWORD not in str(caught.value)
 
 
 # -- what the extension cannot do ---------------------------------------------------------------
@@ -208,57 +189,6 @@ def test_error_answers_map_to_library_errors(
     assert f"'{NAME}'" in str(caught.value)
     assert CANARY_PASSWORD not in str(caught.value)
     assert_unchained(caught.value)
-
-
-# -- the SDK fallback -------------------------------------------------------------------------
-
-
-def test_fallback_sdk_reads_through_boto3_when_no_extension_answers(
-    monkeypatch: pytest.MonkeyPatch, ssm: Any
-) -> None:
-    ssm.put_parameter(Name="/bandwidth/fallback/json", Value=json.dumps(VOICE), Type="SecureString")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        dead = sock.getsockname()[1]
-    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(dead))
-    monkeypatch.setenv("AWS_SESSION_TOKEN", SESSION_TOKEN)
-    uri = "aws-lambda-ext:ssm:/bandwidth/fallback/json?fallback=sdk&wait=0.05"
-
-    fetched = provider(uri).fetch()
-
-    assert dict(fetched.values) == VOICE
-    assert fetched.version == "1"
-
-
-def test_fallback_errors_name_the_configured_source() -> None:
-    uri = "aws-lambda-ext:ssm:/bandwidth/absent?fallback=sdk"
-
-    with pytest.raises(SourceNotFoundError) as caught:
-        provider(uri).fetch()
-
-    assert caught.value.source == "aws-lambda-ext:ssm:/bandwidth/absent?fallback=***"
-    assert "ParameterNotFound" in str(caught.value)
-
-
-# -- the cold path stays on the standard library ------------------------------------------------
-
-
-def test_a_fresh_process_gets_auth_without_importing_boto3(extension: StubExtension) -> None:
-    extension.put_parameter(NAME, json.dumps(VOICE))
-    env = {**os.environ, "BANDWIDTH_CREDENTIALS_SOURCES": f"aws-lambda-ext:ssm:{NAME}"}
-    code = (
-        "import sys\n"
-        "from bandwidth_credentials import get_auth\n"
-        "voice = get_auth('voice')\n"
-        "print(voice.username, voice.account_id)\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
-    )
-
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
-    )
-
-    assert result.stdout.splitlines() == ["jdoe 920012", "[]"]
 
 
 # -- the provider contract -----------------------------------------------------------------------

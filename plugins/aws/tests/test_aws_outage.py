@@ -15,6 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from bandwidth_credentials import Resolver, SourceUnavailableError
+from bandwidth_credentials.testing import FakeClock
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": "before-outage"}
 
@@ -32,10 +33,10 @@ def test_store_down_serves_stale_within_bound_then_recovers(
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
     client = boto3.client("secretsmanager", endpoint_url=url)
     client.create_secret(Name="bandwidth/outage", SecretString=json.dumps(CREDS))
-    now = [0.0]
+    clock = FakeClock(0.0)
     pending: list[Callable[[], None]] = []
     uri = "aws-sm:bandwidth/outage?ttl=60&max_stale=600&connect_timeout=1"
-    resolver = Resolver([uri], clock=lambda: now[0], spawn=pending.append)
+    resolver = Resolver([uri], clock=clock, spawn=pending.append)
 
     def call() -> str:
         auth = resolver.get_auth("voice")
@@ -47,14 +48,14 @@ def test_store_down_serves_stale_within_bound_then_recovers(
     try:
         first = call()
         server.stop()
-        now[0] = 67.0  # past the 60 s TTL whatever its ±10% jitter
+        clock.now = 67.0  # past the 60 s TTL whatever its ±10% jitter
         during = call()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         client.put_secret_value(
             SecretId="bandwidth/outage", SecretString=json.dumps({**CREDS, "password": "after"})
         )
-        now[0] = 300.0  # past the backoff, within max_stale: refreshed in the background
+        clock.now = 300.0  # past the backoff, within max_stale: refreshed in the background
         call()
         recovered = call()
     finally:
@@ -78,15 +79,15 @@ def test_store_down_past_max_stale_raises_unavailable(monkeypatch: pytest.Monkey
     client = boto3.client("secretsmanager", endpoint_url=url)
     client.create_secret(Name="bandwidth/outage2", SecretString=json.dumps(CREDS))
     client.close()
-    now = [0.0]
+    clock = FakeClock(0.0)
     uri = "aws-sm:bandwidth/outage2?ttl=60&max_stale=600&connect_timeout=1"
-    resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
+    resolver = Resolver([uri], clock=clock, spawn=lambda work: work())
     resolver.get_auth("voice")
     server.stop()
-    now[0] = 60.0 * 1.1 + 1.0  # past the TTL, whatever its ±10% jitter
+    clock.now = 60.0 * 1.1 + 1.0  # past the TTL, whatever its ±10% jitter
     resolver.get_auth("voice")  # the refresh fails; stale credentials are served
 
-    now[0] = 60.0 * 1.1 + 600.0 + 1.0
+    clock.now = 60.0 * 1.1 + 600.0 + 1.0
     with pytest.raises(SourceUnavailableError) as caught:
         resolver.get_auth("voice")
 
@@ -110,21 +111,21 @@ def test_parameter_store_down_serves_stale_then_recovers_with_a_new_version(
         client.put_parameter(
             Name=f"/bandwidth/outage/{key}", Value=value, Type="SecureString", Overwrite=True
         )
-    now = [0.0]
+    clock = FakeClock(0.0)
     uri = "aws-ssm:/bandwidth/outage/?ttl=60&max_stale=600&connect_timeout=1"
-    resolver = Resolver([uri], clock=lambda: now[0], spawn=lambda work: work())
+    resolver = Resolver([uri], clock=clock, spawn=lambda work: work())
 
     try:
         first = resolver.get_auth("voice")
         server.stop()
-        now[0] = 61.0
+        clock.now = 61.0
         during = resolver.get_auth("voice")  # the refresh fails; stale credentials served
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()
         client.put_parameter(
             Name="/bandwidth/outage/BW_PASSWORD", Value="after", Type="SecureString", Overwrite=True
         )
-        now[0] = 300.0  # past the backoff, within max_stale
+        clock.now = 300.0  # past the backoff, within max_stale
         resolver.get_auth("voice")
         recovered = resolver.get_auth("voice")
     finally:

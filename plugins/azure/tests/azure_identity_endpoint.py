@@ -23,8 +23,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from bandwidth_credentials.testing import serve
 
 API_VERSION = "2019-08-01"
 
@@ -56,16 +58,12 @@ class IdentityEndpoint:
     hang: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     token_prefix: str = "mi-token-"
-
-    def __post_init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+    port: int = 0  # set by running()
 
     @property
     def url(self) -> str:
         """The value for ``IDENTITY_ENDPOINT``."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/msi/token"
+        return f"http://127.0.0.1:{self.port}/msi/token"
 
     def answer(self, query: dict[str, list[str]], header: str | None) -> tuple[int, object]:
         self.requests.append(TokenRequest("/msi/token", query, header))
@@ -118,10 +116,9 @@ def _handler(endpoint: IdentityEndpoint) -> type[BaseHTTPRequestHandler]:
 @contextmanager
 def running(endpoint: IdentityEndpoint) -> Iterator[IdentityEndpoint]:
     """Serve ``endpoint`` on 127.0.0.1 until the block ends."""
-    endpoint._thread.start()
-    try:
-        yield endpoint
-    finally:
-        endpoint.release.set()
-        endpoint._server.shutdown()
-        endpoint._server.server_close()
+    with serve(_handler(endpoint)) as server:
+        endpoint.port = server.port
+        try:
+            yield endpoint
+        finally:
+            endpoint.release.set()

@@ -38,9 +38,11 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from bandwidth_credentials.testing import serve
 
 TENANT = "72f988bf-0000-4000-8000-00000000beef"
 RESOURCE = "https://vault.azure.net"
@@ -93,14 +95,8 @@ class KeyVaultServer:
         self.hang = threading.Event()  # set: requests stall until `release` is set
         self.release = threading.Event()
         self._lock = threading.Lock()
-        self._server = _QuietServer(("127.0.0.1", 0), _handler(self, ssl_context))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
+        self.handler = _handler(self, ssl_context)
+        self.address = ("127.0.0.1", 0)  # set by running()
 
     # -- arranging ----------------------------------------------------------------------
 
@@ -199,11 +195,6 @@ class KeyVaultServer:
         return 200, bundle, {}
 
 
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: object, client_address: object) -> None:
-        pass  # a client that drops a TLS handshake is expected in the failure tests
-
-
 def _error(code: str, message: str, inner: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if inner:
@@ -262,10 +253,9 @@ def _handler(server: KeyVaultServer, context: ssl.SSLContext) -> type[BaseHTTPRe
 @contextmanager
 def running(server: KeyVaultServer) -> Iterator[KeyVaultServer]:
     """Serve until the block ends."""
-    server._thread.start()
-    try:
-        yield server
-    finally:
-        server.release.set()
-        server._server.shutdown()
-        server._server.server_close()
+    with serve(server.handler) as loopback:
+        server.address = (loopback.host, loopback.port)
+        try:
+            yield server
+        finally:
+            server.release.set()

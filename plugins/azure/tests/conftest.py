@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 import trustme
-from azure_connect_proxy import ConnectProxy
-from azure_connect_proxy import running as proxy_running
 from azure_identity_endpoint import IdentityEndpoint
 from azure_identity_endpoint import running as identity_running
 from azure_kv_testserver import SUFFIX, KeyVaultServer
 from azure_kv_testserver import running as vault_running
+
+from bandwidth_credentials.testing import ConnectProxy, connect_proxy
 
 # Settings that would steer azure-identity or requests somewhere else than the test's servers.
 _CLEARED_PREFIXES = ("AZURE_", "IDENTITY_", "MSI_", "IMDS_", "MSAL_")
@@ -68,7 +68,7 @@ def key_vault(ca: trustme.CA, identity: IdentityEndpoint) -> Iterator[KeyVaultSe
 
 @pytest.fixture(scope="session")
 def proxy() -> Iterator[ConnectProxy]:
-    with proxy_running() as running:
+    with connect_proxy() as running:
         yield running
 
 

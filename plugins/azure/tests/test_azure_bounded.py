@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import pytest
 import trustme
-from azure_connect_proxy import ConnectProxy
 from azure_identity_endpoint import IdentityEndpoint
 from azure_kv_testserver import CHALLENGE, SUFFIX, KeyVaultServer
 from tests.misbehaving import (
@@ -46,7 +45,12 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    ConnectProxy,
+    check_no_leaks,
+)
 from bandwidth_credentials_azure.key_vault import MAX_ATTEMPTS, KeyVaultProvider
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}

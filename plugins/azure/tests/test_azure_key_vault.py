@@ -11,7 +11,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from azure_connect_proxy import ConnectProxy
 from azure_identity_endpoint import API_VERSION, IdentityEndpoint
 from azure_kv_testserver import RESOURCE, SUFFIX, KeyVaultServer
 
@@ -23,7 +22,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD
+from bandwidth_credentials.testing import CANARY_PASSWORD, ConnectProxy
 from bandwidth_credentials_azure.key_vault import KeyVaultProvider
 
 PUBLIC = "https://myvault.vault.azure.net"

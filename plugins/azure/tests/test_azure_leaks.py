@@ -18,7 +18,7 @@ from azure_identity_endpoint import IdentityEndpoint
 from azure_kv_testserver import KeyVaultServer
 
 from bandwidth_credentials import CredentialsError, Resolver, parse_source
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
+from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, exception_graph
 from bandwidth_credentials_azure.key_vault import KeyVaultProvider
 
 CANARY_TOKEN = "canary-token-1d6e02b9-DO-NOT-LEAK-"
@@ -32,15 +32,9 @@ def assert_clean(text: str) -> None:
 
 
 def graph(exc: BaseException) -> str:
-    """Traceback with every chained cause and context, args, attributes and repr."""
+    """The traceback and the repr of everything reachable from ``exc``."""
     parts = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        parts += [repr(current), repr(current.args), repr(vars(current))]
-        current = current.__cause__ or current.__context__
-    return "\n".join(parts)
+    return "\n".join(parts + [repr(value) for _, value in exception_graph(exc)])
 
 
 @pytest.fixture(autouse=True)

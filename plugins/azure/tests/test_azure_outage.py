@@ -13,14 +13,15 @@ import pytest
 from azure_kv_testserver import KeyVaultServer
 
 from bandwidth_credentials import Resolver, SourceUnavailableError
+from bandwidth_credentials.testing import FakeClock
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": "before-outage"}
 DOWN = {"error": {"code": "ServiceUnavailable", "message": "down"}}
 
 
-def resolver_at(uri: str, now: list[float]) -> tuple[Resolver, Callable[[], str]]:
+def resolver_at(uri: str, clock: FakeClock) -> tuple[Resolver, Callable[[], str]]:
     pending: list[Callable[[], None]] = []
-    resolver = Resolver([uri], clock=lambda: now[0], spawn=pending.append)
+    resolver = Resolver([uri], clock=clock, spawn=pending.append)
 
     def call() -> str:
         auth = resolver.get_auth("voice")
@@ -36,16 +37,16 @@ def test_vault_down_serves_stale_within_bound_then_recovers(
     key_vault: KeyVaultServer, vault: str
 ) -> None:
     key_vault.put(vault, "bw", CREDS)
-    now = [0.0]
-    resolver, call = resolver_at(f"azure-kv:{vault}/bw?ttl=60&max_stale=600", now)
+    clock = FakeClock(0.0)
+    resolver, call = resolver_at(f"azure-kv:{vault}/bw?ttl=60&max_stale=600", clock)
 
     first = call()
     key_vault.force(503, DOWN, headers={"Retry-After": "0"})
-    now[0] = 61.0
+    clock.now = 61.0
     during = call()
     key_vault.forced.clear()
     key_vault.put(vault, "bw", {**CREDS, "password": "after"})
-    now[0] = 300.0  # past the back-off, within max_stale: refreshed in the background
+    clock.now = 300.0  # past the back-off, within max_stale: refreshed in the background
     call()
     recovered = call()
     resolver.close()
@@ -57,13 +58,13 @@ def test_vault_down_past_max_stale_raises_unavailable(
     key_vault: KeyVaultServer, vault: str
 ) -> None:
     key_vault.put(vault, "bw", CREDS)
-    now = [0.0]
-    resolver, call = resolver_at(f"azure-kv:{vault}/bw?ttl=60&max_stale=120", now)
+    clock = FakeClock(0.0)
+    resolver, call = resolver_at(f"azure-kv:{vault}/bw?ttl=60&max_stale=120", clock)
     call()
     key_vault.force(503, DOWN, headers={"Retry-After": "0"})
-    now[0] = 61.0
+    clock.now = 61.0
     call()
-    now[0] = 200.0
+    clock.now = 200.0
 
     with pytest.raises(SourceUnavailableError) as caught:
         call()

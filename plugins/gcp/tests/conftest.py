@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 import pytest
 import trustme
 from cryptography.hazmat.primitives.asymmetric import rsa
-from gcp_connect_proxy import ConnectProxy, Route, running, server_context
 from gcp_secret_manager_grpc import grpc_server
 from gcp_secret_manager_server import SecretStore, rest_server
 from gcp_settings import (
@@ -29,6 +28,8 @@ from gcp_settings import (
     write_adc,
     write_service_account,
 )
+
+from bandwidth_credentials.testing import ConnectProxy, Route, connect_proxy
 
 _CLEARED = ("GOOGLE_", "GCE_", "CLOUDSDK_", "GRPC_PROXY", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY")
 
@@ -124,14 +125,12 @@ def loopback(request: pytest.FixtureRequest, rest_url: str) -> Loopback:
 
 
 @pytest.fixture
-def google_tls(server_cert: trustme.LeafCert, tmp_path: Path) -> ssl.SSLContext:
-    """What the proxy presents for the Google hostnames."""
-    chain, key = tmp_path / "chain.pem", tmp_path / "key.pem"
-    server_cert.cert_chain_pems[0].write_to_path(str(chain))
-    for blob in server_cert.cert_chain_pems[1:]:
-        blob.write_to_path(str(chain), append=True)
-    server_cert.private_key_pem.write_to_path(str(key))
-    return server_context(str(chain), str(key))
+def google_tls(server_cert: trustme.LeafCert) -> ssl.SSLContext:
+    """What the proxy presents for the Google hostnames (ALPN h2 for gRPC, http/1.1)."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_cert.configure_cert(context)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
 
 
 @pytest.fixture
@@ -164,7 +163,7 @@ def proxy(
             for host in GOOGLE_HOSTS:
                 if host.startswith("secretmanager."):
                     routes[f"{host}:443"] = Route(("127.0.0.1", grpc_port), google_tls)
-        with running(ConnectProxy(routes)) as server:
+        with connect_proxy(routes) as server:
             variable = "HTTPS_PROXY" if request.param == "rest" else "https_proxy"
             monkeypatch.setenv(variable, server.url)
             yield request.param, server

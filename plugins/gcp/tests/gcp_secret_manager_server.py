@@ -45,7 +45,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -53,6 +53,8 @@ import google_crc32c
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from bandwidth_credentials.testing import serve
 
 HTTP_STATUS = {
     "INVALID_ARGUMENT": 400,
@@ -200,14 +202,14 @@ def _number(text: str) -> int:
 
 
 class _RestHandler(BaseHTTPRequestHandler):
-    server: _RestServer
+    store: SecretStore  # set per server by rest_server()
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:
         return
 
     def do_GET(self) -> None:
-        store = self.server.store
+        store = self.store
         path = unquote(self.path.split("?", 1)[0])
         if not (path.startswith("/v1/") and path.endswith(":access")):
             self._error(ApiError("NOT_FOUND", "The requested URL was not found on this server."))
@@ -234,10 +236,10 @@ class _RestHandler(BaseHTTPRequestHandler):
             self._send(400, {"error": "unsupported_grant_type"})
             return
         refresh_token = (form.get("refresh_token") or [""])[0]
-        token = self.server.store.issue_token(refresh_token)
+        token = self.store.issue_token(refresh_token)
         if token is None:
             # A careless endpoint may quote what it was sent: `echo` makes this one do so.
-            said = f"Bad Request: {refresh_token}" if self.server.store.echo else "Bad Request"
+            said = f"Bad Request: {refresh_token}" if self.store.echo else "Bad Request"
             self._send(400, {"error": "invalid_grant", "error_description": said})
             return
         self._send(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
@@ -257,27 +259,8 @@ class _RestHandler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
 
-class _RestServer(ThreadingHTTPServer):
-    daemon_threads = True
-    store: SecretStore
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (a timeout test) closes its end: not worth a traceback.
-        return
-
-
 @contextmanager
 def rest_server(store: SecretStore, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Serve REST (and the token endpoint) on 127.0.0.1; yields ``http(s)://127.0.0.1:PORT``."""
-    server = _RestServer(("127.0.0.1", 0), _RestHandler)
-    server.store = store
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
+    with serve(type("Handler", (_RestHandler,), {"store": store}), tls=tls) as server:
+        yield server.url

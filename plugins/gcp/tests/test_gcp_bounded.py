@@ -19,13 +19,11 @@ from dataclasses import dataclass
 
 import google_crc32c
 import pytest
-from gcp_connect_proxy import ConnectProxy, Route, running
 from gcp_secret_manager_server import SecretStore
 from gcp_settings import PROJECT, PROJECT_NUMBER, Loopback
 from tests.misbehaving import (
     Behaviour,
     answer,
-    connect_proxy,
     hang,
     huge,
     json_body,
@@ -43,7 +41,13 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    Route,
+    check_no_leaks,
+    connect_proxy,
+)
 from bandwidth_credentials_gcp.secret_manager import MAX_ATTEMPTS, SecretManagerProvider
 
 SECRET = f"projects/{PROJECT}/secrets/bandwidth-prod"
@@ -213,16 +217,16 @@ def test_grpc_a_trickling_path_ends_at_the_call_deadline(
     store: SecretStore, grpc_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.add(SECRET, PAYLOAD)
-    with connect_proxy(interval=0.05) as proxy:
+    target = f"127.0.0.1:{grpc_port}"
+    with connect_proxy({target: Route(("127.0.0.1", grpc_port), interval=0.05)}) as proxy:
         monkeypatch.setenv("https_proxy", proxy.url)  # grpc reads the lower-case name
 
-        error, elapsed, worst = fetch_failing(Loopback("grpc", f"127.0.0.1:{grpc_port}").uri(
-            SECRET, "timeout=1"))  # fmt: skip
+        error, elapsed, worst = fetch_failing(Loopback("grpc", target).uri(SECRET, "timeout=1"))
 
-        tunnels = [r.method for r in proxy.requests]
+        tunnels = list(proxy.connects)
     check(Case(lambda _: [], 1, SourceUnavailableError, "DEADLINE_EXCEEDED", at_least=0.9),
           error, elapsed, worst)  # fmt: skip
-    assert tunnels == ["CONNECT"]
+    assert tunnels == [target]
 
 
 # -- the token endpoint (an authorized_user ADC's refresh) --------------------------------
@@ -263,7 +267,7 @@ def test_token_endpoint_misbehaviour_is_bounded_and_typed(
     with (
         misbehaving(token_answer, host="127.0.0.2") as other,
         misbehaving(*case.script(other.url)) as server,
-        running(ConnectProxy({TOKEN_HOST: Route(("127.0.0.1", server.port), google_tls)})) as proxy,
+        connect_proxy({TOKEN_HOST: Route(("127.0.0.1", server.port), google_tls)}) as proxy,
     ):
         # google-auth sends an authorized_user's refresh to oauth2.googleapis.com, always:
         # the proxy (requests reads HTTPS_PROXY) stands in for it.

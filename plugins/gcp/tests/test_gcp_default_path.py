@@ -14,7 +14,6 @@ import json
 import socket
 
 import pytest
-from gcp_connect_proxy import ConnectProxy, running
 from gcp_secret_manager_server import SecretStore
 from gcp_settings import PROJECT, PROJECT_NUMBER
 
@@ -24,7 +23,12 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    ConnectProxy,
+    connect_proxy,
+)
 from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
 
 SECRET = f"projects/{PROJECT}/secrets/bandwidth-prod"
@@ -94,8 +98,8 @@ def test_a_refused_refresh_token_is_an_authentication_error(
 )
 def test_the_proxy_tunnels_only_to_the_listed_hosts(head: bytes) -> None:
     with (
-        running(ConnectProxy({})) as server,
-        socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=5) as sock,
+        connect_proxy({}) as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=5) as sock,
     ):
         sock.sendall(head + b"\r\nHost: x\r\n\r\n")
         answer = sock.recv(1024)

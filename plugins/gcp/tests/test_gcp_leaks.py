@@ -13,12 +13,16 @@ import warnings
 from collections.abc import Callable, Iterator
 
 import pytest
-from gcp_connect_proxy import ConnectProxy
 from gcp_secret_manager_server import SecretStore
 from gcp_settings import ACCESS_TOKEN, PROJECT, Loopback
 
 from bandwidth_credentials import CredentialsError, Resolver, parse_source
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    ConnectProxy,
+    exception_graph,
+)
 from bandwidth_credentials_gcp._redact import REDACTED
 from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
 
@@ -35,13 +39,9 @@ SDK_LOGGERS = ("google", "grpc", "urllib3", "google.auth", "google.api_core")
 
 
 def exception_text(exc: BaseException) -> str:
-    """The formatted chain, the repr, the args and the attributes of every exception in it."""
+    """The formatted chain and the repr of everything reachable from ``exc``."""
     parts = ["".join(traceback.format_exception(type(exc), exc, exc.__traceback__))]
-    seen: BaseException | None = exc
-    while seen is not None:
-        parts += [repr(seen), repr(seen.args), repr(vars(seen))]
-        seen = seen.__cause__ or seen.__context__
-    return "\n".join(parts)
+    return "\n".join(parts + [repr(value) for _, value in exception_graph(exc)])
 
 
 def record_text(record: logging.LogRecord) -> str:

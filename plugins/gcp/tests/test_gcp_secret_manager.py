@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Mapping
 
 import pytest
@@ -21,7 +19,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, ProviderContract
+from bandwidth_credentials.testing import CANARY_PASSWORD, ProviderContract, in_forked_child
 from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
 
 SECRET = f"projects/{PROJECT}/secrets/bandwidth-prod"
@@ -241,24 +239,9 @@ def test_a_forked_child_builds_its_own_client(store: SecretStore, loopback: Loop
     source = provider(loopback.uri(SECRET))
     source.fetch()
     parents = source.client()
-    read_end, write_end = os.pipe()
-
-    with warnings.catch_warnings():
-        # Python 3.12+ warns about fork() in a threaded process (the servers' threads).
-        warnings.simplefilter("ignore", DeprecationWarning)
-        pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the child
-        answer = "failed"
-        try:
-            own = source.client() is not parents
-            answer = f"{own} {source.fetch().values['username']}"
-        finally:
-            os.write(write_end, answer.encode())
-            os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        answer = stream.read().decode()
-    os.waitpid(pid, 0)
+    answer = in_forked_child(
+        lambda: f"{source.client() is not parents} {source.fetch().values['username']}"
+    )
 
     assert answer == "True jdoe"
     assert source.client() is parents

@@ -13,6 +13,7 @@ from bandwidth_credentials import (
     SourceAuthenticationError,
     parse_source,
 )
+from bandwidth_credentials.testing import FakeClock
 from bandwidth_credentials_vault import VaultProvider
 from bandwidth_credentials_vault._config import DEFAULT_JWT_PATH
 
@@ -21,25 +22,15 @@ READ = ["secret/data/bandwidth/prod"]
 URI = "vault:secret/bandwidth/prod"
 
 
-class Clock:
-    """A monotonic clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def stored(fake_env: FakeVault) -> FakeVault:
     fake_env.put("secret", "bandwidth/prod", CREDS)
     return fake_env
 
 
-def provider(uri: str = URI) -> tuple[VaultProvider, Clock]:
+def provider(uri: str = URI) -> tuple[VaultProvider, FakeClock]:
     made = VaultProvider(parse_source(uri))
-    clock = Clock()
+    clock = FakeClock()
     made._clock = clock
     return made, clock
 

@@ -19,6 +19,7 @@ from bandwidth_credentials import (
     SourceAuthenticationError,
     parse_source,
 )
+from bandwidth_credentials.testing import FakeClock
 from bandwidth_credentials_vault import VaultProvider
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": "pw"}
@@ -29,14 +30,6 @@ SECRET_KEY = "canary-aws-secret-key-7c1e5d20-DO-NOT-LEAK"
 SESSION_TOKEN = "canary-aws-session-token-4b8a9e61-DO-NOT-LEAK"
 ARN = "arn:aws:sts::123456789012:assumed-role/bw-lambda/bw-fn"
 BOUND = "arn:aws:iam::123456789012:role/bw-lambda"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -59,9 +52,9 @@ def isolate_aws_files(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
 
 
-def provider(uri: str = URI) -> tuple[VaultProvider, Clock]:
+def provider(uri: str = URI) -> tuple[VaultProvider, FakeClock]:
     made = VaultProvider(parse_source(uri))
-    clock = Clock()
+    clock = FakeClock()
     made._clock = clock
     return made, clock
 

@@ -14,7 +14,6 @@ import os
 import threading
 import time
 import tracemalloc
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -39,7 +38,12 @@ from bandwidth_credentials import (
     SourceUnavailableError,
     parse_source,
 )
-from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
+from bandwidth_credentials.testing import (
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    check_no_leaks,
+    in_forked_child,
+)
 from bandwidth_credentials_vault import VaultProvider
 from bandwidth_credentials_vault._provider import RETRY_WAIT_CAP
 
@@ -243,39 +247,20 @@ def test_a_child_forked_during_a_fetch_fetches_on_its_own(
         resolver = Resolver([URI + "&timeout=5"])
         parent = threading.Thread(target=_quietly, args=(resolver,))
         parent.start()
-        while not server.requests:
-            time.sleep(0.01)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
-            pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child: its own fetch, within the bound
-            code = 1
-            try:
-                started = time.monotonic()
-                auth = resolver.get_auth("voice")
-                assert auth.password is not None
-                fresh = auth.password.get_secret_value() == CANARY_PASSWORD
-                code = 0 if fresh and time.monotonic() - started < 4 else 2
-            finally:
-                os._exit(code)
-        status = _wait(pid, 20)
+        assert server.arrived.wait(10)
+
+        def child() -> bool:  # its own fetch, within the bound
+            started = time.monotonic()
+            auth = resolver.get_auth("voice")
+            assert auth.password is not None
+            fresh = auth.password.get_secret_value() == CANARY_PASSWORD
+            return fresh and time.monotonic() - started < 4
+
+        said = in_forked_child(child, timeout=20)
         server.stop.set()
         parent.join(10)
 
-    assert status == 0
-
-
-def _wait(pid: int, seconds: float) -> int | None:
-    """The child's exit code, or None (and the child killed) after ``seconds``."""
-    ends = time.monotonic() + seconds
-    while time.monotonic() < ends:
-        done, raw = os.waitpid(pid, os.WNOHANG)
-        if done:
-            return os.waitstatus_to_exitcode(raw)
-        time.sleep(0.02)
-    os.kill(pid, 9)
-    os.waitpid(pid, 0)
-    return None
+    assert said == "True"
 
 
 def test_the_vault_token_never_follows_a_redirect_to_another_origin(

@@ -13,6 +13,7 @@ import pytest
 from vault_testserver import FakeVault
 
 from bandwidth_credentials import Resolver, SourceUnavailableError
+from bandwidth_credentials.testing import FakeClock
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": "before-outage"}
 URI = "vault:secret/bandwidth/prod?ttl=60&max_stale=600"
@@ -23,9 +24,9 @@ def test_sealed_vault_serves_stale_within_bound_then_recovers(
 ) -> None:
     fake_env.put("secret", "bandwidth/prod", CREDS)
     monkeypatch.setenv("VAULT_TOKEN", fake_env.issue_token(["secret/data/bandwidth/prod"]))
-    now = [0.0]
+    clock = FakeClock(0.0)
     pending: list[Callable[[], None]] = []
-    resolver = Resolver([URI], clock=lambda: now[0], spawn=pending.append)
+    resolver = Resolver([URI], clock=clock, spawn=pending.append)
 
     def call() -> str:
         auth = resolver.get_auth("voice")
@@ -36,13 +37,13 @@ def test_sealed_vault_serves_stale_within_bound_then_recovers(
 
     first = call()
     fake_env.sealed = True
-    now[0] = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
+    clock.now = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
     during = [call(), call()]
-    now[0] = 300.0
+    clock.now = 300.0
     later = call()
     fake_env.sealed = False
     fake_env.put("secret", "bandwidth/prod", {**CREDS, "password": "after-outage"})
-    now[0] = 600.0  # past every backoff, within max_stale: refreshed in the background
+    clock.now = 600.0  # past every backoff, within max_stale: refreshed in the background
     call()
     recovered = call()
 
@@ -54,16 +55,16 @@ def test_sealed_vault_serves_stale_within_bound_then_recovers(
 
 
 def sealed_after_first_fetch(
-    vault: FakeVault, monkeypatch: pytest.MonkeyPatch, now: list[float]
+    vault: FakeVault, monkeypatch: pytest.MonkeyPatch, clock: FakeClock
 ) -> Resolver:
     """A resolver that read the secret at 0 s; Vault then sealed and the refresh at 61 s
     failed (stale credentials were served). Background refreshes run inline."""
     vault.put("secret", "bandwidth/prod", CREDS)
     monkeypatch.setenv("VAULT_TOKEN", vault.issue_token(["secret/data/bandwidth/prod"]))
-    resolver = Resolver([URI], clock=lambda: now[0], spawn=lambda work: work())
+    resolver = Resolver([URI], clock=clock, spawn=lambda work: work())
     resolver.get_auth("voice")
     vault.sealed = True
-    now[0] = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
+    clock.now = 60.0 * 1.1 + 1.0  # past the TTL whatever its ±10% jitter
     resolver.get_auth("voice")
     return resolver
 
@@ -71,10 +72,10 @@ def sealed_after_first_fetch(
 def test_sealed_vault_past_max_stale_raises_the_refresh_error(
     fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch, no_backoff: list[float]
 ) -> None:
-    now = [0.0]
-    resolver = sealed_after_first_fetch(fake_env, monkeypatch, now)
+    clock = FakeClock(0.0)
+    resolver = sealed_after_first_fetch(fake_env, monkeypatch, clock)
 
-    now[0] = 60.0 * 1.1 + 600.0  # past the bound whatever the TTL jitter (±10%)
+    clock.now = 60.0 * 1.1 + 600.0  # past the bound whatever the TTL jitter (±10%)
     with pytest.raises(SourceUnavailableError) as caught:
         resolver.get_auth("voice")
 
@@ -85,12 +86,12 @@ def test_sealed_vault_past_max_stale_raises_the_refresh_error(
 def test_past_max_stale_a_recovered_vault_is_read_again_at_once(
     fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch, no_backoff: list[float]
 ) -> None:
-    now = [0.0]
-    resolver = sealed_after_first_fetch(fake_env, monkeypatch, now)
+    clock = FakeClock(0.0)
+    resolver = sealed_after_first_fetch(fake_env, monkeypatch, clock)
     fake_env.sealed = False
     fake_env.put("secret", "bandwidth/prod", {**CREDS, "password": "after-outage"})
 
-    now[0] = 5000.0  # far past max_stale, with the store back
+    clock.now = 5000.0  # far past max_stale, with the store back
     auth = resolver.get_auth("voice")
 
     assert auth.password is not None

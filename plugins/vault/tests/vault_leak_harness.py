@@ -6,19 +6,19 @@ import warnings
 
 import pytest
 
+from bandwidth_credentials.testing import exception_graph
+
 
 def everything_said(
     error: BaseException | None,
     caplog: pytest.LogCaptureFixture,
     caught: list[warnings.WarningMessage],
 ) -> str:
-    """The error's whole chain (text, repr, attributes), every log record, every warning."""
+    """The error's whole graph (text and repr of everything reachable), every log record,
+    every warning."""
     parts: list[str] = []
-    seen: set[int] = set()
-    while error is not None and id(error) not in seen:
-        seen.add(id(error))
-        parts += [str(error), repr(error), repr(error.args), repr(vars(error))]
-        error = error.__cause__ or error.__context__
+    if error is not None:
+        parts += [f"{value} {value!r}" for _, value in exception_graph(error)]
     for record in caplog.records:
         parts += [record.getMessage(), repr(record.args), str(record.exc_info)]
     parts += [str(w.message) for w in caught]

@@ -36,6 +36,7 @@ Not implemented: the ``ec2`` type, GET-style signed requests, inferred entity ty
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import itertools
 import json
@@ -43,11 +44,13 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vault_sigv4 import Identity, StsRefusal, header, parse_authorization, verify
+
+from bandwidth_credentials.testing import LoopbackServer, serve
 
 CREATED = "2026-01-02T03:04:05.000000Z"
 DELETED = "2026-01-03T04:05:06.000000Z"
@@ -154,33 +157,24 @@ class FakeVault:
         self.hang_prefix: str | None = None
         self.release = threading.Event()
         self._ids = itertools.count(1)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving = contextlib.ExitStack()
+        self._server: LoopbackServer | None = None
         self.root_token = self.issue_token(("*",))
 
     # -- running --------------------------------------------------------------------
 
     def start(self) -> None:
         handler = type("Handler", (_Handler,), {"vault": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
-        self._thread.start()
+        self._server = self._serving.enter_context(serve(handler))
 
     def stop(self) -> None:
         self.release.set()
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
+        self._serving.close()
 
     @property
     def addr(self) -> str:
         assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     # -- state ----------------------------------------------------------------------
 

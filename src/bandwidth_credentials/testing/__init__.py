@@ -18,7 +18,11 @@ fixture acts only in the tests that ask for it.
 - The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
-  stderr.
+  stderr; :func:`exception_graph` is its walk through everything an exception holds.
+- A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
+  (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
+  maps real host names to loopback servers, see :class:`Route`) and
+  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly).
 
 Example, in an application's tests::
 
@@ -44,8 +48,21 @@ from pathlib import Path
 
 import pytest
 
-from ._contract import CANARIES, CANARY_PASSWORD, CANARY_SECRET, STANDARD_VALUES, ProviderContract
-from ._leaks import LeakFound, LeakWatch, check_no_leaks, find_leaks, watch_for_leaks
+from ._clock import FakeClock
+from ._contract import STANDARD_VALUES, ProviderContract
+from ._fork import in_forked_child
+from ._graph import exception_graph
+from ._leaks import (
+    CANARIES,
+    CANARY_PASSWORD,
+    CANARY_SECRET,
+    LeakFound,
+    LeakWatch,
+    check_no_leaks,
+    find_leaks,
+    watch_for_leaks,
+)
+from ._loopback import ConnectProxy, LoopbackServer, Route, connect_proxy, serve
 from ._state import reset
 
 __all__ = [
@@ -55,12 +72,20 @@ __all__ = [
     "CANARY_SECRET",
     "ISOLATED_PREFIXES",
     "STANDARD_VALUES",
+    "ConnectProxy",
+    "FakeClock",
     "LeakFound",
     "LeakWatch",
+    "LoopbackServer",
     "ProviderContract",
+    "Route",
     "check_no_leaks",
+    "connect_proxy",
+    "exception_graph",
     "find_leaks",
+    "in_forked_child",
     "reset",
+    "serve",
     "today_is",
     "watch_for_leaks",
 ]

@@ -20,15 +20,9 @@ from .._errors import (
 from .._provider import Fetched, Provider, parse_source
 from .._registry import provider_class
 from .._resolver import Resolver
-from ._leaks import check_no_leaks
+from ._leaks import CANARIES, CANARY_PASSWORD, CANARY_SECRET, check_no_leaks
 
-__all__ = ["CANARIES", "CANARY_PASSWORD", "CANARY_SECRET", "STANDARD_VALUES", "ProviderContract"]
-
-# Distinctive values: if one of these shows up in any output, a secret leaked.
-CANARY_PASSWORD = "canary-pw-7f3a9c1e-DO-NOT-LEAK"
-CANARY_SECRET = "canary-secret-52b8d0e4-DO-NOT-LEAK"
-#: The canaries the leak harness looks for unless told otherwise.
-CANARIES = (CANARY_PASSWORD, CANARY_SECRET)
+__all__ = ["STANDARD_VALUES", "ProviderContract"]
 
 #: What :meth:`ProviderContract.store` is asked to store: an API user and a Messaging
 #: token pair, the two secrets being canaries.

@@ -9,7 +9,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from typing import NamedTuple
 
-__all__ = ["Leak", "canary_forms", "find_in_graph", "find_in_text", "shorten"]
+__all__ = ["Leak", "canary_forms", "exception_graph", "find_in_graph", "find_in_text", "shorten"]
 
 # Bounds keep a walk through a large client object (a requests.Response with its pool,
 # an SDK client) finite; past them the walk stops quietly rather than hanging a test.
@@ -114,16 +114,25 @@ def _children(value: object) -> Iterator[tuple[str, object]]:
             yield f".{name}", item
 
 
-def find_in_graph(root: object, canaries: tuple[str, ...], where: str) -> list[Leak]:
-    """Walk everything reachable from ``root`` and report each place holding a canary.
+def exception_graph(root: object, where: str = "exception") -> Iterator[tuple[str, object]]:
+    """Every object reachable from ``root`` (an exception, usually), with its path from
+    ``where`` (``"exception.__context__.args[0]"``): the one walk behind :func:`find_leaks`.
 
-    Follows ``__cause__``, ``__context__``, ``args`` and every other exception field,
-    ``__dict__`` and ``__slots__`` of any object, mapping keys and values, and sequence
-    items; checks every ``str``/``bytes`` met, and for each exception also its ``str``,
-    ``repr`` and ``traceback.format_exception`` text. Each object is visited once (cycles
-    are safe); the walk stops after ``MAX_NODES`` objects or ``MAX_DEPTH`` levels.
+    Follows ``__cause__``, ``__context__``, ``args`` and every other exception field (such
+    as ``UnicodeDecodeError.object``), ``__dict__`` and ``__slots__`` of any object,
+    mapping keys and values, and sequence items. Each object is given once (cycles are
+    safe), except text (``str``/``bytes``), which is given on every path that reaches it;
+    code, numbers and ``None`` are not given. The walk stops after ``MAX_NODES`` objects
+    or ``MAX_DEPTH`` levels.
+
+    Example::
+
+        from bandwidth_credentials.testing import exception_graph
+
+        def test_no_decoding_error_is_attached(caught):
+            kinds = [type(value) for _, value in exception_graph(caught.value)]
+            assert UnicodeDecodeError not in kinds
     """
-    leaks: list[Leak] = []
     seen: set[int] = set()
     stack: list[tuple[str, object, int]] = [(where, root, 0)]
     visits = 0
@@ -131,18 +140,30 @@ def find_in_graph(root: object, canaries: tuple[str, ...], where: str) -> list[L
         visits += 1
         path, value, depth = stack.pop()
         if isinstance(value, (str, bytes, bytearray, memoryview)):
-            # Text holds no references, so it is checked on every path that reaches it:
-            # the report then names each attribute that keeps the value alive.
-            text = bytes(value) if isinstance(value, (bytearray, memoryview)) else value
-            leaks.extend(find_in_text(text, canaries, path))
+            # Text holds no references, so it is given on every path that reaches it:
+            # a leak report then names each attribute that keeps the value alive.
+            yield path, value
             continue
         if id(value) in seen or isinstance(value, _OPAQUE):
             continue
         seen.add(id(value))
-        if isinstance(value, BaseException):
-            leaks.extend(_exception_text(value, canaries, path))
+        yield path, value
         if depth < MAX_DEPTH:
             stack.extend((path + label, child, depth + 1) for label, child in _children(value))
+
+
+def find_in_graph(root: object, canaries: tuple[str, ...], where: str) -> list[Leak]:
+    """Every place in :func:`exception_graph` that holds a canary: each ``str``/``bytes``
+    met, and for each exception also its ``str``, ``repr`` and
+    ``traceback.format_exception`` text."""
+    leaks: list[Leak] = []
+    for path, value in exception_graph(root, where):
+        if isinstance(value, (bytearray, memoryview)):
+            leaks.extend(find_in_text(bytes(value), canaries, path))
+        elif isinstance(value, (str, bytes)):
+            leaks.extend(find_in_text(value, canaries, path))
+        elif isinstance(value, BaseException):
+            leaks.extend(_exception_text(value, canaries, path))
     return _unique(leaks)
 
 

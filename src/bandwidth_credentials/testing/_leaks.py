@@ -32,12 +32,21 @@ from typing import IO, TypeVar
 from ._graph import Leak, find_in_graph, find_in_text, shorten
 
 __all__ = [
+    "CANARIES",
+    "CANARY_PASSWORD",
+    "CANARY_SECRET",
     "LeakFound",
     "LeakWatch",
     "check_no_leaks",
     "find_leaks",
     "watch_for_leaks",
 ]
+
+# Distinctive values: if one of these shows up in any output, a secret leaked.
+CANARY_PASSWORD = "canary-pw-7f3a9c1e-DO-NOT-LEAK"
+CANARY_SECRET = "canary-secret-52b8d0e4-DO-NOT-LEAK"
+#: The canaries the leak harness looks for unless told otherwise.
+CANARIES = (CANARY_PASSWORD, CANARY_SECRET)
 
 T = TypeVar("T")
 
@@ -200,8 +209,6 @@ def check_no_leaks(action: Callable[[], T], canaries: Iterable[str] | None = Non
 
 
 def _planted(canaries: Iterable[str] | None) -> tuple[str, ...]:
-    from ._contract import CANARIES
-
     planted = tuple(CANARIES if canaries is None else canaries)
     if not planted or any(len(canary) < 8 for canary in planted):
         raise ValueError("canaries must be distinctive strings of at least 8 characters")

@@ -11,14 +11,14 @@ def _clear_process_state() -> None:
     The only place that knows which module-level caches exist; when a cache moves or a
     new one appears, this function is the one to change.
     """
-    from .. import _default, _discovery, _factory, _normalizer, _oauth
+    from .. import _default, _factory, _normalizer, _oauth
 
     with _default._lock:
         old = _default._install(None)
     _factory._basic_warned = False
     _normalizer._logged_notes.clear()
-    with _discovery._warned_lock:
-        _discovery._warned.clear()
+    with _factory._warned_lock:
+        _factory._warned.clear()
     with _oauth._managers_lock:
         _oauth._managers.clear()
     if old is not None:

@@ -1,0 +1,416 @@
+"""The token path on the one refresh engine: odd token answers, lifetimes, refused tokens,
+account claims, the mismatch warning's memory, jitter after a SnapStart restore and a
+background refresh that cannot start. Real HTTP to loopback servers throughout; time is
+an injected clock wherever a rule is about time."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+import requests
+
+from bandwidth_credentials import (
+    CredentialsError,
+    Resolver,
+    ServiceAuth,
+    TokenError,
+    _factory,
+    _oauth,
+    verify,
+)
+from bandwidth_credentials.testing import FakeClock
+
+from .helpers import MemoryProvider
+from .misbehaving import answer, json_body, misbehaving
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, jwt, serve
+from .test_cli import bwcreds
+
+# -- odd token answers: a TokenError from every entry point ------------------------------
+
+DEEP = 100_000  # deeper than the JSON parser recurses
+
+
+def _token_answer(**fields: Any) -> bytes:
+    return json_body({"access_token": "opaque-token-7c", "token_type": "Bearer", **fields})
+
+
+ODD_ANSWERS = {
+    "expires_in of 401 digits": _token_answer(expires_in=int("9" * 401)),
+    "expires_in superscript two": _token_answer(expires_in="²"),
+    "expires_in true": _token_answer(expires_in=True),
+    "deeply nested body": (
+        b'{"access_token": "opaque-token-7c", "x": ' + b"[" * DEEP + b"]" * DEEP + b"}"
+    ),
+    "JWT exp of 10**400": json_body(
+        {"access_token": jwt({"accounts": ["920012"], "exp": 10**400}), "expires_in": 3600}
+    ),
+}
+
+
+def _headers(resolver: Resolver) -> object:
+    return resolver.get_auth("voice").headers()
+
+
+def _claims(resolver: Resolver) -> object:
+    return resolver.get_auth("voice").token_claims()
+
+
+ENTRY_POINTS: dict[str, tuple[Callable[[Resolver], object], bool]] = {
+    "headers()": (_headers, True),
+    "token_claims()": (_claims, True),
+    "get_auth() discovering the account": (lambda r: r.get_auth("voice"), False),
+}
+
+
+def _client_env(monkeypatch: pytest.MonkeyPatch, token_url: str, account: bool) -> None:
+    monkeypatch.setenv("BW_CLIENT_ID", CLIENT_ID)
+    monkeypatch.setenv("BW_CLIENT_SECRET", CLIENT_SECRET)
+    monkeypatch.setenv("BW_TOKEN_URL", token_url)
+    if account:
+        monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+@pytest.mark.parametrize("odd", ODD_ANSWERS)
+def test_an_odd_token_answer_is_a_token_error_from_every_entry_point(
+    monkeypatch: pytest.MonkeyPatch, odd: str, entry: str
+) -> None:
+    call, with_account = ENTRY_POINTS[entry]
+    with misbehaving(answer(200, ODD_ANSWERS[odd])) as server:
+        _client_env(monkeypatch, server.url + "/token", with_account)
+
+        with pytest.raises(CredentialsError) as caught:
+            call(Resolver(["env"]))
+
+    error = caught.value
+    assert isinstance(error, TokenError), type(error)
+    assert error.__cause__ is None
+    assert error.__context__ is None
+    assert CLIENT_SECRET not in str(error)
+    assert "opaque-token-7c" not in str(error)
+
+
+def test_a_static_token_with_an_unreadable_exp_does_not_crash_check_online() -> None:
+    token = jwt({"accounts": ["920012"], "exp": 10**400})
+
+    result = bwcreds(
+        "check",
+        "--online",
+        "voice",
+        "--sources",
+        "env",
+        env={"BW_ACCOUNT_ID": "920012", "BW_ACCESS_TOKEN": token},
+    )
+
+    assert "Traceback" not in result.stderr
+    assert result.returncode in (0, 1), result.stderr
+    assert "exp claim is not a time" in result.stdout + result.stderr
+    assert token not in result.stdout + result.stderr
+
+
+# -- lifetimes -----------------------------------------------------------------------------
+
+
+def manager(url: str, clock: FakeClock, wall: Callable[[], float] | None = None) -> Any:
+    return _oauth.TokenManager(
+        url, CLIENT_ID, CLIENT_SECRET, clock=clock, wall=wall or (lambda: 1_700_000_000.0)
+    )
+
+
+@pytest.mark.parametrize("expires_in", [0, -5, "0", 0.001])
+def test_a_token_without_a_usable_lifetime_is_cached_for_the_minimum(
+    token_server: TokenServer, expires_in: object
+) -> None:
+    token_server.expires_in = expires_in
+    clock = FakeClock()
+    tokens = manager(token_server.url, clock)
+
+    seen = set()
+    for _ in range(300):  # 10 s of calls
+        seen.add(tokens.token())
+        clock.advance(1 / 30)
+    within = token_server.requests
+    clock.advance(30.0)  # the documented minimum lifetime
+    later = tokens.token()
+
+    assert within == 1
+    assert seen == {"token-1"}
+    assert later == "token-2"  # refreshed, and once
+    assert token_server.requests == 2
+
+
+def test_without_expires_in_the_jwt_exp_is_the_lifetime(token_server: TokenServer) -> None:
+    wall = 1_700_000_000.0
+    token_server.mode = "no_expires"
+    token_server.claims = {"accounts": ["920012"], "exp": wall + 120}
+    clock = FakeClock()
+    tokens = manager(token_server.url, clock, lambda: wall)
+    first = tokens.token()
+
+    clock.advance(119)  # past any refresh time of a 120 s token, not yet expired
+    second = tokens.token()
+
+    assert first != second
+    assert token_server.requests == 2
+
+
+# -- tokens the API refuses --------------------------------------------------------------
+
+
+class RefusingApi:
+    """An API that refuses every request with 401 (a revoked client, a missing role)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+        self.lock = threading.Lock()
+        self.url = ""
+
+    def answer(self, handler: Any) -> tuple[int, bytes]:
+        with self.lock:
+            self.seen += 1
+        return 401, b'{"error": "unauthorized"}'
+
+
+@pytest.fixture
+def refusing_api() -> Iterator[RefusingApi]:
+    api = RefusingApi()
+    with serve(api) as url:  # type: ignore[arg-type]
+        api.url = url
+        yield api
+
+
+def _refused_setup(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, api: RefusingApi
+) -> ServiceAuth:
+    # Nothing comes due by itself (raising=False: the same test runs on older versions).
+    monkeypatch.setattr(_oauth, "clock", FakeClock(), raising=False)
+    MemoryProvider.stores["a"] = {
+        "accountId": "920012",
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "tokenUrl": token_server.url,
+        "voiceBaseUrl": api.url + "/api/v2/accounts/920012",
+    }
+    return Resolver(["mem:a"]).get_auth("voice")
+
+
+def _with_requests(voice: ServiceAuth) -> int:
+    return requests.get(voice.url("calls"), auth=voice.requests_auth(), timeout=10).status_code
+
+
+def _with_httpx(voice: ServiceAuth) -> int:
+    return httpx.get(voice.url("calls"), auth=voice.httpx_auth(), timeout=10).status_code
+
+
+def _with_httpx_async(voice: ServiceAuth) -> int:
+    async def call() -> int:
+        async with httpx.AsyncClient(auth=voice.httpx_auth(), timeout=10) as client:
+            return (await client.get(voice.url("calls"))).status_code
+
+    return asyncio.run(call())
+
+
+ADAPTERS = {"requests": _with_requests, "httpx": _with_httpx, "httpx async": _with_httpx_async}
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_an_api_refusing_every_token_gets_one_new_token_per_window_sequentially(
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: TokenServer,
+    refusing_api: RefusingApi,
+    adapter: str,
+) -> None:
+    voice = _refused_setup(monkeypatch, token_server, refusing_api)
+
+    statuses = [ADAPTERS[adapter](voice) for _ in range(20)]
+
+    assert statuses == [401] * 20
+    assert token_server.requests == 2  # the first token and one replacement, not 21
+    assert refusing_api.seen == 21  # one retry, with the replacement; then the 401 stands
+
+
+@pytest.mark.parametrize("adapter", ADAPTERS)
+def test_an_api_refusing_every_token_gets_one_new_token_per_window_from_threads(
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: TokenServer,
+    refusing_api: RefusingApi,
+    adapter: str,
+) -> None:
+    voice = _refused_setup(monkeypatch, token_server, refusing_api)
+    statuses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def caller() -> None:
+        barrier.wait(10)
+        statuses.extend(ADAPTERS[adapter](voice) for _ in range(10))
+
+    threads = [threading.Thread(target=caller) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert statuses == [401] * 80
+    assert token_server.requests <= 2  # not 38
+
+
+def test_a_refused_token_is_replaced_again_after_the_window(token_server: TokenServer) -> None:
+    clock = FakeClock()
+    tokens = manager(token_server.url, clock)
+    first = tokens.token()
+    tokens.invalidate(first)
+    second = tokens.token()
+    tokens.invalidate(second)  # within the window: the refusal is the caller's answer
+    kept = tokens.token()
+
+    clock.advance(_oauth.BACKOFF_CAP)
+    tokens.invalidate(kept)
+    third = tokens.token()
+
+    assert (first, second, kept, third) == ("token-1", "token-2", "token-2", "token-3")
+
+
+# -- the accounts claim --------------------------------------------------------------------
+
+BAD_ACCOUNTS = ["../../oauth2/token?x=", "1#frag", "u-abc123", "\x1b[31m920012\x1b[0m", "920 012"]
+
+
+@pytest.mark.parametrize("account", BAD_ACCOUNTS)
+def test_a_discovered_account_passes_the_account_id_rule(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, account: str
+) -> None:
+    token_server.claims = {"accounts": [account]}
+    _client_env(monkeypatch, token_server.url, account=False)
+
+    with pytest.raises(TokenError) as caught:
+        Resolver(["env"]).get_auth("voice")
+
+    message = str(caught.value)
+    assert "accounts claim" in message
+    assert account not in message
+    assert "\x1b" not in message
+    assert token_server.issued[0] not in message
+
+
+def test_the_mismatch_warning_and_check_show_only_account_ids_of_the_claim(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    _client_env(monkeypatch, token_server.url, account=False)
+    monkeypatch.setenv("BW_ACCOUNT_ID", "7777777")
+    token_server.claims = {"accounts": ["\x1b[2J../x", "920012"]}
+    caplog.set_level(logging.WARNING, logger="bandwidth_credentials")
+    resolver = Resolver(["env"])
+
+    resolver.get_auth("voice").headers()
+    (checked,) = verify(["voice"], resolver=resolver)
+
+    warned = [r.getMessage() for r in caplog.records if "not among" in r.getMessage()]
+    assert len(warned) == 1
+    for text in (warned[0], checked.detail):
+        assert "(920012)" in text
+        assert "\x1b" not in text
+        assert "../x" not in text
+
+
+def test_the_mismatch_warning_is_once_per_account_and_client_with_bounded_memory(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    _client_env(monkeypatch, token_server.url, account=False)
+    monkeypatch.setenv("BW_ACCOUNT_ID", "7777777")
+    caplog.set_level(logging.WARNING, logger="bandwidth_credentials")
+    voice = Resolver(["env"]).get_auth("voice")
+
+    for n in range(3000):  # every token lists another account
+        token_server.claims = {"accounts": [str(100000 + n)]}
+        voice.invalidate()
+        voice.headers()
+
+    warned = [r for r in caplog.records if "not among" in r.getMessage()]
+    assert token_server.requests == 3000
+    assert len(warned) == 1
+    assert len(_factory._warned) == 1
+
+
+# -- jitter after a SnapStart restore --------------------------------------------------------
+
+
+def test_environments_restored_from_one_snapshot_refresh_at_different_times(
+    token_server: TokenServer,
+) -> None:
+    refresh_times = set()
+
+    for _ in range(6):  # six environments restored from one snapshot: same `random` state
+        random.seed(20261206)
+        clock = FakeClock()
+        tokens = manager(token_server.url, clock)
+        tokens.token()
+        refresh_times.add(_refresh_time(tokens, clock))
+
+    assert len(refresh_times) == 6
+
+
+def _refresh_time(tokens: Any, clock: FakeClock) -> float:
+    """When ``tokens`` stops serving its token without a request (found by bisection:
+    ``cached_token()`` never does I/O)."""
+    start, low, high = clock.now, clock.now, clock.now + 3600
+    for _ in range(50):
+        clock.now = (low + high) / 2
+        if tokens.cached_token() is None:
+            high = clock.now
+        else:
+            low = clock.now
+    clock.now = start
+    return round(high - start, 6)
+
+
+# -- a background refresh that cannot start ------------------------------------------------
+
+
+def test_a_background_refresh_that_cannot_start_runs_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    MemoryProvider.stores["a"] = {"accountId": "920012", "accessToken": "t"}
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60&max_stale=120"], clock=clock, inline=False)
+    resolver.get_auth("voice")
+    start = threading.Thread.start
+    failing = [True]
+
+    def cannot_start(self: threading.Thread) -> None:
+        if failing[0]:
+            raise RuntimeError("can't start new thread")
+        start(self)
+
+    monkeypatch.setattr(threading.Thread, "start", cannot_start)
+    clock.advance(70)  # due: a background refresh would start now
+    MemoryProvider.stores["a"] = {"accountId": "920013", "accessToken": "t"}
+    refreshed = resolver.get_auth("voice")
+    clock.advance(500)  # past max_stale
+    failing[0] = False
+    outcome: list[object] = []
+    caller = threading.Thread(target=lambda: outcome.append(resolver.get_auth("voice")))
+    caller.start()
+    caller.join(10)
+
+    assert refreshed.account_id == "920013"
+    assert MemoryProvider.fetches["a"] == 3
+    assert not caller.is_alive()
+    assert len(outcome) == 1
+    assert isinstance(outcome[0], ServiceAuth)
+
+
+def test_the_mismatch_memory_is_cleared_by_reset() -> None:
+    from bandwidth_credentials.testing import reset
+
+    _factory._warned.add(("1", "c"))
+
+    reset()
+
+    assert not _factory._warned
