@@ -51,14 +51,11 @@ _OWN_FIELDS = frozenset(
 class Deadline:
     """A total time budget for one fetch, in seconds, on a monotonic clock."""
 
-    __slots__ = ("ends", "last", "seconds")
+    __slots__ = ("ends", "seconds")
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
         self.ends = time.monotonic() + seconds
-        #: The last exchange that failed in this fetch, for a failure the SDK reports
-        #: only in its own words (a credential chain's "no token").
-        self.last: TransportFailure | None = None
 
     def left(self) -> float:
         """Seconds left, never below 0."""
@@ -73,26 +70,38 @@ class Deadline:
         return min(timeout, left)
 
 
-_current: contextvars.ContextVar[Deadline | None] = contextvars.ContextVar(
-    "bandwidth_credentials_azure_deadline", default=None
+class _Fetch:
+    """The fetch in progress: its deadline, and the last exchange that failed in it (for
+    a failure the SDK reports only in its own words, such as a credential chain's "no
+    token")."""
+
+    __slots__ = ("deadline", "last")
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.deadline = deadline
+        self.last: TransportFailure | None = None
+
+
+_current: contextvars.ContextVar[_Fetch | None] = contextvars.ContextVar(
+    "bandwidth_credentials_azure_fetch", default=None
 )
 
 
 @contextlib.contextmanager
 def fetch_deadline(seconds: float) -> Iterator[Deadline]:
     """Every bounded exchange in this block (this thread or task) ends within ``seconds``."""
-    deadline = Deadline(seconds)
-    token = _current.set(deadline)
+    fetch = _Fetch(Deadline(seconds))
+    token = _current.set(fetch)
     try:
-        yield deadline
+        yield fetch.deadline
     finally:
         _current.reset(token)
 
 
 def time_for(timeout: float) -> float:
     """The next exchange's timeout: ``timeout`` within the current fetch's deadline."""
-    deadline = _current.get()
-    return timeout if deadline is None else deadline.cap(timeout)
+    fetch = _current.get()
+    return timeout if fetch is None else fetch.deadline.cap(timeout)
 
 
 class TransportFailure(Exception):
@@ -177,9 +186,9 @@ def exchange(
             token=token,
         )
     if failure is not None:
-        deadline = _current.get()
-        if deadline is not None:
-            deadline.last = failure
+        fetch = _current.get()
+        if fetch is not None:
+            fetch.last = failure
         raise failure
     return answer
 
@@ -326,5 +335,5 @@ def azure_transport(timeout: float, token: bool = False) -> Any:
 
 def current_failure() -> TransportFailure | None:
     """The last failed exchange of the fetch in progress, if any."""
-    deadline = _current.get()
-    return None if deadline is None else deadline.last
+    fetch = _current.get()
+    return None if fetch is None else fetch.last
