@@ -113,12 +113,6 @@ class TransportFailure(Exception):
         self.status = status
         self.token = token
 
-    @property
-    def retryable(self) -> bool:
-        """Whether another attempt may help: a refused connection or a broken answer.
-        A timeout is not retried (it would only multiply the wait)."""
-        return self.kind in ("connect", "broken")
-
 
 class UnsupportedClient(Exception):
     """The installed client cannot be given the bounded transport this way (its text
