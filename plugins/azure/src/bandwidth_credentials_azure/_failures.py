@@ -228,7 +228,7 @@ def error(
         )
     if failure.kind == "timeout":
         return SourceUnavailableError(
-            f"source {uri}: reading {label} timed out (timeout {timeout:g} s per attempt)",
+            f"source {uri}: reading {label} timed out (timeout {timeout:g} s per request)",
             source=uri,
         )
     if failure.kind == "network":
