@@ -213,6 +213,19 @@ def test_grpc_a_quota_storm_is_three_quick_attempts(store: SecretStore, grpc_por
     assert len(store.calls) == MAX_ATTEMPTS
 
 
+def test_a_retry_info_detail_is_carried_not_slept(store: SecretStore, loopback: Loopback) -> None:
+    store.add(SECRET, PAYLOAD)
+    store.fail = ("RESOURCE_EXHAUSTED", "Quota exceeded", 100)
+    store.retry_delay = 3600
+
+    error, elapsed, worst = fetch_failing(loopback.uri(SECRET, "timeout=2"))
+
+    check(Case(lambda _: [], 2, SourceUnavailableError, "asked to wait 3600 s",
+               retry_after=3600.0), error, elapsed, worst)  # fmt: skip
+    assert len(store.calls) == 1
+    assert elapsed < 2.0
+
+
 def test_grpc_a_trickling_path_ends_at_the_call_deadline(
     store: SecretStore, grpc_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:

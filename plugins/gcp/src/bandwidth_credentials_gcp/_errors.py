@@ -74,7 +74,8 @@ class Failure(NamedTuple):
     ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``, ``request``) with
     ``host`` (the host asked), ``detail`` (the transport's sentence, no server text) and
     ``token`` (the exchange was an access-token request).
-    ``retry_after`` is the seconds a REST answer's ``Retry-After`` asked for.
+    ``retry_after`` is the seconds the store asked to wait: a REST answer's
+    ``Retry-After``, or a ``google.rpc.RetryInfo`` error detail (REST or gRPC).
     """
 
     kind: str
@@ -142,12 +143,13 @@ def _api_failure(exc: BaseException, type_name: str) -> Failure:
     if isinstance(http, int):
         status, text = _rest_status(response)
         status = status or _BY_HTTP_STATUS.get(http)
-        retry_after = _retry_after(getattr(response, "headers", None))
+        retry_after = _retry_after(getattr(response, "headers", None)) or _retry_info(exc)
     else:
         http = None
         code = getattr(exc, "grpc_status_code", None)
         status = getattr(code, "name", None)
         text = str(getattr(exc, "message", "") or "")
+        retry_after = _retry_info(exc)
         if status == "UNAVAILABLE" and text.startswith(_PLUGIN_FAILED):
             return Failure("token", status=status, type_name=type_name)
         if status == "RESOURCE_EXHAUSTED" and _TOO_LARGE in text:  # "CLIENT: Received ..."
@@ -177,6 +179,30 @@ def _retry_after(headers: object) -> float | None:
     value = get("Retry-After") if callable(get) else None
     wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
     return wait if wait else None
+
+
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def _retry_info(exc: BaseException) -> float | None:
+    """Seconds a ``google.rpc.RetryInfo`` error detail asks to wait: Google's structured
+    ``Retry-After`` (https://cloud.google.com/apis/design/errors#retryinfo), a protobuf
+    over gRPC, ``{"@type": ..., "retryDelay": "30s"}`` in a REST error body."""
+    details = getattr(exc, "details", None)
+    for detail in details if isinstance(details, list | tuple) else ():
+        seconds: float | None = None
+        if isinstance(detail, dict) and detail.get("@type") == _RETRY_INFO:
+            text = str(detail.get("retryDelay", ""))
+            try:
+                seconds = float(text[:-1]) if text.endswith("s") else None
+            except ValueError:
+                seconds = None
+        elif type(detail).__name__ == "RetryInfo":
+            delay = getattr(detail, "retry_delay", None)
+            seconds = getattr(delay, "seconds", 0) + getattr(delay, "nanos", 0) / 1e9
+        if seconds is not None and 0 < seconds < float("inf"):
+            return seconds
+    return None
 
 
 def _rest_status(response: object) -> tuple[str | None, str]:
