@@ -82,8 +82,8 @@ class SecretManagerProvider(Provider):
     ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` (REST) and ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``
     (gRPC) work as they do for the client itself. UNAVAILABLE and RESOURCE_EXHAUSTED are
     retried (3 attempts with jittered backoff) before :class:`SourceUnavailableError`;
-    an answer with ``Retry-After`` is not retried: the error carries the wait
-    (``retry_after``) for the resolver's backoff.
+    an answer asking for a wait (``Retry-After``, a ``google.rpc.RetryInfo`` detail) is
+    not retried: the error carries the wait (``retry_after``) for the resolver's backoff.
 
     Bounded (see :mod:`._transport`): answers are capped at 1 MiB, a redirect is never
     followed (a :class:`SourceError` naming the host and the status), and a fetch ends
