@@ -64,6 +64,9 @@ BUNDLE = json_body(
 CANARY_HEADER = "canary-identity-header-5b1e-DO-NOT-LEAK"
 CANARY_TOKEN = "canary-token-77a0c4-DO-NOT-LEAK-"
 CANARIES = (CANARY_PASSWORD, CANARY_SECRET, CANARY_HEADER, CANARY_TOKEN)
+#: How errors name the store (or, for a token request, the token endpoint).
+STORE = "Key Vault"
+TOKEN_STORE = "the token endpoint"
 THROTTLED = json_body({"error": {"code": "Throttled", "message": "Too many requests"}})
 UNAUTHORIZED = json_body({"error": {"code": "Unauthorized", "message": "AKV10000"}})
 
@@ -140,6 +143,7 @@ def fetch_failing(uri: str) -> tuple[CredentialsError, float, float]:
 def check(case: Case, error: CredentialsError, elapsed: float, worst: float) -> None:
     assert type(error) is case.error
     assert case.says in str(error)
+    assert (TOKEN_STORE if "access token request" in case.says else STORE) in str(error)
     assert isinstance(error, SourceError)
     assert error.source.startswith("azure-kv:")
     assert error.retry_after == case.retry_after

@@ -191,7 +191,7 @@ def test_a_vault_that_stops_answering_times_out_within_the_bound(
 
     elapsed = time.monotonic() - started
     assert isinstance(error, SourceUnavailableError)
-    assert f"timed out at {vault}{SUFFIX}" in str(error)
+    assert f"timed out at Key Vault {vault}{SUFFIX}" in str(error)
     assert "no complete answer within 0.5 s" in str(error)
     assert elapsed < 3.5  # one request's deadline (a timeout is not retried), generously
 
@@ -248,7 +248,7 @@ def test_a_token_endpoint_that_stops_answering_fails_within_the_bound(
     elapsed = time.monotonic() - started
     assert isinstance(error, SourceUnavailableError)
     assert "the access token request for secret 'bw'" in str(error)
-    assert "timed out at 127.0.0.1:" in str(error)
+    assert "timed out at the token endpoint 127.0.0.1:" in str(error)
     assert "no complete answer within 0.5 s" in str(error)
     assert elapsed < 3.5  # one token request's deadline (not retried), generously
 

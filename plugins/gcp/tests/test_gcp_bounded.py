@@ -64,6 +64,8 @@ ANSWER = json_body(
     }
 )
 CANARIES = (CANARY_PASSWORD, CANARY_SECRET, base64.b64encode(PAYLOAD).decode())
+#: How errors name the store (or, for a token request, the token endpoint).
+STORE = "Secret Manager"
 QUOTA = json_body(
     {"error": {"code": 429, "message": "Quota exceeded", "status": "RESOURCE_EXHAUSTED"}}
 )
@@ -124,6 +126,7 @@ def fetch_failing(uri: str) -> tuple[CredentialsError, float, float]:
 def check(case: Case, error: CredentialsError, elapsed: float, worst: float) -> None:
     assert type(error) is case.error
     assert case.says in str(error)
+    assert (TOKEN_STORE if "access token request" in case.says else STORE) in str(error)
     assert isinstance(error, SourceError)
     assert error.source.startswith("gcp-sm:")
     assert error.retry_after == case.retry_after
@@ -246,6 +249,7 @@ def test_grpc_a_trickling_path_ends_at_the_call_deadline(
 # -- the token endpoint (an authorized_user ADC's refresh) --------------------------------
 
 TOKEN_HOST = "oauth2.googleapis.com:443"
+TOKEN_STORE = "Google's token endpoint"
 TOKEN: dict[str, Case] = {
     "hang": Case(lambda _: [hang()], 1, SourceUnavailableError,
                  "the access token request for", at_least=0.9),
@@ -258,7 +262,7 @@ TOKEN: dict[str, Case] = {
                      f"{SECRET} (the most recently created one) with HTTP 307, a redirect "
                      "to http://127.0.0.2:"),
     "huge-chunked": Case(lambda _: [huge(300 << 20, chunked=True)], 5, SourceFormatError,
-                         "larger than 1048576 bytes"),
+                         "oauth2.googleapis.com to the access token request for"),
 }  # fmt: skip
 
 

@@ -244,37 +244,37 @@ def error(
 def _transport_error(failure: Failure, uri: str, label: str, timeout: float) -> CredentialsError:
     """The error for a failed exchange of the bounded transport, with the vault or the
     token endpoint (``failure.token``)."""
-    host = failure.host
+    peer = f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}"
     what = f"the access token request for {label}" if failure.token else label
     kind = failure.transport_kind
     if kind == "too-large":
         return SourceFormatError(
-            f"source {uri}: the answer from {host} to {what} is larger than {MAX_ANSWER} "
+            f"source {uri}: the answer from {peer} to {what} is larger than {MAX_ANSWER} "
             "bytes; it was not read",
             source=uri,
         )
     if kind == "redirect":
         return SourceError(
-            f"source {uri}: {host} answered {what} with {failure.detail}", source=uri
+            f"source {uri}: {peer} answered {what} with {failure.detail}", source=uri
         )
     if kind == "timeout":
         return SourceUnavailableError(
-            f"source {uri}: {what} timed out at {host} ({failure.detail}; timeout "
+            f"source {uri}: {what} timed out at {peer} ({failure.detail}; timeout "
             f"{timeout:g} s per request)",
             source=uri,
         )
     if kind == "tls":
         return SourceUnavailableError(
-            f"source {uri}: TLS with {host} failed for {what} ({failure.detail}); check "
+            f"source {uri}: TLS with {peer} failed for {what} ({failure.detail}); check "
             "REQUESTS_CA_BUNDLE",
             source=uri,
         )
     if kind in ("connect", "broken"):
         return SourceUnavailableError(
-            f"source {uri}: could not reach {host} for {what} ({failure.detail})", source=uri
+            f"source {uri}: could not reach {peer} for {what} ({failure.detail})", source=uri
         )
     return SourceError(
-        f"source {uri}: {what} was not sent to {host} ({failure.detail})", source=uri
+        f"source {uri}: {what} was not sent to {peer} ({failure.detail})", source=uri
     )
 
 

@@ -85,7 +85,7 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
         return transported
     if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
         return SourceUnavailableError(
-            f"source {uri}: {label} timed out at {_host(where)} (DEADLINE_EXCEEDED, "
+            f"source {uri}: {label} timed out at Secret Manager {_host(where)} (DEADLINE_EXCEEDED, "
             f"timeout {where.timeout:g} s)",
             source=uri,
         )
@@ -129,14 +129,14 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
 
 
 def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsError | None:
-    """The error for a failure of the bounded transport (Secret Manager's or the token
-    endpoint's host), or ``None`` for any other failure."""
+    """The error for a failure of the bounded transport (at Secret Manager or at the
+    token endpoint), or ``None`` for any other failure."""
     uri = where.uri
-    host = failure.host or _host(where)
+    peer = f"{_peer(failure)} {failure.host or _host(where)}"
     subject = f"the access token request for {label}" if failure.token else label
     if failure.kind == "too-large":
         return SourceFormatError(
-            f"source {uri}: the answer from {host} to {subject} is larger than "
+            f"source {uri}: the answer from {peer} to {subject} is larger than "
             f"{MAX_ANSWER} bytes; it was not read",
             source=uri,
         )
@@ -144,28 +144,32 @@ def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsE
         return None
     if failure.kind == "timeout":
         return SourceUnavailableError(
-            f"source {uri}: {subject} timed out at {host} (DEADLINE_EXCEEDED: "
+            f"source {uri}: {subject} timed out at {peer} (DEADLINE_EXCEEDED: "
             f"{failure.detail}; timeout {where.timeout:g} s per request)",
             source=uri,
         )
     if failure.kind == "redirect":
         return SourceError(
-            f"source {uri}: {host} answered {subject} with {failure.detail}", source=uri
+            f"source {uri}: {peer} answered {subject} with {failure.detail}", source=uri
         )
     if failure.kind == "tls":
         return SourceUnavailableError(
-            f"source {uri}: TLS with {host} failed for {subject} ({failure.detail}); check "
+            f"source {uri}: TLS with {peer} failed for {subject} ({failure.detail}); check "
             "REQUESTS_CA_BUNDLE",
             source=uri,
         )
     if failure.kind in ("connect", "broken"):
         return SourceUnavailableError(
-            f"source {uri}: could not reach {host} for {subject} ({failure.detail})",
+            f"source {uri}: could not reach {peer} for {subject} ({failure.detail})",
             source=uri,
         )
     return SourceError(
-        f"source {uri}: {subject} was not sent to {host} ({failure.detail})", source=uri
+        f"source {uri}: {subject} was not sent to {peer} ({failure.detail})", source=uri
     )
+
+
+def _peer(failure: Failure) -> str:
+    return "Google's token endpoint" if failure.token else "Secret Manager"
 
 
 def _not_enabled_error(failure: Failure, where: Where) -> SourceNotFoundError:
