@@ -195,7 +195,8 @@ class SecretManagerProvider(Provider):
         the call's DEADLINE_EXCEEDED; the bounded transport kept what happened."""
         waiting = self._token_failures.in_flight
         last = self._token_failures.take()
-        if failure.kind == "token" and last is not None:
+        token_failed = failure.kind == "token" or failure.status == "DEADLINE_EXCEEDED"
+        if token_failed and last is not None:
             return classify(last)
         if failure.status == "DEADLINE_EXCEEDED" and waiting:
             detail = "no access token within the call's deadline"
