@@ -207,6 +207,27 @@ def test_a_retry_after_reaches_the_resolvers_backoff(
     assert auth.password is not None
 
 
+def test_a_shorter_connect_timeout_the_sdk_asks_for_bounds_the_request() -> None:
+    # azure-identity probes the instance metadata service through the credential's
+    # pipeline with connection_timeout=1 (169.254.169.254 is off limits here, so the
+    # probe's own request is sent to a loopback server that never answers).
+    from azure.core.pipeline import Pipeline
+    from azure.core.rest import HttpRequest
+
+    from bandwidth_credentials_azure._transport import TransportFailure, azure_transport
+
+    with misbehaving(hang()) as server:
+        pipeline = Pipeline(azure_transport(10.0, token=True))
+        started = time.monotonic()
+        with pytest.raises(TransportFailure) as caught:
+            pipeline.run(HttpRequest("GET", f"{server.url}/metadata/identity/oauth2/token"),
+                         connection_timeout=0.5)  # fmt: skip
+        elapsed = time.monotonic() - started
+
+    assert caught.value.kind == "timeout"
+    assert 0.4 <= elapsed < 2.0  # the probe's 0.5 s, not the source's 10 s
+
+
 # -- the managed-identity token endpoint -------------------------------------------------
 
 TOKEN: dict[str, Case] = {

@@ -232,7 +232,7 @@ def adapter_class() -> type[Any]:
                 url,
                 headers,
                 body,
-                self.timeout,
+                shorter(self.timeout, timeout),
                 context,
                 proxy,
                 self.token,
@@ -243,6 +243,16 @@ def adapter_class() -> type[Any]:
             """Nothing to release: every exchange has its own connection."""
 
     return BoundedAdapter
+
+
+def shorter(timeout: float, asked: object) -> float:
+    """``timeout``, or the connect timeout the SDK asked ``requests`` for if that is
+    shorter: as the whole exchange's deadline (azure-identity probes the instance
+    metadata service with a 1 s connect timeout; the probe's answer is immediate)."""
+    first = asked[0] if isinstance(asked, tuple) and asked else asked
+    if isinstance(first, int | float) and not isinstance(first, bool) and 0 < first < timeout:
+        return float(first)
+    return timeout
 
 
 def mount(session: Any, timeout: float, token: bool = False) -> Any:
