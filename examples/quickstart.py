@@ -4,7 +4,9 @@ Run from the repository root:
 
     BANDWIDTH_CREDENTIALS_SOURCES=dotenv:examples/example.env python examples/quickstart.py
 
-No request is made; the Authorization header is shown with its value masked.
+The bundled example holds OAuth 2.0 client credentials, so every API gets a bearer token.
+No request is made (not even to the token endpoint: a token is fetched on the first
+``headers()``); the Authorization scheme is shown with its value masked.
 """
 
 from __future__ import annotations

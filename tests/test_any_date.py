@@ -30,6 +30,7 @@ DATE_SENSITIVE = [
     "tests/test_cli.py",
     "tests/test_cli_diagnostics.py",
     "tests/test_testing_reset.py",
+    "tests/test_decommission.py",
 ]
 
 

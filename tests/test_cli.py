@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
+#: Basic credentials, on a day when Bandwidth still accepted them (before 2026-12-02).
 FULL = {
     "BW_ACCOUNT_ID": "920012",
     "BW_USERNAME": "jdoe",
     "BW_PASSWORD": "correct-horse-battery-staple",
     "BW_API_TOKEN": "tok-123",
     "BW_API_SECRET": "sec-456",
+    "BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30",
 }
 
 
@@ -117,7 +119,11 @@ def test_explain_shows_source_and_key_per_field(tmp_path: Path) -> None:
         "explain",
         "--sources",
         f"env,dotenv:{dotenv}",
-        env={"BW_API_TOKEN": "t", "BW_API_SECRET": "s"},
+        env={
+            "BW_API_TOKEN": "t",
+            "BW_API_SECRET": "s",
+            "BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30",
+        },
     )
 
     assert result.returncode == 0, result.stderr
@@ -154,7 +160,10 @@ def test_python_dash_m_runs_the_cli() -> None:
         [sys.executable, "-m", "bandwidth_credentials", "check", "--json"],
         capture_output=True,
         text=True,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("BW_")}, **FULL},
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))},
+            **FULL,
+        },
         check=False,
     )
 

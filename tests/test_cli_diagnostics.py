@@ -11,6 +11,8 @@ from pathlib import Path
 
 BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
 BASIC = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "pw"}
+BEFORE = {"BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30"}  # Bandwidth still accepted Basic
+AFTER = {"BANDWIDTH_CREDENTIALS_TODAY": "2026-12-06"}  # it no longer did
 
 
 def bwcreds(
@@ -39,7 +41,7 @@ def test_version() -> None:
 def test_a_service_named_twice_is_checked_once() -> None:
     result = bwcreds("check", "SMS", "Messages", env=BASIC)
 
-    rows = [line for line in result.stdout.splitlines() if line.startswith("messaging")]
+    rows = [line for line in result.stdout.splitlines() if line.split()[:1] == ["messaging"]]
     assert len(rows) == 1
 
 
@@ -83,10 +85,16 @@ def test_a_dotenv_in_a_parent_directory_is_hinted_at(tmp_path: Path) -> None:
 
 
 def test_explain_exits_as_check_does() -> None:
-    ready = bwcreds("explain", env=BASIC)
+    ready = bwcreds("explain", env={**BASIC, **BEFORE})
+    decommissioned = bwcreds("explain", env={**BASIC, **AFTER})
     not_ready = bwcreds("explain", env={"BW_ACCOUNT_ID": "920012"})
 
     assert ready.returncode == 0
+    assert decommissioned.returncode == 1
+    assert bwcreds("check", env={**BASIC, **AFTER}).returncode == 1
+    assert "voice: API user (Basic): decommissioned by Bandwidth on 2026-12-02" in (
+        decommissioned.stdout
+    )
     assert not_ready.returncode == 1
 
 

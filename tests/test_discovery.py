@@ -252,7 +252,7 @@ def test_discovery_errors_and_warnings_hold_no_secret(
         check_no_leaks(lambda: Resolver(["env"]).get_auth("voice"), [CLIENT_SECRET, issued])
 
 
-def test_check_and_explain_say_the_account_came_from_the_access_token(
+def test_offline_check_and_explain_say_the_token_will_name_the_account_and_ask_nothing(
     token_server: TokenServer,
 ) -> None:
     token_server.claims = {"accounts": ["920012"]}
@@ -263,11 +263,50 @@ def test_check_and_explain_say_the_account_came_from_the_access_token(
     }
 
     check = bwcreds("check", "--json", "voice", "--sources", "env", env=env)
+    table = bwcreds("check", "voice", "--sources", "env", env=env)
     explain = bwcreds("explain", "--sources", "env", env=env)
 
+    assert token_server.requests == 0
     assert check.returncode == 0, check.stderr
     [voice] = json.loads(check.stdout)["services"]
-    assert voice["sources"]["account_id"] == [f"access token from {token_server.url}", "accounts"]
+    assert voice["ready"] is True
+    assert voice["account_from"] == "access token"
+    assert voice["account_id"] is None
+    assert "account_id" not in voice["sources"]
+    row = table.stdout.splitlines()[1]
+    assert row.split()[:4] == ["voice", "yes", "bearer", "oauth"]
+    assert row.endswith("; account from the access token")
+    for output in (table.stdout, explain.stdout):
+        assert "taken from the access token when the token lists exactly one account" in output
+        assert "set BW_ACCOUNT_ID" in output
+    rows = [line.split() for line in explain.stdout.splitlines()]
+    assert ["voice", "account_id", "account", "from", "the", "access", "token", "accounts"] in [
+        row[:8] for row in rows
+    ]
+
+
+def test_online_check_and_explain_say_the_account_came_from_the_access_token(
+    token_server: TokenServer,
+) -> None:
+    token_server.claims = {"accounts": ["920012"], "roles": ["HTTP Voice"], "express": True}
+    env = {
+        "BW_CLIENT_ID": CLIENT_ID,
+        "BW_CLIENT_SECRET": CLIENT_SECRET,
+        "BW_TOKEN_URL": token_server.url,
+    }
+
+    check = bwcreds("check", "--online", "voice", "--sources", "env", env=env)
+    explain = bwcreds("explain", "--online", "--sources", "env", env=env)
+    explain_json = bwcreds("explain", "--online", "--json", "--sources", "env", env=env)
+
+    assert check.returncode == 0, check.stderr
+    assert check.stdout.splitlines()[1].split()[:6] == [
+        "voice", "yes", "920012", "(from", "the", "access",
+    ]  # fmt: skip
+    token_line = "accounts 920012 (from the access token); roles HTTP Voice; Build account: yes"
+    assert token_line in check.stdout
+    assert token_line in explain.stdout
+    assert any(token_line in line for line in json.loads(explain_json.stdout)["access_token"])
     rows = [line.split() for line in explain.stdout.splitlines()]
     assert ["voice", "account_id", "access", "token", "from", token_server.url, "accounts"] in [
         row[:7] for row in rows

@@ -14,7 +14,14 @@ from bandwidth_credentials._schema import SERVICES, describe_services, document_
 
 # Classes whose public methods are part of the API (attributes inherited from object,
 # tuple or Exception are not this library's to document).
-CLASSES_WITH_METHODS = (bc.Resolver, bc.ServiceAuth, bc.Source, bc.Provider, bc.Fetched)
+CLASSES_WITH_METHODS = (
+    bc.Resolver,
+    bc.ServiceAuth,
+    bc.Source,
+    bc.Provider,
+    bc.Fetched,
+    bc.CallbackAuth,
+)
 NAMED_TUPLE_FIELDS = {"uri", "scheme", "target", "options", "text", "lists"}
 
 # Callables that can raise, and the library errors their docstrings must name.
@@ -70,6 +77,17 @@ RAISES: dict[str, tuple[str, ...]] = {
         "SourceUnavailableError",
     ),
     "Provider.current_version": ("SourceError",),
+    "get_callback_auth": ("ValueError", "CallbackAuthError", "CredentialNotFoundError"),
+    "Resolver.get_callback_auth": ("ValueError",),
+    "CallbackAuth.verify": (
+        "CallbackAuthError",
+        "CredentialNotFoundError",
+        "InvalidCredentialsError",
+        "SourceError",
+        "TypeError",
+    ),
+    "CallbackAuth.averify": ("verify",),
+    "CallbackAuth.for_call": ("CredentialNotFoundError", "InvalidCredentialsError"),
 }
 
 

@@ -28,20 +28,40 @@ CASES = [
     (
         "kind-before-precedence",
         ".",
-        {},
+        {"BANDWIDTH_CREDENTIALS_TODAY": "2026-12-06"},
         ["check", "voice", "--sources", "dotenv:basic.env,dotenv:oauth.env"],
         [
             "voice    yes    bearer  oauth        dotenv:oauth.env (BW_ACCOUNT_ID, BW_CLIENT_ID, "
             "BW_CLIENT_SECRET)",
-            "  - voice: using OAuth client credentials; also found API user credentials, which "
-            "were ignored (OAuth is preferred over a static token, and both over Basic, "
-            "whatever the source order)",
+            "  - voice, messaging, numbers, account, mfa, phone-number-lookup, "
+            "toll-free-verification, endpoints: using OAuth client credentials; also found API "
+            "user credentials, which were ignored (OAuth is preferred over a static token, and "
+            "both over Basic, whatever the source order); Bandwidth decommissioned API users "
+            "(HTTP Basic) on 2026-12-02",
             "  - dotenv:basic.env has BW_VOICE_BASE_URL, but the OAuth client credentials for "
             "voice came from dotenv:oauth.env; endpoints are taken only from the credentials' "
             "own source, so it was ignored",
             "  - dotenv:basic.env has BW_ENVIRONMENT, but the OAuth client credentials for voice "
             "came from dotenv:oauth.env; endpoints are taken only from the credentials' own "
             "source, so it was ignored",
+        ],
+    ),
+    (
+        "api-user-decommissioned",
+        ".",
+        {
+            "BANDWIDTH_CREDENTIALS_TODAY": "2026-12-06",
+            "BW_ACCOUNT_ID": "920012",
+            "BW_USERNAME": "jdoe",
+            "BW_PASSWORD": "pw",
+        },
+        ["check", "voice", "--sources", "env"],
+        [
+            "voice    NO     basic   api_user     env (BW_ACCOUNT_ID, BW_USERNAME, BW_PASSWORD)",
+            "voice: API user (Basic): decommissioned by Bandwidth on 2026-12-02",
+            "  - Bandwidth decommissioned API user credentials (HTTP Basic) on 2026-12-02 and no "
+            "longer accepts them; set BW_CLIENT_ID and BW_CLIENT_SECRET (OAuth 2.0 client "
+            "credentials) instead",
         ],
     ),
     (

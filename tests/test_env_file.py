@@ -313,8 +313,8 @@ def test_bwcreds_explain_shows_the_file_variable_never_the_value(tmp_path: Path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
     env.update(
         BW_ACCOUNT_ID="920012",
-        BW_USERNAME="jdoe",
-        BW_PASSWORD_FILE=secret_file(tmp_path / "pw", CANARY_PASSWORD + "\n"),
+        BW_CLIENT_ID="CLI-1",
+        BW_CLIENT_SECRET_FILE=secret_file(tmp_path / "secret", CANARY_PASSWORD + "\n"),
     )
 
     explain = subprocess.run(
@@ -334,7 +334,7 @@ def test_bwcreds_explain_shows_the_file_variable_never_the_value(tmp_path: Path)
 
     assert explain.returncode == 0, explain.stderr
     assert check.returncode == 0, check.stderr
-    assert "BW_PASSWORD_FILE" in explain.stdout
-    assert "BW_PASSWORD_FILE" in check.stdout
+    assert "BW_CLIENT_SECRET_FILE" in explain.stdout
+    assert "BW_CLIENT_SECRET_FILE" in check.stdout
     for output in (explain.stdout, explain.stderr, check.stdout, check.stderr):
         assert CANARY_PASSWORD not in output

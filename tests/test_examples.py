@@ -26,9 +26,10 @@ def test_readme_command_checks_the_bundled_example() -> None:
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
-    voice = next(line for line in result.stdout.splitlines() if line.startswith("voice"))
-    assert voice.split()[:4] == ["voice", "yes", "basic", "api_user"]
+    rows = [line.split()[:4] for line in result.stdout.splitlines()[1:9]]
+    assert {tuple(row[1:]) for row in rows} == {("yes", "bearer", "oauth")}
     assert "correct-horse-battery-staple" not in result.stdout
+    assert "Xq7v2LmT9pRw4sZk8YbN3cHf6JdG5aUe" not in result.stdout
 
 
 def test_quickstart_example_runs() -> None:
@@ -43,4 +44,5 @@ def test_quickstart_example_runs() -> None:
 
     assert result.returncode == 0, result.stderr
     assert "https://messaging.bandwidth.com/api/v2/users/920012/messages" in result.stdout
+    assert "Authorization: Bearer ****" in result.stdout
     assert "correct-horse" not in result.stdout

@@ -975,6 +975,9 @@ def test_bwcreds_explain_over_a_secret_volume_masks_values(tmp_path: Path) -> No
         tmp_path / "bw", {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env["BANDWIDTH_CREDENTIALS_TODAY"] = (
+        "2026-11-30"  # Basic values, on a day Bandwidth still accepted them
+    )
 
     result = subprocess.run(
         [str(Path(sys.executable).with_name("bwcreds")), "explain", "--sources", f"file:{root}"],
@@ -1063,7 +1066,7 @@ def test_env_file_example_uses_the_file_convention() -> None:
 
     env = _env(template)
 
-    assert "BW_PASSWORD_FILE" in env
+    assert "BW_CLIENT_SECRET_FILE" in env
     assert isinstance(env["BW_ACCOUNT_ID"], dict)
     assert "secretKeyRef" in env["BW_ACCOUNT_ID"]
 

@@ -80,6 +80,9 @@ def test_entries_that_are_not_keys_are_skipped_and_reported(tmp_path: Path) -> N
 def test_bwcreds_explain_lists_the_skipped_entries(tmp_path: Path) -> None:
     root = crowded_dir(tmp_path / "bw")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env["BANDWIDTH_CREDENTIALS_TODAY"] = (
+        "2026-11-30"  # Basic values, on a day Bandwidth still accepted them
+    )
 
     result = subprocess.run(
         [BWCREDS, "explain", "--json", "--sources", f"file:{root}"],

@@ -52,6 +52,13 @@ NOT_LOADED = (
     "bandwidth_credentials._integrations",
     "bandwidth_credentials.providers.file",
     "bandwidth_credentials.providers.band",
+    # Callback verification: its hashing on first use, each framework only in its adapter.
+    "hmac",
+    "bandwidth_credentials.callbacks",
+    "flask",
+    "fastapi",
+    "starlette",
+    "django",
 )
 
 CODE = (
@@ -150,3 +157,40 @@ def test_bwcreds_exec_stays_within_its_import_budget(tmp_path: object) -> None:
     assert user == "jdoe"
     loaded = set(modules.split())
     assert sorted(name for name in EXEC_NOT_LOADED if name in loaded) == []
+
+
+def test_callback_credentials_in_the_environment_keep_the_budget(tmp_path: object) -> None:
+    credentials = {
+        "BW_ACCOUNT_ID": "920012",
+        "BW_CLIENT_ID": "cid",
+        "BW_CLIENT_SECRET": "s",
+        "BW_CALLBACK_USERNAME": "cb",
+        "BW_CALLBACK_PASSWORD": "cb-pw",
+        "BW_WEBHOOK_SECRET": "key",
+    }
+
+    last = run_fresh(CODE.format(act="b.get_callback_auth(app='sales')"), credentials, tmp_path)
+
+    loaded = set(last.split())
+    assert sorted(n for n in NOT_LOADED if n in loaded and n not in SHOWING) == []
+
+
+def test_verifying_through_the_wsgi_middleware_loads_no_framework(tmp_path: object) -> None:
+    code = (
+        "import sys, io\n"
+        "from bandwidth_credentials.callbacks.wsgi import CallbackAuthMiddleware\n"
+        "inner = lambda environ, start: [b'ok']\n"
+        "app = CallbackAuthMiddleware(inner)\n"
+        "environ = {'HTTP_AUTHORIZATION': 'Basic Y2I6Y2ItcHc=', 'CONTENT_LENGTH': '2',\n"
+        "           'wsgi.input': io.BytesIO(b'{}')}\n"
+        "print(app(environ, lambda status, headers: None))\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+
+    last = run_fresh(
+        code, {"BW_CALLBACK_USERNAME": "cb", "BW_CALLBACK_PASSWORD": "cb-pw"}, tmp_path
+    )
+
+    loaded = set(last.split())
+    assert sorted(loaded & {"flask", "werkzeug", "fastapi", "starlette", "django"}) == []
+    assert "bandwidth_credentials.callbacks.wsgi" in loaded

@@ -108,6 +108,26 @@ CASES: dict[str, Case] = {
         ("pip install '.[sdk]'",), "python -c 'import bandwidth; print(\"sdk ok\")'", ("sdk ok",)
     ),
     "testing": Case(("pip install '.[testing]'",), FIXTURES, ("bandwidth_isolation",)),
+    "flask": Case(
+        ("pip install '.[flask]'",),
+        "python -c 'import bandwidth_credentials.callbacks.flask; print(\"flask ok\")'",
+        ("flask ok",),
+    ),
+    "fastapi": Case(
+        ("pip install '.[fastapi]'",),
+        "python -c 'import bandwidth_credentials.callbacks.fastapi; print(\"fastapi ok\")'",
+        ("fastapi ok",),
+    ),
+    "fastapi example": Case(
+        ("pip install '.[fastapi]' uvicorn",),
+        "cd examples/callbacks && python -c 'import uvicorn, fastapi_app; print(\"example ok\")'",
+        ("example ok",),
+    ),
+    "django": Case(
+        ("pip install '.[django]'",),
+        "python -c 'import bandwidth_credentials.callbacks.django; print(\"django ok\")'",
+        ("django ok",),
+    ),
     "published core": Case(("pip install bandwidth-credentials",), PROVIDERS, CORE, published=True),
     "published vault": Case(
         ("pip install bandwidth-credentials bandwidth-credentials-vault",),

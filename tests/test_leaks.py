@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import subprocess
@@ -76,7 +77,46 @@ SCENARIOS: list[tuple[str, dict[str, object]]] = [
         "messaging token only",
         {"accountId": "1", "apiToken": "canary-token-0d1e", "apiSecret": CANARY_SECRET},
     ),
+    # Callback credentials (get_callback_auth(): verify, for_call's errors, check/explain).
+    (
+        "callback colon in username",
+        {"callbackUsername": CANARY_PASSWORD + ":x", "callbackPassword": CANARY_SECRET},
+    ),
+    (
+        "callback newline in password",
+        {"callbackUsername": "u", "callbackPassword": CANARY_PASSWORD + "\n" + CANARY_SECRET},
+    ),
+    ("tfv secret too long", {"tfvWebhookSecret": CANARY_PASSWORD * 8}),
+    ("previous webhook key alone", {"webhookPreviousSecret": CANARY_SECRET}),
+    (
+        "callback conflicting values",
+        {
+            "callbackUsername": "u",
+            "callbackPassword": CANARY_PASSWORD,
+            "BW_CALLBACK_PASSWORD": CANARY_SECRET,
+        },
+    ),
+    (
+        "callback half pair per application",
+        {"salesCallbackPassword": CANARY_PASSWORD, "webhookSecret": CANARY_SECRET},
+    ),
+    (
+        "callback credentials ready",
+        {
+            "callbackUsername": "u",
+            "callbackPassword": CANARY_PASSWORD,
+            "webhookSecret": CANARY_SECRET,
+            "salesTfvWebhookSecret": "canary-token-0d1e-sixteen",
+        },
+    ),
 ]
+
+# What a caller sends: the canaries in every callback header, to be refused unechoed.
+_SENT = {
+    "Authorization": "Basic " + base64.b64encode(f"u:{CANARY_SECRET}".encode()).decode(),
+    "X-Bandwidth-Signature-SHA-256": base64.b64encode(CANARY_PASSWORD.encode()[:32]).decode(),
+    "x-bandwidth-signature-hmac-sha256": "canary-client-secret-9f",
+}
 
 
 @pytest.mark.parametrize(("name", "values"), SCENARIOS, ids=[s[0] for s in SCENARIOS])
@@ -101,6 +141,14 @@ def test_no_canary_in_errors_logs_warnings_or_reprs(
             texts += [repr(resolution.keys), repr(resolution.notes)]
         except CredentialsError as exc:
             texts.append(full_error_text(exc))
+        for app in (None, "sales"):
+            callbacks = resolver.get_callback_auth(app)
+            texts.append(repr(callbacks))
+            for headers in ({}, _SENT, {"Authorization": _SENT["Authorization"]}):
+                try:
+                    texts.append(repr(callbacks.verify(headers, b"{}")))
+                except CredentialsError as exc:
+                    texts.append(full_error_text(exc))
 
     texts += [record.getMessage() for record in caplog.records]
     texts += [str(w.message) for w in caught_warnings]
@@ -144,6 +192,15 @@ CLI_ENVS = [
         "BW_USERNAME": "u",
         "BW_PASSWORD": CANARY_PASSWORD,
     },
+    {
+        "BW_CALLBACK_USERNAME": "u",
+        "BW_CALLBACK_PASSWORD": CANARY_PASSWORD,
+        "BW_CALLBACK_PREVIOUS_USERNAME": "u",
+        "BW_CALLBACK_PREVIOUS_PASSWORD": "canary-token-0d1e",
+        "BW_SALES_WEBHOOK_SECRET": CANARY_SECRET,
+        "BW_TFV_WEBHOOK_SECRET": "canary-client-secret-9f",
+    },
+    {"BW_CALLBACK_USERNAME": CANARY_SECRET + ":", "BW_CALLBACK_PASSWORD": CANARY_PASSWORD},
 ]
 
 

@@ -11,6 +11,9 @@ import bandwidth_credentials as bc
 PUBLIC = {
     "SERVICE_NAMES",
     "BasicDeprecationWarning",
+    "CallbackAuth",
+    "CallbackAuthError",
+    "CallbackVerification",
     "ConfigurationError",
     "CredentialNotFoundError",
     "CredentialsError",
@@ -36,6 +39,7 @@ PUBLIC = {
     "available_providers",
     "configure",
     "get_auth",
+    "get_callback_auth",
     "invalidate",
     "parse_source",
     "register_provider",

@@ -52,4 +52,8 @@ def test_annotations_resolve(name: str, obj: object) -> None:
 def test_the_entry_points_report_their_types() -> None:
     hints = typing.get_type_hints(bandwidth_credentials.get_auth)
 
-    assert hints == {"service": str, "return": bandwidth_credentials.ServiceAuth}
+    assert hints == {
+        "service": str,
+        "account_id": str | None,
+        "return": bandwidth_credentials.ServiceAuth,
+    }

@@ -225,7 +225,7 @@ def test_check_online_oauth_table(token_server: TokenServer) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["SERVICE", "READY", "ACCOUNT", "CHECK", "DETAIL"]
     assert lines[1].split()[:4] == ["voice", "yes", "920012", "verified"]
-    assert "accounts 920012; roles HTTP Voice; Build account: no" in result.stdout
+    assert "accounts 920012 (configured); roles HTTP Voice; Build account: no" in result.stdout
     assert token_server.issued[0] not in result.stdout + result.stderr
 
 

@@ -10,9 +10,19 @@ URI syntax, the variable names and the error types.
 """
 
 from ._auth import ServiceAuth
+from ._callback_auth import CallbackAuth
 from ._checks import Provenance
-from ._default import aget_auth, configure, get_auth, invalidate, reload, verify
+from ._default import (
+    aget_auth,
+    configure,
+    get_auth,
+    get_callback_auth,
+    invalidate,
+    reload,
+    verify,
+)
 from ._errors import (
+    CallbackAuthError,
     ConfigurationError,
     CredentialNotFoundError,
     CredentialsError,
@@ -30,7 +40,7 @@ from ._factory import BasicDeprecationWarning
 from ._provider import Fetched, Provider, Source, parse_source
 from ._registry import available_providers, register_provider, unregister_provider
 from ._resolver import Resolver
-from ._results import TokenClaims, Verification
+from ._results import CallbackVerification, TokenClaims, Verification
 from ._schema import SERVICE_NAMES
 
 __version__ = "0.1.0"
@@ -39,6 +49,9 @@ __version__ = "0.1.0"
 __all__ = [
     "SERVICE_NAMES",
     "BasicDeprecationWarning",
+    "CallbackAuth",
+    "CallbackAuthError",
+    "CallbackVerification",
     "ConfigurationError",
     "CredentialNotFoundError",
     "CredentialsError",
@@ -64,6 +77,7 @@ __all__ = [
     "available_providers",
     "configure",
     "get_auth",
+    "get_callback_auth",
     "invalidate",
     "parse_source",
     "register_provider",

@@ -52,9 +52,11 @@ class Owner(Protocol):
     """What built a ``ServiceAuth`` and knows its current successor (a resolver, or the
     handle of the default resolver, which follows ``configure()``)."""
 
-    def get_auth(self, service: str) -> ServiceAuth: ...
+    def get_auth(self, service: str, account_id: str | None = None) -> ServiceAuth: ...
 
-    def get_auth_nowait(self, service: str) -> ServiceAuth | None: ...
+    def get_auth_nowait(
+        self, service: str, account_id: str | None = None
+    ) -> ServiceAuth | None: ...
 
     def invalidate(self, seen: ServiceAuth | None = None) -> None: ...
 
@@ -92,6 +94,7 @@ class ServiceAuth:
     __slots__ = (
         "_authorization",
         "_bearer",
+        "_chosen",
         "_owner",
         "_password",
         "_password_str",
@@ -120,6 +123,9 @@ class ServiceAuth:
     _authorization: str | None
     _bearer: BearerSource | None
     _owner: Owner | None
+    #: Made for an account the caller chose (``get_auth(service, account_id=...)``):
+    #: :meth:`current` keeps that account instead of following the configured one.
+    _chosen: bool
 
     def __init__(
         self,
@@ -157,6 +163,7 @@ class ServiceAuth:
             "_authorization": authorization,
             "_bearer": bearer,
             "_owner": owner,
+            "_chosen": False,
         }
         for name, value in values.items():
             object.__setattr__(self, name, value)
@@ -273,7 +280,11 @@ class ServiceAuth:
 
     def _current_nowait(self) -> ServiceAuth | None:
         """:meth:`current` if the resolver has it cached with no fetch due, else ``None``."""
-        return self if self._owner is None else self._owner.get_auth_nowait(self.service)
+        if self._owner is None:
+            return self
+        if self._chosen:
+            return self._owner.get_auth_nowait(self.service, self.account_id)
+        return self._owner.get_auth_nowait(self.service)
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Say that the API refused these credentials (an HTTP 401).
@@ -282,7 +293,9 @@ class ServiceAuth:
         ``Authorization`` value that was refused, when given), so the next call fetches
         a new one; otherwise the resolver fetches the credentials again on its next
         call. Many callers reporting the same refusal cause one fetch. Nothing is fetched
-        here and nothing is raised.
+        here and nothing is raised. Basic credentials refused by one of Bandwidth's hosts on
+        or after 2026-12-02 log one error per service naming the decommissioning of API
+        users and how to move to client credentials (:mod:`._decommission`).
 
         >>> if response.status_code == 401:                         # doctest: +SKIP
         ...     auth.invalidate(response.request.headers["Authorization"])
@@ -291,19 +304,29 @@ class ServiceAuth:
             assert self._bearer is not None
             token = rejected.split(" ", 1)[1] if rejected and " " in rejected else rejected
             self._bearer.invalidate(token)
-        elif self._owner is not None:
+            return
+        if self._authorization is not None:
+            from ._decommission import report_refusal  # Basic refused by Bandwidth: say why
+
+            report_refusal(self)
+        if self._owner is not None:
             self._owner.invalidate(self)
 
     def current(self) -> ServiceAuth:
         """The resolver's current auth object for this service (this one, or a newer one
-        after a refresh or rotation).
+        after a refresh or rotation); for the same account when this one was made for an
+        account the caller chose (``get_auth(service, account_id=...)``).
 
         >>> auth = auth.current()                                   # doctest: +SKIP
 
         Raises what :meth:`Resolver.get_auth` raises (:class:`CredentialNotFoundError`,
         :class:`SourceError`, ...) when the resolver can no longer produce credentials.
         """
-        return self if self._owner is None else self._owner.get_auth(self.service)
+        if self._owner is None:
+            return self
+        if self._chosen:
+            return self._owner.get_auth(self.service, self.account_id)
+        return self._owner.get_auth(self.service)
 
     def httpx_auth(self) -> httpx.Auth:
         """An ``httpx.Auth`` for sync and async clients: it sets the ``Authorization``

@@ -171,12 +171,24 @@ def _environment_problem(value: str) -> str | None:
     return None
 
 
+def _shared_secret_problem(value: str) -> str | None:
+    # Bandwidth's Toll-Free Verification webhook subscription: sharedSecretKey is 16 to 64
+    # printable ASCII characters.
+    if not 16 <= len(value) <= 64 or not all(" " <= char <= "~" for char in value):
+        return "must be 16 to 64 printable ASCII characters (Bandwidth's sharedSecretKey rule)"
+    return None
+
+
 _CHECKS = {
     "access_token": _token_problem,
     "account_id": _account_problem,
     "username": _colon_problem,
     "client_id": _colon_problem,
     "environment": _environment_problem,
+    "callback_username": _colon_problem,
+    "callback_previous_username": _colon_problem,
+    "tfv_webhook_secret": _shared_secret_problem,
+    "tfv_webhook_previous_secret": _shared_secret_problem,
 }
 
 

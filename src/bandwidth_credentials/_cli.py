@@ -11,14 +11,16 @@ import argparse
 import sys
 import warnings
 
+from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
+from ._decommission import DECOMMISSIONED, decommissioned
 from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
 from ._resolver import Resolver
-from ._schema import SERVICE_NAMES, SERVICES, canonical_service
+from ._schema import KINDS, SERVICE_NAMES, SERVICES, canonical_service
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -33,8 +35,8 @@ def _printable(text: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
 
 
-def _resolver(sources: str | None) -> Resolver:
-    return Resolver(sources) if sources else Resolver()
+def _resolver(sources: str | None, *, offline: bool = False) -> Resolver:
+    return Resolver(sources or None, offline=offline)
 
 
 def _services(names: Sequence[str]) -> list[str]:
@@ -50,13 +52,104 @@ def _where(provenance: dict[str, Any]) -> str:
     return "; ".join(f"{source} ({', '.join(keys)})" for source, keys in by_source.items())
 
 
-def _notes(resolution: Resolution | None, services: Sequence[str], basic: bool) -> list[str]:
+def _notes(
+    resolution: Resolution | None, services: Sequence[str], basic: bool, offline: bool = True
+) -> list[str]:
     """Notes about the services asked for (and about none in particular), each once."""
     wanted = set(services) | {""}
     notes = [text for scope, text in (resolution.notes if resolution else ()) if scope in wanted]
     if basic:
         notes.append(basic_notice())
+    waiting = [name for name in services if _waiting(resolution, name, offline) is not None]
+    if waiting:
+        notes.append(account_note(waiting))
     return list(dict.fromkeys(notes))
+
+
+def _waiting(resolution: Resolution | None, name: str, offline: bool) -> Any:
+    """``(credentials, provenance)`` of an OAuth service whose account id only the access
+    token can name, when resolved offline (no token asked for); else ``None``."""
+    if not offline or resolution is None:
+        return None
+    return resolution.pending.get(name)
+
+
+def account_note(services: Sequence[str]) -> str:
+    """What offline ``check``/``explain`` say for OAuth services without an account id."""
+    return (
+        f"{', '.join(services)}: no account id is configured; it will be taken from the access "
+        "token when the token lists exactly one account (bwcreds check --online shows its "
+        "accounts); to choose one, set BW_ACCOUNT_ID (or account_id in the credentials' source)"
+    )
+
+
+#: How the FROM column and ``explain`` name an account id the access token will supply.
+FROM_TOKEN = "account from the access token"
+
+
+def _chosen_entry(outcome: Any, account_id: str) -> dict[str, Any]:
+    """``check``'s entry for a service's credentials with ``--account-id`` (offline:
+    nothing is checked against the access token here)."""
+    from ._discovery import with_account
+
+    credentials, provenance = outcome
+    credentials = with_account(credentials, account_id)
+    provenance = {field: p for field, p in provenance.items() if field != "account_id"}
+    entry: dict[str, Any] = {
+        "ready": True,
+        "scheme": KINDS[credentials.kind].scheme,
+        "kind": credentials.kind,
+        "environment": credentials.environment,
+        "base_url": credentials.base_url,
+        "account_id": account_id,
+        "account_from": "--account-id",
+        "sources": {field: [p.source, p.key] for field, p in provenance.items()},
+        "where": f"{_where(provenance)}; account {account_id} from --account-id",
+    }
+    reason = decommissioned(credentials.kind, credentials.base_url)
+    if reason is not None:
+        entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+    return entry
+
+
+def _entry(
+    name: str, resolver: Resolver, resolution: Resolution, account_id: str | None = None
+) -> dict[str, Any]:
+    """``check``'s entry for a service that resolved: ready unless Basic credentials are
+    bound for Bandwidth's hosts after the decommissioning (:mod:`._decommission`), or
+    waiting for the access token to name the account (nothing fetched offline)."""
+    pending = resolution.pending.get(name)
+    if account_id is not None:
+        outcome = resolution.services[name]
+        return _chosen_entry(pending if isinstance(outcome, Exception) else outcome, account_id)
+    if pending is not None:
+        credentials, provenance = pending
+        return {
+            "ready": True,
+            "scheme": KINDS[credentials.kind].scheme,
+            "kind": credentials.kind,
+            "environment": credentials.environment,
+            "base_url": None,
+            "account_id": None,
+            "account_from": "access token",
+            "sources": {field: [p.source, p.key] for field, p in provenance.items()},
+            "where": f"{_where(dict(provenance))}; {FROM_TOKEN}",
+        }
+    auth = resolver.get_auth(name)
+    entry: dict[str, Any] = {
+        "ready": True,
+        "scheme": auth.scheme,
+        "kind": auth.kind,
+        "environment": auth.environment,
+        "base_url": auth.base_url,
+        "account_id": auth.account_id,
+        "sources": {field: [p.source, p.key] for field, p in auth.provenance.items()},
+        "where": _where(dict(auth.provenance)),
+    }
+    reason = decommissioned(auth.kind, auth.base_url)
+    if reason is not None:
+        entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+    return entry
 
 
 def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | None]:
@@ -69,8 +162,9 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    check_account_argument(args.account_id)
     services = _services(args.services)
-    resolver = _resolver(args.sources)
+    resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
         from ._cli_online import check_online
 
@@ -80,26 +174,33 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
         outcome = resolution.services[name] if resolution is not None else failure
-        if isinstance(outcome, Exception) or outcome is None:
-            entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
+        if _waiting(resolution, name, offline=True) is not None or (
+            resolution is not None and not isinstance(outcome, Exception)
+        ):
+            assert resolution is not None
+            entry.update(_entry(name, resolver, resolution, args.account_id))
         else:
-            auth = resolver.get_auth(name)
-            entry.update(
-                ready=True,
-                scheme=auth.scheme,
-                kind=auth.kind,
-                environment=auth.environment,
-                base_url=auth.base_url,
-                sources={field: [p.source, p.key] for field, p in auth.provenance.items()},
-                where=_where(dict(auth.provenance)),
-            )
+            entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
         results.append(entry)
-    ready = all(entry["ready"] for entry in results)
+    callbacks = callback_entries(resolution, _printable)
+    # Callback credentials count when every service is checked (no SERVICE named).
+    counted = [*results, *callbacks] if not args.services else results
+    ready = all(entry["ready"] for entry in counted)
     basic = any(entry.get("scheme") == "basic" for entry in results)
-    notes = _notes(resolution, services, basic)
+    scopes = [*services, *(["callbacks"] if callbacks else [])]
+    notes = _notes(resolution, scopes, basic, offline=args.account_id is None)
+    if args.account_id is not None and any(e.get("scheme") == "bearer" for e in results):
+        notes.append(
+            f"account {args.account_id} (--account-id) is checked against the access token's "
+            "accounts by bwcreds check --online; nothing was sent now"
+        )
     from ._verify import environment_note  # the online check's module: not for exec
 
-    environment = environment_note(resolver.get_auth(e["service"]) for e in results if e["ready"])
+    environment = environment_note(
+        auth
+        for auth in (resolver.get_auth_nowait(e["service"]) for e in results if e.get("base_url"))
+        if auth is not None
+    )
     notes += [environment] if environment else []
     skipped = list(resolver.skipped()) if resolution is not None else []
     if args.json:
@@ -110,6 +211,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -117,10 +220,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_OK if ready else EXIT_NOT_READY
     rows = [["SERVICE", "READY", "SCHEME", "CREDENTIALS", "FROM"]]
     for entry in results:
-        if entry["ready"]:
-            rows.append([entry["service"], "yes", entry["scheme"], entry["kind"], entry["where"]])
+        ready_cell = "yes" if entry["ready"] else "NO"
+        if "where" in entry:
+            rows.append(
+                [entry["service"], ready_cell, entry["scheme"], entry["kind"], entry["where"]]
+            )
         else:
-            rows.append([entry["service"], "NO", "-", "-", "-"])
+            rows.append([entry["service"], ready_cell, "-", "-", "-"])
     table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
@@ -135,30 +241,49 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {entry['error']}\n")
+    write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    resolver = _resolver(args.sources)
+    resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
         err.write(f"bwcreds: {failure}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
+    chosen = args.account_id
     for name, outcome in resolution.services.items():
-        if isinstance(outcome, Exception):
+        waiting = _waiting(resolution, name, offline=not args.online or chosen is not None)
+        if isinstance(outcome, Exception) and waiting is None:
             per_service.append({"service": name, "ready": False, "error": str(outcome)})
             continue
-        credentials, provenance = outcome
+        credentials, provenance = outcome if waiting is None else waiting  # type: ignore[misc]
+        if chosen is not None:
+            provenance = {f: p for f, p in provenance.items() if f != "account_id"}
         fields = [
             {"field": field, "source": p.source, "key": _printable(p.key), "version": p.version}
             for field, p in provenance.items()
         ]
-        per_service.append(
-            {"service": name, "ready": True, "kind": credentials.kind, "fields": fields}
-        )
+        entry: dict[str, Any] = {"service": name, "ready": True, "kind": credentials.kind}
+        if chosen is not None:
+            entry["account_from"] = "--account-id"
+            fields.insert(0, {"field": "account_id", "source": "--account-id", "key": chosen,
+                              "version": None})  # fmt: skip
+            problem = _account_problem(resolver, name, chosen, online=args.online)
+            if problem is not None:
+                entry.update(ready=False, error=problem)
+        elif waiting is not None:
+            entry["account_from"] = "access token"
+            fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
+                              "version": None})  # fmt: skip
+        else:
+            reason = decommissioned(credentials.kind, credentials.base_url)
+            if reason is not None:
+                entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+        per_service.append({**entry, "fields": fields})
     keys = [
         {
             "source": report.source,
@@ -171,13 +296,22 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for report in resolution.keys
     ]
     skipped = list(resolver.skipped())
-    ready = all(entry["ready"] for entry in per_service)
+    callbacks = callback_entries(resolution, _printable)
+    ready = all(entry["ready"] for entry in [*per_service, *callbacks])
     basic = any(
         not isinstance(o, Exception) and o[0].kind in ("api_user", "messaging_token")
         for o in resolution.services.values()
     )
-    notes = _notes(resolution, list(SERVICE_NAMES), basic)
+    scopes = [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])]
+    notes = _notes(resolution, scopes, basic, offline=not args.online)
+    notes += [f"{e['service']}: {e['error']}" for e in per_service if "reason" in e]
     code = EXIT_OK if ready else EXIT_NOT_READY
+    tokens: list[str] = []
+    if args.online:
+        from ._cli_online import token_lines
+
+        ready_services = [e["service"] for e in per_service if e["ready"]]
+        tokens = token_lines(resolver, ready_services, chosen)
     if args.json:
         document = {
             "ready": ready,
@@ -187,6 +321,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "keys": keys,
             "notes": notes,
         }
+        if args.online:
+            document["access_token"] = tokens
+        if callbacks:
+            document["callbacks"] = callbacks
         import json
 
         json.dump(document, out, indent=2)
@@ -196,13 +334,14 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(", ".join(s.uri for s in resolver.sources) + "\n\n")
     rows = [["SERVICE", "FIELD", "SOURCE", "KEY", "VERSION"]]
     for entry in per_service:
-        if not entry["ready"]:
+        if "fields" not in entry:
             rows.append([entry["service"], "-", "not ready", "-", "-"])
             continue
         for field in entry["fields"]:
             row = [entry["service"], field["field"], field["source"], field["key"]]
             rows.append([*row, field["version"] or "-"])
     table(rows, out)
+    write_callback_section(out, callbacks, table, explain=True)
     if keys:
         out.write("\nkeys found:\n")
         rows = [["SOURCE", "KEY", "FIELD", "FOR", "VALUE", "STATUS"]]
@@ -218,9 +357,38 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 ]
             )
         table(rows, out)
+    write_list(out, "access token", tokens)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return code
+
+
+def _account_problem(resolver: Resolver, name: str, account_id: str, online: bool) -> str | None:
+    """Why ``account_id`` cannot be used for ``name`` (asked of the access token only
+    ``online``; offline only its form is checked), or ``None``. A malformed id is a
+    :class:`ConfigurationError` (exit 2)."""
+    check_account_argument(account_id)
+    if not online:
+        return None
+    try:
+        resolver.get_auth(name, account_id)
+    except ConfigurationError:
+        raise
+    except CredentialsError as exc:
+        return str(exc)
+    return None
+
+
+def check_account_argument(account_id: str | None) -> None:
+    """Raise :class:`ConfigurationError` for an ``--account-id`` that is not a numeric
+    account id (the same rule as ``BW_ACCOUNT_ID``)."""
+    if account_id is None:
+        return
+    from ._checks import problem_of
+
+    problem = problem_of("account_id", account_id)
+    if problem is not None:
+        raise ConfigurationError(f"--account-id {problem}")
 
 
 def _value_column(status: str, secret: bool) -> str:
@@ -254,6 +422,10 @@ def _parser() -> argparse.ArgumentParser:
         "comma-separated source URIs, highest precedence first "
         "(default: $BANDWIDTH_CREDENTIALS_SOURCES, else env,dotenv:.env?optional=true)"
     )
+    account_help = (
+        "use this account with the configured credentials (a client credential's token may "
+        "list several); checked against the access token's accounts with --online"
+    )
     check = commands.add_parser("check", help="is each service ready, and from where?")
     check.add_argument("services", nargs="*", metavar="SERVICE", help="default: all services")
     check.add_argument("--sources", help=sources_help)
@@ -264,14 +436,26 @@ def _parser() -> argparse.ArgumentParser:
         help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
         "one GET of the account resource with Basic credentials",
     )
+    check.add_argument("--account-id", metavar="ID", help=account_help)
     check.set_defaults(run=_check)
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)
     explain.add_argument("--json", action="store_true", help="machine-readable output")
+    explain.add_argument(
+        "--online",
+        action="store_true",
+        help="also fetch the OAuth access token: the account it names, its accounts, roles "
+        "and Build flag",
+    )
+    explain.add_argument("--account-id", metavar="ID", help=account_help)
     explain.set_defaults(run=_explain)
     providers = commands.add_parser("providers", help="list the installed source schemes")
     providers.set_defaults(run=_providers)
     add_exec_command(commands, sources_help)
+    add_callback_command(commands, sources_help)
+    from ._cli_token import add_token_command
+
+    add_token_command(commands, sources_help)
     return parser
 
 

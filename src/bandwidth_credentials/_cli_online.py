@@ -12,12 +12,16 @@ import json
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ._checks import problem_of
 from ._cli_output import table, write_list
+from ._discovery import ACCOUNTS_CLAIM
+from ._errors import CredentialsError, TokenError
 from ._factory import basic_notice
 from ._resolver import Resolver
+from ._results import TokenClaims
 from ._verify import Verification, environment_note, verify
 
-__all__ = ["check_online"]
+__all__ = ["check_online", "token_lines"]
 
 EXIT_OK, EXIT_NOT_READY = 0, 1
 
@@ -59,26 +63,89 @@ def _notes(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
     return notes
 
 
-def _tokens(results: Sequence[Verification]) -> list[str]:
-    """One line per distinct token's claims: accounts, roles, Build flag."""
+def _origin(resolver: Resolver, service: str, account_id: str | None) -> str:
+    """Where ``service``'s account id came from: ``--account-id``, ``from the access
+    token`` or ``configured``."""
+    if account_id is not None:
+        return "--account-id"
+    try:
+        account = resolver.get_auth(service).provenance.get("account_id")
+    except CredentialsError:
+        return "configured"
+    if account is not None and account.key == ACCOUNTS_CLAIM:
+        return "from the access token"
+    return "configured"
+
+
+def _claims_line(claims: TokenClaims, used: dict[str, str]) -> str:
+    """``accounts 1 (configured), 2; roles ...; Build account: no``: every account the
+    token lists, the ones in use marked with where they came from."""
+    # Only entries that are account ids: the claim is the server's text.
+    listed = [a for a in claims.accounts if problem_of("account_id", a) is None]
+    accounts = [f"{a} ({used[a]})" if a in used else a for a in listed]
+    build = "yes (voice only)" if claims.express else "no"
+    return (
+        f"accounts {', '.join(accounts) or '(none)'}; "
+        f"roles {', '.join(claims.roles) or '(none)'}; Build account: {build}"
+    )
+
+
+def _tokens(
+    resolver: Resolver, results: Sequence[Verification], account_id: str | None
+) -> list[str]:
+    """One line per distinct token's claims: accounts (marking the one in use), roles,
+    Build flag."""
+    used: dict[str, str] = {}
+    for result in results:
+        if result.claims is not None and result.account_id:
+            used.setdefault(result.account_id, _origin(resolver, result.service, account_id))
     lines: dict[str, None] = {}
     for result in results:
-        claims = result.claims
-        if claims is None:
-            continue
-        build = "yes (voice only)" if claims.express else "no"
-        lines[
-            f"accounts {', '.join(claims.accounts) or '(none)'}; "
-            f"roles {', '.join(claims.roles) or '(none)'}; Build account: {build}"
-        ] = None
+        if result.claims is not None:
+            lines[_claims_line(result.claims, used)] = None
     return list(lines)
+
+
+def token_lines(
+    resolver: Resolver, services: Sequence[str], account_id: str | None = None
+) -> list[str]:
+    """``explain --online``'s access-token section: per distinct token the accounts (the
+    one each service uses marked), roles and Build flag; a failed token request says why.
+    Never the token."""
+    lines: dict[str, None] = {}
+    used: dict[str, str] = {}
+    found: list[TokenClaims] = []
+    for name in services:
+        try:
+            auth = resolver.get_auth(name, account_id)
+            if auth.scheme != "bearer":
+                continue
+            claims = auth.token_claims()
+        except TokenError as exc:
+            lines[f"{name}: {exc}"] = None
+            continue
+        if claims is None:
+            lines[f"{name}: the access token is not a JWT: no claims to read"] = None
+            continue
+        used.setdefault(auth.account_id, _origin(resolver, name, account_id))
+        found.append(claims)
+    for claims in found:
+        lines[_claims_line(claims, used)] = None
+    return list(lines)
+
+
+def _account_cell(resolver: Resolver, result: Verification, account_id: str | None) -> str:
+    if not result.account_id:
+        return "-"
+    origin = _origin(resolver, result.service, account_id)
+    return result.account_id if origin == "configured" else f"{result.account_id} ({origin})"
 
 
 def check_online(
     args: argparse.Namespace, services: list[str], resolver: Resolver, out: TextIO
 ) -> int:
     """Run the online check for ``services`` and print it (a table, or ``--json``)."""
-    results = verify(services, resolver=resolver)
+    results = verify(services, resolver=resolver, account_id=args.account_id)
     ready = all(result.ready for result in results)
     notes = _notes(resolver, results)
     code = EXIT_OK if ready else EXIT_NOT_READY
@@ -99,7 +166,7 @@ def check_online(
             [
                 result.service,
                 "yes" if result.ready else "NO",
-                result.account_id or "-",
+                _account_cell(resolver, result, args.account_id),
                 result.outcome,
                 result.detail if result.scheme is not None else "see below",
             ]
@@ -110,7 +177,7 @@ def check_online(
         out.write("\n")
         for result in unresolved:
             out.write(f"{result.service}: {result.detail}\n")
-    tokens = _tokens(results)
+    tokens = _tokens(resolver, results, args.account_id)
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)
     return code

@@ -13,12 +13,23 @@ import time
 from collections.abc import Callable, Iterable, Sequence  # the public API's annotations
 
 from ._auth import ServiceAuth
+from ._callback_auth import DEFAULT_RESOLVER, CallbackAuth
+from ._callback_creds import CallbackCredentials
 from ._lifecycle import on_fork
 from ._resolver import Resolver, SourceLike
 from ._results import Verification
-from ._schema import document_services
+from ._schema import app_scope, document_services
 
-__all__ = ["DEFAULT", "aget_auth", "configure", "get_auth", "invalidate", "reload", "verify"]
+__all__ = [
+    "DEFAULT",
+    "aget_auth",
+    "configure",
+    "get_auth",
+    "get_callback_auth",
+    "invalidate",
+    "reload",
+    "verify",
+]
 
 _default: Resolver | None = None
 # What the lookup path reads: the default resolver with its clock, as one object, so a
@@ -42,6 +53,7 @@ def _install(resolver: Resolver | None) -> Resolver | None:
     global _default, _lookup
     previous, _default = _default, resolver
     _lookup = None if resolver is None else (resolver, resolver._clock)
+    DEFAULT_RESOLVER[0] = resolver
     return previous
 
 
@@ -60,17 +72,28 @@ class _DefaultHandle:
 
     __slots__ = ()
 
-    def get_auth(self, service: str) -> ServiceAuth:
-        return get_auth(service)
+    def get_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
+        return get_auth(service, account_id)
 
-    def get_auth_nowait(self, service: str) -> ServiceAuth | None:
+    def get_auth_nowait(self, service: str, account_id: str | None = None) -> ServiceAuth | None:
         resolver = _default
-        return None if resolver is None else resolver.get_auth_nowait(service)
+        return None if resolver is None else resolver.get_auth_nowait(service, account_id)
 
     def invalidate(self, seen: ServiceAuth | None = None) -> None:
         resolver = _default
         if resolver is not None:
             resolver.invalidate(seen)
+
+    def _callback_resolver(self) -> Resolver:
+        resolver = _default
+        return resolver if resolver is not None else _resolver()
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+        return self._callback_resolver()._callback_credentials(scope)
+
+    def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None:
+        resolver = _default
+        return None if resolver is None else resolver._callback_credentials_nowait(scope)
 
     def __repr__(self) -> str:
         return "<the default resolver>"
@@ -79,7 +102,7 @@ class _DefaultHandle:
 DEFAULT = _DefaultHandle()
 
 
-def get_auth(service: str) -> ServiceAuth:
+def get_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """Return the ready auth object for one Bandwidth API, from the default resolver.
 
     >>> from bandwidth_credentials import get_auth
@@ -93,6 +116,14 @@ def get_auth(service: str) -> ServiceAuth:
     :class:`ServiceAuth` carries ``base_url`` (the API's base URL for the account, from
     each API's reference), ``headers()`` and ``scheme`` (``"basic"`` or ``"bearer"``).
 
+    ``account_id`` asks for another account with the same credentials (a client
+    credential's token may list several, in its ``accounts`` claim), checked against that
+    claim when the token lists any; see :meth:`Resolver.get_auth`. Without it, the
+    configured account, else the token's only one.
+
+    >>> get_auth("voice", account_id="920013").base_url             # doctest: +SKIP
+    'https://voice.bandwidth.com/api/v2/accounts/920013'
+
     The default resolver reads ``BANDWIDTH_CREDENTIALS_SOURCES`` on first use (default
     ``env,dotenv:.env?optional=true``); :func:`configure` replaces it. The first call
     resolves every source (concurrent first callers share that one resolution); later
@@ -103,7 +134,8 @@ def get_auth(service: str) -> ServiceAuth:
         UnknownServiceError: (also a ``ValueError``) an unknown name; ``.valid`` lists
             the canonical ones.
         CredentialNotFoundError: no source holds complete credentials for the service;
-            ``.sources`` and ``.notes`` say what was consulted and ignored.
+            ``.sources`` and ``.notes`` say what was consulted and ignored; or the access
+            token does not list ``account_id`` (the note names it and the listed ones).
         InvalidCredentialsError: a value is unusable (a non-numeric account id).
         ConfigurationError: a bad source list, or one source with two values for a field.
         SourceError: a subclass (``SourceNotFoundError``, ``SourceAccessDeniedError``,
@@ -120,14 +152,38 @@ def get_auth(service: str) -> ServiceAuth:
         until = snapshot.lookup_until
         if until is None or clock() < until:
             try:
-                return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                if account_id is None:
+                    return snapshot.by_alias[service]  # a subscript: cheaper than .get()
+                return snapshot.accounts[account_id][service]
             except KeyError:
                 pass
-        return resolver.get_auth(service)
-    return _resolver().get_auth(service)
+        return resolver.get_auth(service, account_id)
+    return _resolver().get_auth(service, account_id)
 
 
-async def aget_auth(service: str) -> ServiceAuth:
+def get_callback_auth(app: str | None = None) -> CallbackAuth:
+    """Return the verifier of Bandwidth's callbacks (webhooks) to your application.
+
+    >>> from bandwidth_credentials import get_callback_auth
+    >>> callbacks = get_callback_auth(app="sales")                  # doctest: +SKIP
+    >>> callbacks.verify(request.headers, request.get_data()).scheme  # doctest: +SKIP
+    'basic'
+
+    ``app`` selects an application's own credentials (``BW_SALES_CALLBACK_USERNAME``,
+    store key ``salesCallbackUsername``), each scheme falling back to the shared ones
+    (``BW_CALLBACK_USERNAME``); ``None`` uses the shared ones. The credentials come from
+    the default resolver's sources (the same as :func:`get_auth`) and follow its refreshes
+    and :func:`configure`: a rotated value is accepted without a restart. Nothing is
+    fetched here.
+
+    Raises ``ValueError`` for an application name with no ASCII letter or digit. The
+    returned :class:`CallbackAuth` raises :class:`CallbackAuthError` for a refused
+    request and :class:`CredentialNotFoundError` when nothing is configured.
+    """
+    return CallbackAuth(DEFAULT, app_scope(app))
+
+
+async def aget_auth(service: str, account_id: str | None = None) -> ServiceAuth:
     """:func:`get_auth` for asyncio code: ``voice = await aget_auth("voice")``.
 
     >>> voice = await aget_auth("voice")                            # doctest: +SKIP
@@ -146,7 +202,7 @@ async def aget_auth(service: str) -> ServiceAuth:
     resolver = _default
     if resolver is None:
         resolver = _resolver()
-    return await resolver.aget_auth(service)
+    return await resolver.aget_auth(service, account_id)
 
 
 def configure(
@@ -209,6 +265,7 @@ def verify(
     *,
     resolver: Resolver | None = None,
     clock: Callable[[], float] = time.time,
+    account_id: str | None = None,
 ) -> list[Verification]:
     """Check each service's credentials against Bandwidth before the first real call.
 
@@ -223,14 +280,18 @@ def verify(
 
     ``services``: names or aliases (default: every service), each checked once, in the
     order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch
-    seconds, for a static token's expiry. Returns one :class:`Verification` per service;
-    problems with one service are in its result. Raises :class:`UnknownServiceError` for
-    an unknown name and :class:`ConfigurationError` for a configuration that cannot work
-    (bad source URI, conflicting keys). Network waits: 10 s per request.
+    seconds, for a static token's expiry. ``account_id``: check that account with the
+    configured credentials (as ``get_auth(service, account_id=...)``: a token that does
+    not list it leaves the service ``unresolved``, naming the listed ones). Returns one
+    :class:`Verification` per service; problems with one service are in its result.
+    Raises :class:`UnknownServiceError` for an unknown name and :class:`ConfigurationError`
+    for a configuration that cannot work (bad source URI, conflicting keys). Network
+    waits: 10 s per request.
     """
     from ._verify import verify as check  # the online check's module, on first use
 
-    return check(services, resolver=_resolver() if resolver is None else resolver, clock=clock)
+    chosen = _resolver() if resolver is None else resolver
+    return check(services, resolver=chosen, clock=clock, account_id=account_id)
 
 
 document_services(get_auth)

@@ -14,7 +14,9 @@ All of them derive from :class:`CredentialsError`, so one ``except`` catches the
     │   ├── SourceAuthenticationError logging in to the store failed
     │   ├── SourceFormatError         the source exists but its content cannot be read
     │   └── SourceUnavailableError    unreachable, timed out, sealed, throttled, 5xx
-    └── TokenError                    the OAuth token endpoint refused or failed
+    ├── TokenError                    the OAuth token endpoint refused or failed
+    └── CallbackAuthError             a callback request did not prove it came from
+                                      Bandwidth (missing, malformed or wrong credentials)
 
 Messages name the source URI, the key and the service involved, and never a secret
 value. Context is also kept as attributes (``.source``, ``.service``, ``.missing``, ...)
@@ -34,6 +36,7 @@ if TYPE_CHECKING:
     T = TypeVar("T")
 
 __all__ = [
+    "CallbackAuthError",
     "ConfigurationError",
     "CredentialNotFoundError",
     "CredentialsError",
@@ -259,6 +262,43 @@ class TokenError(CredentialsError):
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+class CallbackAuthError(CredentialsError):
+    """A callback request was refused: it did not carry credentials Bandwidth would send.
+
+    ``status`` is the HTTP status to answer with (401: no or wrong Basic credentials, or no
+    credentials at all; 403: a signature that is malformed or does not match the body;
+    413: a body over the size limit), ``scheme`` the scheme that refused (``"basic"``,
+    ``"subscriptions"``, ``"tfv"``, or ``None``), ``reason`` one of ``missing``,
+    ``duplicate``, ``malformed``, ``mismatch``, ``empty-body``, ``too-large``, ``app``
+    the application scope, and ``www_authenticate`` the ``WWW-Authenticate`` value to
+    send with a 401 for Basic (else ``None``).
+
+    The message names the header and what is wrong with it; it never includes what the
+    caller sent or what was expected.
+
+    >>> get_callback_auth().verify({"Authorization": "Basic Zm9vOmJhcg=="}, b"{}")  # doctest: +SKIP
+    Traceback (most recent call last):
+    CallbackAuthError: callback refused (basic): Authorization does not match ...
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        reason: str,
+        scheme: str | None = None,
+        app: str | None = None,
+        www_authenticate: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.scheme = scheme
+        self.app = app
+        self.www_authenticate = www_authenticate
 
 
 def fresh(error: E) -> E:

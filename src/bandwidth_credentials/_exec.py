@@ -12,6 +12,7 @@ import argparse
 import os
 from collections import Counter
 
+from ._callback_creds import callback_environment
 from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
 from ._resolver import Resolver
@@ -99,6 +100,39 @@ def _scope(service: str) -> str:
     return env_scope(service)
 
 
+def _for_account(
+    resolver: Resolver, services: Mapping[str, Any], required: list[str], account_id: str
+) -> tuple[dict[str, Any], list[str]]:
+    """Every resolved service's credentials for ``account_id`` (``--account-id``), the
+    required ones checked as ``get_auth(service, account_id=...)`` checks them (against
+    the access token's accounts); also the problems found."""
+    from ._checks import problem_of
+    from ._discovery import with_account
+
+    problem = problem_of("account_id", account_id)
+    if problem is not None:
+        raise ConfigurationError(f"--account-id {problem}")
+    resolution = resolver.resolve()
+    chosen: dict[str, Any] = {}
+    problems: list[str] = []
+    for name, outcome in services.items():
+        if isinstance(outcome, Exception):
+            outcome = resolution.pending.get(name, outcome)
+        if isinstance(outcome, Exception):
+            chosen[name] = outcome
+            continue
+        credentials, provenance = outcome
+        chosen[name] = (with_account(credentials, account_id), provenance)
+        if name in required:
+            try:
+                resolver.get_auth(name, account_id)
+            except ConfigurationError:
+                raise
+            except CredentialsError as exc:
+                problems.append(f"{name}: {exc}")
+    return chosen, problems
+
+
 def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``bwcreds exec``; returns only when the command was not started."""
     command = list(args.command)
@@ -113,13 +147,17 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = Resolver(args.sources) if args.sources else Resolver()
     problems: list[str] = []
     services: Mapping[str, Any] = {}
+    callbacks: Mapping[Any, Any] = {}
     try:
-        services = resolver.resolve().services
+        resolution = resolver.resolve()
+        services, callbacks = resolution.services, resolution.callbacks
     except ConfigurationError:
         raise
     except CredentialsError as exc:
         # Reported per service, exactly as `bwcreds check` reports a failing source.
         problems = [f"{name}: {exc}" for name in required]
+    if args.account_id is not None and not problems:
+        services, problems = _for_account(resolver, services, required, args.account_id)
     for name in required if not problems else ():
         outcome = services[name]
         if isinstance(outcome, Exception):
@@ -129,8 +167,19 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for line in problems:
             err.write(line + "\n")
         return EXIT_NOT_READY
+    basic = [
+        name
+        for name, outcome in services.items()
+        if not isinstance(outcome, Exception) and KINDS[outcome[0].kind].scheme == "basic"
+    ]
+    if basic:
+        from ._factory import basic_notice  # loaded by the resolver already
+
+        err.write(f"bwcreds exec: passing HTTP Basic credentials ({', '.join(basic)}): ")
+        err.write(basic_notice() + "\n")
     environment = dict(os.environ)
     environment.update(credential_environment(services))
+    environment.update(callback_environment(callbacks))  # callback credentials are ours too
     resolver.close()
     out.flush()
     err.flush()
@@ -156,7 +205,8 @@ def add_exec_command(commands: Any, sources_help: str) -> None:
             "present) to its environment. CMD is not started when a required service is "
             "not ready."
         ),
-        usage="bwcreds exec [--sources URIS] [--service NAME]... -- CMD [ARGS...]",
+        usage="bwcreds exec [--sources URIS] [--service NAME]... [--account-id ID] -- CMD "
+        "[ARGS...]",
     )
     parser.add_argument("--sources", help=sources_help)
     parser.add_argument(
@@ -164,6 +214,12 @@ def add_exec_command(commands: Any, sources_help: str) -> None:
         action="append",
         metavar="NAME",
         help="a service that must be ready (repeatable; default: every service, as check)",
+    )
+    parser.add_argument(
+        "--account-id",
+        metavar="ID",
+        help="give CMD this account (BW_ACCOUNT_ID) with the configured credentials, "
+        "checked against the access token's accounts",
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD", help="the command")
     parser.set_defaults(run=run_exec)

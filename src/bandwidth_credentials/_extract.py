@@ -14,7 +14,7 @@ from ._checks import Provenance
 from ._errors import ConfigurationError, InvalidCredentialsError
 from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
 from ._provider import Fetched
-from ._schema import HOST_FIELDS, KINDS
+from ._schema import CALLBACK_GROUPS, HOST_FIELDS, KINDS
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -107,19 +107,21 @@ def _label(scope: Scope, name: str) -> str:
 def half_pairs(per_source: Sequence[SourceFields]) -> list[tuple[Scope, str]]:
     """(scope, note) for each group a source holds only part of."""
     found = []
+    groups = [kind.fields for kind in KINDS.values()] + list(CALLBACK_GROUPS)
     for src in per_source:
-        for kind in KINDS.values():
-            if len(kind.fields) < 2:
+        for fields in groups:
+            if len(fields) < 2:
                 continue
             for scope in {scope for scope, _ in src.entries}:
-                present = [n for n in kind.fields if (scope, n) in src.entries]
-                if present and len(present) < len(kind.fields):
-                    absent = [n for n in kind.fields if n not in present]
+                present = [n for n in fields if (scope, n) in src.entries]
+                if present and len(present) < len(fields):
+                    absent = [n for n in fields if n not in present]
                     keys = ", ".join(src.entries[(scope, n)].provenance.key for n in present)
                     where = "" if scope is None else f" for {scope}"
                     found.append(
                         (
-                            scope,
+                            # Callback notes go with the callbacks, not with any API.
+                            "callbacks" if fields in CALLBACK_GROUPS else scope,
                             f"{src.source} has {' and '.join(present)}{where} ({keys}) without "
                             f"{' and '.join(absent)}; a half pair is never combined with "
                             "another source, so it was ignored",

@@ -23,6 +23,7 @@ import sys
 
 from . import _calendar
 from ._auth import ServiceAuth
+from ._decommission import DECOMMISSION
 from ._errors import TokenError
 from ._lifecycle import on_fork
 from ._log import logger
@@ -30,7 +31,7 @@ from ._schema import ACCESS_TOKEN, KINDS, LOOKUP, token_url
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     from ._auth import BearerSource, Owner
@@ -40,17 +41,17 @@ if TYPE_CHECKING:
     from ._oauth import TokenManager
 
 __all__ = [
+    "ACCOUNT_ARGUMENT",
     "BasicDeprecationWarning",
     "Built",
     "OAuthBearer",
     "StaticBearer",
+    "account_auth",
     "basic_notice",
     "bearer_source",
     "build_auth",
     "warn_basic_once",
 ]
-
-DECOMMISSION = (2026, 12, 2)
 
 
 class BasicDeprecationWarning(FutureWarning):
@@ -314,16 +315,17 @@ class Built(NamedTuple):
     retry: bool
 
 
-def build_auth(resolution: Resolution, owner: Owner) -> Built:
+def build_auth(resolution: Resolution, owner: Owner, *, discover: bool = True) -> Built:
     """Build every service's auth object from ``resolution`` (see :class:`Built`).
 
     Services with OAuth client credentials and no account id get theirs from the access
     token (:mod:`._discovery`); that is the only I/O here, one token request per client.
+    ``discover=False`` leaves them pending (their error stands): no I/O at all.
     """
-    if resolution.pending:
-        from ._discovery import discover  # only OAuth credentials without an account id
+    if resolution.pending and discover:
+        from ._discovery import discover as settle  # only OAuth without an account id
 
-        resolution = discover(resolution)
+        resolution = settle(resolution)
     auth: dict[str, ServiceAuth] = {}
     errors: dict[str, Exception] = {}
     basic = False
@@ -339,6 +341,71 @@ def build_auth(resolution: Resolution, owner: Owner) -> Built:
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
     retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)
     return Built(auth, errors, by_alias, basic, resolution, retry)
+
+
+#: How provenance names an account id the caller chose: ``get_auth(service, account_id=...)``.
+ACCOUNT_ARGUMENT = "account_id argument"
+
+
+def account_auth(
+    credentials: ServiceCredentials,
+    provenance: Mapping[str, Provenance],
+    account_id: str,
+    owner: Owner,
+    sources: Sequence[str] = (),
+) -> ServiceAuth:
+    """A ``ServiceAuth`` for ``account_id`` with the service's credentials, for
+    ``get_auth(service, account_id=...)``: the base URL completed for that account (an
+    explicit ``base_url`` is kept), provenance ``account_id`` from :data:`ACCOUNT_ARGUMENT`.
+
+    Bearer credentials share the client's one token manager with every other account and
+    are checked against the token's ``accounts`` claim when the token lists any (this may
+    request the token); Basic credentials carry no account list, so nothing is checked.
+
+    Raises :class:`InvalidCredentialsError` for an ``account_id`` that is not a numeric
+    account id, :class:`CredentialNotFoundError` naming the account, the client and the
+    listed accounts when the token does not list it, and :class:`TokenError` when no
+    token can be had to check it.
+    """
+    from ._checks import Provenance as Prov
+    from ._checks import problem_of
+    from ._discovery import with_account
+
+    problem = problem_of("account_id", account_id)
+    if problem is not None:
+        from ._errors import InvalidCredentialsError
+
+        raise InvalidCredentialsError(
+            f"account_id given to get_auth() for the {credentials.service} API {problem}",
+            field="account_id",
+            source=ACCOUNT_ARGUMENT,
+            key="account_id",
+            service=credentials.service,
+        )
+    chosen = with_account(credentials, account_id)
+    origin = Prov(ACCOUNT_ARGUMENT, "account_id")
+    given = {**provenance, "account_id": origin}
+    bearer = None
+    if KINDS[chosen.kind].scheme == "bearer":
+        bearer = bearer_source(chosen, given)  # the client's one token manager
+        claims = bearer.claims()  # TokenError: no token to check the account against
+        if claims is not None and claims.accounts and account_id not in claims.accounts:
+            from ._discovery import listed_accounts
+            from ._errors import CredentialNotFoundError
+
+            client = chosen.client_id or "(static access token)"
+            raise CredentialNotFoundError(
+                chosen.service,
+                ("account_id",),
+                sources,
+                (
+                    f"account {account_id} is not among the accounts of the access token "
+                    f"for client {client} ({listed_accounts(claims)}); choose one of them",
+                ),
+            )
+    auth = ServiceAuth(chosen, given, bearer, owner)
+    object.__setattr__(auth, "_chosen", True)
+    return auth
 
 
 _basic_warned = False

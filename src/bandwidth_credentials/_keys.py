@@ -19,6 +19,7 @@ provider's ``*_FILE``, a secret directory's entries); providers never import thi
 from __future__ import annotations
 
 from ._schema import (
+    APP_FIELDS,
     FIELD_ALIASES,
     FIELDS,
     HOST_FIELDS,
@@ -58,9 +59,20 @@ _ENV_NAMES: dict[str, tuple[Scope, str]] = {
         f"{env_scope(service)}_{name.upper()}": (service, name)
         for service in SERVICES
         for name in FIELDS
-        if name not in HOST_FIELDS
+        if name not in HOST_FIELDS and name not in APP_FIELDS
     },
 }
+# Callback fields under an application's name (BW_<APP>_CALLBACK_USERNAME): the variable's
+# tail, longest first so TFV_WEBHOOK_SECRET wins over WEBHOOK_SECRET.
+_APP_ENV_SUFFIXES = sorted(
+    ((f"_{name.upper()}", name) for name in APP_FIELDS), key=lambda pair: -len(pair[0])
+)
+_APP_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+# The same in stores (salesCallbackUsername, sales_webhook_secret), compact spellings.
+_APP_KEY_SUFFIXES = sorted(
+    ((alias, name) for name in APP_FIELDS for alias in FIELD_ALIASES[name]),
+    key=lambda pair: -len(pair[0]),
+)
 
 #: Names other tools export under ``BW_``; seen in the environment, they are noted, not read.
 FOREIGN_NAMES: dict[str, str] = {
@@ -101,6 +113,10 @@ def classify_key(
             # Only inside a service's own object ({"voice": {"base_url": ...}}).
             return (within, name) if within is not None else (None, None)
         return None, name
+    for alias, name in _APP_KEY_SUFFIXES:
+        if compact.endswith(alias) and len(compact) > len(alias):
+            # A callback field under an application's name: salesCallbackUsername.
+            return compact[: -len(alias)], name
     for scope_text, service in _COMPACT_SCOPES:
         if compact.startswith(scope_text):
             name = _COMPACT_FIELDS.get(compact[len(scope_text) :])
@@ -121,12 +137,28 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     ('voice', 'password')
     >>> env_field("BW_CLIENTID") is None
     True
+    >>> env_field("BW_SALES_CALLBACK_PASSWORD")
+    ('sales', 'callback_password')
     """
     upper = name.upper()
     for prefix in sorted(prefixes, key=len, reverse=True):
         prefix = prefix.upper()
         if upper.startswith(prefix) and len(upper) > len(prefix):
-            return _ENV_NAMES.get(upper[len(prefix) :])
+            rest = upper[len(prefix) :]
+            found = _ENV_NAMES.get(rest)
+            return found if found is not None else _app_env_field(rest)
+    return None
+
+
+def _app_env_field(rest: str) -> tuple[Scope, str] | None:
+    """``("sales", "callback_username")`` for ``SALES_CALLBACK_USERNAME``: a callback
+    field under an application's name (ASCII letters, digits and ``_``)."""
+    for suffix, field in _APP_ENV_SUFFIXES:
+        if rest.endswith(suffix) and len(rest) > len(suffix):
+            app = rest[: -len(suffix)]
+            if app.isascii() and set(app) <= _APP_NAME_CHARS and compact(app):
+                return compact(app), field
+            return None
     return None
 
 

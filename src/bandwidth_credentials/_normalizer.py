@@ -16,6 +16,7 @@ identically for every source. Given what each source produced (highest precedenc
 
 from __future__ import annotations
 
+from ._callback_creds import CallbackCredentials, resolve_callbacks
 from ._checks import Provenance, ServiceCredentials, problem_of, validated
 from ._errors import CredentialNotFoundError, InvalidCredentialsError
 from ._extract import Entry, SourceFields, extract, half_pairs, key_notes
@@ -85,6 +86,9 @@ class Resolution(NamedTuple):
     #: Services with OAuth client credentials but no account id anywhere: their
     #: credentials, waiting for the access token to name the account (``_discovery``).
     pending: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
+    #: Callback credentials per application scope (``None``: the shared ones), or the
+    #: error ``get_callback_auth()`` raises for it (:mod:`._callback_creds`).
+    callbacks: Mapping[Scope, CallbackCredentials | Exception] = {}
 
 
 def _group(
@@ -116,6 +120,7 @@ def _resolve_service(
     notes: list[tuple[str, str]],
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]],
     outcomes: Sequence[tuple[str, str]] = (),
+    shadows: dict[tuple[str, tuple[str, ...]], list[str]] | None = None,
 ) -> tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception:
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
     present = [kind for kind, group in available.items() if group is not None]
@@ -146,16 +151,8 @@ def _resolve_service(
     shadowed = [
         k for k in present[1:] if KINDS[k].scheme == "bearer" or KINDS[kind].scheme == "bearer"
     ]
-    if shadowed:
-        notes.append(
-            (
-                service.name,
-                f"{service.name}: using {KINDS[kind].title}; also found "
-                f"{', '.join(KINDS[k].title for k in shadowed)}, which were ignored "
-                "(OAuth is preferred over a static token, and both over Basic, whatever "
-                "the source order)",
-            )
-        )
+    if shadowed and shadows is not None:
+        shadows.setdefault((kind, tuple(shadowed)), []).append(service.name)
     chosen: dict[str, Entry] = {"account_id": account, **group} if account else dict(group)
     for name in sorted(ENDPOINT_FIELDS):
         if name == "token_url" and kind != OAUTH:
@@ -196,6 +193,23 @@ def _resolve_service(
     return creds, provenance
 
 
+def _shadow_note(services: Sequence[str], kind: str, shadowed: Sequence[str]) -> str:
+    """One note for every service that used ``kind`` and ignored the same ``shadowed``
+    kinds; ignored Basic kinds are called legacy, in the tense today's date asks for."""
+    note = (
+        f"{', '.join(services)}: using {KINDS[kind].title}; also found "
+        f"{', '.join(KINDS[k].title for k in shadowed)}, which were ignored (OAuth is "
+        "preferred over a static token, and both over Basic, whatever the source order)"
+    )
+    if any(KINDS[k].scheme == "basic" for k in shadowed):
+        from ._calendar import today
+        from ._decommission import DECOMMISSION
+
+        verb = "decommissioned" if today() >= DECOMMISSION else "decommissions"
+        note += f"; Bandwidth {verb} API users (HTTP Basic) on 2026-12-02"
+    return note
+
+
 def normalize(
     fetched: Sequence[tuple[Source, Fetched]], outcomes: Sequence[tuple[str, str]] = ()
 ) -> Resolution:
@@ -217,12 +231,19 @@ def normalize(
     used: set[int] = set()
     notes = key_notes(per_source)
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
+    shadows: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     services = {
-        name: _resolve_service(service, per_source, sources, half, used, notes, pending, outcomes)
+        name: _resolve_service(
+            service, per_source, sources, half, used, notes, pending, outcomes, shadows
+        )
         for name, service in SERVICES.items()
     }
+    for (kind, shadowed), names in shadows.items():
+        text = _shadow_note(names, kind, shadowed)
+        notes.extend((name, text) for name in names)
     for scope, note in half:
         notes.append((scope or "", note))
+    callbacks = resolve_callbacks(per_source, sources, used, notes, outcomes)
     reports: list[KeyReport] = []
     for src in per_source:
         for (scope, name), entry in src.entries.items():
@@ -236,4 +257,4 @@ def normalize(
             secret = maybe_name in SECRET_FIELDS if maybe_name else False
             reports.append(KeyReport(src.source, key, maybe_name, scope, reason, secret))
     unique = tuple(dict.fromkeys(notes))
-    return Resolution(sources, services, unique, tuple(reports), pending)
+    return Resolution(sources, services, unique, tuple(reports), pending, callbacks)

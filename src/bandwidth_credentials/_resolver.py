@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Sequence  # the public API's annotations
 
 from ._auth import Owner, ServiceAuth
+from ._callback_auth import CallbackAuth
+from ._callback_creds import CallbackCredentials
 from ._chain import Failed, SourceChain
 from ._errors import ConfigurationError, fresh
 from ._factory import build_auth, warn_basic_once
@@ -26,7 +28,7 @@ from ._normalizer import Resolution, log_notes, normalize
 from ._provider import Source, parse_sources
 from ._refresh import RefreshPolicy
 from ._results import Verification
-from ._schema import canonical_service, document_services
+from ._schema import app_scope, canonical_service, document_services
 
 __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 
@@ -36,6 +38,10 @@ DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried agai
 # Spellings a snapshot learns (``"Voice"``, ``" voice "``) on top of the canonical ones:
 # bounded, so a caller inventing endless spellings cannot grow it.
 _SPELLINGS_KEPT = 256
+# Auth objects made for accounts callers chose (get_auth(service, account_id=...)), per
+# snapshot: bounded, so a caller cycling through endless account ids cannot grow it.
+_ACCOUNTS_KEPT = 256
+_ACCOUNT_SPELLINGS_KEPT = 32  # per account
 
 
 SourceLike = str | Source
@@ -52,6 +58,7 @@ class _Snapshot:
     """
 
     __slots__ = (
+        "accounts",
         "auth",
         "basic",
         "by_alias",
@@ -91,6 +98,9 @@ class _Snapshot:
         # A token request failed while discovering an account id from the access token.
         self.retry = retry
         self.lookup_until: float | None = None if due_at == _INF else due_at
+        # account id -> spelling -> auth for that account (see Resolver.get_auth): two
+        # subscripts, cheaper than building and hashing a tuple key on every call.
+        self.accounts: dict[str, dict[str, ServiceAuth]] = {}
 
     def _replace(self, **changes: object) -> _Snapshot:
         new = _Snapshot.__new__(_Snapshot)
@@ -104,6 +114,16 @@ class _Snapshot:
 # What the lookup path reads before the first resolution: always due, never served, so
 # the lookup needs no "nothing cached yet" test.
 _UNRESOLVED = _Snapshot({}, {}, {}, Resolution((), {}, (), ()), (), False, -_INF, -_INF)
+
+
+def _callbacks_of(snapshot: _Snapshot, scope: str | None) -> CallbackCredentials:
+    callbacks = snapshot.resolution.callbacks
+    found = callbacks.get(scope)
+    if found is None:
+        found = callbacks[None]  # no names of its own: the shared credentials
+    if isinstance(found, Exception):
+        raise fresh(found)
+    return found
 
 
 def _spawn_thread(work: Callable[[], None]) -> None:
@@ -131,6 +151,10 @@ class Resolver:
     locks. ``clock`` (monotonic seconds) and ``spawn`` (runs a background refresh; by
     default on a daemon thread) exist so tests can drive time and refreshes; ``inline``
     runs due refreshes in the calling thread (default: when running in AWS Lambda).
+    ``offline`` resolves without a token request of its own: OAuth services whose account
+    id only the access token can name stay in ``resolve().pending`` (``get_auth()`` raises
+    :class:`CredentialNotFoundError` for them) instead of being settled from a token, as
+    ``bwcreds check`` and ``explain`` show them without ``--online``.
     """
 
     def __init__(
@@ -140,6 +164,7 @@ class Resolver:
         clock: Callable[[], float] = time.monotonic,
         spawn: Callable[[Callable[[], None]], None] = _spawn_thread,
         inline: bool | None = None,
+        offline: bool = False,
     ) -> None:
         if sources is None:
             sources = os.environ.get(SOURCES_ENV) or DEFAULT_SOURCES
@@ -158,12 +183,13 @@ class Resolver:
             publish=self._published,
         )
         self._owner: Owner = self
+        self._discover = not offline
         self._cached = _UNRESOLVED  # the policy's snapshot, for the lookup path
         register_resolver(self)
 
     # -- the hot path -------------------------------------------------------------
 
-    def get_auth(self, service: str) -> ServiceAuth:
+    def get_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
         """Return the ready auth object for one Bandwidth API.
 
         >>> resolver = Resolver(["dotenv:examples/example.env"])
@@ -172,6 +198,16 @@ class Resolver:
 
         ``service`` is one of {services}; case-insensitive, with ``-``, ``_`` and spaces
         interchangeable, and aliases such as ``sms`` or ``brtc`` accepted.
+
+        ``account_id`` (a numeric account id) asks for that account with the service's
+        credentials, as the official CLI's ``--account-id`` does: a client credential's
+        token may list several (its ``accounts`` claim). For OAuth it is checked against
+        that claim when the token lists any (which may request the token once); every
+        account shares the client's one token manager. Basic credentials carry no account
+        list, so nothing is checked for them. Without it: the configured account, else
+        the token's only account, else :class:`CredentialNotFoundError` listing them.
+        Objects made for a chosen account are cached (up to 256 per resolution), so a
+        repeated call is a lookup too.
 
         The first call resolves every source (concurrent callers share it: one fetch per
         source); later calls are a dictionary lookup until a source is due. A due source
@@ -183,7 +219,11 @@ class Resolver:
         service, :class:`InvalidCredentialsError` for an unusable value,
         :class:`ConfigurationError` for conflicting keys in one source, and a
         :class:`SourceError` subclass when a source that is not ``optional`` fails and
-        there is nothing (or nothing recent enough, ``max_stale``) to fall back on.
+        there is nothing (or nothing recent enough, ``max_stale``) to fall back on. With
+        ``account_id``: :class:`CredentialNotFoundError` naming the account, the client
+        and the token's accounts when the token does not list it,
+        :class:`InvalidCredentialsError` for an id that is not numeric, and
+        :class:`TokenError` when no token can be had to check it.
         """
         snapshot = self._cached
         until = snapshot.lookup_until
@@ -191,6 +231,11 @@ class Resolver:
             clock = self._clock  # then called: faster than self._clock() (an attribute)
             if clock() >= until:
                 snapshot = self._current()
+        if account_id is not None:
+            try:
+                return snapshot.accounts[account_id][service]
+            except KeyError:
+                return self._for_account(snapshot, service, account_id)
         try:
             return snapshot.by_alias[service]  # a subscript: cheaper than .get() when found
         except KeyError:
@@ -203,7 +248,36 @@ class Resolver:
             snapshot.by_alias[service] = auth  # this spelling is a lookup from now on
         return auth
 
-    def get_auth_nowait(self, service: str) -> ServiceAuth | None:
+    def _for_account(self, snapshot: _Snapshot, service: str, account_id: str) -> ServiceAuth:
+        """Make (and cache in ``snapshot``) the auth of ``service`` for ``account_id``."""
+        name = canonical_service(service)  # UnknownServiceError for an unknown name
+        auth = snapshot.auth.get(name)
+        if auth is None or auth.account_id != account_id:
+            resolution = snapshot.resolution
+            outcome = resolution.services.get(name)
+            if isinstance(outcome, Exception) or outcome is None:
+                # OAuth waiting for the token to name an account: the caller names it.
+                outcome = resolution.pending.get(name)
+            if outcome is None:
+                raise fresh(snapshot.errors[name])
+            from ._factory import account_auth
+
+            credentials, provenance = outcome
+            auth = account_auth(
+                credentials, provenance, account_id, self._owner, resolution.sources
+            )
+        if type(service) is str and type(account_id) is str:
+            cache = snapshot.accounts
+            spellings = cache.get(account_id)
+            if spellings is None:
+                if len(cache) >= _ACCOUNTS_KEPT:
+                    cache.clear()  # a flood of accounts: make them again rather than grow
+                spellings = cache[account_id] = {}
+            if len(spellings) < _ACCOUNT_SPELLINGS_KEPT:
+                spellings[service] = auth
+        return auth
+
+    def get_auth_nowait(self, service: str, account_id: str | None = None) -> ServiceAuth | None:
         """The cached auth for ``service`` when it can be had without any wait (nothing
         due, no refresh to join), else ``None``. For event loops: never blocks, never
         fetches.
@@ -216,9 +290,11 @@ class Resolver:
         snapshot = self._policy.peek()
         if snapshot is None:
             return None
+        if account_id is not None:
+            return snapshot.accounts.get(account_id, {}).get(service)
         return snapshot.by_alias.get(service) or snapshot.auth.get(canonical_service(service))
 
-    async def aget_auth(self, service: str) -> ServiceAuth:
+    async def aget_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
         """:meth:`get_auth` for asyncio code: the same cache and single-flight. A cached
         answer is returned without leaving the event loop; a fetch runs in a worker thread
         so the loop keeps running.
@@ -229,12 +305,42 @@ class Resolver:
         :class:`CredentialNotFoundError`, :class:`InvalidCredentialsError`,
         :class:`ConfigurationError` or a :class:`SourceError` subclass.
         """
-        auth = self.get_auth_nowait(service)
+        auth = self.get_auth_nowait(service, account_id)
         if auth is not None:
             return auth
         import asyncio  # only asyncio users pay for importing it
 
-        return await asyncio.to_thread(self.get_auth, service)
+        return await asyncio.to_thread(self.get_auth, service, account_id)
+
+    # -- callbacks ------------------------------------------------------------------
+
+    def get_callback_auth(self, app: str | None = None) -> CallbackAuth:
+        """The verifier of Bandwidth's callbacks to ``app`` (see
+        :func:`bandwidth_credentials.get_callback_auth`), reading this resolver.
+
+        >>> Resolver(["env"]).get_callback_auth("sales").verify(headers, body)  # doctest: +SKIP
+
+        Nothing is fetched here. Raises ``ValueError`` for an application name with no
+        ASCII letter or digit.
+        """
+        return CallbackAuth(self, app_scope(app), fixed=True)
+
+    def _callback_resolver(self) -> Resolver:
+        return self
+
+    def _callback_credentials(self, scope: str | None) -> CallbackCredentials:
+        snapshot = self._cached
+        until = snapshot.lookup_until
+        if until is not None and self._clock() >= until:
+            snapshot = self._current()
+        return _callbacks_of(snapshot, scope)
+
+    def _callback_credentials_nowait(self, scope: str | None) -> CallbackCredentials | None:
+        snapshot = self._cached
+        until = snapshot.lookup_until
+        if until is not None and self._clock() >= until:
+            return None
+        return _callbacks_of(snapshot, scope)
 
     def _published(self, snapshot: _Snapshot) -> None:
         self._cached = snapshot
@@ -260,6 +366,7 @@ class Resolver:
             # A token request failed while discovering an account id: only that is retried.
             built = build_auth(previous.resolution, self._owner)
             return same._replace(
+                accounts={},
                 auth=built.auth,
                 errors=built.errors,
                 by_alias=built.by_alias,
@@ -276,7 +383,7 @@ class Resolver:
             raise failure.error
         try:
             resolution = normalize(chain.current(results), chain.outcomes(results))
-            built = build_auth(resolution, self._owner)
+            built = build_auth(resolution, self._owner, discover=self._discover)
         except ConfigurationError:
             # New values that do not normalize: nothing is committed, the old values age.
             chain.mark_failed(due, now)
@@ -329,7 +436,12 @@ class Resolver:
         if seen is None:
             self._policy.invalidate()
         else:
-            self._policy.invalidate(lambda snap: snap.auth.get(seen.service) is seen)
+            self._policy.invalidate(
+                lambda snap: (
+                    snap.auth.get(seen.service) is seen
+                    or any(seen in spellings.values() for spellings in snap.accounts.values())
+                )
+            )
 
     def resolve(self) -> Resolution:
         """Return the full resolution (every service's outcome, notes, key report),
@@ -343,7 +455,9 @@ class Resolver:
         """
         return self._snapshot().resolution
 
-    def verify(self, services: Sequence[str] | None = None) -> list[Verification]:
+    def verify(
+        self, services: Sequence[str] | None = None, account_id: str | None = None
+    ) -> list[Verification]:
         """Check this resolver's credentials against Bandwidth (one token request for
         OAuth, one GET of the account resource for Basic): see
         :func:`bandwidth_credentials.verify` for the outcomes and errors.
@@ -353,7 +467,7 @@ class Resolver:
         """
         from ._verify import verify
 
-        return verify(services, resolver=self)
+        return verify(services, resolver=self, account_id=account_id)
 
     def skipped(self) -> tuple[str, ...]:
         """Optional sources that were skipped in the current resolution, with why (one

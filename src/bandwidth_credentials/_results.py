@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ._typing import NamedTuple
 
-__all__ = ["TokenClaims", "Verification"]
+__all__ = ["CallbackVerification", "TokenClaims", "Verification"]
 
 
 class TokenClaims(NamedTuple):
@@ -53,3 +53,21 @@ class Verification(NamedTuple):
     environment: str | None = None
     status: int | None = None
     claims: TokenClaims | None = None
+
+
+class CallbackVerification(NamedTuple):
+    """A callback request that proved it came from Bandwidth.
+
+    ``scheme`` is the strongest scheme that matched (``"subscriptions"`` or ``"tfv"``,
+    whose HMAC covers the body, before ``"basic"``), ``schemes`` every scheme that was
+    presented and matched, ``previous`` whether any of them matched only a previous value
+    (a rotation still under way), ``app`` the application scope (``None``: shared).
+
+    >>> get_callback_auth().verify(request.headers, request.get_data())  # doctest: +SKIP
+    CallbackVerification(scheme='basic', schemes=('basic',), previous=False, app=None)
+    """
+
+    scheme: str
+    schemes: tuple[str, ...]
+    previous: bool
+    app: str | None

@@ -51,11 +51,33 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "api_url": ("apiurl",),
     "voice_url": ("voiceurl",),
     "messaging_url": ("messagingurl",),
+    # Callback credentials: what Bandwidth presents to you (see CALLBACK_KINDS).
+    "callback_username": ("callbackusername", "callbackuser", "callbackuserid"),
+    "callback_password": ("callbackpassword",),
+    "callback_previous_username": ("callbackprevioususername", "previouscallbackusername"),
+    "callback_previous_password": ("callbackpreviouspassword", "previouscallbackpassword"),
+    "webhook_secret": ("webhooksecret",),
+    "webhook_previous_secret": ("webhookprevioussecret", "previouswebhooksecret"),
+    "tfv_webhook_secret": ("tfvwebhooksecret",),
+    "tfv_webhook_previous_secret": ("tfvwebhookprevioussecret", "previoustfvwebhooksecret"),
 }
 FIELDS: tuple[str, ...] = tuple(FIELD_ALIASES)
 
 #: Fields whose values are secrets: masked in ``explain``, held in ``Secret``.
-SECRET_FIELDS = frozenset({"password", "api_secret", "client_secret", "access_token"})
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "api_secret",
+        "client_secret",
+        "access_token",
+        "callback_password",
+        "callback_previous_password",
+        "webhook_secret",
+        "webhook_previous_secret",
+        "tfv_webhook_secret",
+        "tfv_webhook_previous_secret",
+    }
+)
 #: Fields that only make sense inside one service's scope (a base URL differs per API).
 SERVICE_ONLY_FIELDS = frozenset({"base_url"})
 #: Host overrides (the CLI's ``BW_API_URL``, ...): scheme and host, path added here.
@@ -118,6 +140,90 @@ KINDS: dict[str, Kind] = {
         ),
     )
 }
+
+# -- callbacks ----------------------------------------------------------------------------
+#
+# Credentials Bandwidth presents to *you* on callbacks (webhooks). Facts from Bandwidth's
+# developer docs: "Authenticated Callbacks" (HTTP Basic, RFC 7235, on voice and messaging
+# applications: Voice-V2 ``CallbackCreds``, Messaging-V2 ``InboundCallbackCreds``/
+# ``OutboundCallbackCreds``; per call ``username``/``password``; Numbers subscriptions),
+# "Subscriptions 2.0: HMAC Signature Implementation" (``X-Bandwidth-Signature-SHA-256``,
+# base64 HMAC-SHA-256 of the payload body) and the Toll-Free Verification webhook
+# subscription (``sharedSecretKey``, 16-64 printable ASCII characters; lowercase hex
+# HMAC-SHA-256 in ``x-bandwidth-signature-hmac-sha256``).
+#
+# Each kind is a group taken whole from one source, like the API credentials; its
+# ``previous`` group (a rotation's old value) is read from the same source and scope only.
+# Callback fields are scoped per *application* (``BW_SALES_CALLBACK_USERNAME``), any name,
+# not per service.
+
+
+class CallbackKind(NamedTuple):
+    """One callback scheme's credentials: ``fields`` (the current value), ``previous``
+    (the value being rotated out; same shape), the scheme name reported by
+    ``CallbackVerification.scheme`` and the header Bandwidth sends."""
+
+    scheme: str
+    fields: tuple[str, ...]
+    previous: tuple[str, ...]
+    title: str
+    header: str
+
+
+CALLBACK_BASIC = "basic"
+CALLBACK_SUBSCRIPTIONS = "subscriptions"
+CALLBACK_TFV = "tfv"
+
+CALLBACK_KINDS: dict[str, CallbackKind] = {
+    kind.scheme: kind
+    for kind in (
+        CallbackKind(
+            CALLBACK_SUBSCRIPTIONS,
+            ("webhook_secret",),
+            ("webhook_previous_secret",),
+            "Subscriptions 2.0 HMAC key",
+            "X-Bandwidth-Signature-SHA-256",
+        ),
+        CallbackKind(
+            CALLBACK_TFV,
+            ("tfv_webhook_secret",),
+            ("tfv_webhook_previous_secret",),
+            "Toll-Free Verification shared secret",
+            "x-bandwidth-signature-hmac-sha256",
+        ),
+        CallbackKind(
+            CALLBACK_BASIC,
+            ("callback_username", "callback_password"),
+            ("callback_previous_username", "callback_previous_password"),
+            "callback Basic credentials",
+            "Authorization",
+        ),
+    )
+}
+#: Every callback field: scoped per application (any name), never per service.
+APP_FIELDS = frozenset(
+    name for kind in CALLBACK_KINDS.values() for name in (*kind.fields, *kind.previous)
+)
+#: Field groups whose halves are reported when a source holds only part of one.
+CALLBACK_GROUPS: tuple[tuple[str, ...], ...] = tuple(
+    group for kind in CALLBACK_KINDS.values() for group in (kind.fields, kind.previous)
+)
+
+
+def app_scope(app: str | None) -> str | None:
+    """The scope an application name selects: ``"Sales-EU"`` -> ``"saleseu"`` (ASCII
+    letters and digits, lowered; ``BW_SALES_EU_CALLBACK_USERNAME`` and the store key
+    ``salesEuCallbackUsername`` both name it). ``None`` for the shared credentials.
+    Raises ``ValueError`` for a name with no letter or digit, or one that is not ASCII."""
+    if app is None:
+        return None
+    if not isinstance(app, str) or not app.isascii():
+        raise ValueError("an application name is ASCII letters, digits, '-' and '_'")
+    scope = compact(app)
+    if not scope:
+        raise ValueError("an application name needs at least one letter or digit")
+    return scope
+
 
 # -- environments ----------------------------------------------------------------------
 

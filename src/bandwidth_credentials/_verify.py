@@ -127,6 +127,10 @@ def _basic(
         )
     if status in (401, 403):
         detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
+        from ._decommission import MIGRATION, decommissioned
+
+        gone = decommissioned(auth.kind, url)
+        detail += f" ({gone}; {MIGRATION})" if gone else ""
         return base._replace(outcome="refused", status=status, detail=detail)
     if status is None:
         return base._replace(outcome="unverified", detail=f"GET {where} failed: {reason}")
@@ -138,6 +142,7 @@ def verify(
     *,
     resolver: Resolver,
     clock: Callable[[], float] = time.time,
+    account_id: str | None = None,
 ) -> list[Verification]:
     """Check each of ``services`` (default: every one) with ``resolver``'s credentials:
     :func:`bandwidth_credentials.verify` (in :mod:`._default`, which supplies the default
@@ -146,7 +151,7 @@ def verify(
     auths: dict[str, ServiceAuth | CredentialsError] = {}
     for name in [*names, "numbers"]:
         try:
-            auths[name] = resolver.get_auth(name)
+            auths[name] = resolver.get_auth(name, account_id)
         except ConfigurationError:
             raise
         except CredentialsError as exc:

@@ -52,7 +52,11 @@ def test_the_documented_app_setting_passes_bwcreds_check(
         "bandwidth",
         {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD},
     )
-    env = {**os.environ, "BANDWIDTH_CREDENTIALS_SOURCES": f"azure-kv:{vault}/bandwidth"}
+    env = {
+        **os.environ,
+        "BANDWIDTH_CREDENTIALS_SOURCES": f"azure-kv:{vault}/bandwidth",
+        "BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30",  # Basic values, still accepted that day
+    }
 
     result = subprocess.run(
         [BWCREDS, "check", "--json"], capture_output=True, text=True, env=env, timeout=60

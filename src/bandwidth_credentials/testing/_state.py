@@ -11,12 +11,13 @@ def _clear_process_state() -> None:
     The only place that knows which module-level caches exist; when a cache moves or a
     new one appears, this function is the one to change.
     """
-    from .. import _default, _factory, _normalizer, _oauth
+    from .. import _decommission, _default, _factory, _normalizer, _oauth
 
     with _default._lock:
         old = _default._install(None)
     _factory._basic_warned = False
     _normalizer._logged_notes.clear()
+    _decommission._reported.clear()
     with _factory._warned_lock:
         _factory._warned.clear()
     with _oauth._managers_lock:
@@ -38,7 +39,8 @@ def reset() -> None:
 
     Closes and forgets the default resolver (the one :func:`~bandwidth_credentials.get_auth`
     and :func:`~bandwidth_credentials.configure` use), forgets the per-process notes that are
-    logged once (half pairs, ignored keys, an account id not among the access token's),
+    logged once (half pairs, ignored keys, an account id not among the access token's,
+    Bandwidth refusing decommissioned Basic credentials),
     re-arms the once-per-process Basic deprecation notice and drops every cached OAuth
     token. Resolvers built by the caller are untouched.
 

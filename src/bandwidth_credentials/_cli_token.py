@@ -1,0 +1,191 @@
+"""``bwcreds token``: a bearer access token for the configured OAuth client credentials.
+
+What ``gcloud auth print-access-token`` and ``az account get-access-token`` are for their
+clouds, for shell scripts and programs not written in Python::
+
+    curl -H "Authorization: Bearer $(bwcreds token)" \\
+        https://voice.bandwidth.com/api/v2/accounts/920012/calls
+
+The token comes from the same process-wide token manager ``get_auth()`` uses (Bandwidth's
+token endpoint, ``POST /api/v1/oauth2/token`` with the client credentials). It is written
+to stdout and nowhere else: never to a log record, stderr or an error message. ``--json``
+adds ``expires_at`` (UTC ISO 8601: the token's ``exp`` claim, else when the endpoint's
+``expires_in`` runs out), ``accounts`` (its ``accounts`` claim), ``environment``, ``token_url`` and
+``client_id``; never the client secret.
+
+Exit codes as ``check``: 0 a token was printed; 1 none could be had (no OAuth client
+credentials, only Basic ones, the token endpoint refused or failed, ``--account-id`` not
+among the token's accounts); 2 the configuration itself is wrong.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from ._errors import ConfigurationError
+from ._resolver import Resolver
+from ._schema import KINDS, OAUTH, SERVICE_NAMES, canonical_service
+from ._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any, TextIO
+
+    from ._checks import ServiceCredentials
+    from ._normalizer import Resolution
+
+__all__ = ["add_token_command", "run_token"]
+
+EXIT_OK, EXIT_NOT_READY = 0, 1
+
+
+def _iso(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    import datetime
+
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _clients(resolution: Resolution, names: list[str]) -> dict[tuple[str, str], list[str]]:
+    """The distinct OAuth clients (token URL, client id) of ``names``, with their services."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        outcome = resolution.pending.get(name) or resolution.services[name]
+        if isinstance(outcome, Exception) or outcome[0].kind != OAUTH:
+            continue
+        credentials = outcome[0]
+        found.setdefault((str(credentials.token_url), str(credentials.client_id)), []).append(name)
+    return found
+
+
+def _credentials(resolution: Resolution, name: str) -> ServiceCredentials:
+    outcome = resolution.pending.get(name) or resolution.services[name]
+    assert not isinstance(outcome, Exception)
+    return outcome[0]
+
+
+def _no_client(resolution: Resolution, names: list[str]) -> str:
+    """Why there is no token to print: Basic or a static token instead, or nothing."""
+    kinds: dict[str, list[str]] = {}
+    first_error: Exception | None = None
+    for name in names:
+        outcome = resolution.services[name]
+        if isinstance(outcome, Exception):
+            first_error = first_error or outcome
+        else:
+            kinds.setdefault(outcome[0].kind, []).append(name)
+    basic = [n for kind, found in kinds.items() if KINDS[kind].scheme == "basic" for n in found]
+    if basic:
+        from ._factory import basic_notice
+
+        return (
+            f"no OAuth client credentials: {', '.join(basic)} use HTTP Basic credentials, "
+            f"which have no access token; {basic_notice()}"
+        )
+    if kinds:
+        return (
+            f"no OAuth client credentials: {', '.join(n for f in kinds.values() for n in f)} "
+            "use a static access token (BW_ACCESS_TOKEN), which is already the token to send"
+        )
+    return f"no OAuth client credentials: {first_error}"
+
+
+def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """Run ``bwcreds token``: the token on stdout (or a JSON document), else why not."""
+    if args.account_id is not None:
+        from ._checks import problem_of
+
+        problem = problem_of("account_id", args.account_id)
+        if problem is not None:
+            raise ConfigurationError(f"--account-id {problem}")
+    names = [canonical_service(args.service)] if args.service else list(SERVICE_NAMES)
+    # No account discovery while resolving: the token does not depend on the account.
+    resolution = Resolver(args.sources or None, offline=True).resolve()
+    clients = _clients(resolution, names)
+    if not clients:
+        err.write(f"bwcreds token: {_no_client(resolution, names)}\n")
+        return EXIT_NOT_READY
+    if len(clients) > 1:
+        listed = "; ".join(
+            f"client {client_id} for {', '.join(services)}"
+            for (_, client_id), services in clients.items()
+        )
+        err.write(
+            f"bwcreds token: the services use different OAuth clients ({listed}); "
+            "name one service: bwcreds token --service NAME\n"
+        )
+        return EXIT_NOT_READY
+    [services] = clients.values()
+    credentials = _credentials(resolution, services[0])
+    from ._http import display_url
+    from ._oauth import token_source
+
+    manager = token_source(credentials)  # the process-wide one get_auth() uses too
+    current = manager.snapshot()  # TokenError: reported by main, exit 1
+    token, claims = current.value, current.claims
+    accounts = list(claims.accounts) if claims is not None else []
+    chosen = args.account_id
+    if claims is not None and chosen is not None and accounts and chosen not in accounts:
+        from ._discovery import listed_accounts
+
+        err.write(
+            f"bwcreds token: account {chosen} is not among the access token's "
+            f"accounts ({listed_accounts(claims)}) for client {credentials.client_id}\n"
+        )
+        return EXIT_NOT_READY
+    if not args.json:
+        out.write(token + "\n")
+        return EXIT_OK
+    expires_at = claims.expires_at if claims is not None else None
+    if expires_at is None and math.isfinite(current.stale_limit):
+        # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
+        expires_at = time.time() + (current.stale_limit - manager.clock())
+    document: dict[str, Any] = {
+        "access_token": token,
+        "token_type": "Bearer",
+        "expires_at": _iso(expires_at),
+        "accounts": accounts,
+        "environment": credentials.environment,
+        "token_url": display_url(str(credentials.token_url)),
+        "client_id": credentials.client_id,
+    }
+    import json
+
+    json.dump(document, out, indent=2)
+    out.write("\n")
+    return EXIT_OK
+
+
+def add_token_command(commands: Any, sources_help: str) -> None:
+    """Add the ``token`` subcommand to the ``bwcreds`` argument parser."""
+    parser = commands.add_parser(
+        "token",
+        help="print a bearer access token for the OAuth client credentials",
+        description=(
+            "Print an access token for the configured OAuth client credentials to stdout, "
+            'for curl -H "Authorization: Bearer $(bwcreds token)" and tools not written in '
+            "Python. The token is written nowhere else."
+        ),
+    )
+    parser.add_argument("--sources", help=sources_help)
+    parser.add_argument(
+        "--service",
+        metavar="NAME",
+        help="the service whose client credentials to use (needed only when services use "
+        "different clients)",
+    )
+    parser.add_argument(
+        "--account-id",
+        metavar="ID",
+        help="fail unless the token lists this account (when it lists any)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="a JSON document: access_token, token_type, expires_at (UTC, ISO 8601), accounts, "
+        "environment, token_url, client_id",
+    )
+    parser.set_defaults(run=run_token)

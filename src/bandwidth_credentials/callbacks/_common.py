@@ -1,0 +1,102 @@
+"""What every adapter shares: the answer to a refused request, the headers read from a
+WSGI environ or an ASGI scope, and the body limit."""
+
+from __future__ import annotations
+
+from .._callback_auth import DEFAULT_MAX_BODY
+from .._errors import CallbackAuthError, CredentialsError
+from .._log import logger
+from .._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+__all__ = [
+    "DEFAULT_MAX_BODY",
+    "asgi_headers",
+    "bad_request",
+    "body_limit",
+    "environ_headers",
+    "refusal",
+    "too_large",
+]
+
+_PHRASES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    413: "Content Too Large",
+    503: "Service Unavailable",
+}
+# The WSGI environ keys of the headers the schemes read, and their names.
+_ENVIRON = {
+    "HTTP_AUTHORIZATION": "authorization",
+    "HTTP_X_BANDWIDTH_SIGNATURE_SHA_256": "x-bandwidth-signature-sha-256",
+    "HTTP_X_BANDWIDTH_SIGNATURE_HMAC_SHA256": "x-bandwidth-signature-hmac-sha256",
+}
+_WANTED = frozenset(name.encode() for name in _ENVIRON.values())
+
+
+def body_limit(max_body: int) -> int:
+    """``max_body`` checked: a positive number of bytes. Raises ``ValueError``."""
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
+        raise ValueError("max_body must be a positive number of bytes")
+    return max_body
+
+
+def too_large(max_body: int, app: str | None) -> CallbackAuthError:
+    """The refusal of a body over ``max_body`` (answered before it is read)."""
+    where = f" for application {app}" if app else ""
+    return CallbackAuthError(
+        f"callback refused{where} (request): the body is over {max_body} bytes",
+        status=413,
+        reason="too-large",
+        app=app,
+    )
+
+
+def bad_request(text: str, app: str | None) -> CallbackAuthError:
+    """The refusal of a request that cannot be read (a malformed ``Content-Length``)."""
+    where = f" for application {app}" if app else ""
+    return CallbackAuthError(
+        f"callback refused{where} (request): {text}", status=400, reason="malformed", app=app
+    )
+
+
+def refusal(error: CredentialsError) -> tuple[int, str, list[tuple[str, str]], bytes]:
+    """The answer to a request that was not verified: ``(status, reason phrase, headers,
+    body)``. A :class:`CallbackAuthError` gets its status (and the Basic challenge); any
+    other error (no callback credentials configured, a source that fails) is 503, since
+    the request could not be checked. The body is the status line only: what was wrong
+    is logged (at INFO for a refusal, ERROR otherwise), never told to the caller."""
+    if isinstance(error, CallbackAuthError):
+        logger.info("%s", error)
+        status = error.status
+    else:
+        logger.error("Bandwidth callbacks cannot be verified: %s", error)
+        status = 503
+    phrase = _PHRASES.get(status, "Error")
+    headers = [("Content-Type", "text/plain; charset=utf-8")]
+    challenge = getattr(error, "www_authenticate", None)
+    if challenge:
+        headers.append(("WWW-Authenticate", challenge))
+    return status, phrase, headers, f"{status} {phrase}\n".encode()
+
+
+def environ_headers(environ: Mapping[str, object]) -> dict[str, object]:
+    """The scheme headers of a WSGI request (servers join a repeated header with commas,
+    which the verifier reads as a duplicate)."""
+    return {name: environ[key] for key, name in _ENVIRON.items() if key in environ}
+
+
+def asgi_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, object]:
+    """The scheme headers of an ASGI request; a repeated one is joined with a comma so
+    the verifier refuses it as a duplicate."""
+    found: dict[str, bytes] = {}
+    for name, value in raw:
+        lowered = bytes(name).lower()
+        if lowered in _WANTED:
+            key = lowered.decode()
+            previous = found.get(key)
+            found[key] = bytes(value) if previous is None else previous + b"," + bytes(value)
+    return dict(found)

@@ -1,0 +1,121 @@
+"""WSGI middleware: only requests that carry Bandwidth's callback credentials reach the app.
+
+>>> from bandwidth_credentials.callbacks.wsgi import CallbackAuthMiddleware
+>>> app.wsgi_app = CallbackAuthMiddleware(app.wsgi_app, app="sales")  # doctest: +SKIP
+
+The body is read once (at most ``max_body`` bytes; a larger ``Content-Length`` is
+answered 413 without reading), verified, and handed on as a fresh ``wsgi.input`` with its
+``CONTENT_LENGTH``, so the application reads it as usual. The verification is in
+``environ["bandwidth_credentials.callback"]`` (a :class:`CallbackVerification`).
+"""
+
+from __future__ import annotations
+
+import io
+
+from .._callback_auth import DEFAULT_MAX_BODY
+from .._default import get_callback_auth
+from .._errors import CredentialsError
+from .._typing import TYPE_CHECKING
+from ._common import bad_request, body_limit, environ_headers, refusal, too_large
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from .._callback_auth import CallbackAuth
+
+    StartResponse = Callable[..., Any]
+    WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+__all__ = ["ENVIRON_KEY", "CallbackAuthMiddleware"]
+
+#: Where the middleware leaves the :class:`CallbackVerification` of a verified request.
+ENVIRON_KEY = "bandwidth_credentials.callback"
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def read_body(environ: dict[str, Any], max_body: int) -> bytes | None:
+    """The request body (``None`` when over ``max_body``), read once from ``wsgi.input``:
+    ``Content-Length`` bytes, or, without one, up to the end when the server marks the
+    input terminated (chunked requests); else none. Raises ``_Unreadable`` for a
+    malformed ``Content-Length``."""
+    stream = environ.get("wsgi.input")
+    text = str(environ.get("CONTENT_LENGTH") or "").strip()
+    if text:
+        if not text.isdigit():
+            raise _Unreadable
+        length = int(text)
+        if length > max_body:
+            return None
+        chunks = []
+        while length > 0 and stream is not None:
+            chunk = stream.read(length)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            length -= len(chunk)
+        return b"".join(chunks)
+    if stream is not None and environ.get("wsgi.input_terminated"):
+        data: bytes = stream.read(max_body + 1)
+        return None if len(data) > max_body else data
+    return b""
+
+
+class CallbackAuthMiddleware:
+    """Wrap a WSGI application so that it sees only verified Bandwidth callbacks.
+
+    ``CallbackAuthMiddleware(inner, app="sales", max_body=1 << 20)``: ``inner`` (the
+    wrapped WSGI application) is positional-only; ``app`` names the Bandwidth application
+    whose callback credentials apply (``None``: the shared ones; see
+    :func:`bandwidth_credentials.get_callback_auth`), ``max_body`` the largest body read
+    and verified (bytes, default 1 MiB). Refusals: 401 with
+    ``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic) or 401/403 (HMAC
+    signatures), 413 for a body over ``max_body``, 400 for a malformed
+    ``Content-Length``, 503 when no callback credentials can be read. Raises
+    ``ValueError`` here for a bad ``app`` or ``max_body``.
+    """
+
+    def __init__(
+        self,
+        wrapped: WSGIApp,
+        /,
+        *,
+        app: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        auth: CallbackAuth | None = None,
+    ) -> None:
+        self.wrapped = wrapped
+        self.max_body = body_limit(max_body)
+        #: The verifier (``auth=`` passes one from a :class:`Resolver`).
+        self.auth = auth if auth is not None else get_callback_auth(app)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        error: CredentialsError | None = None
+        app = self.auth.app
+        try:
+            body = read_body(environ, self.max_body)
+        except _Unreadable:
+            body = b""
+            error = bad_request("Content-Length is not a number of bytes", app)
+        if body is None:
+            error = too_large(self.max_body, app)
+        elif error is None:
+            try:
+                verification = self.auth.verify(
+                    environ_headers(environ), body, max_body=self.max_body
+                )
+            except CredentialsError as exc:
+                error = exc
+        if error is not None:
+            status, phrase, headers, text = refusal(error)
+            start_response(f"{status} {phrase}", headers)
+            return [text]
+        assert body is not None
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ[ENVIRON_KEY] = verification
+        return self.wrapped(environ, start_response)

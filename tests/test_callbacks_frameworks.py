@@ -1,0 +1,378 @@
+"""Every adapter, through the real framework: a plain WSGI app behind a real loopback HTTP
+server (raw request bytes), a plain ASGI app, Starlette's ``add_middleware``, Flask's,
+FastAPI's and Django's test clients. Each accepts every scheme as Bandwidth sends it
+(the view still reads the body), answers every malformed request as the table says with
+nothing echoed, and follows a rotation served from a ``file:`` source that changes under
+the running app."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import wsgiref.simple_server
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import django
+import pytest
+from django.conf import settings
+from fastapi import Depends, FastAPI, Request, Response
+
+import bandwidth_credentials as bc
+from bandwidth_credentials import Resolver
+from bandwidth_credentials.testing import FakeClock, watch_for_leaks
+
+from .callback_kit import (
+    ACCEPTED,
+    ENV,
+    OLD_PASSWORD,
+    PASSWORD,
+    REFUSED,
+    SECRETS,
+    USER,
+    VOICE_BODY,
+    Refused,
+    Sent,
+    basic,
+    sent_values,
+)
+
+if not settings.configured:
+    settings.configure(
+        SECRET_KEY="callback-tests-" + "k" * 40,
+        ROOT_URLCONF=__name__,
+        ALLOWED_HOSTS=["testserver"],
+        MIDDLEWARE=[],
+        INSTALLED_APPS=[],
+        DATA_UPLOAD_MAX_MEMORY_SIZE=None,
+    )
+    django.setup()
+
+Headers = list[tuple[str, "str | bytes"]]
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+def _joined(headers: Headers) -> list[tuple[str, str]]:
+    """Repeated headers joined with a comma, as WSGI servers hand them to the app."""
+    out: dict[str, tuple[str, str]] = {}
+    for name, value in headers:
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        key = name.lower()
+        out[key] = (name, out[key][1] + "," + text) if key in out else (name, text)
+    return list(out.values())
+
+
+def _echo(scheme: str, body: bytes) -> bytes:
+    """What every test view answers: the scheme it was told and the body it read."""
+    return json.dumps({"scheme": scheme, "body": body.decode()}).encode()
+
+
+# -- the applications ------------------------------------------------------------------
+
+
+def _plain_wsgi() -> Callable[..., Any]:
+    from bandwidth_credentials.callbacks.wsgi import ENVIRON_KEY, CallbackAuthMiddleware
+
+    def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length)
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [_echo(environ[ENVIRON_KEY].scheme, body)]
+
+    return CallbackAuthMiddleware(inner)
+
+
+class _QuietHandler(wsgiref.simple_server.WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class SocketClient:
+    """A plain WSGI app behind wsgiref's HTTP server on 127.0.0.1; requests are written
+    as raw bytes, header names spelled exactly as given."""
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.server = wsgiref.simple_server.make_server(
+            "127.0.0.1", 0, app, handler_class=_QuietHandler
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def post(self, headers: Headers, body: bytes) -> Answer:
+        host, port = self.server.server_address[:2]
+        lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
+        lines += [
+            name.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1"))
+            for name, v in headers
+        ]
+        lines += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+        head = b"\r\n".join(lines) + b"\r\n\r\n"
+        with socket.create_connection((host, port), timeout=10) as conn:
+            # A body over the limit is answered from Content-Length, before it is read.
+            conn.sendall(head if len(body) > bc.callbacks.DEFAULT_MAX_BODY else head + body)
+            received = b""
+            while chunk := conn.recv(65536):
+                received += chunk
+        status_line, _, rest = received.partition(b"\r\n")
+        header_text, _, payload = rest.partition(b"\r\n\r\n")
+        found = {}
+        for line in header_text.split(b"\r\n"):
+            name, _, value = line.decode("latin-1").partition(":")
+            found[name.strip().lower()] = value.strip()
+        return Answer(int(status_line.split()[1]), found, payload)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class ASGIClient:
+    def __init__(self, app: Any) -> None:
+        from starlette.testclient import TestClient
+
+        self.client = TestClient(app)
+
+    def post(self, headers: Headers, body: bytes) -> Answer:
+        answer = self.client.post("/callbacks", content=body, headers=headers)
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _plain_asgi() -> Any:
+    from bandwidth_credentials.callbacks.asgi import SCOPE_KEY, CallbackAuthMiddleware
+
+    async def inner(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": _echo(scope[SCOPE_KEY].scheme, body)})
+
+    return CallbackAuthMiddleware(inner, app=None)
+
+
+def _starlette() -> Any:
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from bandwidth_credentials.callbacks.asgi import SCOPE_KEY, CallbackAuthMiddleware
+
+    async def view(request: Request) -> Response:
+        return Response(_echo(request.scope[SCOPE_KEY].scheme, await request.body()))
+
+    app = Starlette(routes=[Route("/callbacks", view, methods=["POST"])])
+    app.add_middleware(CallbackAuthMiddleware, app=None, max_body=bc.callbacks.DEFAULT_MAX_BODY)
+    return app
+
+
+def _fastapi(called: bool) -> Any:
+    from bandwidth_credentials.callbacks.fastapi import verify_callback
+
+    api = FastAPI()
+    dependency = verify_callback(app=None, max_body=1024 * 1024) if called else verify_callback
+
+    @api.post("/callbacks")
+    async def view(
+        request: Request,
+        verified: bc.CallbackVerification = Depends(dependency),  # noqa: B008 - FastAPI's idiom
+    ) -> Response:
+        return Response(_echo(verified.scheme, await request.body()))
+
+    return api
+
+
+class FlaskClient:
+    def __init__(self, called: bool) -> None:
+        from flask import Flask, g, request
+
+        from bandwidth_credentials.callbacks.flask import verify_callback
+
+        app = Flask("callbacks")
+        decorate = verify_callback(app=None, max_body=1024 * 1024) if called else verify_callback
+
+        @app.post("/callbacks")
+        @decorate
+        def view() -> bytes:
+            return _echo(g.bandwidth_callback.scheme, request.get_data())
+
+        self.client = app.test_client()
+
+    def post(self, headers: Headers, body: bytes) -> Answer:
+        answer = self.client.post("/callbacks", data=body, headers=_joined(headers))
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.data
+        )
+
+    def close(self) -> None:
+        pass
+
+
+def _django_view(request: Any) -> Any:
+    from django.http import HttpResponse
+
+    return HttpResponse(_echo(request.bandwidth_callback.scheme, request.body))
+
+
+def _django_views() -> tuple[Any, Any]:
+    from django.views.decorators.csrf import csrf_exempt
+
+    from bandwidth_credentials.callbacks.django import verify_callback
+
+    bare = csrf_exempt(verify_callback(_django_view))
+    called = csrf_exempt(verify_callback(app=None, max_body=1024 * 1024)(_django_view))
+    return bare, called
+
+
+_DJANGO_BARE, _DJANGO_CALLED = _django_views()
+
+
+def _urls() -> list[Any]:
+    from django.urls import path
+
+    return [path("callbacks", _DJANGO_BARE), path("called/callbacks", _DJANGO_CALLED)]
+
+
+urlpatterns = _urls()
+
+
+class DjangoClient:
+    def __init__(self, called: bool) -> None:
+        from django.test import Client
+
+        self.client = Client()
+        self.path = "/called/callbacks" if called else "/callbacks"
+
+    def post(self, headers: Headers, body: bytes) -> Answer:
+        meta: dict[str, str] = {}
+        content_type = "application/octet-stream"
+        for name, value in _joined(headers):
+            if name.lower() == "content-type":
+                content_type = value
+            else:
+                meta["HTTP_" + name.upper().replace("-", "_")] = value
+        answer = self.client.generic(
+            "POST", self.path, data=body, content_type=content_type, **meta
+        )
+        return Answer(
+            answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
+        )
+
+    def close(self) -> None:
+        pass
+
+
+CLIENTS: dict[str, Callable[[], Any]] = {
+    "wsgi middleware (loopback server)": lambda: SocketClient(_plain_wsgi()),
+    "asgi middleware": lambda: ASGIClient(_plain_asgi()),
+    "starlette add_middleware": lambda: ASGIClient(_starlette()),
+    "flask bare": lambda: FlaskClient(called=False),
+    "flask called": lambda: FlaskClient(called=True),
+    "fastapi bare": lambda: ASGIClient(_fastapi(called=False)),
+    "fastapi called": lambda: ASGIClient(_fastapi(called=True)),
+    "django bare": lambda: DjangoClient(called=False),
+    "django called": lambda: DjangoClient(called=True),
+}
+
+
+@pytest.fixture(params=list(CLIENTS))
+def client(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    bc.configure(["env"])
+    made = CLIENTS[request.param]()
+    yield made
+    made.close()
+
+
+@pytest.mark.parametrize(
+    ("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", "")
+)
+def test_each_scheme_reaches_the_view_with_its_body(
+    client: Any, sent: Sent, scheme: str, previous: bool
+) -> None:
+    del previous
+
+    answer = client.post(sent.headers, sent.body)
+
+    assert answer.status == 200, answer.body
+    assert json.loads(answer.body) == {"scheme": scheme, "body": sent.body.decode()}
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.name)
+def test_every_malformed_request_is_answered_without_echo(client: Any, case: Refused) -> None:
+    with watch_for_leaks([*SECRETS, *sent_values(case)]) as watch:
+        answer = client.post(case.headers, case.body)
+
+    assert answer.status == case.status
+    challenge = answer.headers.get("www-authenticate")
+    if case.status == 401:
+        assert challenge == 'Basic realm="Bandwidth callbacks"'
+    else:
+        assert challenge is None
+    assert b"Traceback" not in answer.body
+    assert watch.exception is None
+    assert not any(r.levelname in ("ERROR", "CRITICAL") for r in watch.records)
+
+
+def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
+    bc.configure(["env"])
+    for make in CLIENTS.values():
+        made = make()
+        try:
+            with watch_for_leaks([PASSWORD]):
+                answer = made.post([("Authorization", basic())], VOICE_BODY)
+        finally:
+            made.close()
+
+        assert answer.status == 503
+
+
+def _write_json(path: Path, values: dict[str, str]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values))
+    tmp.replace(path)
+
+
+@pytest.mark.parametrize("name", list(CLIENTS))
+def test_a_rotation_overlap_under_a_running_app(name: str, tmp_path: Path) -> None:
+    creds = tmp_path / "callbacks.json"
+    _write_json(creds, {"callback_username": USER, "callback_password": OLD_PASSWORD})
+    clock = FakeClock()
+    bc.configure(resolver=Resolver([f"file:{creds}"], clock=clock, inline=True))
+    running = CLIENTS[name]()
+    old = [("Authorization", basic(password=OLD_PASSWORD))]
+    new = [("Authorization", basic(password=PASSWORD))]
+    try:
+        before = (running.post(old, VOICE_BODY).status, running.post(new, VOICE_BODY).status)
+        _write_json(
+            creds,
+            {
+                "callback_username": USER,
+                "callback_password": PASSWORD,
+                "callback_previous_username": USER,
+                "callback_previous_password": OLD_PASSWORD,
+            },
+        )
+        clock.advance(6)
+        during = (running.post(old, VOICE_BODY).status, running.post(new, VOICE_BODY).status)
+        _write_json(creds, {"callback_username": USER, "callback_password": PASSWORD})
+        clock.advance(6)
+        after = (running.post(old, VOICE_BODY).status, running.post(new, VOICE_BODY).status)
+    finally:
+        running.close()
+
+    assert (before, during, after) == ((200, 401), (200, 200), (401, 200))

@@ -1,0 +1,329 @@
+"""``get_callback_auth().verify()``: each scheme accepted as Bandwidth sends it, current and
+previous values, and every malformed input refused cleanly (no traceback, no echo)."""
+
+from __future__ import annotations
+
+import asyncio
+import email.message
+import json
+import traceback
+import wsgiref.headers
+from pathlib import Path
+
+import pytest
+
+import bandwidth_credentials as bc
+from bandwidth_credentials import (
+    CallbackAuthError,
+    CallbackVerification,
+    CredentialNotFoundError,
+    CredentialsError,
+    InvalidCredentialsError,
+    Resolver,
+)
+from bandwidth_credentials.testing import FakeClock, check_no_leaks, find_leaks
+
+from .callback_kit import (
+    ACCEPTED,
+    ENV,
+    OLD_PASSWORD,
+    PASSWORD,
+    REFUSED,
+    SECRETS,
+    USER,
+    VOICE_BODY,
+    Refused,
+    Sent,
+    basic,
+    sent_values,
+    subscription_signature,
+    tfv_signature,
+)
+from .helpers import MemoryProvider
+
+
+def _as_dict(headers: list[tuple[str, str | bytes]]) -> dict[str, str | bytes]:
+    """A plain dict, as an application might build one; a repeated header joined with a
+    comma, as WSGI servers and Django do."""
+    out: dict[str, str | bytes] = {}
+    for name, value in headers:
+        if name in out:
+            previous = out[name]
+            joined = previous if isinstance(previous, str) else previous.decode("latin-1")
+            out[name] = (
+                joined + "," + (value if isinstance(value, str) else value.decode("latin-1"))
+            )
+        else:
+            out[name] = value
+    return out
+
+
+@pytest.fixture
+def auth(monkeypatch: pytest.MonkeyPatch) -> bc.CallbackAuth:
+    for name, value in ENV.items():
+        monkeypatch.setenv(name, value)
+    return Resolver(["env"]).get_callback_auth()
+
+
+@pytest.mark.parametrize(
+    ("sent", "scheme", "previous"), ACCEPTED, ids=lambda v: getattr(v, "name", "")
+)
+def test_each_scheme_is_accepted_as_bandwidth_sends_it(
+    auth: bc.CallbackAuth, sent: Sent, scheme: str, previous: bool
+) -> None:
+    verification = auth.verify(dict(sent.headers), sent.body)
+
+    assert verification == CallbackVerification(scheme, (scheme,), previous, None)
+
+
+@pytest.mark.parametrize("case", REFUSED, ids=lambda c: c.name)
+def test_every_malformed_request_is_refused_without_echo(
+    auth: bc.CallbackAuth, case: Refused
+) -> None:
+    headers = _as_dict(case.headers)
+
+    with pytest.raises(CallbackAuthError) as caught:
+        check_no_leaks(lambda: auth.verify(headers, case.body), [*SECRETS, *sent_values(case)])
+
+    error = caught.value
+    assert (error.status, error.reason) == (case.status, case.reason)
+    assert isinstance(error, CredentialsError)
+    assert error.__cause__ is None
+    assert error.__context__ is None
+    assert find_leaks(error, [*SECRETS, *sent_values(case)]) == []
+    # The raising frame keeps nothing the caller sent (error trackers record frame locals).
+    library = [
+        f
+        for f, _ in traceback.walk_tb(error.__traceback__)
+        if "/bandwidth_credentials/" in f.f_code.co_filename
+    ]
+    assert library
+    for frame in library:
+        assert "headers" not in frame.f_locals
+        assert "body" not in frame.f_locals
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(lambda: _multi(wsgiref.headers.Headers([])), id="wsgiref Headers"),
+        pytest.param(lambda: _multi(email.message.Message()), id="email Message"),
+    ],
+)
+def test_a_multi_value_mapping_reveals_a_duplicate(auth: bc.CallbackAuth, headers: object) -> None:
+    with pytest.raises(CallbackAuthError) as caught:
+        auth.verify(headers(), VOICE_BODY)  # type: ignore[operator]
+
+    assert caught.value.reason == "duplicate"
+
+
+def _multi(headers: wsgiref.headers.Headers | email.message.Message) -> object:
+    headers.add_header("authorization", basic())
+    headers.add_header("AUTHORIZATION", basic())
+    return headers
+
+
+@pytest.mark.parametrize(
+    "name", ["Authorization", "authorization", "AUTHORIZATION", "aUtHoRiZaTiOn"]
+)
+def test_header_names_are_case_insensitive(auth: bc.CallbackAuth, name: str) -> None:
+    assert auth.verify({name: basic()}, b"").scheme == "basic"
+
+
+def test_odd_header_keys_are_no_error(auth: bc.CallbackAuth) -> None:
+    headers = {1: "x", None: "y", ("a",): "z", "Authorization": basic()}
+
+    assert auth.verify(headers, b"").scheme == "basic"  # type: ignore[dict-item]
+    with pytest.raises(CallbackAuthError):
+        auth.verify({1: "x", b"X-BANDWIDTH-SIGNATURE-SHA-256": b"AAAA"}, b"{}")  # type: ignore[dict-item]
+
+
+def test_the_basic_scheme_name_is_case_insensitive(auth: bc.CallbackAuth) -> None:
+    assert auth.verify({"Authorization": basic(scheme="bAsIc")}, b"").scheme == "basic"
+
+
+def test_raw_header_bytes_are_read(auth: bc.CallbackAuth) -> None:
+    sent = {b"x-bandwidth-signature-hmac-sha256": tfv_signature(b"{}").encode()}
+
+    assert auth.verify(sent, b"{}").scheme == "tfv"  # type: ignore[arg-type]
+
+
+def test_a_signature_and_basic_together_report_the_hmac(auth: bc.CallbackAuth) -> None:
+    headers = {
+        "Authorization": basic(),
+        "X-Bandwidth-Signature-SHA-256": subscription_signature(b"{}"),
+    }
+
+    verification = auth.verify(headers, b"{}")
+
+    assert verification.scheme == "subscriptions"
+    assert verification.schemes == ("subscriptions", "basic")
+
+
+def test_a_header_of_an_unconfigured_scheme_is_not_enough(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    auth = Resolver(["env"]).get_callback_auth()
+
+    with pytest.raises(CallbackAuthError) as caught:
+        auth.verify({"x-bandwidth-signature-hmac-sha256": tfv_signature(b"{}")}, b"{}")
+
+    assert (caught.value.status, caught.value.reason) == (401, "missing")
+    assert caught.value.www_authenticate == 'Basic realm="Bandwidth callbacks"'
+
+
+def test_a_previous_value_alone_is_never_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_CALLBACK_PREVIOUS_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PREVIOUS_PASSWORD", OLD_PASSWORD)
+
+    with pytest.raises(CredentialNotFoundError, match=r"callbacks \(shared credentials\)"):
+        Resolver(["env"]).get_callback_auth().verify(
+            {"Authorization": basic(password=OLD_PASSWORD)}, b""
+        )
+
+
+def test_body_must_be_bytes(auth: bc.CallbackAuth) -> None:
+    with pytest.raises(TypeError, match="raw request body"):
+        auth.verify({"Authorization": basic()}, VOICE_BODY.decode())  # type: ignore[arg-type]
+
+
+def test_max_body_is_configurable(auth: bc.CallbackAuth) -> None:
+    with pytest.raises(CallbackAuthError) as caught:
+        auth.verify({"Authorization": basic()}, VOICE_BODY, max_body=16)
+
+    assert caught.value.status == 413
+
+
+def test_averify_answers_as_verify(auth: bc.CallbackAuth) -> None:
+    async def both() -> tuple[CallbackVerification, str]:
+        ok = await auth.averify({"Authorization": basic()}, b"")
+        try:
+            await auth.averify({"Authorization": basic(password="x")}, b"")
+        except CallbackAuthError as exc:
+            return ok, exc.reason
+        return ok, "accepted"
+
+    ok, reason = asyncio.run(both())
+
+    assert (ok.scheme, reason) == ("basic", "mismatch")
+
+
+def test_for_call_gives_the_voice_api_fragment(auth: bc.CallbackAuth) -> None:
+    assert auth.for_call() == {"username": USER, "password": PASSWORD}
+
+
+def test_for_call_needs_the_basic_pair(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_WEBHOOK_SECRET", "only-a-webhook-key")
+
+    with pytest.raises(CredentialNotFoundError, match="callback_username"):
+        Resolver(["env"]).get_callback_auth().for_call()
+
+
+def test_repr_shows_no_secret(auth: bc.CallbackAuth) -> None:
+    auth.verify({"Authorization": basic()}, b"")
+
+    assert find_leaks([repr(auth), str(auth)], SECRETS) == []
+
+
+# -- the default resolver, and rotation ---------------------------------------------------
+
+
+def _write_json(path: Path, values: dict[str, str]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(values))
+    tmp.replace(path)
+
+
+def test_a_rotated_password_is_accepted_without_a_restart(tmp_path: Path) -> None:
+    creds = tmp_path / "callbacks.json"
+    _write_json(creds, {"callbackUsername": USER, "callbackPassword": OLD_PASSWORD})
+    clock = FakeClock()
+    bc.configure(resolver=Resolver([f"file:{creds}"], clock=clock, inline=True))
+    auth = bc.get_callback_auth()
+    assert auth.verify({"Authorization": basic(password=OLD_PASSWORD)}, b"").previous is False
+
+    # 1. the new value is put, the old one kept as the previous value
+    _write_json(
+        creds,
+        {
+            "callbackUsername": USER,
+            "callbackPassword": PASSWORD,
+            "callbackPreviousUsername": USER,
+            "callbackPreviousPassword": OLD_PASSWORD,
+        },
+    )
+    clock.advance(6)  # past the file's change check (5 s)
+    both = [
+        auth.verify({"Authorization": basic(password=p)}, b"").previous
+        for p in (PASSWORD, OLD_PASSWORD)
+    ]
+    # 2. Bandwidth is switched over; 3. the previous value is removed
+    _write_json(creds, {"callbackUsername": USER, "callbackPassword": PASSWORD})
+    clock.advance(6)
+
+    assert both == [False, True]
+    assert auth.verify({"Authorization": basic()}, b"").previous is False
+    with pytest.raises(CallbackAuthError):
+        auth.verify({"Authorization": basic(password=OLD_PASSWORD)}, b"")
+
+
+def test_per_application_credentials_fall_back_to_the_shared_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BANDWIDTH_SALES_EU_CALLBACK_USERNAME", "sales")
+    monkeypatch.setenv("BANDWIDTH_SALES_EU_CALLBACK_PASSWORD", "sales-pw-1234")
+    monkeypatch.setenv("BW_WEBHOOK_SECRET", "shared-webhook-key")
+    resolver = Resolver(["env"])
+
+    sales = resolver.get_callback_auth(app="sales-eu")
+    other = resolver.get_callback_auth(app="billing")
+
+    assert sales.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"").app == "saleseu"
+    assert (
+        sales.verify({_SIG: subscription_signature(b"{}", "shared-webhook-key")}, b"{}").scheme
+        == "subscriptions"
+    )
+    with pytest.raises(CallbackAuthError):
+        other.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"")
+
+
+_SIG = "X-Bandwidth-Signature-SHA-256"
+
+
+@pytest.mark.parametrize("app", ["", "-", "caf\xe9"])
+def test_an_unusable_application_name_is_a_value_error(app: str) -> None:
+    with pytest.raises(ValueError):
+        bc.get_callback_auth(app=app)
+
+
+# -- values as stored ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field"),
+    [
+        ({"tfvWebhookSecret": "too-short"}, "tfv_webhook_secret"),
+        ({"tfvWebhookSecret": "x" * 65}, "tfv_webhook_secret"),
+        ({"tfvWebhookSecret": "sixteen chars ok\u00e9"}, "tfv_webhook_secret"),
+        ({"callbackUsername": "a:b", "callbackPassword": PASSWORD}, "callback_username"),
+        ({"callbackUsername": "a", "callbackPassword": PASSWORD + "\u200b"}, "callback_password"),
+        ({"webhookSecret": "key\x07bell"}, "webhook_secret"),
+    ],
+)
+def test_an_unusable_value_is_an_error_naming_the_key(values: dict[str, str], field: str) -> None:
+    MemoryProvider.stores["cb"] = values
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        Resolver(["mem:cb"]).get_callback_auth().verify({}, b"{}")
+
+    assert caught.value.field == field
+    assert find_leaks(caught.value, [v for v in values.values() if len(v) >= 8]) == []
+
+
+def test_values_are_compared_as_stored() -> None:
+    # Surrounding whitespace aside (as for every credential), nothing is rewritten:
+    # no interpolation, no unquoting.
+    MemoryProvider.stores["cb"] = {"callbackUsername": "u", "callbackPassword": "$HOME'x'"}
+    auth = Resolver(["mem:cb"]).get_callback_auth()
+
+    assert auth.verify({"Authorization": basic("u", "$HOME'x'")}, b"").scheme == "basic"

@@ -1,0 +1,197 @@
+"""``bwcreds token``: a bearer token on stdout and nowhere else, from a loopback token
+endpoint issuing JWTs, in a shell pipeline too."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import logging
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from bandwidth_credentials._cli import main
+
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, ApiServer, TokenServer
+from .test_cli import BWCREDS, bwcreds
+
+EXP = 1796558400  # 2026-12-06T12:00:00Z
+
+
+def oauth(server: TokenServer, **extra: str) -> dict[str, str]:
+    return {
+        "BW_CLIENT_ID": CLIENT_ID,
+        "BW_CLIENT_SECRET": CLIENT_SECRET,
+        "BW_TOKEN_URL": server.url,
+        **extra,
+    }
+
+
+def test_the_token_alone_goes_to_stdout(token_server: TokenServer) -> None:
+    token_server.claims = {"accounts": ["920012", "920013"], "exp": EXP}
+
+    result = bwcreds("token", "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == token_server.issued[0] + "\n"
+    assert result.stderr == ""
+    assert token_server.requests == 1
+
+
+def test_json_adds_expiry_accounts_environment_and_token_url(token_server: TokenServer) -> None:
+    token_server.claims = {"accounts": ["920012", "920013"], "exp": EXP}
+
+    result = bwcreds("token", "--json", "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document == {
+        "access_token": token_server.issued[0],
+        "token_type": "Bearer",
+        "expires_at": "2026-12-06T12:00:00Z",
+        "accounts": ["920012", "920013"],
+        "environment": "prod",
+        "token_url": token_server.url,
+        "client_id": CLIENT_ID,
+    }
+    expected = datetime.datetime.fromtimestamp(EXP, datetime.timezone.utc)
+    assert datetime.datetime.fromisoformat(document["expires_at"].replace("Z", "+00:00")) == (
+        expected
+    )
+    assert CLIENT_SECRET not in result.stdout + result.stderr
+
+
+def test_a_token_that_is_not_a_jwt_expires_by_expires_in(token_server: TokenServer) -> None:
+    token_server.expires_in = 1800
+    before = time.time()
+
+    result = bwcreds("token", "--json", "--sources", "env", env=oauth(token_server))
+
+    document = json.loads(result.stdout)
+    expires = datetime.datetime.fromisoformat(document["expires_at"].replace("Z", "+00:00"))
+    assert document["access_token"] == "token-1"
+    assert before + 1800 - 60 <= expires.timestamp() <= time.time() + 1800 + 1
+    assert document["accounts"] == []
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_it_works_in_a_shell_pipeline_with_curl(
+    token_server: TokenServer, api_server: ApiServer
+) -> None:
+    token_server.claims = {"accounts": ["920012"]}
+    api_server.refuse_first = False
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env.update(oauth(token_server), BWCREDS=BWCREDS, API=api_server.url + "/calls")
+
+    pipeline = 'curl -sS -H "Authorization: Bearer $("$BWCREDS" token --sources env)" "$API"'
+
+    result = subprocess.run(
+        ["sh", "-c", pipeline], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "[]"
+    assert api_server.seen == ["Bearer " + token_server.issued[0]]
+
+
+def test_the_token_is_in_no_log_record_and_not_on_stderr(
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: TokenServer,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    token_server.claims = {"accounts": ["920012"]}
+    for name, value in oauth(token_server).items():
+        monkeypatch.setenv(name, value)
+    caplog.set_level(logging.DEBUG)
+
+    code = main(["token", "--json", "--sources", "env"])
+
+    out, err = capsys.readouterr()
+    [token] = token_server.issued
+    assert code == 0
+    assert token in out
+    assert token not in err
+    assert token not in caplog.text
+    assert all(token not in str(record.args) for record in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (
+            {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "jdoe", "BW_PASSWORD": "canary-pw"},
+            "use HTTP Basic credentials, which have no access token",
+        ),
+        (
+            {"BW_ACCOUNT_ID": "920012", "BW_ACCESS_TOKEN": "canary-static-token"},
+            "use a static access token (BW_ACCESS_TOKEN)",
+        ),
+        ({}, "no OAuth client credentials: no credentials for the voice API"),
+    ],
+    ids=["basic", "static-token", "nothing"],
+)
+def test_without_client_credentials_it_says_why_and_exits_1(
+    env: dict[str, str], expected: str
+) -> None:
+    result = bwcreds("token", "--sources", "env", env=env)
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert expected in result.stderr
+    assert "canary" not in result.stderr
+
+
+def test_a_refused_token_request_exits_1_without_secrets(token_server: TokenServer) -> None:
+    token_server.mode = "401"
+
+    result = bwcreds("token", "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "invalid_client" in result.stderr
+    assert CLIENT_ID in result.stderr
+    assert CLIENT_SECRET not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("account", "code"), [("920013", 0), ("777", 1)], ids=["listed", "not-listed"]
+)
+def test_account_id_must_be_among_the_tokens_accounts(
+    token_server: TokenServer, account: str, code: int
+) -> None:
+    token_server.claims = {"accounts": ["920012", "920013"]}
+
+    result = bwcreds("token", "--account-id", account, "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == code
+    if code:
+        assert result.stdout == ""
+        assert "account 777 is not among the access token's accounts (920012, 920013)" in (
+            result.stderr
+        )
+    else:
+        assert result.stdout == token_server.issued[0] + "\n"
+
+
+def test_a_bad_account_id_is_a_configuration_error(token_server: TokenServer) -> None:
+    result = bwcreds("token", "--account-id", "u-123", "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == 2
+    assert token_server.requests == 0
+
+
+def test_services_with_different_clients_need_a_service_named(token_server: TokenServer) -> None:
+    env = oauth(token_server, BW_VOICE_CLIENT_ID="other-client", BW_VOICE_CLIENT_SECRET="x")
+
+    ambiguous = bwcreds("token", "--sources", "env", env=env)
+    chosen = bwcreds("token", "--service", "messaging", "--sources", "env", env=env)
+
+    assert ambiguous.returncode == 1
+    assert "name one service" in ambiguous.stderr
+    assert "client other-client for voice" in ambiguous.stderr
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout == token_server.issued[0] + "\n"
