@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from bandwidth_credentials.testing import serve as loopback
@@ -133,10 +133,12 @@ class AccountServer:
         return 200, (body + "</Account></AccountResponse>").encode()
 
 
+class _App(Protocol):
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]: ...
+
+
 @contextmanager
-def serve(
-    app: TokenServer | ApiServer | AccountServer, tls: ssl.SSLContext | None = None
-) -> Iterator[str]:
+def serve(app: _App, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given, its certificate for
     ``localhost``); yields its base URL."""
 

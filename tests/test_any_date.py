@@ -61,6 +61,18 @@ def test_only_the_calendar_module_reads_the_date() -> None:
     assert readers == []
 
 
+@pytest.mark.parametrize("day", [(0, 1, 1), (10_000, 1, 1), (2027, 2, 29), (2026, 0, 1)])
+def test_pinning_a_day_that_is_no_date_is_refused(day: tuple[int, int, int]) -> None:
+    try:
+        with pytest.raises(ValueError, match="not a calendar date"):
+            _calendar.pin(day)
+        pinned = _calendar.pinned()
+    finally:
+        _calendar.pin(None)
+
+    assert pinned is None
+
+
 @pytest.mark.parametrize(
     ("day", "tense"),
     [
@@ -89,7 +101,19 @@ def test_the_environment_sets_the_date_for_a_process(
 
 
 @pytest.mark.parametrize(
-    "text", ["2027-02-29", "2027-13-01", "27-1-1x", "\uff12\uff10\uff12\uff17-01-01", "tomorrow"]
+    "text",
+    [
+        "2027-02-29",
+        "2027-13-01",
+        "27-1-1x",
+        "\uff12\uff10\uff12\uff17-01-01",
+        "tomorrow",
+        "0000-01-01",  # no year 0 in the calendar (nor in datetime)
+        "10000-01-01",  # past what datetime holds
+        "9" * 5000 + "-01-01",  # int() refuses past 4300 digits with a bare ValueError
+        "2027-001-01",
+    ],
+    ids=lambda text: text if len(text) < 20 else f"{len(text)} characters",
 )
 def test_a_bad_date_in_the_environment_is_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, text: str

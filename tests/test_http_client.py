@@ -157,6 +157,12 @@ def test_a_closed_port_is_a_connect_failure() -> None:
         ("https://h.example/p", "https://h.example/p"),
         ("https://[::1]:8/x?y", "https://[::1]:8/x"),
         ("https://h:bad/", "(unparsable URL)"),
+        # What a server's Location may hold: shown percent-encoded, never raw (a terminal
+        # would obey the escapes, a log line would read otherwise).
+        ("http://127.0.0.2:9/t\x1b[2J\x1b]0;x\x07/", "http://127.0.0.2:9/t%1B[2J%1B]0;x%07/"),
+        ("https://h.example/a b\u202eexe.", "https://h.example/a%20b%E2%80%AEexe."),
+        ("https://h.example/\udcff", "https://h.example/%ED%B3%BF"),
+        ("https://h\x1b.example/", "https://h%1B.example/"),
     ],
 )
 def test_display_url_drops_user_info_and_query(url: str, shown: str) -> None:

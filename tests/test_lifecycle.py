@@ -9,6 +9,8 @@ by the alarm, and the test fails instead of hanging.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -122,6 +124,38 @@ def test_the_default_resolver_and_registry_work_in_a_child(
     assert answer == "True"
 
 
+FORK_BEFORE_ANY_RESOLVER = """
+import threading
+from bandwidth_credentials import _default, get_auth
+from bandwidth_credentials.testing import in_forked_child
+
+held, done = threading.Event(), threading.Event()
+
+def first_default_resolver_under_construction():
+    with _default._lock:  # what _default holds while it builds the first resolver
+        held.set()
+        done.wait(30)
+
+threading.Thread(target=first_default_resolver_under_construction, daemon=True).start()
+held.wait(10)
+print(in_forked_child(lambda: get_auth("voice").kind, timeout=5))
+done.set()
+"""
+
+
+@needs_fork
+def test_a_child_forked_before_any_resolver_exists_gets_fresh_locks() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env.update(BW_ACCOUNT_ID="920012", BW_ACCESS_TOKEN="opaque-token")
+
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", "-c", FORK_BEFORE_ANY_RESOLVER],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+    assert result.stdout.strip() == "access_token", result.stdout + result.stderr
+
+
 # -- Lambda and SnapStart ---------------------------------------------------------------
 
 
@@ -169,6 +203,44 @@ def test_a_snapstart_restore_drops_tokens_and_makes_every_source_due(
 
     assert resolver.get_auth("voice").username == "after-restore"
     assert MemoryProvider.fetches == {"a": 2}
+
+
+def test_a_snapstart_restore_reseeds_the_random_module() -> None:
+    # Retry jitter in dependencies (botocore's, google-api-core's) reads the random
+    # module, whose state every environment restored from one snapshot shares.
+    import random
+
+    state = random.getstate()
+    try:
+        random.seed(20261206)
+        in_the_snapshot = random.random()
+        random.seed(20261206)
+
+        _lifecycle.restored()
+
+        after_restore = random.random()
+    finally:
+        random.setstate(state)
+
+    assert after_restore != in_the_snapshot
+
+
+def test_a_snapstart_restore_makes_every_source_due_even_while_backing_off(
+    store: dict[str, object],
+) -> None:
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60"], clock=clock, inline=True)
+    resolver.get_auth("voice")
+    MemoryProvider.fail["a"] = bc.SourceUnavailableError("source mem:a: down", source="mem:a")
+    clock.advance(60 * (1 + JITTER) + 1)
+    assert resolver.get_auth("voice").username == "jdoe"  # failed: stale, backing off
+    del MemoryProvider.fail["a"]
+    store["username"] = "after-restore"
+
+    _lifecycle.restored()  # the failure and its backoff are as old as the snapshot
+
+    assert resolver.get_auth("voice").username == "after-restore"
+    assert MemoryProvider.fetches == {"a": 3}
 
 
 # -- rotation through *_FILE ------------------------------------------------------------

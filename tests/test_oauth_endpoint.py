@@ -15,9 +15,16 @@ from typing import Any
 
 import pytest
 
-from bandwidth_credentials import TokenError, _oauth
+from bandwidth_credentials import (
+    CredentialsError,
+    InvalidCredentialsError,
+    Resolver,
+    TokenError,
+    _oauth,
+)
 from bandwidth_credentials.testing import exception_graph
 
+from .helpers import MemoryProvider
 from .misbehaving import (
     Behaviour,
     answer,
@@ -52,7 +59,7 @@ def leaks(action: Callable[[], Any], caplog: pytest.LogCaptureFixture) -> tuple[
         warnings.simplefilter("always")
         try:
             outcome = action()
-        except TokenError as exc:
+        except CredentialsError as exc:
             outcome = exc
     texts = [r.getMessage() for r in caplog.records] + [str(w.message) for w in recorded]
     if isinstance(outcome, BaseException):
@@ -134,18 +141,23 @@ def test_a_redirect_from_https_to_http_elsewhere_is_not_followed(
         assert canary not in output
 
 
-@pytest.mark.parametrize(
-    "token",
-    [
-        "abc def",
-        "abc\r\nX-Injected: 1",
-        "abc\tdef",
-        "abc\x00def",
-        "abc\u200bdef",  # zero-width space
-        "\ufeffabcdef",  # BOM
-        "abc\u202edef",  # right-to-left override
-    ],
-)
+#: Bearer tokens that cannot go into an Authorization header as they are: refused alike
+#: whether a token endpoint issued them or they were configured (BW_ACCESS_TOKEN).
+UNSENDABLE_TOKENS = [
+    "abc def",
+    "abc\r\nX-Injected: 1",
+    "abc\tdef",
+    "abc\x00def",
+    "abc\u200bdef",  # zero-width space
+    "\ufeffabcdef",  # BOM
+    "abc\u202edef",  # right-to-left override
+    "abc\u2603def",  # not Latin-1: http.client raises, quoting the whole header
+    "abc\u00e9def",  # Latin-1 but not ASCII: sent as a different token by each client
+    "abc\udcffdef",  # a byte that was not UTF-8
+]
+
+
+@pytest.mark.parametrize("token", UNSENDABLE_TOKENS)
 def test_issued_tokens_are_checked_like_static_tokens(
     token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -157,6 +169,32 @@ def test_issued_tokens_are_checked_like_static_tokens(
     assert isinstance(error, TokenError)
     assert "access_token contains" in str(error)
     assert CANARY_TOKEN not in output
+
+
+@pytest.mark.parametrize("token", UNSENDABLE_TOKENS)
+def test_static_tokens_are_checked_like_issued_tokens(
+    token: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    MemoryProvider.stores["a"] = {"accountId": "920012", "accessToken": token + CANARY_TOKEN}
+
+    output, error = leaks(lambda: Resolver(["mem:a"]).get_auth("voice"), caplog)
+
+    assert isinstance(error, InvalidCredentialsError)
+    assert error.key == "accessToken"
+    assert CANARY_TOKEN not in output
+
+
+def test_a_redirect_shows_where_it_pointed_without_terminal_escapes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    target = "http://127.0.0.2:9/token\x1b[2J\x1b]0;owned\x07\u202e"
+    with misbehaving(redirect(target.encode("utf-8").decode("latin-1"))) as server:
+        output, error = leaks(_oauth.TokenManager(server.url, CLIENT, SECRET).token, caplog)
+
+    assert isinstance(error, TokenError)
+    assert "redirect to http://127.0.0.2:9/token%1B[2J%1B]0;owned%07" in str(error)
+    assert str(error).isprintable()
+    assert "\x1b" not in output
 
 
 @pytest.mark.parametrize(

@@ -8,12 +8,12 @@ import email.utils
 import os
 import threading
 import time
-import warnings
 
 import pytest
 
 from bandwidth_credentials import Resolver, TokenError, _oauth
 from bandwidth_credentials._jwt import TokenClaims
+from bandwidth_credentials.testing import FakeClock, in_forked_child
 
 from .helpers import MemoryProvider
 from .misbehaving import answer, hang, json_body, misbehaving, retry_after
@@ -24,35 +24,37 @@ from .oauth_servers import TokenServer
 TOKEN_JSON = json_body({"access_token": "fresh-token", "token_type": "Bearer", "expires_in": 3600})
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.wall = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-        self.wall += seconds
+EPOCH = 1_700_000_000.0 - 1000.0  # the wall clock is the fake clock plus this
 
 
-def manager(url: str, clock: Clock, rng: float = 0.5, secret: str = SECRET) -> _oauth.TokenManager:
+def wall(clock: FakeClock) -> float:
+    """Epoch seconds that move with ``clock`` (for Retry-After dates and JWT ``exp``)."""
+    return clock() + EPOCH
+
+
+def manager(
+    url: str, clock: FakeClock, rng: float = 0.5, secret: str = SECRET
+) -> _oauth.TokenManager:
     return _oauth.TokenManager(
-        url, CLIENT, secret, clock=clock, wall=lambda: clock.wall, rng=lambda: rng
+        url, CLIENT, secret, clock=clock, wall=lambda: wall(clock), rng=lambda: rng
     )
 
 
+def wait_for_requests(server: TokenServer, count: int) -> None:
+    """Wait (at most 5 s) until ``server`` has seen ``count`` requests, woken by each."""
+    with server.arrived:
+        assert server.arrived.wait_for(lambda: server.requests >= count, 5.0)
+
+
 def test_a_slow_refresh_never_withholds_the_valid_token(token_server: TokenServer) -> None:
-    clock = Clock()
+    clock = FakeClock()
     tokens = manager(token_server.url, clock)
     assert tokens.token() == "token-1"
     clock.advance(3600 - 300)  # inside the early-refresh window, still valid
     token_server.delay = 2.0
     refresher = threading.Thread(target=tokens.token)
     refresher.start()
-    while token_server.requests < 2:
-        time.sleep(0.01)
+    wait_for_requests(token_server, 2)
 
     started = time.monotonic()
     served = tokens.token()
@@ -66,7 +68,7 @@ def test_a_slow_refresh_never_withholds_the_valid_token(token_server: TokenServe
 
 
 def test_early_refresh_calls_make_one_request(token_server: TokenServer) -> None:
-    clock = Clock()
+    clock = FakeClock()
     tokens = manager(token_server.url, clock)
     tokens.token()
     clock.advance(3600 - 300)
@@ -121,7 +123,7 @@ def test_endpoint_down_8_cold_callers_share_one_bounded_refresh(
 
 
 def test_failures_are_retried_once_per_growing_backoff_window() -> None:
-    clock = Clock()
+    clock = FakeClock()
     with misbehaving(answer(500, b"{}")) as server:
         tokens = manager(server.url, clock, rng=1.0)  # no jitter shortening the window
         seen = []
@@ -145,9 +147,9 @@ def test_failures_are_retried_once_per_growing_backoff_window() -> None:
     ],
 )
 def test_retry_after_is_honoured_up_to_the_cap(value: str, honoured: float) -> None:
-    clock = Clock()
+    clock = FakeClock()
     if value == "date":
-        value = email.utils.formatdate(clock.wall + 45, usegmt=True)
+        value = email.utils.formatdate(wall(clock) + 45, usegmt=True)
     with misbehaving(retry_after(429, value), answer(200, TOKEN_JSON)) as server:
         tokens = manager(server.url, clock)
         with pytest.raises(TokenError) as first:
@@ -172,7 +174,7 @@ def test_retry_after_is_honoured_up_to_the_cap(value: str, honoured: float) -> N
 def test_early_refresh_time_carries_ten_percent_jitter(
     token_server: TokenServer, rng: float, refresh_after: float
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     tokens = manager(token_server.url, clock, rng=rng)
     tokens.token()
 
@@ -185,7 +187,7 @@ def test_early_refresh_time_carries_ten_percent_jitter(
 
 
 def test_cached_token_never_waits(token_server: TokenServer) -> None:
-    clock = Clock()
+    clock = FakeClock()
     tokens = manager(token_server.url, clock)
     cold = tokens.cached_token()
     tokens.token()
@@ -273,31 +275,15 @@ def test_a_child_forked_during_a_token_request_gets_its_own(
         tokens = _oauth.token_manager(server.url + "/token", CLIENT, SECRET)
         parent = threading.Thread(target=quietly, args=(tokens,))
         parent.start()
-        while not server.requests:
-            time.sleep(0.01)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads
-            pid = os.fork()
-        if pid == 0:  # the child: what the lifecycle hook runs, then a token
-            code = 1
-            try:
-                _oauth.reset_after_fork()
-                started = time.monotonic()
-                code = (
-                    0 if tokens.token() == "fresh-token" and time.monotonic() - started < 3 else 2
-                )
-            finally:
-                os._exit(code)
-        ends = time.monotonic() + 20
-        status = None
-        while status is None and time.monotonic() < ends:
-            done, raw = os.waitpid(pid, os.WNOHANG)
-            status = os.waitstatus_to_exitcode(raw) if done else None
-            time.sleep(0.02)
-        if status is None:
-            os.kill(pid, 9)
-            os.waitpid(pid, 0)
+        assert server.arrived.wait(5.0)  # the parent's request hangs over there
+
+        def child() -> bool:  # what the lifecycle hook runs, then a token of its own
+            _oauth.reset_after_fork()
+            started = time.monotonic()
+            return tokens.token() == "fresh-token" and time.monotonic() - started < 3
+
+        outcome = in_forked_child(child, timeout=20)
         server.stop.set()
         parent.join(10)
 
-    assert status == 0
+    assert outcome == "True"

@@ -30,6 +30,8 @@ PUBLIC = {
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TokenClaims",
     "TokenError",
     "UnknownServiceError",

@@ -269,3 +269,64 @@ def test_windows_at_the_cap_are_spread_below_it(store: dict[str, object]) -> Non
 
     assert all(BACKOFF_CAP / 2 <= w <= BACKOFF_CAP + 1 for w in windows)
     assert sum(w >= BACKOFF_CAP for w in windows) <= 2  # spread, not piled on the cap
+
+
+def _interrupted_start(work: object) -> None:
+    raise KeyboardInterrupt  # Ctrl-C while Thread.start() waits for the new thread
+
+
+def test_an_interrupt_while_a_background_refresh_starts_leaves_no_one_waiting(
+    store: dict[str, object],
+) -> None:
+    clock = FakeClock()
+    resolver = Resolver(["mem:a?ttl=60&max_stale=120"], clock=clock, spawn=_interrupted_start)
+    resolver.get_auth("voice")
+    clock.now += 70  # due: this caller starts the background refresh, and is interrupted
+    with pytest.raises(KeyboardInterrupt):
+        resolver.get_auth("voice")
+    clock.now += 500  # past the stale bound: every caller must fetch again
+    store["username"] = "after-the-interrupt"
+    got: list[object] = []
+    callers = [
+        threading.Thread(target=lambda: got.append(resolver.get_auth("voice").username)),
+        threading.Thread(target=lambda: got.append(resolver.reload())),
+    ]
+
+    for caller in callers:
+        caller.daemon = True
+        caller.start()
+    for caller in callers:
+        caller.join(10)
+
+    assert not any(caller.is_alive() for caller in callers)
+    assert sorted(got, key=str) == [None, "after-the-interrupt"]
+
+
+def test_a_caller_waits_for_another_callers_refresh_boundedly(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bandwidth_credentials import SourceUnavailableError, _resolver
+
+    monkeypatch.setattr(_resolver, "REFRESH_WAIT", 0.2)
+    clock, background = FakeClock(), Background()
+    resolver = Resolver(["mem:a?ttl=60&max_stale=120"], clock=clock, spawn=background)
+    resolver.get_auth("voice")
+    clock.now += 70
+    resolver.get_auth("voice")  # starts a background refresh that never gets to run
+    clock.now += 500  # past the stale bound: callers must join that refresh
+    got: list[object] = []
+
+    def caller() -> None:
+        try:
+            resolver.get_auth("voice")
+        except SourceUnavailableError as exc:
+            got.append(exc)
+
+    thread = threading.Thread(target=caller, daemon=True)
+    thread.start()
+    thread.join(10)
+
+    assert not thread.is_alive()
+    (error,) = got
+    assert error.source == "mem:a?ttl=60&max_stale=120"
+    assert "gave up waiting" in str(error)

@@ -414,3 +414,78 @@ def test_the_mismatch_memory_is_cleared_by_reset() -> None:
     reset()
 
     assert not _factory._warned
+
+
+# -- the bearer source's cached header under concurrent refreshes ---------------------------
+
+
+class ScriptedClock(FakeClock):
+    """A FakeClock whose readings in a named thread follow a script (each entry a
+    function giving the reading), then ``now`` like everyone else's."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scripts: dict[str, list[Callable[[], float]]] = {}
+
+    def __call__(self) -> float:
+        script = self.scripts.get(threading.current_thread().name)
+        return script.pop(0)() if script else self.now
+
+
+class PauseOnWarning(logging.Handler):
+    """Holds the thread named ``name`` in its first warning until ``go`` is set."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(logging.WARNING)
+        self.name_, self.paused, self.go = name, threading.Event(), threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if threading.current_thread().name == self.name_ and not self.paused.is_set():
+            self.paused.set()
+            self.go.wait(10)
+
+
+def test_the_cached_header_is_the_current_tokens_whatever_the_interleaving(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    clock = ScriptedClock()
+    monkeypatch.setattr(_oauth, "clock", clock)
+    _client_env(monkeypatch, token_server.url, account=False)
+    monkeypatch.setenv("BW_ACCOUNT_ID", "7777777")  # not in the claim: each check warns
+    token_server.claims = {"accounts": ["920012"]}
+    voice = Resolver(["env"]).get_auth("voice")
+    voice.headers()  # token 1, checked
+    due = _oauth.token_source(voice._bearer._credentials).current.due_at  # type: ignore[union-attr]
+    clock.now = due + 1  # token 1 is due (not expired): the next caller refreshes it
+    _factory._warned.clear()
+    handler = PauseOnWarning("refresher")
+    logging.getLogger("bandwidth_credentials").addHandler(handler)
+    reader_read, reader_go = threading.Event(), threading.Event()
+
+    def reader_pauses() -> float:  # read token 1 (not yet due for this reader), then wait
+        reader_read.set()
+        reader_go.wait(10)
+        return due - 1
+
+    # The reader passes the lookup path (due), reads token 1 in the manager and is held
+    # there; the refresher then gets token 2 and is held inside its account check; the
+    # reader hands out token 1; the refresher finishes.
+    clock.scripts["reader"] = [lambda: due + 1, reader_pauses]
+    reader = threading.Thread(target=voice.headers, name="reader", daemon=True)
+    refresher = threading.Thread(target=voice.headers, name="refresher", daemon=True)
+    try:
+        reader.start()
+        assert reader_read.wait(10)
+        refresher.start()
+        assert handler.paused.wait(10)
+        reader_go.set()
+        reader.join(10)
+        handler.go.set()
+        refresher.join(10)
+    finally:
+        handler.go.set()
+        reader_go.set()
+        logging.getLogger("bandwidth_credentials").removeHandler(handler)
+
+    assert token_server.requests == 2
+    assert voice.headers()["Authorization"] == "Bearer " + token_server.issued[-1]

@@ -33,6 +33,8 @@ from ._errors import (
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
+    StoreConflictError,
+    StoreNotSupportedError,
     TokenError,
     UnknownServiceError,
 )
@@ -68,6 +70,8 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TokenClaims",
     "TokenError",
     "UnknownServiceError",

@@ -27,7 +27,7 @@ from ._registry import provider_class
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from ._provider import KeySchema
 
@@ -114,6 +114,25 @@ class SourceChain:
                 source=provider.source.uri,
             )
         return fetched
+
+    def read(self, index: int) -> Fetched:
+        """Fetch source ``index`` now, outside the refresh bookkeeping (``bwcreds rotate``
+        reads and writes one source), through the same wrapper as every fetch."""
+        return self._fetch(self._states[index])
+
+    def store_problem(self, index: int) -> str | None:
+        """Why source ``index`` cannot be written (``Provider.store_problem``), or None."""
+        provider = self._states[index].provider
+        problem: str | None = guarded(provider.store_problem, _translator(provider, "to check"))
+        return problem
+
+    def store(self, index: int, values: Mapping[str, object], expected: str | None) -> str | None:
+        """Write source ``index`` (``Provider.store``) through the one error wrapper."""
+        provider = self._states[index].provider
+        version: str | None = guarded(
+            lambda: provider.store(values, expected), _translator(provider, "to write")
+        )
+        return version
 
     def _moved(self, state: _State) -> bool:
         """Whether a change check says the source moved (or cannot be checked any more)."""

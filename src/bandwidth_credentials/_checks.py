@@ -13,7 +13,9 @@ from ._errors import InvalidCredentialsError
 from ._schema import (
     ENDPOINT_FIELDS,
     ENVIRONMENTS,
+    EXPIRY_FIELD,
     HOST_FIELDS,
+    INSTANT_FIELDS,
     KINDS,
     MESSAGING_TOKEN,
     URL_FIELDS,
@@ -27,7 +29,14 @@ from ._typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["Provenance", "ServiceCredentials", "problem_of", "url_problem", "validated"]
+__all__ = [
+    "Provenance",
+    "ServiceCredentials",
+    "problem_of",
+    "token_problem",
+    "url_problem",
+    "validated",
+]
 
 # Invisible or unencodable: format (Cf), lone surrogates (Cs, from undecodable bytes in
 # the environment), line and paragraph separators (Zl, Zp), private use is allowed.
@@ -66,6 +75,8 @@ class ServiceCredentials(NamedTuple):
     access_token: Secret | None = None
     token_url: str | None = None
     environment: str = "prod"
+    #: When the client secret expires (ISO 8601 UTC, as stored), when the store says.
+    client_secret_expires_at: str | None = None
     #: The endpoint fields given explicitly (``base_url``, ``token_url``, ``environment``,
     #: host overrides), exactly as configured; none is secret.
     endpoints: Mapping[str, str] = {}
@@ -99,9 +110,20 @@ def text_problem(value: str) -> str | None:
     return None
 
 
-def _token_problem(value: str) -> str | None:
-    if any(char.isspace() for char in value):
+def token_problem(token: str) -> str | None:
+    """Why ``token`` cannot go into an ``Authorization: Bearer`` header as it is, or
+    ``None``. One rule for configured tokens (``BW_ACCESS_TOKEN``) and issued ones: a
+    bearer token is visible ASCII (RFC 6750 §2.1's ``b64token`` is a subset of it), so no
+    whitespace, control, invisible or non-ASCII character, which HTTP clients would
+    refuse (quoting the whole header in their error) or send re-encoded.
+
+    >>> token_problem("eyJhbGciOi.eyJhY2Nv.c2ln") is None
+    True
+    """
+    if any(char.isspace() for char in token):
         return "contains whitespace (a bearer token has none)"
+    if not (token.isascii() and token.isprintable()):
+        return "contains a character that is not visible ASCII (a bearer token has none)"
     return None
 
 
@@ -165,6 +187,14 @@ def _colon_problem(value: str) -> str | None:
     return None
 
 
+def _instant_problem(value: str) -> str | None:
+    from ._calendar import parse_instant
+
+    if parse_instant(value) is None:
+        return "must be an ISO 8601 UTC instant such as 2027-03-06T00:00:00Z"
+    return None
+
+
 def _environment_problem(value: str) -> str | None:
     if environment_name(value) is None:
         return f"must be one of {', '.join(ENVIRONMENTS)} (case-insensitive)"
@@ -180,7 +210,7 @@ def _shared_secret_problem(value: str) -> str | None:
 
 
 _CHECKS = {
-    "access_token": _token_problem,
+    "access_token": token_problem,
     "account_id": _account_problem,
     "username": _colon_problem,
     "client_id": _colon_problem,
@@ -189,6 +219,7 @@ _CHECKS = {
     "callback_previous_username": _colon_problem,
     "tfv_webhook_secret": _shared_secret_problem,
     "tfv_webhook_previous_secret": _shared_secret_problem,
+    **dict.fromkeys(INSTANT_FIELDS, _instant_problem),
 }
 
 
@@ -245,5 +276,6 @@ def validated(
         if oauth
         else None,
         environment=environment,
+        client_secret_expires_at=fields.get(EXPIRY_FIELD) if oauth else None,
         endpoints={name: fields[name] for name in ENDPOINT_FIELDS if name in fields},
     )

@@ -170,6 +170,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         return check_online(args, services, resolver, out)
     resolution, failure = _resolve(resolver)
+    from ._expiry import service_expiry, warning_days
+
+    window = warning_days(args.expiry_warning_days)
+    expiry_notes: list[str] = []
     results: list[dict[str, Any]] = []
     for name in services:
         entry: dict[str, Any] = {"service": name, "title": SERVICES[name].title}
@@ -181,6 +185,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             entry.update(_entry(name, resolver, resolution, args.account_id))
         else:
             entry.update(ready=False, error=str(outcome), error_type=type(outcome).__name__)
+        expiry = service_expiry(resolution, name, window) if entry.get("ready") else None
+        if expiry is not None:
+            entry["client_secret_expires_at"] = expiry[1].expires_at
+            if expiry[1].state != "ok":
+                expiry_notes.append(expiry[1].note(expiry[0]))
+            if expiry[1].state == "expired":
+                entry.update(ready=False, error=expiry[1].note(expiry[0]))
+                entry["error_type"] = "ExpiredSecret"
         results.append(entry)
     callbacks = callback_entries(resolution, _printable)
     # Callback credentials count when every service is checked (no SERVICE named).
@@ -194,6 +206,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             f"account {args.account_id} (--account-id) is checked against the access token's "
             "accounts by bwcreds check --online; nothing was sent now"
         )
+    notes += list(dict.fromkeys(expiry_notes))
     from ._verify import environment_note  # the online check's module: not for exec
 
     environment = environment_note(
@@ -437,6 +450,12 @@ def _parser() -> argparse.ArgumentParser:
         "one GET of the account resource with Basic credentials",
     )
     check.add_argument("--account-id", metavar="ID", help=account_help)
+    check.add_argument(
+        "--expiry-warning-days",
+        metavar="DAYS",
+        help="warn this many days before a stored client_secret_expires_at "
+        "(default: $BANDWIDTH_CREDENTIALS_EXPIRY_WARNING_DAYS, else 14)",
+    )
     check.set_defaults(run=_check)
     explain = commands.add_parser("explain", help="which source and key supplied each field")
     explain.add_argument("--sources", help=sources_help)
@@ -456,6 +475,9 @@ def _parser() -> argparse.ArgumentParser:
     from ._cli_token import add_token_command
 
     add_token_command(commands, sources_help)
+    from ._cli_rotate import add_rotate_command
+
+    add_rotate_command(commands)
     return parser
 
 

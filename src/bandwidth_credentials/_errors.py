@@ -4,7 +4,8 @@ All of them derive from :class:`CredentialsError`, so one ``except`` catches the
 
     CredentialsError
     ├── ConfigurationError            bad source URI, unknown scheme, missing plugin,
-    │                                 one source giving two values for one field
+    │   │                             one source giving two values for one field
+    │   └── StoreNotSupportedError    the source cannot be written (read-only, KV v1)
     ├── UnknownServiceError           also a ValueError; lists the valid service names
     ├── CredentialNotFoundError       a service has no complete credentials anywhere
     ├── InvalidCredentialsError       a value is present but unusable (non-numeric account id)
@@ -13,7 +14,8 @@ All of them derive from :class:`CredentialsError`, so one ``except`` catches the
     │   ├── SourceAccessDeniedError   the store refused this identity (403, AccessDenied)
     │   ├── SourceAuthenticationError logging in to the store failed
     │   ├── SourceFormatError         the source exists but its content cannot be read
-    │   └── SourceUnavailableError    unreachable, timed out, sealed, throttled, 5xx
+    │   ├── SourceUnavailableError    unreachable, timed out, sealed, throttled, 5xx
+    │   └── StoreConflictError        a write found another version than the one read
     ├── TokenError                    the OAuth token endpoint refused or failed
     └── CallbackAuthError             a callback request did not prove it came from
                                       Bandwidth (missing, malformed or wrong credentials)
@@ -47,6 +49,8 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TokenError",
     "UnknownServiceError",
 ]
@@ -81,6 +85,16 @@ class ConfigurationError(CredentialsError):
     def __init__(self, message: str, *, source: str | None = None) -> None:
         super().__init__(message)
         self.source = source
+
+
+class StoreNotSupportedError(ConfigurationError):
+    """The source cannot be written: its provider has no :meth:`Provider.store`, or the
+    store behind it cannot take a checked write (Vault KV version 1, a secret directory
+    mounted by the kubelet, the environment).
+
+    >>> Resolver("env").sources  # then: bwcreds rotate --source env    # doctest: +SKIP
+    StoreNotSupportedError: source env: writing is not supported by this source (...)
+    """
 
 
 class UnknownServiceError(CredentialsError, ValueError):
@@ -231,6 +245,31 @@ class SourceUnavailableError(SourceError):
 
     >>> except SourceUnavailableError as exc: ...                   # doctest: +SKIP
     """
+
+
+class StoreConflictError(SourceError):
+    """A write to the source was refused because the source no longer holds the version
+    that was read (someone else wrote meanwhile): Vault's ``cas`` mismatch, a Secrets
+    Manager staging label that moved, a file replaced since it was read. Nothing was
+    written; read again and retry.
+
+    ``expected`` is the version the write was based on, ``found`` the one the store holds
+    (``None`` when the store does not say). Versions are never secret.
+
+    >>> except StoreConflictError as exc: ...                       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        expected: str | None = None,
+        found: str | None = None,
+    ) -> None:
+        super().__init__(message, source=source)
+        self.expected = expected
+        self.found = found
 
 
 class TokenError(CredentialsError):

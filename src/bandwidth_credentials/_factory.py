@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from ._checks import Provenance, ServiceCredentials
     from ._jwt import TokenClaims
     from ._normalizer import Resolution
-    from ._oauth import TokenManager
+    from ._oauth import TokenManager, _Token
 
 __all__ = [
     "ACCOUNT_ARGUMENT",
@@ -196,9 +196,8 @@ class OAuthBearer:
     __slots__ = (
         "_check",
         "_credentials",
-        "_header",
+        "_handed",
         "_seen",
-        "_snapshot",
         "_tokens",
         "client_id",
         "token_url",
@@ -208,9 +207,12 @@ class OAuthBearer:
         self._credentials = credentials
         self._check = check
         self._tokens: TokenManager | None = None
-        self._snapshot: object = None  # the manager's token snapshot last handed out
-        self._seen: str | None = None  # its token (checked against the account)
-        self._header = ""  # and its Authorization value
+        # The manager's token snapshot last handed out (and checked). The hot path serves
+        # the snapshot's own Authorization value while it is the current one, so threads
+        # handing out an older and a newer token at once can never pair one's value with
+        # the other's snapshot.
+        self._handed: _Token | None = None
+        self._seen: str | None = None  # the token last checked against the account
         self.client_id = credentials.client_id
         self.token_url = credentials.token_url or token_url(None)
 
@@ -228,7 +230,7 @@ class OAuthBearer:
         if tokens is not None:
             # The lookup path: the snapshot already handed out (and checked), not yet due.
             current = tokens.current
-            if current is self._snapshot and tokens.clock() < current.due_at:
+            if current is self._handed and tokens.clock() < current.due_at:
                 return current.value
         return self._handed_out()[0]
 
@@ -237,20 +239,19 @@ class OAuthBearer:
         tokens = self._tokens
         if tokens is not None:
             current = tokens.current
-            if current is self._snapshot and tokens.clock() < current.due_at:
-                return self._header
+            if current is self._handed and tokens.clock() < current.due_at:
+                return current.authorization
         return self._handed_out()[1]
 
     def _handed_out(self) -> tuple[str, str]:
         current = self._manager().snapshot()
         self._seen_now(current.value, current.claims)
-        self._snapshot = current
-        return current.value, self._header
+        self._handed = current
+        return current.value, current.authorization
 
     def _seen_now(self, value: str, claims: TokenClaims | None) -> None:
         if value is not self._seen:
             self._seen = value
-            self._header = "Bearer " + value
             if self._check is not None:
                 self._check.check(value, claims)
 
@@ -337,6 +338,10 @@ def build_auth(resolution: Resolution, owner: Owner, *, discover: bool = True) -
         is_basic = KINDS[credentials.kind].scheme == "basic"
         basic = basic or is_basic
         bearer = None if is_basic else bearer_source(credentials, provenance)
+        if not is_basic and credentials.client_secret_expires_at is not None:
+            from ._expiry import log_if_expiring  # only when the store keeps an expiry
+
+            log_if_expiring(credentials.client_id, credentials.client_secret_expires_at)
         auth[name] = ServiceAuth(credentials, provenance, bearer, owner)
     by_alias = {alias: auth[name] for alias, name in LOOKUP.items() if name in auth}
     retry = any(isinstance(errors.get(name), TokenError) for name in resolution.pending)

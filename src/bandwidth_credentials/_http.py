@@ -106,7 +106,13 @@ class Response(NamedTuple):
 
 
 def display_url(url: str) -> str:
-    """``url`` without user info, query or fragment, for messages and logs."""
+    """``url`` without user info, query or fragment, for messages and logs; any character
+    that is not visible ASCII percent-encoded (UTF-8), so a URL a server sent (a
+    ``Location``) cannot carry terminal escapes or bidi controls into them.
+
+    >>> display_url("https://user:pw@h.example/p\x1b[2J?secret=1")
+    'https://h.example/p%1B[2J'
+    """
     try:
         parts = urllib.parse.urlsplit(url)
         host = parts.hostname or ""
@@ -116,7 +122,20 @@ def display_url(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+    return _visible(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+
+def _visible(text: str) -> str:
+    """``text`` with every character outside ``!``..``~`` percent-encoded (UTF-8; a lone
+    surrogate by its code point). Never raises."""
+    if text.isascii() and text.isprintable() and " " not in text:
+        return text
+    return "".join(
+        char
+        if "!" <= char <= "~"
+        else "".join(f"%{byte:02X}" for byte in char.encode("utf-8", "surrogatepass"))
+        for char in text
+    )
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:

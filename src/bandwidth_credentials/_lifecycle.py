@@ -8,7 +8,8 @@
   invocations, so a background refresh thread would not run; due refreshes run inline.
 - **SnapStart**: a restored snapshot brings back cached tokens and deadlines as old as the
   snapshot. When ``snapshot_restore_py`` (AWS's runtime hooks for Python) is importable, an
-  after-restore hook invalidates every token and makes every source due.
+  after-restore hook invalidates every token, makes every source due and reseeds the
+  ``random`` module (a forked child's is reseeded by Python itself).
 """
 
 from __future__ import annotations
@@ -57,7 +58,13 @@ def _after_fork_in_child() -> None:
 
 
 def restored() -> None:
-    """After a SnapStart restore: every cached token is dropped, every source is due."""
+    """After a SnapStart restore: every cached token is dropped, every source is due, and
+    the ``random`` module (if loaded) is reseeded from ``os.urandom``: dependencies draw
+    their retry jitter from it (botocore, google-api-core), and its state in the snapshot
+    is every restored environment's."""
+    shared = sys.modules.get("random")
+    if shared is not None:
+        shared.seed()
     oauth = sys.modules.get("bandwidth_credentials._oauth")
     if oauth is not None:
         oauth.invalidate_all()
@@ -78,8 +85,13 @@ def register_resolver(resolver: _Resettable) -> None:
     global _registered
     if not _registered:
         _registered = True
-        if hasattr(os, "register_at_fork"):
-            os.register_at_fork(after_in_child=_after_fork_in_child)
         if in_lambda():
             _register_snapstart()
     _resolvers.add(resolver)
+
+
+# At import, not with the first resolver: the module-level locks (the default resolver's,
+# the registry's, the token managers') may be held by another thread while that first
+# resolver is being built, and a child forked then would inherit them held.
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)

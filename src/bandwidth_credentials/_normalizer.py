@@ -25,6 +25,7 @@ from ._log import logger
 from ._provider import Fetched, Source
 from ._schema import (
     ENDPOINT_FIELDS,
+    EXPIRY_FIELD,
     KINDS,
     OAUTH,
     SECRET_FIELDS,
@@ -171,6 +172,9 @@ def _resolve_service(
                         "from the credentials' own source, so it was ignored",
                     )
                 )
+    expiry = _first(origin, service.name, EXPIRY_FIELD) if kind == OAUTH else None
+    if expiry is not None:  # the secret's own expiry: from the secret's own source only
+        chosen[EXPIRY_FIELD] = expiry
     for name, entry in chosen.items():
         reason = problem_of(name, entry.value)
         if reason is not None:

@@ -73,6 +73,9 @@ class _Token(NamedTuple):
     stale_limit: float  # expiry: never served after it
     generation: int
     claims: TokenClaims | None
+    #: ``"Bearer " + value``, built once per token: the hot path of ``headers()`` hands it
+    #: out, and it cannot belong to any other snapshot than the one it is read from.
+    authorization: str = ""
 
 
 # What the lookup path reads before the first token: always due.
@@ -263,7 +266,9 @@ class TokenManager:
         lifetime = max(lifetime, MIN_LIFETIME)
         expires_at = started + lifetime
         early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
-        return _Token(outcome.value, max(expires_at - early, started), expires_at, 0, claims)
+        due_at = max(expires_at - early, started)
+        value = outcome.value
+        return _Token(value, due_at, expires_at, 0, claims, "Bearer " + value)
 
     def _attempt(self) -> Any:
         logger.debug("requesting an OAuth token for client %s", self.client_id)

@@ -14,7 +14,7 @@ import math
 from collections.abc import Mapping, Sequence  # the public API's annotations
 from types import MappingProxyType
 
-from ._errors import ConfigurationError
+from ._errors import ConfigurationError, StoreNotSupportedError
 from ._source import COMMON_OPTIONS, Source, parse_source, parse_sources
 from ._typing import ClassVar, Protocol
 
@@ -218,6 +218,45 @@ class Provider(abc.ABC):
         '..2026_11_29_09_30_00.123456789'
         """
         return None
+
+    #: Why this kind of source is never written (shown by :meth:`store`), for a provider
+    #: that reads something another program owns: the environment, a ``.env`` file.
+    read_only_reason: ClassVar[str | None] = None
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Write ``values`` (raw key -> value, in the shape :attr:`Fetched.values` has,
+        exactly as they are to be stored; the whole mapping, not a patch) as the source's
+        new generation, and return the version written (as :attr:`Fetched.version` would
+        report it), or ``None`` when the store has no versions.
+
+        The write is checked: when the source no longer holds ``expected_version`` (the
+        version a fetch returned), nothing is written and :class:`StoreConflictError` is
+        raised. A provider that cannot check (no versions) documents so. Other failures
+        raise :class:`SourceError` subclasses, as :meth:`fetch` does.
+
+        Optional: the default raises :class:`StoreNotSupportedError` naming the source
+        (with :attr:`read_only_reason` when set). A provider that implements it also
+        overrides :meth:`store_problem`.
+
+        >>> fetched = provider.fetch()                              # doctest: +SKIP
+        >>> new_values = {**fetched.values, "client_secret": new}   # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)             # doctest: +SKIP
+        '8'
+        """
+        del values, expected_version
+        raise StoreNotSupportedError(
+            f"source {self.source.uri}: {self.store_problem()}", source=self.source.uri
+        )
+
+    def store_problem(self) -> str | None:
+        """Why :meth:`store` cannot write this source, found without writing (a dry run
+        asks it), or ``None`` when it can. The default: writing is not supported.
+
+        >>> Resolver("env").sources  # an EnvProvider's answer:          # doctest: +SKIP
+        'writing is not supported by this source (the process environment is read-only)'
+        """
+        reason = self.read_only_reason or f"the {self.source.scheme} provider cannot write"
+        return f"writing is not supported by this source ({reason})"
 
     def close(self) -> None:  # noqa: B027 - optional hook, empty by design
         """Release clients or connections. Called when the resolver is discarded; an

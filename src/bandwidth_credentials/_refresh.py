@@ -48,10 +48,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-__all__ = ["BACKOFF_BASE", "BACKOFF_CAP", "JITTER", "RefreshPolicy", "jittered", "unit"]
+__all__ = [
+    "BACKOFF_BASE",
+    "BACKOFF_CAP",
+    "JITTER",
+    "WAIT_LIMIT",
+    "RefreshPolicy",
+    "jittered",
+    "unit",
+]
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
+#: The longest a caller waits for a refresh another caller runs (seconds).
+WAIT_LIMIT = 120.0
 #: Spread of TTL deadlines and token refresh times: ±10%.
 JITTER = 0.1
 
@@ -94,11 +104,13 @@ def _with(snap: S, **changes: Any) -> S:
 class _Flight:
     """One refresh in progress, joined by every caller that cannot be served meanwhile.
 
-    ``wait()`` returns once ``finish()`` was called (a lock held from the start and
-    released once: a one-shot event without importing :mod:`threading`).
+    Whoever *claims* it (the thread that runs it, or the caller that started it and was
+    interrupted before it ran) ends it, exactly once: ``wait()`` returns once it ended
+    (a lock held from the start and released once: a one-shot event without importing
+    :mod:`threading`).
     """
 
-    __slots__ = ("_done", "error", "force", "generation")
+    __slots__ = ("_done", "claimed", "ended", "error", "force", "generation")
 
     def __init__(self, generation: int, force: bool) -> None:
         self._done = _thread.allocate_lock()
@@ -106,14 +118,12 @@ class _Flight:
         self.error: Exception | None = None
         self.generation = generation
         self.force = force
+        self.claimed = False  # read and set under the policy's lock
+        self.ended = False
 
-    def finish(self) -> None:
-        self._done.release()
-
-    def wait(self, limit: float | None = None) -> bool:
-        """Wait for ``finish()``, at most ``limit`` seconds (``None``: as long as it takes);
-        whether it finished."""
-        if not self._done.acquire(True, -1 if limit is None else max(limit, 0.0)):
+    def wait(self, limit: float) -> bool:
+        """Wait for the end, at most ``limit`` seconds; whether it ended."""
+        if not self._done.acquire(True, max(limit, 0.0)):
             return False
         self._done.release()
         return True
@@ -129,8 +139,10 @@ class RefreshPolicy(Generic[S]):
     ``inline`` runs due refreshes in the calling thread (Lambda); ``publish`` is told of
     every new snapshot. ``backoff_cap`` bounds the backoff window (seconds); ``rng`` gives
     the jitter (uniform in [0, 1], :func:`unit` by default). ``wait_limit`` bounds how
-    long a caller waits for another caller's flight (seconds; ``None`` when ``build`` is
-    bounded by itself), after which ``stalled()`` is raised. ``what`` and ``kept`` name
+    long a caller waits for another caller's flight (seconds, :data:`WAIT_LIMIT` unless
+    given), after which ``stalled()`` is raised: a refresh that hangs (a provider without
+    a deadline, a spawned refresh that never ran) costs its waiters an error, never
+    their thread. ``what`` and ``kept`` name
     the values in log records.
     """
 
@@ -145,7 +157,7 @@ class RefreshPolicy(Generic[S]):
         publish: Callable[[S], None] | None = None,
         backoff_cap: float = BACKOFF_CAP,
         rng: Callable[[], float] = unit,
-        wait_limit: float | None = None,
+        wait_limit: float = WAIT_LIMIT,
         stalled: Callable[[], Exception] | None = None,
         what: str = "Bandwidth credentials",
         kept: str = "credentials",
@@ -211,17 +223,28 @@ class RefreshPolicy(Generic[S]):
                     raise_now = self._failure
             if raise_now is not None:
                 raise fresh(raise_now)
-            if servable and snap is not None:
-                # In Lambda, or when spawning failed, the refresh runs here.
-                if start and flight is not None and (self.inline or not self._started(flight)):
-                    self._run(flight)
-                    return self._after(flight, snap)
-                return snap
-            assert flight is not None
+            serve = snap if servable else None
             if start:
-                self._run(flight)
-            elif not flight.wait(self._wait_limit):
-                raise self._gave_up()
+                assert flight is not None
+                try:
+                    # Servable: in the background (in Lambda, or when spawning failed,
+                    # here); otherwise here, while the others wait for it.
+                    if serve is not None and not self.inline and self._started(flight):
+                        return serve
+                    self._run(flight)
+                except BaseException:
+                    # Interrupted (Ctrl-C) before the flight ran: end it, so no caller
+                    # waits on a flight nobody runs.
+                    self._abandon(flight)
+                    raise
+                if serve is not None:
+                    return self._after(flight, serve)
+            elif serve is not None:
+                return serve
+            else:
+                assert flight is not None
+                if not flight.wait(self._wait_limit):
+                    raise self._gave_up()
             with self._lock:
                 snap = self.snapshot
                 if self._servable(snap, self._clock()) and snap is not None:
@@ -282,7 +305,31 @@ class RefreshPolicy(Generic[S]):
 
     # -- refreshing ---------------------------------------------------------------------
 
+    def _claim(self, flight: _Flight) -> bool:
+        """Whether the caller now owns ``flight`` (runs or abandons it); once per flight."""
+        with self._lock:
+            if flight.claimed:
+                return False
+            flight.claimed = True
+            return True
+
+    def _end(self, flight: _Flight) -> None:
+        """End ``flight``: no longer the one in progress, and its waiters go on."""
+        with self._lock:
+            if self._flight is flight:
+                self._flight = None
+            if not flight.ended:
+                flight.ended = True
+                flight._done.release()
+
+    def _abandon(self, flight: _Flight) -> None:
+        """End ``flight`` unless a thread already runs it (then that thread ends it)."""
+        if self._claim(flight):
+            self._end(flight)
+
     def _run(self, flight: _Flight) -> None:
+        if not self._claim(flight):
+            return  # already run by another thread (a background start that was interrupted)
         try:
             try:
                 snap = self._build(flight.force)
@@ -293,10 +340,7 @@ class RefreshPolicy(Generic[S]):
         finally:
             # Whatever happened (a KeyboardInterrupt while recording the outcome too), the
             # flight ends: nobody is left waiting on it, and the next caller starts anew.
-            with self._lock:
-                if self._flight is flight:
-                    self._flight = None
-            flight.finish()
+            self._end(flight)
 
     def _record_success(self, flight: _Flight, snap: S) -> None:
         with self._lock:
@@ -377,7 +421,11 @@ class RefreshPolicy(Generic[S]):
                 if not flight.wait(self._wait_limit):
                     raise self._gave_up()
                 continue
-            self._run(flight)
+            try:
+                self._run(flight)
+            except BaseException:
+                self._abandon(flight)  # interrupted before it ran: nobody waits on it
+                raise
             if flight.error is not None:
                 raise fresh(flight.error)
             snap = self.snapshot

@@ -19,7 +19,7 @@ from ._auth import Owner, ServiceAuth
 from ._callback_auth import CallbackAuth
 from ._callback_creds import CallbackCredentials
 from ._chain import Failed, SourceChain
-from ._errors import ConfigurationError, fresh
+from ._errors import ConfigurationError, SourceUnavailableError, fresh
 from ._factory import build_auth, warn_basic_once
 from ._keys import SCHEMA
 from ._lifecycle import in_lambda, register_resolver
@@ -35,6 +35,10 @@ __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
 DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried again
+#: The longest a caller waits for a refresh of the sources that another caller runs
+#: (seconds): far beyond what bounded providers take; a hung one costs its waiters a
+#: :class:`SourceUnavailableError`, never their thread.
+REFRESH_WAIT = 120.0
 # Spellings a snapshot learns (``"Voice"``, ``" voice "``) on top of the canonical ones:
 # bounded, so a caller inventing endless spellings cannot grow it.
 _SPELLINGS_KEPT = 256
@@ -181,6 +185,8 @@ class Resolver:
             spawn=spawn,
             inline=in_lambda() if inline is None else inline,
             publish=self._published,
+            wait_limit=REFRESH_WAIT,
+            stalled=self._stalled,
         )
         self._owner: Owner = self
         self._discover = not offline
@@ -311,6 +317,13 @@ class Resolver:
         import asyncio  # only asyncio users pay for importing it
 
         return await asyncio.to_thread(self.get_auth, service, account_id)
+
+    def _stalled(self) -> SourceUnavailableError:
+        uris = ", ".join(source.uri for source in self.sources)
+        return SourceUnavailableError(
+            f"gave up waiting {REFRESH_WAIT:g} s for the refresh of {uris} in progress",
+            source=uris,
+        )
 
     # -- callbacks ------------------------------------------------------------------
 
@@ -497,7 +510,9 @@ class Resolver:
         self._chain.after_fork()
 
     def _after_restore(self) -> None:
-        self._policy.invalidate()
+        # Not invalidate(): a failure and its backoff window are as old as the snapshot
+        # too, and an invalidation within that window would wait for it to pass.
+        self._policy.forget()
 
     def __repr__(self) -> str:
         return f"Resolver([{', '.join(repr(s.uri) for s in self.sources)}])"

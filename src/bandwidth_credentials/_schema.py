@@ -60,6 +60,11 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "webhook_previous_secret": ("webhookprevioussecret", "previouswebhooksecret"),
     "tfv_webhook_secret": ("tfvwebhooksecret",),
     "tfv_webhook_previous_secret": ("tfvwebhookprevioussecret", "previoustfvwebhooksecret"),
+    # Rotation (bwcreds rotate): when the client secret expires, and a new secret that
+    # was created and stored but not yet promoted (with its expiry).
+    "client_secret_expires_at": ("clientsecretexpiresat",),
+    "client_secret_pending": ("clientsecretpending",),
+    "client_secret_pending_expires_at": ("clientsecretpendingexpiresat",),
 }
 FIELDS: tuple[str, ...] = tuple(FIELD_ALIASES)
 
@@ -70,6 +75,7 @@ SECRET_FIELDS = frozenset(
         "api_secret",
         "client_secret",
         "access_token",
+        "client_secret_pending",
         "callback_password",
         "callback_previous_password",
         "webhook_secret",
@@ -78,6 +84,15 @@ SECRET_FIELDS = frozenset(
         "tfv_webhook_previous_secret",
     }
 )
+#: When the client secret expires (ISO 8601 UTC, ``2027-03-06T00:00:00Z``): taken with the
+#: client credentials from their own source; ``bwcreds check`` warns before it and
+#: ``get_auth()`` logs once (Bandwidth's Credential Management guide: a client secret
+#: has an optional expiration date, set when it is created).
+EXPIRY_FIELD = "client_secret_expires_at"
+#: What ``bwcreds rotate`` keeps between storing a new secret and promoting it.
+PENDING_FIELDS = ("client_secret_pending", "client_secret_pending_expires_at")
+#: Fields checked as ISO 8601 UTC instants.
+INSTANT_FIELDS = frozenset({EXPIRY_FIELD, "client_secret_pending_expires_at"})
 #: Fields that only make sense inside one service's scope (a base URL differs per API).
 SERVICE_ONLY_FIELDS = frozenset({"base_url"})
 #: Host overrides (the CLI's ``BW_API_URL``, ...): scheme and host, path added here.

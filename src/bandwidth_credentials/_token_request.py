@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import json
 import math
-import unicodedata
 from collections.abc import Callable
 from typing import NamedTuple
 
 from . import _http
 from ._basic import basic_authorization
+from ._checks import token_problem
 
-__all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token", "token_problem"]
+__all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token"]
 
 DEFAULT_LIFETIME = 3600.0
 #: The longest ``expires_in`` read as a lifetime (seconds, about 31 years); beyond it the
@@ -60,17 +60,6 @@ class Failure(NamedTuple):
     status: int | None
     retryable: bool
     retry_after: float | None = None
-
-
-def token_problem(token: str) -> str | None:
-    """Why ``token`` cannot go into an ``Authorization`` header, or ``None``: the rules
-    for static tokens (no whitespace, control or Unicode format (Cf) characters)."""
-    for char in token:
-        if char.isspace():
-            return "contains whitespace"
-        if unicodedata.category(char) in ("Cc", "Cf"):
-            return "contains a control or invisible format character"
-    return None
 
 
 def _server_text(body: bytes) -> str:

@@ -20,7 +20,13 @@ https://learn.microsoft.com/en-us/azure/key-vault/general/rest-error-codes):
   role, 403 ``Forbidden``/``SecretDisabled`` for a disabled version, 400 without an
   ``api-version``.
 
-Not implemented: every other operation (set, list, delete, backup), keys and
+Set Secret (https://learn.microsoft.com/en-us/rest/api/keyvault/secrets/set-secret/set-secret):
+``PUT /secrets/{secret-name}?api-version=...`` with ``{"value"[, "contentType", "tags",
+"attributes"]}`` adds a new version ("If the named secret already exists, Azure Key Vault
+creates a new version of that secret") and answers its bundle; 403 ``ForbiddenByRbac``
+for a caller without the role. Key Vault takes no condition (no ``If-Match``) on it.
+
+Not implemented: every other operation (list, delete, backup), keys and
 certificates, managed HSM, PoP tokens and CAE claims challenges, real JWT validation
 (tokens are opaque strings checked against the identity endpoint's record), tenant
 checks, soft-delete states, ``x-ms-keyvault-*`` response headers, and throttling
@@ -127,7 +133,7 @@ class KeyVaultServer:
     # -- answering ----------------------------------------------------------------------
 
     def answer(
-        self, host: str, target: str, auth: str | None
+        self, host: str, target: str, auth: str | None, method: str = "GET", body: bytes = b""
     ) -> tuple[int, object, dict[str, str]]:
         url = urlsplit(target)
         query = parse_qs(url.query)
@@ -149,6 +155,10 @@ class KeyVaultServer:
         parts = [unquote(p) for p in url.path.split("/")[1:]]
         if len(parts) not in (2, 3) or parts[0] != "secrets":
             return 404, _error("NotFound", "Unknown path."), {}
+        if method == "PUT":
+            if len(parts) != 2:
+                return 405, _error("BadParameter", "A version cannot be set."), {}
+            return self._set_secret(host.split(":")[0], vault, parts[1], body)
         return self._get_secret(host.split(":")[0], vault, parts[1], [*parts, ""][2])
 
     def _take_forced(self) -> Forced | None:
@@ -161,6 +171,24 @@ class KeyVaultServer:
                 if forced.times <= 0:
                     self.forced.pop(0)
             return forced
+
+    def _set_secret(
+        self, host: str, vault: str, name: str, body: bytes
+    ) -> tuple[int, object, dict[str, str]]:
+        if (vault, name) in self.denied:
+            message = (
+                "Caller is not authorized to perform action on resource. "
+                "Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'"
+            )
+            return 403, _error("Forbidden", message, "ForbiddenByRbac"), {}
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            request = None
+        if not isinstance(request, dict) or not isinstance(request.get("value"), str):
+            return 400, _error("BadParameter", "The request body is not a secret."), {}
+        version = self.put(vault, name, request["value"])
+        return self._get_secret(host, vault, name, version)
 
     def _get_secret(
         self, host: str, vault: str, name: str, version: str
@@ -232,8 +260,14 @@ def _handler(server: KeyVaultServer, context: ssl.SSLContext) -> type[BaseHTTPRe
                 self.request.close()
 
         def do_GET(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            sent = self.rfile.read(length) if length else b""
             status, body, headers = server.answer(
-                self.headers.get("Host", ""), self.path, self.headers.get("Authorization")
+                self.headers.get("Host", ""),
+                self.path,
+                self.headers.get("Authorization"),
+                self.command,
+                sent,
             )
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
@@ -243,6 +277,8 @@ def _handler(server: KeyVaultServer, context: ssl.SSLContext) -> type[BaseHTTPRe
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
+
+        do_PUT = do_GET
 
         def log_message(self, format: str, *args: object) -> None:
             pass

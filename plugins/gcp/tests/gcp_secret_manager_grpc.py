@@ -1,6 +1,7 @@
 """The gRPC side of the loopback Secret Manager (see ``gcp_secret_manager_server``).
 
-``AccessSecretVersion`` of ``google.cloud.secretmanager.v1.SecretManagerService``
+``AccessSecretVersion`` and ``AddSecretVersion`` of
+``google.cloud.secretmanager.v1.SecretManagerService``
 (https://cloud.google.com/secret-manager/docs/reference/rpc/google.cloud.secretmanager.v1#secretmanagerservice),
 served from a :class:`SecretStore` with the client's own protobuf types; a failure is
 the store's canonical status code with its message (and a ``google.rpc.RetryInfo``
@@ -18,7 +19,12 @@ from typing import Any
 
 import grpc
 from gcp_secret_manager_server import ApiError, SecretStore
-from google.cloud.secretmanager_v1 import AccessSecretVersionRequest, AccessSecretVersionResponse
+from google.cloud.secretmanager_v1 import (
+    AccessSecretVersionRequest,
+    AccessSecretVersionResponse,
+    AddSecretVersionRequest,
+    SecretVersion,
+)
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
@@ -46,6 +52,22 @@ def _grpc_access(store: SecretStore) -> Any:
     return access
 
 
+def _grpc_add(store: SecretStore) -> Any:
+    def add(request: AddSecretVersionRequest, context: grpc.ServicerContext) -> Any:
+        metadata = dict(context.invocation_metadata())
+        payload = request.payload
+        crc = payload.data_crc32c if "data_crc32c" in payload else None
+        try:
+            name = store.add_version(
+                request.parent, bytes(payload.data), crc, metadata.get("authorization")
+            )
+        except ApiError as exc:
+            context.abort(grpc.StatusCode[exc.status], exc.message)
+        return SecretVersion(name=name, state=SecretVersion.State.ENABLED)
+
+    return add
+
+
 @contextmanager
 def grpc_server(store: SecretStore, tls: tuple[bytes, bytes] | None) -> Iterator[int]:
     """Serve gRPC on 127.0.0.1, over TLS with ``(key_pem, cert_chain_pem)`` or in plaintext
@@ -56,8 +78,17 @@ def grpc_server(store: SecretStore, tls: tuple[bytes, bytes] | None) -> Iterator
         request_deserializer=AccessSecretVersionRequest.deserialize,
         response_serializer=AccessSecretVersionResponse.serialize,
     )
+    add = grpc.unary_unary_rpc_method_handler(
+        _grpc_add(store),
+        request_deserializer=AddSecretVersionRequest.deserialize,
+        response_serializer=SecretVersion.serialize,
+    )
     server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(SERVICE, {"AccessSecretVersion": handler}),)
+        (
+            grpc.method_handlers_generic_handler(
+                SERVICE, {"AccessSecretVersion": handler, "AddSecretVersion": add}
+            ),
+        )
     )
     if tls is None:
         port = server.add_insecure_port("127.0.0.1:0")

@@ -25,8 +25,16 @@ not expired), which is what the client sends for a service-account key
 Also an OAuth 2.0 token endpoint (``POST /token``, the refresh-token grant google-auth
 uses for ``authorized_user`` credentials, RFC 6749 section 6).
 
-Not implemented: every other RPC (create, add version, list, IAM, ...), version
-aliases, etags, CMEK, replication, real IAM (access is allowed or denied per secret),
+``AddSecretVersion`` (REST ``POST /v1/{parent=projects/*/secrets/*}:addVersion`` with
+``{"payload": {"data": BASE64, "dataCrc32c": "DECIMAL"}}``, answering the new
+``SecretVersion`` ``{"name", "createTime", "state": "ENABLED"}``; gRPC with the client's
+types): a new version of an existing secret, ``NOT_FOUND`` for a missing secret,
+``INVALID_ARGUMENT`` when the given CRC32C does not match the data, ``PERMISSION_DENIED``
+for a denied secret;
+https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.secrets/addVersion
+
+Not implemented: every other RPC (create, list, IAM, ...), version aliases, etags, CMEK,
+replication, real IAM (access is allowed or denied per secret),
 request quotas, gRPC metadata other than ``authorization``, and the ``$alt``/``$fields``
 system parameters. Misbehaviour for tests: ``fail`` (answer the next N calls with a
 status; with ``retry_delay``, carrying a ``google.rpc.RetryInfo`` detail of that many
@@ -167,6 +175,30 @@ class SecretStore:
             crc = google_crc32c.value(version.data) ^ (1 if self.corrupt else 0)
             return resolved, version.data, crc
 
+    def add_version(
+        self, parent: str, data: bytes, crc: int | None, authorization: str | None
+    ) -> str:
+        """``AddSecretVersion``: the new version's resolved name, or :class:`ApiError`."""
+        with self.lock:
+            self.calls.append(parent + ":addVersion")
+            if not self._authenticated(authorization):
+                raise ApiError("UNAUTHENTICATED", "Request had invalid authentication credentials.")
+            if parent in self.denied:
+                raise ApiError(
+                    "PERMISSION_DENIED",
+                    f"Permission 'secretmanager.versions.add' denied for resource '{parent}' "
+                    "(or it may not exist).",
+                )
+            versions = self.secrets.get(parent)
+            if versions is None:
+                raise ApiError("NOT_FOUND", f"Secret [{parent}] not found.")
+            if crc is not None and crc != google_crc32c.value(data):
+                raise ApiError("INVALID_ARGUMENT", "Checksum mismatch for the payload data.")
+            versions.append(Version(data))
+            project, _, rest = parent.removeprefix("projects/").partition("/")
+            number = self.project_numbers.get(project, project)
+            return f"projects/{number}/{rest}/versions/{len(versions)}"
+
     def _authenticated(self, authorization: str | None) -> bool:
         scheme, _, token = (authorization or "").partition(" ")
         if scheme != "Bearer" or not token:
@@ -235,7 +267,12 @@ class _RestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        form = parse_qs(self.rfile.read(length).decode())
+        raw = self.rfile.read(length)
+        path = unquote(self.path.split("?", 1)[0])
+        if path.startswith("/v1/") and path.endswith(":addVersion"):
+            self._add_version(path[4 : -len(":addVersion")], raw)
+            return
+        form = parse_qs(raw.decode())
         if self.path != "/token" or form.get("grant_type") != ["refresh_token"]:
             self._send(400, {"error": "unsupported_grant_type"})
             return
@@ -247,6 +284,21 @@ class _RestHandler(BaseHTTPRequestHandler):
             self._send(400, {"error": "invalid_grant", "error_description": said})
             return
         self._send(200, {"access_token": token, "expires_in": 3599, "token_type": "Bearer"})
+
+    def _add_version(self, parent: str, raw: bytes) -> None:
+        payload = (json.loads(raw or b"{}").get("payload")) or {}
+        crc = payload.get("dataCrc32c")
+        try:
+            name = self.store.add_version(
+                parent,
+                base64.b64decode(payload.get("data", "")),
+                int(crc) if crc is not None else None,
+                self.headers.get("Authorization"),
+            )
+        except ApiError as exc:
+            self._error(exc)
+            return
+        self._send(200, {"name": name, "createTime": "2026-12-06T00:00:00Z", "state": "ENABLED"})
 
     def _error(self, exc: ApiError) -> None:
         code = HTTP_STATUS.get(exc.status, 500)

@@ -337,6 +337,8 @@ class FakeVault:
             return self._preflight(rec, token, path[len("sys/internal/ui/mounts/") :])
         if method == "GET":
             return self._read(rec, token)
+        if method in ("POST", "PUT"):
+            return self._write(rec, token)
         return 405, {"errors": [f"unsupported operation {method} on {path}"]}
 
     @staticmethod
@@ -433,6 +435,43 @@ class FakeVault:
         if entry.deletion_time or entry.destroyed:
             return 404, self.envelope({"data": None, "metadata": metadata})
         return 200, self.envelope({"data": dict(entry.data), "metadata": metadata})
+
+    # KV v2: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v2#create-update-secret
+    # POST /v1/:mount/data/:path with {"options": {"cas": N}, "data": {...}}: a new version;
+    # with cas, only when N is the current version (0: only when the secret does not exist),
+    # else 400 "check-and-set parameter did not match the current version". Answers the new
+    # version's metadata (created_time, custom_metadata, deletion_time, destroyed, version).
+    # KV v1: https://developer.hashicorp.com/vault/api-docs/secret/kv/kv-v1#create-update-secret
+    # POST /v1/:mount/:path with the key/values as the body: 204, no versions, no cas.
+    # Writes need a policy on the path (as reads here). Not implemented: cas_required, the
+    # engine's max_versions, custom metadata.
+    def _write(self, rec: Recorded, token: Token) -> tuple[int, dict[str, Any]]:
+        ns = self.namespace(rec.namespace or "")
+        mount = self._mount_of(ns, rec.path)
+        if not self._allowed(token, rec.path):
+            return 403, {"errors": ["1 error occurred:\n\t* permission denied\n\n"]}
+        if mount is None or mount not in ns.mounts:
+            return 404, {"errors": [f'no handler for route "{rec.path}"']}
+        rest = rec.path[len(mount) + 1 :]
+        body = rec.body or {}
+        if ns.mounts[mount] == 1:
+            ns.kv1[(mount, rest)] = dict(body)
+            return 204, {}
+        if not rest.startswith("data/") or not isinstance(body.get("data"), dict):
+            return 400, {"errors": ["no data provided"]}
+        versions = ns.kv2.setdefault((mount, rest[len("data/") :]), [])
+        cas = (body.get("options") or {}).get("cas")
+        if cas is not None and int(cas) != len(versions):
+            return 400, {"errors": ["check-and-set parameter did not match the current version"]}
+        versions.append(Version(dict(body["data"])))
+        metadata = {
+            "created_time": CREATED,
+            "custom_metadata": None,
+            "deletion_time": "",
+            "destroyed": False,
+            "version": len(versions),
+        }
+        return 200, self.envelope(metadata)
 
     # https://developer.hashicorp.com/vault/api-docs/auth/token#lookup-a-token-self
     # GET /v1/auth/token/lookup-self -> data: accessor, creation_ttl, expire_time,
@@ -673,7 +712,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, payload)
 
     def _send(self, status: int, payload: Mapping[str, Any]) -> None:
-        raw = json.dumps(payload).encode()
+        raw = json.dumps(payload).encode() if status != 204 else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Cache-Control", "no-store")

@@ -35,6 +35,11 @@ def parse(text: str, path: str, fmt: str | None, error: ErrorFactory) -> dict[st
     return _parse_vault_agent(text, path, error)
 
 
+def detect_format(text: str, path: str, error: ErrorFactory) -> str:
+    """``json``, ``dotenv`` or ``vault-agent``, from the text of one file (see :func:`parse`)."""
+    return _detect(text, path, error)
+
+
 def _detect(text: str, path: str, error: ErrorFactory) -> str:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):

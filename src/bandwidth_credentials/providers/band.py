@@ -103,6 +103,7 @@ class BandProvider(Provider):
     """
 
     scheme = "band"
+    read_only_reason = "the band CLI owns its login; rotate with the CLI or the Bandwidth App"
     options = frozenset({"profile", "check_interval", "timeout"})
 
     def __init__(self, source: Source) -> None:

@@ -54,6 +54,9 @@ class DotenvProvider(Provider):
     """
 
     scheme = "dotenv"
+    read_only_reason = (
+        "a .env file is edited by hand; keep the secret in a file: source to rotate it"
+    )
     options = frozenset({"prefix", "interpolate", "max_size"})
     list_options = frozenset({"prefix"})
 

@@ -106,6 +106,7 @@ class EnvProvider(Provider):
     """
 
     scheme = "env"
+    read_only_reason = "the process environment is read-only; change it where it is set"
     options = frozenset({"prefix", "max_size", "check_interval"})
     list_options = frozenset({"prefix"})
 

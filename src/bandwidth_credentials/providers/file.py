@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
 from typing import TypeVar
 
 from .._errors import (
@@ -191,6 +192,43 @@ class FileProvider(Provider):
             vanished = True
         assert vanished
         raise self._error(SourceNotFoundError, f"{self.path} can no longer be read")
+
+    # -- writing (bwcreds rotate; see ._file_store) --------------------------------
+
+    def store_problem(self) -> str | None:
+        """Why this source cannot be written (a directory, Vault Agent output), or None."""
+        from ._file_store import file_store_problem
+
+        return file_store_problem(self.path, self._format)
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Atomically replace the single JSON or dotenv file with ``values`` when it is
+        still at ``expected_version`` (see :mod:`._file_store`); returns the new version.
+
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
+        'file-3f1c...'
+        """
+        from .._errors import StoreNotSupportedError
+        from ._file_formats import detect_format
+        from ._file_store import store_file
+
+        problem = self.store_problem()
+        if problem is not None:
+            raise StoreNotSupportedError(
+                f"source {self.source.uri}: {problem}", source=self.source.uri
+            )
+        read = self._checked(try_read_file(self.path, self.max_size))
+        fmt = self._format or detect_format(read.text, self.path, self._error)
+        return store_file(
+            self.path,
+            values,
+            expected_version,
+            uri=self.source.uri,
+            fmt=fmt,
+            version_of=_file_version,
+            error=self._error,
+        )
 
     def _read_single_file(self) -> Generation:
         for _ in range(_MAX_ATTEMPTS):

@@ -11,7 +11,7 @@ def _clear_process_state() -> None:
     The only place that knows which module-level caches exist; when a cache moves or a
     new one appears, this function is the one to change.
     """
-    from .. import _decommission, _default, _factory, _normalizer, _oauth
+    from .. import _decommission, _default, _expiry, _factory, _normalizer, _oauth
 
     with _default._lock:
         old = _default._install(None)
@@ -20,6 +20,7 @@ def _clear_process_state() -> None:
     _decommission._reported.clear()
     with _factory._warned_lock:
         _factory._warned.clear()
+    _expiry._reset()
     with _oauth._managers_lock:
         _oauth._managers.clear()
     if old is not None:

@@ -45,6 +45,9 @@ def _holds_secret(value: object) -> bool:
 # session token (x-amz-security-token), credentials for as long as they are valid.
 _SIGNING_LOGGERS = ("botocore.auth", "botocore.endpoint")
 _SIGNING_MARKERS = ("x-amz-security-token", "authorization", "signature")
+# A write's request body (PutSecretValue, shown by botocore.endpoint's "Making request")
+# carries the value itself.
+_VALUE_MARKERS = ("secretstring", "secretbinary")
 
 
 _scope = threading.local()
@@ -74,6 +77,9 @@ class SigningFilter(logging.Filter):
             text = _SIGNING_MARKERS[0]
         if any(marker in text for marker in _SIGNING_MARKERS):
             record.msg = "<redacted: the record shows request signing details>"
+            record.args = ()
+        elif any(marker in text for marker in _VALUE_MARKERS):
+            record.msg = "<redacted: the request carries a secret value>"
             record.args = ()
         return True
 

@@ -88,6 +88,7 @@ class LambdaExtensionProvider(Provider):
     """
 
     scheme = "aws-lambda-ext"
+    read_only_reason = "the Lambda extension is a read-only cache; rotate the aws-sm: secret"
     options = frozenset(
         {
             "stage",

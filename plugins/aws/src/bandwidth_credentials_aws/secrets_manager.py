@@ -113,6 +113,24 @@ class SecretsManagerProvider(ClientHolder, Provider):
         values = decode_response(self.source.uri, self.secret_id, region, self.field, response)
         return Fetched(values=values, version=str(version) if version else None)
 
+    def store_problem(self) -> str | None:
+        """Why this source cannot be written (a pinned version or stage), or None."""
+        from ._store import store_problem
+
+        return store_problem(self)
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Write ``values`` as a new version and move AWSCURRENT to it from
+        ``expected_version`` (a checked move; see :mod:`._store`); returns the new VersionId.
+
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
+        'b2c3...'
+        """
+        from ._store import store_secret
+
+        return store_secret(self, values, expected_version)
+
     def _label(self, client: Any) -> str:
         label = where(self.secret_id, client.meta.region_name)
         if self.version_id is not None:

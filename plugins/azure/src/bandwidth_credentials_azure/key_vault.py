@@ -176,6 +176,26 @@ class KeyVaultProvider(Provider):
         values = self._values(secret.value)
         return Fetched(values=values, version=str(version) if version else None)
 
+    # -- writing (bwcreds rotate; see ._store) ---------------------------------------
+
+    def store_problem(self) -> str | None:
+        """Why this source cannot be written (a pinned version), or None."""
+        from ._store import store_problem
+
+        return store_problem(self)
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Set ``values`` as the secret's new version when the latest is still
+        ``expected_version``; returns the new version id (see :mod:`._store`).
+
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
+        '4387e9f3d6e14c459867679a90fd0f79'
+        """
+        from ._store import store_secret
+
+        return store_secret(self, values, expected_version)
+
     def _values(self, value: object) -> Mapping[str, object]:
         uri = self.source.uri
         if not isinstance(value, str):

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bandwidth_credentials import (
@@ -202,6 +202,26 @@ class SecretManagerProvider(Provider):
             detail = "no access token within the call's deadline"
             return failure._replace(kind="timeout", host=waiting, token=True, detail=detail)
         return failure
+
+    # -- writing (bwcreds rotate; see ._store) ---------------------------------------
+
+    def store_problem(self) -> str | None:
+        """Why this source cannot be written (a pinned version), or None."""
+        from ._store import store_problem
+
+        return store_problem(self)
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Add ``values`` as a new version when ``latest`` is still ``expected_version``;
+        returns the new version's name (see :mod:`._store`).
+
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
+        'projects/123/secrets/bandwidth-prod/versions/8'
+        """
+        from ._store import store_secret
+
+        return store_secret(self, values, expected_version)
 
     def _check_crc32c(self, name: str, data: bytes, payload: Any) -> None:
         import google_crc32c

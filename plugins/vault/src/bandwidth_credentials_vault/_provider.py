@@ -161,6 +161,26 @@ class VaultProvider(Provider):
         self._token = None
         self._expires_at = None
 
+    # -- writing (bwcreds rotate; see ._store) -------------------------------------
+
+    def store_problem(self) -> str | None:
+        """Why this secret cannot be written (KV version 1, a pinned version), or None."""
+        from ._store import store_problem
+
+        return store_problem(self, _TokenRejected)
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Write ``values`` as a new KV v2 version with ``cas=expected_version``; returns the
+        version written (see :mod:`._store`).
+
+        >>> new_values = {**fetched.values, "client_secret": new}     # doctest: +SKIP
+        >>> provider.store(new_values, fetched.version)              # doctest: +SKIP
+        '8'
+        """
+        from ._store import store_secret
+
+        return store_secret(self, values, expected_version, _TokenRejected, _strings)
+
     # -- connecting -----------------------------------------------------------------
 
     def _connect(self) -> None:

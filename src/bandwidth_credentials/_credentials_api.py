@@ -1,0 +1,136 @@
+"""Bandwidth's Credentials API: create a new client secret for a client id.
+
+Facts, from Bandwidth's Credential Management guide
+(https://dev.bandwidth.com/docs/account/credentials/management) and its support article
+"Creating and managing your Bandwidth API credentials":
+
+- ``POST https://api.bandwidth.com/api/v1/credentials/{clientId}/secrets`` with the JSON
+  body ``{"expirationDate": "2026-12-31T23:59:59Z"}`` creates a client secret; the answer
+  carries ``clientSecret``, shown once (Bandwidth cannot show it again).
+- The caller's access token must belong to a credential (or user) with the
+  **Credential access** role.
+- A client id holds **up to two active client secrets** at a time.
+- Client ids look like ``CLI-...``; the test environment's host is
+  ``test.api.bandwidth.com`` (the token endpoint's host).
+
+Not documented, so not relied on: how Bandwidth words or codes the refusal of a third
+active secret (any 4xx other than 401/403 is reported as a refusal that names the
+two-secret limit as the likely cause), a call that lists a client's secrets or their
+expiration dates, and a call that deletes or revokes one (an old secret retires at its
+expiration date, or by hand in the Bandwidth App).
+
+Requests go through the core's bounded HTTP client (one deadline, capped answer, no
+redirects followed). Nothing here keeps or shows a secret outside a :class:`Secret`;
+server text is never shown.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
+
+from . import _http
+from ._secret import Secret
+
+__all__ = ["Created", "Refused", "api_base", "create_secret"]
+
+SECRETS_PATH = "/api/v1/credentials/{client_id}/secrets"
+_TIMEOUT = 15.0
+_MAX_SIZE = 64 * 1024
+
+
+class Created(NamedTuple):
+    """A new secret: the value (masked) and its expiration as Bandwidth answered it (or as
+    asked, when the answer does not say)."""
+
+    client_secret: Secret
+    expires_at: str
+
+
+class Refused(NamedTuple):
+    """Bandwidth (or the network) refused: ``reason`` holds no secret and no server text;
+    ``limit`` is True when the refusal is most likely the two-active-secrets limit."""
+
+    reason: str
+    status: int | None
+    limit: bool = False
+
+
+def api_base(token_url: str) -> str:
+    """The Credentials API's origin: the token endpoint's (``https://api.bandwidth.com``,
+    ``https://test.api.bandwidth.com``, or the ``BW_API_URL`` override it was built from).
+
+    >>> api_base("https://test.api.bandwidth.com/api/v1/oauth2/token")
+    'https://test.api.bandwidth.com'
+    """
+    parts = urlsplit(token_url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def secrets_url(base: str, client_id: str) -> str:
+    """``{base}/api/v1/credentials/{clientId}/secrets`` (the client id path-quoted)."""
+    return base + SECRETS_PATH.format(client_id=quote(client_id, safe=""))
+
+
+def create_secret(base: str, client_id: str, token: str, expires_at: str) -> Created | Refused:
+    """Create a client secret for ``client_id`` expiring at ``expires_at`` (ISO 8601 UTC),
+    authorized by the bearer ``token``. Never raises for a refusal or a network failure.
+
+    >>> create_secret("https://api.bandwidth.com", "CLI-1", token, "2027-03-06T00:00:00Z")
+    Created(client_secret=Secret('**********'), expires_at='2027-03-06T00:00:00Z')
+    """
+    url = secrets_url(base, client_id)
+    headers = {
+        "Authorization": "Bearer " + token,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    body = json.dumps({"expirationDate": expires_at}).encode()
+    failure: str | None = None
+    try:
+        answer = _http.request(
+            "POST", url, headers=headers, body=body, timeout=_TIMEOUT, max_size=_MAX_SIZE
+        )
+    except _http.HttpError as exc:
+        failure = str(exc)
+    if failure is not None:
+        return Refused(f"{_http.display_url(url)}: {failure}", None)
+    return _read(answer, url, expires_at)
+
+
+def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refused:
+    status = answer.status
+    where = _http.display_url(url)
+    if 300 <= status < 400:
+        return Refused(f"{where}: HTTP {status} redirect (not followed)", status)
+    if status in (401, 403):
+        return Refused(
+            f"{where}: HTTP {status}: the token's credential may not manage client secrets "
+            "(it needs the Credential access role; give one that has it with --admin-source)",
+            status,
+        )
+    if 400 <= status < 500:
+        return Refused(
+            f"{where}: HTTP {status}: Bandwidth refused to create a client secret. A client id "
+            "holds at most two active secrets: retire one (delete it in the Bandwidth App, "
+            "Account > API Credentials, or wait for its expiration date), then run again",
+            status,
+            limit=True,
+        )
+    if status >= 500 or status < 200:
+        return Refused(f"{where}: HTTP {status} (Bandwidth did not create a secret)", status)
+    payload = _json_object(answer.body)
+    value = payload.get("clientSecret") if payload is not None else None
+    if not isinstance(value, str) or not value:
+        return Refused(f"{where}: the answer has no clientSecret", status)
+    answered = payload.get("expirationDate") if payload is not None else None
+    return Created(Secret(value), answered if isinstance(answered, str) else expires_at)
+
+
+def _json_object(body: bytes) -> dict[str, object] | None:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None

@@ -1,0 +1,163 @@
+"""Writing a ``file:`` source: an atomic, checked replace of a single JSON or dotenv file.
+
+The new content is written to a temporary file in the same directory (created
+exclusively, mode ``0600`` or the old file's mode, flushed and ``fsync``-ed), read back
+and parsed to prove it holds exactly the values given, then moved over the file with
+:func:`os.replace` (atomic on POSIX within one file system), and the directory is
+``fsync``-ed. A reader sees the old file or the new one, never half of either.
+
+**The version check.** The file's version is what :class:`FileProvider` reports (inode,
+size and modification time). It is compared just before the rename; a writer that
+replaces the file between that comparison and the rename (microseconds) is not seen:
+the check catches a store changed since it was *read*, not two writers racing on one
+file in the same instant.
+
+**Not written**: a directory of key files (a Kubernetes Secret volume, which the
+kubelet owns and replaces; a plain directory cannot be replaced atomically) and Vault
+Agent's ``key: value`` rendering (the agent rewrites it from Vault: rotate Vault).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Callable, Mapping
+
+from .._errors import (
+    SourceAccessDeniedError,
+    SourceError,
+    SourceFormatError,
+    SourceNotFoundError,
+    StoreConflictError,
+    StoreNotSupportedError,
+)
+from ._file_formats import ErrorFactory, parse
+
+__all__ = ["file_store_problem", "store_file"]
+
+_SAFE_SINGLE_QUOTED = frozenset("'\n\r")
+
+
+def _dotenv_line(key: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("dotenv values are strings")
+    if not any(char in _SAFE_SINGLE_QUOTED for char in value):
+        return f"{key}='{value}'"  # single quotes: taken literally, no escapes
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'{key}="{escaped}"'
+
+
+def _render(values: Mapping[str, object], fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(dict(values), indent=2) + "\n"
+    return "".join(_dotenv_line(key, value) + "\n" for key, value in values.items())
+
+
+def file_store_problem(path: str, configured_format: str | None) -> str | None:
+    """Why ``path`` cannot be written by :func:`store_file`, or ``None``."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None  # reading it reports why (not found, denied): not a question of writing
+    if stat.S_ISDIR(info.st_mode):
+        return (
+            "writing is not supported by this source (a directory of key files cannot be "
+            "replaced atomically; the kubelet owns a Secret volume: rotate where it comes from)"
+        )
+    if configured_format == "vault-agent":
+        return (
+            "writing is not supported by this source (Vault Agent renders this file from "
+            "Vault: rotate the Vault secret)"
+        )
+    if not os.access(os.path.dirname(path) or ".", os.W_OK):
+        return f"the directory of {path} is not writable (the new file is written there first)"
+    return None
+
+
+def store_file(
+    path: str,
+    values: Mapping[str, object],
+    expected_version: str | None,
+    *,
+    uri: str,
+    fmt: str,
+    version_of: Callable[[os.stat_result], str],
+    error: ErrorFactory,
+) -> str:
+    """Replace the single file ``path`` (in format ``fmt``: ``json`` or ``dotenv``) with
+    ``values``; return the new version (``version_of`` the new file's stat).
+
+    Raises :class:`StoreConflictError` when the file is not at ``expected_version``,
+    :class:`StoreNotSupportedError` for Vault Agent output, :class:`SourceFormatError`
+    when a value cannot be written in the file's format (a nested object in dotenv),
+    :class:`SourceAccessDeniedError` when the directory cannot be written.
+    """
+    if fmt not in ("json", "dotenv"):
+        raise StoreNotSupportedError(
+            f"source {uri}: writing is not supported by this source (Vault Agent renders "
+            "this file from Vault: rotate the Vault secret)",
+            source=uri,
+        )
+    text = _rendered(values, fmt)
+    if text is None or parse(text, path, fmt, error) != dict(values):
+        raise error(SourceFormatError, f"{path}: the values cannot be written as {fmt} unchanged")
+    directory = os.path.dirname(path) or "."
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    conflict: str | None = None
+    failure: tuple[type[SourceError], str] | None = None
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode) & 0o600 or 0o600
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            os.write(descriptor, text.encode())
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        found = version_of(os.stat(path))
+        if expected_version is not None and found != expected_version:
+            conflict = found
+        else:
+            os.replace(temporary, path)
+            _sync_directory(directory)
+            return version_of(os.stat(path))
+    except FileNotFoundError:
+        failure = (SourceNotFoundError, f"{path} vanished while it was being replaced")
+    except FileExistsError:
+        failure = (SourceAccessDeniedError, f"{temporary} exists (another write in progress?)")
+        temporary = ""
+    except OSError as exc:
+        failure = (SourceAccessDeniedError, f"cannot replace {path} ({exc.strerror})")
+    if temporary and os.path.lexists(temporary):
+        os.unlink(temporary)
+    if failure is not None:
+        raise error(*failure)
+    assert expected_version is not None
+    assert conflict is not None
+    raise StoreConflictError(
+        f"source {uri}: {path} changed since it was read (version {conflict}, expected "
+        f"{expected_version}); nothing was written: read it again and retry",
+        source=uri,
+        expected=expected_version,
+        found=conflict,
+    )
+
+
+def _rendered(values: Mapping[str, object], fmt: str) -> str | None:
+    try:
+        return _render(values, fmt)
+    except TypeError:
+        return None
+
+
+def _sync_directory(directory: str) -> None:
+    try:
+        descriptor = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems cannot sync a directory; the rename is done
+    finally:
+        os.close(descriptor)

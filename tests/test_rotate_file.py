@@ -1,0 +1,386 @@
+"""``bwcreds rotate`` with a ``file:`` source (a JSON file and a dotenv file)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bandwidth_credentials import StoreNotSupportedError
+from bandwidth_credentials._cli import main
+from bandwidth_credentials._provider import parse_source
+from bandwidth_credentials.providers.dotenv import DotenvProvider
+from bandwidth_credentials.providers.file import FileProvider
+from bandwidth_credentials.testing import check_no_leaks, today_is
+from tests import rotation_kit as kit
+from tests.credentials_api import new_secret
+
+STEPS_CRASHED = ["read", "token", "create", "persist", "prove", "promote", "verify"]
+
+
+class FileStore:
+    def __init__(self, path: Path, fmt: str) -> None:
+        self.path = path
+        self.fmt = fmt
+        self.uri = f"file:{path}"
+
+    def seed(self, values: Any) -> None:
+        if self.fmt == "json":
+            self.path.write_text(json.dumps(dict(values)))
+        else:
+            self.path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        os.chmod(self.path, 0o600)
+
+    def read(self) -> dict[str, Any]:
+        from bandwidth_credentials._errors import SourceError
+        from bandwidth_credentials.providers._file_formats import parse
+
+        def error(kind: type[SourceError], reason: str) -> SourceError:
+            return kind(reason, source=self.uri)
+
+        return parse(self.path.read_text(), str(self.path), self.fmt, error)
+
+    def state(self) -> object:
+        info = self.path.stat()
+        listing = sorted(os.listdir(self.path.parent))
+        return (self.path.read_bytes(), info.st_ino, info.st_mtime_ns, listing)
+
+    def tamper(self) -> None:
+        values = self.read()
+        values["BW_NOTE"] = "written by someone else"
+        self.seed(values)
+
+
+@pytest.fixture(params=["json", "dotenv"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> FileStore:
+    return FileStore(tmp_path / f"bandwidth.{request.param}", request.param)
+
+
+@pytest.fixture(autouse=True)
+def _pinned() -> Any:
+    with today_is((2026, 12, 6)):
+        yield
+
+
+def test_full_rotation(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.full_rotation(store, tmp_path, capsys)
+
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in store.path.parent.iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("step", STEPS_CRASHED)
+def test_crash_after_each_step_then_rerun(store: FileStore, tmp_path: Path, step: str) -> None:
+    kit.crash_then_rerun(store, tmp_path, step)
+
+
+def test_two_active_secrets_refused(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.two_active_refused(store, tmp_path, capsys)
+
+
+def test_version_race_at_promotion(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.version_race(store, tmp_path, store.tamper, capsys)
+
+
+def test_version_race_while_storing_the_new_secret(store: FileStore, tmp_path: Path) -> None:
+    kit.persist_race(store, tmp_path, store.tamper)
+
+
+def test_dry_run_touches_nothing(
+    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kit.dry_run_touches_nothing(store, tmp_path, capsys)
+
+
+def test_store_refuses_a_stale_version(store: FileStore) -> None:
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    provider = FileProvider(parse_source(store.uri))
+
+    kit.store_conflict(store, store.tamper, provider)
+
+
+def test_the_client_itself_creates_when_it_has_the_role(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        server.clients[kit.CLIENT_ID].roles = ("Credential access",)
+        kit.seeded(store, url)
+
+        code = kit.run_cli("--source", store.uri)
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+
+
+def test_without_the_role_the_refusal_names_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        before = store.state()
+
+        code = kit.run_cli("--source", store.uri)
+
+        assert code == 1
+        assert "Credential access" in capsys.readouterr().err
+        assert store.state() == before
+        assert server.created == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ("env", "process environment is read-only"),
+        ("dotenv", ".env file is edited by hand"),
+        ("directory", "directory of key files"),
+        ("vault-agent", "Vault Agent"),
+    ],
+)
+def test_sources_that_cannot_be_written_say_so(
+    setup: str,
+    needle: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with kit.bandwidth() as (server, url):
+        values = {
+            "BW_ACCOUNT_ID": "920012",
+            "BW_CLIENT_ID": kit.CLIENT_ID,
+            "BW_CLIENT_SECRET": kit.OLD_SECRET,
+            "BW_API_URL": url,
+        }
+        if setup == "env":
+            for key, value in values.items():
+                monkeypatch.setenv(key, value)
+            uri = "env"
+        elif setup == "dotenv":
+            (tmp_path / ".env").write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+            uri = "dotenv:.env"
+        elif setup == "directory":
+            (tmp_path / "dir").mkdir()
+            for key, value in values.items():
+                (tmp_path / "dir" / key).write_text(value)
+            uri = f"file:{tmp_path / 'dir'}"
+        else:
+            (tmp_path / "agent.txt").write_text("".join(f"{k}: {v}\n" for k, v in values.items()))
+            uri = f"file:{tmp_path / 'agent.txt'}?format=vault-agent"
+
+        code = kit.run_cli("--source", uri, "--dry-run")
+
+        assert code == 2
+        assert needle in capsys.readouterr().err
+        assert server.created == []
+
+
+def test_store_not_supported_is_a_configuration_error() -> None:
+    provider = DotenvProvider(parse_source("dotenv:.env"))
+
+    with pytest.raises(StoreNotSupportedError, match="not supported by this source"):
+        provider.store({}, None)
+
+
+@pytest.mark.parametrize("bad", ["90", "0d", "1w", "-3d", "2.5d", "d"])
+def test_bad_durations_are_configuration_errors(
+    bad: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["rotate", "--source", f"file:{tmp_path}/x.json", f"--expires-in={bad}"])
+
+    assert code == 2
+    assert "--expires-in" in capsys.readouterr().err
+
+
+def test_text_output_names_what_happened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (_server, url):
+        kit.seeded(store, url)
+
+        code = kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url))
+
+        out = capsys.readouterr().out
+        assert code == 0
+        assert kit.CLIENT_ID in out
+        assert f"new secret expires: {kit.NEW_EXPIRY}" in out
+        assert f"old secret expires: {kit.OLD_EXPIRY}" in out
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "plain-secret-value-1",
+        "has 'single' quotes",
+        'has "double" quotes and \\ backslash',
+        "dollar $HOME and # hash",
+        "both ' and \" quotes",
+    ],
+)
+@pytest.mark.parametrize("fmt", ["json", "dotenv"])
+def test_a_written_file_reads_back_exactly(tmp_path: Path, fmt: str, secret: str) -> None:
+    store = FileStore(tmp_path / f"bw.{fmt}", fmt)
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": "old-secret-value"})
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+
+    version = provider.store({**fetched.values, "BW_CLIENT_SECRET": secret}, fetched.version)
+
+    again = FileProvider(parse_source(store.uri)).fetch()
+    assert again.values["BW_CLIENT_SECRET"] == secret
+    assert again.version == version
+
+
+def test_a_nested_value_is_not_written_as_dotenv(tmp_path: Path) -> None:
+    from bandwidth_credentials import SourceFormatError
+
+    store = FileStore(tmp_path / "bw.env", "dotenv")
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+    before = store.state()
+
+    with pytest.raises(SourceFormatError, match="cannot be written as dotenv"):
+        provider.store({"voice": {"password": "x"}}, fetched.version)
+
+    assert store.state() == before
+
+
+@pytest.mark.parametrize(
+    ("extra", "api"),
+    [
+        ({}, "https://api.bandwidth.com"),
+        ({"BW_ENVIRONMENT": "test"}, "https://test.api.bandwidth.com"),
+        ({"BW_ENVIRONMENT": "uat"}, "https://test.api.bandwidth.com"),
+        ({"BW_API_URL": "https://api.proxy.example"}, "https://api.proxy.example"),
+        (
+            {"BW_ENVIRONMENT": "test", "BW_API_URL": "http://127.0.0.1:8080"},
+            "http://127.0.0.1:8080",
+        ),
+    ],
+)
+def test_the_credentials_api_follows_the_token_endpoint(extra: dict[str, str], api: str) -> None:
+    from bandwidth_credentials.rotation import client_credentials
+
+    values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID, **extra}
+    values["BW_CLIENT_SECRET"] = kit.OLD_SECRET
+
+    found = client_credentials(values, "test values")
+
+    assert found.api_base == api
+    assert found.token_url == api + "/api/v1/oauth2/token"
+
+
+def test_an_admin_on_another_token_host_is_refused_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        admin = tmp_path / "admin.json"
+        admin.write_text(
+            json.dumps(
+                {
+                    "client_id": kit.ADMIN_ID,
+                    "client_secret": kit.ADMIN_SECRET,
+                    "api_url": url.replace("127.0.0.1", "127.0.0.2"),
+                }
+            )
+        )
+
+        code = kit.run_cli("--source", store.uri, "--admin-source", f"file:{admin}")
+
+        assert code == 2
+        assert "a token is used only where it was issued" in capsys.readouterr().err
+        assert server.requests == []
+
+
+def test_a_failure_in_json_shows_the_uri_without_option_values(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "missing.json"
+
+    code = main(["rotate", "--source", f"file:{path}?settle=0.25", "--json"])
+
+    document = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert document["rotated"] is False
+    assert document["error_type"] == "SourceNotFoundError"
+    assert "0.25" not in json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    ("status", "needle", "code"),
+    [
+        (400, "two active secrets", 1),
+        (409, "two active secrets", 1),
+        (422, "two active secrets", 1),
+        (403, "Credential access", 1),
+        (500, "did not create a secret", 1),
+        (503, "did not create a secret", 1),
+    ],
+)
+def test_every_refusal_of_create_is_named_and_changes_nothing(
+    status: int, needle: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Bandwidth documents no status for the refusal of a third secret: any 4xx but 401/403
+    names the limit; nothing is written whatever the refusal."""
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.refuse_create = status
+        admin = kit.admin_file(tmp_path, url)
+        before = store.state()
+
+        exit_code = kit.run_cli("--source", store.uri, "--admin-source", admin)
+
+        assert exit_code == code
+        assert needle in capsys.readouterr().err
+        assert store.state() == before
+
+
+def test_an_expired_secret_does_not_count_against_the_limit(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        yesterday = kit.server_instant("2026-12-05T00:00:00Z")
+        server.add_client(kit.CLIENT_ID, "canary-expired-secret-4Tt", expires=yesterday)
+        admin = kit.admin_file(tmp_path, url)
+
+        code = check_no_leaks(
+            lambda: main(["rotate", "--source", store.uri, "--admin-source", admin]),
+            (*kit.CANARIES, "canary-expired-secret-4Tt"),
+        )
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+
+
+def test_an_expired_client_secret_is_replaced_with_the_admin_credentials(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.clients[kit.CLIENT_ID].secrets[kit.OLD_SECRET] = kit.server_instant(
+            "2026-12-01T00:00:00Z"
+        )
+        admin = kit.admin_file(tmp_path, url)
+
+        assert kit.run_cli("--source", store.uri) == 1  # its own token is refused
+        assert "refused" in capsys.readouterr().err
+        code = kit.run_cli("--source", store.uri, "--admin-source", admin)
+
+        assert code == 0
+        kit.assert_rotated(store, server)
+        assert server.active(kit.CLIENT_ID) == [new_secret(0)]
