@@ -173,6 +173,8 @@ def _read_request(conn: socket.socket) -> Received | None:
     for line in lines[1:]:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        return Received(method, target, headers, _read_chunked(conn, rest))
     length = int(headers.get("content-length", "0") or 0)
     while len(rest) < length:
         chunk = conn.recv(65536)
@@ -180,6 +182,28 @@ def _read_request(conn: socket.socket) -> Received | None:
             break
         rest += chunk
     return Received(method, target, headers, rest[:length])
+
+
+def _read_chunked(conn: socket.socket, data: bytes) -> bytes:
+    """A chunked request body (RFC 9112 §7.1), as far as it arrives; trailers ignored."""
+    body = b""
+    while True:
+        while b"\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return body
+            data += chunk
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0].strip() or b"0", 16)
+        while len(data) < size + 2:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return body + data[:size]
+            data += chunk
+        if size == 0:
+            return body
+        body += data[:size]
+        data = data[size + 2 :]
 
 
 @contextmanager

@@ -222,3 +222,34 @@ def test_exec_passes_the_resolved_callback_credentials(tmp_path: Path) -> None:
     }
     assert mismatched(env, expected) == []
     _leak_free(result)
+
+
+@pytest.mark.parametrize(
+    ("variables", "hint"),
+    [
+        (
+            {"BW_ORDERS_WEBHOOK_SECRET": WEBHOOK_SECRET},
+            "; orders has one of its own: add --app orders",
+        ),
+        (
+            {"BW_ORDERS_WEBHOOK_SECRET": WEBHOOK_SECRET, "BW_SALES_WEBHOOK_SECRET": TFV_SECRET},
+            "; orders, sales have one of their own: add --app orders",
+        ),
+        ({}, None),
+    ],
+)
+def test_callback_sign_without_a_shared_key_names_the_applications_that_have_one(
+    variables: dict[str, str], hint: str | None
+) -> None:
+    env = {"BW_CALLBACK_USERNAME": "bw-callbacks", "BW_CALLBACK_PASSWORD": "pw-7", **variables}
+
+    result = bwcreds("callback", "sign", "--scheme", "subscriptions", env=env)
+
+    assert result.returncode == 1
+    assert "no Subscriptions 2.0 HMAC key for (shared) (webhook_secret)" in result.stderr
+    if hint is None:
+        assert "--app" not in result.stderr
+    else:
+        assert result.stderr.rstrip().endswith(hint)
+    assert WEBHOOK_SECRET not in result.stderr
+    assert TFV_SECRET not in result.stderr

@@ -67,11 +67,11 @@ CASES = [
     (
         "nothing-found",
         "empty",
-        {},
+        {"BANDWIDTH_CREDENTIALS_TODAY": "2026-12-06"},
         ["check", "voice"],
         [
             "voice: no credentials for the voice API: missing account_id and credentials (one of "
-            "client_id+client_secret, access_token, username+password); sources consulted: "
+            "client_id+client_secret, access_token); sources consulted: "
             "env (read), dotenv:.env?optional=true (skipped: .env does not exist)",
             "  - dotenv:.env?optional=true: .env does not exist",
         ],
@@ -129,6 +129,17 @@ CASES = [
             "not read",
             "  - env has BW_SESSION, which belongs to Bitwarden's CLI, not Bandwidth; it was "
             "not read",
+        ],
+    ),
+    (
+        "bitwarden-password",
+        ".",
+        {"BW_ACCOUNT_ID": "920012", "BW_SESSION": "s", "BW_USERNAME": "u", "BW_PASSWORD": "m"},
+        ["check", "voice", "--sources", "env"],
+        [
+            "  - env has BW_PASSWORD; not read: BW_SESSION is set, so BW_PASSWORD is Bitwarden's "
+            "master password, not Bandwidth's; give Bandwidth's password as BANDWIDTH_PASSWORD, "
+            "or read a prefix of your own (env?prefix=MYAPP_BW_)",
         ],
     ),
     (

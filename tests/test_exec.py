@@ -150,7 +150,7 @@ def test_sources_come_from_the_environment_by_default(tmp_path: Path) -> None:
     assert mismatched(env, {"BW_PASSWORD": CANARY_PASSWORD}) == []
 
 
-def test_existing_variables_are_kept_unless_overridden(tmp_path: Path) -> None:
+def test_other_variables_are_kept_and_inherited_bandwidth_ones_removed(tmp_path: Path) -> None:
     uri = secret_dir(tmp_path / "bw", SECRET_VOLUME)
     env = clean_env(KEEP_ME="kept", BW_USERNAME="stale-user", BW_CLIENT_ID="unrelated")
 
@@ -159,7 +159,7 @@ def test_existing_variables_are_kept_unless_overridden(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     got = child_report(result)["env"]
     assert isinstance(got, dict)
-    expected = {"KEEP_ME": "kept", "BW_USERNAME": "jdoe", "BW_CLIENT_ID": "unrelated"}
+    expected = {"KEEP_ME": "kept", "BW_USERNAME": "jdoe", "BW_CLIENT_ID": None}
     assert mismatched(got, expected) == []
 
 
@@ -449,3 +449,175 @@ def test_the_child_resolves_what_the_parent_resolved(tmp_path: Path) -> None:
         "messaging": digest("tok-123:" + CANARY_SECRET),
     }
     assert sorted(s for s in expected if got.get(s) != expected[s]) == []
+
+
+# -- the command resolves exactly what bwcreds resolved -----------------------------------
+
+# Prints, per service, what it resolved: kind, account, endpoints, names and digests of
+# secrets (never a value), or the error's type.
+RESOLUTION = (
+    "import hashlib, json\n"
+    "from bandwidth_credentials import Resolver\n"
+    "def show(value):\n"
+    "    get = getattr(value, 'get_secret_value', None)\n"
+    "    text = get() if get else value\n"
+    "    secret = get is not None\n"
+    "    return hashlib.sha256(text.encode()).hexdigest()[:16] if secret else text\n"
+    "out = {}\n"
+    "resolution = Resolver().resolve()\n"
+    "for scope, outcome in resolution.callbacks.items():\n"
+    "    if isinstance(outcome, Exception):\n"
+    "        out[f'callbacks {scope}'] = type(outcome).__name__\n"
+    "        continue\n"
+    "    out[f'callbacks {scope}'] = {\n"
+    "        scheme: [hashlib.sha256(e.pair + e.key).hexdigest()[:16] for e in accepted]\n"
+    "        for scheme, accepted in outcome.schemes.items()\n"
+    "    }\n"
+    "for name, outcome in resolution.services.items():\n"
+    "    if isinstance(outcome, Exception):\n"
+    "        out[name] = type(outcome).__name__\n"
+    "        continue\n"
+    "    fields = outcome[0]._asdict()\n"
+    "    fields.pop('endpoints')\n"
+    "    out[name] = {k: show(v) for k, v in fields.items()}\n"
+    "print(json.dumps(out, sort_keys=True))\n"
+)
+CREDS_ENV = (
+    "BW_ACCOUNT_ID=920012\n"
+    "BW_CLIENT_ID=client-1\n"
+    f"BW_CLIENT_SECRET={CANARY_SECRET}\n"
+    "BW_TOKEN_URL=http://127.0.0.1:9/api/v1/oauth2/token\n"
+    "BW_VOICE_BASE_URL=http://127.0.0.1:9/api/v2/accounts/920012\n"
+)
+BASIC_ENV = f"BW_ACCOUNT_ID=920012\nBW_USERNAME=jdoe\nBW_PASSWORD={CANARY_PASSWORD}\n"
+STRAY = "http://127.0.0.2:9"
+
+# (case, the sources, the .env file's content, inherited variables)
+INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
+    (
+        "token URL",
+        "dotenv:creds.env",
+        CREDS_ENV.replace("BW_TOKEN_URL", "X_TOKEN_URL"),
+        {"BW_TOKEN_URL": STRAY + "/token"},
+    ),
+    ("host override", "dotenv:creds.env", CREDS_ENV, {"BW_API_URL": STRAY}),
+    ("messaging host", "dotenv:creds.env", CREDS_ENV, {"BW_MESSAGING_URL": STRAY}),
+    ("base URL", "dotenv:creds.env", CREDS_ENV, {"BW_NUMBERS_BASE_URL": STRAY + "/n"}),
+    (
+        "the other prefix",
+        "dotenv:creds.env",
+        BASIC_ENV,
+        {"BANDWIDTH_USERNAME": "someone", "BANDWIDTH_PASSWORD": "another"},
+    ),
+    (
+        "a scoped pair",
+        "dotenv:creds.env",
+        BASIC_ENV,
+        {"BW_VOICE_USERNAME": "v", "BW_VOICE_PASSWORD": "w"},
+    ),
+    ("environment", "dotenv:creds.env", CREDS_ENV, {"BW_ENVIRONMENT": "test"}),
+    ("file", "dotenv:creds.env", BASIC_ENV, {"BW_PASSWORD_FILE": "stray.txt"}),
+    (
+        "sources",
+        "dotenv:creds.env",
+        BASIC_ENV,
+        {"BANDWIDTH_CREDENTIALS_SOURCES": "dotenv:stray.env"},
+    ),
+    (
+        "custom prefix",
+        "env?prefix=APP_BW_",
+        "",
+        {
+            "APP_BW_ACCOUNT_ID": "920012",
+            "APP_BW_USERNAME": "jdoe",
+            "APP_BW_PASSWORD": CANARY_PASSWORD,
+            "BW_USERNAME": "stray",
+            "BW_PASSWORD": "stray-password",
+        },
+    ),
+    (
+        "Bitwarden's master password",
+        "env,dotenv:creds.env",
+        BASIC_ENV.replace("BW_PASSWORD", "BANDWIDTH_PASSWORD"),
+        {"BW_SESSION": "bw-session", "BW_PASSWORD": "bitwarden-master"},
+    ),
+    (
+        "one service's OAuth, the others Basic",
+        "dotenv:creds.env",
+        BASIC_ENV
+        + "BW_VOICE_CLIENT_ID=client-1\n"
+        + f"BW_VOICE_CLIENT_SECRET={CANARY_SECRET}\n"
+        + "BW_API_TOKEN=tok-123\nBW_API_SECRET=sec-456\n",
+        {},
+    ),
+    (
+        "callback credentials",
+        "dotenv:creds.env",
+        BASIC_ENV + "BW_CALLBACK_USERNAME=bandwidth\nBW_CALLBACK_PASSWORD=callback-pw\n"
+        "BW_SALES_WEBHOOK_SECRET=0123456789abcdef0123\n",
+        {
+            "BW_CALLBACK_PASSWORD": "stray-callback-pw",
+            "BW_SALES_WEBHOOK_SECRET": "fedcba9876543210fedc",
+            "BW_WEBHOOK_SECRET": "stray-webhook-secret-01",
+        },
+    ),
+    (
+        "host overrides and environment in the credentials' source",
+        "dotenv:creds.env",
+        CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")
+        + "BW_ENVIRONMENT=test\n",
+        {},
+    ),
+]
+
+
+@pytest.mark.filterwarnings("ignore:Bandwidth decommission")
+@pytest.mark.parametrize(
+    ("sources", "dotenv", "inherited"),
+    [case[1:] for case in INHERITED],
+    ids=[case[0] for case in INHERITED],
+)
+def test_the_command_resolves_exactly_what_bwcreds_resolved(
+    tmp_path: Path, sources: str, dotenv: str, inherited: dict[str, str]
+) -> None:
+    (tmp_path / "creds.env").write_text(dotenv, encoding="utf-8")
+    (tmp_path / "stray.txt").write_text("stray-password-from-file\n", encoding="utf-8")
+    (tmp_path / "stray.env").write_text("BW_USERNAME=stray\n", encoding="utf-8")
+    env = clean_env(**inherited)
+    probe = [sys.executable, "-W", "ignore", "-c", RESOLUTION]
+
+    parent = subprocess.run(
+        probe,
+        capture_output=True,
+        text=True,
+        env={**env, "BANDWIDTH_CREDENTIALS_SOURCES": sources},
+        cwd=tmp_path,
+        check=False,
+    )
+    child = subprocess.run(
+        [BWCREDS, "exec", "--sources", sources, "--service", "voice", "--", *probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert parent.returncode == 0, parent.stderr
+    assert child.returncode == 0, child.stderr
+    expected, got = json.loads(parent.stdout), json.loads(child.stdout)
+    assert isinstance(expected["voice"], dict)  # the case resolved something to compare
+    assert sorted(s for s in expected if got.get(s) != expected[s]) == []
+    assert_clean(parent.stdout, child.stdout, child.stderr)
+
+
+def test_the_command_keeps_bitwardens_variables(tmp_path: Path) -> None:
+    (tmp_path / "creds.env").write_text(BASIC_ENV, encoding="utf-8")
+    env = clean_env(BW_SESSION="bw-session", BW_PASSWORD="bitwarden-master")
+
+    result, _ = run_exec("--sources", f"dotenv:{tmp_path / 'creds.env'}", env=env)
+
+    assert result.returncode == 0, result.stderr
+    got = child_report(result)["env"]
+    assert isinstance(got, dict)
+    assert mismatched(got, {"BW_PASSWORD": "bitwarden-master", "BW_USERNAME": "jdoe"}) == []

@@ -79,15 +79,19 @@ def test_bitwardens_variables_are_not_bandwidths(env: pytest.MonkeyPatch) -> Non
     env.setenv("BW_CLIENTSECRET", CANARY)
     env.setenv("BW_SESSION", "session")
     env.setenv("BW_USERNAME", "jdoe")
-    env.setenv("BW_PASSWORD", "pw")
+    env.setenv("BW_PASSWORD", "bitwarden-master-password")  # Bitwarden's, next to its own
+    env.setenv("BANDWIDTH_PASSWORD", "pw")
 
     resolver = Resolver(["env"])
     voice = resolver.get_auth("voice")
     notes = [text for _, text in resolver.resolve().notes]
 
     assert voice.scheme == "basic"
+    assert voice.password is not None
+    assert voice.password.get_secret_value() == "pw"
     assert any("BW_CLIENTID" in note and "Bitwarden" in note for note in notes)
     assert any("BW_SESSION" in note for note in notes)
+    assert any("BW_PASSWORD" in note and "master password" in note for note in notes)
     assert all(CANARY not in note for note in notes)
 
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from bandwidth_credentials import Resolver, Verification, verify
-from bandwidth_credentials.testing import check_no_leaks
+from bandwidth_credentials.testing import check_no_leaks, today_is
 
+from .misbehaving import answer, misbehaving
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, AccountServer, TokenServer, serve
 from .test_cli import bwcreds
 
+#: A day Bandwidth still accepted API users (the Basic checks below send them).
+BEFORE_DECOMMISSION = (2026, 11, 30)
 PASSWORD = "canary-api-user-password-5e"
 
 
@@ -134,7 +138,8 @@ def test_basic_is_checked_with_one_get_of_the_account_resource(
     with pytest.warns(FutureWarning):
         resolver.get_auth("voice")
 
-    results = verify(resolver=resolver)
+    with today_is(BEFORE_DECOMMISSION):
+        results = verify(resolver=resolver)
 
     assert {(r.outcome, r.status) for r in results} == {(outcome, status)}
     assert all(r.ready is (status == 200) for r in results)
@@ -245,7 +250,7 @@ def test_check_online_oauth_refused_exits_1(token_server: TokenServer) -> None:
 def test_check_online_basic(
     account_server: AccountServer, password: str, code: int, outcome: str
 ) -> None:
-    env = basic_env(account_server, password)
+    env = {**basic_env(account_server, password), "BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30"}
 
     result = bwcreds("check", "--online", "--json", "--sources", "env", env=env)
 
@@ -262,3 +267,32 @@ def test_check_online_configuration_error_exits_2() -> None:
 
     assert result.returncode == 2
     assert "configuration error" in result.stderr
+
+
+def test_basic_credentials_never_go_to_a_numbers_host_set_in_another_source(
+    monkeypatch: pytest.MonkeyPatch, account_server: AccountServer, tmp_path: Path
+) -> None:
+    with misbehaving(answer(200, b"<AccountResponse/>"), host="127.0.0.2") as elsewhere:
+        (tmp_path / ".env").write_text(
+            "BW_USERNAME=other\nBW_PASSWORD=other-password\n"
+            f"BW_NUMBERS_BASE_URL={elsewhere.url}/api/accounts/920012\n",
+            encoding="utf-8",
+        )
+        set_env(
+            monkeypatch,
+            {
+                "BW_ACCOUNT_ID": "920012",
+                "BW_VOICE_USERNAME": "jdoe",
+                "BW_VOICE_PASSWORD": PASSWORD,
+                "BW_VOICE_BASE_URL": f"{account_server.url}/api/v2/accounts/920012",
+            },
+        )
+        resolver = Resolver(["env", f"dotenv:{tmp_path / '.env'}"])
+        with pytest.warns(FutureWarning):
+            resolver.get_auth("voice")
+
+        [voice] = verify(["voice"], resolver=resolver)
+
+    assert elsewhere.requests == []
+    assert (voice.ready, voice.outcome) == (False, "unverified")
+    assert "not checked" in voice.detail

@@ -362,9 +362,13 @@ class ServiceAuth:
 
         >>> api = bandwidth.ApiClient(voice.sdk_configuration())  # doctest: +SKIP
 
-        The configuration reads the current credentials on every request, so rotation
-        reaches a long-lived ``ApiClient``. Raises :class:`ConfigurationError` when
-        ``bandwidth-sdk`` is not installed.
+        The configuration targets this service's resolved host (``host`` is the base URL
+        without the ``/accounts/{accountId}`` part the SDK appends; the SDK's built-in
+        per-operation hosts are ignored) and reads the current credentials on every
+        request, attaching them only while it targets that origin, so rotation reaches a
+        long-lived ``ApiClient`` and ``BW_ENVIRONMENT``/base URLs are honoured. Raises
+        :class:`ConfigurationError` when ``bandwidth-sdk`` is not installed, is too old
+        to be pointed at a host, or the base URL does not end with the account part.
         """
         from ._integrations import sdk_configuration
 

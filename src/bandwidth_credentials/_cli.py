@@ -15,7 +15,16 @@ from ._cli_callbacks import add_callback_command, callback_entries, write_callba
 from ._cli_output import table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
-from ._errors import ConfigurationError, CredentialsError, SourceError, UnknownServiceError
+from ._errors import (
+    ConfigurationError,
+    CredentialsError,
+    SourceAccessDeniedError,
+    SourceAuthenticationError,
+    SourceError,
+    SourceNotFoundError,
+    SourceUnavailableError,
+    UnknownServiceError,
+)
 from ._exec import add_exec_command
 from ._factory import BasicDeprecationWarning, basic_notice
 from ._normalizer import Resolution
@@ -31,8 +40,55 @@ EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
 
 def _printable(text: str) -> str:
-    """A key name with control characters escaped (a key is data, not terminal input)."""
+    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\u202e``):
+    names, server text and values from outside are data, not terminal input."""
+    if text.isprintable():
+        return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+class Terminal:
+    """A text stream that escapes, as :func:`_printable`, everything written to it but
+    the line breaks the commands write: a JWT claim, a key name, a redirect's
+    ``Location`` or an error's text from a store reaches the terminal as visible
+    escapes, never as control sequences."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write("\n".join(_printable(line) for line in text.split("\n")))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def failure_hint(failure: CredentialsError) -> str | None:
+    """What to do about a failing source, when the kind of failure says (else ``None``).
+
+    Only a missing file or secret may be meant to be absent on some machines (mark it
+    optional); the ``env`` source always exists, so its failures come from a ``*_FILE``
+    variable; a refusal needs access, not optionality.
+    """
+    if not isinstance(failure, SourceError):
+        return None
+    uri = failure.source
+    scheme = uri.split("?", 1)[0].split(":", 1)[0]
+    if scheme == "env":
+        return "a *_FILE variable names a file that cannot be read: fix the path or unset it"
+    if isinstance(failure, SourceNotFoundError) and "optional=" not in uri:
+        return (
+            f"if {uri} may be absent on some machines, mark it optional: add optional=true "
+            "to its options"
+        )
+    if isinstance(failure, SourceAccessDeniedError):
+        return f"this process may not read {uri}: grant it access (see the message above)"
+    if isinstance(failure, SourceAuthenticationError):
+        return f"the login to {uri} failed: renew or fix this process's credentials for it"
+    if isinstance(failure, SourceUnavailableError):
+        return f"{uri} did not answer: it may be down or unreachable from here; retry later"
+    return None
 
 
 def _resolver(sources: str | None, *, offline: bool = False) -> Resolver:
@@ -243,13 +299,13 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
-        # One failing source fails every service alike: say it once, with what to do.
-        out.write(f"\nevery service: {failure}\n")
-        if isinstance(failure, SourceError) and "optional=" not in failure.source:
-            out.write(
-                f"  (if {failure.source} may be absent on some machines, mark it optional: "
-                "add optional=true to its options)\n"
-            )
+        # One failing source fails every service alike: say it once, with what to do,
+        # under the names asked for (`check voice` says `voice:`).
+        asked = ", ".join(services) if args.services else "every service"
+        out.write(f"\n{asked}: {failure}\n")
+        hint = failure_hint(failure)
+        if hint:
+            out.write(f"  ({hint})\n")
     elif problems:
         out.write("\n")
         for entry in problems:
@@ -446,8 +502,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--online",
         action="store_true",
-        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
-        "one GET of the account resource with Basic credentials",
+        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag); legacy "
+        "Basic credentials are sent only to a host of your own (one GET of the account "
+        "resource), never to Bandwidth's, which no longer accepts them",
     )
     check.add_argument("--account-id", metavar="ID", help=account_help)
     check.add_argument(
@@ -484,17 +541,28 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``bwcreds`` console script."""
     args = _parser().parse_args(argv)
+    out, err = Terminal(sys.stdout), Terminal(sys.stderr)
+    failure = ""
     try:
         with warnings.catch_warnings():
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
-            code: int = args.run(args, sys.stdout, sys.stderr)
-    except (ConfigurationError, UnknownServiceError) as exc:
-        sys.stderr.write(f"bwcreds: configuration error: {exc}\n")
-        return EXIT_CONFIG
-    except CredentialsError as exc:
-        sys.stderr.write(f"bwcreds: {exc}\n")
+            code: int = args.run(args, out, err)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader went away (`bwcreds check | head -3`): what it read is all it wanted.
+        # No traceback; stdout goes to /dev/null so the flush at exit cannot fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         return EXIT_NOT_READY
+    except (ConfigurationError, UnknownServiceError) as exc:
+        failure, code = f"configuration error: {exc}", EXIT_CONFIG
+    except CredentialsError as exc:
+        failure, code = str(exc), EXIT_NOT_READY
+    if failure:
+        err.write(f"bwcreds: {failure}\n")
     return code
 
 

@@ -123,9 +123,21 @@ def _sign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     accepted = credentials.schemes.get(args.scheme)
     kind = CALLBACK_KINDS[args.scheme]
     if not accepted:
+        others = sorted(
+            other
+            for other, found in resolver.resolve().callbacks.items()
+            if other != scope and other is not None and not isinstance(found, Exception)
+            if found.schemes.get(args.scheme)
+        )
+        hint = (
+            f"; {', '.join(others)} {'has' if len(others) == 1 else 'have'} one of "
+            f"{'its' if len(others) == 1 else 'their'} own: add --app {others[0]}"
+            if others
+            else ""
+        )
         missing = CredentialsError(
             f"no {kind.title} for {_app_name(scope)} ({'+'.join(kind.fields)}); "
-            "nothing to sign with"
+            f"nothing to sign with{hint}"
         )
         raise missing
     body = sys.stdin.buffer.read()

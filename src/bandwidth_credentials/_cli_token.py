@@ -125,7 +125,7 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     manager = token_source(credentials)  # the process-wide one get_auth() uses too
     current = manager.snapshot()  # TokenError: reported by main, exit 1
-    token, claims = current.value, current.claims
+    token, claims = current.value, current.claims  # the token stays masked until written
     accounts = list(claims.accounts) if claims is not None else []
     chosen = args.account_id
     if claims is not None and chosen is not None and accounts and chosen not in accounts:
@@ -137,14 +137,14 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_NOT_READY
     if not args.json:
-        out.write(token + "\n")
+        out.write(token.get_secret_value() + "\n")
         return EXIT_OK
     expires_at = claims.expires_at if claims is not None else None
     if expires_at is None and math.isfinite(current.stale_limit):
         # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
         expires_at = time.time() + (current.stale_limit - manager.clock())
     document: dict[str, Any] = {
-        "access_token": token,
+        "access_token": token.get_secret_value(),
         "token_type": "Bearer",
         "expires_at": _iso(expires_at),
         "accounts": accounts,

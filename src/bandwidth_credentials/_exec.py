@@ -4,6 +4,10 @@ For containers whose application is not Python: ``bwcreds exec -- ./server`` res
 the configured sources and ``exec``s ``./server`` with canonical ``BW_*`` variables in
 its environment, so signals reach the command directly and its exit code is the
 container's. When credentials are not ready the command is never started.
+
+The command resolves exactly what ``bwcreds`` resolved: every inherited variable the
+library would read is removed first (see :func:`child_environment`), then the resolved
+credentials and their endpoints are added with ``BANDWIDTH_CREDENTIALS_SOURCES=env``.
 """
 
 from __future__ import annotations
@@ -17,19 +21,26 @@ from ._checks import Provenance, ServiceCredentials
 from ._errors import ConfigurationError, CredentialsError
 from ._resolver import Resolver
 from ._schema import (
+    HOST_FIELDS,
     KINDS,
     MESSAGING_TOKEN,
+    OAUTH,
+    PREFIXES,
     SERVICE_NAMES,
+    SERVICES,
     canonical_service,
     env_scope,
 )
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
     from typing import Any, TextIO
 
-__all__ = ["add_exec_command", "credential_environment", "run_exec"]
+__all__ = ["add_exec_command", "child_environment", "credential_environment", "run_exec"]
+
+#: The library's own setting naming the sources; the command gets ``env``.
+SOURCES_VARIABLE = "BANDWIDTH_CREDENTIALS_SOURCES"
 
 # The same exit codes as the other bwcreds commands, plus the shell's conventions for a
 # command that cannot be run (126) or found (127).
@@ -49,7 +60,12 @@ def _plain(value: object) -> str | None:
 def _service_variables(
     credentials: ServiceCredentials, provenance: Mapping[str, Provenance]
 ) -> dict[str, str]:
-    """One service's credentials as variable names without the ``BW_`` prefix."""
+    """One service's credentials and endpoints as variable names without the prefix.
+
+    Endpoints go as their final values: a host override (``BW_API_URL``) becomes the
+    service's ``BASE_URL`` and, for OAuth, ``TOKEN_URL``, because host overrides have no
+    per-service name and the child must send each service exactly where this process
+    would have."""
     found: dict[str, str] = {"ACCOUNT_ID": credentials.account_id}
     for field, name in KINDS[credentials.kind].env:
         attribute = _HELD_AS.get(field, field) if credentials.kind == MESSAGING_TOKEN else field
@@ -57,9 +73,13 @@ def _service_variables(
         if value is not None:
             found[name] = value
     # Only explicit settings: defaults follow from the account id and environment.
-    for field, value in credentials.endpoints.items():
-        if field in provenance:
-            found[field.upper()] = value
+    explicit = set(credentials.endpoints) & set(provenance)
+    if "environment" in explicit:
+        found["ENVIRONMENT"] = credentials.environment
+    if explicit & {"base_url", *HOST_FIELDS}:
+        found["BASE_URL"] = credentials.base_url
+    if credentials.token_url is not None and explicit & {"token_url", "api_url"}:
+        found["TOKEN_URL"] = credentials.token_url
     return found
 
 
@@ -68,15 +88,21 @@ def credential_environment(
 ) -> dict[str, str]:
     """The ``BW_*`` variables that give a child process the resolved credentials.
 
-    Each variable gets the value most services share (the first one on a tie). A
-    service whose value differs (a per-service override) also gets its own scoped
-    variable, ``BW_VOICE_PASSWORD``, which the normalizer prefers for that service, so
-    a child using this library resolves exactly what this process did.
+    A variable every service has or would ignore (``BW_ACCOUNT_ID``, the pair all services
+    share; the API user's pair, which Messaging ignores next to its own token) is passed
+    unscoped, with the value most services have (the first one on a tie); a service whose
+    value differs also gets its own scoped variable (``BW_VOICE_PASSWORD``), which the
+    normalizer prefers for that service. Any other variable (one service's OAuth pair, an
+    explicit environment) is passed scoped only, so it cannot reach a service that did
+    not have it. A child using this library (with ``BANDWIDTH_CREDENTIALS_SOURCES=env``)
+    resolves exactly what this process did.
     """
     per_service: dict[str, dict[str, str]] = {}
+    kinds: dict[str, str] = {}
     for name, outcome in services.items():
         if not isinstance(outcome, Exception):
             per_service[name] = _service_variables(*outcome)
+            kinds[name] = outcome[0].kind
     counts: dict[str, Counter[str]] = {}
     for variables in per_service.values():
         for variable, value in variables.items():
@@ -86,6 +112,11 @@ def credential_environment(
         variable: max(counter, key=counter.__getitem__)
         for variable, counter in counts.items()
         if variable != "BASE_URL"  # a base URL is per service by nature
+        and all(
+            name in per_service
+            and (variable in per_service[name] or _ignored(name, kinds[name], variable))
+            for name in SERVICE_NAMES
+        )
     }
     scoped = {
         f"BW_{_scope(name)}_{variable}": value
@@ -96,8 +127,67 @@ def credential_environment(
     return {**{f"BW_{name}": value for name, value in shared.items()}, **scoped}
 
 
+def child_environment(
+    environ: Mapping[str, str],
+    services: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception],
+    prefixes: Iterable[str] = (),
+) -> dict[str, str]:
+    """The environment for ``exec``'s command: ``environ`` without any variable this
+    library would read (documented names under ``BW_``, ``BANDWIDTH_`` and ``prefixes``,
+    their ``_FILE`` forms, ``BANDWIDTH_CREDENTIALS_SOURCES``), plus the resolved
+    credentials (:func:`credential_environment`) and ``BANDWIDTH_CREDENTIALS_SOURCES=env``.
+
+    So the command's own resolution is this process's: an inherited ``BW_TOKEN_URL`` that
+    this process ignored (the credentials came from elsewhere) is not there to steer the
+    command, and an inherited ``BW_VOICE_USERNAME`` cannot beat what was resolved.
+    Variables other tools own are kept (Bitwarden's ``BW_SESSION``, and its
+    ``BW_PASSWORD`` when Bitwarden's variables show it is Bitwarden's; the resolved
+    password then travels as ``BANDWIDTH_PASSWORD``).
+    """
+    from ._keys import SCHEMA, bitwarden_present
+
+    every = (*PREFIXES, *prefixes)
+    bitwarden = bitwarden_present(environ)
+    child: dict[str, str] = {}
+    for name, value in environ.items():
+        upper = name.upper()
+        base = name[: -len("_FILE")] if upper.endswith("_FILE") else name
+        ours = SCHEMA.env_name(name, every) or SCHEMA.env_name(base, every)
+        if ours == "BW_PASSWORD" and bitwarden and upper == "BW_PASSWORD":
+            ours = None  # Bitwarden's master password: the library does not read it either
+        if ours is None and upper != SOURCES_VARIABLE:
+            child[name] = value
+    added = credential_environment(services)
+    if bitwarden and "BW_PASSWORD" in added:
+        added["BANDWIDTH_PASSWORD"] = added.pop("BW_PASSWORD")
+    child.update(added)
+    child[SOURCES_VARIABLE] = "env"
+    return child
+
+
+def _ignored(service: str, kind: str, variable: str) -> bool:
+    """Whether ``service``, having resolved ``kind``, ignores ``variable`` (a name without
+    the prefix): a field of a kind it ranks lower or does not take (Voice and a Messaging
+    token), or the token URL of a non-OAuth kind."""
+    if variable == "TOKEN_URL":
+        return kind != OAUTH
+    ranked = SERVICES[service].kinds
+    heeded = ranked[: ranked.index(kind) + 1]
+    owners = [other for other in KINDS if any(variable == n for _, n in KINDS[other].env)]
+    return bool(owners) and all(owner not in heeded for owner in owners)
+
+
 def _scope(service: str) -> str:
     return env_scope(service)
+
+
+def _env_prefixes(resolver: Resolver) -> list[str]:
+    """Custom prefixes (``env?prefix=APP_BW_``) of the resolver's env and dotenv sources."""
+    found: list[str] = []
+    for source in resolver.sources:
+        if source.scheme in ("env", "dotenv"):
+            found += [p.strip().upper() for p in source.values("prefix") if p.strip()]
+    return found
 
 
 def _for_account(
@@ -177,8 +267,7 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
         err.write(f"bwcreds exec: passing HTTP Basic credentials ({', '.join(basic)}): ")
         err.write(basic_notice() + "\n")
-    environment = dict(os.environ)
-    environment.update(credential_environment(services))
+    environment = child_environment(os.environ, services, _env_prefixes(resolver))
     environment.update(callback_environment(callbacks))  # callback credentials are ours too
     resolver.close()
     out.flush()
@@ -201,9 +290,11 @@ def add_exec_command(commands: Any, sources_help: str) -> None:
         help="run a command with the resolved credentials in BW_* variables",
         description=(
             "Resolve credentials, then replace this process with CMD, adding BW_ACCOUNT_ID, "
-            "BW_USERNAME, BW_PASSWORD, BW_API_TOKEN, BW_API_SECRET (and the OAuth names when "
-            "present) to its environment. CMD is not started when a required service is "
-            "not ready."
+            "BW_CLIENT_ID, BW_CLIENT_SECRET (and BW_TOKEN_URL, BW_ACCESS_TOKEN, "
+            "BW_ENVIRONMENT when set; the legacy BW_USERNAME, BW_PASSWORD, BW_API_TOKEN, "
+            "BW_API_SECRET, with a notice on stderr, when those are what was found) to its "
+            "environment. CMD is not started when a required service has no usable "
+            "credentials."
         ),
         usage="bwcreds exec [--sources URIS] [--service NAME]... [--account-id ID] -- CMD "
         "[ARGS...]",

@@ -137,7 +137,11 @@ def key_notes(per_source: Sequence[SourceFields]) -> list[tuple[str, str]]:
         for index, (key, name, scope, reason) in enumerate(src.ignored):
             if name is not None:
                 continue
-            owner = FOREIGN_NAMES.get(key.upper())
+            owner = FOREIGN_NAMES.get(key.upper()) if key.isascii() else None
+            if reason.startswith("not read: ") and " is set, so " in reason:
+                # A name the source itself declined here (BW_PASSWORD next to BW_SESSION).
+                notes.append(("", f"{src.source} has {key}; {reason}"))
+                continue
             if owner is not None:
                 text = f"{src.source} has {key}, which belongs to {owner}, not Bandwidth"
                 notes.append(("", text + "; it was not read"))

@@ -10,8 +10,9 @@ Services with client credentials but no account id get the account from the acce
 token here (:mod:`._discovery`), the one place where building auth objects may do I/O
 (one token request per client, the token then reused).
 
-Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
-guide); :func:`basic_notice` says so in the tense that fits today's date.
+Bandwidth decommissioned API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
+guide); :func:`basic_notice` says so in the tense that fits the library's date (future
+tense only on a date set before it, as tests do).
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ __all__ = [
 
 
 class BasicDeprecationWarning(FutureWarning):
-    """API user (HTTP Basic) credentials are in use; Bandwidth decommissions them on
-    2026-12-02. A ``FutureWarning``, so end users see it under Python's default filters;
-    emitted once per process, attributed to the caller's line.
+    """API user (HTTP Basic) credentials are in use; Bandwidth decommissioned them on
+    2026-12-02 and no longer accepts them. A ``FutureWarning`` subclass, so end users see
+    it under Python's default filters; emitted once per process, attributed to the
+    caller's line.
 
-    To silence it where Basic is still used on purpose (tests, a migration window)::
+    To silence it where Basic is still used on purpose (tests, a test host of your own)::
 
         import warnings
         from bandwidth_credentials import BasicDeprecationWarning
@@ -231,7 +233,7 @@ class OAuthBearer:
             # The lookup path: the snapshot already handed out (and checked), not yet due.
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.value
+                return current.value._value
         return self._handed_out()[0]
 
     def authorization(self) -> str:
@@ -240,14 +242,15 @@ class OAuthBearer:
         if tokens is not None:
             current = tokens.current
             if current is self._handed and tokens.clock() < current.due_at:
-                return current.authorization
+                # The masked holder's slot, read directly: the lookup path's one attribute.
+                return current.authorization._value
         return self._handed_out()[1]
 
     def _handed_out(self) -> tuple[str, str]:
         current = self._manager().snapshot()
-        self._seen_now(current.value, current.claims)
+        self._seen_now(current.value.get_secret_value(), current.claims)
         self._handed = current
-        return current.value, current.authorization
+        return current.value.get_secret_value(), current.authorization.get_secret_value()
 
     def _seen_now(self, value: str, claims: TokenClaims | None) -> None:
         if value is not self._seen:
@@ -263,7 +266,8 @@ class OAuthBearer:
         value = tokens.cached_token()
         if value is not None and value is not self._seen:
             current = tokens.current
-            self._seen_now(value, current.claims if current.value is value else None)
+            same = current.value.get_secret_value() is value
+            self._seen_now(value, current.claims if same else None)
         return value
 
     def invalidate(self, rejected: str | None = None) -> None:
@@ -403,9 +407,10 @@ def account_auth(
                 chosen.service,
                 ("account_id",),
                 sources,
-                (
-                    f"account {account_id} is not among the accounts of the access token "
-                    f"for client {client} ({listed_accounts(claims)}); choose one of them",
+                problem=(
+                    f"the {chosen.service} API cannot use account {account_id}: account "
+                    f"{account_id} is not among the accounts of the access token for client "
+                    f"{client} ({listed_accounts(claims)}); choose one of them"
                 ),
             )
     auth = ServiceAuth(chosen, given, bearer, owner)

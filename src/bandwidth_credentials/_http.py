@@ -36,11 +36,13 @@ import time
 import urllib.parse
 
 from ._basic import basic_authorization
+from ._secret import Secret
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     import ssl
     from collections.abc import Mapping
+
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -264,7 +266,7 @@ def request(
     method: str,
     url: str,
     *,
-    headers: Mapping[str, str] | None = None,
+    headers: Mapping[str, str | Secret] | None = None,
     body: bytes = b"",
     timeout: float = 10.0,
     max_size: int = DEFAULT_MAX_SIZE,
@@ -282,6 +284,8 @@ def request(
     returned, not followed. Raises :class:`BadURL`,
     :class:`ConnectFailed`, :class:`TLSFailed`, :class:`DeadlineExceeded`,
     :class:`BrokenResponse` or :class:`ResponseTooLarge` (all :class:`HttpError`).
+    A header value may be a :class:`~bandwidth_credentials._secret.Secret` (a
+    credential): it is unwrapped only as the request is written.
     """
     target = _parse_checked(url)
     if cafile is None:
@@ -483,11 +487,23 @@ class _Exchange:
             self.sock.close()
 
 
+def _head(first: list[str], fields: Mapping[str, str | Secret]) -> bytes:
+    """The request head as bytes. A :class:`Secret` value is unwrapped only here, so no
+    longer-lived frame holds a credential as a local (error trackers record locals)."""
+    lines = list(first)
+    for name, value in fields.items():
+        text = value.get_secret_value() if isinstance(value, Secret) else value
+        if any(c in name + text for c in "\r\n\0"):
+            raise BadURL("a header contains a line break or NUL")  # header injection
+        lines.append(f"{name}: {text}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
 def _exchange_once(
     exchange: _Exchange,
     method: str,
     target: _Target,
-    headers: Mapping[str, str],
+    headers: Mapping[str, str | Secret],
     body: bytes,
     max_size: int,
     context: ssl.SSLContext | None,
@@ -514,15 +530,11 @@ def _exchange_once(
             request_target = f"http://{_host_header(target)}{target.path}"
     if context is not None:
         exchange.start_tls(context, target.host)
-    lines = [f"{method} {request_target} HTTP/1.1", f"Host: {_host_header(target)}"]
+    first = [f"{method} {request_target} HTTP/1.1", f"Host: {_host_header(target)}"]
     fields = {"Connection": "close", "Accept-Encoding": "identity", **extra, **headers}
     if body or method in ("POST", "PUT", "PATCH"):
         fields["Content-Length"] = str(len(body))
-    for name, value in fields.items():
-        if any(c in name + value for c in "\r\n\0"):
-            raise BadURL("a header contains a line break or NUL")  # header injection
-        lines.append(f"{name}: {value}")
-    exchange.send(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+    exchange.send(_head(first, fields) + body)
     status, answer = exchange.head()
     while 100 <= status < 200:  # interim answers (RFC 9110 §15.2)
         status, answer = exchange.head()

@@ -62,9 +62,15 @@ def decode_claims(token: str, *, client_id: str = "", token_url: str = "") -> To
     no time raises :class:`TokenError` (``client_id``/``token_url`` name where the token
     came from; the token is never in the error)."""
     payload = _payload(token)
+    # Neither the token nor its payload stays a local of a frame that may raise: error
+    # trackers (Sentry's include_local_variables) record every frame's locals.
+    del token
     if not isinstance(payload, dict):
         return None
     exp = payload.get("exp")
+    accounts, roles = _strings(payload.get("accounts")), _strings(payload.get("roles"))
+    express = payload.get("express")
+    del payload
     expires_at = None
     if isinstance(exp, (int, float)) and not isinstance(exp, bool):
         if isinstance(exp, float) and math.isfinite(exp) and abs(exp) <= MAX_EXP:
@@ -79,10 +85,9 @@ def decode_claims(token: str, *, client_id: str = "", token_url: str = "") -> To
                 client_id=client_id,
                 token_url=token_url,
             )
-    express = payload.get("express")
     return TokenClaims(
-        accounts=_strings(payload.get("accounts")),
-        roles=_strings(payload.get("roles")),
+        accounts=accounts,
+        roles=roles,
         express=express is True or (isinstance(express, str) and express.lower() == "true"),
         expires_at=expires_at,
     )

@@ -33,12 +33,15 @@ from ._schema import (
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
 __all__ = [
+    "BITWARDEN_NAMES",
     "FOREIGN_NAMES",
     "SCHEMA",
     "Scope",
+    "bitwarden_present",
+    "bitwarden_reason",
     "classify_key",
     "env_field",
     "scope_of",
@@ -80,6 +83,30 @@ FOREIGN_NAMES: dict[str, str] = {
     "BW_CLIENTSECRET": "Bitwarden's CLI",
     "BW_SESSION": "Bitwarden's CLI",
 }
+
+#: Bitwarden's CLI reads its master password from ``BW_PASSWORD`` (``bw unlock
+#: --passwordenv``, ``bw login --passwordenv``), next to these variables of its own.
+BITWARDEN_NAMES = frozenset(FOREIGN_NAMES)
+SHARED_WITH_BITWARDEN = "BW_PASSWORD"
+
+
+def bitwarden_present(environ: Mapping[str, str]) -> str | None:
+    """The first of Bitwarden's own variables set in ``environ`` (``BW_SESSION``, ...),
+    or ``None``. When one is, ``BW_PASSWORD`` is Bitwarden's master password, not a
+    Bandwidth API user's: the library does not read it."""
+    for name in environ:
+        if name.isascii() and name.upper() in BITWARDEN_NAMES:
+            return name.upper()
+    return None
+
+
+def bitwarden_reason(owner: str) -> str:
+    """Why ``BW_PASSWORD`` was not read while ``owner`` (a Bitwarden variable) is set."""
+    return (
+        f"not read: {owner} is set, so BW_PASSWORD is Bitwarden's master password, not "
+        "Bandwidth's; give Bandwidth's password as BANDWIDTH_PASSWORD, or read a prefix of "
+        "your own (env?prefix=MYAPP_BW_)"
+    )
 
 
 def _strip_prefix(key: str, prefixes: Sequence[str]) -> str:
@@ -140,6 +167,10 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     >>> env_field("BW_SALES_CALLBACK_PASSWORD")
     ('sales', 'callback_password')
     """
+    if not name.isascii():
+        # Case-insensitive in ASCII only: Unicode case mapping would read a name with a
+        # long s (U+017F) or a dotless i (U+0131) as a documented name.
+        return None
     upper = name.upper()
     for prefix in sorted(prefixes, key=len, reverse=True):
         prefix = prefix.upper()
@@ -202,7 +233,15 @@ class KeyNames:
 
     def foreign(self, name: str) -> str | None:
         """The tool that owns a look-alike variable name (``BW_CLIENTID``), if known."""
-        return FOREIGN_NAMES.get(name.upper())
+        return FOREIGN_NAMES.get(name.upper()) if name.isascii() else None
+
+    def bitwarden_present(self, environ: Mapping[str, str]) -> str | None:
+        """See :func:`bitwarden_present`."""
+        return bitwarden_present(environ)
+
+    def bitwarden_reason(self, owner: str) -> str:
+        """See :func:`bitwarden_reason`."""
+        return bitwarden_reason(owner)
 
 
 SCHEMA = KeyNames()

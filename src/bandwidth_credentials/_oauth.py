@@ -41,6 +41,7 @@ from ._jwt import TokenClaims, decode_claims
 from ._log import logger
 from ._refresh import RefreshPolicy, unit
 from ._schema import token_url
+from ._secret import Secret
 from ._token_request import DEFAULT_LIFETIME, request_token
 from ._token_request import Failure as _Failure
 
@@ -66,20 +67,27 @@ MAX_SIZE = 1 << 20
 
 
 class _Token(NamedTuple):
-    """One access token as a refresh-policy snapshot (monotonic seconds)."""
+    """One access token as a refresh-policy snapshot (monotonic seconds). The token is
+    held masked: an error tracker recording a frame that holds a snapshot shows
+    ``Secret('**********')``, never the token."""
 
-    value: str
+    value: Secret
     due_at: float  # refresh from here on
     stale_limit: float  # expiry: never served after it
     generation: int
     claims: TokenClaims | None
     #: ``"Bearer " + value``, built once per token: the hot path of ``headers()`` hands it
     #: out, and it cannot belong to any other snapshot than the one it is read from.
-    authorization: str = ""
+    authorization: Secret = Secret("")
 
 
 # What the lookup path reads before the first token: always due.
-_NONE = _Token("", float("-inf"), float("-inf"), -1, None)
+_NONE = _Token(Secret(""), float("-inf"), float("-inf"), -1, None)
+
+
+def _bearer(token: Secret) -> Secret:
+    """``Bearer <token>``, masked as the token is."""
+    return Secret("Bearer " + token.get_secret_value())
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -129,7 +137,7 @@ class TokenManager:
         self,
         token_url: str,
         client_id: str,
-        client_secret: str,
+        client_secret: str | Secret,
         *,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
@@ -138,7 +146,8 @@ class TokenManager:
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
-        self._secret = client_secret
+        # Masked: a frame holding the manager (or the secret) shows no secret.
+        self._secret = client_secret if isinstance(client_secret, Secret) else Secret(client_secret)
         self.clock, self._wall, self._sleep, self._rng = clock, wall, sleep, rng
         self.current = _NONE
         self._policy: RefreshPolicy[_Token] = RefreshPolicy(
@@ -179,8 +188,8 @@ class TokenManager:
         Raises :class:`TokenError`."""
         current = self.current
         if self.clock() < current.due_at:
-            return current.value
-        return self._policy.current().value
+            return current.value.get_secret_value()
+        return self._policy.current().value.get_secret_value()
 
     def snapshot(self) -> _Token:
         """The current token with its claims (fetching one if needed; :class:`TokenError`)."""
@@ -200,9 +209,9 @@ class TokenManager:
         off and the token is still valid), else ``None``. No I/O, no lock wait."""
         current = self.current
         if self.clock() < current.due_at:
-            return current.value
+            return current.value.get_secret_value()
         serving = self._policy.serving()
-        return None if serving is None else serving.value
+        return None if serving is None else serving.value.get_secret_value()
 
     def invalidate(self, rejected: str | None = None) -> None:
         """Drop the cached token so the next :meth:`token` fetches a new one.
@@ -216,7 +225,7 @@ class TokenManager:
         if rejected is None:
             self._policy.invalidate()
         else:
-            self._policy.invalidate(lambda token: token.value == rejected)
+            self._policy.invalidate(lambda token: token.value.get_secret_value() == rejected)
 
     # -- the token request ----------------------------------------------------------
 
@@ -254,12 +263,14 @@ class TokenManager:
                 outcome = outcome._replace(reason=reason)
         if isinstance(outcome, _Failure):
             raise self._error(outcome)
+        # From here the token is held masked: decode_claims may raise (an unreadable exp).
+        value, lifetime = Secret(outcome.value), outcome.lifetime
+        del outcome
         claims = decode_claims(
-            outcome.value,
+            value.get_secret_value(),
             client_id=self.client_id,
             token_url=_http.display_url(self.token_url),
         )
-        lifetime = outcome.lifetime
         if lifetime is None:  # no expires_in: the token's own exp, else an hour
             exp = None if claims is None else claims.expires_at
             lifetime = DEFAULT_LIFETIME if exp is None else exp - self._wall()
@@ -267,8 +278,7 @@ class TokenManager:
         expires_at = started + lifetime
         early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
         due_at = max(expires_at - early, started)
-        value = outcome.value
-        return _Token(value, due_at, expires_at, 0, claims, "Bearer " + value)
+        return _Token(value, due_at, expires_at, 0, claims, _bearer(value))
 
     def _attempt(self) -> Any:
         logger.debug("requesting an OAuth token for client %s", self.client_id)
@@ -317,9 +327,11 @@ PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age 
 clock: Callable[[], float] = time.monotonic
 
 
-def token_manager(token_url: str, client_id: str, client_secret: str) -> TokenManager:
+def token_manager(token_url: str, client_id: str, client_secret: str | Secret) -> TokenManager:
     """The process-wide manager for (token URL, client id, client secret)."""
-    digest = _Digest(hmac.new(_SALT, client_secret.encode(), "sha256").digest())
+    if not isinstance(client_secret, Secret):
+        client_secret = Secret(client_secret)
+    digest = _Digest(hmac.new(_SALT, client_secret.get_secret_value().encode(), "sha256").digest())
     key = (token_url, client_id, digest)
     with _managers_lock:
         manager = _managers.get(key)
@@ -363,5 +375,5 @@ def token_source(credentials: ServiceCredentials) -> TokenManager:
     return token_manager(
         token_url_for(credentials),
         credentials.client_id,
-        credentials.client_secret.get_secret_value(),
+        credentials.client_secret,
     )

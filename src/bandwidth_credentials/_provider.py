@@ -102,6 +102,13 @@ class KeySchema(Protocol):
     def foreign(self, name: str) -> str | None:
         """The tool that owns a look-alike variable name, if known."""
 
+    def bitwarden_present(self, environ: Mapping[str, str]) -> str | None:
+        """The Bitwarden CLI variable set in ``environ`` (``BW_SESSION``, ...), if any:
+        then ``BW_PASSWORD`` is Bitwarden's master password, not read."""
+
+    def bitwarden_reason(self, owner: str) -> str:
+        """Why ``BW_PASSWORD`` was not read while ``owner`` is set (for ``explain``)."""
+
 
 class Provider(abc.ABC):
     """Base class of every source provider.

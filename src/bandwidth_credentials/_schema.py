@@ -420,12 +420,16 @@ def env_scope(service: str) -> str:
     return service.upper().replace("-", "_")
 
 
-_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz", "_-")
 
 
 def compact(name: str) -> str:
-    """``name`` lowered, only ASCII letters and digits kept: ``Account-ID`` -> ``accountid``."""
-    return "".join(char for char in name.lower() if char in _ALNUM)
+    """``name`` with ``_`` and ``-`` removed and ASCII letters lowered: ``Account-ID`` ->
+    ``accountid``. Nothing else is removed or folded, so ``pass\u200bword`` and
+    ``passwordé`` stay distinct from ``password``, and no Unicode case mapping applies
+    (a long s, U+017F, is not an ``s``).
+    """
+    return name.translate(_ASCII_LOWER)
 
 
 def scope_spellings() -> dict[str, str]:

@@ -25,6 +25,7 @@ from typing import NamedTuple
 from . import _http
 from ._basic import basic_authorization
 from ._checks import token_problem
+from ._secret import Secret
 
 __all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token"]
 
@@ -74,10 +75,18 @@ def _server_text(body: bytes) -> str:
     return f" ({code})" if code in STANDARD_ERRORS else " (server text omitted)"
 
 
+def _client_authorization(client_id: str, secret: Secret | str) -> Secret:
+    """The client's Basic ``Authorization`` value, held masked: no frame keeps the raw
+    header or secret as a local (error trackers record locals); the HTTP client unwraps
+    it as it writes the request."""
+    raw = secret.get_secret_value() if isinstance(secret, Secret) else secret
+    return Secret(basic_authorization(client_id, raw))
+
+
 def request_token(
     token_url: str,
     client_id: str,
-    client_secret: str,
+    client_secret: Secret | str,
     *,
     timeout: float,
     max_size: int,
@@ -85,9 +94,9 @@ def request_token(
 ) -> Issued | Failure:
     """Make one attempt (bounded by ``timeout`` seconds, answer capped at ``max_size``
     bytes); ``wall`` gives epoch seconds for ``Retry-After`` dates. Never raises."""
-    headers = {
+    headers: dict[str, str | Secret] = {
         # Sent as given, as Bandwidth's own SDKs do (no form-encoding of id and secret).
-        "Authorization": basic_authorization(client_id, client_secret),
+        "Authorization": _client_authorization(client_id, client_secret),
         "Content-Type": "application/x-www-form-urlencoded",
         "Accept": "application/json",
     }

@@ -12,7 +12,10 @@
   base URL itself (``https://dashboard.bandwidth.com/api/accounts/{accountId}``,
   Bandwidth's Dashboard API reference), with the bounded client and no redirects: 200 is
   verified, 401/403 refused, anything else unverified. Each distinct user and account is
-  asked once. A Messaging API token is not accepted there, so it is not sent.
+  asked once. A Messaging API token is not accepted there, so it is not sent. Each
+  service's credentials go only where they were configured to go: a Numbers base URL
+  from another source than the credentials is never used for them (see
+  :func:`_account_url`); when none fits, the result says it was not checked.
 
 No result holds a token or a secret.
 
@@ -30,6 +33,7 @@ from ._discovery import mismatch
 from ._errors import ConfigurationError, CredentialsError, TokenError
 from ._results import Verification
 from ._schema import HOSTS, MESSAGING_TOKEN, SERVICE_NAMES, SERVICES, canonical_service
+from ._secret import Secret
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -74,16 +78,46 @@ def _bearer(auth: ServiceAuth, now: float) -> Verification:
     return base._replace(ready=True, outcome="verified", detail=detail)
 
 
-def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str:
-    if numbers is not None and (numbers.account_id, numbers.environment) == (
-        auth.account_id,
-        auth.environment,
+_ACCOUNT_SERVICES = frozenset({"numbers", "account"})  # their base URL is the account
+_STEERING = frozenset({"base_url", "api_url", "voice_url", "messaging_url"})
+
+
+def _credential_source(auth: ServiceAuth) -> str | None:
+    prov = auth.provenance.get("password")
+    return None if prov is None else prov.source
+
+
+def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
+    """Where ``auth``'s Basic credentials may be checked, or ``None`` when nowhere.
+
+    Numbers and Account with a base URL of their own: that URL, the account resource.
+    Otherwise the Numbers base URL when Numbers holds the same credentials, all of its
+    settings from the same source as ``auth``'s; else, when ``auth`` was not pointed at a
+    host of its own, Bandwidth's account resource in its environment. A host configured
+    elsewhere (another source's ``BW_NUMBERS_BASE_URL``) never receives ``auth``'s
+    credentials.
+    """
+    if auth.service in _ACCOUNT_SERVICES and "base_url" in auth.provenance:
+        return auth.base_url
+    source = _credential_source(auth)
+    if (
+        numbers is not None
+        and numbers.scheme == "basic"
+        and (numbers.account_id, numbers.environment) == (auth.account_id, auth.environment)
+        and numbers.authorization == auth.authorization
+        and all(
+            prov.source == source
+            for field, prov in numbers.provenance.items()
+            if field != "account_id"
+        )
     ):
-        return numbers.base_url  # the Numbers base URL as configured (overrides applied)
+        return numbers.base_url  # the Numbers base URL as configured with these credentials
+    if _STEERING & set(auth.provenance):
+        return None
     return SERVICES["numbers"].base_url(auth.account_id, auth.environment)
 
 
-def _get(url: str, authorization: str) -> tuple[int | None, str]:
+def _get(url: str, authorization: Secret) -> tuple[int | None, str]:
     from . import _http
 
     failure: _http.HttpError | None = None
@@ -105,20 +139,39 @@ def _get(url: str, authorization: str) -> tuple[int | None, str]:
 def _basic(
     auth: ServiceAuth,
     numbers: ServiceAuth | None,
-    asked: dict[tuple[str, str], tuple[int | None, str]],
+    asked: dict[tuple[str, str, Secret | None], tuple[int | None, str]],
 ) -> Verification:
     base = Verification(
         auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
     )
+    from ._decommission import MIGRATION, decommissioned
+
+    url = _account_url(auth, numbers)  # where an API user's check would be sent
+    # Bound for Bandwidth's hosts, or checked there: Bandwidth no longer accepts them, so
+    # never ready, and nothing is sent (a 200 from a host that still answered would
+    # otherwise read as "verified").
+    gone = decommissioned(auth.kind, auth.base_url)
+    if gone is None and url is not None:
+        gone = decommissioned(auth.kind, url)
+    if gone:
+        return base._replace(outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}")
     if auth.kind == MESSAGING_TOKEN:
         detail = "a Messaging API token is only accepted by the Messaging API; not checked"
         return base._replace(outcome="unverified", detail=detail)
     from ._http import display_url
 
-    url = _account_url(auth, numbers)
-    key = (url, auth.authorization)  # in memory only, to ask once per user and account
+    if url is None:
+        detail = (
+            f"{auth.service}'s Basic credentials were pointed at a host of their own; the "
+            "account resource they could be checked against was not configured with them "
+            "(BW_NUMBERS_BASE_URL in the same source); not checked"
+        )
+        return base._replace(outcome="unverified", detail=detail)
+    # Asked once per user and account; the password stays masked (a Secret compares by
+    # value), so no frame holds it as a plain local.
+    key = (url, auth.username or "", auth._password)
     if key not in asked:
-        asked[key] = _get(url, auth.authorization)
+        asked[key] = _get(url, Secret(auth.authorization))
     status, reason = asked[key]
     where = display_url(url)
     if status == 200:
@@ -127,8 +180,6 @@ def _basic(
         )
     if status in (401, 403):
         detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
-        from ._decommission import MIGRATION, decommissioned
-
         gone = decommissioned(auth.kind, url)
         detail += f" ({gone}; {MIGRATION})" if gone else ""
         return base._replace(outcome="refused", status=status, detail=detail)
@@ -158,7 +209,7 @@ def verify(
             auths[name] = exc
     numbers = auths["numbers"]
     numbers_auth = None if isinstance(numbers, CredentialsError) else numbers
-    asked: dict[tuple[str, str], tuple[int | None, str]] = {}
+    asked: dict[tuple[str, str, Secret | None], tuple[int | None, str]] = {}
     now = clock()
     results = []
     for name in names:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import os
 
-from .._errors import SourceNotFoundError
+from .._errors import ConfigurationError, SourceNotFoundError
 from .._provider import DEFAULT_MAX_SIZE, Fetched, Provider, Source, max_size_option
 from .env import prefixes_option, recognize, select_prefixed
 
@@ -38,6 +38,10 @@ class DotenvProvider(Provider):
     - ``max_size=BYTES``, the largest file read (default 65536, at most 16 MiB): a
       ``.env`` holding credentials is a few hundred bytes, so anything near the limit
       is a wrong path, and it is refused from its size without being read.
+
+    Names match case-insensitively in ASCII only. A Bandwidth name set twice in the file
+    to different values is a :class:`ConfigurationError` naming both lines (python-dotenv
+    alone would keep the last one silently).
 
     The file is opened without blocking and must be a regular file (a FIFO, device or
     directory is a :class:`SourceFormatError`); a leading UTF-8 BOM is removed. When the
@@ -90,6 +94,7 @@ class DotenvProvider(Provider):
             if failure.kind is SourceNotFoundError and self._default_path:
                 reason += self._parent_hint()
             raise failure.kind(f"source {uri}: {reason}", source=uri)
+        self._no_redefinition(read.text)
         # Imported here so `import bandwidth_credentials` stays cheap.
         from dotenv import dotenv_values
 
@@ -101,6 +106,31 @@ class DotenvProvider(Provider):
         )
         version = f"{info.st_mtime_ns}:{info.st_size}"
         return Fetched(values, version, key_names=names, skipped=skipped)
+
+    def _no_redefinition(self, text: str) -> None:
+        """Raise :class:`ConfigurationError` when a Bandwidth name is set twice to different
+        values (python-dotenv would silently keep the last), naming both lines."""
+        from dotenv.parser import parse_stream
+
+        first: dict[str, tuple[int, str | None]] = {}
+        clash: tuple[str, int, int] | None = None
+        for binding in parse_stream(io.StringIO(text)):
+            key = binding.key
+            if key is None or self.schema.env_name(key, self._prefixes) is None:
+                continue
+            line = binding.original.line
+            seen = first.setdefault(key, (line, binding.value))
+            if seen[1] != binding.value:
+                clash = (key, seen[0], line)
+                break
+        if clash is not None:
+            uri = self.source.uri
+            key, earlier, later = clash
+            raise ConfigurationError(
+                f"source {uri}: {key} is set twice, on lines {earlier} and {later}, to "
+                "different values; remove one",
+                source=uri,
+            )
 
     def _parent_hint(self) -> str:
         found = _nearest_parent_dotenv(os.path.abspath(self.path))

@@ -90,6 +90,12 @@ def recognize(
     return kept, names, skipped
 
 
+def _bitwardens(name: str) -> bool:
+    """``BW_PASSWORD`` or ``BW_PASSWORD_FILE`` (ASCII, any case): Bitwarden's master
+    password when Bitwarden's own variables are set."""
+    return name.isascii() and name.upper() in ("BW_PASSWORD", "BW_PASSWORD" + FILE_SUFFIX)
+
+
 class EnvProvider(Provider):
     """Reads ``BW_*`` and ``BANDWIDTH_*`` variables from ``os.environ``.
 
@@ -103,6 +109,11 @@ class EnvProvider(Provider):
     newline removed. ``bwcreds explain`` shows the variable that named the file. Setting
     both ``BW_PASSWORD`` and ``BW_PASSWORD_FILE`` to different values is an error naming
     both. A ``*_FILE`` variable that names no credential (``BW_LOG_FILE``) is left alone.
+
+    Names match case-insensitively in ASCII only (a name spelled with a long s, U+017F,
+    is not read). When Bitwarden's CLI variables are set (``BW_SESSION``, ``BW_CLIENTID``,
+    ``BW_CLIENTSECRET``), ``BW_PASSWORD`` is Bitwarden's master password and is not read;
+    give Bandwidth's as ``BANDWIDTH_PASSWORD`` (or under a prefix of your own).
     """
 
     scheme = "env"
@@ -122,15 +133,25 @@ class EnvProvider(Provider):
 
     def fetch(self) -> Fetched:
         prefixed = select_prefixed(self._environ.items(), self._prefixes)
+        bitwarden = self._bitwarden()
+        skipped_bitwarden: dict[str, str] = {}
         files = {}
-        for name in [n for n in prefixed if n.upper().endswith(FILE_SUFFIX)]:
+        # ASCII names only: case-insensitive in ASCII (a dotless i in "_FILE" names no file).
+        for name in [n for n in prefixed if n.isascii() and n.upper().endswith(FILE_SUFFIX)]:
             base = name[: -len(FILE_SUFFIX)]
             if self.schema.env_name(base, self._prefixes) is None:
                 if self.schema.env_name(name, self._prefixes) is None:
                     prefixed.pop(name)  # BW_LOG_FILE and the like: not ours
                 continue
             files[name] = prefixed.pop(name)
+        if bitwarden is not None:
+            for name in [n for n in (*prefixed, *files) if _bitwardens(n)]:
+                prefixed.pop(name, None)
+                files.pop(name, None)
+                skipped_bitwarden[name] = bitwarden
         values, names, skipped = recognize(prefixed, self._prefixes, self.schema)
+        for name, owner in skipped_bitwarden.items():
+            skipped[name] = self.schema.bitwarden_reason(owner)
         for name, path in files.items():
             base = name[: -len(FILE_SUFFIX)]
             values[name] = self._read(name, path) if path else ""
@@ -141,6 +162,13 @@ class EnvProvider(Provider):
         # Watch the named files for rotation only when there are any.
         self.check_interval = self._interval if files else None
         return Fetched(values, self._version(files), key_names=names, skipped=skipped)
+
+    def _bitwarden(self) -> str | None:
+        """The Bitwarden variable that makes ``BW_PASSWORD`` Bitwarden's, when this source
+        reads the ``BW_`` prefix and one is set."""
+        if "BW_" not in self._prefixes:
+            return None
+        return self.schema.bitwarden_present(self._environ)
 
     def current_version(self) -> str | None:
         """A digest of each ``*_FILE`` file's identity (resolved path, inode, size, mtime);

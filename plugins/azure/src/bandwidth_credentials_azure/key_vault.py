@@ -37,8 +37,8 @@ BACKOFF = 0.25
 MAX_BACKOFF_TOTAL = 2.0
 
 _EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
-    '"password": "..."}, or ?field=NAME to use the whole secret as one field'
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
+    '"clientSecret": "..."}, or ?field=NAME to use the whole secret as one field'
 )
 
 

@@ -1,0 +1,382 @@
+"""Drive every error path of the leak tests with the real ``sentry-sdk`` capturing them.
+
+Run as ``python -m tests.sentry_paths`` from the project root (``test_sentry.py`` does, in
+a fresh process, so Sentry's global hooks never touch the rest of the suite). Sentry is
+initialised with its default options plus ``include_local_variables=True`` and a
+transport that records events instead of sending them. Each path raises a library error;
+the error is captured inside its ``except`` block, as an application's error handler (or
+Sentry's own excepthook) would. Prints one JSON document: the cases run, the events
+recorded per case, and for every canary found in an event, where (a path into the
+event, never the value).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import requests
+import sentry_sdk
+from sentry_sdk.envelope import Envelope
+from sentry_sdk.transport import Transport
+
+import bandwidth_credentials
+from bandwidth_credentials import Resolver, _oauth, register_provider, verify
+from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET, FakeClock
+from bandwidth_credentials.testing._graph import find_in_text
+
+from .helpers import MemoryProvider
+from .misbehaving import answer, misbehaving, redirect
+from .oauth_servers import TokenServer, jwt, serve
+from .test_files_leaks import broken_json, dotenv_file, env_file, key_file, single_file
+from .test_leaks import CANARIES, CLI_ENVS, SCENARIOS
+
+CLIENT_SECRET = "canary-client-secret-9f"
+
+
+class Recording(Transport):
+    """Keeps every event Sentry would send, as the JSON it would send."""
+
+    def __init__(self, options: dict[str, Any] | None = None) -> None:
+        super().__init__(options)
+        self.events: list[dict[str, Any]] = []
+
+    def capture_envelope(self, envelope: Envelope) -> None:
+        for item in envelope.items:
+            payload = item.payload.json
+            if isinstance(payload, dict):
+                self.events.append(payload)
+
+    def flush(self, timeout: float, callback: Any = None) -> None:
+        pass
+
+    def kill(self) -> None:
+        pass
+
+
+def _strings(node: object, path: str) -> Iterator[tuple[str, str]]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _strings(key, f"{path}.<key>")
+            yield from _strings(value, f"{path}.{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _strings(value, f"{path}[{index}]")
+    elif isinstance(node, str):
+        yield path, node
+
+
+def _where(event: dict[str, Any], path: str) -> str:
+    """The path, with the function of the frame it is in, if any."""
+    try:
+        marker = ".stacktrace.frames["
+        head, _, rest = path.partition(marker)
+        index = int(rest.split("]", 1)[0])
+        values = int(head.split("values[", 1)[1].split("]", 1)[0])
+        frame = event["exception"]["values"][values]["stacktrace"]["frames"][index]
+        return f"{path} (in {frame.get('function')} of {frame.get('module')})"
+    except (IndexError, KeyError, ValueError, TypeError):
+        return path
+
+
+def _drop_callers_locals(event: dict[str, Any]) -> None:
+    """Forget the local variables of this driver's frames and of the test stores: the
+    caller holds its own secrets (the canaries it planted). Every other frame, the
+    library's and the client libraries' between the public call and the raise, stays."""
+    for value in event.get("exception", {}).get("values", []):
+        for frame in (value.get("stacktrace") or {}).get("frames", []):
+            module = frame.get("module") or ""
+            if module == "__main__" or module.startswith("tests."):
+                frame.pop("vars", None)
+
+
+# -- the error paths ---------------------------------------------------------------------
+
+Case = tuple[str, Callable[[], object]]
+
+
+def _source_cases() -> list[Case]:
+    cases: list[Case] = []
+    for name, values in SCENARIOS:
+
+        def run(values: dict[str, object] = values) -> None:
+            MemoryProvider.stores["a"] = values
+            resolver = Resolver(["mem:a"])
+            for service in ("voice", "messaging", "numbers", "account"):
+                resolver.get_auth(service)
+            resolver.resolve()
+
+        cases.append((f"store: {name}", run))
+
+    def foreign() -> None:
+        MemoryProvider.fail["b"] = ValueError(f"could not parse {CANARY_PASSWORD}")
+        Resolver(["mem:b"]).get_auth("voice")
+
+    cases.append(("store: foreign exception", foreign))
+    for index, env in enumerate(CLI_ENVS):
+
+        def from_env(env: dict[str, str] = env) -> None:
+            _environment(env)
+            resolver = Resolver(["env"])
+            for service in ("voice", "messaging", "numbers"):
+                resolver.get_auth(service)
+
+        cases.append((f"env {index}", from_env))
+
+    def dotenv_twice() -> None:
+        path = Path(tempfile.mkdtemp()) / "creds.env"
+        path.write_text(
+            f"BW_ACCOUNT_ID=1\nBW_PASSWORD={CANARY_PASSWORD}\nBW_PASSWORD={CANARY_SECRET}\n",
+            encoding="utf-8",
+        )
+        Resolver([f"dotenv:{path}"]).get_auth("voice")
+
+    def secret_file_missing() -> None:
+        _environment(
+            {"BW_ACCOUNT_ID": "1", "BW_USERNAME": "j", "BW_PASSWORD_FILE": "/nonexistent/x"}
+        )
+        Resolver(["env"]).get_auth("voice")
+
+    cases += [("dotenv: one name twice", dotenv_twice), ("env: *_FILE", secret_file_missing)]
+    callback_values = [
+        {"callbackUsername": "a:" + CANARY_SECRET, "callbackPassword": CANARY_PASSWORD},
+        {"callbackUsername": "a", "callbackPassword": CANARY_PASSWORD + "\u200b"},
+        {"webhookSecret": CANARY_SECRET + "\x07bell"},
+        {"tfvWebhookSecret": CANARY_PASSWORD + "\u00e9" * 40},
+    ]
+    for index, values in enumerate(callback_values):
+
+        def callback(values: dict[str, str] = values) -> None:
+            MemoryProvider.stores["cb"] = values
+            Resolver(["mem:cb"]).get_callback_auth().verify({}, b"{}")
+
+        cases.append((f"callbacks: unusable value {index}", callback))
+
+    def callback_body() -> None:
+        MemoryProvider.stores["cb"] = {"callbackUsername": "u", "callbackPassword": CANARY_SECRET}
+        Resolver(["mem:cb"]).get_callback_auth().verify({}, "not bytes")  # type: ignore[arg-type]
+
+    cases.append(("callbacks: a body that is not bytes", callback_body))
+    for arrange in (key_file, single_file, broken_json, env_file, dotenv_file):
+
+        def undecodable(arrange: Any = arrange) -> None:
+            _environment({})
+            patch = pytest.MonkeyPatch()
+            try:
+                directory = Path(tempfile.mkdtemp())
+                patch.chdir(directory)
+                Resolver(arrange(directory, patch)).get_auth("voice")
+            finally:
+                patch.undo()
+
+        cases.append((f"files: {arrange.__name__}", undecodable))
+    return cases
+
+
+def _environment(values: dict[str, str]) -> None:
+    for name in [n for n in os.environ if n.upper().startswith(("BW_", "BANDWIDTH_"))]:
+        del os.environ[name]
+    os.environ.update(values)
+
+
+def _oauth_cases(
+    token_server: TokenServer,
+    api_url: str,
+    clock: FakeClock,
+    expiring: list[Callable[[], None]],
+) -> list[Case]:
+    token_url = token_server.url
+
+    def oauth(secret: str = CLIENT_SECRET) -> Resolver:
+        _environment(
+            {
+                "BW_ACCOUNT_ID": "920012",
+                "BW_CLIENT_ID": "client-abc",
+                "BW_CLIENT_SECRET": secret,
+                "BW_TOKEN_URL": token_url,
+                "BW_VOICE_BASE_URL": api_url + "/api/v2/accounts/920012",
+            }
+        )
+        return Resolver(["env"])
+
+    def refused_headers() -> None:
+        oauth(CANARY_SECRET).get_auth("voice").headers()
+
+    def refused_requests() -> None:
+        voice = oauth(CANARY_SECRET).get_auth("voice")
+        requests.get(voice.url("calls"), auth=voice.requests_auth(), timeout=10)
+
+    def refused_httpx() -> None:
+        voice = oauth(CANARY_SECRET).get_auth("voice")
+        httpx.get(voice.url("calls"), auth=voice.httpx_auth(), timeout=10)
+
+    def refused_httpx_async() -> None:
+        voice = oauth(CANARY_SECRET).get_auth("voice")
+
+        async def call() -> None:
+            async with httpx.AsyncClient(timeout=10) as client:
+                await client.get(voice.url("calls"), auth=voice.httpx_auth())
+
+        asyncio.run(call())
+
+    def refused_aheaders() -> None:
+        voice = oauth(CANARY_SECRET).get_auth("voice")
+        asyncio.run(voice.aheaders())
+
+    def refused_sdk() -> None:
+        import bandwidth
+
+        voice = oauth(CANARY_SECRET).get_auth("voice")
+        with bandwidth.ApiClient(voice.sdk_configuration()) as client:
+            bandwidth.CallsApi(client).list_calls("920012")
+
+    def refused_claims() -> None:
+        oauth(CANARY_SECRET).get_auth("voice").token_claims()
+
+    def refused_verify() -> None:
+        results = verify(["voice"], resolver=oauth(CANARY_SECRET))
+        raise bandwidth_credentials.CredentialsError(results[0].detail)
+
+    def refresh_refused_after_401(client: str) -> Callable[[], None]:
+        """The API refuses the token (401) and, meanwhile, the token expires and the
+        token endpoint starts refusing the client: the retry's refresh raises inside the
+        adapter's flow, whose frames hold the refused and the new ``Authorization``."""
+
+        def run() -> None:
+            token_server.mode = "ok"
+            voice = oauth().get_auth("voice")
+            voice.headers()  # a token (a JWT holding a canary) is now cached
+
+            def expire() -> None:  # called by the API as it answers 401
+                clock.advance(7200)
+                token_server.mode = "401"
+
+            expiring[0] = expire
+            url = voice.url("calls")
+            if client == "requests":
+                requests.get(url, auth=voice.requests_auth(), timeout=10)
+            elif client == "httpx":
+                httpx.get(url, auth=voice.httpx_auth(), timeout=10)
+            else:
+
+                async def call() -> None:
+                    async with httpx.AsyncClient(timeout=10) as http:
+                        await http.get(url, auth=voice.httpx_auth())
+
+                asyncio.run(call())
+
+        return run
+
+    def expired_then_refused() -> None:
+        token_server.mode = "ok"
+        voice = oauth().get_auth("voice")
+        voice.headers()
+        clock.advance(7200)  # past the token's expiry: nothing valid is left to serve
+        token_server.mode = "401"
+        voice.headers()
+
+    return [
+        ("token: refused refresh after a 401, requests", refresh_refused_after_401("requests")),
+        ("token: refused refresh after a 401, httpx", refresh_refused_after_401("httpx")),
+        ("token: refused refresh after a 401, async", refresh_refused_after_401("async")),
+        ("token: expired, refresh refused", expired_then_refused),
+        ("token: refused, headers()", refused_headers),
+        ("token: refused, requests_auth()", refused_requests),
+        ("token: refused, httpx_auth()", refused_httpx),
+        ("token: refused, httpx_auth() async", refused_httpx_async),
+        ("token: refused, aheaders()", refused_aheaders),
+        ("token: refused, sdk_configuration()", refused_sdk),
+        ("token: refused, token_claims()", refused_claims),
+        ("token: refused, verify()", refused_verify),
+    ]
+
+
+def _failing_endpoint_cases() -> Iterator[tuple[str, Callable[[], object], Any]]:
+    """The token endpoint failing in other ways: 500, a redirect, not JSON."""
+    odd = jwt({"accounts": ["920012"], "sub": CANARY_PASSWORD, "exp": 10**400})
+    behaviours = {
+        "exp is not a time": answer(200, json.dumps({"access_token": odd}).encode()),
+        "500": answer(500, b'{"error": "server_error"}'),
+        "redirect": redirect("http://127.0.0.2:9/elsewhere"),
+        "not JSON": answer(200, b"<html/>"),
+    }
+    for name, behaviour in behaviours.items():
+
+        def run(url: str) -> None:
+            _environment(
+                {
+                    "BW_ACCOUNT_ID": "920012",
+                    "BW_CLIENT_ID": "client-abc",
+                    "BW_CLIENT_SECRET": CANARY_SECRET,
+                    "BW_TOKEN_URL": url + "/token",
+                }
+            )
+            Resolver(["env"]).get_auth("voice").headers()
+
+        yield f"token: {name}", run, behaviour
+
+
+def main() -> None:
+    warnings.simplefilter("ignore")
+    register_provider("mem", MemoryProvider)
+    transport = Recording()
+    sentry_sdk.init(
+        dsn="http://public@127.0.0.1:9/1",
+        transport=transport,
+        include_local_variables=True,
+    )
+    canaries = (*CANARIES, CANARY_SECRET)
+    report: dict[str, Any] = {"cases": [], "raised": {}, "events": {}, "leaks": []}
+
+    def run(name: str, action: Callable[[], object]) -> None:
+        before = len(transport.events)
+        raised = False
+        try:
+            action()
+        except Exception as exc:  # what an application's error handler does
+            raised = True
+            sentry_sdk.capture_exception(exc)
+        report["raised"][name] = raised
+        sentry_sdk.flush()
+        report["cases"].append(name)
+        report["events"][name] = len(transport.events) - before
+        for event in transport.events[before:]:
+            _drop_callers_locals(event)
+            for path, text in _strings(event, "event"):
+                for leak in find_in_text(text, canaries, path):
+                    report["leaks"].append([name, _where(event, leak.where)])
+
+    for name, action in _source_cases():
+        run(name, action)
+    token = TokenServer("client-abc", CLIENT_SECRET)
+    token.claims = {"accounts": ["920012"], "sub": CANARY_PASSWORD}  # tokens are secrets too
+    clock = FakeClock()
+    _oauth.clock = clock  # the token managers' clock: tokens expire when the driver says
+    expiring: list[Callable[[], None]] = [lambda: None]
+
+    def refuse(conn: Any, request: Any, server: Any) -> None:
+        expiring[0]()
+        expiring[0] = lambda: None
+        answer(401, b"{}")(conn, request, server)
+
+    with serve(token) as root, misbehaving(refuse) as api:
+        token.url = root + "/api/v1/oauth2/token"
+        for name, action in _oauth_cases(token, api.url, clock, expiring):
+            run(name, action)
+    for name, action, behaviour in _failing_endpoint_cases():
+        with misbehaving(behaviour) as server:
+            run(name, lambda action=action, url=server.url: action(url))  # type: ignore[misc]
+    sys.stdout.write(json.dumps(report) + "\n")
+
+
+if __name__ == "__main__":
+    main()

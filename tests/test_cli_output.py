@@ -1,0 +1,147 @@
+"""What ``bwcreds`` prints: text from outside escaped, and hints that fit the failure."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .helpers import NOBODY
+from .misbehaving import misbehaving, redirect
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, serve
+
+BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
+# Terminal control: an OSC title change, a screen clear, a bidi override, a bell.
+HOSTILE = ("\x1b]0;owned\x07", "\x1b[2J", "\u202eevil", "\x9b31m")
+
+
+def bwcreds(
+    *args: str, env: dict[str, str], cwd: Path, user: int | None = None
+) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    environ.update(env)
+    return subprocess.run(
+        [BWCREDS, *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+        user=user,
+    )
+
+
+def assert_escaped(text: str) -> None:
+    for char in "\x1b\x07\u202e\x9b":
+        assert char not in text
+
+
+@pytest.fixture
+def hostile_token_server() -> Iterator[TokenServer]:
+    server = TokenServer(CLIENT_ID, CLIENT_SECRET)
+    server.claims = {"accounts": ["920012", HOSTILE[0]], "roles": list(HOSTILE)}
+    with serve(server) as url:
+        server.url = url + "/api/v1/oauth2/token"
+        yield server
+
+
+def oauth_env(token_url: str) -> dict[str, str]:
+    return {
+        "BW_ACCOUNT_ID": "920012",
+        "BW_CLIENT_ID": CLIENT_ID,
+        "BW_CLIENT_SECRET": CLIENT_SECRET,
+        "BW_TOKEN_URL": token_url,
+    }
+
+
+def test_token_claims_are_printed_escaped(
+    hostile_token_server: TokenServer, tmp_path: Path
+) -> None:
+    result = bwcreds(
+        "check", "--online", "voice", env=oauth_env(hostile_token_server.url), cwd=tmp_path
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert_escaped(result.stdout + result.stderr)
+    assert "\\x1b]0;owned\\x07" in result.stdout  # shown, as visible escapes
+
+
+def test_a_redirects_location_is_printed_escaped(tmp_path: Path) -> None:
+    target = "http://127.0.0.2:9/\x1b]0;owned\x07/\x9b31m"  # latin-1: what a header holds
+    with misbehaving(redirect(target)) as server:
+        result = bwcreds(
+            "check", "--online", "voice", env=oauth_env(server.url + "/token"), cwd=tmp_path
+        )
+
+    assert result.returncode == 1
+    assert "redirect" in result.stdout
+    assert_escaped(result.stdout + result.stderr)
+
+
+def test_key_names_from_a_dotenv_file_are_printed_escaped(tmp_path: Path) -> None:
+    (tmp_path / "creds.env").write_text(
+        'BW_ACCOUNT_ID=920012\n"BW_\x1b[2JPASSWORD"=x\n', encoding="utf-8"
+    )
+
+    result = bwcreds("explain", "--sources", "dotenv:creds.env", env={}, cwd=tmp_path)
+
+    assert_escaped(result.stdout + result.stderr)
+
+
+# -- hints fit the failure --------------------------------------------------------------
+
+
+def test_a_missing_dotenv_file_suggests_marking_it_optional(tmp_path: Path) -> None:
+    result = bwcreds("check", "--sources", "dotenv:absent.env", env={}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "optional=true" in result.stdout
+
+
+def test_an_env_source_failure_does_not_suggest_marking_env_optional(tmp_path: Path) -> None:
+    env = {"BW_ACCOUNT_ID": "920012", "BW_PASSWORD_FILE": str(tmp_path / "absent")}
+
+    result = bwcreds("check", "--sources", "env", env=env, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "optional" not in result.stdout
+    assert "BW_PASSWORD_FILE" in result.stdout
+    assert "_FILE variable" in result.stdout
+
+
+def test_a_source_that_is_not_a_file_does_not_suggest_marking_it_optional(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "creds.env").mkdir()
+
+    result = bwcreds("check", "--sources", "dotenv:creds.env", env={}, cwd=tmp_path)
+
+    assert result.returncode == 1
+    assert "not a regular file" in result.stdout
+    assert "optional" not in result.stdout
+
+
+def test_permission_denied_does_not_suggest_marking_it_optional(shared_dir: Path) -> None:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs root to run bwcreds as an unprivileged user")
+    path = shared_dir / "creds.env"
+    path.write_text("BW_ACCOUNT_ID=920012\n", encoding="utf-8")
+    path.chmod(0o000)
+
+    try:
+        result = bwcreds(
+            "check", "--sources", f"dotenv:{path}", env={}, cwd=shared_dir, user=NOBODY
+        )
+    except PermissionError:
+        pytest.skip("the unprivileged user cannot run this interpreter")
+
+    if "Permission denied" in result.stderr and "bwcreds" not in result.stdout + result.stderr:
+        pytest.skip("the unprivileged user cannot run this interpreter")
+    assert result.returncode == 1, result.stderr
+    assert "optional" not in result.stdout
+    assert "grant it access" in result.stdout
