@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from . import _calendar
 from ._chain import SourceChain
 from ._credentials_api import Created, api_base, create_secret
-from ._errors import ConfigurationError, CredentialsError, StoreConflictError
+from ._errors import ConfigurationError, CredentialsError, SourceError, StoreConflictError
 from ._keys import SCHEMA, classify_key
 from ._normalizer import normalize
 from ._provider import Source, parse_source
@@ -269,9 +269,10 @@ def _rotate(
         "steps": run.steps,
     }
     run.done("read", f"{uri} version {version or '-'}: client {client_id}")
-    if isinstance(pending, str):
+    del pending  # a stored pending secret is held masked only
+    if result["resumed"]:
         expiry = values.get(keys.pending_expiry)
-        new = Secret(pending)
+        new = Secret(str(values.pop(keys.pending)))
         new_expiry = expiry if isinstance(expiry, str) else None
     else:
         new_expiry = expiry_after(expires_in)
@@ -289,13 +290,7 @@ def _rotate(
     if dry_run:
         run.done("promote", "dry run: would promote the pending secret")
         return result
-    current = dict(values)
-    current.pop(keys.pending, None)
-    current.pop(keys.pending_expiry, None)
-    current[keys.client_secret] = new.get_secret_value()
-    if new_expiry is not None:
-        current[keys.expiry] = new_expiry
-    result["store_version"] = _promote(run, current, version)
+    result["store_version"] = _promote(run, values, keys, new, new_expiry, version)
     result["rotated"] = True
     _verify(run, client_id, new)
     return result
@@ -344,30 +339,63 @@ def _persist(
 ) -> tuple[dict[str, object], str | None, _Keys]:
     """Store the new secret as pending; returns the values and version written."""
     uri = run.source.uri
-    conflict: StoreConflictError | None = None
+    failure: SourceError | None = None
     for _ in range(_PERSIST_ATTEMPTS):
-        staged = dict(values)
-        staged[keys.pending] = created.client_secret.get_secret_value()
-        staged[keys.pending_expiry] = created.expires_at
+        added = {keys.pending: created.client_secret, keys.pending_expiry: created.expires_at}
         try:
-            written = run.chain.store(0, staged, version)
-        except StoreConflictError as exc:
-            conflict = exc
+            written = _write(run, values, added, version)
+        except SourceError as exc:
+            failure = exc
         else:
             run.done("persist", f"new secret kept as {keys.pending} (version {written or '-'})")
-            return staged, written, keys
-        values, version, keys = run.read()  # someone wrote meanwhile: keep theirs, add ours
+            return values, written, keys
+        if not isinstance(failure, StoreConflictError):
+            break
+        try:  # someone wrote meanwhile: keep theirs, add ours
+            values, version, keys = run.read()
+        except SourceError as exc:
+            failure = exc
+            break
         if keys.pending in values:  # another rotation stored its own pending secret
             break
-    assert conflict is not None
+    assert failure is not None
+    reason = (
+        f"{uri} changed during the write and now holds another pending secret, or kept "
+        f"changing during {_PERSIST_ATTEMPTS} writes ({failure})"
+        if isinstance(failure, StoreConflictError)
+        else f"the new secret could not be written ({failure})"
+    )
     raise RotationError(
         "persist",
-        f"{uri} changed during the write and now holds another pending secret, or kept "
-        f"changing during {_PERSIST_ATTEMPTS} writes ({conflict})",
+        reason,
         f"Bandwidth holds a new secret expiring at {created.expires_at} that was not "
         "stored; it cannot be shown again: delete it in the Bandwidth App (Account > API "
         "Credentials) or let it expire, then run again",
     )
+
+
+def _write(
+    run: _Run,
+    values: Mapping[str, object],
+    added: Mapping[str, object],
+    version: str | None,
+    removed: tuple[str, ...] = (),
+) -> str | None:
+    """One checked store write of ``values`` with ``added`` (a :class:`Secret` unmasked
+    only here) and without ``removed``. The unmasked mapping lives in this frame alone and
+    is dropped before any error leaves it."""
+    written: dict[str, object] = {k: v for k, v in values.items() if k not in removed}
+    for key, value in added.items():
+        written[key] = value.get_secret_value() if isinstance(value, Secret) else value
+    failure: SourceError | None = None
+    try:
+        version = run.chain.store(0, written, version)
+    except SourceError as exc:
+        failure = exc
+    del written
+    if failure is not None:
+        raise failure.with_traceback(None)
+    return version
 
 
 def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
@@ -388,22 +416,55 @@ def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
     run.done("prove", "the new secret got an access token")
 
 
-def _promote(run: _Run, current: dict[str, object], version: str | None) -> str | None:
+def _promote(
+    run: _Run,
+    values: Mapping[str, object],
+    keys: _Keys,
+    new: Secret,
+    new_expiry: str | None,
+    version: str | None,
+) -> str | None:
     uri = run.source.uri
-    conflict: StoreConflictError | None = None
+    added: dict[str, object] = {keys.client_secret: new}
+    if new_expiry is not None:
+        added[keys.expiry] = new_expiry
+    failure: SourceError | None = None
     try:
-        written = run.chain.store(0, current, version)
-    except StoreConflictError as exc:
-        conflict = exc
-    if conflict is not None:
+        written = _write(run, values, added, version, (keys.pending, keys.pending_expiry))
+    except SourceError as exc:
+        failure = exc
+    if isinstance(failure, StoreConflictError):
+        finished = _promoted_meanwhile(run, keys, new)
+        if finished is not False:
+            run.done("promote", f"new secret already current (version {finished or '-'})")
+            return finished
+    if failure is not None:
+        reason = (
+            f"{uri} changed since it was read ({failure})"
+            if isinstance(failure, StoreConflictError)
+            else f"the store could not be written ({failure})"
+        )
         raise RotationError(
             "promote",
-            f"{uri} changed since it was read ({conflict})",
+            reason,
             "the new secret is still stored as client_secret_pending and works; run "
             "bwcreds rotate again to promote it",
         )
     run.done("promote", f"new secret is current (version {written or '-'})")
     return written
+
+
+def _promoted_meanwhile(run: _Run, keys: _Keys, new: Secret) -> str | Literal[False] | None:
+    """After a conflict at promotion: the version read when the store already serves
+    ``new`` as current with no pending secret (another run resumed the same pending
+    secret and promoted it), else ``False``."""
+    try:
+        values, version, _ = run.read()
+    except (SourceError, ConfigurationError):
+        return False
+    done = keys.pending not in values and values.get(keys.client_secret) == new.get_secret_value()
+    del values  # held the new secret unmasked
+    return version if done else False
 
 
 def _verify(run: _Run, client_id: str, secret: Secret) -> None:
@@ -494,8 +555,22 @@ def create_client_secret(
 
 
 def expiry_after(seconds: float) -> str:
-    """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock)."""
-    return _calendar.format_instant(_calendar.now() + seconds)
+    """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock).
+
+    Raises :class:`ConfigurationError` when it falls after 9999-12-31T23:59:59Z, the last
+    instant the store's four-digit-year form holds (``client_secret_expires_at`` must read
+    back).
+
+    >>> expiry_after(3600.0)                                       # doctest: +SKIP
+    '2026-12-06T01:00:00Z'
+    """
+    instant = _calendar.now() + seconds
+    if instant >= _calendar.epoch_of((9999, 12, 31)) + 86400:
+        raise ConfigurationError(
+            f"--expires-in: a lifetime of {int(seconds // 86400)} days ends after "
+            "9999-12-31T23:59:59Z, past what an ISO 8601 expiration date in the store holds"
+        )
+    return _calendar.format_instant(instant)
 
 
 def with_new_secret(
