@@ -35,7 +35,7 @@ from ._credentials_api import Created, api_base, create_secret
 from ._errors import ConfigurationError, CredentialsError, StoreConflictError
 from ._keys import SCHEMA, classify_key
 from ._normalizer import normalize
-from ._provider import Source, parse_source
+from ._provider import Fetched, Source, parse_source
 from ._schema import EXPIRY_FIELD, OAUTH, PENDING_FIELDS
 from ._secret import Secret
 from ._token_request import Issued, request_token
@@ -201,9 +201,18 @@ class _Run:
         self.steps.append({"step": step, "detail": detail})
         self.on_step(step, detail)
 
-    def read(self) -> tuple[dict[str, object], str | None, _Keys]:
+    def read(self) -> tuple[Fetched, _Keys]:
+        """The store's values, kept in a :class:`Fetched` (its ``repr`` lists keys only: a
+        frame holding it shows no secret to an error tracker), and the keys rotate uses."""
         fetched = self.chain.read(0)
-        return dict(fetched.values), fetched.version, _find_keys(self.source.uri, fetched.values)
+        return Fetched(dict(fetched.values), fetched.version), _find_keys(
+            self.source.uri, fetched.values
+        )
+
+    def write(self, held: Fetched, expected: str | None) -> str | None:
+        """Write ``held``'s values, checked against version ``expected`` (the raw values
+        leave their holder only here, as the provider writes them)."""
+        return self.chain.store(0, held.values, expected)
 
     def close(self) -> None:
         self.chain.close()
@@ -244,9 +253,10 @@ def _rotate(
     problem = run.chain.store_problem(0)  # a read-only source says so before anything else
     if problem is not None:
         raise _not_writable(uri, problem)
-    values, version, keys = run.read()
-    resolution = normalize([(run.source, _fetched(values, version))])
-    client_id = str(values[keys.client_id])
+    held, keys = run.read()
+    version = held.version
+    resolution = normalize([(run.source, held)])
+    client_id = str(held.values[keys.client_id])
     creds = _client(resolution, client_id)
     if creds is None or creds.token_url is None:
         raise ConfigurationError(
@@ -254,14 +264,14 @@ def _rotate(
             source=uri,
         )
     token_url: str = creds.token_url
-    old_expiry = values.get(keys.expiry)
-    pending = values.get(keys.pending)
+    old_expiry = held.values.get(keys.expiry)
+    pending = _secret_at(held, keys.pending)
     result: dict[str, Any] = {
         "source": uri,
         "client_id": client_id,
         "dry_run": dry_run,
         "rotated": False,
-        "resumed": isinstance(pending, str),
+        "resumed": pending is not None,
         "credentials_api": api_base(token_url),
         "old_secret_expires_at": old_expiry if isinstance(old_expiry, str) else None,
         "new_secret_expires_at": None,
@@ -269,9 +279,9 @@ def _rotate(
         "steps": run.steps,
     }
     run.done("read", f"{uri} version {version or '-'}: client {client_id}")
-    if isinstance(pending, str):
-        expiry = values.get(keys.pending_expiry)
-        new = Secret(pending)
+    if pending is not None:
+        expiry = held.values.get(keys.pending_expiry)
+        new = pending
         new_expiry = expiry if isinstance(expiry, str) else None
     else:
         new_expiry = expiry_after(expires_in)
@@ -282,28 +292,44 @@ def _rotate(
             return result
         created = _create(run, client_id, token, token_url, new_expiry)
         new, new_expiry = created.client_secret, created.expires_at
-        values, version, keys = _persist(run, values, version, keys, created)
+        held, keys = _persist(run, held, keys, created)
+        version = held.version
         result["store_version"] = version
     result["new_secret_expires_at"] = new_expiry
     _prove(run, token_url, client_id, new)
     if dry_run:
         run.done("promote", "dry run: would promote the pending secret")
         return result
-    current = dict(values)
-    current.pop(keys.pending, None)
-    current.pop(keys.pending_expiry, None)
-    current[keys.client_secret] = new.get_secret_value()
+    changes: dict[str, Secret | str | None] = {
+        keys.pending: None,
+        keys.pending_expiry: None,
+        keys.client_secret: new,
+    }
     if new_expiry is not None:
-        current[keys.expiry] = new_expiry
-    result["store_version"] = _promote(run, current, version)
+        changes[keys.expiry] = new_expiry
+    result["store_version"] = _promote(run, _changed(held, changes, version), version)
     result["rotated"] = True
     _verify(run, client_id, new)
     return result
 
 
-def _fetched(values: Mapping[str, object], version: str | None) -> Any:
-    from ._provider import Fetched
+def _secret_at(held: Fetched, key: str) -> Secret | None:
+    """The value at ``key`` masked, or None when absent or not text."""
+    value = held.values.get(key)
+    return Secret(value) if isinstance(value, str) else None
 
+
+def _changed(
+    held: Fetched, changes: Mapping[str, Secret | str | None], version: str | None
+) -> Fetched:
+    """``held``'s values with ``changes`` applied (``None`` removes a key), in a new
+    holder: secrets go from one holder to the other, never through a caller's local."""
+    values = dict(held.values)
+    for key, value in changes.items():
+        if value is None:
+            values.pop(key, None)
+        else:
+            values[key] = value.get_secret_value() if isinstance(value, Secret) else value
     return Fetched(values, version)
 
 
@@ -335,29 +361,26 @@ def _create(run: _Run, client_id: str, token: str, token_url: str, expiry: str) 
     return Created(secret, expires_at)
 
 
-def _persist(
-    run: _Run,
-    values: dict[str, object],
-    version: str | None,
-    keys: _Keys,
-    created: Created,
-) -> tuple[dict[str, object], str | None, _Keys]:
-    """Store the new secret as pending; returns the values and version written."""
+def _persist(run: _Run, held: Fetched, keys: _Keys, created: Created) -> tuple[Fetched, _Keys]:
+    """Store the new secret as pending; returns the values written (with the version the
+    store answered) and their keys."""
     uri = run.source.uri
     conflict: StoreConflictError | None = None
     for _ in range(_PERSIST_ATTEMPTS):
-        staged = dict(values)
-        staged[keys.pending] = created.client_secret.get_secret_value()
-        staged[keys.pending_expiry] = created.expires_at
+        changes: dict[str, Secret | str | None] = {
+            keys.pending: created.client_secret,
+            keys.pending_expiry: created.expires_at,
+        }
+        staged = _changed(held, changes, held.version)
         try:
-            written = run.chain.store(0, staged, version)
+            written = run.write(staged, held.version)
         except StoreConflictError as exc:
             conflict = exc
         else:
             run.done("persist", f"new secret kept as {keys.pending} (version {written or '-'})")
-            return staged, written, keys
-        values, version, keys = run.read()  # someone wrote meanwhile: keep theirs, add ours
-        if keys.pending in values:  # another rotation stored its own pending secret
+            return Fetched(staged.values, written), keys
+        held, keys = run.read()  # someone wrote meanwhile: keep theirs, add ours
+        if keys.pending in held.values:  # another rotation stored its own pending secret
             break
     assert conflict is not None
     raise RotationError(
@@ -388,11 +411,11 @@ def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
     run.done("prove", "the new secret got an access token")
 
 
-def _promote(run: _Run, current: dict[str, object], version: str | None) -> str | None:
+def _promote(run: _Run, current: Fetched, version: str | None) -> str | None:
     uri = run.source.uri
     conflict: StoreConflictError | None = None
     try:
-        written = run.chain.store(0, current, version)
+        written = run.write(current, version)
     except StoreConflictError as exc:
         conflict = exc
     if conflict is not None:
