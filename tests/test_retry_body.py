@@ -131,7 +131,7 @@ REPEATABLE: dict[str, object] = {
 
 
 def _binary(path: object) -> object:
-    return open(path, "rb")  # type: ignore[call-overload]  # noqa: SIM115
+    return open(path, "rb")  # type: ignore[call-overload]
 
 
 @pytest.mark.parametrize("kind", list(REPEATABLE))
