@@ -41,8 +41,9 @@ _MAX_SIZE = 64 * 1024
 
 
 class Created(NamedTuple):
-    """A new secret: the value (masked) and its expiration as Bandwidth answered it (or as
-    asked, when the answer does not say)."""
+    """A new secret: the value (masked) and its expiration as Bandwidth answered it,
+    normalized to ``YYYY-MM-DDTHH:MM:SSZ`` (or as asked, when the answer gives no
+    instant)."""
 
     client_secret: Secret
     expires_at: str
@@ -125,7 +126,16 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
     if not isinstance(value, str) or not value:
         return Refused(f"{where}: the answer has no clientSecret", status)
     answered = payload.get("expirationDate") if payload is not None else None
-    return Created(Secret(value), answered if isinstance(answered, str) else expires_at)
+    return Created(Secret(value), _instant(answered) or expires_at)
+
+
+def _instant(answered: object) -> str | None:
+    """The answered expiration as the store keeps it (ISO 8601 UTC to the second), or
+    ``None`` when it is not an instant: server text is neither stored nor printed."""
+    from ._calendar import format_instant, parse_instant
+
+    epoch = parse_instant(answered) if isinstance(answered, str) else None
+    return None if epoch is None else format_instant(epoch)
 
 
 def _json_object(body: bytes) -> dict[str, object] | None:
