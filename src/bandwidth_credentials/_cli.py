@@ -12,7 +12,7 @@ import sys
 import warnings
 
 from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
-from ._cli_output import table, write_list
+from ._cli_output import printable, table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
 from ._errors import (
@@ -39,12 +39,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
 
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\u202e``):
-    names, server text and values from outside are data, not terminal input."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+_printable = printable
 
 
 class Terminal:
@@ -300,14 +295,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
         # One failing source fails every service alike: say it once, with what to do.
-        out.write(f"\nevery service: {failure}\n")
+        out.write(f"\nevery service: {_printable(str(failure))}\n")
         hint = failure_hint(failure)
         if hint:
             out.write(f"  ({hint})\n")
     elif problems:
         out.write("\n")
         for entry in problems:
-            out.write(f"{entry['service']}: {entry['error']}\n")
+            out.write(f"{entry['service']}: {_printable(str(entry['error']))}\n")
     write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
@@ -318,7 +313,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(str(failure))}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
     chosen = args.account_id
@@ -550,7 +545,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CredentialsError as exc:
         failure, code = str(exc), EXIT_NOT_READY
     if failure:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(failure)}\n")
     return code
 
 
