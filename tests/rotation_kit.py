@@ -118,6 +118,42 @@ def assert_rotated(store: Store, server: Bandwidth, number: int = 0) -> None:
     assert new_secret(number) in server.active(CLIENT_ID)
 
 
+def frames_holding(error: BaseException, canary: str) -> list[str]:
+    """Names of locals, in the frames between the caller and ``error``, holding ``canary``
+    (as a str, or a str inside a dict, list or tuple)."""
+
+    def holds(value: object, depth: int = 0) -> bool:
+        if isinstance(value, str):
+            return canary in value
+        if depth > 3:
+            return False
+        if isinstance(value, dict):
+            return any(holds(v, depth + 1) or holds(k, depth + 1) for k, v in value.items())
+        if isinstance(value, (list, tuple)):
+            return any(holds(v, depth + 1) for v in value)
+        return False
+
+    found = []
+    seen: set[int] = set()
+    chained: BaseException | None = error
+    while chained is not None and id(chained) not in seen:
+        seen.add(id(chained))
+        tb = chained.__traceback__
+        while tb is not None:
+            frame = tb.tb_frame
+            tb = tb.tb_next
+            filename = frame.f_code.co_filename
+            if "bandwidth_credentials" not in filename or "testing" in filename:
+                continue  # the test's and the leak harness's own frames
+            found += [
+                f"{frame.f_code.co_name}:{name}"
+                for name, value in frame.f_locals.items()
+                if holds(value)
+            ]
+        chained = chained.__cause__ or chained.__context__
+    return found
+
+
 # -- the scenarios -------------------------------------------------------------------------
 
 

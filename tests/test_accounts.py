@@ -69,7 +69,9 @@ def test_an_account_the_token_does_not_list_names_both_and_the_listed_ones(
         Resolver(["env"]).get_auth("voice", account_id="777")
 
     message = str(caught.value)
+    assert message.startswith("the voice API cannot use account 777: ")
     assert "account 777 is not among the accounts of the access token" in message
+    assert "missing" not in message  # the account was given, not missing
     assert f"for client {CLIENT_ID} (920012, 920013)" in message
     assert caught.value.service == "voice"
     assert caught.value.missing == ("account_id",)

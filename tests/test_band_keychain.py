@@ -117,6 +117,7 @@ def test_without_the_keyring_package_the_extra_is_named(
         BandProvider(parse_source("band:")).fetch()
 
     assert "bandwidth-credentials[band]" in str(caught.value)
+    assert "from a checkout of bandwidth-credentials, pip install '.[band]'" in str(caught.value)
 
 
 # -- change checks -------------------------------------------------------------------------

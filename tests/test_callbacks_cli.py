@@ -140,6 +140,65 @@ def test_callback_sign_without_a_key_says_what_is_missing() -> None:
     assert WEBHOOK_SECRET not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("app", "names"),
+    [
+        (None, ["BW_TFV_WEBHOOK_SECRET"]),
+        ("orders", ["BW_ORDERS_TFV_WEBHOOK_SECRET", "BW_TFV_WEBHOOK_SECRET"]),
+    ],
+)
+def test_callback_sign_without_a_key_names_the_variables(app: str | None, names: list[str]) -> None:
+    result = bwcreds(
+        "callback",
+        "sign",
+        "--scheme",
+        "tfv",
+        *(["--app", app] if app else []),
+        env={"BW_WEBHOOK_SECRET": WEBHOOK_SECRET},
+    )
+
+    assert result.returncode == 1
+    for name in names:
+        assert name in result.stderr
+    assert "(shared)" not in result.stderr
+
+
+def _sign(stdin: int) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    environ["BW_TFV_WEBHOOK_SECRET"] = TFV_SECRET
+    return subprocess.run(
+        [BWCREDS, "callback", "sign", "--scheme", "tfv"],
+        stdin=stdin,
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_callback_sign_refuses_an_empty_body() -> None:
+    # Bandwidth signs a body; verify() refuses an empty one, so its header is no use.
+    result = _sign(subprocess.DEVNULL)
+
+    assert result.returncode == 1
+    assert "empty" in result.stderr
+    assert result.stdout == ""
+
+
+def test_callback_sign_with_a_terminal_on_stdin_says_how_to_give_the_body() -> None:
+    controller, terminal = os.openpty()
+    try:
+        result = _sign(terminal)  # would wait for typing; says what it reads instead
+    finally:
+        os.close(terminal)
+        os.close(controller)
+
+    assert result.returncode == 2
+    assert "< " in result.stderr
+    assert result.stdout == ""
+
+
 def test_exec_passes_the_resolved_callback_credentials(tmp_path: Path) -> None:
     from .test_exec import child_report, clean_env, mismatched, secret_dir
 
@@ -222,3 +281,37 @@ def test_exec_passes_the_resolved_callback_credentials(tmp_path: Path) -> None:
     }
     assert mismatched(env, expected) == []
     _leak_free(result)
+
+
+@pytest.mark.parametrize(
+    ("variables", "hint"),
+    [
+        (
+            {"BW_ORDERS_WEBHOOK_SECRET": WEBHOOK_SECRET},
+            "; orders has one of its own: add --app orders",
+        ),
+        (
+            {"BW_ORDERS_WEBHOOK_SECRET": WEBHOOK_SECRET, "BW_SALES_WEBHOOK_SECRET": TFV_SECRET},
+            "; orders, sales have one of their own: add --app orders",
+        ),
+        ({}, None),
+    ],
+)
+def test_callback_sign_without_a_shared_key_names_the_applications_that_have_one(
+    variables: dict[str, str], hint: str | None
+) -> None:
+    env = {"BW_CALLBACK_USERNAME": "bw-callbacks", "BW_CALLBACK_PASSWORD": "pw-7", **variables}
+
+    result = bwcreds("callback", "sign", "--scheme", "subscriptions", env=env)
+
+    assert result.returncode == 1
+    assert (
+        "no Subscriptions 2.0 HMAC key for callbacks (shared credentials) (BW_WEBHOOK_SECRET)"
+        in result.stderr
+    )
+    if hint is None:
+        assert "--app" not in result.stderr
+    else:
+        assert result.stderr.rstrip().endswith(hint)
+    assert WEBHOOK_SECRET not in result.stderr
+    assert TFV_SECRET not in result.stderr

@@ -85,6 +85,20 @@ def test_the_fastapi_example() -> None:
     assert forged.status_code == 403
 
 
+# The README's recipe, as a reader copies it, for the Flask example's /callbacks/orders.
+RECIPE = (
+    'curl -H "$(bwcreds callback sign --scheme subscriptions --app orders < order.json)" '
+    "-H 'Content-Type: application/json' --data-binary @order.json "
+    "http://127.0.0.1:8080/callbacks/orders"
+)
+
+
+def test_the_readme_quotes_the_recipe_run_here() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+
+    assert RECIPE in readme
+
+
 def test_the_readme_signing_recipe(tmp_path: Path) -> None:
     body = tmp_path / "order.json"
     body.write_bytes(json.dumps({"orderId": "o-1", "status": "COMPLETE"}).encode())

@@ -7,6 +7,7 @@ the running app."""
 
 from __future__ import annotations
 
+import io
 import json
 import socket
 import threading
@@ -105,14 +106,15 @@ class SocketClient:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
         host, port = self.server.server_address[:2]
         lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
         lines += [
             name.encode() + b": " + (v if isinstance(v, bytes) else v.encode("latin-1"))
             for name, v in headers
         ]
-        lines += [f"Content-Length: {len(body)}".encode(), b"Connection: close"]
+        declared = str(len(body)).encode() if length is None else length
+        lines += [b"Content-Length: " + declared, b"Connection: close"]
         head = b"\r\n".join(lines) + b"\r\n\r\n"
         with socket.create_connection((host, port), timeout=10) as conn:
             # A body over the limit is answered from Content-Length, before it is read.
@@ -137,9 +139,12 @@ class ASGIClient:
     def __init__(self, app: Any) -> None:
         from starlette.testclient import TestClient
 
+        self.app = app
         self.client = TestClient(app)
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
+        if length is not None:
+            return _asgi_call(self.app, [*headers, ("Content-Length", length)], body)
         answer = self.client.post("/callbacks", content=body, headers=headers)
         return Answer(
             answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.content
@@ -147,6 +152,49 @@ class ASGIClient:
 
     def close(self) -> None:
         self.client.close()
+
+
+def _asgi_call(app: Any, headers: Headers, body: bytes, *, leaves: bool = False) -> Answer:
+    """One request handed to an ASGI application as a server hands it: the header
+    bytes as received (a test client would write its own Content-Length). ``leaves``:
+    the client sends ``body`` as the first part of a longer one, then disconnects (the
+    answer is then status 0 when nothing was sent)."""
+    import asyncio
+
+    raw = [
+        (name.lower().encode(), value if isinstance(value, bytes) else value.encode("latin-1"))
+        for name, value in headers
+    ]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/callbacks",
+        "raw_path": b"/callbacks",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver"), *raw],
+        "client": ("127.0.0.1", 50000),
+        "server": ("testserver", 80),
+    }
+    messages: list[dict[str, Any]] = [{"type": "http.request", "body": body, "more_body": leaves}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    if not sent:
+        return Answer(0, {}, b"")
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    found = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
+    payload = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return Answer(start["status"], found, payload)
 
 
 def _plain_asgi() -> Any:
@@ -211,8 +259,11 @@ class FlaskClient:
 
         self.client = app.test_client()
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
-        answer = self.client.post("/callbacks", data=body, headers=_joined(headers))
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
+        overrides = {} if length is None else {"CONTENT_LENGTH": length.decode("latin-1")}
+        answer = self.client.post(
+            "/callbacks", data=body, headers=_joined(headers), environ_overrides=overrides
+        )
         return Answer(
             answer.status_code, {k.lower(): v for k, v in answer.headers.items()}, answer.data
         )
@@ -256,8 +307,10 @@ class DjangoClient:
         self.client = Client()
         self.path = "/called/callbacks" if called else "/callbacks"
 
-    def post(self, headers: Headers, body: bytes) -> Answer:
+    def post(self, headers: Headers, body: bytes, length: bytes | None = None) -> Answer:
         meta: dict[str, str] = {}
+        if length is not None:
+            meta["CONTENT_LENGTH"] = length.decode("latin-1")
         content_type = "application/octet-stream"
         for name, value in _joined(headers):
             if name.lower() == "content-type":
@@ -328,6 +381,51 @@ def test_every_malformed_request_is_answered_without_echo(client: Any, case: Ref
     assert not any(r.levelname in ("ERROR", "CRITICAL") for r in watch.records)
 
 
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [
+        (b"\xb2", 400),  # superscript two: str.isdigit() says yes, int() says no
+        (b"1\xb9", 400),
+        (b"+5", 400),
+        (b"-1", 400),
+        (b"0x10", 400),
+        (b"5, 5", 400),
+        (b"9" * 5000, 413),  # more digits than int() takes
+    ],
+    ids=["superscript", "digit and superscript", "plus", "negative", "hex", "list", "huge"],
+)
+def test_a_malformed_content_length_is_refused_cleanly(
+    client: Any, length: bytes, status: int
+) -> None:
+    with watch_for_leaks([*SECRETS, basic()]) as watch:
+        answer = client.post([("Authorization", basic())], VOICE_BODY, length)
+
+    assert answer.status == status
+    assert b"Traceback" not in answer.body
+    assert watch.exception is None
+
+
+@pytest.mark.parametrize(
+    "name", ["asgi middleware", "starlette add_middleware", "fastapi bare", "fastapi called"]
+)
+def test_a_client_leaving_mid_body_is_no_error(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    running = CLIENTS[name]()
+    try:
+        with watch_for_leaks([*SECRETS, basic()]) as watch:
+            answer = _asgi_call(
+                running.app, [("Authorization", basic())], VOICE_BODY[:40], leaves=True
+            )
+    finally:
+        running.close()
+
+    assert watch.exception is None
+    assert not any(r.levelname in ("ERROR", "CRITICAL") for r in watch.records)
+    assert answer.status in (0, 400)  # nobody is there to read an answer
+
+
 def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     bc.configure(["env"])
     for make in CLIENTS.values():
@@ -376,3 +474,134 @@ def test_a_rotation_overlap_under_a_running_app(name: str, tmp_path: Path) -> No
         running.close()
 
     assert (before, during, after) == ((200, 401), (200, 200), (401, 200))
+
+
+# -- chunked requests (no Content-Length) behind a real WSGI server --------------------
+
+_SMALL = 64  # max_body of the apps below
+
+
+def _chunked_apps() -> dict[str, Callable[..., Any]]:
+    from flask import Flask, g, request
+
+    from bandwidth_credentials.callbacks.flask import verify_callback
+    from bandwidth_credentials.callbacks.wsgi import ENVIRON_KEY, CallbackAuthMiddleware
+
+    def inner(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [_echo(environ[ENVIRON_KEY].scheme, body)]
+
+    flask_app = Flask("chunked")
+
+    @flask_app.post("/callbacks")
+    @verify_callback(max_body=_SMALL)
+    def view() -> bytes:
+        return _echo(g.bandwidth_callback.scheme, request.get_data())
+
+    return {
+        "wsgi middleware": CallbackAuthMiddleware(inner, max_body=_SMALL),
+        "flask": flask_app.wsgi_app,
+    }
+
+
+def _post_chunked(address: tuple[str, int], headers: list[tuple[str, str]], body: bytes) -> Answer:
+    host, port = address
+    lines = [b"POST /callbacks HTTP/1.1", f"Host: {host}:{port}".encode()]
+    lines += [f"{name}: {value}".encode() for name, value in headers]
+    lines += [b"Transfer-Encoding: chunked", b"Connection: close"]
+    chunks = b"".join(
+        f"{len(part):x}\r\n".encode() + part + b"\r\n"
+        for part in (body[i : i + 20] for i in range(0, len(body), 20))
+    )
+    with socket.create_connection((host, port), timeout=10) as conn:
+        conn.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + chunks + b"0\r\n\r\n")
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+    status_line, _, rest = received.partition(b"\r\n")
+    head, _, payload = rest.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = b""
+        while True:
+            size_line, _, payload = payload.partition(b"\r\n")
+            size = int(size_line, 16)
+            if not size:
+                break
+            body, payload = body + payload[:size], payload[size + 2 :]
+        payload = body
+    return Answer(int(status_line.split()[1]), {}, payload)
+
+
+@pytest.mark.parametrize("name", ["wsgi middleware", "flask"])
+def test_a_chunked_body_is_read_whole_and_capped(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from werkzeug.serving import make_server
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    server = make_server("127.0.0.1", 0, _chunked_apps()[name], threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    address = (server.host, server.port)
+    fits, over = b"{" + b"x" * (_SMALL - 2) + b"}", b"{" + b"x" * (_SMALL - 1) + b"}"
+    try:
+        answers = [
+            _post_chunked(address, [("Authorization", basic())], body) for body in (fits, over)
+        ]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert answers[0].status == 200
+    assert json.loads(answers[0].body) == {"scheme": "basic", "body": fits.decode()}
+    assert answers[1].status == 413
+
+
+def test_django_s_own_body_limit_is_the_one_told(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.test import override_settings
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10), watch_for_leaks(SECRETS) as watch:
+        answer = DjangoClient(called=False).post([("Authorization", basic())], VOICE_BODY)
+
+    assert answer.status == 413
+    told = [r.getMessage() for r in watch.records if r.name == "bandwidth_credentials"]
+    assert told == ["callback refused (request): the body is over 10 bytes"]
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_flask_s_own_stricter_limit_still_applies(
+    monkeypatch: pytest.MonkeyPatch, chunked: bool
+) -> None:
+    from flask import Flask, request
+
+    from bandwidth_credentials.callbacks.flask import verify_callback
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    app = Flask("strict")
+    app.config["MAX_CONTENT_LENGTH"] = 100
+
+    @app.post("/callbacks")
+    @verify_callback  # max_body 1 MiB: the application's 100 bytes still bind
+    def view() -> bytes:
+        return request.get_data()
+
+    body = b"{" + b" " * 200 + b"}"
+    if chunked:
+        answer = app.test_client().post(
+            "/callbacks",
+            input_stream=io.BytesIO(body),
+            headers={"Authorization": basic(), "Transfer-Encoding": "chunked"},
+            environ_overrides={"wsgi.input_terminated": True},
+        )
+    else:
+        answer = app.test_client().post("/callbacks", data=body, headers={"Authorization": basic()})
+
+    assert answer.status_code == 413

@@ -39,6 +39,14 @@ from .helpers import MemoryProvider
         ("BW_PREVIOUS_CALLBACK_PASSWORD", ("previous", "callback_password")),
         ("BW__CALLBACK_USERNAME", None),
         ("BW_SALES-EU_CALLBACK_USERNAME", None),
+        # case-insensitive in ASCII only: letters that upper-case to an ASCII one
+        # (long s, dotless i) do not make a documented name
+        ("BW_CALLBACK_U\u017fERNAME", None),
+        ("BW_SALES_CALLBACK_PA\u017f\u017fWORD", None),
+        ("BANDW\u0131DTH_CALLBACK_PASSWORD", None),
+        ("BW_TFV_WEBHOOK_\u017fECRET", None),
+        ("BW_PA\u017f\u017fWORD", None),
+        ("BW_CL\u0131ENT_ID", None),
     ],
 )
 def test_environment_names(name: str, expected: tuple[str | None, str] | None) -> None:
@@ -70,6 +78,14 @@ def test_every_documented_name_is_its_own_spelling() -> None:
         ("sales_tfv_webhook_secret", ("sales", "tfv_webhook_secret")),
         ("BW_SALES_WEBHOOK_SECRET", ("sales", "webhook_secret")),
         ("voice_password", ("voice", "password")),  # API credentials unchanged
+        # the prefix is ignored however the key is cased: bandwidthCallbackUsername is
+        # BANDWIDTH_CALLBACK_USERNAME, not the application "bandwidth"
+        ("bandwidthCallbackUsername", (None, "callback_username")),
+        ("bwWebhookSecret", (None, "webhook_secret")),
+        ("bandwidthSalesCallbackPassword", ("sales", "callback_password")),
+        ("bwTfvWebhookPreviousSecret", (None, "tfv_webhook_previous_secret")),
+        ("bandwidthAccountId", (None, "account_id")),
+        ("bwVoicePassword", ("voice", "password")),
     ],
 )
 def test_store_keys_are_loosely_matched(key: str, expected: tuple[str | None, str]) -> None:
@@ -80,11 +96,21 @@ def test_dotenv_takes_only_documented_names(tmp_path: Path) -> None:
     env_file = tmp_path / "callbacks.env"
     env_file.write_text(
         "BW_CALLBACK_USERNAME=bw\nBW_CALLBACKPASSWORD=loose-is-not-read\nBW_CALLBACK_PASSWORD=pw\n"
+        "BW_CALLBACK_PA\u017f\u017fWORD=look-alike-is-not-read\n",
+        encoding="utf-8",
     )
 
     auth = Resolver([f"dotenv:{env_file}"]).get_callback_auth()
 
     assert auth.for_call() == {"username": "bw", "password": "pw"}
+
+
+def test_the_environment_takes_no_look_alike_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_CALLBACK_U\u017fERNAME", "look-alike")
+    monkeypatch.setenv("BW_CALLBACK_PA\u017f\u017fWORD", "look-alike-is-not-read")
+
+    with pytest.raises(CredentialNotFoundError):
+        Resolver(["env"]).get_callback_auth().for_call()
 
 
 def test_a_file_variable_names_the_value(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

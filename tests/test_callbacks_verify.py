@@ -4,11 +4,15 @@ previous values, and every malformed input refused cleanly (no traceback, no ech
 from __future__ import annotations
 
 import asyncio
+import collections
 import email.message
 import json
 import traceback
+import types
 import wsgiref.headers
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -113,6 +117,75 @@ def test_every_malformed_request_is_refused_without_echo(
 def test_a_multi_value_mapping_reveals_a_duplicate(auth: bc.CallbackAuth, headers: object) -> None:
     with pytest.raises(CallbackAuthError) as caught:
         auth.verify(headers(), VOICE_BODY)  # type: ignore[operator]
+
+    assert caught.value.reason == "duplicate"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Authorization": basic(), "authorization": basic(password="nope-nope-nope")},
+        {"AUTHORIZATION": basic(password="nope-nope-nope"), "Authorization": basic()},
+        {"Authorization": basic(), "aUtHoRiZaTiOn": basic()},
+        {"Cache-Control": "no-cache", "Authorization": basic(), "authorization": basic()},
+    ],
+    ids=["right then wrong", "wrong then right", "two right", "with another 13-letter name"],
+)
+def test_two_spellings_in_a_dict_are_a_duplicate_every_time(
+    monkeypatch: pytest.MonkeyPatch, headers: dict[str, str]
+) -> None:
+    # Basic alone: the configuration verify() answers with one comparison once the
+    # credentials are at hand; the answer must not depend on that.
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    auth = Resolver(["env"]).get_callback_auth()
+    assert auth.verify({"Authorization": basic()}, VOICE_BODY).scheme == "basic"
+
+    reasons = []
+    for _ in range(3):
+        with pytest.raises(CallbackAuthError) as caught:
+            auth.verify(headers, VOICE_BODY)
+        reasons.append(caught.value.reason)
+
+    assert reasons == ["duplicate"] * 3
+
+
+class _Plain(Mapping[str, str]):
+    """A read-only mapping that is not a dict (as some frameworks hand headers over)."""
+
+    def __init__(self, items: dict[str, str]) -> None:
+        self._items = items
+
+    def __getitem__(self, key: str) -> str:
+        return self._items[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@pytest.mark.parametrize(
+    "make", [collections.OrderedDict, types.MappingProxyType, _Plain], ids=lambda m: m.__name__
+)
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"authorization": basic(), "AUTHORIZATION": basic(password="nope-nope-nope")},
+        {"Authorization": basic(), "AuthoriZation": basic()},
+    ],
+    ids=["right then wrong", "two right"],
+)
+def test_two_spellings_in_any_mapping_are_a_duplicate(
+    monkeypatch: pytest.MonkeyPatch, make: Any, headers: dict[str, str]
+) -> None:
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    auth = Resolver(["env"]).get_callback_auth()
+
+    with pytest.raises(CallbackAuthError) as caught:
+        auth.verify(make(headers), VOICE_BODY)
 
     assert caught.value.reason == "duplicate"
 
@@ -294,6 +367,31 @@ def test_per_application_credentials_fall_back_to_the_shared_ones(
     )
     with pytest.raises(CallbackAuthError):
         other.verify({"Authorization": basic("sales", "sales-pw-1234")}, b"")
+
+
+def test_an_application_without_names_of_its_own_is_still_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BW_CALLBACK_USERNAME", USER)
+    monkeypatch.setenv("BW_CALLBACK_PASSWORD", PASSWORD)
+    billing = Resolver(["env"]).get_callback_auth(app="billing")
+
+    verified = [billing.verify({"Authorization": basic()}, b"") for _ in range(2)]
+    asynchronous = asyncio.run(billing.averify({"Authorization": basic()}, b""))
+
+    assert [v.app for v in verified] == ["billing", "billing"]  # cold, then at hand
+    assert asynchronous.app == "billing"
+
+
+def test_no_credentials_for_an_application_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    billing = Resolver(["env"]).get_callback_auth(app="billing")
+
+    with pytest.raises(CredentialNotFoundError) as caught:
+        billing.verify({"Authorization": basic()}, b"")
+
+    assert "application billing" in str(caught.value)
+    assert "shared credentials" not in str(caught.value)
 
 
 _SIG = "X-Bandwidth-Signature-SHA-256"

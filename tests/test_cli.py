@@ -93,10 +93,17 @@ def test_conflicting_keys_in_one_source_exit_2() -> None:
     assert "BANDWIDTH_USERNAME" in result.stderr
 
 
-def test_failing_source_exits_1(tmp_path: Path) -> None:
-    result = bwcreds("check", "--sources", f"dotenv:{tmp_path / 'missing.env'}")
+@pytest.mark.parametrize(
+    ("services", "label"),
+    [((), "every service"), (("voice",), "voice"), (("voice", "sms"), "voice, messaging")],
+)
+def test_failing_source_exits_1_naming_the_services_asked_for(
+    tmp_path: Path, services: tuple[str, ...], label: str
+) -> None:
+    result = bwcreds("check", *services, "--sources", f"dotenv:{tmp_path / 'missing.env'}")
 
     assert result.returncode == 1
+    assert f"\n{label}: source dotenv:" in result.stdout
     assert "does not exist" in result.stdout
 
 
@@ -188,3 +195,37 @@ def test_check_with_oauth_shows_bearer_and_no_deprecation_note() -> None:
     voice = next(line for line in result.stdout.splitlines() if line.startswith("voice"))
     assert voice.split()[:4] == ["voice", "yes", "bearer", "oauth"]
     assert "decommission" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("check", "--sources", "dotenv:examples/example.env"),
+        ("check", "--json", "--sources", "dotenv:examples/example.env"),
+        ("explain", "--sources", "dotenv:examples/example.env"),
+        ("providers",),
+    ],
+    ids=lambda command: " ".join(command[:2]),
+)
+def test_a_reader_that_went_away_gets_no_traceback(command: tuple[str, ...]) -> None:
+    # `bwcreds check | head -3`: the pipe's read end is closed before bwcreds writes.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    try:
+        result = subprocess.run(
+            [BWCREDS, *command],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environ,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+    assert "Traceback" not in result.stderr
+    assert "BrokenPipeError" not in result.stderr
+    assert result.returncode == 1

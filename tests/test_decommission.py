@@ -8,12 +8,14 @@ import json
 import logging
 import socket
 import ssl
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from bandwidth_credentials import BasicDeprecationWarning, Resolver
+from bandwidth_credentials import BasicDeprecationWarning, CredentialNotFoundError, Resolver
 from bandwidth_credentials._cli import main
 from bandwidth_credentials._decommission import bandwidth_host, decommissioned
 from bandwidth_credentials.testing import reset, today_is
@@ -250,3 +252,80 @@ def test_exec_writes_the_notice_when_it_passes_basic_credentials(
         assert "bwcreds exec: passing HTTP Basic credentials (voice" in result.stderr
         assert notice in result.stderr
     assert "canary" not in result.stderr
+
+
+# -- what a "missing credentials" message offers -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("day", "service", "offered"),
+    [
+        (BEFORE, "voice", "client_id+client_secret, access_token, username+password"),
+        (ON, "voice", "client_id+client_secret, access_token"),
+        (AFTER, "numbers", "client_id+client_secret, access_token"),
+        (
+            BEFORE,
+            "messaging",
+            "client_id+client_secret, access_token, api_token+api_secret, username+password",
+        ),
+        (AFTER, "messaging", "client_id+client_secret, access_token"),
+    ],
+)
+def test_missing_credentials_offer_basic_only_before_the_decommissioning(
+    monkeypatch: pytest.MonkeyPatch, day: tuple[int, int, int], service: str, offered: str
+) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+
+    with today_is(day), pytest.raises(CredentialNotFoundError) as caught:
+        Resolver(["env"]).get_auth(service)
+
+    assert f"missing credentials (one of {offered});" in str(caught.value)
+
+
+# -- check --online: what is sent to Bandwidth, and what is called ready ---------------
+
+
+@pytest.mark.parametrize(
+    ("day", "own_voice_host", "sent", "outcome"),
+    [
+        (BEFORE, False, 1, "refused"),
+        (ON, False, 0, "unavailable"),
+        # Voice bound for a host of your own, but the account check would go to Bandwidth.
+        (AFTER, True, 0, "unavailable"),
+    ],
+)
+def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    day: tuple[int, int, int],
+    own_voice_host: bool,
+    sent: int,
+    outcome: str,
+) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("*.bandwidth.com").configure_cert(server_tls)
+    bundle = str(tmp_path / "ca.pem")
+    ca.cert_pem.write_to_path(bundle)
+    _env(monkeypatch, API_USER)
+    monkeypatch.setenv("SSL_CERT_FILE", bundle)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    if own_voice_host:
+        monkeypatch.setenv("BW_VOICE_BASE_URL", "https://127.0.0.1:9/voice")
+
+    with today_is(day), bandwidth_stand_in(server_tls) as (proxy, seen):
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", BasicDeprecationWarning)
+            [result] = Resolver(["env"]).verify(["voice"])
+
+    assert len(seen) == sent
+    assert result.ready is False
+    assert result.outcome == outcome
+    if not sent:
+        assert NOT_READY in result.detail
+        assert "not sent" in result.detail
+    assert "canary-pw-51" not in result.detail

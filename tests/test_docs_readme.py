@@ -67,11 +67,11 @@ CASES = [
     (
         "nothing-found",
         "empty",
-        {},
+        {"BANDWIDTH_CREDENTIALS_TODAY": "2026-12-06"},
         ["check", "voice"],
         [
             "voice: no credentials for the voice API: missing account_id and credentials (one of "
-            "client_id+client_secret, access_token, username+password); sources consulted: "
+            "client_id+client_secret, access_token); sources consulted: "
             "env (read), dotenv:.env?optional=true (skipped: .env does not exist)",
             "  - dotenv:.env?optional=true: .env does not exist",
         ],

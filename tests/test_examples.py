@@ -46,3 +46,5 @@ def test_quickstart_example_runs() -> None:
     assert "https://messaging.bandwidth.com/api/v2/users/920012/messages" in result.stdout
     assert "Authorization: Bearer ****" in result.stdout
     assert "correct-horse" not in result.stdout
+    # One column per field, however long the service name.
+    assert len({line.index("https://") for line in result.stdout.splitlines()}) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sys
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -156,6 +157,27 @@ def test_sdk_configuration_with_oauth_uses_our_token_manager(
     assert config.password is None
     assert api_server.seen == ["Bearer token-1", "Bearer token-1"]
     assert token_server.requests == 1
+
+
+def test_sdk_configuration_without_the_sdk_says_how_to_install_the_extra(
+    oauth_resolver: Resolver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bandwidth_credentials import ConfigurationError
+    from bandwidth_credentials._integrations import _sdk_class
+
+    voice = oauth_resolver.get_auth("voice")
+    monkeypatch.setitem(sys.modules, "bandwidth", None)  # as if it were not installed
+    _sdk_class.cache_clear()  # the SDK class is made once per process
+
+    try:
+        with pytest.raises(ConfigurationError) as caught:
+            voice.sdk_configuration()
+    finally:
+        _sdk_class.cache_clear()
+
+    message = str(caught.value)
+    assert "from a checkout of bandwidth-credentials, pip install '.[sdk]'" in message
+    assert "(once published: pip install 'bandwidth-credentials[sdk]')" in message
 
 
 def test_sdk_configuration_with_basic(

@@ -191,7 +191,7 @@ def test_half_pairs_in_two_sources_are_never_combined() -> None:
     error = resolution.services["voice"]
 
     assert isinstance(error, CredentialNotFoundError)
-    assert "username+password" in str(error)
+    assert "one of client_id+client_secret, access_token" in str(error)
     assert "mem:a" in str(error)
     assert "half pair" in str(error)
 

@@ -89,7 +89,7 @@ def test_missing_credentials_name_fields_and_sources() -> None:
 
     assert caught.value.service == "voice"
     assert caught.value.sources == ("mem:a", "env")
-    assert "username+password" in str(caught.value)
+    assert "one of client_id+client_secret, access_token" in str(caught.value)
 
 
 def test_missing_service_error_does_not_grow_its_traceback() -> None:

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from bandwidth_credentials import Resolver, Verification, verify
-from bandwidth_credentials.testing import check_no_leaks
+from bandwidth_credentials.testing import check_no_leaks, today_is
 
 from .misbehaving import answer, misbehaving
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, AccountServer, TokenServer, serve
 from .test_cli import bwcreds
 
+#: A day Bandwidth still accepted API users (the Basic checks below send them).
+BEFORE_DECOMMISSION = (2026, 11, 30)
 PASSWORD = "canary-api-user-password-5e"
 
 
@@ -136,7 +138,8 @@ def test_basic_is_checked_with_one_get_of_the_account_resource(
     with pytest.warns(FutureWarning):
         resolver.get_auth("voice")
 
-    results = verify(resolver=resolver)
+    with today_is(BEFORE_DECOMMISSION):
+        results = verify(resolver=resolver)
 
     assert {(r.outcome, r.status) for r in results} == {(outcome, status)}
     assert all(r.ready is (status == 200) for r in results)
@@ -247,7 +250,7 @@ def test_check_online_oauth_refused_exits_1(token_server: TokenServer) -> None:
 def test_check_online_basic(
     account_server: AccountServer, password: str, code: int, outcome: str
 ) -> None:
-    env = basic_env(account_server, password)
+    env = {**basic_env(account_server, password), "BANDWIDTH_CREDENTIALS_TODAY": "2026-11-30"}
 
     result = bwcreds("check", "--online", "--json", "--sources", "env", env=env)
 

@@ -105,7 +105,8 @@ def parse_instant(text: str) -> float | None:
 
     Accepted: ``YYYY-MM-DDTHH:MM:SS`` with optional fraction, ending in ``Z`` or
     ``+00:00`` (Bandwidth's ``expirationDate`` form), or a date ``YYYY-MM-DD`` (its
-    midnight UTC). Other offsets are refused: the store keeps UTC.
+    midnight UTC). Other offsets are refused: the store keeps UTC. A leap second
+    (``23:59:60``, RFC 3339 §5.6) is the next day's first instant, as POSIX time counts.
 
     >>> parse_instant("1970-01-02T00:00:01Z")
     86401.0
@@ -125,14 +126,15 @@ def parse_instant(text: str) -> float | None:
             break
     else:
         return None
-    whole, _, fraction = clock.partition(".")
+    whole, point, fraction = clock.partition(".")
     parts = whole.split(":")
     if len(parts) != 3 or not all(len(p) == 2 and p.isascii() and p.isdigit() for p in parts):
         return None
-    if fraction and not (fraction.isascii() and fraction.isdigit()):
+    if point and not (fraction.isascii() and fraction.isdigit()):
         return None
     hours, minutes, seconds = (int(p) for p in parts)
-    if hours > 23 or minutes > 59 or seconds > 59:
+    leap = (hours, minutes, seconds) == (23, 59, 60)  # RFC 3339 5.6: the day's last minute
+    if hours > 23 or minutes > 59 or (seconds > 59 and not leap):
         return None
     return epoch_of(day) + hours * 3600 + minutes * 60 + seconds
 

@@ -26,6 +26,7 @@ from collections.abc import (
     Callable,
     Mapping,  # the public API's annotations
 )
+from operator import countOf as _count
 
 from ._callback_creds import CallbackCredentials, Expected, not_found
 from ._errors import CallbackAuthError, InvalidCredentialsError
@@ -134,21 +135,8 @@ def header_names(credentials: CallbackCredentials) -> list[str]:
 def _values(headers: Any, schemes: Any) -> dict[str, object]:
     """The value of each scheme's header (case-insensitive): absent ones left out,
     ``_DUPLICATE`` for one sent more than once (several entries of a multi-value mapping,
-    two spellings in a plain one, or one value joined with commas by the server)."""
+    two spellings in any other one, or one value joined with commas by the server)."""
     found: dict[str, object] = {}
-    missing = False
-    if headers.__class__ is dict:
-        # One pass: every spelling, and two spellings of one name are a duplicate.
-        for key, value in headers.items():
-            if key.__class__ is str:
-                if len(key) not in _NAME_LENGTHS:  # cheaper than lowering every name
-                    continue
-                scheme = _BY_NAME.get(key.lower())
-            else:
-                scheme = _BY_NAME.get(_lower(key))
-            if scheme is not None and scheme in schemes:
-                found[scheme] = _DUPLICATE if scheme in found else _text(value)
-        return found
     if headers.__class__ is not dict:
         many = getattr(headers, "getlist", None) or getattr(headers, "get_all", None)
         if many is not None:
@@ -159,24 +147,32 @@ def _values(headers: Any, schemes: Any) -> dict[str, object]:
                 elif values:
                     found[scheme] = _text(values[0])
             return found
-    get = headers.get
+        if not hasattr(headers, "items"):
+            return _looked_up(headers, schemes)
+    # One pass over every entry (a dict, or any mapping: a case-sensitive one may hold
+    # two spellings of a name, a case-insensitive or multi-value one lists each entry):
+    # two entries for one header are a duplicate.
+    for key, value in headers.items():
+        if key.__class__ is str:
+            if len(key) not in _NAME_LENGTHS:  # cheaper than lowering every name
+                continue
+            scheme = _BY_NAME.get(key.lower())
+        else:
+            scheme = _BY_NAME.get(_lower(key))
+        if scheme is not None and scheme in schemes:
+            found[scheme] = _DUPLICATE if scheme in found else _text(value)
+    return found
+
+
+def _looked_up(headers: Any, schemes: Any) -> dict[str, object]:
+    """For an object with only ``get``: each scheme's header under its usual spellings."""
+    found: dict[str, object] = {}
     for scheme in schemes:
         for spelling in _SPELLINGS[scheme]:
-            value = get(spelling)
+            value = headers.get(spelling)
             if value is not None:
                 found[scheme] = _text(value)
                 break
-        else:
-            missing = True
-    if missing:
-        # Another spelling (X-BANDWIDTH-...): one pass over the names finds them all.
-        seen: dict[str, object] = {}
-        for key, value in headers.items():
-            lowered = _lower(key)
-            for scheme in schemes:
-                if lowered == _SPELLINGS[scheme][0]:
-                    seen[scheme] = _DUPLICATE if scheme in seen else _text(value)
-        found.update(seen)
     return found
 
 
@@ -439,13 +435,16 @@ class CallbackAuth:
             and (until is None or resolver._clock() < until)
         ):
             # Basic alone, a plain dict, credentials at hand: one lookup and one
-            # comparison when it matches.
+            # comparison when it matches, and one count (in C) that no other key could
+            # be a second spelling of the header (any other 13-character key sends the
+            # request through the full check, which tells a duplicate).
             value = headers.get("Authorization") or headers.get("authorization")
             try:  # a value that is not ASCII text is a TypeError: the full check says why
                 if (
                     _compare(value, fast)  # type: ignore[arg-type]
                     and body.__class__ is bytes
                     and len(body) <= max_body
+                    and _count(map(len, headers), 13) == 1
                 ):
                     return result  # type: ignore[no-any-return]
             except TypeError:

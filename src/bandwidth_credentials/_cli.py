@@ -294,8 +294,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
-        # One failing source fails every service alike: say it once, with what to do.
-        out.write(f"\nevery service: {_printable(str(failure))}\n")
+        # One failing source fails every service alike: say it once, with what to do,
+        # under the names asked for (`check voice` says `voice:`).
+        asked = ", ".join(services) if args.services else "every service"
+        out.write(f"\n{asked}: {_printable(str(failure))}\n")
         hint = failure_hint(failure)
         if hint:
             out.write(f"  ({hint})\n")
@@ -495,8 +497,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--online",
         action="store_true",
-        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag) or make "
-        "one GET of the account resource with Basic credentials",
+        help="also ask Bandwidth: fetch an OAuth token (accounts, roles, Build flag); legacy "
+        "Basic credentials are sent only to a host of your own (one GET of the account "
+        "resource), never to Bandwidth's, which no longer accepts them",
     )
     check.add_argument("--account-id", metavar="ID", help=account_help)
     check.add_argument(
@@ -540,6 +543,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
             code: int = args.run(args, out, err)
+            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+    except BrokenPipeError:
+        # The reader went away (`bwcreds check | head -3`): what it read is all it wanted.
+        # No traceback; stdout goes to /dev/null so the flush at exit cannot fail again.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_NOT_READY
     except (ConfigurationError, UnknownServiceError) as exc:
         failure, code = f"configuration error: {exc}", EXIT_CONFIG
     except CredentialsError as exc:

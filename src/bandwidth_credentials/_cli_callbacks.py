@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._callback_creds import CallbackCredentials, configured
+from ._callback_creds import CallbackCredentials, app_label, configured
 from ._cli_output import printable
 from ._errors import CredentialsError
 from ._normalizer import Resolution
@@ -120,16 +120,41 @@ def _sign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except ValueError as exc:
         err.write(f"bwcreds: {exc}\n")
         return 2
+    if sys.stdin.isatty():
+        err.write(
+            f"bwcreds: callback sign reads the request body on stdin: "
+            f"bwcreds callback sign --scheme {args.scheme} < body.json\n"
+        )
+        return 2
     credentials = resolver._callback_credentials(scope)
     accepted = credentials.schemes.get(args.scheme)
     kind = CALLBACK_KINDS[args.scheme]
     if not accepted:
+        others = sorted(
+            other
+            for other, found in resolver.resolve().callbacks.items()
+            if other != scope and other is not None and not isinstance(found, Exception)
+            if found.schemes.get(args.scheme)
+        )
+        hint = (
+            f"; {', '.join(others)} {'has' if len(others) == 1 else 'have'} one of "
+            f"{'its' if len(others) == 1 else 'their'} own: add --app {others[0]}"
+            if others
+            else ""
+        )
+        field = kind.fields[0].upper()
+        names = f"BW_{field}" if scope is None else f"BW_{scope.upper()}_{field} or BW_{field}"
         missing = CredentialsError(
-            f"no {kind.title} for {_app_name(scope)} ({'+'.join(kind.fields)}); "
-            "nothing to sign with"
+            f"no {kind.title} for {app_label(scope)} ({names}); nothing to sign with{hint}"
         )
         raise missing
     body = sys.stdin.buffer.read()
+    if not body:
+        empty = CredentialsError(
+            "the body on stdin is empty: Bandwidth signs a request body, and verification "
+            "refuses an empty one"
+        )
+        raise empty
     import hmac
 
     digest = hmac.digest(accepted[0].key, body, "sha256")

@@ -27,10 +27,11 @@ server text is never shown.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-from . import _http
+from . import _calendar, _http
 from ._secret import Secret
 
 __all__ = ["Created", "Refused", "api_base", "create_secret"]
@@ -41,9 +42,8 @@ _MAX_SIZE = 64 * 1024
 
 
 class Created(NamedTuple):
-    """A new secret: the value (masked) and its expiration as Bandwidth answered it,
-    normalized to ``YYYY-MM-DDTHH:MM:SSZ`` (or as asked, when the answer gives no
-    instant)."""
+    """A new secret: the value (masked) and its expiration as Bandwidth answered it (or as
+    asked, when the answer does not say)."""
 
     client_secret: Secret
     expires_at: str
@@ -125,17 +125,34 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
     value = payload.get("clientSecret") if payload is not None else None
     if not isinstance(value, str) or not value:
         return Refused(f"{where}: the answer has no clientSecret", status)
-    answered = payload.get("expirationDate") if payload is not None else None
-    return Created(Secret(value), _instant(answered) or expires_at)
+    problem = _secret_problem(value)
+    del value  # from here on only masked
+    if problem is not None:
+        return Refused(
+            f"{where}: the answer's clientSecret {problem}; it was not stored (Bandwidth may "
+            "hold it: delete it in the Bandwidth App or let it expire)",
+            status,
+        )
+    assert payload is not None
+    return Created(Secret(str(payload.pop("clientSecret"))), _instant(payload, expires_at))
 
 
-def _instant(answered: object) -> str | None:
-    """The answered expiration as the store keeps it (ISO 8601 UTC to the second), or
-    ``None`` when it is not an instant: server text is neither stored nor printed."""
-    from ._calendar import format_instant, parse_instant
+def _secret_problem(value: str) -> str | None:
+    """Why a client secret from the network cannot be stored and sent as it is: the same
+    rule the library applies to configured values, and no surrounding whitespace."""
+    from ._checks import text_problem
 
-    epoch = parse_instant(answered) if isinstance(answered, str) else None
-    return None if epoch is None else format_instant(epoch)
+    if value != value.strip():
+        return "has surrounding whitespace"
+    return text_problem(value)
+
+
+def _instant(payload: Mapping[str, object], asked: str) -> str:
+    """The answer's ``expirationDate`` in the store's form when it is an instant the
+    library reads; otherwise the one asked for (server text is never kept or shown)."""
+    answered = payload.get("expirationDate")
+    instant = _calendar.parse_instant(answered) if isinstance(answered, str) else None
+    return asked if instant is None else _calendar.format_instant(instant)
 
 
 def _json_object(body: bytes) -> dict[str, object] | None:

@@ -276,7 +276,9 @@ def verify(
     application reuses the token); its ``accounts`` claim must list the account, and a
     Build account (``express``) is ready for voice only. A static access token: its claims
     are read, nothing is sent. Basic: one ``GET`` of the Numbers account resource, no
-    redirects (200 verified, 401/403 refused, anything else unverified).
+    redirects (200 verified, 401/403 refused, anything else unverified); from 2026-12-02
+    (Bandwidth decommissioned API users), Basic credentials bound for Bandwidth's hosts
+    are not sent and are ``unavailable``, never ready.
 
     ``services``: names or aliases (default: every service), each checked once, in the
     order given. ``resolver``: default, the one behind ``get_auth()``. ``clock``: epoch

@@ -121,7 +121,9 @@ class CredentialNotFoundError(CredentialsError):
     consulted, ``outcomes`` what each gave (``("env", "read")``,
     ``("dotenv:.env?optional=true", "skipped: ... does not exist")``), and
     ``notes`` what was seen but ignored (half pairs, empty values, look-alike names);
-    all are tuples.
+    all are tuples. ``problem``, when given, is the whole reason (the credentials were
+    found, but the account asked for is not among the access token's accounts): the
+    message is then that reason alone, not a list of missing fields and sources.
 
     >>> try:                                                        # doctest: +SKIP
     ...     get_auth("voice")
@@ -137,12 +139,17 @@ class CredentialNotFoundError(CredentialsError):
         sources: Sequence[str],
         notes: Sequence[str] = (),
         outcomes: Sequence[tuple[str, str]] = (),
+        *,
+        problem: str | None = None,
     ) -> None:
         self.service = service
         self.missing = tuple(missing)
         self.outcomes = tuple(outcomes)
         self.sources = tuple(sources) or tuple(uri for uri, _ in self.outcomes)
         self.notes = tuple(notes)
+        if problem is not None:
+            super().__init__(problem)
+            return
         said = dict(self.outcomes)
         consulted = (
             ", ".join(f"{uri} ({said[uri]})" if uri in said else uri for uri in self.sources)

@@ -290,9 +290,11 @@ def add_exec_command(commands: Any, sources_help: str) -> None:
         help="run a command with the resolved credentials in BW_* variables",
         description=(
             "Resolve credentials, then replace this process with CMD, adding BW_ACCOUNT_ID, "
-            "BW_USERNAME, BW_PASSWORD, BW_API_TOKEN, BW_API_SECRET (and the OAuth names when "
-            "present) to its environment. CMD is not started when a required service is "
-            "not ready."
+            "BW_CLIENT_ID, BW_CLIENT_SECRET (and BW_TOKEN_URL, BW_ACCESS_TOKEN, "
+            "BW_ENVIRONMENT when set; the legacy BW_USERNAME, BW_PASSWORD, BW_API_TOKEN, "
+            "BW_API_SECRET, with a notice on stderr, when those are what was found) to its "
+            "environment. CMD is not started when a required service has no usable "
+            "credentials."
         ),
         usage="bwcreds exec [--sources URIS] [--service NAME]... [--account-id ID] -- CMD "
         "[ARGS...]",

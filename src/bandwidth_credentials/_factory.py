@@ -10,8 +10,9 @@ Services with client credentials but no account id get the account from the acce
 token here (:mod:`._discovery`), the one place where building auth objects may do I/O
 (one token request per client, the token then reused).
 
-Bandwidth decommissions API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
-guide); :func:`basic_notice` says so in the tense that fits today's date.
+Bandwidth decommissioned API users (HTTP Basic) on 2026-12-02 (Bandwidth's credentials
+guide); :func:`basic_notice` says so in the tense that fits the library's date (future
+tense only on a date set before it, as tests do).
 """
 
 from __future__ import annotations
@@ -55,11 +56,12 @@ __all__ = [
 
 
 class BasicDeprecationWarning(FutureWarning):
-    """API user (HTTP Basic) credentials are in use; Bandwidth decommissions them on
-    2026-12-02. A ``FutureWarning``, so end users see it under Python's default filters;
-    emitted once per process, attributed to the caller's line.
+    """API user (HTTP Basic) credentials are in use; Bandwidth decommissioned them on
+    2026-12-02 and no longer accepts them. A ``FutureWarning`` subclass, so end users see
+    it under Python's default filters; emitted once per process, attributed to the
+    caller's line.
 
-    To silence it where Basic is still used on purpose (tests, a migration window)::
+    To silence it where Basic is still used on purpose (tests, a test host of your own)::
 
         import warnings
         from bandwidth_credentials import BasicDeprecationWarning
@@ -405,9 +407,10 @@ def account_auth(
                 chosen.service,
                 ("account_id",),
                 sources,
-                (
-                    f"account {account_id} is not among the accounts of the access token "
-                    f"for client {client} ({listed_accounts(claims)}); choose one of them",
+                problem=(
+                    f"the {chosen.service} API cannot use account {account_id}: account "
+                    f"{account_id} is not among the accounts of the access token for client "
+                    f"{client} ({listed_accounts(claims)}); choose one of them"
                 ),
             )
     auth = ServiceAuth(chosen, given, bearer, owner)

@@ -275,10 +275,10 @@ def _sdk_class() -> type[Any]:
         missing = True
     if missing:
         from ._errors import ConfigurationError
+        from ._registry import install_extra
 
         raise ConfigurationError(
-            "sdk_configuration() needs the official Bandwidth SDK: "
-            "pip install 'bandwidth-credentials[sdk]'"
+            f"sdk_configuration() needs the official Bandwidth SDK: {install_extra('sdk')}"
         )
     if "ignore_operation_servers" not in inspect.signature(bandwidth.Configuration).parameters:
         from ._errors import ConfigurationError

@@ -117,8 +117,18 @@ def _strip_prefix(key: str, prefixes: Sequence[str]) -> str:
     return key
 
 
+# The prefixes as a compact key starts with them (bandwidthAccountId, bwCallbackUsername):
+# camelCase is one spelling of BANDWIDTH_ACCOUNT_ID, so the prefix goes there too.
+_COMPACT_PREFIXES = sorted((compact(prefix) for prefix in PREFIXES), key=len, reverse=True)
+
+
 def _compact(key: str, prefixes: Sequence[str] = ()) -> str:
-    return compact(_strip_prefix(key, prefixes))
+    text = compact(_strip_prefix(key, prefixes))
+    if text == compact(key):  # no prefix stripped: it may be written without "_"
+        for prefix in _COMPACT_PREFIXES:
+            if text.startswith(prefix) and len(text) > len(prefix):
+                return text[len(prefix) :]
+    return text
 
 
 def classify_key(
@@ -166,6 +176,9 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     True
     >>> env_field("BW_SALES_CALLBACK_PASSWORD")
     ('sales', 'callback_password')
+
+    Case-insensitive in ASCII only: a name with any other character (``BW_PA\u017f\u017fWORD``,
+    whose long s upper-cases to ``S``) names nothing.
     """
     if not name.isascii():
         # Case-insensitive in ASCII only: Unicode case mapping would read a name with a

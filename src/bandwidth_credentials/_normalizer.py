@@ -135,7 +135,7 @@ def _resolve_service(
         if account is None:
             missing.append("account_id")
         if not present:
-            kinds = ", ".join("+".join(KINDS[k].fields) for k in service.kinds)
+            kinds = ", ".join("+".join(KINDS[k].fields) for k in _offered(service.kinds))
             missing.append(f"credentials (one of {kinds})")
         hints = [text for scope, text in notes if scope in ("", service.name)]
         not_found = CredentialNotFoundError(
@@ -195,6 +195,18 @@ def _resolve_service(
         pending[service.name] = (creds, provenance)
         return not_found
     return creds, provenance
+
+
+def _offered(kinds: Sequence[str]) -> list[str]:
+    """The credential kinds a "missing credentials" message offers: from the day Bandwidth
+    decommissioned API users (2026-12-02, :mod:`._decommission`), not the Basic ones,
+    which its hosts no longer accept (they are still read when present)."""
+    from ._calendar import today
+    from ._decommission import DECOMMISSION
+
+    if today() < DECOMMISSION:
+        return list(kinds)
+    return [kind for kind in kinds if KINDS[kind].scheme != "basic"]
 
 
 def _shadow_note(services: Sequence[str], kind: str, shadowed: Sequence[str]) -> str:

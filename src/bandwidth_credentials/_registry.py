@@ -73,6 +73,17 @@ _loaded: dict[str, type[Provider]] = {}
 _registered: dict[str, type[Provider]] = {}
 
 
+def install_extra(extra: str) -> str:
+    """How to install one of the core's extras, from a checkout (nothing is on a package
+    index yet) and once published: ``install_extra("band")`` gives
+    ``from a checkout of bandwidth-credentials, pip install '.[band]' (once published:
+    pip install 'bandwidth-credentials[band]')``."""
+    return (
+        f"from a checkout of bandwidth-credentials, pip install '.[{extra}]' (once "
+        f"published: pip install 'bandwidth-credentials[{extra}]')"
+    )
+
+
 def _discover() -> dict[str, EntryPoint]:
     global _entry_points
     if _entry_points is None:

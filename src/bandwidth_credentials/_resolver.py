@@ -17,9 +17,9 @@ from collections.abc import Callable, Sequence  # the public API's annotations
 
 from ._auth import Owner, ServiceAuth
 from ._callback_auth import CallbackAuth
-from ._callback_creds import CallbackCredentials
+from ._callback_creds import CallbackCredentials, app_label
 from ._chain import Failed, SourceChain
-from ._errors import ConfigurationError, SourceUnavailableError, fresh
+from ._errors import ConfigurationError, CredentialNotFoundError, SourceUnavailableError, fresh
 from ._factory import build_auth, warn_basic_once
 from ._keys import SCHEMA
 from ._lifecycle import in_lambda, register_resolver
@@ -124,7 +124,18 @@ def _callbacks_of(snapshot: _Snapshot, scope: str | None) -> CallbackCredentials
     callbacks = snapshot.resolution.callbacks
     found = callbacks.get(scope)
     if found is None:
-        found = callbacks[None]  # no names of its own: the shared credentials
+        # No names of its own: the shared credentials, still told as this application's
+        # (its verifications carry its name; "nothing configured" names it).
+        shared = callbacks[None]
+        if isinstance(shared, CallbackCredentials):
+            fast = shared.fast_result
+            return shared._replace(
+                app=scope, fast_result=None if fast is None else fast._replace(app=scope)
+            )
+        error = fresh(shared)
+        if isinstance(error, CredentialNotFoundError):
+            error.args = (str(error).replace(app_label(None), app_label(scope), 1),)
+        raise error
     if isinstance(found, Exception):
         raise fresh(found)
     return found

@@ -27,12 +27,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from . import _calendar
 from ._chain import SourceChain
 from ._credentials_api import Created, api_base, create_secret
-from ._errors import ConfigurationError, CredentialsError, StoreConflictError
+from ._errors import ConfigurationError, CredentialsError, SourceError, StoreConflictError
 from ._keys import SCHEMA, classify_key
 from ._normalizer import normalize
 from ._provider import Fetched, Source, parse_source
@@ -201,18 +201,13 @@ class _Run:
         self.steps.append({"step": step, "detail": detail})
         self.on_step(step, detail)
 
-    def read(self) -> tuple[Fetched, _Keys]:
-        """The store's values, kept in a :class:`Fetched` (its ``repr`` lists keys only: a
-        frame holding it shows no secret to an error tracker), and the keys rotate uses."""
+    def read(self) -> tuple[Fetched, str | None, _Keys]:
+        """The store's values in a :class:`Fetched` (its ``repr`` lists keys only, so a
+        frame holding it shows an error tracker no secret), their version, and the keys
+        rotate uses."""
         fetched = self.chain.read(0)
-        return Fetched(dict(fetched.values), fetched.version), _find_keys(
-            self.source.uri, fetched.values
-        )
-
-    def write(self, held: Fetched, expected: str | None) -> str | None:
-        """Write ``held``'s values, checked against version ``expected`` (the raw values
-        leave their holder only here, as the provider writes them)."""
-        return self.chain.store(0, held.values, expected)
+        held = Fetched(dict(fetched.values), fetched.version)
+        return held, fetched.version, _find_keys(self.source.uri, fetched.values)
 
     def close(self) -> None:
         self.chain.close()
@@ -253,8 +248,7 @@ def _rotate(
     problem = run.chain.store_problem(0)  # a read-only source says so before anything else
     if problem is not None:
         raise _not_writable(uri, problem)
-    held, keys = run.read()
-    version = held.version
+    held, version, keys = run.read()
     resolution = normalize([(run.source, held)])
     client_id = str(held.values[keys.client_id])
     creds = _client(resolution, client_id)
@@ -265,13 +259,13 @@ def _rotate(
         )
     token_url: str = creds.token_url
     old_expiry = held.values.get(keys.expiry)
-    pending = _secret_at(held, keys.pending)
+    pending = held.values.get(keys.pending)
     result: dict[str, Any] = {
         "source": uri,
         "client_id": client_id,
         "dry_run": dry_run,
         "rotated": False,
-        "resumed": pending is not None,
+        "resumed": isinstance(pending, str),
         "credentials_api": api_base(token_url),
         "old_secret_expires_at": old_expiry if isinstance(old_expiry, str) else None,
         "new_secret_expires_at": None,
@@ -279,9 +273,10 @@ def _rotate(
         "steps": run.steps,
     }
     run.done("read", f"{uri} version {version or '-'}: client {client_id}")
-    if pending is not None:
+    del pending  # a stored pending secret is held masked only
+    if result["resumed"]:
         expiry = held.values.get(keys.pending_expiry)
-        new = pending
+        new = Secret(str(held.values[keys.pending]))
         new_expiry = expiry if isinstance(expiry, str) else None
     else:
         new_expiry = expiry_after(expires_in)
@@ -292,45 +287,17 @@ def _rotate(
             return result
         created = _create(run, client_id, token, token_url, new_expiry)
         new, new_expiry = created.client_secret, created.expires_at
-        held, keys = _persist(run, held, keys, created)
-        version = held.version
+        held, version, keys = _persist(run, held, version, keys, created)
         result["store_version"] = version
     result["new_secret_expires_at"] = new_expiry
     _prove(run, token_url, client_id, new)
     if dry_run:
         run.done("promote", "dry run: would promote the pending secret")
         return result
-    changes: dict[str, Secret | str | None] = {
-        keys.pending: None,
-        keys.pending_expiry: None,
-        keys.client_secret: new,
-    }
-    if new_expiry is not None:
-        changes[keys.expiry] = new_expiry
-    result["store_version"] = _promote(run, _changed(held, changes, version), version)
+    result["store_version"] = _promote(run, held, keys, new, new_expiry, version)
     result["rotated"] = True
     _verify(run, client_id, new)
     return result
-
-
-def _secret_at(held: Fetched, key: str) -> Secret | None:
-    """The value at ``key`` masked, or None when absent or not text."""
-    value = held.values.get(key)
-    return Secret(value) if isinstance(value, str) else None
-
-
-def _changed(
-    held: Fetched, changes: Mapping[str, Secret | str | None], version: str | None
-) -> Fetched:
-    """``held``'s values with ``changes`` applied (``None`` removes a key), in a new
-    holder: secrets go from one holder to the other, never through a caller's local."""
-    values = dict(held.values)
-    for key, value in changes.items():
-        if value is None:
-            values.pop(key, None)
-        else:
-            values[key] = value.get_secret_value() if isinstance(value, Secret) else value
-    return Fetched(values, version)
 
 
 def _not_writable(uri: str, problem: str) -> ConfigurationError:
@@ -361,36 +328,72 @@ def _create(run: _Run, client_id: str, token: str, token_url: str, expiry: str) 
     return Created(secret, expires_at)
 
 
-def _persist(run: _Run, held: Fetched, keys: _Keys, created: Created) -> tuple[Fetched, _Keys]:
-    """Store the new secret as pending; returns the values written (with the version the
-    store answered) and their keys."""
+def _persist(
+    run: _Run,
+    values: Fetched,
+    version: str | None,
+    keys: _Keys,
+    created: Created,
+) -> tuple[Fetched, str | None, _Keys]:
+    """Store the new secret as pending; returns the values and version written."""
     uri = run.source.uri
-    conflict: StoreConflictError | None = None
+    failure: SourceError | None = None
     for _ in range(_PERSIST_ATTEMPTS):
-        changes: dict[str, Secret | str | None] = {
-            keys.pending: created.client_secret,
-            keys.pending_expiry: created.expires_at,
-        }
-        staged = _changed(held, changes, held.version)
+        added = {keys.pending: created.client_secret, keys.pending_expiry: created.expires_at}
         try:
-            written = run.write(staged, held.version)
-        except StoreConflictError as exc:
-            conflict = exc
+            written = _write(run, values, added, version)
+        except SourceError as exc:
+            failure = exc
         else:
             run.done("persist", f"new secret kept as {keys.pending} (version {written or '-'})")
-            return Fetched(staged.values, written), keys
-        held, keys = run.read()  # someone wrote meanwhile: keep theirs, add ours
-        if keys.pending in held.values:  # another rotation stored its own pending secret
+            return values, written, keys
+        if not isinstance(failure, StoreConflictError):
             break
-    assert conflict is not None
+        try:  # someone wrote meanwhile: keep theirs, add ours
+            values, version, keys = run.read()
+        except SourceError as exc:
+            failure = exc
+            break
+        if keys.pending in values.values:  # another rotation stored its own pending secret
+            break
+    assert failure is not None
+    reason = (
+        f"{uri} changed during the write and now holds another pending secret, or kept "
+        f"changing during {_PERSIST_ATTEMPTS} writes ({failure})"
+        if isinstance(failure, StoreConflictError)
+        else f"the new secret could not be written ({failure})"
+    )
     raise RotationError(
         "persist",
-        f"{uri} changed during the write and now holds another pending secret, or kept "
-        f"changing during {_PERSIST_ATTEMPTS} writes ({conflict})",
+        reason,
         f"Bandwidth holds a new secret expiring at {created.expires_at} that was not "
         "stored; it cannot be shown again: delete it in the Bandwidth App (Account > API "
         "Credentials) or let it expire, then run again",
     )
+
+
+def _write(
+    run: _Run,
+    values: Fetched,
+    added: Mapping[str, object],
+    version: str | None,
+    removed: tuple[str, ...] = (),
+) -> str | None:
+    """One checked store write of ``values`` with ``added`` (a :class:`Secret` unmasked
+    only here) and without ``removed``. The unmasked mapping lives in this frame alone and
+    is dropped before any error leaves it."""
+    written: dict[str, object] = {k: v for k, v in values.values.items() if k not in removed}
+    for key, value in added.items():
+        written[key] = value.get_secret_value() if isinstance(value, Secret) else value
+    failure: SourceError | None = None
+    try:
+        version = run.chain.store(0, written, version)
+    except SourceError as exc:
+        failure = exc
+    del written
+    if failure is not None:
+        raise failure.with_traceback(None)
+    return version
 
 
 def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
@@ -411,22 +414,56 @@ def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
     run.done("prove", "the new secret got an access token")
 
 
-def _promote(run: _Run, current: Fetched, version: str | None) -> str | None:
+def _promote(
+    run: _Run,
+    values: Fetched,
+    keys: _Keys,
+    new: Secret,
+    new_expiry: str | None,
+    version: str | None,
+) -> str | None:
     uri = run.source.uri
-    conflict: StoreConflictError | None = None
+    added: dict[str, object] = {keys.client_secret: new}
+    if new_expiry is not None:
+        added[keys.expiry] = new_expiry
+    failure: SourceError | None = None
     try:
-        written = run.write(current, version)
-    except StoreConflictError as exc:
-        conflict = exc
-    if conflict is not None:
+        written = _write(run, values, added, version, (keys.pending, keys.pending_expiry))
+    except SourceError as exc:
+        failure = exc
+    if isinstance(failure, StoreConflictError):
+        finished = _promoted_meanwhile(run, keys, new)
+        if finished is not False:
+            run.done("promote", f"new secret already current (version {finished or '-'})")
+            return finished
+    if failure is not None:
+        reason = (
+            f"{uri} changed since it was read ({failure})"
+            if isinstance(failure, StoreConflictError)
+            else f"the store could not be written ({failure})"
+        )
         raise RotationError(
             "promote",
-            f"{uri} changed since it was read ({conflict})",
+            reason,
             "the new secret is still stored as client_secret_pending and works; run "
             "bwcreds rotate again to promote it",
         )
     run.done("promote", f"new secret is current (version {written or '-'})")
     return written
+
+
+def _promoted_meanwhile(run: _Run, keys: _Keys, new: Secret) -> str | Literal[False] | None:
+    """After a conflict at promotion: the version read when the store already serves
+    ``new`` as current with no pending secret (another run resumed the same pending
+    secret and promoted it), else ``False``."""
+    try:
+        values, version, _ = run.read()
+    except (SourceError, ConfigurationError):
+        return False
+    current = values.values
+    done = keys.pending not in current and current.get(keys.client_secret) == new.get_secret_value()
+    del current, values  # held the new secret unmasked
+    return version if done else False
 
 
 def _verify(run: _Run, client_id: str, secret: Secret) -> None:
@@ -517,8 +554,22 @@ def create_client_secret(
 
 
 def expiry_after(seconds: float) -> str:
-    """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock)."""
-    return _calendar.format_instant(_calendar.now() + seconds)
+    """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock).
+
+    Raises :class:`ConfigurationError` when it falls after 9999-12-31T23:59:59Z, the last
+    instant the store's four-digit-year form holds (``client_secret_expires_at`` must read
+    back).
+
+    >>> expiry_after(3600.0)                                       # doctest: +SKIP
+    '2026-12-06T01:00:00Z'
+    """
+    instant = _calendar.now() + seconds
+    if instant >= _calendar.epoch_of((9999, 12, 31)) + 86400:
+        raise ConfigurationError(
+            f"--expires-in: a lifetime of {int(seconds // 86400)} days ends after "
+            "9999-12-31T23:59:59Z, past what an ISO 8601 expiration date in the store holds"
+        )
+    return _calendar.format_instant(instant)
 
 
 def with_new_secret(

@@ -144,12 +144,22 @@ def _basic(
     base = Verification(
         auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
     )
+    from ._decommission import MIGRATION, decommissioned
+
+    url = _account_url(auth, numbers)  # where an API user's check would be sent
+    # Bound for Bandwidth's hosts, or checked there: Bandwidth no longer accepts them, so
+    # never ready, and nothing is sent (a 200 from a host that still answered would
+    # otherwise read as "verified").
+    gone = decommissioned(auth.kind, auth.base_url)
+    if gone is None and url is not None:
+        gone = decommissioned(auth.kind, url)
+    if gone:
+        return base._replace(outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}")
     if auth.kind == MESSAGING_TOKEN:
         detail = "a Messaging API token is only accepted by the Messaging API; not checked"
         return base._replace(outcome="unverified", detail=detail)
     from ._http import display_url
 
-    url = _account_url(auth, numbers)
     if url is None:
         detail = (
             f"{auth.service}'s Basic credentials were pointed at a host of their own; the "
@@ -170,8 +180,6 @@ def _basic(
         )
     if status in (401, 403):
         detail = f"GET {where}: HTTP {status}, the API user or its access was refused"
-        from ._decommission import MIGRATION, decommissioned
-
         gone = decommissioned(auth.kind, url)
         detail += f" ({gone}; {MIGRATION})" if gone else ""
         return base._replace(outcome="refused", status=status, detail=detail)

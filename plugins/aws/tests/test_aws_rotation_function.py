@@ -275,3 +275,48 @@ def test_without_a_client_the_function_builds_its_own_bounded_one(rotation: Rota
         check_no_leaks(lambda event=event: lambda_handler(event, None), kit.CANARIES)
 
     assert_finished(rotation)
+
+
+class _DeletedBeforePut:
+    """The real client, with the secret deleted by someone else just before the
+    function's PutSecretValue reaches Secrets Manager (a concurrent operator)."""
+
+    def __init__(self, sm: Any, name: str) -> None:
+        self._sm = sm
+        self._name = name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sm, name)
+
+    def put_secret_value(self, **kwargs: Any) -> Any:
+        self._sm.delete_secret(SecretId=self._name, ForceDeleteWithoutRecovery=True)
+        return self._sm.put_secret_value(**kwargs)
+
+
+def test_a_failed_put_says_the_secret_was_not_stored_and_no_frame_holds_it(
+    rotation: Rotation,
+) -> None:
+    rotation.start()
+    event = {
+        "SecretId": rotation.name,
+        "ClientRequestToken": rotation.token,
+        "Step": "createSecret",
+    }
+    client = _DeletedBeforePut(rotation.sm, rotation.name)
+
+    with pytest.raises(RotationStepError, match="was not stored") as raised:
+        check_no_leaks(lambda: lambda_handler(event, None, client=client), kit.CANARIES)
+
+    assert len(rotation.server.created) == 1
+    assert kit.frames_holding(raised.value, new_secret(0)) == []
+
+
+def test_a_refused_pending_secret_is_held_in_no_frame(rotation: Rotation) -> None:
+    rotation.start()
+    rotation.step("createSecret")
+    del rotation.server.clients[kit.CLIENT_ID].secrets[new_secret(0)]  # deleted in the App
+
+    with pytest.raises(RotationStepError) as raised:
+        rotation.step("testSecret")
+
+    assert kit.frames_holding(raised.value, new_secret(0)) == []

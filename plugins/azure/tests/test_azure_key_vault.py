@@ -140,6 +140,8 @@ def test_a_value_that_is_not_a_json_object_says_what_was_expected(
     message = str(caught.value)
     assert "JSON object" in message
     assert "?field=NAME" in message
+    assert '"clientId": "...", "clientSecret": "..."' in message  # the current scheme's shape
+    assert '"username"' not in message  # never the decommissioned API user's
     assert f"'bw' in vault {vault}{SUFFIX}" in message
     assert CANARY_PASSWORD not in message
     assert caught.value.__cause__ is None

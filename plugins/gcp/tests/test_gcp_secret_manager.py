@@ -169,7 +169,10 @@ def test_a_payload_that_is_not_a_json_object_is_a_format_error(
     with pytest.raises(SourceFormatError) as caught:
         provider(loopback.uri(SECRET)).fetch()
 
-    assert "?field=NAME" in str(caught.value)
+    message = str(caught.value)
+    assert "?field=NAME" in message
+    assert '"clientId": "...", "clientSecret": "..."' in message  # the current scheme's shape
+    assert '"username"' not in message  # never the decommissioned API user's
     assert caught.value.__cause__ is None
     assert caught.value.__context__ is None
 

@@ -13,10 +13,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_BODY",
+    "MALFORMED",
     "asgi_headers",
     "bad_request",
     "body_limit",
+    "declared_length",
     "environ_headers",
+    "length_refusal",
     "refusal",
     "too_large",
 ]
@@ -44,6 +47,37 @@ def body_limit(max_body: int) -> int:
     return max_body
 
 
+#: What :func:`declared_length` answers for a value that is not a number of bytes.
+MALFORMED = -1
+# More digits than this is more than any body a callback is allowed (and int() of
+# thousands of digits is refused by Python itself).
+_MOST_DIGITS = 18
+_HUGE: int = 10**_MOST_DIGITS
+
+
+def declared_length(value: object) -> int | None:
+    """The body size a ``Content-Length`` value declares, in bytes, as every adapter
+    reads it: ``None`` when there is none (absent or blank, as a WSGI environ has it),
+    :data:`MALFORMED` for anything but ASCII digits (``"+5"``, ``"0x10"``, ``"²"``,
+    whose ``str.isdigit()`` is true and ``int()`` refuses), and for more than 18 digits
+    a number larger than any body limit. Accepts ``str`` (WSGI, Django, Starlette) or
+    ``bytes`` (ASGI raw headers). Never raises.
+
+    >>> declared_length("42"), declared_length(b" 42 "), declared_length("\xb2")
+    (42, 42, -1)
+    """
+    if isinstance(value, (bytes, bytearray)):
+        value = bytes(value).decode("latin-1")
+    text = value.strip(" \t") if isinstance(value, str) else ""
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()):
+        return MALFORMED
+    if len(text) > _MOST_DIGITS:
+        return _HUGE
+    return int(text)
+
+
 def too_large(max_body: int, app: str | None) -> CallbackAuthError:
     """The refusal of a body over ``max_body`` (answered before it is read)."""
     where = f" for application {app}" if app else ""
@@ -53,6 +87,16 @@ def too_large(max_body: int, app: str | None) -> CallbackAuthError:
         reason="too-large",
         app=app,
     )
+
+
+def length_refusal(length: int | None, max_body: int, app: str | None) -> CallbackAuthError | None:
+    """The refusal a declared body size earns before anything is read (400 for a
+    malformed ``Content-Length``, 413 for one over ``max_body``), else ``None``."""
+    if length == MALFORMED:
+        return bad_request("Content-Length is not a number of bytes", app)
+    if length is not None and length > max_body:
+        return too_large(max_body, app)
+    return None
 
 
 def bad_request(text: str, app: str | None) -> CallbackAuthError:

@@ -16,7 +16,15 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import asgi_headers, bad_request, body_limit, refusal, too_large
+from ._common import (
+    MALFORMED,
+    asgi_headers,
+    body_limit,
+    declared_length,
+    length_refusal,
+    refusal,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, MutableMapping
@@ -69,12 +77,10 @@ class CallbackAuthMiddleware:
         error: CredentialsError | None = None
         app = self.auth.app
         for name, value in raw:
-            if bytes(name).lower() == b"content-length":
-                text = bytes(value).strip()
-                if not text.isdigit():
-                    error = bad_request("Content-Length is not a number of bytes", app)
-                elif int(text) > self.max_body:
-                    error = too_large(self.max_body, app)
+            if error is None and bytes(name).lower() == b"content-length":
+                length = declared_length(value)
+                # present but blank is malformed too
+                error = length_refusal(MALFORMED if length is None else length, self.max_body, app)
         body = b""
         if error is None:
             received = await _receive_body(receive, self.max_body)

@@ -29,7 +29,7 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, refusal, too_large
+from ._common import body_limit, declared_length, length_refusal, refusal, too_large
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,13 +51,19 @@ def _refused(error: CredentialsError) -> HttpResponse:
 
 
 def _body(request: HttpRequest, auth: CallbackAuth, max_body: int) -> bytes | HttpResponse:
-    text = str(request.META.get("CONTENT_LENGTH") or "").strip()
-    if text.isdigit() and int(text) > max_body:
-        return _refused(too_large(max_body, auth.app))
+    length = declared_length(request.META.get("CONTENT_LENGTH"))
+    refused = length_refusal(length, max_body, auth.app)
+    if refused is not None:
+        return _refused(refused)
     try:
         return request.body
     except RequestDataTooBig:
-        return _refused(too_large(max_body, auth.app))
+        pass
+    # Django's own DATA_UPLOAD_MAX_MEMORY_SIZE, lower than max_body, is the limit told.
+    from django.conf import settings
+
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _refused(too_large(min(limit, max_body) if limit else max_body, auth.app))
 
 
 def verify_callback(

@@ -25,13 +25,21 @@ from __future__ import annotations
 import inspect
 
 from fastapi import Depends, HTTPException, Request
+from starlette.requests import ClientDisconnect
 
 from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._results import CallbackVerification
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, refusal, too_large
+from ._common import (
+    bad_request,
+    body_limit,
+    declared_length,
+    length_refusal,
+    refusal,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -50,14 +58,22 @@ async def _capped_body(request: Request, limit: int, app: str | None) -> bytes:
     """The request body, read once (at most ``limit`` bytes) and kept where Starlette's
     ``Request.body()`` keeps it, so the endpoint's ``request.body()``/``json()`` read it
     from there. Raises the 413 ``HTTPException`` for a larger one."""
-    length = request.headers.get("content-length", "").strip()
-    if length.isdigit() and int(length) > limit:
-        raise _http_error(too_large(limit, app))
+    refused = length_refusal(declared_length(request.headers.get("content-length")), limit, app)
+    if refused is not None:
+        raise _http_error(refused)
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise _http_error(too_large(limit, app))
+    left = False
+    try:
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > limit:
+                break
+    except ClientDisconnect:
+        left = True  # answered below (to nobody), as a refusal, not a server error
+    if left:
+        raise _http_error(bad_request("the client left before the body was received", app))
+    if len(chunks) > limit:
+        raise _http_error(too_large(limit, app))
     body = bytes(chunks)
     request._body = body
     return body

@@ -9,9 +9,11 @@
 
 Bare (``@verify_callback``) or called (``@verify_callback(app="sales", max_body=...)``).
 The body is read once with ``request.get_data(cache=True)`` under a per-request
-``max_content_length`` of ``max_body`` (so a larger body is 413 before it is read), then
-verified; the view reads it again from Flask's cache (``get_data()``, ``get_json()``).
-The verification is in ``flask.g.bandwidth_callback``. Needs the ``[flask]`` extra.
+``max_content_length`` (a ``Content-Length`` over ``max_body`` is 413 before anything is
+read; a chunked body is read up to one byte past it, then 413), then verified; the view
+reads it again from Flask's cache (``get_data()``, ``get_json()``).
+The application's own ``MAX_CONTENT_LENGTH``, when smaller, still applies. The
+verification is in ``flask.g.bandwidth_callback``. Needs the ``[flask]`` extra.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, refusal, too_large
+from ._common import body_limit, declared_length, length_refusal, refusal, too_large
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,15 +46,27 @@ def _refused(error: CredentialsError) -> Response:
 
 def _check(auth: CallbackAuth, max_body: int) -> Response | None:
     """``None`` when the current request is a verified callback, else the refusal."""
-    length = request.content_length
-    if length is not None and length > max_body:
-        return _refused(too_large(max_body, auth.app))
-    request.max_content_length = max_body
+    # The application's own limit (MAX_CONTENT_LENGTH, or one set on this request) binds
+    # when it is stricter.
+    own = request.max_content_length
+    if own is not None and own < max_body:
+        max_body = own
+    # Read as every adapter reads it (Werkzeug's own reading takes a malformed one as 0).
+    length = declared_length(request.environ.get("CONTENT_LENGTH"))
+    refused = length_refusal(length, max_body, auth.app)
+    if refused is not None:
+        return _refused(refused)
+    # One byte over the limit: Werkzeug stops a stream without Content-Length (chunked)
+    # at max_content_length and returns what it read, so a body that is exactly at the
+    # limit and one cut there would look alike.
+    request.max_content_length = max_body + 1
     failure: CredentialsError | None = None
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:
         body = b""
+        failure = too_large(max_body, auth.app)
+    if len(body) > max_body:
         failure = too_large(max_body, auth.app)
     if failure is None:
         try:

@@ -17,7 +17,14 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import bad_request, body_limit, environ_headers, refusal, too_large
+from ._common import (
+    body_limit,
+    declared_length,
+    environ_headers,
+    length_refusal,
+    refusal,
+    too_large,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -34,35 +41,27 @@ __all__ = ["ENVIRON_KEY", "CallbackAuthMiddleware"]
 ENVIRON_KEY = "bandwidth_credentials.callback"
 
 
-class _Unreadable(Exception):
-    pass
-
-
-def read_body(environ: dict[str, Any], max_body: int) -> bytes | None:
+def read_body(environ: dict[str, Any], length: int | None, max_body: int) -> bytes | None:
     """The request body (``None`` when over ``max_body``), read once from ``wsgi.input``:
-    ``Content-Length`` bytes, or, without one, up to the end when the server marks the
-    input terminated (chunked requests); else none. Raises ``_Unreadable`` for a
-    malformed ``Content-Length``."""
+    ``length`` bytes (the ``Content-Length``, already checked against ``max_body``), or,
+    without one, up to the end when the server marks the input terminated (chunked
+    requests), reading at most ``max_body + 1`` bytes; else none."""
     stream = environ.get("wsgi.input")
-    text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if text:
-        if not text.isdigit():
-            raise _Unreadable
-        length = int(text)
-        if length > max_body:
-            return None
-        chunks = []
-        while length > 0 and stream is not None:
-            chunk = stream.read(length)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            length -= len(chunk)
-        return b"".join(chunks)
-    if stream is not None and environ.get("wsgi.input_terminated"):
-        data: bytes = stream.read(max_body + 1)
-        return None if len(data) > max_body else data
-    return b""
+    if stream is None:
+        return b""
+    if length is None:
+        if not environ.get("wsgi.input_terminated"):
+            return b""
+        length = max_body + 1
+    chunks = []
+    while length > 0:
+        chunk = stream.read(length)  # a short read is not the end: read until b""
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    data = b"".join(chunks)
+    return None if len(data) > max_body else data
 
 
 class CallbackAuthMiddleware:
@@ -94,16 +93,16 @@ class CallbackAuthMiddleware:
         self.auth = auth if auth is not None else get_callback_auth(app)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        error: CredentialsError | None = None
         app = self.auth.app
-        try:
-            body = read_body(environ, self.max_body)
-        except _Unreadable:
-            body = b""
-            error = bad_request("Content-Length is not a number of bytes", app)
-        if body is None:
-            error = too_large(self.max_body, app)
-        elif error is None:
+        length = declared_length(environ.get("CONTENT_LENGTH"))
+        error: CredentialsError | None = length_refusal(length, self.max_body, app)
+        body: bytes | None = b""
+        if error is None:
+            body = read_body(environ, length, self.max_body)
+            if body is None:
+                error = too_large(self.max_body, app)
+        if error is None:
+            assert body is not None
             try:
                 verification = self.auth.verify(
                     environ_headers(environ), body, max_body=self.max_body

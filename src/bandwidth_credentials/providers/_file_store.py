@@ -1,10 +1,13 @@
 """Writing a ``file:`` source: an atomic, checked replace of a single JSON or dotenv file.
 
 The new content is written to a temporary file in the same directory (created
-exclusively, mode ``0600`` or the old file's mode, flushed and ``fsync``-ed), read back
+exclusively; the old file's owner, group and mode, never wider: the group bits are
+dropped when the group cannot be kept; flushed and ``fsync``-ed), read back
 and parsed to prove it holds exactly the values given, then moved over the file with
 :func:`os.replace` (atomic on POSIX within one file system), and the directory is
-``fsync``-ed. A reader sees the old file or the new one, never half of either.
+``fsync``-ed. A reader sees the old file or the new one, never half of either. A
+symbolic link is followed: the file it names is replaced in its own directory and the
+link stays.
 
 **The version check.** The file's version is what :class:`FileProvider` reports (inode,
 size and modification time). It is compared just before the rename; a writer that
@@ -70,7 +73,7 @@ def file_store_problem(path: str, configured_format: str | None) -> str | None:
             "writing is not supported by this source (Vault Agent renders this file from "
             "Vault: rotate the Vault secret)"
         )
-    if not os.access(os.path.dirname(path) or ".", os.W_OK):
+    if not os.access(os.path.dirname(os.path.realpath(path)) or ".", os.W_OK):
         return f"the directory of {path} is not writable (the new file is written there first)"
     return None
 
@@ -102,14 +105,16 @@ def store_file(
     text = _rendered(values, fmt)
     if text is None or parse(text, path, fmt, error) != dict(values):
         raise error(SourceFormatError, f"{path}: the values cannot be written as {fmt} unchanged")
+    path = os.path.realpath(path)  # a link stays: the file it names is replaced
     directory = os.path.dirname(path) or "."
     temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
     conflict: str | None = None
     failure: tuple[type[SourceError], str] | None = None
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode) & 0o600 or 0o600
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        old = os.stat(path)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
+            _same_access(descriptor, old)
             os.write(descriptor, text.encode())
             os.fsync(descriptor)
         finally:
@@ -141,6 +146,23 @@ def store_file(
         expected=expected_version,
         found=conflict,
     )
+
+
+def _same_access(descriptor: int, old: os.stat_result) -> None:
+    """Give the new file the old one's owner, group and permission bits, never wider: when
+    the group cannot be kept (not root, not a member), the group bits are dropped rather
+    than granted to another group."""
+    mode = stat.S_IMODE(old.st_mode) & 0o777
+    if hasattr(os, "fchown"):
+        for owner in (old.st_uid, -1):
+            try:
+                os.fchown(descriptor, owner, old.st_gid)
+            except OSError:
+                continue
+            break
+    if os.fstat(descriptor).st_gid != old.st_gid:
+        mode &= ~0o070
+    os.fchmod(descriptor, mode)
 
 
 def _rendered(values: Mapping[str, object], fmt: str) -> str | None:

@@ -263,9 +263,11 @@ class BandProvider(Provider):
         where = f"the OS keychain (service {KEYCHAIN_SERVICE!r}, user {client_id!r})"
         problem = outcome.problem
         if problem == "not-installed":
+            from .._registry import install_extra
+
             raise ConfigurationError(
                 f"source {self.source.uri}: reading the OS keychain needs the keyring "
-                "package: pip install 'bandwidth-credentials[band]'",
+                f"package: {install_extra('band')}",
                 source=self.source.uri,
             )
         if problem == "no-backend":

@@ -16,8 +16,8 @@ from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 DEFAULT_STAGE = "AWSCURRENT"
 
 _EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
-    '"password": "..."}, or ?field=NAME to use the whole value as one field'
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
+    '"clientSecret": "..."}, or ?field=NAME to use the whole value as one field'
 )
 
 

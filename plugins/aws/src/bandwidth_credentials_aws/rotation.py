@@ -172,7 +172,6 @@ def _create(client: Any, secret_id: str, token: str) -> None:
         failure = exc
     if failure is not None:
         raise RotationStepError(step, f"{where}: {failure}")
-    pending = with_new_secret(current, secret, expires_at, where)
     from ._redact import signing_hidden
 
     with signing_hidden():
@@ -180,9 +179,9 @@ def _create(client: Any, secret_id: str, token: str) -> None:
             client.put_secret_value,
             SecretId=secret_id,
             ClientRequestToken=token,
-            SecretString=json.dumps(pending),
+            SecretString=json.dumps(with_new_secret(current, secret, expires_at, where)),
             VersionStages=[PENDING],
-        )
+        )  # the new secret unmasked only as this call's argument, gone when it returns
     if put_failure is not None:
         raise RotationStepError(
             step,
@@ -198,6 +197,7 @@ def _test(client: Any, secret_id: str, token: str) -> None:
     if pending is None:
         raise RotationStepError(step, f"version {token} of {secret_id} holds no value")
     credentials = client_credentials(pending, f"secret {secret_id}")
+    del pending  # the new secret, from here on masked only
     failure: RotationError | None = None
     try:
         access_token(credentials, "test")

@@ -32,8 +32,8 @@ RETRY_BACKOFF = 0.5
 RETRY_BACKOFF_MAX = 4.0
 
 _EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
-    '"password": "..."}, or ?field=NAME to use the whole secret as one field'
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
+    '"clientSecret": "..."}, or ?field=NAME to use the whole secret as one field'
 )
 
 

@@ -40,8 +40,8 @@ _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _HOST_PORT = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
 
 _EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "username": "...", '
-    '"password": "..."}, or ?field=NAME to use the whole payload as one field'
+    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
+    '"clientSecret": "..."}, or ?field=NAME to use the whole payload as one field'
 )
 
 
