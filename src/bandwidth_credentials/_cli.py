@@ -13,7 +13,7 @@ import warnings
 
 from ._checks import check_account_argument
 from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
-from ._cli_output import table, write_list
+from ._cli_output import printable, table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
 from ._errors import (
@@ -40,12 +40,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
 
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\u202e``):
-    names, server text and values from outside are data, not terminal input."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+_printable = printable
 
 
 class Terminal:
@@ -306,14 +301,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # One failing source fails every service alike: say it once, with what to do,
         # under the names asked for (`check voice` says `voice:`).
         asked = ", ".join(services) if args.services else "every service"
-        out.write(f"\n{asked}: {failure}\n")
+        out.write(f"\n{asked}: {_printable(str(failure))}\n")
         hint = failure_hint(failure)
         if hint:
             out.write(f"  ({hint})\n")
     elif problems:
         out.write("\n")
         for entry in problems:
-            out.write(f"{entry['service']}: {entry['error']}\n")
+            out.write(f"{entry['service']}: {_printable(str(entry['error']))}\n")
     write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
@@ -325,7 +320,7 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(str(failure))}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
     chosen = args.account_id
@@ -553,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CredentialsError as exc:
         failure, code = str(exc), EXIT_NOT_READY
     if failure:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(failure)}\n")
     return code
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._checks import problem_of
-from ._cli_output import table, write_list
+from ._cli_output import printable, table, write_list
 from ._discovery import ACCOUNTS_CLAIM
 from ._errors import CredentialsError, TokenError
 from ._factory import basic_notice
@@ -180,7 +180,7 @@ def check_online(
     if unresolved:
         out.write("\n")
         for result in unresolved:
-            out.write(f"{result.service}: {result.detail}\n")
+            out.write(f"{result.service}: {printable(result.detail)}\n")
     tokens = _tokens(resolver, results, args.account_id)
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)

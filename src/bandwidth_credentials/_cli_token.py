@@ -26,6 +26,7 @@ import math
 import sys
 import time
 
+from ._cli_output import printable
 from ._resolver import Resolver
 from ._schema import KINDS, OAUTH, SERVICE_NAMES, canonical_service
 from ._typing import TYPE_CHECKING
@@ -135,7 +136,7 @@ def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
     resolution = Resolver(args.sources or None, offline=True).resolve()
     clients = _clients(resolution, names)
     if not clients:
-        err.write(f"bwcreds token: {_no_client(resolution, names)}\n")
+        err.write(f"bwcreds token: {printable(_no_client(resolution, names))}\n")
         return EXIT_NOT_READY
     if len(clients) > 1:
         listed = "; ".join(
