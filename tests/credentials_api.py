@@ -68,6 +68,7 @@ class Bandwidth:
         self.created: list[tuple[str, str | None]] = []  # (client id, expirationDate asked)
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.refuse_create: int | None = None  # answer secret creation with this status
+        self.answered_expiry: str | None = None  # an expirationDate to answer with, if any
 
     def add_client(
         self,
@@ -157,4 +158,7 @@ class Bandwidth:
         value = new_secret(len(self.created))
         client.secrets[value] = until
         self.created.append((client_id, asked))
-        return 201, json.dumps({"clientId": client_id, "clientSecret": value}).encode()
+        answer = {"clientId": client_id, "clientSecret": value}
+        if self.answered_expiry is not None:
+            answer["expirationDate"] = self.answered_expiry
+        return 201, json.dumps(answer).encode()

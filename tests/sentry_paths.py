@@ -325,6 +325,176 @@ def _failing_endpoint_cases() -> Iterator[tuple[str, Callable[[], object], Any]]
         yield f"token: {name}", run, behaviour
 
 
+def _callback_verify_cases() -> list[Case]:
+    """Callback requests refused by ``verify()``/``averify()`` and ``for_call()`` with an
+    unusable pair, with the configured secrets (canaries) at hand in the library's frames."""
+    import base64
+    import hashlib
+    import hmac
+
+    stores = {
+        "basic": {"callbackUsername": "cb-user", "callbackPassword": CANARY_PASSWORD},
+        "previous": {
+            "callbackUsername": "cb-user",
+            "callbackPassword": CANARY_PASSWORD,
+            "callbackPasswordPrevious": CANARY_SECRET,
+        },
+        "hmac": {"webhookSecret": CANARY_SECRET},
+        "tfv": {"tfvWebhookSecret": CANARY_PASSWORD},
+        "long": {"callbackUsername": "cb-user", "callbackPassword": CANARY_PASSWORD * 40},
+    }
+    near = "Basic " + base64.b64encode(("cb-user:" + CANARY_PASSWORD + "x").encode()).decode()
+    good = "Basic " + base64.b64encode(("cb-user:" + CANARY_PASSWORD).encode()).decode()
+    wrong_mac = base64.b64encode(hmac.new(b"k", b"{}", hashlib.sha256).digest()).decode()
+    requests_: list[tuple[str, str, object]] = [
+        ("basic", "mismatch", {"Authorization": near}),
+        ("basic", "missing", {}),
+        ("basic", "duplicate", [("Authorization", good), ("Authorization", good)]),
+        ("basic", "not basic", {"Authorization": "Bearer " + CANARY_PASSWORD}),
+        ("previous", "mismatch", {"authorization": near}),
+        ("hmac", "mismatch", {"X-Bandwidth-Signature": wrong_mac}),
+        ("tfv", "malformed", {"X-Bandwidth-Signature": "00" * 31}),
+    ]
+    cases: list[Case] = []
+    for store, label, headers in requests_:
+
+        def refused(store: str = store, headers: object = headers) -> None:
+            MemoryProvider.stores["cbv"] = stores[store]
+            Resolver(["mem:cbv"]).get_callback_auth().verify(headers, b"{}")  # type: ignore[arg-type,unused-ignore]
+
+        def arefused(store: str = store, headers: object = headers) -> None:
+            MemoryProvider.stores["cbv"] = stores[store]
+            auth = Resolver(["mem:cbv"]).get_callback_auth()
+            asyncio.run(auth.averify(headers, b"{}"))  # type: ignore[arg-type,unused-ignore]
+
+        cases.append((f"callbacks: verify {store} {label}", refused))
+        cases.append((f"callbacks: averify {store} {label}", arefused))
+
+    def warm_then_refused() -> None:  # the fast path first (credentials cached), then refused
+        MemoryProvider.stores["cbv"] = stores["basic"]
+        auth = Resolver(["mem:cbv"]).get_callback_auth()
+        auth.verify({"Authorization": good}, b"{}")
+        auth.verify({"Authorization": near}, b"{}")
+
+    def text_body() -> None:  # a caller's mistake, with the right credentials in the headers
+        MemoryProvider.stores["cbv"] = stores["basic"]
+        auth = Resolver(["mem:cbv"]).get_callback_auth()
+        auth.verify({"Authorization": good}, "{}")  # type: ignore[arg-type]
+
+    def atext_body() -> None:
+        MemoryProvider.stores["cbv"] = stores["basic"]
+        auth = Resolver(["mem:cbv"]).get_callback_auth()
+        asyncio.run(auth.averify({"Authorization": good}, "{}"))  # type: ignore[arg-type]
+
+    def for_call_too_long() -> None:
+        MemoryProvider.stores["cbv"] = stores["long"]
+        Resolver(["mem:cbv"]).get_callback_auth().for_call()
+
+    def for_call_missing() -> None:
+        MemoryProvider.stores["cbv"] = stores["hmac"]
+        Resolver(["mem:cbv"]).get_callback_auth().for_call()
+
+    return [
+        *cases,
+        ("callbacks: verify after a match, refused", warm_then_refused),
+        ("callbacks: verify, a text body", text_body),
+        ("callbacks: averify, a text body", atext_body),
+        ("callbacks: for_call() over 1024 characters", for_call_too_long),
+        ("callbacks: for_call() without a pair", for_call_missing),
+    ]
+
+
+def _rotation_cases() -> Iterator[tuple[str, Callable[[], object]]]:
+    """``rotate()`` failing at each step it can fail at, against the loopback Bandwidth:
+    the old secret, the admin secret, the created secret and the access tokens (JWTs
+    carrying a canary) are all at hand in the library's frames."""
+    from bandwidth_credentials._rotate import rotate
+    from bandwidth_credentials.testing import today_is
+
+    from . import credentials_api
+    from . import rotation_kit as kit
+
+    def minted(claims: dict[str, Any]) -> str:  # tokens carry a canary: they are secrets
+        return jwt({**claims, "note": CANARY_PASSWORD})
+
+    credentials_api.jwt = minted  # type: ignore[attr-defined]
+
+    def scenario(
+        arrange: Callable[[Any, Path, str], dict[str, Any]],
+    ) -> Callable[[], object]:
+        def run() -> object:
+            _environment({})
+            with today_is((2026, 12, 6)), kit.bandwidth() as (server, url):
+                directory = Path(tempfile.mkdtemp())
+                store = directory / "bandwidth.json"
+                values = {
+                    "BW_ACCOUNT_ID": "920012",
+                    "BW_CLIENT_ID": kit.CLIENT_ID,
+                    "BW_CLIENT_SECRET": kit.OLD_SECRET,
+                    "BW_CLIENT_SECRET_EXPIRES_AT": kit.OLD_EXPIRY,
+                    "BW_API_URL": url,
+                }
+                store.write_text(json.dumps(values))
+                store.chmod(0o600)
+                options = arrange(server, directory, url)
+                return rotate(f"file:{store}", **options)
+
+        return run
+
+    def admin(directory: Path, url: str, secret: str = kit.ADMIN_SECRET) -> str:
+        path = directory / "admin.json"
+        document = {"client_id": kit.ADMIN_ID, "client_secret": secret, "api_url": url}
+        path.write_text(json.dumps(document))
+        path.chmod(0o600)
+        return f"file:{path}"
+
+    def admin_refused(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        return {"admin_source": admin(directory, url, CANARY_SECRET)}
+
+    def own_token_lacks_role(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        return {}
+
+    def create_refused(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        server.refuse_create = 409
+        return {"admin_source": admin(directory, url)}
+
+    def two_active(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        server.add_client(kit.CLIENT_ID, CANARY_SECRET)
+        return {"admin_source": admin(directory, url)}
+
+    def pending_refused(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        path = directory / "bandwidth.json"
+        values = json.loads(path.read_text())
+        values["BW_CLIENT_SECRET_PENDING"] = credentials_api.new_secret(7)  # unknown there
+        path.write_text(json.dumps(values))
+        return {"admin_source": admin(directory, url)}
+
+    def promote_race(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        path = directory / "bandwidth.json"
+
+        def race(done: str, detail: str) -> None:
+            if done == "prove":
+                values = json.loads(path.read_text())
+                values["BW_NOTE"] = "written by someone else"
+                path.write_text(json.dumps(values))
+
+        return {"admin_source": admin(directory, url), "on_step": race}
+
+    def admin_elsewhere(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        return {"admin_source": admin(directory, "http://127.0.0.2:9")}
+
+    for name, arrange in (
+        ("admin token refused", admin_refused),
+        ("own token lacks the role", own_token_lacks_role),
+        ("create refused", create_refused),
+        ("two active secrets", two_active),
+        ("pending secret refused", pending_refused),
+        ("promote race", promote_race),
+        ("admin on another host", admin_elsewhere),
+    ):
+        yield f"rotate: {name}", scenario(arrange)
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     register_provider("mem", MemoryProvider)
@@ -334,7 +504,9 @@ def main() -> None:
         transport=transport,
         include_local_variables=True,
     )
-    canaries = (*CANARIES, CANARY_SECRET)
+    from .rotation_kit import CANARIES as ROTATION_CANARIES
+
+    canaries = (*CANARIES, CANARY_SECRET, *ROTATION_CANARIES)
     report: dict[str, Any] = {"cases": [], "raised": {}, "events": {}, "leaks": []}
 
     def run(name: str, action: Callable[[], object]) -> None:
@@ -356,6 +528,10 @@ def main() -> None:
                     report["leaks"].append([name, _where(event, leak.where)])
 
     for name, action in _source_cases():
+        run(name, action)
+    for name, action in _callback_verify_cases():
+        run(name, action)
+    for name, action in _rotation_cases():
         run(name, action)
     token = TokenServer("client-abc", CLIENT_SECRET)
     token.claims = {"accounts": ["920012"], "sub": CANARY_PASSWORD}  # tokens are secrets too

@@ -4,6 +4,10 @@ loopback token endpoint issuing JWTs whose ``accounts`` claim lists several."""
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -229,3 +233,188 @@ def test_a_401_to_another_account_renews_the_token_and_keeps_the_account(
         "Bearer " + token_server.issued[1],
     ]
     assert response.request.url.path == "/v2/accounts/920013/tnlookup"
+
+
+# Values that are not Bandwidth account ids, whichever way they arrive: BW_ACCOUNT_ID,
+# get_auth()/aget_auth() and every command's --account-id follow one rule (and no message
+# quotes them: they may carry escape sequences, or be a megabyte long).
+NOT_ACCOUNT_IDS = {
+    "path": "../x",
+    "fragment": "1#f",
+    "arabic-indic-digits": "\u0669\u0662\u0660\u0660\u0661\u0662",
+    "escape-sequence": "\x1b[31m920012",
+    "fullwidth-digits": "\uff19\uff12\uff10\uff10\uff11\uff12",
+    "a-hundred-thousand-digits": "9" * 100_000,
+}
+
+
+@pytest.mark.parametrize("value", NOT_ACCOUNT_IDS.values(), ids=NOT_ACCOUNT_IDS.keys())
+def test_one_account_id_rule_for_every_entry_point(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: str
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+    refusals: list[InvalidCredentialsError] = []
+    entry_points: list[Callable[[], object]] = [
+        lambda: resolver.get_auth("voice", account_id=value),
+        lambda: asyncio.run(resolver.aget_auth("voice", account_id=value)),
+        lambda: get_auth("voice", account_id=value),
+        lambda: asyncio.run(module_aget_auth("voice", account_id=value)),
+    ]
+
+    for ask in entry_points:
+        reset()
+        configure(["env"])
+        with pytest.raises(InvalidCredentialsError) as caught:
+            ask()
+        refusals.append(caught.value)
+    reset()
+    monkeypatch.setenv("BW_ACCOUNT_ID", value)
+    with pytest.raises(InvalidCredentialsError) as configured:
+        Resolver(["env"]).get_auth("voice")
+    refusals.append(configured.value)
+    reset()
+
+    for refusal in refusals:
+        assert refusal.field == "account_id"
+        assert value not in str(refusal)
+        assert len(str(refusal)) < 400
+    assert token_server.requests == 0
+
+
+def test_a_million_digit_account_id_is_refused_without_being_quoted(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+
+    with pytest.raises(InvalidCredentialsError) as caught:
+        Resolver(["env"]).get_auth("voice", account_id="9" * 10**6)
+
+    assert len(str(caught.value)) < 400
+    assert token_server.requests == 0
+
+
+# Spellings BW_ACCOUNT_ID accepts, as a source reads them (surrounding whitespace dropped,
+# a JSON number as its digits): get_auth() takes them the same way.
+SPELLINGS = {"spaces": " 920013 ", "newline": "920013\n", "number": 920013}
+
+
+@pytest.mark.parametrize("value", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_an_account_id_is_read_as_a_source_reads_bw_account_id(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+    reset()
+    configure(["env"])
+    try:
+        chosen = [
+            resolver.get_auth("voice", account_id=value),  # type: ignore[arg-type]
+            asyncio.run(resolver.aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+            get_auth("voice", account_id=value),  # type: ignore[arg-type]
+            asyncio.run(module_aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+        ]
+    finally:
+        reset()
+
+    for auth in chosen:
+        assert auth.account_id == "920013"
+        assert auth.url("calls") == "https://voice.bandwidth.com/api/v2/accounts/920013/calls"
+    assert token_server.requests == 1
+
+
+def test_the_configured_account_in_another_spelling_is_the_configured_auth(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    resolver = Resolver(["env"])
+
+    assert resolver.get_auth("voice", account_id=" 920012") is resolver.get_auth("voice")
+
+
+@pytest.mark.parametrize("value", [True, 920013.0, b"920013", ["920013"]])
+def test_an_account_id_that_is_not_text_is_a_typed_error(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, value: object
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = TWO
+    resolver = Resolver(["env"])
+    resolver.get_auth("voice")  # something cached: the lookup paths are taken
+    reset()
+    configure(["env"])
+    refusals: list[InvalidCredentialsError] = []
+    entry_points: list[Callable[[], object]] = [
+        lambda: resolver.get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: asyncio.run(resolver.aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+        lambda: get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: get_auth("voice", account_id=value),  # type: ignore[arg-type]
+        lambda: asyncio.run(module_aget_auth("voice", account_id=value)),  # type: ignore[arg-type]
+    ]
+    try:
+        for ask in entry_points:
+            with pytest.raises(InvalidCredentialsError) as caught:
+                ask()
+            refusals.append(caught.value)
+    finally:
+        reset()
+
+    for refusal in refusals:
+        assert refusal.field == "account_id"
+        assert f"not {type(value).__name__}" in str(refusal)
+    assert token_server.requests == 0
+
+
+def test_an_accounts_claim_entry_too_long_for_an_account_id_is_not_quoted(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID="920012")
+    token_server.claims = {"accounts": ["920012", "7" * 5000, "920013"]}
+
+    with pytest.raises(CredentialNotFoundError) as caught:
+        Resolver(["env"]).get_auth("voice", account_id="777")
+
+    assert "(920012, 920013)" in str(caught.value)
+    assert "7" * 100 not in str(caught.value)
+
+
+def test_a_401_report_while_other_threads_add_accounts_is_not_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # invalidate(seen) looks for ``seen`` among the per-account objects while other
+    # threads add accounts: switching threads as often as possible, it looked through
+    # the live dict and raised RuntimeError (dictionary changed size) within 0.1 s.
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    monkeypatch.setenv("BW_ACCESS_TOKEN", "static-token-not-a-jwt")
+    resolver = Resolver(["env"])
+    stop = threading.Event()
+    failures: list[BaseException] = []
+
+    def add_accounts() -> None:
+        number = 0
+        while not stop.is_set():
+            number += 1
+            resolver.get_auth("voice", account_id=str(1000 + number % 5000))
+
+    worker = threading.Thread(target=add_accounts)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    worker.start()
+    try:
+        ends = time.monotonic() + 1.0
+        while time.monotonic() < ends:
+            seen = resolver.get_auth("voice", account_id="5")
+            try:
+                resolver.invalidate(seen)
+            except RuntimeError as exc:
+                failures.append(exc)
+                break
+    finally:
+        stop.set()
+        worker.join(10)
+        sys.setswitchinterval(interval)
+
+    assert failures == []
+    assert not worker.is_alive()

@@ -260,6 +260,15 @@ def test_body_must_be_bytes(auth: bc.CallbackAuth) -> None:
         auth.verify({"Authorization": basic()}, VOICE_BODY.decode())  # type: ignore[arg-type]
 
 
+def test_headers_must_be_a_mapping(auth: bc.CallbackAuth) -> None:
+    # An ASGI scope's raw headers, or any list of pairs: a TypeError that says what to pass
+    # (not an AttributeError from inside the lookup).
+    with pytest.raises(TypeError, match="mapping of header names"):
+        auth.verify([("Authorization", basic())], VOICE_BODY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="mapping of header names"):
+        asyncio.run(auth.averify([(b"authorization", basic().encode())], VOICE_BODY))  # type: ignore[arg-type]
+
+
 def test_max_body_is_configurable(auth: bc.CallbackAuth) -> None:
     with pytest.raises(CallbackAuthError) as caught:
         auth.verify({"Authorization": basic()}, VOICE_BODY, max_body=16)

@@ -8,7 +8,10 @@ import json
 
 import pytest
 
+from bandwidth_credentials._cli import main
+
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
+from .test_accounts import NOT_ACCOUNT_IDS
 from .test_cli import bwcreds
 from .test_exec import child_report, clean_env, digest, run_exec
 
@@ -134,3 +137,126 @@ def test_an_account_id_that_is_not_numeric_is_a_configuration_error(
     assert result.returncode == 2, result.stdout + result.stderr
     assert "--account-id" in result.stderr
     assert token_server.requests == 0
+
+
+@pytest.mark.parametrize("value", NOT_ACCOUNT_IDS.values(), ids=NOT_ACCOUNT_IDS.keys())
+def test_every_command_refuses_what_is_not_an_account_id_without_quoting_it(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token_server: TokenServer,
+    value: str,
+) -> None:
+    token_server.claims = TWO
+    for name, setting in oauth(token_server, BW_ACCOUNT_ID="920012").items():
+        monkeypatch.setenv(name, setting)
+
+    for command in (
+        ["check"],
+        ["check", "--json"],
+        ["check", "--online"],
+        ["explain"],
+        ["explain", "--online"],
+        ["token"],
+        ["token", "--json"],
+        ["exec", "--", "true"],
+    ):
+        code = main([*command[:1], "--account-id", value, "--sources", "env", *command[1:]])
+        out, err = capsys.readouterr()
+        assert code == 2, (command, out, err)
+        assert "--account-id" in err
+        assert value not in out + err
+        assert len(err) < 400
+    monkeypatch.setenv("BW_ACCOUNT_ID", value)
+    assert main(["check", "voice", "--sources", "env"]) == 1
+    out, err = capsys.readouterr()
+    assert value not in out + err
+    assert token_server.requests == 0
+
+
+def test_every_command_reads_the_account_id_as_bw_account_id_is_read(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    token_server: TokenServer,
+) -> None:
+    token_server.claims = TWO
+    for name, setting in oauth(token_server).items():
+        monkeypatch.setenv(name, setting)
+    spelled = " 920013 "
+
+    assert main(["check", "--json", "voice", "--account-id", spelled, "--sources", "env"]) == 0
+    [voice] = json.loads(capsys.readouterr().out)["services"]
+    assert voice["account_id"] == "920013"
+    assert main(["explain", "--json", "--account-id", spelled, "--sources", "env"]) == 0
+    explained = json.loads(capsys.readouterr().out)
+    [voice_explained] = [e for e in explained["services"] if e["service"] == "voice"]
+    assert voice_explained["fields"][0] == {
+        "field": "account_id",
+        "source": "--account-id",
+        "key": "920013",
+        "version": None,
+    }
+    assert token_server.requests == 0  # offline: nothing asked
+    assert main(["check", "--online", "voice", "--account-id", spelled, "--sources", "env"]) == 0
+    assert "920013 (--account-id)" in capsys.readouterr().out
+    assert main(["token", "--account-id", spelled, "--sources", "env"]) == 0
+    assert capsys.readouterr().out == token_server.issued[0] + "\n"
+    result, _ = run_exec(
+        "--service",
+        "voice",
+        "--account-id",
+        spelled,
+        "--sources",
+        "env",
+        env=clean_env(**oauth(token_server)),
+    )
+    assert result.returncode == 0, result.stderr
+    assert child_report(result)["env"]["BW_ACCOUNT_ID"] == digest("920013")  # type: ignore[index]
+
+
+def test_exec_refuses_a_bad_account_id_before_asking_for_a_token(
+    token_server: TokenServer,
+) -> None:
+    token_server.claims = {"accounts": ["920012"]}
+
+    result, _ = run_exec(
+        "--account-id", "../x", "--sources", "env", env=clean_env(**oauth(token_server))
+    )
+
+    assert result.returncode == 2
+    assert "--account-id" in result.stderr
+    assert token_server.requests == 0
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["table", "json"])
+def test_online_check_takes_the_account_when_none_is_configured(
+    token_server: TokenServer, as_json: bool
+) -> None:
+    token_server.claims = TWO
+    env = oauth(token_server)  # client credentials, no account id anywhere
+    json_flag = ["--json"] if as_json else []
+
+    result = bwcreds(
+        "check",
+        "--online",
+        *json_flag,
+        "voice",
+        "--account-id",
+        "920013",
+        "--sources",
+        "env",
+        env=env,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    if as_json:
+        [voice] = json.loads(result.stdout)["services"]
+        assert (voice["ready"], voice["account_id"]) == (True, "920013")
+    else:
+        assert result.stdout.splitlines()[1].split()[:4] == [
+            "voice",
+            "yes",
+            "920013",
+            "(--account-id)",
+        ]
+        assert "accounts 920012, 920013 (--account-id)" in result.stdout
+    assert token_server.requests == 1

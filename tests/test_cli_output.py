@@ -71,6 +71,31 @@ def test_token_claims_are_printed_escaped(
     assert "\\x1b]0;owned\\x07" in result.stdout  # shown, as visible escapes
 
 
+@pytest.mark.parametrize("args", [(), ("--json",)], ids=["text", "json"])
+def test_a_line_break_in_server_text_starts_no_line(tmp_path: Path, args: tuple[str, ...]) -> None:
+    # A role or account claim with a line break would print a line of its own (such as a
+    # forged "voice ... ready" row); JSON output stays valid JSON holding the text as is.
+    forged = ("r\nFORGED ROLE", "\u2028FORGED", "\x85FORGED")
+    server = TokenServer(CLIENT_ID, CLIENT_SECRET)
+    server.claims = {"accounts": ["920012", "1\nFORGED ACCOUNT"], "roles": list(forged)}
+    with serve(server) as url:
+        server.url = url + "/api/v1/oauth2/token"
+        result = bwcreds(
+            "check", "--online", "voice", *args, env=oauth_env(server.url), cwd=tmp_path
+        )
+
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert [line for line in output.splitlines() if line.startswith("FORGED")] == []
+    assert "\u2028" not in output
+    assert "\x85" not in output
+    if args:
+        import json
+
+        tokens = json.dumps(json.loads(result.stdout))
+        assert "FORGED ROLE" in tokens
+
+
 def test_a_redirects_location_is_printed_escaped(tmp_path: Path) -> None:
     target = "http://127.0.0.2:9/\x1b]0;owned\x07/\x9b31m"  # latin-1: what a header holds
     with misbehaving(redirect(target)) as server:

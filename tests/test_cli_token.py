@@ -195,3 +195,33 @@ def test_services_with_different_clients_need_a_service_named(token_server: Toke
     assert "client other-client for voice" in ambiguous.stderr
     assert chosen.returncode == 0, chosen.stderr
     assert chosen.stdout == token_server.issued[0] + "\n"
+
+
+@pytest.mark.parametrize(
+    ("redirect", "why"),
+    [("> /dev/full", "No space left on device"), (">&-", "stdout is closed")],
+    ids=["full-device", "closed"],
+)
+def test_a_stdout_that_cannot_take_the_token_is_one_line_and_exit_1(
+    token_server: TokenServer, redirect: str, why: str
+) -> None:
+    if redirect.endswith("/dev/full") and not os.path.exists("/dev/full"):
+        pytest.skip("needs /dev/full")
+    token_server.claims = {"accounts": ["920012"]}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BW_", "BANDWIDTH_"))}
+    env.update(oauth(token_server), BWCREDS=BWCREDS)
+
+    result = subprocess.run(
+        ["sh", "-c", f'"$BWCREDS" token --json --sources env {redirect}'],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.startswith("bwcreds token: could not write the token to stdout")
+    assert why in result.stderr
+    assert len(result.stderr.splitlines()) == 1  # no traceback
+    assert all(token not in result.stderr for token in token_server.issued)

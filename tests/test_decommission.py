@@ -52,6 +52,18 @@ CASES = [
         None,
     ),
     ("oauth-after", OAUTH, AFTER, "voice", True, None),
+    *[
+        (f"host-{name}", {**API_USER, "BW_VOICE_BASE_URL": url}, AFTER, "voice", ours, reason)
+        for name, url, ours, reason in [
+            ("upper-case-trailing-dot", "https://VOICE.BANDWIDTH.COM./v2", False, NOT_READY),
+            ("suffix-look-alike", "https://voice.bandwidth.com.evil.test/v2", True, None),
+            ("prefix-look-alike", "https://evilbandwidth.com/v2", True, None),
+            ("homoglyph", "https://voice.b\u0430ndwidth.com/v2", True, None),
+            # Dots HTTP clients read as "." (IDNA): these requests go to Bandwidth.
+            ("ideographic-dot", "https://voice.bandwidth\u3002com/v2", False, NOT_READY),
+            ("fullwidth-dot", "https://voice.bandwidth\uff0ecom/v2", False, NOT_READY),
+        ]
+    ],
     ("oauth-and-api-user", {**API_USER, **OAUTH}, AFTER, "voice", True, None),
 ]
 
@@ -117,6 +129,12 @@ def test_check_and_explain_judge_basic_by_date_and_host(
         ("api_user", "https://voice.bandwidth.com.example.net/v2", (2030, 1, 1), None),
         ("api_user", "https://gateway.internal/bandwidth.com", (2030, 1, 1), None),
         ("oauth", "https://voice.bandwidth.com/api/v2/accounts/1", (2030, 1, 1), None),
+        ("api_user", "https://bandwidth.com@127.0.0.1/", (2030, 1, 1), None),
+        ("api_user", "https://127.0.0.1@bandwidth.com/", (2030, 1, 1), NOT_READY),
+        ("api_user", "https://xn--bandwidth-com/", (2030, 1, 1), None),
+        ("api_user", "https://voice.bandwidth\uff61com/", (2030, 1, 1), NOT_READY),
+        ("api_user", "https://voice.bandwidth.com\u3002/", (2030, 1, 1), NOT_READY),
+        ("api_user", "https://voice.bandwidth\u3002com.evil.test/", (2030, 1, 1), None),
     ],
 )
 def test_the_rule(kind: str, url: str, day: tuple[int, int, int], expected: str | None) -> None:
@@ -329,3 +347,30 @@ def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
         assert NOT_READY in result.detail
         assert "not sent" in result.detail
     assert "canary-pw-51" not in result.detail
+
+
+@pytest.mark.parametrize("command", ["check", "explain"])
+@pytest.mark.parametrize("account", [[], ["--account-id", "920013"]], ids=["configured", "chosen"])
+@pytest.mark.parametrize(
+    ("day", "ready"), [(BEFORE, True), (AFTER, False)], ids=["before", "after"]
+)
+def test_the_rule_holds_for_an_account_chosen_with_account_id(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    account: list[str],
+    day: tuple[int, int, int],
+    ready: bool,
+) -> None:
+    _env(monkeypatch, API_USER)
+
+    with today_is(day):
+        code = main([command, "--json", *account, "--sources", "env"])
+    document = json.loads(capsys.readouterr().out)
+
+    [voice] = [entry for entry in document["services"] if entry["service"] == "voice"]
+    assert voice["ready"] is ready
+    assert code == (0 if ready else 1)
+    if not ready:
+        assert voice["reason"] == "basic_decommissioned"
+        assert voice["error"] == NOT_READY

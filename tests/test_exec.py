@@ -562,6 +562,35 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         },
     ),
     (
+        "mixed-case names",
+        "dotenv:creds.env",
+        CREDS_ENV,
+        {"bw_token_url": STRAY + "/token", "Bw_Voice_Base_Url": STRAY, "bw_api_url": STRAY},
+    ),
+    (
+        "a lowercase custom prefix in the URI",
+        "env?prefix=app_bw_",
+        "",
+        {
+            "APP_BW_ACCOUNT_ID": "920012",
+            "APP_BW_USERNAME": "jdoe",
+            "APP_BW_PASSWORD": CANARY_PASSWORD,
+            "app_bw_voice_username": "stray",
+        },
+    ),
+    (
+        "a custom prefix's file variable",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {"APP_BW_ACCOUNT_ID": "920012", "APP_BW_VOICE_PASSWORD_FILE": "stray.txt"},
+    ),
+    (
+        "look-alike names are neither read nor an obstacle",
+        "env,dotenv:creds.env",
+        BASIC_ENV,
+        {"BW_PA\u017f\u017fWORD": "stray", "bw_account_\u0131d": "1", "BW_PASSWORD_F\u0131LE": "x"},
+    ),
+    (
         "host overrides and environment in the credentials' source",
         "dotenv:creds.env",
         CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")

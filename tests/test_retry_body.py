@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import warnings
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -115,4 +116,41 @@ def test_httpx_async_retries_a_generator_body_with_every_byte(
             return response.status_code
 
     assert asyncio.run(post()) == 200
+    assert [r.body for r in api.requests] == [BODY, BODY]
+
+
+# Bodies requests sends as they are, each of which can be sent again: the retry carries
+# every byte (bytes-like bodies are sent whole each time; a file is rewound).
+REPEATABLE: dict[str, object] = {
+    "bytearray": lambda path: bytearray(BODY),
+    "memoryview": lambda path: memoryview(BODY),
+    "text": lambda path: BODY.decode(),
+    "text-mode file": lambda path: open(path, encoding="ascii"),  # noqa: SIM115
+    "binary file": lambda path: _binary(path),
+}
+
+
+def _binary(path: object) -> object:
+    return open(path, "rb")  # type: ignore[call-overload]
+
+
+@pytest.mark.parametrize("kind", list(REPEATABLE))
+def test_requests_retries_every_body_it_can_send_again(
+    resolver: Resolver, api: Server, tmp_path: object, kind: str
+) -> None:
+    path = tmp_path / "body.json"  # type: ignore[operator]
+    path.write_bytes(BODY)
+    voice = resolver.get_auth("voice")
+    body = REPEATABLE[kind](path)  # type: ignore[operator]
+
+    try:
+        with warnings.catch_warnings():  # requests warns about text-mode files (its own advice)
+            warnings.simplefilter("ignore", requests.exceptions.FileModeWarning)
+            response = requests.post(
+                voice.url("calls"), data=body, auth=voice.requests_auth(), timeout=TIMEOUT
+            )
+    finally:
+        getattr(body, "close", lambda: None)()
+
+    assert response.status_code == 200
     assert [r.body for r in api.requests] == [BODY, BODY]

@@ -384,3 +384,29 @@ def test_an_expired_client_secret_is_replaced_with_the_admin_credentials(
         assert code == 0
         kit.assert_rotated(store, server)
         assert server.active(kit.CLIENT_ID) == [new_secret(0)]
+
+
+@pytest.mark.parametrize(
+    ("answered", "stored"),
+    [
+        ("2027-03-06T00:00:00.000Z", "2027-03-06T00:00:00Z"),  # Bandwidth's form, kept as UTC
+        ("2027-03-06", "2027-03-06T00:00:00Z"),
+        ("2027-03-06T00:00:00Z\nrotated  FORGED", kit.NEW_EXPIRY),  # not an instant: as asked
+        ("\x1b]0;owned\x07", kit.NEW_EXPIRY),
+    ],
+)
+def test_the_answered_expiration_is_stored_only_as_an_instant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], answered: str, stored: str
+) -> None:
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.answered_expiry = answered
+
+        code = kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url))
+
+        assert code == 0
+        out = capsys.readouterr().out
+        assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == stored
+        assert [line for line in out.splitlines() if "FORGED" in line or "\x1b" in line] == []
+        assert kit.served_secret(store.uri) == new_secret(0)

@@ -30,5 +30,10 @@ def test_no_canary_in_any_event_sentry_records() -> None:
     report = json.loads(result.stdout)
     raised = [name for name in report["cases"] if report["raised"][name]]
     assert report["leaks"] == []  # [case, where in the event] for every canary found
-    assert len(raised) >= 40  # the paths ran and failed as planned
+    assert len(raised) >= 70  # the paths ran and failed as planned
+    families = ("rotate: ", "callbacks: verify ", "callbacks: averify ", "token: refused, ")
+    for family in families:  # every family of paths is driven, and every one of them raised
+        ran = [name for name in report["cases"] if name.startswith(family)]
+        assert len(ran) >= 4, family
+        assert [name for name in ran if not report["raised"][name]] == [], family
     assert [name for name in raised if report["events"][name] < 1] == []  # Sentry saw them

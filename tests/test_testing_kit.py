@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler
 
 import pytest
@@ -78,6 +79,21 @@ def test_the_proxy_routes_names_tunnels_to_loopback_and_refuses_the_rest() -> No
     assert proxy.refused == ["elsewhere.example.com:443"]
     with pytest.raises(ValueError, match="loopback"):
         proxy.route("x.example", 443, ("10.0.0.1", 443))
+
+
+def test_a_route_with_an_interval_trickles_what_the_backend_sends() -> None:
+    request = b"GET / HTTP/1.0\r\nHost: slow.example.com\r\n\r\n"
+    with serve(Hello) as server:
+        slow = Route(("127.0.0.1", server.port), interval=0.002)
+        with connect_proxy({"slow.example.com:443": slow}) as proxy:
+            started = time.monotonic()
+
+            answer = through(proxy.port, "slow.example.com:443", request)
+
+            elapsed = time.monotonic() - started
+    assert answer.endswith(b"hello slow.example.com")
+    body_and_head = len(answer) - len(b"HTTP/1.1 200 Connection established\r\n\r\n")
+    assert elapsed >= body_and_head * 0.002  # one byte per interval, none sent early
     assert Route(("127.0.0.1", 1)).tls is None
 
 

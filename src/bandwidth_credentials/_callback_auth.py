@@ -89,6 +89,21 @@ HeadersLike = Mapping[str, Any] | Any
 
 #: (status, reason, scheme, text): why a request was refused, without any value.
 Refusal = tuple[int, str, "str | None", str]
+#: Refusals with status 0 are a caller's mistake, raised as ``TypeError`` once the
+#: request's headers and body are out of the raising frame (they may hold the secret).
+_NOT_BYTES: Refusal = (
+    0,
+    "type",
+    None,
+    "body must be the raw request body as bytes, exactly as received",
+)
+_NOT_HEADERS: Refusal = (
+    0,
+    "type",
+    None,
+    "headers must be a mapping of header names to values (a dict or a framework's headers "
+    "object), not a list of pairs",
+)
 
 try:
     # What hmac.compare_digest is without OpenSSL: constant-time, in C; importing it
@@ -292,7 +307,9 @@ def check(
 ) -> CallbackVerification | Refusal:
     """Verify one request against ``credentials``: the verification, or a refusal."""
     if not isinstance(body, (bytes, bytearray, memoryview)):
-        raise TypeError("body must be the raw request body as bytes, exactly as received")
+        return _NOT_BYTES
+    if headers.__class__ is not dict and not callable(getattr(headers, "get", None)):
+        return _NOT_HEADERS
     if len(body) > max_body:
         return (413, "too-large", None, f"the body is over {max_body} bytes")
     schemes = credentials.schemes
@@ -448,6 +465,8 @@ class CallbackAuth:
         if isinstance(outcome, CallbackVerification):
             return outcome
         del headers, body  # nothing the caller sent stays in this frame
+        if outcome[0] == 0:
+            raise TypeError(outcome[3])
         raise refusal_error(outcome, self.app)
 
     async def averify(
@@ -468,6 +487,8 @@ class CallbackAuth:
         if isinstance(outcome, CallbackVerification):
             return outcome
         del headers, body
+        if outcome[0] == 0:
+            raise TypeError(outcome[3])
         raise refusal_error(outcome, self.app)
 
     def for_call(self) -> dict[str, str]:

@@ -170,8 +170,19 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
     return "must use https (plain http is allowed for loopback addresses only)"
 
 
+#: The most digits an account id may have. Bandwidth's are 7 digits (its SDKs: "your
+#: 7-digit Bandwidth Account ID"); the bound leaves room and keeps a runaway value (a
+#: file pasted into BW_ACCOUNT_ID, a megabyte of digits) out of URLs and messages.
+ACCOUNT_ID_DIGITS = 20
+
+
 def _account_problem(value: str) -> str | None:
     if value.isascii() and value.isdigit():
+        if len(value) > ACCOUNT_ID_DIGITS:
+            return (
+                f"is too long for a Bandwidth account id ({len(value)} digits; an account "
+                f"id has at most {ACCOUNT_ID_DIGITS}, such as 920012)"
+            )
         return None
     if value.lower().startswith("u-"):
         return (
@@ -221,6 +232,49 @@ _CHECKS = {
     "tfv_webhook_previous_secret": _shared_secret_problem,
     **dict.fromkeys(INSTANT_FIELDS, _instant_problem),
 }
+
+
+def value_text(value: object) -> str | None:
+    """A value as every source reads it: text without surrounding whitespace, an ``int``
+    (a JSON number; not a ``bool``) as its digits; ``None`` for anything else.
+
+    >>> value_text(" 920012\\n"), value_text(920012), value_text(True)
+    ('920012', '920012', None)
+    """
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def read_account_id(value: object) -> tuple[str, str | None]:
+    """An account id given by a caller (``get_auth(service, account_id=...)``, any
+    command's ``--account-id``) read as a source's ``BW_ACCOUNT_ID`` is: ``(text,
+    problem)``, the problem as :func:`problem_of` states it (``None``: usable). One rule
+    for every way an account id arrives; the problem never quotes the value.
+
+    >>> read_account_id(" 920013 "), read_account_id("../x")[1] is not None
+    (('920013', None), True)
+    """
+    text = value_text(value)
+    if text is None:
+        kind = type(value).__name__
+        return "", f"must be text, the account id's digits such as '920012', not {kind}"
+    return text, problem_of("account_id", text)
+
+
+def check_account_argument(account_id: str | None) -> str | None:
+    """A command's ``--account-id`` read by :func:`read_account_id` (``None`` when not
+    given); :class:`ConfigurationError` (exit 2) when it is not a numeric account id."""
+    if account_id is None:
+        return None
+    text, problem = read_account_id(account_id)
+    if problem is not None:
+        from ._errors import ConfigurationError
+
+        raise ConfigurationError(f"--account-id {problem}")
+    return text
 
 
 def problem_of(field: str, value: str) -> str | None:

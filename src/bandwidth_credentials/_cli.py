@@ -11,8 +11,9 @@ import argparse
 import sys
 import warnings
 
+from ._checks import check_account_argument
 from ._cli_callbacks import add_callback_command, callback_entries, write_callback_section
-from ._cli_output import table, write_list
+from ._cli_output import printable, table, write_list
 from ._cli_parser import Parser
 from ._decommission import DECOMMISSIONED, decommissioned
 from ._errors import (
@@ -39,12 +40,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_READY, EXIT_CONFIG = 0, 1, 2
 
 
-def _printable(text: str) -> str:
-    """``text`` with every character that is not printable escaped (``\\x1b``, ``\\u202e``):
-    names, server text and values from outside are data, not terminal input."""
-    if text.isprintable():
-        return text
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+_printable = printable
 
 
 class Terminal:
@@ -53,15 +49,18 @@ class Terminal:
     ``Location`` or an error's text from a store reaches the terminal as visible
     escapes, never as control sequences."""
 
-    def __init__(self, stream: TextIO) -> None:
-        self._stream = stream
+    def __init__(self, stream: TextIO | None) -> None:
+        self.stream = stream  # None when the process was started with the stream closed
 
     def write(self, text: str) -> int:
-        self._stream.write("\n".join(_printable(line) for line in text.split("\n")))
+        if self.stream is None:
+            raise OSError(9, "Bad file descriptor")  # as writing to a closed descriptor
+        self.stream.write("\n".join(_printable(line) for line in text.split("\n")))
         return len(text)
 
     def flush(self) -> None:
-        self._stream.flush()
+        if self.stream is not None:
+            self.stream.flush()
 
 
 def failure_hint(failure: CredentialsError) -> str | None:
@@ -218,7 +217,7 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
 
 
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    check_account_argument(args.account_id)
+    args.account_id = check_account_argument(args.account_id)
     services = _services(args.services)
     resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
@@ -302,14 +301,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         # One failing source fails every service alike: say it once, with what to do,
         # under the names asked for (`check voice` says `voice:`).
         asked = ", ".join(services) if args.services else "every service"
-        out.write(f"\n{asked}: {failure}\n")
+        out.write(f"\n{asked}: {_printable(str(failure))}\n")
         hint = failure_hint(failure)
         if hint:
             out.write(f"  ({hint})\n")
     elif problems:
         out.write("\n")
         for entry in problems:
-            out.write(f"{entry['service']}: {entry['error']}\n")
+            out.write(f"{entry['service']}: {_printable(str(entry['error']))}\n")
     write_callback_section(out, callbacks, table, explain=False)
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
@@ -317,10 +316,11 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    args.account_id = check_account_argument(args.account_id)
     resolver = _resolver(args.sources, offline=not args.online)
     resolution, failure = _resolve(resolver)
     if resolution is None:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(str(failure))}\n")
         return EXIT_NOT_READY
     per_service: list[dict[str, Any]] = []
     chosen = args.account_id
@@ -348,10 +348,10 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             entry["account_from"] = "access token"
             fields.insert(0, {"field": "account_id", "source": FROM_TOKEN, "key": "accounts",
                               "version": None})  # fmt: skip
-        else:
-            reason = decommissioned(credentials.kind, credentials.base_url)
-            if reason is not None:
-                entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
+        # Basic after the date: whichever account, configured or chosen (the host decides).
+        reason = decommissioned(credentials.kind, credentials.base_url)
+        if reason is not None and entry["ready"]:
+            entry.update(ready=False, reason=DECOMMISSIONED, error=reason)
         per_service.append({**entry, "fields": fields})
     keys = [
         {
@@ -433,10 +433,8 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _account_problem(resolver: Resolver, name: str, account_id: str, online: bool) -> str | None:
-    """Why ``account_id`` cannot be used for ``name`` (asked of the access token only
-    ``online``; offline only its form is checked), or ``None``. A malformed id is a
-    :class:`ConfigurationError` (exit 2)."""
-    check_account_argument(account_id)
+    """Why ``account_id`` (already read by :func:`check_account_argument`) cannot be
+    used for ``name`` (asked of the access token only ``online``), or ``None``."""
     if not online:
         return None
     try:
@@ -446,18 +444,6 @@ def _account_problem(resolver: Resolver, name: str, account_id: str, online: boo
     except CredentialsError as exc:
         return str(exc)
     return None
-
-
-def check_account_argument(account_id: str | None) -> None:
-    """Raise :class:`ConfigurationError` for an ``--account-id`` that is not a numeric
-    account id (the same rule as ``BW_ACCOUNT_ID``)."""
-    if account_id is None:
-        return
-    from ._checks import problem_of
-
-    problem = problem_of("account_id", account_id)
-    if problem is not None:
-        raise ConfigurationError(f"--account-id {problem}")
 
 
 def _value_column(status: str, secret: bool) -> str:
@@ -548,7 +534,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             # The Basic notice is printed with the other notes instead.
             warnings.simplefilter("ignore", BasicDeprecationWarning)
             code: int = args.run(args, out, err)
-            sys.stdout.flush()  # a closed pipe shows here, not at interpreter exit
+            out.flush()  # a closed pipe shows here, not at interpreter exit
     except BrokenPipeError:
         # The reader went away (`bwcreds check | head -3`): what it read is all it wanted.
         # No traceback; stdout goes to /dev/null so the flush at exit cannot fail again.
@@ -562,7 +548,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CredentialsError as exc:
         failure, code = str(exc), EXIT_NOT_READY
     if failure:
-        err.write(f"bwcreds: {failure}\n")
+        err.write(f"bwcreds: {_printable(failure)}\n")
     return code
 
 

@@ -9,6 +9,7 @@ import argparse
 import sys
 
 from ._callback_creds import CallbackCredentials, app_label, configured
+from ._cli_output import printable
 from ._errors import CredentialsError
 from ._normalizer import Resolution
 from ._schema import CALLBACK_KINDS, app_scope
@@ -106,7 +107,7 @@ def write_callback_section(
     if problems:
         out.write("\n")
         for entry in problems:
-            out.write(f"callbacks to {_app_name(entry['app'])}: {entry['error']}\n")
+            out.write(f"callbacks to {_app_name(entry['app'])}: {printable(str(entry['error']))}\n")
 
 
 def _sign(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from ._checks import problem_of
-from ._cli_output import table, write_list
+from ._cli_output import printable, table, write_list
 from ._discovery import ACCOUNTS_CLAIM
 from ._errors import CredentialsError, TokenError
 from ._factory import basic_notice
@@ -49,12 +49,16 @@ def _entry(result: Verification) -> dict[str, Any]:
     return entry
 
 
-def _notes(resolver: Resolver, results: Sequence[Verification]) -> list[str]:
+def _notes(
+    resolver: Resolver, results: Sequence[Verification], account_id: str | None
+) -> list[str]:
     notes: list[str] = []
     auths = []
     for result in results:
         if result.scheme is not None:
-            auths.append(resolver.get_auth(result.service))
+            # The auth the results were made with: with --account-id, for that account
+            # (there may be no configured one).
+            auths.append(resolver.get_auth(result.service, account_id))
     note = environment_note(auths)
     if note is not None:
         notes.append(note)
@@ -147,7 +151,7 @@ def check_online(
     """Run the online check for ``services`` and print it (a table, or ``--json``)."""
     results = verify(services, resolver=resolver, account_id=args.account_id)
     ready = all(result.ready for result in results)
-    notes = _notes(resolver, results)
+    notes = _notes(resolver, results, args.account_id)
     code = EXIT_OK if ready else EXIT_NOT_READY
     if args.json:
         document = {
@@ -176,7 +180,7 @@ def check_online(
     if unresolved:
         out.write("\n")
         for result in unresolved:
-            out.write(f"{result.service}: {result.detail}\n")
+            out.write(f"{result.service}: {printable(result.detail)}\n")
     tokens = _tokens(resolver, results, args.account_id)
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)

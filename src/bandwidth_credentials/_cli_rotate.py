@@ -8,6 +8,7 @@ Nothing printed holds a secret: client id, expiration instants, store versions, 
 
 from __future__ import annotations
 
+from ._cli_output import printable
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def run_rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     def progress(step: str, detail: str) -> None:
         if not args.json:
-            out.write(f"{step:<8} {detail}\n")
+            out.write(f"{step:<8} {printable(detail)}\n")
             out.flush()
 
     failure: CredentialsError | None = None
@@ -90,9 +91,9 @@ def run_rotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         json.dump(document, out, indent=2)
         out.write("\n")
     err.write(f"bwcreds rotate: {'configuration error: ' if code == EXIT_CONFIG else ''}")
-    err.write(f"{failure}\n")
+    err.write(f"{printable(str(failure))}\n")
     if state:
-        err.write(f"  now: {state}\n")
+        err.write(f"  now: {printable(state)}\n")
     return code
 
 
@@ -126,7 +127,7 @@ def _report(result: dict[str, Any], out: TextIO, as_json: bool) -> int:
         ("store version", result["store_version"] or "-"),
     ]
     for label, value in rows:
-        out.write(f"  {label + ':':<20}{value}\n")
+        out.write(f"  {label + ':':<20}{printable(str(value))}\n")
     if not result["dry_run"]:
         out.write(
             "  the old secret stays active at Bandwidth until it expires; retire it earlier in "

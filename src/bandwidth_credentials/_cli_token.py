@@ -15,15 +15,18 @@ adds ``expires_at`` (UTC ISO 8601: the token's ``exp`` claim, else when the endp
 
 Exit codes as ``check``: 0 a token was printed; 1 none could be had (no OAuth client
 credentials, only Basic ones, the token endpoint refused or failed, ``--account-id`` not
-among the token's accounts); 2 the configuration itself is wrong.
+among the token's accounts) or stdout could not take it (closed, full, a broken pipe);
+2 the configuration itself is wrong (``--account-id`` not an account id, by the rule
+``BW_ACCOUNT_ID`` follows).
 """
 
 from __future__ import annotations
 
 import math
+import sys
 import time
 
-from ._errors import ConfigurationError
+from ._cli_output import printable
 from ._resolver import Resolver
 from ._schema import KINDS, OAUTH, SERVICE_NAMES, canonical_service
 from ._typing import TYPE_CHECKING
@@ -93,20 +96,47 @@ def _no_client(resolution: Resolution, names: list[str]) -> str:
     return f"no OAuth client credentials: {first_error}"
 
 
-def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    """Run ``bwcreds token``: the token on stdout (or a JSON document), else why not."""
-    if args.account_id is not None:
-        from ._checks import problem_of
+def _emit(text: str, out: TextIO, err: TextIO) -> int:
+    """Write ``text`` (the token) to ``out`` and flush it; a stdout that cannot take it
+    (a full disk, a closed pipe) is one line on ``err`` naming the OS error, never the
+    token, and exit 1."""
+    failure: OSError | None = None
+    try:
+        out.write(text)
+        out.flush()
+    except OSError as exc:
+        failure = exc
+    if failure is None:
+        return EXIT_OK
+    if sys.stdout is not None and getattr(out, "stream", out) is sys.stdout:
+        # What is still buffered would be flushed (and fail, with a traceback) at exit.
+        import contextlib
+        import os
 
-        problem = problem_of("account_id", args.account_id)
-        if problem is not None:
-            raise ConfigurationError(f"--account-id {problem}")
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor: nothing kept
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, sys.stdout.fileno())
+            os.close(null)
+    why = failure.strerror or type(failure).__name__
+    err.write(f"bwcreds token: could not write the token to stdout: {why}\n")
+    return EXIT_NOT_READY
+
+
+def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
+    """Run ``bwcreds token``: the token on stdout (or a JSON document), else why not."""
+    if out is None or getattr(out, "stream", out) is None:
+        # Started with stdout closed: nowhere to put a token.
+        err.write("bwcreds token: could not write the token to stdout: stdout is closed\n")
+        return EXIT_NOT_READY
+    from ._checks import check_account_argument
+
+    args.account_id = check_account_argument(args.account_id)
     names = [canonical_service(args.service)] if args.service else list(SERVICE_NAMES)
     # No account discovery while resolving: the token does not depend on the account.
     resolution = Resolver(args.sources or None, offline=True).resolve()
     clients = _clients(resolution, names)
     if not clients:
-        err.write(f"bwcreds token: {_no_client(resolution, names)}\n")
+        err.write(f"bwcreds token: {printable(_no_client(resolution, names))}\n")
         return EXIT_NOT_READY
     if len(clients) > 1:
         listed = "; ".join(
@@ -137,8 +167,7 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_NOT_READY
     if not args.json:
-        out.write(token.get_secret_value() + "\n")
-        return EXIT_OK
+        return _emit(token.get_secret_value() + "\n", out, err)
     expires_at = claims.expires_at if claims is not None else None
     if expires_at is None and math.isfinite(current.stale_limit):
         # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
@@ -154,9 +183,7 @@ def run_token(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     }
     import json
 
-    json.dump(document, out, indent=2)
-    out.write("\n")
-    return EXIT_OK
+    return _emit(json.dumps(document, indent=2) + "\n", out, err)
 
 
 def add_token_command(commands: Any, sources_help: str) -> None:

@@ -55,13 +55,27 @@ _DATE = "{:04d}-{:02d}-{:02d}".format(*DECOMMISSION)
 
 
 def bandwidth_host(url: str) -> bool:
-    """Whether ``url``'s host is one of Bandwidth's own (``bandwidth.com`` or below it)."""
+    """Whether ``url``'s host is one of Bandwidth's own (``bandwidth.com`` or below it),
+    as an HTTP client connecting there reads the host: case-insensitive, a trailing dot
+    ignored, and a non-ASCII name in its IDNA form, so the dots IDNA reads as ``.``
+    (U+3002, U+FF0E, U+FF61) separate labels here too. Look-alikes
+    (``bandwidth.com.evil.test``, ``evilbandwidth.com``, a Cyrillic U+0430 for ``a``) are
+    not Bandwidth's.
+
+    >>> bandwidth_host("https://voice.bandwidth\uff0ecom/v2")
+    True
+    >>> bandwidth_host("https://evilbandwidth.com")
+    False
+    """
     from urllib.parse import urlsplit  # only when Basic credentials are judged
 
     try:
-        host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    except ValueError:
+        host = urlsplit(url).hostname or ""
+        if not host.isascii():
+            host = host.encode("idna").decode("ascii")  # the name clients look up
+    except (ValueError, UnicodeError):
         return False
+    host = host.rstrip(".").lower()
     return host == "bandwidth.com" or host.endswith(".bandwidth.com")
 
 

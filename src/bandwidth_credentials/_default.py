@@ -155,7 +155,7 @@ def get_auth(service: str, account_id: str | None = None) -> ServiceAuth:
                 if account_id is None:
                     return snapshot.by_alias[service]  # a subscript: cheaper than .get()
                 return snapshot.accounts[account_id][service]
-            except KeyError:
+            except (KeyError, TypeError):  # TypeError: an unhashable id, refused below
                 pass
         return resolver.get_auth(service, account_id)
     return _resolver().get_auth(service, account_id)

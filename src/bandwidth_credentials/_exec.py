@@ -196,12 +196,8 @@ def _for_account(
     """Every resolved service's credentials for ``account_id`` (``--account-id``), the
     required ones checked as ``get_auth(service, account_id=...)`` checks them (against
     the access token's accounts); also the problems found."""
-    from ._checks import problem_of
     from ._discovery import with_account
 
-    problem = problem_of("account_id", account_id)
-    if problem is not None:
-        raise ConfigurationError(f"--account-id {problem}")
     resolution = resolver.resolve()
     chosen: dict[str, Any] = {}
     problems: list[str] = []
@@ -234,6 +230,10 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         )
         return EXIT_CONFIG
     required = [canonical_service(name) for name in args.service or ()] or list(SERVICE_NAMES)
+    from ._checks import check_account_argument
+
+    # Before resolving, which may ask for a token: a malformed id is refused first.
+    args.account_id = check_account_argument(args.account_id)
     resolver = Resolver(args.sources) if args.sources else Resolver()
     problems: list[str] = []
     services: Mapping[str, Any] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ._checks import Provenance
+from ._checks import Provenance, value_text
 from ._errors import ConfigurationError, InvalidCredentialsError
 from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
 from ._provider import Fetched
@@ -40,10 +40,9 @@ class SourceFields:
 def _text(value: object, source: str, key: str) -> str | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
+    text = value_text(value)
+    if text is not None:
+        return text
     raise InvalidCredentialsError(
         f"source {source}: key {key!r} holds a {type(value).__name__}, expected text",
         field="(unknown)",

@@ -371,16 +371,19 @@ def account_auth(
     are checked against the token's ``accounts`` claim when the token lists any (this may
     request the token); Basic credentials carry no account list, so nothing is checked.
 
+    ``account_id`` is read as a source's ``BW_ACCOUNT_ID`` is (surrounding whitespace
+    dropped, an ``int`` as its digits) and must pass the same rule.
+
     Raises :class:`InvalidCredentialsError` for an ``account_id`` that is not a numeric
     account id, :class:`CredentialNotFoundError` naming the account, the client and the
     listed accounts when the token does not list it, and :class:`TokenError` when no
     token can be had to check it.
     """
     from ._checks import Provenance as Prov
-    from ._checks import problem_of
+    from ._checks import read_account_id
     from ._discovery import with_account
 
-    problem = problem_of("account_id", account_id)
+    account_id, problem = read_account_id(account_id)  # as a source reads BW_ACCOUNT_ID
     if problem is not None:
         from ._errors import InvalidCredentialsError
 

@@ -204,12 +204,13 @@ def _requests_class() -> type[requests.auth.AuthBase]:
 
 
 def _rewound(sent: requests.PreparedRequest) -> bool:
-    """Whether ``sent`` can be sent again: its body is bytes, text or nothing, or a file
+    """Whether ``sent`` can be sent again: its body is bytes-like (``bytes``,
+    ``bytearray``, ``memoryview``: sent whole each time), text or nothing, or a file
     rewound here to where it started. A generator or an unseekable stream was consumed
     by the first attempt; a retry would declare its length and send nothing (or send an
     empty body that the server accepts), so such a request is not retried."""
     body: Any = sent.body  # typed bytes | str | None; a stream or generator in practice
-    if body is None or isinstance(body, (bytes, str)):
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
         return True
     position = getattr(sent, "_body_position", None)
     if not isinstance(position, int) or not callable(getattr(body, "seek", None)):

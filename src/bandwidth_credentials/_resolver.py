@@ -51,6 +51,18 @@ _ACCOUNT_SPELLINGS_KEPT = 32  # per account
 SourceLike = str | Source
 
 
+def _holds(snapshot: _Snapshot, seen: ServiceAuth) -> bool:
+    """Whether ``snapshot`` handed out ``seen`` (for its configured or a chosen account).
+    Other threads add chosen accounts meanwhile: their dicts are copied (in one step
+    under the GIL) before they are looked through, never iterated while live."""
+    if snapshot.auth.get(seen.service) is seen:
+        return True
+    for spellings in tuple(snapshot.accounts.values()):
+        if any(auth is seen for auth in tuple(spellings.values())):
+            return True
+    return False
+
+
 _INF = float("inf")
 
 
@@ -239,7 +251,8 @@ class Resolver:
         there is nothing (or nothing recent enough, ``max_stale``) to fall back on. With
         ``account_id``: :class:`CredentialNotFoundError` naming the account, the client
         and the token's accounts when the token does not list it,
-        :class:`InvalidCredentialsError` for an id that is not numeric, and
+        :class:`InvalidCredentialsError` for an id that is not a string of at most 20
+        ASCII digits, and
         :class:`TokenError` when no token can be had to check it.
         """
         snapshot = self._cached
@@ -251,7 +264,7 @@ class Resolver:
         if account_id is not None:
             try:
                 return snapshot.accounts[account_id][service]
-            except KeyError:
+            except (KeyError, TypeError):  # TypeError: an unhashable id, refused there
                 return self._for_account(snapshot, service, account_id)
         try:
             return snapshot.by_alias[service]  # a subscript: cheaper than .get() when found
@@ -280,9 +293,11 @@ class Resolver:
             from ._factory import account_auth
 
             credentials, provenance = outcome
-            auth = account_auth(
+            chosen = account_auth(
                 credentials, provenance, account_id, self._owner, resolution.sources
             )
+            # The configured account in another spelling (" 920012"): the configured auth.
+            auth = auth if auth is not None and auth.account_id == chosen.account_id else chosen
         if type(service) is str and type(account_id) is str:
             cache = snapshot.accounts
             spellings = cache.get(account_id)
@@ -308,7 +323,10 @@ class Resolver:
         if snapshot is None:
             return None
         if account_id is not None:
-            return snapshot.accounts.get(account_id, {}).get(service)
+            try:
+                return snapshot.accounts.get(account_id, {}).get(service)
+            except TypeError:  # an unhashable id: get_auth() says why
+                return None
         return snapshot.by_alias.get(service) or snapshot.auth.get(canonical_service(service))
 
     async def aget_auth(self, service: str, account_id: str | None = None) -> ServiceAuth:
@@ -460,12 +478,7 @@ class Resolver:
         if seen is None:
             self._policy.invalidate()
         else:
-            self._policy.invalidate(
-                lambda snap: (
-                    snap.auth.get(seen.service) is seen
-                    or any(seen in spellings.values() for spellings in snap.accounts.values())
-                )
-            )
+            self._policy.invalidate(lambda snap: _holds(snap, seen))
 
     def resolve(self) -> Resolution:
         """Return the full resolution (every service's outcome, notes, key report),

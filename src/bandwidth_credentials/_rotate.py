@@ -35,7 +35,7 @@ from ._credentials_api import Created, api_base, create_secret
 from ._errors import ConfigurationError, CredentialsError, SourceError, StoreConflictError
 from ._keys import SCHEMA, classify_key
 from ._normalizer import normalize
-from ._provider import Source, parse_source
+from ._provider import Fetched, Source, parse_source
 from ._schema import EXPIRY_FIELD, OAUTH, PENDING_FIELDS
 from ._secret import Secret
 from ._token_request import Issued, request_token
@@ -201,9 +201,13 @@ class _Run:
         self.steps.append({"step": step, "detail": detail})
         self.on_step(step, detail)
 
-    def read(self) -> tuple[dict[str, object], str | None, _Keys]:
+    def read(self) -> tuple[Fetched, str | None, _Keys]:
+        """The store's values in a :class:`Fetched` (its ``repr`` lists keys only, so a
+        frame holding it shows an error tracker no secret), their version, and the keys
+        rotate uses."""
         fetched = self.chain.read(0)
-        return dict(fetched.values), fetched.version, _find_keys(self.source.uri, fetched.values)
+        held = Fetched(dict(fetched.values), fetched.version)
+        return held, fetched.version, _find_keys(self.source.uri, fetched.values)
 
     def close(self) -> None:
         self.chain.close()
@@ -244,9 +248,9 @@ def _rotate(
     problem = run.chain.store_problem(0)  # a read-only source says so before anything else
     if problem is not None:
         raise _not_writable(uri, problem)
-    values, version, keys = run.read()
-    resolution = normalize([(run.source, _fetched(values, version))])
-    client_id = str(values[keys.client_id])
+    held, version, keys = run.read()
+    resolution = normalize([(run.source, held)])
+    client_id = str(held.values[keys.client_id])
     creds = _client(resolution, client_id)
     if creds is None or creds.token_url is None:
         raise ConfigurationError(
@@ -254,8 +258,8 @@ def _rotate(
             source=uri,
         )
     token_url: str = creds.token_url
-    old_expiry = values.get(keys.expiry)
-    pending = values.get(keys.pending)
+    old_expiry = held.values.get(keys.expiry)
+    pending = held.values.get(keys.pending)
     result: dict[str, Any] = {
         "source": uri,
         "client_id": client_id,
@@ -271,8 +275,8 @@ def _rotate(
     run.done("read", f"{uri} version {version or '-'}: client {client_id}")
     del pending  # a stored pending secret is held masked only
     if result["resumed"]:
-        expiry = values.get(keys.pending_expiry)
-        new = Secret(str(values.pop(keys.pending)))
+        expiry = held.values.get(keys.pending_expiry)
+        new = Secret(str(held.values[keys.pending]))
         new_expiry = expiry if isinstance(expiry, str) else None
     else:
         new_expiry = expiry_after(expires_in)
@@ -283,23 +287,17 @@ def _rotate(
             return result
         created = _create(run, client_id, token, token_url, new_expiry)
         new, new_expiry = created.client_secret, created.expires_at
-        values, version, keys = _persist(run, values, version, keys, created)
+        held, version, keys = _persist(run, held, version, keys, created)
         result["store_version"] = version
     result["new_secret_expires_at"] = new_expiry
     _prove(run, token_url, client_id, new)
     if dry_run:
         run.done("promote", "dry run: would promote the pending secret")
         return result
-    result["store_version"] = _promote(run, values, keys, new, new_expiry, version)
+    result["store_version"] = _promote(run, held, keys, new, new_expiry, version)
     result["rotated"] = True
     _verify(run, client_id, new)
     return result
-
-
-def _fetched(values: Mapping[str, object], version: str | None) -> Any:
-    from ._provider import Fetched
-
-    return Fetched(values, version)
 
 
 def _not_writable(uri: str, problem: str) -> ConfigurationError:
@@ -332,11 +330,11 @@ def _create(run: _Run, client_id: str, token: str, token_url: str, expiry: str) 
 
 def _persist(
     run: _Run,
-    values: dict[str, object],
+    values: Fetched,
     version: str | None,
     keys: _Keys,
     created: Created,
-) -> tuple[dict[str, object], str | None, _Keys]:
+) -> tuple[Fetched, str | None, _Keys]:
     """Store the new secret as pending; returns the values and version written."""
     uri = run.source.uri
     failure: SourceError | None = None
@@ -356,7 +354,7 @@ def _persist(
         except SourceError as exc:
             failure = exc
             break
-        if keys.pending in values:  # another rotation stored its own pending secret
+        if keys.pending in values.values:  # another rotation stored its own pending secret
             break
     assert failure is not None
     reason = (
@@ -376,7 +374,7 @@ def _persist(
 
 def _write(
     run: _Run,
-    values: Mapping[str, object],
+    values: Fetched,
     added: Mapping[str, object],
     version: str | None,
     removed: tuple[str, ...] = (),
@@ -384,7 +382,7 @@ def _write(
     """One checked store write of ``values`` with ``added`` (a :class:`Secret` unmasked
     only here) and without ``removed``. The unmasked mapping lives in this frame alone and
     is dropped before any error leaves it."""
-    written: dict[str, object] = {k: v for k, v in values.items() if k not in removed}
+    written: dict[str, object] = {k: v for k, v in values.values.items() if k not in removed}
     for key, value in added.items():
         written[key] = value.get_secret_value() if isinstance(value, Secret) else value
     failure: SourceError | None = None
@@ -418,7 +416,7 @@ def _prove(run: _Run, token_url: str, client_id: str, secret: Secret) -> None:
 
 def _promote(
     run: _Run,
-    values: Mapping[str, object],
+    values: Fetched,
     keys: _Keys,
     new: Secret,
     new_expiry: str | None,
@@ -462,8 +460,9 @@ def _promoted_meanwhile(run: _Run, keys: _Keys, new: Secret) -> str | Literal[Fa
         values, version, _ = run.read()
     except (SourceError, ConfigurationError):
         return False
-    done = keys.pending not in values and values.get(keys.client_secret) == new.get_secret_value()
-    del values  # held the new secret unmasked
+    current = values.values
+    done = keys.pending not in current and current.get(keys.client_secret) == new.get_secret_value()
+    del current, values  # held the new secret unmasked
     return version if done else False
 
 

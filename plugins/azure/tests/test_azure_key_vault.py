@@ -221,7 +221,7 @@ def test_a_host_the_proxy_does_not_serve_is_unavailable(
     with pytest.raises(SourceUnavailableError) as caught:
         provider("azure-kv:https://elsewhere.example.com/secrets/bw?timeout=2").fetch()
 
-    assert "could not reach elsewhere.example.com" in str(caught.value)
+    assert "could not reach Key Vault elsewhere.example.com" in str(caught.value)
     assert "elsewhere.example.com:443" in proxy.refused
 
 

@@ -4,7 +4,8 @@
 ``google.cloud.secretmanager.v1.SecretManagerService``
 (https://cloud.google.com/secret-manager/docs/reference/rpc/google.cloud.secretmanager.v1#secretmanagerservice),
 served from a :class:`SecretStore` with the client's own protobuf types; a failure is
-the store's canonical status code with its message, as the service answers. Only the
+the store's canonical status code with its message (and a ``google.rpc.RetryInfo``
+detail when the store has a ``retry_delay``), as the service answers. Only the
 ``authorization`` metadata is read. No other RPC is implemented.
 """
 
@@ -24,6 +25,9 @@ from google.cloud.secretmanager_v1 import (
     AddSecretVersionRequest,
     SecretVersion,
 )
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 SERVICE = "google.cloud.secretmanager.v1.SecretManagerService"
 
@@ -36,7 +40,13 @@ def _grpc_access(store: SecretStore) -> Any:
         try:
             name, data, crc = store.access(request.name, metadata.get("authorization"))
         except ApiError as exc:
-            context.abort(grpc.StatusCode[exc.status], exc.message)
+            if exc.retry_delay is None:
+                context.abort(grpc.StatusCode[exc.status], exc.message)
+            detail = any_pb2.Any()
+            detail.Pack(error_details_pb2.RetryInfo(retry_delay={"seconds": exc.retry_delay}))
+            code = grpc.StatusCode[exc.status].value[0]
+            status = status_pb2.Status(code=code, message=exc.message, details=[detail])
+            context.abort_with_status(rpc_status.to_status(status))
         return AccessSecretVersionResponse(name=name, payload={"data": data, "data_crc32c": crc})
 
     return access

@@ -37,9 +37,11 @@ Not implemented: every other RPC (create, list, IAM, ...), version aliases, etag
 replication, real IAM (access is allowed or denied per secret),
 request quotas, gRPC metadata other than ``authorization``, and the ``$alt``/``$fields``
 system parameters. Misbehaviour for tests: ``fail`` (answer the next N calls with a
-status), ``delay`` (hang before answering), ``corrupt`` (send a wrong checksum), ``echo``
-(the token endpoint quotes a refused refresh token in its error) and, on
-REST only, ``raw`` (answer with this status and body, as a proxy in the way might).
+status; with ``retry_delay``, carrying a ``google.rpc.RetryInfo`` detail of that many
+seconds, https://cloud.google.com/apis/design/errors#retryinfo), ``delay`` (hang
+before answering), ``corrupt`` (send a wrong checksum), ``echo`` (the token endpoint
+quotes a refused refresh token in its error) and, on REST only, ``raw`` (answer with
+this status and body, as a proxy in the way might).
 """
 
 from __future__ import annotations
@@ -84,10 +86,11 @@ _VERSION_NAME = re.compile(
 class ApiError(Exception):
     """A canonical status with its message, answered instead of a payload."""
 
-    def __init__(self, status: str, message: str) -> None:
+    def __init__(self, status: str, message: str, retry_delay: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.retry_delay = retry_delay
 
 
 @dataclass
@@ -107,6 +110,7 @@ class SecretStore:
     refresh_tokens: set[str] = field(default_factory=set)
     service_accounts: dict[str, rsa.RSAPublicKey] = field(default_factory=dict)
     fail: tuple[str, str, int] | None = None
+    retry_delay: int | None = None
     raw: tuple[int, bytes] | None = None
     delay: float = 0.0
     corrupt: bool = False
@@ -133,7 +137,7 @@ class SecretStore:
             if self.fail is not None:
                 status, message, left = self.fail
                 self.fail = (status, message, left - 1) if left > 1 else None
-                raise ApiError(status, message)
+                raise ApiError(status, message, self.retry_delay)
             if not self._authenticated(authorization):
                 raise ApiError(
                     "UNAUTHENTICATED",
@@ -298,7 +302,13 @@ class _RestHandler(BaseHTTPRequestHandler):
 
     def _error(self, exc: ApiError) -> None:
         code = HTTP_STATUS.get(exc.status, 500)
-        self._send(code, {"error": {"code": code, "message": exc.message, "status": exc.status}})
+        error: dict[str, Any] = {"code": code, "message": exc.message, "status": exc.status}
+        if exc.retry_delay is not None:
+            error["details"] = [
+                {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                 "retryDelay": f"{exc.retry_delay}s"}
+            ]  # fmt: skip
+        self._send(code, {"error": error})
 
     def _send(self, status: int, body: object) -> None:
         self._send_raw(status, json.dumps(body).encode(), "application/json; charset=UTF-8")

@@ -45,10 +45,11 @@ def write_service_account(path: Path, key: rsa.RSAPrivateKey, token_uri: str) ->
     return path
 
 
-def write_adc(path: Path, refresh_token: str = REFRESH_TOKEN) -> Path:
+def write_adc(path: Path, refresh_token: str = REFRESH_TOKEN, token_uri: str | None = None) -> Path:
     """An ``authorized_user`` ADC file, as ``gcloud auth application-default login`` writes.
 
-    google-auth always sends its refresh to https://oauth2.googleapis.com/token.
+    Without ``token_uri`` (gcloud writes none) google-auth sends its refresh to
+    https://oauth2.googleapis.com/token.
     """
     info = {
         "type": "authorized_user",
@@ -56,6 +57,8 @@ def write_adc(path: Path, refresh_token: str = REFRESH_TOKEN) -> Path:
         "client_secret": "loopback-client-secret",
         "refresh_token": refresh_token,
     }
+    if token_uri is not None:
+        info["token_uri"] = token_uri
     path.write_text(json.dumps(info))
     return path
 

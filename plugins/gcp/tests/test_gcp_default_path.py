@@ -119,6 +119,7 @@ def test_without_the_ca_variable_the_loopback_certificate_is_refused(
     with pytest.raises(SourceUnavailableError) as caught:
         SecretManagerProvider(parse_source(uri)).fetch()
 
-    assert "could not reach Google's token endpoint" in str(caught.value)
+    assert "TLS with Google's token endpoint oauth2.googleapis.com failed" in str(caught.value)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(caught.value)
     assert store.token_requests == 0
     assert store.calls == []

@@ -99,7 +99,7 @@ def test_the_default_path_logs_no_token_or_value_even_at_debug(
 
     assert voice.password is not None
     assert store.token_requests == 1
-    assert any(r.name.startswith("urllib3") for r in captured.records)
+    assert any(r.name == "google.auth.transport.requests" for r in captured.records)
     assert_clean(repr(resolver))
     assert_clean(repr(voice))
 

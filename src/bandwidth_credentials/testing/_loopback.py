@@ -12,6 +12,7 @@ import socket
 import socketserver
 import ssl
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -95,10 +96,13 @@ def serve(
 class Route:
     """Where :class:`ConnectProxy` sends one ``CONNECT`` target: ``backend`` (a loopback
     ``(host, port)``), and ``tls``, a server context to terminate TLS with in the proxy
-    (the backend then speaks plain HTTP or gRPC) or ``None`` to relay the raw bytes."""
+    (the backend then speaks plain HTTP or gRPC) or ``None`` to relay the raw bytes.
+    With ``interval`` (seconds), what the backend sends trickles to the client one byte
+    per ``interval``: a path that stalls whatever the protocol (TLS, HTTP/2, gRPC)."""
 
     backend: tuple[str, int]
     tls: ssl.SSLContext | None = None
+    interval: float | None = None
 
 
 class ConnectProxy(socketserver.ThreadingTCPServer):
@@ -183,11 +187,11 @@ class _Tunnel(socketserver.BaseRequestHandler):
         with upstream:
             if route.tls is None:
                 upstream.sendall(rest)  # bytes a client sent before the 200 (rarely any)
-                _relay(client, upstream)
+                _relay(client, upstream, route.interval)
                 return
             # wrap_socket detaches the plain socket, so the wrapped one is closed here.
             with route.tls.wrap_socket(client, server_side=True) as tls_client:
-                _relay(tls_client, upstream)
+                _relay(tls_client, upstream, route.interval)
 
 
 def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
@@ -202,8 +206,9 @@ def _read_head(sock: socket.socket) -> tuple[bytes, bytes]:
     return head, rest
 
 
-def _relay(client: socket.socket, upstream: socket.socket) -> None:
-    """Copy bytes both ways until either side closes or stays idle for too long."""
+def _relay(client: socket.socket, upstream: socket.socket, interval: float | None = None) -> None:
+    """Copy bytes both ways until either side closes or stays idle for too long; with
+    ``interval``, the upstream's bytes go to the client one per ``interval`` seconds."""
     peers = {client: upstream, upstream: client}
     while True:
         # Bytes already decrypted inside an SSL socket do not make it selectable.
@@ -220,7 +225,15 @@ def _relay(client: socket.socket, upstream: socket.socket) -> None:
                 with contextlib.suppress(OSError):
                     peers[sock].shutdown(socket.SHUT_WR)
                 return
-            peers[sock].sendall(data)
+            if interval is None or sock is client:
+                peers[sock].sendall(data)
+                continue
+            for index in range(len(data)):
+                try:
+                    client.sendall(data[index : index + 1])
+                except OSError:  # the client gave up
+                    return
+                time.sleep(interval)
 
 
 @contextlib.contextmanager

@@ -28,10 +28,12 @@ from bandwidth_credentials import (
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
+    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
 
+from ._transport import MAX_ANSWER
 from ._uri import SecretRef
 
 #: Error codes Key Vault documents; only these are ever shown in a message.
@@ -71,13 +73,42 @@ _CREDENTIALS_TRIED = (
 )
 
 
-class Failure(NamedTuple):
-    """What a failed request left behind, without the exception or any server text."""
+#: HTTP statuses retried within a fetch (as azure-core's own retry policy does), unless
+#: the answer asks for a wait with ``Retry-After``.
+RETRIED_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
-    kind: str  # "status", "no-credential", "credential", "timeout", "network", "challenge", "other"
+
+class Failure(NamedTuple):
+    """What a failed request left behind, without the exception or any server text.
+
+    ``kind``: ``status``, ``no-credential``, ``credential``, ``timeout``, ``network``,
+    ``challenge``, ``other``, or a bounded-transport kind (``transport``: see
+    ``transport_kind``). ``host`` and ``detail`` come from the bounded transport (the
+    host asked, its own sentence); ``token`` tells that the exchange was a token
+    request the credential made. ``retry_after``: seconds an answer's ``Retry-After``
+    (or ``retry-after-ms``, ``x-ms-retry-after-ms``) asked for.
+    """
+
+    kind: str
     status: int | None = None
     codes: tuple[str, ...] = ()
     type_name: str = ""
+    transport_kind: str = ""
+    host: str = ""
+    detail: str = ""
+    token: bool = False
+    retry_after: float | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether another attempt within the fetch may help: 408, 429, 5xx without a
+        ``Retry-After`` (a wait the vault asks for is the library's backoff to honour,
+        never slept inside a fetch), a refused connection or a broken answer."""
+        if self.retry_after:
+            return False
+        if self.kind == "status":
+            return self.status in RETRIED_STATUSES
+        return self.kind == "transport" and self.transport_kind in ("connect", "broken")
 
 
 def capture(exc: BaseException) -> Failure:
@@ -85,13 +116,25 @@ def capture(exc: BaseException) -> Failure:
     from azure.core import exceptions as core
     from azure.identity import CredentialUnavailableError
 
+    from ._transport import TransportFailure, current_failure
+
     name = type(exc).__name__
+    if isinstance(exc, TransportFailure):
+        return _transported(exc)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
-    if isinstance(exc, CredentialUnavailableError):
-        return Failure("no-credential", type_name=name)
     if isinstance(exc, core.HttpResponseError) and isinstance(status, int):
-        return Failure("status", status, _codes(response), name)
+        return Failure("status", status, _codes(response), name, retry_after=_wait(response))
+    if isinstance(exc, CredentialUnavailableError):
+        # Nothing usable was found (a managed-identity probe that met no endpoint is
+        # part of finding out, not the failure to report).
+        return Failure("no-credential", type_name=name)
+    if isinstance(exc, core.ClientAuthenticationError):
+        # The credential chain reports a failed token request in its own words; the
+        # bounded transport kept what happened.
+        last = current_failure()
+        if last is not None:
+            return _transported(last)
     if isinstance(exc, core.ClientAuthenticationError):
         return Failure("credential", type_name=name)
     if isinstance(exc, (core.ServiceRequestTimeoutError, core.ServiceResponseTimeoutError)):
@@ -101,6 +144,38 @@ def capture(exc: BaseException) -> Failure:
     if isinstance(exc, ValueError) and "challenge" in str(exc).lower():
         return Failure("challenge", type_name=name)
     return Failure("other", type_name=name)
+
+
+def _transported(exc: object) -> Failure:
+    return Failure(
+        "transport",
+        status=getattr(exc, "status", None),
+        type_name=type(exc).__name__,
+        transport_kind=str(getattr(exc, "kind", "")),
+        host=str(getattr(exc, "host", "")),
+        detail=str(getattr(exc, "detail", "")),
+        token=bool(getattr(exc, "token", False)),
+    )
+
+
+def _wait(response: object) -> float | None:
+    """Seconds an answer asks to wait: ``retry-after-ms``, ``x-ms-retry-after-ms``
+    (Azure's) or ``Retry-After`` (RFC 9110 §10.2.3); ``None`` when it does not ask."""
+    import time
+
+    from bandwidth_credentials import _http
+
+    headers = getattr(response, "headers", None)
+    get = getattr(headers, "get", None)
+    if not callable(get):
+        return None
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):
+        value = get(name)
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value.strip()) / 1000.0 or None
+    value = get("Retry-After")
+    wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
+    return wait if wait else None
 
 
 def _codes(response: object) -> tuple[str, ...]:
@@ -120,13 +195,24 @@ def _codes(response: object) -> tuple[str, ...]:
     return tuple(c for c in codes if isinstance(c, str) and c in KNOWN_CODES)
 
 
-def error(failure: Failure, uri: str, ref: SecretRef, timeout: float) -> CredentialsError:
+def error(
+    failure: Failure, uri: str, ref: SecretRef, timeout: float, attempts: int = 1
+) -> CredentialsError:
     """A fresh library error for ``failure``, naming the source, vault and secret."""
     label = ref.label()
     said = "/".join(failure.codes) if failure.codes else OMITTED
     status = failure.status
     if failure.kind == "status" and status is not None:
-        return _status_error(uri, label, status, failure.codes, said)
+        if failure.retry_after:
+            said += f"; it asked to wait {failure.retry_after:g} s"
+        if attempts > 1:
+            said += f"; {attempts} attempts"
+        made = _status_error(uri, label, status, failure.codes, said)
+        if isinstance(made, SourceError):
+            made.retry_after = failure.retry_after
+        return made
+    if failure.kind == "transport":
+        return _transport_error(failure, uri, label, timeout)
     if failure.kind in ("no-credential", "credential"):
         return SourceAuthenticationError(
             f"source {uri}: no Azure access token to read {label} ({failure.type_name}): "
@@ -142,7 +228,7 @@ def error(failure: Failure, uri: str, ref: SecretRef, timeout: float) -> Credent
         )
     if failure.kind == "timeout":
         return SourceUnavailableError(
-            f"source {uri}: reading {label} timed out (timeout {timeout:g} s per attempt)",
+            f"source {uri}: reading {label} timed out (timeout {timeout:g} s per request)",
             source=uri,
         )
     if failure.kind == "network":
@@ -152,6 +238,43 @@ def error(failure: Failure, uri: str, ref: SecretRef, timeout: float) -> Credent
         )
     return SourceUnavailableError(
         f"source {uri}: reading {label} failed ({failure.type_name})", source=uri
+    )
+
+
+def _transport_error(failure: Failure, uri: str, label: str, timeout: float) -> CredentialsError:
+    """The error for a failed exchange of the bounded transport, with the vault or the
+    token endpoint (``failure.token``)."""
+    peer = f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}"
+    what = f"the access token request for {label}" if failure.token else label
+    kind = failure.transport_kind
+    if kind == "too-large":
+        return SourceFormatError(
+            f"source {uri}: the answer from {peer} to {what} is larger than {MAX_ANSWER} "
+            "bytes; it was not read",
+            source=uri,
+        )
+    if kind == "redirect":
+        return SourceError(
+            f"source {uri}: {peer} answered {what} with {failure.detail}", source=uri
+        )
+    if kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: {what} timed out at {peer} ({failure.detail}; timeout "
+            f"{timeout:g} s per request)",
+            source=uri,
+        )
+    if kind == "tls":
+        return SourceUnavailableError(
+            f"source {uri}: TLS with {peer} failed for {what} ({failure.detail}); check "
+            "REQUESTS_CA_BUNDLE",
+            source=uri,
+        )
+    if kind in ("connect", "broken"):
+        return SourceUnavailableError(
+            f"source {uri}: could not reach {peer} for {what} ({failure.detail})", source=uri
+        )
+    return SourceError(
+        f"source {uri}: {what} was not sent to {peer} ({failure.detail})", source=uri
     )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 from bandwidth_credentials import SourceFormatError, StoreConflictError, StoreNotSupportedError
 
 from ._failures import Failure, capture, error
+from ._transport import fetch_deadline
 
 __all__ = ["store_problem", "store_secret"]
 
@@ -69,10 +70,12 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
         )
     client = provider.client()
     failure: Failure | None = None
-    try:
-        written = client.set_secret(provider.ref.name, text, content_type=content_type)
-    except Exception as exc:  # every SDK failure is translated below, outside this block
-        failure = capture(exc)
+    # One bounded request, never retried (a write), within one fetch's worst case.
+    with fetch_deadline(provider.worst_case):
+        try:
+            written = client.set_secret(provider.ref.name, text, content_type=content_type)
+        except Exception as exc:  # every SDK failure is translated below, outside this block
+            failure = capture(exc)
     if failure is not None:
         raise error(failure, uri, provider.ref, provider.timeout)
     return str(written.properties.version)

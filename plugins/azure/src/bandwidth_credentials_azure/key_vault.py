@@ -7,7 +7,9 @@ when this module is imported.
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,16 +22,19 @@ from bandwidth_credentials import (
 )
 
 from ._failures import Failure, capture, error
+from ._transport import azure_transport, fetch_deadline
 from ._uri import SecretRef, secret_ref
 
 __all__ = ["KeyVaultProvider"]
 
 DEFAULT_TIMEOUT = 10.0
-#: Requests per fetch in all, the first included; azure-core retries 408, 429, 500, 502-504 and
-#: connection failures, honouring ``Retry-After``.
+#: Attempts per fetch in all, the first included, for 408, 429, 500, 502-504 without
+#: ``Retry-After``, a refused connection or a broken answer (azure-core's own retries,
+#: which sleep whatever ``Retry-After`` says, are off).
 MAX_ATTEMPTS = 3
-RETRY_BACKOFF = 0.5
-RETRY_BACKOFF_MAX = 4.0
+BACKOFF = 0.25
+#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.375 + 0.75).
+MAX_BACKOFF_TOTAL = 2.0
 
 _EXPECTED = (
     'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
@@ -48,8 +53,8 @@ class KeyVaultProvider(Provider):
 
     - ``field``: the secret is one plain string, stored under this key; without it the
       secret's value must be a JSON object of fields.
-    - ``timeout``: seconds, the connection and the read timeout of each attempt, for the
-      vault and for the token endpoint (default 10).
+    - ``timeout``: seconds per request, connect to last byte, for the vault and for the
+      token endpoint (default 10).
 
     ``DefaultAzureCredential`` finds the identity (a service principal in ``AZURE_*``,
     workload identity, managed identity, ``az login``, ...). The client's challenge
@@ -58,6 +63,14 @@ class KeyVaultProvider(Provider):
     whose resource is not a parent domain of the vault's host, so a token is only
     ever sent to a Key Vault. ``HTTPS_PROXY``, ``NO_PROXY`` and ``REQUESTS_CA_BUNDLE``
     apply as for any ``requests`` user.
+
+    Bounded (see :mod:`._transport`): the client and the credential send through a
+    transport whose every request has one deadline, whose answers are capped at 1 MiB
+    and which follows no redirect (a :class:`~bandwidth_credentials.SourceError` naming
+    the host and the status). 408, 429 and 5xx are retried (3 attempts, short jittered
+    backoff) unless the answer has ``Retry-After``: then the error carries the wait
+    (``retry_after``) for the resolver's backoff, never slept here. A fetch's HTTP ends
+    within :attr:`worst_case` seconds, ``3 * timeout + 2``.
 
     ``Fetched.version`` is the secret's version id. Errors (see :mod:`._failures`):
     :class:`~bandwidth_credentials.SourceNotFoundError` (404, disabled),
@@ -83,6 +96,8 @@ class KeyVaultProvider(Provider):
                 f"source {source.uri}: option 'timeout' must be greater than 0", source=source.uri
             )
         self.timeout: float = timeout
+        #: Seconds one fetch's HTTP may take in all: attempts, token requests, backoffs.
+        self.worst_case = MAX_ATTEMPTS * timeout + MAX_BACKOFF_TOTAL
         self._lock = threading.Lock()
         self._client: Any = None
         self._credential: Any = None
@@ -124,27 +139,39 @@ class KeyVaultProvider(Provider):
         from azure.identity import DefaultAzureCredential
         from azure.keyvault.secrets import SecretClient
 
-        timeouts = {"connection_timeout": self.timeout, "read_timeout": self.timeout}
-        self._credential = DefaultAzureCredential(**timeouts)
+        # No SDK retries (they sleep Retry-After, however long); each pipeline its own
+        # bounded transport; the developer-login CLIs (az, azd, pwsh) get `timeout` each.
+        self._credential = DefaultAzureCredential(
+            transport=azure_transport(self.timeout, token=True),
+            retry_total=0,
+            process_timeout=self.timeout,
+        )
         return SecretClient(
             self.ref.vault_url,
             self._credential,
-            retry_total=MAX_ATTEMPTS - 1,
-            retry_backoff_factor=RETRY_BACKOFF,
-            retry_backoff_max=RETRY_BACKOFF_MAX,
-            **timeouts,
+            transport=azure_transport(self.timeout),
+            retry_total=0,
         )
 
     def fetch(self) -> Fetched:
         """Read the secret now and return its fields and version id."""
         client = self.client()
         failure: Failure | None = None
-        try:
-            secret = client.get_secret(self.ref.name, self.ref.version)
-        except Exception as exc:  # every SDK failure is translated below, outside this block
-            failure = capture(exc)
+        with fetch_deadline(self.worst_case) as deadline:
+            for attempt in range(1, MAX_ATTEMPTS + 1):
+                failure = None
+                try:
+                    secret = client.get_secret(self.ref.name, self.ref.version)
+                except Exception as exc:  # every SDK failure is translated below, outside
+                    failure = capture(exc)
+                if failure is None:
+                    break
+                pause = BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+                if not failure.retried or attempt == MAX_ATTEMPTS or pause >= deadline.left():
+                    break
+                time.sleep(pause)
         if failure is not None:
-            raise error(failure, self.source.uri, self.ref, self.timeout)
+            raise error(failure, self.source.uri, self.ref, self.timeout, attempt)
         version = secret.properties.version
         values = self._values(secret.value)
         return Fetched(values=values, version=str(version) if version else None)

@@ -56,17 +56,26 @@ _STATE = re.compile(r"\b(DISABLED|DESTROYED)\b")
 _MAX_ERROR_BODY = 64 * 1024
 # grpc reports a failing call-credentials plugin (the token fetch) as UNAVAILABLE.
 _PLUGIN_FAILED = "Getting metadata from plugin failed"
+# How grpc reports an answer over its ``grpc.max_receive_message_length``.
+_TOO_LARGE = "Received message larger than max"
 
 
 class Failure(NamedTuple):
     """What went wrong, in words that are safe to show.
 
-    ``kind`` is one of ``status`` (a canonical code is in ``status``),
+    ``kind`` is one of ``status`` (a canonical code is in ``status``), ``unsupported``
+    (the installed client cannot take the bounded transport: ``detail`` says why),
     ``no-credentials``, ``token`` (the token endpoint refused, or over gRPC any token
     failure: gRPC reports them all alike), ``token-unreachable``, ``timeout``,
     ``connect`` or ``other``. ``http`` is the HTTP status on the REST transport.
     ``state`` is ``DISABLED`` or ``DESTROYED`` when the server named one.
-    ``type_name`` is the foreign exception's class name.
+    ``type_name`` is the foreign exception's class name. The bounded transport's
+    failures (:class:`~._transport.TransportFailure`) keep their own kind (``timeout``,
+    ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``, ``request``) with
+    ``host`` (the host asked), ``detail`` (the transport's sentence, no server text) and
+    ``token`` (the exchange was an access-token request).
+    ``retry_after`` is the seconds the store asked to wait: a REST answer's
+    ``Retry-After``, or a ``google.rpc.RetryInfo`` error detail (REST or gRPC).
     """
 
     kind: str
@@ -74,6 +83,22 @@ class Failure(NamedTuple):
     http: int | None = None
     state: str | None = None
     type_name: str = ""
+    host: str = ""
+    detail: str = ""
+    token: bool = False
+    retry_after: float | None = None
+
+    @property
+    def retried(self) -> bool:
+        """Whether another attempt within the fetch may help: UNAVAILABLE or
+        RESOURCE_EXHAUSTED without a ``Retry-After`` (a wait the store asks for is the
+        library's backoff to honour, never slept inside a fetch), a refused connection,
+        a broken answer."""
+        if self.retry_after:
+            return False
+        if self.kind == "status":
+            return self.status in ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+        return self.kind in ("connect", "broken")
 
 
 def classify(exc: BaseException) -> Failure:
@@ -81,7 +106,25 @@ def classify(exc: BaseException) -> Failure:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
+    from bandwidth_credentials import _http
+
+    from ._transport import TransportFailure, UnsupportedClient
+
     type_name = type(exc).__name__
+    if isinstance(exc, _http.DeadlineExceeded):  # the fetch's deadline, before a call
+        return Failure("timeout", "DEADLINE_EXCEEDED", type_name=type_name, detail=str(exc))
+    if isinstance(exc, UnsupportedClient):
+        return Failure("unsupported", type_name=type_name, detail=str(exc))
+    if isinstance(exc, TransportFailure):
+        return Failure(
+            exc.kind,
+            status="DEADLINE_EXCEEDED" if exc.kind == "timeout" else None,
+            http=exc.status,
+            type_name=type_name,
+            host=exc.host,
+            detail=exc.detail,
+            token=exc.token,
+        )
     if isinstance(exc, auth.DefaultCredentialsError):
         return Failure("no-credentials", type_name=type_name)
     if isinstance(exc, auth.RefreshError):
@@ -96,16 +139,23 @@ def classify(exc: BaseException) -> Failure:
 def _api_failure(exc: BaseException, type_name: str) -> Failure:
     response = getattr(exc, "response", None)
     http = getattr(response, "status_code", None)
+    retry_after = None
     if isinstance(http, int):
         status, text = _rest_status(response)
         status = status or _BY_HTTP_STATUS.get(http)
+        retry_after = _retry_after(getattr(response, "headers", None)) or _retry_info(exc)
     else:
         http = None
         code = getattr(exc, "grpc_status_code", None)
         status = getattr(code, "name", None)
         text = str(getattr(exc, "message", "") or "")
+        retry_after = _retry_info(exc)
         if status == "UNAVAILABLE" and text.startswith(_PLUGIN_FAILED):
             return Failure("token", status=status, type_name=type_name)
+        if status == "RESOURCE_EXHAUSTED" and _TOO_LARGE in text:  # "CLIENT: Received ..."
+            return Failure(
+                "too-large", status=status, type_name=type_name, detail=_TOO_LARGE.lower()
+            )
     if status not in CANONICAL:
         status = None
     found = _STATE.search(text) if status == "FAILED_PRECONDITION" else None
@@ -115,7 +165,44 @@ def _api_failure(exc: BaseException, type_name: str) -> Failure:
         http=http,
         state=found.group(1) if found else None,
         type_name=type_name,
+        retry_after=retry_after,
     )
+
+
+def _retry_after(headers: object) -> float | None:
+    """Seconds an answer's ``Retry-After`` asks for, if it asks (RFC 9110 §10.2.3)."""
+    import time
+
+    from bandwidth_credentials import _http
+
+    get = getattr(headers, "get", None)
+    value = get("Retry-After") if callable(get) else None
+    wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
+    return wait if wait else None
+
+
+_RETRY_INFO = "type.googleapis.com/google.rpc.RetryInfo"
+
+
+def _retry_info(exc: BaseException) -> float | None:
+    """Seconds a ``google.rpc.RetryInfo`` error detail asks to wait: Google's structured
+    ``Retry-After`` (https://cloud.google.com/apis/design/errors#retryinfo), a protobuf
+    over gRPC, ``{"@type": ..., "retryDelay": "30s"}`` in a REST error body."""
+    details = getattr(exc, "details", None)
+    for detail in details if isinstance(details, list | tuple) else ():
+        seconds: float | None = None
+        if isinstance(detail, dict) and detail.get("@type") == _RETRY_INFO:
+            text = str(detail.get("retryDelay", ""))
+            try:
+                seconds = float(text[:-1]) if text.endswith("s") else None
+            except ValueError:
+                seconds = None
+        elif type(detail).__name__ == "RetryInfo":
+            delay = getattr(detail, "retry_delay", None)
+            seconds = getattr(delay, "seconds", 0) + getattr(delay, "nanos", 0) / 1e9
+        if seconds is not None and 0 < seconds < float("inf"):
+            return seconds
+    return None
 
 
 def _rest_status(response: object) -> tuple[str | None, str]:

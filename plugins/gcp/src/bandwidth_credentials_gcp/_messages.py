@@ -14,12 +14,14 @@ from bandwidth_credentials import (
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
+    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
 
 from ._errors import Failure
 from ._resource import LATEST, SecretName
+from ._transport import MAX_ANSWER
 
 ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"
 #: Codes retried before a :class:`SourceUnavailableError`, as the client's own default
@@ -58,6 +60,8 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
     said = code or (
         f"HTTP {failure.http}, server text omitted" if failure.http else "server text omitted"
     )
+    if failure.kind == "unsupported":
+        return ConfigurationError(f"source {uri}: {failure.detail}", source=uri)
     if failure.kind == "no-credentials":
         return SourceAuthenticationError(
             f"source {uri}: no Application Default Credentials for {label}; set "
@@ -76,9 +80,12 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
             f"for {label} ({failure.type_name})",
             source=uri,
         )
+    transported = _transport_error(failure, where, label)
+    if transported is not None:
+        return transported
     if failure.kind == "timeout" or code == "DEADLINE_EXCEEDED":
         return SourceUnavailableError(
-            f"source {uri}: {label} timed out at {_host(where)} (DEADLINE_EXCEEDED, "
+            f"source {uri}: {label} timed out at Secret Manager {_host(where)} (DEADLINE_EXCEEDED, "
             f"timeout {where.timeout:g} s)",
             source=uri,
         )
@@ -107,8 +114,10 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
     if code in RETRIED or code == "INTERNAL" or (failure.http or 0) >= 500:
         return SourceUnavailableError(
             f"source {uri}: Secret Manager at {_host(where)} did not serve {label} "
-            f"({said}) after {attempts} attempt(s)",
+            f"({said}) after {attempts} attempt(s)"
+            + (f"; it asked to wait {failure.retry_after:g} s" if failure.retry_after else ""),
             source=uri,
+            retry_after=failure.retry_after,
         )
     if code == "INVALID_ARGUMENT":
         return ConfigurationError(
@@ -117,6 +126,50 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
             source=uri,
         )
     return SourceError(f"source {uri}: Secret Manager refused {label} ({said})", source=uri)
+
+
+def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsError | None:
+    """The error for a failure of the bounded transport (at Secret Manager or at the
+    token endpoint), or ``None`` for any other failure."""
+    uri = where.uri
+    peer = f"{_peer(failure)} {failure.host or _host(where)}"
+    subject = f"the access token request for {label}" if failure.token else label
+    if failure.kind == "too-large":
+        return SourceFormatError(
+            f"source {uri}: the answer from {peer} to {subject} is larger than "
+            f"{MAX_ANSWER} bytes; it was not read",
+            source=uri,
+        )
+    if not failure.detail:
+        return None
+    if failure.kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: {subject} timed out at {peer} (DEADLINE_EXCEEDED: "
+            f"{failure.detail}; timeout {where.timeout:g} s per request)",
+            source=uri,
+        )
+    if failure.kind == "redirect":
+        return SourceError(
+            f"source {uri}: {peer} answered {subject} with {failure.detail}", source=uri
+        )
+    if failure.kind == "tls":
+        return SourceUnavailableError(
+            f"source {uri}: TLS with {peer} failed for {subject} ({failure.detail}); check "
+            "REQUESTS_CA_BUNDLE",
+            source=uri,
+        )
+    if failure.kind in ("connect", "broken"):
+        return SourceUnavailableError(
+            f"source {uri}: could not reach {peer} for {subject} ({failure.detail})",
+            source=uri,
+        )
+    return SourceError(
+        f"source {uri}: {subject} was not sent to {peer} ({failure.detail})", source=uri
+    )
+
+
+def _peer(failure: Failure) -> str:
+    return "Google's token endpoint" if failure.token else "Secret Manager"
 
 
 def _not_enabled_error(failure: Failure, where: Where) -> SourceNotFoundError:

@@ -42,13 +42,18 @@ class PayloadFilter(logging.Filter):
 
 
 class ExceptionFilter(logging.Filter):
-    """Drops the exception (and its text) from a record; the message line stays."""
+    """Drops the exception (and its text) from a record, and its arguments (the failing
+    plugin object, which holds the credentials, refresh token included: an error
+    tracker walks them); the message line stays, formatted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info or record.exc_text:
+            record.msg = (
+                f"{record.getMessage()} (exception details omitted: they may quote a credential)"
+            )
+            record.args = None
             record.exc_info = None
             record.exc_text = None
-            record.msg = f"{record.msg} (exception details omitted: they may quote a credential)"
         return True
 
 

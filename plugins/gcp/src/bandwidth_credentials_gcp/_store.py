@@ -34,6 +34,7 @@ from bandwidth_credentials import (
 from ._errors import Failure, classify
 from ._messages import library_error
 from ._resource import LATEST
+from ._transport import fetch_deadline, time_for
 
 __all__ = ["store_problem", "store_secret"]
 
@@ -78,19 +79,24 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
         raise StoreNotSupportedError(f"source {uri}: {problem}", source=uri)
     data = _payload(provider, values)
     client = provider.client()
-    current = str(provider._access(client).name)
-    if expected is not None and current != expected:
-        raise _conflict(uri, expected, current)
     parent = provider.secret.name.rsplit("/versions/", 1)[0]
     request = {
         "parent": parent,
         "payload": {"data": data, "data_crc32c": google_crc32c.value(data)},
     }
     failure: Failure | None = None
-    try:
-        added = client.add_secret_version(request=request, retry=None, timeout=provider.timeout)
-    except Exception as exc:  # translated below, outside this block
-        failure = classify(exc)
+    # The read and the write each within the bounded transport's deadlines, and both
+    # within one fetch's worst case.
+    with fetch_deadline(provider.worst_case) as deadline:
+        current = str(provider._access(client, deadline.left).name)
+        if expected is not None and current != expected:
+            raise _conflict(uri, expected, current)
+        try:
+            added = client.add_secret_version(
+                request=request, retry=None, timeout=time_for(provider.timeout)
+            )
+        except Exception as exc:  # translated below, outside this block
+            failure = classify(exc)
     if failure is not None:
         raise library_error(failure, provider._where(), attempts=1)
     name = str(added.name)

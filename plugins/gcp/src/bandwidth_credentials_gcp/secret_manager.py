@@ -11,7 +11,7 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bandwidth_credentials import (
@@ -21,8 +21,8 @@ from bandwidth_credentials import (
     SourceFormatError,
 )
 
-from ._errors import classify
-from ._messages import RETRIED, Where, library_error
+from ._errors import Failure, classify
+from ._messages import Where, library_error
 from ._resource import (
     endpoint_option,
     parse_name,
@@ -31,13 +31,17 @@ from ._resource import (
     text_option,
     transport_option,
 )
+from ._transport import Recorder, fetch_deadline, grpc_transport, rest_transport, time_for
 
 __all__ = ["SecretManagerProvider"]
 
 DEFAULT_TIMEOUT = 10.0
-#: Attempts in all for the codes in ``RETRIED``.
+#: Attempts in all for UNAVAILABLE, RESOURCE_EXHAUSTED (without ``Retry-After``), a
+#: refused connection or a broken answer.
 MAX_ATTEMPTS = 3
 BACKOFF = 0.25
+#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.375 + 0.75).
+MAX_BACKOFF_TOTAL = 2.0
 _providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
 
 
@@ -66,8 +70,8 @@ class SecretManagerProvider(Provider):
 
     - ``field``: the payload is one plain value stored under this key; without it the
       payload must be a JSON object of fields.
-    - ``timeout``: seconds per attempt (default 10). Over gRPC it is the call's deadline;
-      over REST it bounds the connect and each read (requests' semantics).
+    - ``timeout``: seconds per request, connect to last byte (default 10): the call's
+      deadline over gRPC, each exchange's (the API call, a token refresh) over REST.
     - ``transport``: ``grpc`` or ``rest``; default: the client's default (gRPC).
     - ``endpoint``: ``HOST[:PORT]`` (or ``https://HOST[:PORT]`` with ``transport=rest``;
       ``http`` only for loopback addresses), for a Private Service Connect endpoint;
@@ -77,7 +81,13 @@ class SecretManagerProvider(Provider):
     the gcloud login, the metadata server on Cloud Run, GKE and GCE). ``HTTPS_PROXY``,
     ``NO_PROXY``, ``REQUESTS_CA_BUNDLE`` (REST) and ``GRPC_DEFAULT_SSL_ROOTS_FILE_PATH``
     (gRPC) work as they do for the client itself. UNAVAILABLE and RESOURCE_EXHAUSTED are
-    retried (3 attempts with jittered backoff) before :class:`SourceUnavailableError`.
+    retried (3 attempts with jittered backoff) before :class:`SourceUnavailableError`;
+    an answer asking for a wait (``Retry-After``, a ``google.rpc.RetryInfo`` detail) is
+    not retried: the error carries the wait (``retry_after``) for the resolver's backoff.
+
+    Bounded (see :mod:`._transport`): answers are capped at 1 MiB, a redirect is never
+    followed (a :class:`SourceError` naming the host and the status), and a fetch ends
+    within :attr:`worst_case` seconds, ``3 * timeout + 2``, whatever the server does.
 
     The payload's CRC32C (``dataCrc32c``, which the service stores for every version) is
     checked; a mismatch is :class:`SourceFormatError`. ``Fetched.version`` is the resolved
@@ -109,8 +119,11 @@ class SecretManagerProvider(Provider):
         self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
         self.transport = transport_option(source)
         self.endpoint = endpoint_option(source, self.transport) or self.secret.endpoint
+        #: Seconds one fetch may take in all: every attempt, token refresh and backoff.
+        self.worst_case = MAX_ATTEMPTS * self.timeout + MAX_BACKOFF_TOTAL
         self._lock = threading.Lock()
         self._client: Any = None
+        self._token_failures = Recorder()
         _providers.add(self)
 
     # -- the client -------------------------------------------------------------------
@@ -132,10 +145,11 @@ class SecretManagerProvider(Provider):
 
         _redact.install()
         options = ClientOptions(api_endpoint=self.endpoint) if self.endpoint else None
+        build = rest_transport if self.transport == "rest" else grpc_transport
         try:
             # ADC is looked up here, so a missing credential surfaces now.
             client = secretmanager_v1.SecretManagerServiceClient(
-                transport=self.transport, client_options=options
+                transport=build(self.timeout, self._token_failures), client_options=options
             )
         except Exception as exc:  # translated below, outside this block
             failure = classify(exc)
@@ -148,7 +162,9 @@ class SecretManagerProvider(Provider):
     def fetch(self) -> Fetched:
         """Call ``AccessSecretVersion`` now; return the payload's keys and the version name."""
         client = self.client()
-        response = self._access(client)
+        self._token_failures.take()  # what an earlier fetch left
+        with fetch_deadline(self.worst_case) as deadline:
+            response = self._access(client, deadline.left)
         name = str(response.name or self.secret.name)
         payload = response.payload
         data = bytes(payload.data)
@@ -156,21 +172,36 @@ class SecretManagerProvider(Provider):
         values = payload_values(self.source.uri, f"secret version {name}", data, self.field)
         return Fetched(values=values, version=name)
 
-    def _access(self, client: Any) -> Any:
+    def _access(self, client: Any, left: Callable[[], float]) -> Any:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 response = client.access_secret_version(
-                    name=self.secret.name, retry=None, timeout=self.timeout
+                    name=self.secret.name, retry=None, timeout=time_for(self.timeout)
                 )
             except Exception as exc:  # translated below, outside this block
                 failure = classify(exc)
             else:
                 return response
-            retried = failure.kind == "status" and failure.status in RETRIED
-            if not retried or attempt == MAX_ATTEMPTS:
+            failure = self._token_failure(failure)
+            pause = BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+            if not failure.retried or attempt == MAX_ATTEMPTS or pause >= left():
                 break
-            time.sleep(BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random()))  # noqa: S311
+            time.sleep(pause)
         raise library_error(failure, self._where(), attempts=attempt)
+
+    def _token_failure(self, failure: Failure) -> Failure:
+        """gRPC reports a failed token refresh only as "Getting metadata from plugin
+        failed" (UNAVAILABLE), and one still running when the call's deadline passed as
+        the call's DEADLINE_EXCEEDED; the bounded transport kept what happened."""
+        waiting = self._token_failures.in_flight
+        last = self._token_failures.take()
+        token_failed = failure.kind == "token" or failure.status == "DEADLINE_EXCEEDED"
+        if token_failed and last is not None:
+            return classify(last)
+        if failure.status == "DEADLINE_EXCEEDED" and waiting:
+            detail = "no access token within the call's deadline"
+            return failure._replace(kind="timeout", host=waiting, token=True, detail=detail)
+        return failure
 
     # -- writing (bwcreds rotate; see ._store) ---------------------------------------
 
