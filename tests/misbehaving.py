@@ -40,6 +40,7 @@ __all__ = [
     "redirect",
     "reset_mid_body",
     "retry_after",
+    "slow",
     "trickle",
 ]
 
@@ -96,6 +97,17 @@ def hang() -> Behaviour:
 
     def act(conn: socket.socket, request: Received, server: Server) -> None:
         server.stop.wait()
+
+    return act
+
+
+def slow(body: bytes, delay: float, headers: Mapping[str, str] | None = None) -> Behaviour:
+    """A well-formed 200 answer, sent whole after ``delay`` seconds (a slow page)."""
+    fields = {"Content-Type": "application/json", **(headers or {})}
+
+    def act(conn: socket.socket, request: Received, server: Server) -> None:
+        if not server.stop.wait(delay):
+            conn.sendall(_head(200, fields, len(body)) + body)
 
     return act
 

@@ -39,6 +39,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield home
 
 
+@pytest.fixture(autouse=True)
+def _no_reader_left() -> Iterator[None]:
+    """Each test ends with its keychain reader finished: a read still in flight would be
+    shared with the next test's fetch of the same entry (one reader at a time)."""
+    yield
+    for thread in threading.enumerate():
+        if thread.name == "bwcreds-keychain":
+            thread.join(10)
+
+
 class MisbehavingKeychain(KeyringBackend):
     """A keyring backend whose every read does ``behave()``; never picked by detection."""
 
@@ -46,11 +56,13 @@ class MisbehavingKeychain(KeyringBackend):
     def priority(cls) -> float:
         raise RuntimeError("only installed explicitly by these tests")
 
-    def __init__(self, behave: Exception | threading.Event) -> None:
+    def __init__(self, behave: BaseException | threading.Event) -> None:
         super().__init__()
         self.behave = behave
+        self.calls = 0
 
     def get_password(self, service: str, username: str) -> str | None:
+        self.calls += 1
         if isinstance(self.behave, threading.Event):
             self.behave.wait(30)  # as a keychain waiting at an unlock prompt
             return CANARY
@@ -105,6 +117,63 @@ def test_a_keychain_that_does_not_answer_is_unavailable_after_the_timeout(home: 
 
     assert isinstance(error, SourceUnavailableError)
     assert "did not answer within 0.2 s" in str(error)
+
+
+def test_a_hanging_keychain_has_one_reader_however_often_it_is_asked(home: Path) -> None:
+    login(home, client_id="cli-a", secret="s")
+    prompt = threading.Event()
+    backend = MisbehavingKeychain(prompt)
+    use_backend(backend)
+    provider = BandProvider(parse_source("band:?timeout=0.05"))
+
+    try:
+        errors = []
+        for _ in range(20):  # 20 reloads while the unlock prompt waits
+            with pytest.raises(SourceUnavailableError) as caught:
+                provider.fetch()
+            errors.append(caught.value)
+        readers = [t for t in threading.enumerate() if t.name == "bwcreds-keychain"]
+    finally:
+        prompt.set()
+
+    assert backend.calls == 1
+    assert len(readers) == 1
+    assert all("did not answer within 0.05 s" in str(error) for error in errors)
+
+
+def test_once_the_prompt_is_answered_the_next_fetch_reads_the_secret(home: Path) -> None:
+    login(home, client_id="cli-a", secret="s")
+    prompt = threading.Event()
+    backend = MisbehavingKeychain(prompt)
+    use_backend(backend)
+    provider = BandProvider(parse_source("band:?timeout=0.05"))
+    with pytest.raises(SourceUnavailableError):
+        provider.fetch()  # the read is still waiting at the prompt
+
+    prompt.set()  # the human unlocks; the next fetch takes that read's answer
+    fetched = BandProvider(parse_source("band:?timeout=10")).fetch()
+
+    assert fetched.values["client_secret"] == CANARY
+
+
+class KeychainPanic(BaseException):
+    """Not an Exception: what a backend's native binding may raise."""
+
+
+def test_a_base_exception_from_the_backend_reaches_neither_stderr_nor_the_caller(
+    home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    login(home, client_id="cli-a", secret="s")
+    use_backend(MisbehavingKeychain(KeychainPanic(f"decrypted {CANARY}")))
+
+    error = fetch_error("band:?timeout=5")
+    out, err = capfd.readouterr()
+
+    assert isinstance(error, SourceUnavailableError)
+    assert "failed (KeychainPanic)" in str(error)
+    assert "did not answer" not in str(error)
+    assert CANARY not in out + err
+    assert CANARY not in str(error)
 
 
 def test_without_the_keyring_package_the_extra_is_named(

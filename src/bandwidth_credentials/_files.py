@@ -26,7 +26,6 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from typing import NamedTuple
 
 from ._errors import (
     SourceAccessDeniedError,
@@ -36,6 +35,7 @@ from ._errors import (
     SourceUnavailableError,
 )
 from ._provider import DEFAULT_MAX_SIZE, MAX_SIZE_LIMIT, max_size_option
+from ._typing import NamedTuple
 
 __all__ = [
     "CHUNK_SIZE",

@@ -262,7 +262,7 @@ def test_no_aws_credentials_is_an_authentication_error_before_any_login(
         ("vault:secret/bw?auth=aws&region=sts.evil.example", "must be an AWS region name"),
         ("vault:secret/bw?auth=jwt&header_value=x", "'header_value' does not apply to auth=jwt"),
         ("vault:secret/bw?region=eu-west-1", "option 'region' does not apply to auth=token"),
-        ("vault:secret/bw?auth=aws&header_value=a%0Ab", "'header_value' must be printable"),
+        ("vault:secret/bw?auth=aws&header_value=a%0Ab", "'header_value' holds a control"),
     ],
 )
 def test_bad_aws_options_are_configuration_errors(uri: str, expected: str) -> None:

@@ -179,7 +179,7 @@ def test_skip_verify_is_honoured_with_a_warning(
         fetched = source.fetch()
 
     assert dict(fetched.values) == CREDS
-    assert source._client.adapter._kwargs["verify"] is False
+    assert source._sessions.get().client.adapter._kwargs["verify"] is False
 
 
 def test_tls_is_verified_by_default(stored: FakeVault) -> None:
@@ -189,7 +189,7 @@ def test_tls_is_verified_by_default(stored: FakeVault) -> None:
         warnings.simplefilter("error")
         source.fetch()
 
-    assert source._client.adapter._kwargs["verify"] is True
+    assert source._sessions.get().client.adapter._kwargs["verify"] is True
 
 
 def test_ca_and_client_certificate_files_are_passed_to_the_http_client(
@@ -204,7 +204,7 @@ def test_ca_and_client_certificate_files_are_passed_to_the_http_client(
 
     source.fetch()
 
-    kwargs = source._client.adapter._kwargs
+    kwargs = source._sessions.get().client.adapter._kwargs
     assert kwargs["verify"] == str(tmp_path / "ca.pem")
     assert kwargs["cert"] == (str(tmp_path / "client.pem"), str(tmp_path / "client.key"))
     assert kwargs["timeout"] == 10.0
@@ -218,7 +218,7 @@ def test_ca_directory_is_passed_to_the_http_client(
 
     source.fetch()
 
-    assert source._client.adapter._kwargs["verify"] == str(tmp_path)
+    assert source._sessions.get().client.adapter._kwargs["verify"] == str(tmp_path)
 
 
 @pytest.mark.parametrize(

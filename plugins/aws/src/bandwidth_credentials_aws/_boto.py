@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +16,13 @@ from urllib.parse import urlsplit
 from bandwidth_credentials import (
     ConfigurationError,
     CredentialsError,
+    Fetched,
     Source,
     SourceAuthenticationError,
     SourceFormatError,
     SourceUnavailableError,
 )
-
-from ._secret import positive_number
+from bandwidth_credentials.plugin import ClientHolder, Deadline, positive_number
 
 #: botocore's standard retry mode: attempts in all, the first included.
 MAX_ATTEMPTS = 3
@@ -76,26 +75,80 @@ def region_of(option: str | None, arn_region: str | None) -> str | None:
     return (option or "").strip() or arn_region or os.environ.get("AWS_REGION", "").strip() or None
 
 
-class ClientHolder:
-    """The lock and the lazily made boto3 client a provider keeps between fetches, and
-    what happens to them on ``close()`` and in a forked child."""
+class BotoClient:
+    """What ``aws-sm`` and ``aws-ssm`` share around their boto3 client: the kit's
+    :class:`~bandwidth_credentials.plugin.ClientHolder` (lock, lazy build, close, after
+    fork) and the total deadline of one fetch, which the bounded transport reads."""
 
-    _lock: threading.Lock
-    _client: Any
+    _clients: ClientHolder[Any]
+    _budget: Budget
+    settings: ClientSettings
+
+    def fetch(self) -> Fetched:
+        """Read the store now: every call, page, attempt and backoff of this fetch ends
+        within one total deadline, :attr:`ClientSettings.worst_case` seconds."""
+        self._budget.deadline = Deadline(self.settings.worst_case)
+        try:
+            return self._read(self.client())
+        finally:
+            self._budget.deadline = None
+
+    def _read(self, client: Any) -> Fetched:
+        raise NotImplementedError
+
+    def client(self) -> Any:
+        """The boto3 client, created (and boto3 imported) on first use."""
+        return self._clients.get()
+
+    def close(self) -> None:
+        """Close the boto3 client's connection pool, if one was created."""
+        self._clients.close()
 
     def after_fork(self) -> None:
         """In a forked child: a new lock and no client (the parent's lock may be held by
         a call in flight). The parent's client is left open for the parent; the child
         builds its own on its next fetch."""
-        self._lock = threading.Lock()
-        self._client = None
+        self._clients.after_fork()
+        self._budget.deadline = None
 
-    def close(self) -> None:
-        """Close the boto3 client's connection pool, if one was created."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.close()
+
+class Budget:
+    """The deadline of the fetch in progress, read by the transport before each attempt."""
+
+    __slots__ = ("deadline",)
+
+    def __init__(self) -> None:
+        self.deadline: Deadline | None = None
+
+
+def check_endpoints(uri: str) -> None:
+    """Refuse an endpoint URL carrying user info (``http://user:PASSWORD@host``) before any
+    client is built: botocore would write it into its DEBUG records (the endpoint provider
+    and the request URL). Looks at ``AWS_ENDPOINT_URL`` and every
+    ``AWS_ENDPOINT_URL_<SERVICE>`` variable (the sources take no endpoint option).
+    Raises :class:`ConfigurationError` naming the variable, never its value.
+    """
+    named = [(name, value) for name, value in os.environ.items() if _is_endpoint_name(name)]
+    for name, value in sorted(named):
+        if _has_user_info(value):
+            raise ConfigurationError(
+                f"source {uri}: {name} carries user info (user:password@ before the host); "
+                "AWS endpoints take no credentials in the URL: remove it",
+                source=uri,
+            )
+
+
+def _is_endpoint_name(name: str) -> bool:
+    upper = name.upper()
+    return upper == "AWS_ENDPOINT_URL" or upper.startswith("AWS_ENDPOINT_URL_")
+
+
+def _has_user_info(url: str) -> bool:
+    authority = url.strip()
+    if "://" in authority:
+        authority = authority.split("://", 1)[1]
+    authority = authority.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return "@" in authority
 
 
 @dataclass(frozen=True)
@@ -120,6 +173,8 @@ class ClientSettings:
 
     @classmethod
     def of(cls, source: Source, service: str, arn_region: str | None) -> ClientSettings:
+        """The settings of ``source``; an endpoint URL with user info is refused here."""
+        check_endpoints(source.uri)
         return cls(
             service=service,
             region=region_of(source.options.get("region"), arn_region),
@@ -129,11 +184,15 @@ class ClientSettings:
         )
 
 
-def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
+def new_client(settings: ClientSettings, uri: str, what: str, budget: Budget | None = None) -> Any:
     """A boto3 client with bounded timeouts and standard retries; ``what`` names the target.
+    ``budget`` holds the deadline of the fetch in progress (every attempt ends by it).
 
-    Raises :class:`ConfigurationError` for an unknown profile or when no region is known.
+    Raises :class:`ConfigurationError` for an unknown profile, when no region is known,
+    or for an endpoint URL with user info (checked again: the environment may have
+    changed since the source was parsed).
     """
+    check_endpoints(uri)
     # Imported here: `import bandwidth_credentials_aws` and building a resolver must not
     # pay for boto3.
     import boto3
@@ -157,7 +216,7 @@ def new_client(settings: ClientSettings, uri: str, what: str) -> Any:
         cafile = _transport.default_ca_bundle(core.get_config_variable("ca_bundle"))
         # Every attempt goes through the bounded client (one deadline, a capped answer).
         client.meta.events.register(
-            "before-send", _transport.handler(settings.attempt_timeout, cafile)
+            "before-send", _transport.handler(settings.attempt_timeout, cafile, budget)
         )
         return client
     except botocore.exceptions.ProfileNotFound:
@@ -227,14 +286,14 @@ def _client_failure(response: Mapping[str, Any]) -> Failure:
 
     import botocore.exceptions
 
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as kit
 
     error = response.get("Error") or {}
     metadata = response.get("ResponseMetadata") or {}
     message = str(error.get("Message") or "")
     headers = metadata.get("HTTPHeaders") or {}
     return Failure(
-        retry_after=_http.parse_retry_after(headers.get("retry-after"), time.time()),
+        retry_after=kit.parse_retry_after(headers.get("retry-after"), time.time()),
         error=botocore.exceptions.ClientError,
         code=error_code(error),
         status=metadata.get("HTTPStatusCode"),
@@ -289,6 +348,8 @@ def common_error(
                 retry_after=failure.retry_after,
             )
         return None
+    # From here on the service is not in the message yet: name it with the target.
+    label = f"{service_title} {label}"
     if issubclass(error, (bce.NoCredentialsError, bce.PartialCredentialsError)):
         return SourceAuthenticationError(
             f"source {uri}: no AWS credentials found for {label}; the standard chain "
@@ -316,8 +377,14 @@ def common_error(
             f"{settings.read_timeout:g} s)",
             source=uri,
         )
-    from ._transport import MAX_ANSWER, answer_too_large_error
+    from ._transport import MAX_ANSWER, answer_too_large_error, fetch_deadline_error
 
+    if issubclass(error, fetch_deadline_error()):
+        return SourceUnavailableError(
+            f"source {uri}: {label} at {endpoint} did not finish within the fetch's total "
+            f"deadline of {settings.worst_case:g} s (every page, attempt and backoff together)",
+            source=uri,
+        )
     if issubclass(error, answer_too_large_error()):
         return SourceFormatError(
             f"source {uri}: the answer for {label} from {endpoint} is larger than "
@@ -326,8 +393,7 @@ def common_error(
         )
     if issubclass(error, (bce.EndpointConnectionError, bce.ConnectionError)):
         return SourceUnavailableError(
-            f"source {uri}: could not connect to {service_title} at {endpoint} for "
-            f"{label} ({error.__name__})",
+            f"source {uri}: could not connect to {endpoint} for {label} ({error.__name__})",
             source=uri,
         )
     if issubclass(error, bce.ParamValidationError):

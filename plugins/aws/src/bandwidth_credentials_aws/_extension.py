@@ -33,10 +33,10 @@ from bandwidth_credentials import (
 
 # Not typing itself: importing it costs a Lambda cold start about as much as the rest of
 # this path (the core's stand-ins build the same classes without it).
-from bandwidth_credentials._typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from bandwidth_credentials.plugin import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as kit
 
 PORT_ENV = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT"
 DEFAULT_PORT = 2773
@@ -120,22 +120,22 @@ def get(
     :data:`MAX_ANSWER` bytes. Each attempt's whole exchange is bounded by ``timeout``
     seconds, so the worst case is about ``wait + timeout``.
     """
-    from bandwidth_credentials import _http  # the bounded client, on first use
+    from bandwidth_credentials import plugin as kit  # the bounded client, on first use
 
     deadline = time.monotonic() + wait
     delay = _FIRST_DELAY
     while True:
         outcome = _get_once(port, path, token, timeout)
-        if isinstance(outcome, _http.DeadlineExceeded):
+        if isinstance(outcome, kit.DeadlineExceeded):
             # It accepted but did not answer within `timeout`: waiting more won't help.
             raise NoAnswer(f"no complete answer within {timeout:g} s (timed out)")
-        if isinstance(outcome, _http.ResponseTooLarge):
+        if isinstance(outcome, kit.ResponseTooLarge):
             raise SourceFormatError(
                 f"source {uri}: the Lambda extension's answer for {label} is larger than "
                 f"{MAX_ANSWER} bytes; it was not read",
                 source=uri,
             )
-        if isinstance(outcome, _http.HttpError):
+        if isinstance(outcome, kit.HttpError):
             reason = str(outcome)
         elif not (outcome.status == 400 and b"not ready" in outcome.body.lower()):
             return outcome
@@ -154,12 +154,12 @@ def get(
     raise NoAnswer(reason)
 
 
-def _get_once(port: int, path: str, token: str, timeout: float) -> Answer | _http.HttpError:
+def _get_once(port: int, path: str, token: str, timeout: float) -> Answer | kit.HttpError:
     """One bounded exchange; the bounded client's error is returned, not raised."""
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as kit
 
     try:
-        answer = _http.request(
+        answer = kit.request(
             "GET",
             f"http://{HOST}:{port}{path}",
             headers={TOKEN_HEADER: token},
@@ -167,10 +167,10 @@ def _get_once(port: int, path: str, token: str, timeout: float) -> Answer | _htt
             max_size=MAX_ANSWER,
             proxy="",  # the extension is on loopback: never through HTTP_PROXY
         )
-    except _http.HttpError as exc:
+    except kit.HttpError as exc:
         return exc
     # An HTTP-date is relative to the wall clock, whatever clock the resolver runs on.
-    retry_after = _http.parse_retry_after(answer.headers.get("retry-after"), time.time())
+    retry_after = kit.parse_retry_after(answer.headers.get("retry-after"), time.time())
     return Answer(answer.status, answer.body, retry_after)
 
 

@@ -19,7 +19,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
-from bandwidth_credentials._typing import Any  # not typing's: see _extension.py
+from bandwidth_credentials.plugin import Any  # not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._secret import arn_region, field_option, secret_id_of, secret_values, version_selector, where

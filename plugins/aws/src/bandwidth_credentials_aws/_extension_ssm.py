@@ -20,7 +20,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
-from bandwidth_credentials._typing import Any  # not typing's: see _extension.py
+from bandwidth_credentials.plugin import Any  # not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._parameter import arn_region, parameter_target, parameter_values

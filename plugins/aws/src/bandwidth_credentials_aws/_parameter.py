@@ -17,9 +17,8 @@ from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 
 # Not typing, re, dataclasses or hashlib: aws-lambda-ext:ssm: runs this module in every
 # Lambda cold start, and those imports would cost about as much as the rest of its path.
-from bandwidth_credentials._typing import Any, NamedTuple
-
-from ._secret import field_option, json_fields
+from bandwidth_credentials.plugin import Any, NamedTuple, decode_fields
+from bandwidth_credentials.plugin import field as field_option
 
 _LABEL_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._-")
 _LABEL_CHARS = _LABEL_FIRST | frozenset("0123456789")
@@ -147,7 +146,7 @@ def parameter_values(
     if not isinstance(value, str):
         raise SourceFormatError(f"source {uri}: the answer for {label} has no Value", source=uri)
     version = parameter.get("Version") if isinstance(parameter, dict) else None
-    values = json_fields(uri, f"the value of {label}", value, target.field)
+    values = decode_fields(uri, f"the value of {label}", value, target.field)
     return values, str(version) if version is not None else None
 
 

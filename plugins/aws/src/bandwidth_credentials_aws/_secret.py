@@ -1,17 +1,29 @@
 """Turning a ``GetSecretValue`` result into the raw key/values a provider returns.
 
-Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically (and
-:func:`json_fields` by ``aws-ssm``). Nothing here imports boto3: the extension path must
-stay on the standard library.
+Shared by ``aws-sm`` and ``aws-lambda-ext`` so both read a secret identically; the
+option parsers and the JSON decoding are the plugin kit's. Nothing here imports boto3:
+the extension path must stay on the standard library.
 """
 
 from __future__ import annotations
 
 import binascii  # loaded by the core already
-import json
 from collections.abc import Mapping
 
 from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
+from bandwidth_credentials.plugin import decode_fields, positive_number
+from bandwidth_credentials.plugin import field as field_option
+
+__all__ = [
+    "DEFAULT_STAGE",
+    "arn_region",
+    "field_option",
+    "positive_number",
+    "secret_id_of",
+    "secret_values",
+    "version_selector",
+    "where",
+]
 
 DEFAULT_STAGE = "AWSCURRENT"
 
@@ -67,26 +79,6 @@ def version_selector(source: Source) -> tuple[str | None, str | None]:
     return (stage or DEFAULT_STAGE).strip(), None
 
 
-def positive_number(source: Source, name: str, default: float) -> float:
-    """A number option that must be above zero (a timeout of 0 would mean no waiting)."""
-    value = source.number(name, default)
-    if not value:
-        raise ConfigurationError(
-            f"source {source.uri}: option {name!r} must be greater than 0", source=source.uri
-        )
-    return value
-
-
-def field_option(source: Source) -> str | None:
-    """The ``field`` option: the key the whole secret string is stored under."""
-    field = source.options.get("field")
-    if field is None:
-        return None
-    if not field.strip():
-        raise ConfigurationError(f"source {source.uri}: option 'field' is empty", source=source.uri)
-    return field.strip()
-
-
 def secret_values(
     *,
     uri: str,
@@ -113,27 +105,7 @@ def secret_values(
         raise SourceFormatError(
             f"source {uri}: {label} has neither SecretString nor SecretBinary", source=uri
         )
-    return json_fields(uri, f"the {kind} of {label}", text, field)
-
-
-def json_fields(uri: str, what: str, text: str, field: str | None) -> Mapping[str, object]:
-    """``text`` as raw key/values: a JSON object's members, or ``{field: text}``.
-
-    ``what`` names the text in messages (``the SecretString of secret 'bw' (region
-    us-east-1)``). With ``field`` the text is not parsed. A text that is not a JSON
-    object is a :class:`SourceFormatError` saying what was expected, never quoting it.
-    """
-    if field is not None:
-        return {field: text}
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        decoded = None  # the decoder's message may quote the text: never keep it
-    if not isinstance(decoded, dict):
-        raise SourceFormatError(
-            f"source {uri}: {what} is not a JSON object; expected {_EXPECTED}", source=uri
-        )
-    return {str(key): value for key, value in decoded.items()}
+    return decode_fields(uri, f"the {kind} of {label}", text, field)
 
 
 def _binary_text(uri: str, label: str, secret_binary: object) -> str:

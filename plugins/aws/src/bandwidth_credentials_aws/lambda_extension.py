@@ -24,7 +24,7 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
-from bandwidth_credentials._log import logger
+from bandwidth_credentials.plugin import logger
 
 from ._extension import (
     DEFAULT_PORT,

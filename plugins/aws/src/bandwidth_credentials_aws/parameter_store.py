@@ -5,7 +5,6 @@ boto3 is imported on the first fetch, never when this module is imported.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from bandwidth_credentials import (
@@ -19,10 +18,12 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceNotFoundError,
 )
+from bandwidth_credentials.plugin import ClientHolder
 
 from ._boto import (
     CLIENT_OPTIONS,
-    ClientHolder,
+    BotoClient,
+    Budget,
     ClientSettings,
     Failure,
     call,
@@ -42,7 +43,7 @@ _NOT_FOUND = frozenset({"ParameterNotFound", "ParameterVersionNotFound"})
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
-class ParameterStoreProvider(ClientHolder, Provider):
+class ParameterStoreProvider(BotoClient, Provider):
     """Reads one parameter, or every parameter under a path, through the standard AWS chain.
 
     URIs:
@@ -86,19 +87,14 @@ class ParameterStoreProvider(ClientHolder, Provider):
         self.target = parameter_target(source, source.target, "aws-ssm:")
         self.settings = ClientSettings.of(source, "ssm", arn_region(self.target.name))
         self.region = self.settings.region
-        self._lock = threading.Lock()
-        self._client: Any = None
+        self._budget = Budget()
+        self._clients: ClientHolder[Any] = ClientHolder(
+            lambda: new_client(self.settings, self.source.uri, self.target.what, self._budget)
+        )
 
-    def client(self) -> Any:
-        """The boto3 SSM client, created (and boto3 imported) on first use."""
-        with self._lock:
-            if self._client is None:
-                self._client = new_client(self.settings, self.source.uri, self.target.what)
-            return self._client
-
-    def fetch(self) -> Fetched:
-        """Read the parameter, or every parameter under the path, now."""
-        client = self.client()
+    def _read(self, client: Any) -> Fetched:
+        """Read the parameter, or every parameter under the path (every page within the
+        fetch's one total deadline)."""
         label = self.target.describe(client.meta.region_name)
         if self.target.is_path:
             return self._fetch_path(client, label)

@@ -5,7 +5,6 @@ boto3 is imported on the first fetch, never when this module is imported.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,13 +18,15 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
+from bandwidth_credentials.plugin import ClientHolder
 
 from ._boto import (
     CLIENT_OPTIONS,
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     MAX_ATTEMPTS,
-    ClientHolder,
+    BotoClient,
+    Budget,
     ClientSettings,
     Failure,
     call,
@@ -51,7 +52,7 @@ __all__ = [
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
 
 
-class SecretsManagerProvider(ClientHolder, Provider):
+class SecretsManagerProvider(BotoClient, Provider):
     """Reads one secret with ``GetSecretValue`` through the standard AWS credential chain.
 
     URI: ``aws-sm:NAME_OR_ARN``, for example ``aws-sm:bandwidth/prod`` or
@@ -85,21 +86,15 @@ class SecretsManagerProvider(ClientHolder, Provider):
         self.field = field_option(source)
         self.settings = ClientSettings.of(source, "secretsmanager", arn_region(self.secret_id))
         self.region = self.settings.region
-        self._lock = threading.Lock()
-        self._client: Any = None
+        self._budget = Budget()
+        self._clients: ClientHolder[Any] = ClientHolder(
+            lambda: new_client(
+                self.settings, self.source.uri, f"secret {self.secret_id!r}", self._budget
+            )
+        )
 
-    def client(self) -> Any:
-        """The boto3 Secrets Manager client, created (and boto3 imported) on first use."""
-        with self._lock:
-            if self._client is None:
-                self._client = new_client(
-                    self.settings, self.source.uri, f"secret {self.secret_id!r}"
-                )
-            return self._client
-
-    def fetch(self) -> Fetched:
-        """Call ``GetSecretValue`` now and return the secret's keys and ``VersionId``."""
-        client = self.client()
+    def _read(self, client: Any) -> Fetched:
+        """Call ``GetSecretValue`` and return the secret's keys and ``VersionId``."""
         request: dict[str, str] = {"SecretId": self.secret_id}
         if self.version_id is not None:
             request["VersionId"] = self.version_id

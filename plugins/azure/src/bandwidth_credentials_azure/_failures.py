@@ -163,7 +163,7 @@ def _wait(response: object) -> float | None:
     (Azure's) or ``Retry-After`` (RFC 9110 §10.2.3); ``None`` when it does not ask."""
     import time
 
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as _http
 
     headers = getattr(response, "headers", None)
     get = getattr(headers, "get", None)

@@ -3,7 +3,7 @@
 azure-core accepts a transport (``transport=``, an ``HttpTransport``) and a retry policy;
 the policy is ours. The transport is azure-core's own ``RequestsTransport`` over a
 ``requests.Session`` with :class:`BoundedAdapter` mounted, which sends each exchange
-with the core's bounded client (:func:`bandwidth_credentials._http.request`): one
+with the core's bounded client (:func:`bandwidth_credentials.plugin.request`): one
 deadline from connect to the last byte of the answer (``requests`` bounds each socket
 read, so an answer trickled one byte at a time held a caller for as long as the server
 liked), answers capped at :data:`MAX_ANSWER` (the rest unread), and no redirect
@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bandwidth_credentials import _http
+from bandwidth_credentials import plugin as _http
 
 if TYPE_CHECKING:
     import ssl

@@ -106,7 +106,7 @@ def classify(exc: BaseException) -> Failure:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as _http
 
     from ._transport import TransportFailure, UnsupportedClient
 
@@ -173,7 +173,7 @@ def _retry_after(headers: object) -> float | None:
     """Seconds an answer's ``Retry-After`` asks for, if it asks (RFC 9110 §10.2.3)."""
     import time
 
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as _http
 
     get = getattr(headers, "get", None)
     value = get("Retry-After") if callable(get) else None

@@ -6,7 +6,7 @@ policy is ours:
 - **REST**: the transport's ``AuthorizedSession`` (a ``requests.Session``) and the
   session google-auth refreshes tokens with get :class:`BoundedAdapter` mounted, which
   sends each exchange with the core's bounded client
-  (:func:`bandwidth_credentials._http.request`): one deadline from connect to the last
+  (:func:`bandwidth_credentials.plugin.request`): one deadline from connect to the last
   byte of the answer (``requests`` bounds each socket read, so an answer trickled one
   byte at a time held a caller for as long as the server liked), answers capped at
   :data:`MAX_ANSWER` (the rest unread), and no redirect followed (a 3xx is a
@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from bandwidth_credentials import _http
+from bandwidth_credentials import plugin as _http
 
 if TYPE_CHECKING:
     import ssl

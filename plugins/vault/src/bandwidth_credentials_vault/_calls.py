@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bandwidth_credentials import SourceError, SourceFormatError, SourceUnavailableError
+from bandwidth_credentials.plugin import Deadline
 
-from ._transport import MAX_ANSWER
+from ._transport import MAX_ANSWER, RedirectRefused
 
 __all__ = [
     "RETRY_ATTEMPTS",
@@ -26,6 +27,7 @@ __all__ = [
     "HttpFailure",
     "TransportFailure",
     "describe",
+    "fetch_deadline",
 ]
 
 logger = logging.getLogger("bandwidth_credentials.vault")
@@ -42,6 +44,14 @@ RETRY_BACKOFF = 0.25
 RETRY_WAIT_CAP = 2.0
 
 _sleep: Callable[[float], None] = time.sleep
+
+
+def fetch_deadline(timeout: float) -> float:
+    """The most one fetch (or one write) may take, in seconds, whatever Vault does:
+    ``RETRY_ATTEMPTS`` attempts of ``timeout`` seconds and the waits between them (34 s
+    with the default 10 s). Every request of it (login, lookup, preflight, read) draws on
+    this one deadline."""
+    return RETRY_ATTEMPTS * timeout + (RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP
 
 
 class HttpFailure(Exception):
@@ -81,6 +91,8 @@ class Caller:
         self.adapter = adapter
         self.last_status: int | None = None
         self.last_retry_after: str | None = None
+        #: The total deadline of the fetch in progress (set by the provider).
+        self.deadline: Deadline | None = None
 
     def record(self, response: Any, *args: object, **kwargs: object) -> None:
         # hvac's exceptions do not carry the status code; the retry rule needs it.
@@ -93,12 +105,14 @@ class Caller:
         Each attempt has one deadline (``timeout``) for its whole exchange; a
         ``Retry-After`` up to :data:`RETRY_WAIT_CAP` is waited, a longer one ends the
         attempts (the error carries it). Worst case: ``RETRY_ATTEMPTS * timeout`` plus
-        the waits (at most ``(RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP``).
+        the waits (at most ``(RETRY_ATTEMPTS - 1) * RETRY_WAIT_CAP``), and never past
+        :attr:`deadline`, the fetch's total deadline, when one is set: no attempt starts
+        and no wait runs beyond it.
         """
         import hvac.exceptions
         import requests
 
-        from bandwidth_credentials import _http
+        from bandwidth_credentials import plugin as kit
 
         attempt = 1
         while True:
@@ -106,34 +120,46 @@ class Caller:
             self.last_retry_after = None
             failure: HttpFailure | TransportFailure
             retry = False
-            self.adapter.start_attempt()
+            deadline = self.deadline
+            if deadline is not None and deadline.expired:
+                raise TransportFailure(
+                    f"the fetch did not finish within its total deadline of {deadline.seconds:g} s"
+                )
+            self.adapter.start_attempt(deadline)
             try:
                 return action()
             except hvac.exceptions.VaultError as exc:
                 status = self.last_status or 0
                 body = exc.json if isinstance(exc.json, Mapping) else None
-                asked = _http.parse_retry_after(self.last_retry_after, time.time())
+                asked = kit.parse_retry_after(self.last_retry_after, time.time())
                 failure = HttpFailure(status, errors_of(exc), body, asked)
                 retry = status == 429 or status >= 500
-            except _http.TLSFailed as exc:
+            except RedirectRefused as exc:
+                failure = TransportFailure(str(exc))
+            except kit.TLSFailed as exc:
                 failure = TransportFailure(
                     f"{exc} (check VAULT_CACERT / VAULT_CAPATH and the client certificate)"
                 )
-            except _http.DeadlineExceeded:
+            except kit.DeadlineExceeded:
                 # Vault took the request but did not finish the answer in time: another
                 # attempt would only multiply the wait, so it is reported at once.
                 failure = TransportFailure(
                     f"no complete answer within {self.timeout:g} s (timed out)"
                 )
-            except _http.ResponseTooLarge:
+                if deadline is not None and deadline.expired:
+                    failure = TransportFailure(
+                        f"the fetch did not finish within its total deadline of "
+                        f"{deadline.seconds:g} s (timed out)"
+                    )
+            except kit.ResponseTooLarge:
                 failure = TransportFailure(
                     f"the answer is larger than {MAX_ANSWER} bytes; it was not read",
                     SourceFormatError,
                 )
-            except (_http.ConnectFailed, _http.BrokenResponse) as exc:
+            except (kit.ConnectFailed, kit.BrokenResponse) as exc:
                 failure = TransportFailure(str(exc))
                 retry = True
-            except _http.HttpError as exc:
+            except kit.HttpError as exc:
                 failure = TransportFailure(str(exc))
             except requests.exceptions.RequestException as exc:
                 failure = TransportFailure(f"the request failed ({type(exc).__name__})")
@@ -147,6 +173,8 @@ class Caller:
                 raise failure  # longer than a caller should wait here: the backoff's job
             if asked is not None:
                 delay = max(delay, asked)
+            if deadline is not None and delay >= deadline.left():
+                raise failure  # the wait would outlast the fetch's total deadline
             logger.info(
                 "%s: Vault request failed (%s); retry %d of %d in %.2f s",
                 self.uri,

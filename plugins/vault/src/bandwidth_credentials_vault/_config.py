@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
 from bandwidth_credentials import ConfigurationError, Source
+from bandwidth_credentials.plugin import text_option
 
 #: Where a pod's projected service-account token is mounted.
 DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -74,11 +75,20 @@ def _bad(source: Source, why: str) -> ConfigurationError:
 
 
 def parse_spec(source: Source) -> SourceSpec:
-    """Check a ``vault:`` source's target and options; raise ConfigurationError if wrong."""
+    """Check a ``vault:`` source's target and options; raise ConfigurationError if wrong.
+
+    Every text option is checked here, when the source is parsed: one holding a control
+    character (a CR/LF that would forge a log line or a header) is refused, never quoted.
+    """
     opts = source.options
+    for name in sorted(opts):
+        if opts[name].strip():
+            text_option(source, name)  # refuses control characters; the value is not shown
     path = source.target.strip().strip("/")
     if "/" not in path:
         raise _bad(source, "expected vault:MOUNT/PATH, for example vault:secret/bandwidth/prod")
+    if not path.isprintable():
+        raise _bad(source, "the secret path holds a control or invisible character")
 
     kv: int | None = None
     if "kv" in opts:
@@ -201,7 +211,9 @@ def read_connection(source: Source, spec: SourceSpec) -> Connection:
 
     namespace = spec.namespace
     if namespace is None:
-        namespace = env.get("VAULT_NAMESPACE", "").strip("/") or None
+        namespace = env.get("VAULT_NAMESPACE", "").strip().strip("/") or None
+        if namespace is not None and not namespace.isprintable():
+            raise _bad(source, "VAULT_NAMESPACE holds a control or invisible character")
 
     skip_verify = env.get("VAULT_SKIP_VERIFY", "").strip().lower() in _TRUE
     verify: bool | str = True

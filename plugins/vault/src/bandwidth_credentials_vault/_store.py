@@ -15,8 +15,8 @@ is not written. The token needs the ``update`` capability (``create`` for a new 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from bandwidth_credentials import (
     SourceAuthenticationError,
@@ -24,21 +24,28 @@ from bandwidth_credentials import (
     StoreConflictError,
     StoreNotSupportedError,
 )
+from bandwidth_credentials.plugin import Deadline
+
+from ._calls import Caller, HttpFailure, fetch_deadline
+from ._failures import TokenRejected, strings
+
+if TYPE_CHECKING:
+    from ._provider import VaultProvider
 
 __all__ = ["store_problem", "store_secret"]
 
 _CAS_MISMATCH = "check-and-set parameter did not match"
 
 
-def _engine(provider: Any) -> tuple[str, str, int]:
-    provider._connect()
-    provider._ensure_token()
-    engine: tuple[str, str, int] = provider._engine or provider._detect()
-    provider._engine = engine
-    return engine
+def _engine(provider: VaultProvider) -> tuple[Any, Caller, tuple[str, str, int]]:
+    """The connection, a usable token, and the KV engine of ``provider``'s secret."""
+    session = provider._sessions.get()
+    client, caller = session.client, session.caller
+    provider._keeper.ensure(client, caller)
+    return client, caller, provider._reader.locate(client, caller)
 
 
-def _problem(provider: Any, kv: int) -> str | None:
+def _problem(provider: VaultProvider, kv: int) -> str | None:
     if kv != 2:
         return (
             "writing is not supported by this source (KV version 1 keeps no versions, so a "
@@ -49,76 +56,91 @@ def _problem(provider: Any, kv: int) -> str | None:
     return None
 
 
-def store_problem(provider: Any, rejected_error: type[Exception]) -> str | None:
-    """Why ``provider``'s secret cannot be written (finds the engine: one request).
-    ``rejected_error`` is the provider's signal that Vault rejected the token."""
+def _deadline(provider: VaultProvider) -> Deadline:
+    return Deadline(fetch_deadline(provider.spec.timeout))
+
+
+def store_problem(provider: VaultProvider) -> str | None:
+    """Why ``provider``'s secret cannot be written (finds the engine: one request)."""
+    rejected = False
+    kv = 0
     with provider._lock:
+        session = provider._sessions.get()
+        session.caller.deadline = _deadline(provider)
         try:
-            _, _, kv = _engine(provider)
-        except rejected_error:
-            kv = 0
+            _, _, (_, _, kv) = _engine(provider)
+        except TokenRejected:
             rejected = True
-        else:
-            rejected = False
+        finally:
+            session.caller.deadline = None
     if rejected:
-        raise provider._error(SourceAuthenticationError, "Vault rejected the token")
+        raise provider._report.error(SourceAuthenticationError, "Vault rejected the token")
     return _problem(provider, kv)
 
 
 def store_secret(
-    provider: Any,
-    values: Mapping[str, object],
-    expected: str | None,
-    rejected_error: type[Exception],
-    strings: Callable[[object], Iterable[str]],
+    provider: VaultProvider, values: Mapping[str, object], expected: str | None
 ) -> str | None:
-    """Write ``values`` as a new version when ``expected`` is still the current one.
-    ``rejected_error`` is the provider's signal that Vault rejected the token; ``strings``
-    lists the texts inside values (kept out of Vault's error messages)."""
-    from ._calls import HttpFailure
-
-    uri = provider.source.uri
+    """Write ``values`` as a new version when ``expected`` is still the current one; the
+    whole write (login, engine, the request and its retries) within one total deadline."""
     with provider._lock:
-        rejected = False
+        session = provider._sessions.get()
+        session.caller.deadline = _deadline(provider)
         try:
-            mount, path, kv = _engine(provider)
-        except rejected_error:
+            return _write(provider, values, expected)
+        finally:
+            session.caller.deadline = None
+
+
+def _write(
+    provider: VaultProvider, values: Mapping[str, object], expected: str | None
+) -> str | None:
+    uri = provider.source.uri
+    report = provider._report
+    rejected = False
+    try:
+        client, caller, (mount, path, kv) = _engine(provider)
+    except TokenRejected:
+        rejected = True
+    if rejected:
+        raise report.error(SourceAuthenticationError, "Vault rejected the token")
+    problem = _problem(provider, kv)
+    if problem is not None:
+        raise StoreNotSupportedError(f"source {uri}: {problem}", source=uri)
+    report.secrets.update(strings(values))  # a Vault error must not echo them
+    cas = int(expected) if expected is not None and expected.isdigit() else None
+
+    def write() -> Any:
+        return client.secrets.kv.v2.create_or_update_secret(
+            path, secret=dict(values), cas=cas, mount_point=mount
+        )
+
+    answer, failure = caller.try_call(write)
+    logical = f"{mount}/data/{path}"
+    if (
+        isinstance(failure, HttpFailure)
+        and failure.status == 400
+        and any(_CAS_MISMATCH in str(e) for e in failure.errors)
+    ):
+        raise StoreConflictError(
+            f"source {uri}: {logical} is no longer at version {expected} (Vault's "
+            "check-and-set refused the write); nothing was written: read again and retry",
+            source=uri,
+            expected=expected,
+        )
+    if isinstance(failure, HttpFailure) and failure.status == 403:
+        try:
+            provider._reader.denied(
+                client, caller, f"writing {logical} (needs the update capability)", failure
+            )
+        except TokenRejected:
             rejected = True
         if rejected:
-            raise provider._error(SourceAuthenticationError, "Vault rejected the token")
-        problem = _problem(provider, kv)
-        if problem is not None:
-            raise StoreNotSupportedError(f"source {uri}: {problem}", source=uri)
-        provider._secrets.update(strings(values))  # a Vault error must not echo them
-        client = provider._client
-        cas = int(expected) if expected is not None and expected.isdigit() else None
-
-        def write() -> Any:
-            return client.secrets.kv.v2.create_or_update_secret(
-                path, secret=dict(values), cas=cas, mount_point=mount
-            )
-
-        answer, failure = provider._try(write)
-        logical = f"{mount}/data/{path}"
-        mismatch = isinstance(failure, HttpFailure) and failure.status == 400
-        if mismatch and any(_CAS_MISMATCH in str(e) for e in failure.errors):
-            raise StoreConflictError(
-                f"source {uri}: {logical} is no longer at version {expected} (Vault's "
-                "check-and-set refused the write); nothing was written: read again and retry",
-                source=uri,
-                expected=expected,
-            )
-        if isinstance(failure, HttpFailure) and failure.status == 403:
-            try:
-                provider._denied(f"writing {logical} (needs the update capability)", failure)
-            except rejected_error:
-                rejected = True
-            if rejected:
-                raise provider._error(SourceAuthenticationError, "Vault rejected the token")
-        if failure is not None:
-            provider._transport_or_http(failure, f"writing {logical}")
+            raise report.error(SourceAuthenticationError, "Vault rejected the token")
+    if failure is not None:
+        report.any(failure, f"writing {logical}")
     data = answer.get("data") if isinstance(answer, Mapping) else None
     version = data.get("version") if isinstance(data, Mapping) else None
     if version is None:
-        raise provider._error(SourceError, f"writing {logical}: the answer names no version")
+        raise report.error(SourceError, f"writing {logical}: the answer names no version")
     return str(version)

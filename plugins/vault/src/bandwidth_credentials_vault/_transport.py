@@ -3,18 +3,22 @@
 ``requests`` bounds each socket read, not the answer: a Vault (or anything in between)
 that trickles a valid answer one byte at a time keeps a caller for as long as it likes,
 and a 100 MB answer is read whole. Mounted on the hvac session, :class:`BoundedAdapter`
-sends every request with :func:`bandwidth_credentials._http.request` instead: one
+sends every request with :func:`bandwidth_credentials.plugin.request` instead: one
 deadline covers connect, TLS, send and every byte of the answer, and the body is capped
 (:data:`MAX_ANSWER`). The ``verify``, ``cert`` and ``proxies`` arguments ``requests``
 passes (from the session, ``VAULT_CACERT``/``VAULT_CAPATH``, the client certificate,
 ``REQUESTS_CA_BUNDLE`` and the proxy variables) are honoured. Failures are the core's
-:class:`~bandwidth_credentials._http.HttpError` subclasses, raised with nothing chained.
+:class:`~bandwidth_credentials.plugin.HttpError` subclasses, raised with nothing chained.
 
-Redirects are returned to ``requests``, which follows them as hvac asks (a standby Vault
-may redirect to the active node); every hop draws on the same attempt deadline. The Vault
-token goes only to the configured Vault's origin (scheme, host and port of
-``VAULT_ADDR``): ``requests`` strips ``Authorization`` on a redirect to another host but
-not ``X-Vault-Token``, so this adapter removes it from any request to another origin.
+A redirect within the configured Vault's origin (scheme, host and port of ``VAULT_ADDR``)
+is returned to ``requests``, which follows it; every hop draws on the same attempt
+deadline. A redirect to another origin is never followed: ``requests`` would re-send a
+307/308's body there (an AppRole ``secret_id``, a Kubernetes or JWT token, a signed STS
+request) and strips ``Authorization`` but not ``X-Vault-Token``, and whatever the other
+origin answered would be taken as the configured Vault's secret. The adapter raises
+:class:`RedirectRefused` instead, naming the status and the other origin (a standby Vault
+that redirects to its active node needs ``VAULT_ADDR`` pointed at the active node or at a
+load balancer, or request forwarding, Vault's default since 0.9).
 
 The adapter API is ``requests.adapters.BaseAdapter.send`` (requests' "Transport
 Adapters" documentation).
@@ -32,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import ssl
 
-    from bandwidth_credentials import _http
+    from bandwidth_credentials import plugin as kit
 
 #: The largest answer read from Vault, in bytes (1 MiB, the bounded client's default);
 #: a larger one is refused unread.
@@ -45,31 +49,30 @@ _OWN_FIELDS = frozenset(
 )
 
 
-# Headers that carry a credential: sent to the configured Vault's origin only.
-_CREDENTIAL_FIELDS = frozenset({"x-vault-token", "authorization"})
+class RedirectRefused(Exception):
+    """Vault (or something in front of it) redirected a request to another origin."""
+
+    def __init__(self, status: int, target: str) -> None:
+        super().__init__(
+            f"Vault redirected the request to another origin (HTTP {status} to {target}); "
+            "nothing is sent there: point VAULT_ADDR at the active node or a load balancer"
+        )
+        self.status = status
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    """(scheme, host, port) with the scheme's default port filled in."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"https": 443, "http": 80}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port or default
+def _shown_origin(origin: tuple[str, str, int | None]) -> str:
+    scheme, host, port = origin
+    host = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{host}:{port}" if port else f"{scheme}://{host}"
 
 
 def _new_adapter_class() -> type[Any]:
     import requests.adapters
 
-    from bandwidth_credentials import _http  # the bounded client, on first use
+    from bandwidth_credentials import plugin as kit  # the bounded client, on first use
 
     class BoundedAdapter(requests.adapters.BaseAdapter):
-        """Sends each request with :func:`_http.request` within the attempt's deadline."""
+        """Sends each request with :func:`kit.request` within the attempt's deadline."""
 
         def __init__(
             self, timeout: float, max_size: int = MAX_ANSWER, origin: str | None = None
@@ -77,12 +80,15 @@ def _new_adapter_class() -> type[Any]:
             super().__init__()
             self.timeout = timeout
             self.max_size = max_size
-            self.origin = _origin(origin) if origin else None
+            self.origin = kit.origin(origin) if origin else None
             self.deadline: float | None = None
 
-        def start_attempt(self) -> None:
-            """Start one attempt's deadline: ``timeout`` seconds for all its exchanges."""
+        def start_attempt(self, fetch: kit.Deadline | None = None) -> None:
+            """Start one attempt's deadline: ``timeout`` seconds for all its exchanges,
+            and no later than ``fetch`` (the fetch's total deadline), when given."""
             self.deadline = time.monotonic() + self.timeout
+            if fetch is not None:
+                self.deadline = min(self.deadline, time.monotonic() + fetch.left())
 
         def send(
             self,
@@ -97,7 +103,7 @@ def _new_adapter_class() -> type[Any]:
             if self.deadline is not None:
                 left = self.deadline - time.monotonic()
             if left <= 0:
-                raise _http.DeadlineExceeded(f"no complete answer within {self.timeout:g} s")
+                raise kit.DeadlineExceeded(f"no complete answer within {self.timeout:g} s")
             import requests.utils
 
             url = str(request.url)
@@ -110,15 +116,16 @@ def _new_adapter_class() -> type[Any]:
             elif isinstance(body, str):
                 body = body.encode("utf-8")
             if not isinstance(body, bytes):
-                raise _http.BadURL("a streamed request body is not supported")
-            foreign = self.origin is not None and _origin(url) != self.origin
+                raise kit.BadURL("a streamed request body is not supported")
+            if self.origin is not None and kit.origin(url) != self.origin:
+                # Only reachable by a caller that bypasses send()'s redirect check.
+                raise RedirectRefused(0, _shown_origin(kit.origin(url)))
             headers = {
                 name: str(value)
                 for name, value in request.headers.items()
                 if name.lower() not in _OWN_FIELDS
-                and not (foreign and name.lower() in _CREDENTIAL_FIELDS)
             }
-            answer = _http.request(
+            answer = kit.request(
                 request.method or "GET",
                 url,
                 headers=headers,
@@ -128,6 +135,13 @@ def _new_adapter_class() -> type[Any]:
                 context=context,
                 proxy=requests.utils.select_proxy(url, dict(proxies or {})) or "",
             )
+            location = answer.headers.get("location")
+            if 300 <= answer.status < 400 and location and self.origin is not None:
+                from urllib.parse import urljoin
+
+                target = kit.origin(urljoin(url, location.strip()))
+                if target != self.origin:
+                    raise RedirectRefused(answer.status, _shown_origin(target))
             return _response(request, answer, self)
 
         def close(self) -> None:
@@ -142,7 +156,7 @@ def adapter_class() -> type[Any]:
     return _new_adapter_class()
 
 
-def _response(request: Any, answer: _http.Response, adapter: Any) -> Any:
+def _response(request: Any, answer: kit.Response, adapter: Any) -> Any:
     import io
 
     import requests
@@ -180,8 +194,8 @@ def tls_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLCont
     """The TLS context for ``requests``' ``verify`` (True, False, a CA file or directory)
     and ``cert`` (certificate file, key file or ``""`` when the first holds both).
     ``verify=True`` trusts the same bundle ``requests`` would (certifi's). Raises
-    :class:`_http.TLSFailed` when a file cannot be loaded."""
-    from bandwidth_credentials import _http
+    :class:`kit.TLSFailed` when a file cannot be loaded."""
+    from bandwidth_credentials import plugin as kit
 
     paths = [p for p in ((verify if isinstance(verify, str) else ""), *(cert or ())) if p]
     loaded: ssl.SSLContext | None = None
@@ -191,7 +205,7 @@ def tls_context(verify: bool | str, cert: tuple[str, str] | None) -> ssl.SSLCont
     except (OSError, ValueError):  # ssl.SSLError is an OSError
         pass
     if loaded is None:
-        raise _http.TLSFailed("the CA bundle or the client certificate cannot be loaded")
+        raise kit.TLSFailed("the CA bundle or the client certificate cannot be loaded")
     return loaded
 
 
