@@ -197,6 +197,56 @@ _TOKEN_BODY = json_body(
 )
 
 
+# -- Google Cloud Secret Manager (REST) -------------------------------------------------
+
+GCP_TIMEOUT = 1.0
+_GCP_PAYLOAD = json.dumps({"accountId": "920012", "password": CANARY_PASSWORD}).encode()
+
+
+def _gcp_body() -> bytes:
+    import base64
+
+    import google_crc32c
+
+    return json_body(
+        {
+            "name": "projects/123456789012/secrets/bw/versions/1",
+            "payload": {
+                "data": base64.b64encode(_GCP_PAYLOAD).decode(),
+                "dataCrc32c": str(google_crc32c.value(_GCP_PAYLOAD)),
+            },
+        }
+    )
+
+
+def _gcp_rest(monkeypatch: pytest.MonkeyPatch, url: str, tmp: Path) -> Fetch:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from bandwidth_credentials_gcp.secret_manager import SecretManagerProvider
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode()
+    info = {
+        "type": "service_account",
+        "project_id": "bw-test",
+        "private_key_id": "0123456789abcdef",
+        "private_key": pem,
+        "client_email": "reader@bw-test.iam.gserviceaccount.com",
+        "token_uri": "http://127.0.0.1:9/token",  # never asked: the client signs its own JWT
+    }
+    (tmp / "adc.json").write_text(json.dumps(info))
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(tmp / "adc.json"))
+    monkeypatch.setenv("GCE_METADATA_IP", "127.0.0.1:9")
+    target = "projects/bw-test/secrets/bw"
+    uri = f"gcp-sm:{target}?transport=rest&endpoint={url}&timeout={GCP_TIMEOUT:g}"
+    return SecretManagerProvider(parse_source(uri)).fetch
+
+
 def _rows() -> None:
     register(StoreRow("vault", "Vault", _VAULT_BODY, _vault("token"), _vault_worst_case()))
     register(
@@ -253,6 +303,9 @@ def _rows() -> None:
             errors=(TokenError,),
             max_requests=2,
         )
+    )
+    register(
+        StoreRow("gcp-sm-rest", "Secret Manager", _gcp_body(), _gcp_rest, 3 * GCP_TIMEOUT + 2.0)
     )
 
 
