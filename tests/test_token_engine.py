@@ -51,6 +51,12 @@ ODD_ANSWERS = {
     "JWT exp of 10**400": json_body(
         {"access_token": jwt({"accounts": ["920012"], "exp": 10**400}), "expires_in": 3600}
     ),
+    "JWT exp before the year 1": json_body(
+        {"access_token": jwt({"accounts": ["920012"], "exp": -(10**11)}), "expires_in": 3600}
+    ),
+    "JWT exp before the epoch": json_body(
+        {"access_token": jwt({"accounts": ["920012"], "exp": -1.5}), "expires_in": 3600}
+    ),
 }
 
 

@@ -7,8 +7,8 @@ API checks it, and here the claims only inform (account discovery, ``check --onl
 never grant anything.
 
 Malformed individual claims read as absent, except ``exp``: a number that is no time
-(beyond :data:`MAX_EXP`, or not finite) makes the token unreadable, a :class:`TokenError`,
-since the token's lifetime may be read from it.
+(before the epoch, beyond :data:`MAX_EXP`, or not finite) makes the token unreadable, a
+:class:`TokenError`, since the token's lifetime may be read from it.
 
 >>> claims = decode_claims(token)                              # doctest: +SKIP
 >>> claims.accounts, claims.express                            # doctest: +SKIP
@@ -73,9 +73,10 @@ def decode_claims(token: str, *, client_id: str = "", token_url: str = "") -> To
     del payload
     expires_at = None
     if isinstance(exp, (int, float)) and not isinstance(exp, bool):
-        if isinstance(exp, float) and math.isfinite(exp) and abs(exp) <= MAX_EXP:
+        # 0 to MAX_EXP: an instant every reader (an ISO 8601 date, a datetime) can show.
+        if isinstance(exp, float) and math.isfinite(exp) and 0 <= exp <= MAX_EXP:
             expires_at = exp
-        elif isinstance(exp, int) and abs(exp) <= MAX_EXP:
+        elif isinstance(exp, int) and 0 <= exp <= MAX_EXP:
             expires_at = float(exp)  # checked first: float(10**400) would overflow
         else:
             where = f" from {token_url}" if token_url else ""
