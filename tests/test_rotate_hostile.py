@@ -101,6 +101,11 @@ def test_an_unusable_answer_writes_nothing_and_echoes_nothing(
         assert document["failed_step"] == "create"
         assert store.state() == before
         assert len(server.created) == 1
+        # A success that delivered no usable secret may have created one at Bandwidth.
+        if 200 <= reply[0] < 300:
+            assert "may hold a new secret" in document["state"]
+        else:
+            assert document["state"] == "nothing was changed"
 
 
 @pytest.mark.parametrize(
@@ -380,3 +385,53 @@ def test_a_promotion_finished_meanwhile_by_another_run_is_not_a_failure(tmp_path
         assert result["rotated"] is True
         kit.assert_rotated(store, server)
         assert len(server.created) == 1
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "unknown"),
+    [
+        pytest.param("trickle", True, id="answer-trickled-past-the-deadline"),
+        pytest.param("reset", True, id="connection-reset-mid-answer"),
+        pytest.param("huge", True, id="answer-too-large"),
+        pytest.param("refused", False, id="no-connection"),
+    ],
+)
+def test_a_create_whose_outcome_is_unknown_says_bandwidth_may_hold_a_secret(
+    behaviour: str, unknown: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the request may have reached Bandwidth, a lost answer is no proof that nothing
+    changed: the state says a secret may exist that nobody has (and how to retire it)."""
+    import socket
+
+    from bandwidth_credentials import _credentials_api
+    from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
+    from tests.misbehaving import huge, misbehaving, reset_mid_body, trickle
+
+    monkeypatch.setattr(_credentials_api, "_TIMEOUT", 1.0)
+    body = json.dumps({"clientSecret": "canary-lost-secret-4Tz"}).encode()
+    script = {
+        "trickle": trickle(body, interval=0.2, status=201),
+        "reset": reset_mid_body(),
+        "huge": huge(size=1 << 20),
+    }.get(behaviour)
+    with misbehaving(*([script] if script else [])) as api:
+        url = api.url
+        if script is None:  # a port nobody listens on
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+            probe.close()
+        target = ClientCredentials("CLI-1", Secret(""), url + "/token", url)
+        with pytest.raises(RotationError) as raised:
+            check_no_leaks(
+                lambda: create_client_secret(target, "a-token", kit.NEW_EXPIRY),
+                ("canary-lost-secret-4Tz",),
+            )
+
+    assert raised.value.step == "create"
+    if unknown:
+        assert "may hold a new secret" in raised.value.state
+        assert "Bandwidth App" in raised.value.state
+    else:
+        assert raised.value.state == "nothing was changed"

@@ -549,7 +549,14 @@ def create_client_secret(
     ``token``; returns it (masked) and its expiration. Raises :class:`RotationError`."""
     answer = create_secret(credentials.api_base, credentials.client_id, token, expires_at)
     if not isinstance(answer, Created):
-        raise RotationError("create", answer.reason, "nothing was changed")
+        state = (
+            "the store is unchanged; Bandwidth may hold a new secret that nobody has (the "
+            "answer did not deliver it): if the next run is refused for two active secrets, "
+            "delete it in the Bandwidth App (Account > API Credentials) or let it expire"
+            if answer.unknown
+            else "nothing was changed"
+        )
+        raise RotationError("create", answer.reason, state)
     return answer.client_secret, answer.expires_at
 
 
