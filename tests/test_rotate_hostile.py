@@ -435,3 +435,37 @@ def test_a_create_whose_outcome_is_unknown_says_bandwidth_may_hold_a_secret(
         assert "Bandwidth App" in raised.value.state
     else:
         assert raised.value.state == "nothing was changed"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_ACCOUNT_ID": "920012"},
+        {"voice": {"client_id": kit.CLIENT_ID, "client_secret": kit.OLD_SECRET}},
+        {"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_TOKEN_URL": "x"},
+    ],
+    ids=["no client id", "only nested", "does not resolve"],
+)
+def test_a_source_without_usable_client_credentials_is_held_in_no_frame(
+    values: dict[str, Any], tmp_path: Path
+) -> None:
+    """Error trackers record every frame's locals: the store's values (the secret among
+    them) stay in keys-only holders on every path to the ConfigurationError."""
+    from bandwidth_credentials import ConfigurationError
+    from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import client_credentials, with_new_secret
+
+    path = tmp_path / "bw.json"
+    path.write_text(json.dumps(values))
+    calls = [
+        lambda: rotate(f"file:{path}"),
+        lambda: client_credentials(dict(values), "secret x"),
+    ]
+    if "BW_CLIENT_ID" not in values:
+        calls.append(lambda: with_new_secret(dict(values), Secret("new"), None, "secret x"))
+
+    for call in calls:
+        with pytest.raises(ConfigurationError) as raised:
+            check_no_leaks(call, kit.CANARIES)
+
+        assert kit.frames_holding(raised.value, kit.OLD_SECRET) == []
