@@ -124,6 +124,8 @@ class BandProvider(Provider):
         timeout = source.number("timeout", DEFAULT_TIMEOUT)
         assert timeout is not None
         self._timeout = timeout
+        # The keychain wait; the config file reads are local.
+        self.worst_case = timeout
 
     def _error(self, kind: type[SourceError], reason: str) -> SourceError:
         return kind(f"source {self.source.uri}: {reason}", source=self.source.uri)
