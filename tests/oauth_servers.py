@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 from bandwidth_credentials.testing import serve as loopback
+from bandwidth_credentials.testing._credentials_api import jwt
 
 CLIENT_ID = "client-abc"
 CLIENT_SECRET = "canary-client-secret-9f"
@@ -71,16 +72,6 @@ class TokenServer:
         if self.mode != "no_expires":
             body["expires_in"] = self.expires_in
         return 200, json.dumps(body).encode()
-
-
-def jwt(claims: dict[str, Any]) -> str:
-    """A JWT (RFC 7519) with ``claims``; the signature is junk, as the client never
-    checks it."""
-
-    def part(value: object) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
 
 
 class ApiServer:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -14,11 +15,9 @@ from bandwidth_credentials._cli import main
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials.providers.file import FileProvider
-from bandwidth_credentials.testing import check_no_leaks, today_is
+from bandwidth_credentials.testing import StoreContract, check_no_leaks, today_is
 from tests import rotation_kit as kit
 from tests.credentials_api import new_secret
-
-STEPS_CRASHED = ["read", "token", "create", "persist", "prove", "promote", "verify"]
 
 
 class FileStore:
@@ -54,58 +53,78 @@ class FileStore:
         self.seed(values)
 
 
-@pytest.fixture(params=["json", "dotenv"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / f"bandwidth.{request.param}", request.param)
+class _FileStoreContract(StoreContract):
+    """A single ``file:`` (JSON or dotenv) joins the store contract; a directory of key
+    files and Vault Agent's rendering are the sources it refuses to write."""
+
+    scheme = "file"
+    fmt: ClassVar[str]
+    read_only: ClassVar[Mapping[str, str]] = {
+        "directory": "directory of key files",
+        "vault-agent": "Vault Agent",
+    }
+
+    @property
+    def file(self) -> FileStore:
+        found: FileStore | None = self.__dict__.get("_file")
+        if found is None:
+            found = self.__dict__["_file"] = FileStore(self.tmp / f"bandwidth.{self.fmt}", self.fmt)
+        return found
+
+    def location(self) -> str:
+        return self.file.uri
+
+    def seed(self, values: Mapping[str, str]) -> None:
+        self.file.seed(values)
+
+    def read(self) -> dict[str, Any]:
+        return self.file.read()
+
+    def state(self) -> object:
+        return self.file.state()
+
+    def read_only_uri(self, variant: str) -> str:
+        values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID}
+        values["BW_CLIENT_SECRET"] = kit.OLD_SECRET
+        if variant == "directory":
+            (self.tmp / "dir").mkdir()
+            for key, value in values.items():
+                (self.tmp / "dir" / key).write_text(value)
+            return f"file:{self.tmp / 'dir'}"
+        agent = self.tmp / "agent.txt"
+        agent.write_text("".join(f"{k}: {v}\n" for k, v in values.items()))
+        return f"file:{agent}?format=vault-agent"
+
+    def read_only_state(self, variant: str) -> object:
+        return sorted(
+            (str(path), path.read_bytes() if path.is_file() else b"")
+            for path in self.tmp.rglob("*")
+            if path.name != "admin.json"
+        )
+
+    def after_rotation(self) -> None:
+        assert self.file.path.stat().st_mode & 0o777 == 0o600
+        assert self._dot_files() == []
+
+    def after_conflict(self) -> None:
+        assert self._dot_files() == []  # the temporary file is removed
+
+    def _dot_files(self) -> list[str]:
+        return [p.name for p in self.file.path.parent.iterdir() if p.name.startswith(".")]
+
+
+class TestJsonFileStore(_FileStoreContract):
+    fmt = "json"
+
+
+class TestDotenvFileStore(_FileStoreContract):
+    fmt = "dotenv"
 
 
 @pytest.fixture(autouse=True)
 def _pinned() -> Any:
     with today_is((2026, 12, 6)):
         yield
-
-
-def test_full_rotation(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.full_rotation(store, tmp_path, capsys)
-
-    assert store.path.stat().st_mode & 0o777 == 0o600
-    assert [p.name for p in store.path.parent.iterdir() if p.name.startswith(".")] == []
-
-
-@pytest.mark.parametrize("step", STEPS_CRASHED)
-def test_crash_after_each_step_then_rerun(store: FileStore, tmp_path: Path, step: str) -> None:
-    kit.crash_then_rerun(store, tmp_path, step)
-
-
-def test_two_active_secrets_refused(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.two_active_refused(store, tmp_path, capsys)
-
-
-def test_version_race_at_promotion(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.version_race(store, tmp_path, store.tamper, capsys)
-
-
-def test_version_race_while_storing_the_new_secret(store: FileStore, tmp_path: Path) -> None:
-    kit.persist_race(store, tmp_path, store.tamper)
-
-
-def test_dry_run_touches_nothing(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.dry_run_touches_nothing(store, tmp_path, capsys)
-
-
-def test_store_refuses_a_stale_version(store: FileStore) -> None:
-    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
-    provider = FileProvider(parse_source(store.uri))
-
-    kit.store_conflict(store, store.tamper, provider)
 
 
 def test_the_client_itself_creates_when_it_has_the_role(
@@ -215,30 +234,6 @@ def test_text_output_names_what_happened(
         assert kit.CLIENT_ID in out
         assert f"new secret expires: {kit.NEW_EXPIRY}" in out
         assert f"old secret expires: {kit.OLD_EXPIRY}" in out
-
-
-@pytest.mark.parametrize(
-    "secret",
-    [
-        "plain-secret-value-1",
-        "has 'single' quotes",
-        'has "double" quotes and \\ backslash',
-        "dollar $HOME and # hash",
-        "both ' and \" quotes",
-    ],
-)
-@pytest.mark.parametrize("fmt", ["json", "dotenv"])
-def test_a_written_file_reads_back_exactly(tmp_path: Path, fmt: str, secret: str) -> None:
-    store = FileStore(tmp_path / f"bw.{fmt}", fmt)
-    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": "old-secret-value"})
-    provider = FileProvider(parse_source(store.uri))
-    fetched = provider.fetch()
-
-    version = provider.store({**fetched.values, "BW_CLIENT_SECRET": secret}, fetched.version)
-
-    again = FileProvider(parse_source(store.uri)).fetch()
-    assert again.values["BW_CLIENT_SECRET"] == secret
-    assert again.version == version
 
 
 def test_a_nested_value_is_not_written_as_dotenv(tmp_path: Path) -> None:

@@ -7,6 +7,9 @@ fixture acts only in the tests that ask for it.
 
 - :class:`ProviderContract`: the contract suite every source provider passes; subclass
   it in the provider's tests (see its docstring for the hooks).
+- :class:`StoreContract`: the contract suite every writable source (a provider with
+  ``store()``) passes, ``bwcreds rotate`` against a loopback Bandwidth included; subclass
+  it in the store's tests (see its docstring for the hooks).
 - :func:`reset`: return the library to its just-imported state (default resolver,
   once-per-process notes and Basic notice, cached OAuth tokens).
 - Fixtures: ``bandwidth_isolation`` (no ``BW_*``/``BANDWIDTH_*`` variables, a temporary
@@ -64,6 +67,7 @@ from ._leaks import (
 )
 from ._loopback import ConnectProxy, LoopbackServer, Route, connect_proxy, serve
 from ._state import reset
+from ._store_contract import StoreContract
 
 __all__ = [
     "BASIC_DEPRECATION_FILTER",
@@ -79,6 +83,7 @@ __all__ = [
     "LoopbackServer",
     "ProviderContract",
     "Route",
+    "StoreContract",
     "check_no_leaks",
     "connect_proxy",
     "exception_graph",
