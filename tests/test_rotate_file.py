@@ -83,9 +83,7 @@ class _FileStoreContract(StoreContract):
     def state(self) -> object:
         return self.file.state()
 
-    def read_only_uri(self, variant: str) -> str:
-        values = {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": kit.CLIENT_ID}
-        values["BW_CLIENT_SECRET"] = kit.OLD_SECRET
+    def read_only_uri(self, variant: str, values: Mapping[str, str]) -> str:
         if variant == "directory":
             (self.tmp / "dir").mkdir()
             for key, value in values.items():

@@ -82,8 +82,8 @@ class StoreContract:
             def read(self):
                 return json.loads((self.tmp / "bandwidth").read_text())
 
-            def read_only_uri(self, variant):
-                self.seed({"BW_CLIENT_SECRET": "old"})
+            def read_only_uri(self, variant, values):
+                self.seed(values)
                 return f"jsondir:{self.tmp}/bandwidth?version=1"
 
     What the suite checks, each case under the leak harness (no secret in any error,
@@ -147,9 +147,9 @@ class StoreContract:
         values["BW_NOTE"] = _NOTE
         self.seed(values)
 
-    def read_only_uri(self, variant: str) -> str:
-        """Seed client credentials where the provider must refuse to write (the
-        :attr:`read_only` row ``variant``) and return that source URI."""
+    def read_only_uri(self, variant: str, values: Mapping[str, str]) -> str:
+        """Store ``values`` (client credentials) where the provider must refuse to write
+        (the :attr:`read_only` row ``variant``) and return that source URI."""
         raise NotImplementedError(f"{type(self).__name__} must implement read_only_uri()")
 
     def read_only_state(self, variant: str) -> object:
@@ -262,8 +262,9 @@ class StoreContract:
         self, read_only_variant: str, capsys: pytest.CaptureFixture[str]
     ) -> None:
         phrase = type(self).read_only[read_only_variant]
-        with bandwidth() as (server, _url):
-            uri = self.read_only_uri(read_only_variant)
+        with bandwidth() as (server, url):
+            values = {k: v for k, v in seed_values(url).items() if "EXPIRES" not in k}
+            uri = self.read_only_uri(read_only_variant, values)
             provider = self.provider(uri)
             before = self.read_only_state(read_only_variant)
 
