@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from bandwidth_credentials import StoreNotSupportedError
+from bandwidth_credentials import SourceAccessDeniedError, StoreNotSupportedError
 from bandwidth_credentials._cli import main
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.dotenv import DotenvProvider
@@ -403,3 +403,76 @@ def test_the_answered_expiration_is_stored_only_as_an_instant(
         assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == stored
         assert [line for line in out.splitlines() if "FORGED" in line or "\x1b" in line] == []
         assert kit.served_secret(store.uri) == new_secret(0)
+
+
+def _killed_mid_write(store: FileStore, values: dict[str, str]) -> Path:
+    """A process killed between writing the temporary file and the rename (SIGKILL: no
+    clean-up runs); gives the temporary file it left."""
+    import signal
+
+    from bandwidth_credentials.testing import in_forked_child
+
+    def write_then_die() -> object:
+        def killed(*args: object) -> None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        os.replace = killed  # type: ignore[assignment] # the child's own module, then gone
+        provider = FileProvider(parse_source(store.uri))
+        return provider.store(values, provider.fetch().version)
+
+    answer = in_forked_child(write_then_die)
+
+    assert answer.startswith("no answer"), answer
+    (left,) = [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+    return left
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX processes")
+def test_a_write_killed_midway_is_named_by_the_next_store_and_rotate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.add_client(kit.CLIENT_ID, new_secret(0))  # created at Bandwidth, then killed
+        pending = {**store.read(), "BW_CLIENT_SECRET_PENDING": new_secret(0)}
+        left = _killed_mid_write(store, pending)
+        before = store.state()
+        provider = FileProvider(parse_source(store.uri))
+
+        problem = provider.store_problem()
+        with pytest.raises(SourceAccessDeniedError) as refused:
+            check_no_leaks(lambda: provider.store(store.read(), None), kit.CANARIES)
+        code = kit.run_cli("--source", store.uri, "--dry-run")
+
+        assert new_secret(0) in left.read_text()  # the only copy: kept, not deleted
+        assert problem is not None
+        assert str(left) in problem
+        assert "no longer running" in problem
+        assert str(left) in str(refused.value)
+        assert code == 2
+        assert left.name in capsys.readouterr().err
+        assert store.state() == before
+        assert server.created == []
+
+        os.replace(left, store.path)  # the remedy the message gives: it held the write
+
+        assert (
+            kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url)) == 0
+        )
+        assert server.created == []  # the pending secret it held was resumed, not re-created
+        assert store.read()["BW_CLIENT_SECRET"] == new_secret(0)
+        assert kit.served_secret(store.uri) == new_secret(0)
+
+
+def test_a_temporary_file_of_a_running_process_is_not_called_stale(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    (tmp_path / f".bandwidth.json.{os.getppid()}.0a1b2c3d.tmp").write_text("{}")
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+
+    version = provider.store({**fetched.values, "BW_NOTE": "x"}, fetched.version)
+
+    assert provider.store_problem() is None
+    assert version != fetched.version

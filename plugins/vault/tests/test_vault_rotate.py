@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import pytest
@@ -23,7 +23,7 @@ class TestVaultStore(StoreContract):
     }
 
     @pytest.fixture(autouse=True)
-    def _vault(self, fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    def _vault(self, fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch) -> None:
         fake_env.enable_kv("secret", 2)
         fake_env.enable_kv("kv1", 1)
         token = fake_env.issue_token(["secret/*", "kv1/*"], ttl=3600, renewable=True)
@@ -31,7 +31,6 @@ class TestVaultStore(StoreContract):
         self.vault = fake_env
         self.mount = "secret"
         self.path = f"bandwidth/rotate-{uuid.uuid4().hex[:8]}"
-        yield
 
     def location(self) -> str:
         return f"vault:{self.mount}/{self.path}"

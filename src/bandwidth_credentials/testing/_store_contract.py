@@ -37,14 +37,14 @@ __all__ = ["StoreContract"]
 
 #: Values a store must keep exactly as given: quotes, backslashes, ``$`` and ``#`` (which
 #: dotenv and shells treat specially), and text outside ASCII.
-_AWKWARD_SECRETS = (
-    "plain-secret-value-1",
-    "has 'single' quotes",
-    'has "double" quotes and \\ backslash',
-    "dollar $HOME and # hash",
-    "both ' and \" quotes",
-    "caf\u00e9 \u2013 \u00fcber",
-)
+_AWKWARD_SECRETS = {
+    "plain": "plain-secret-value-1",
+    "single-quotes": "has 'single' quotes",
+    "double-quotes-backslash": 'has "double" quotes and \\ backslash',
+    "dollar-hash": "dollar $HOME and # hash",
+    "both-quotes": "both ' and \" quotes",
+    "non-ascii": "caf\u00e9 \u2013 \u00fcber",
+}
 _STEPS = ("read", "token", "create", "persist", "prove", "promote", "verify")
 _NOTE = "written by someone else"
 
@@ -225,7 +225,7 @@ class StoreContract:
         assert served_secret(self.uri) == new_secret(0)
         assert all(canary not in repr(provider) for canary in CANARIES)
 
-    @pytest.mark.parametrize("secret", _AWKWARD_SECRETS)
+    @pytest.mark.parametrize("secret", list(_AWKWARD_SECRETS.values()), ids=list(_AWKWARD_SECRETS))
     def test_values_are_stored_exactly_as_given(self, secret: str) -> None:
         self.seed({"BW_CLIENT_ID": CLIENT_ID, "BW_CLIENT_SECRET": "old-secret-value"})
         provider = self.provider()
