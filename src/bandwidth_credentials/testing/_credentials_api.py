@@ -26,10 +26,11 @@ import base64
 import contextlib
 import json
 import secrets
+import ssl
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote
 
 from .. import _calendar
@@ -38,10 +39,12 @@ from ._loopback import serve
 __all__ = [
     "CREATED_CANARIES",
     "CREDENTIAL_ACCESS",
+    "App",
     "Bandwidth",
     "Client",
     "jwt",
     "new_secret",
+    "serve_app",
     "serve_bandwidth",
 ]
 
@@ -186,10 +189,17 @@ class Bandwidth:
         return 201, json.dumps(answer).encode()
 
 
+class App(Protocol):
+    """Anything that answers a request: ``answer(handler) -> (status, JSON body)``."""
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]: ...
+
+
 @contextlib.contextmanager
-def serve_bandwidth(app: Bandwidth) -> Iterator[str]:
+def serve_app(app: App, tls: ssl.SSLContext | None = None) -> Iterator[str]:
     """Run ``app`` (a :class:`Bandwidth`, or anything with its ``answer(handler)``) on
-    127.0.0.1 for the ``with`` block; yields its base URL (``http://127.0.0.1:PORT``)."""
+    127.0.0.1 for the ``with`` block, over HTTPS when ``tls`` is given (its certificate
+    for ``localhost``); yields its base URL (``http://127.0.0.1:PORT``)."""
 
     class Handler(BaseHTTPRequestHandler):
         def _any(self) -> None:
@@ -205,5 +215,8 @@ def serve_bandwidth(app: Bandwidth) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    with serve(Handler) as server:
-        yield server.url
+    with serve(Handler, tls=tls) as server:
+        yield server.url.replace("127.0.0.1", "localhost") if tls else server.url
+
+
+serve_bandwidth = serve_app
