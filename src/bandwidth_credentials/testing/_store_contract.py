@@ -15,6 +15,7 @@ import pytest
 from .._errors import StoreConflictError, StoreNotSupportedError
 from .._provider import Provider, parse_source
 from .._registry import provider_class
+from ._clock import today_is
 from ._credentials_api import Bandwidth, new_secret
 from ._leaks import check_no_leaks
 from ._store_kit import (
@@ -177,8 +178,6 @@ class StoreContract:
 
     @pytest.fixture(autouse=True)
     def _store_contract(self, tmp_path: Path) -> Iterator[None]:
-        from . import today_is
-
         self.tmp = tmp_path
         with warnings.catch_warnings(), today_is((2026, 12, 6)):
             warnings.filterwarnings("ignore", message="Bandwidth decommission")
