@@ -62,11 +62,11 @@ class StoreContract:
     key) have defaults a store with versions or labels refines. A source the provider
     must refuse to write (a pinned version, Vault KV version 1, Vault Agent output) is a
     row in :attr:`read_only` set up by :meth:`read_only_uri`, with
-    :meth:`read_only_state` saying what the refusal must leave alone there. :meth:`after_rotation` and
-    :meth:`after_conflict` add the store's own checks (labels, versions, temporary
-    files). ``self.tmp`` is a fresh, empty directory (a :class:`pathlib.Path`) for each
-    test; :meth:`cleanup` runs after every test, failed or not. Example, for a store kept
-    as JSON files in a directory::
+    :meth:`read_only_state` saying what the refusal must leave alone there.
+    :meth:`after_rotation` and :meth:`after_conflict` add the store's own checks (labels,
+    versions, temporary files). ``self.tmp`` is a fresh, empty directory (a
+    :class:`pathlib.Path`) for each test; :meth:`cleanup` runs after every test, failed or
+    not. Example, for a store kept as JSON files in a directory::
 
         import json
         from bandwidth_credentials.testing import StoreContract

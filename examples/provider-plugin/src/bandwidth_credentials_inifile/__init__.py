@@ -32,6 +32,7 @@ from bandwidth_credentials.plugin import (
     Provider,
     SecretFileError,
     Source,
+    SourceAccessDeniedError,
     SourceFormatError,
     SourceNotFoundError,
     StoreConflictError,
@@ -113,7 +114,8 @@ class IniProvider(Provider):
         holds exactly ``values``, then renamed over it (atomic on POSIX). Raises
         ``StoreConflictError`` when the file changed since it was read (nothing written),
         ``SourceFormatError`` when a value cannot be written as INI unchanged (a line
-        break, surrounding spaces, a nested object), and the errors of :meth:`fetch`.
+        break, surrounding spaces, a nested object), ``SourceAccessDeniedError`` when the
+        directory cannot be written, and the errors of :meth:`fetch`.
 
         >>> fetched = provider.fetch()                                    # doctest: +SKIP
         >>> provider.store({**fetched.values, "BW_CLIENT_SECRET": new}, fetched.version)
@@ -147,17 +149,31 @@ class IniProvider(Provider):
                 self.source,
                 f"the values cannot be written to {self.path} as INI unchanged",
             )
+        data = text.encode("utf-8")
+        del text, stream, parser, written
+        map_exceptions(lambda: self._replace(data), [(OSError, self._not_written)])
+        return self.current_version()
+
+    def _replace(self, data: bytes) -> None:
+        """Write ``data`` to a new file beside the old one, then rename it over it."""
         directory = os.path.dirname(os.path.abspath(self.path))
         name = f".{os.path.basename(self.path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         temporary = os.path.join(directory, name)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.write(descriptor, text.encode("utf-8"))
-            os.fsync(descriptor)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(descriptor, data)
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, self.path)
         finally:
-            os.close(descriptor)
-        os.replace(temporary, self.path)
-        return self.current_version()
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+
+    def _not_written(self, error: BaseException) -> Exception:
+        what = f"cannot replace {self.path} ({type(error).__name__})"
+        return source_error(SourceAccessDeniedError, self.source, what)
 
     def _not_ini(self, error: BaseException) -> Exception:
         what = f"{self.path} is not an INI file ({type(error).__name__})"
