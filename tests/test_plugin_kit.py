@@ -58,6 +58,8 @@ KIT = {
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TLSFailed",
     "decode_fields",
     "display_url",
@@ -84,7 +86,7 @@ def test_all_lists_exactly_the_kit_names() -> None:
     assert len(kit.__all__) == len(KIT)
     for name in kit.__all__:
         assert getattr(kit, name) is not None, name
-    assert kit.KIT_VERSION == (1, 0)
+    assert kit.KIT_VERSION == (1, 1)
 
 
 def test_the_kit_shares_the_cores_objects() -> None:

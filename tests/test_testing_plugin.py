@@ -29,6 +29,7 @@ def test_public_names_are_pinned() -> None:
         "ProviderContract",
         "Route",
         "STANDARD_VALUES",
+        "StoreContract",
         "check_no_leaks",
         "connect_proxy",
         "exception_graph",

@@ -18,7 +18,9 @@ rules by using its mechanisms:
   blocking, checked to be a regular file, capped, decoded as UTF-8, never quoted.
 - **The provider interface** (:class:`Provider`, :class:`Source`, :class:`Fetched`) and
   the error types a fetch raises (:class:`SourceError` and its subclasses,
-  :class:`ConfigurationError`), the same objects ``bandwidth_credentials`` exports.
+  :class:`ConfigurationError`), and those an optional ``store()`` raises
+  (:class:`StoreConflictError`, :class:`StoreNotSupportedError`; since kit 1.1), the same
+  objects ``bandwidth_credentials`` exports.
 - **Errors** (:func:`source_error`, :func:`map_exceptions`, :func:`guarded`,
   :func:`redact`): one foreign→own mapping per plugin, the library error raised outside
   every ``except`` block, a store's own text shown only with what was read cut out.
@@ -63,6 +65,8 @@ from ._errors import (
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
+    StoreConflictError,
+    StoreNotSupportedError,
     fresh,
     guarded,
 )
@@ -148,6 +152,8 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TLSFailed",
     "decode_fields",
     "display_url",
@@ -169,7 +175,7 @@ __all__ = [
 ]
 
 #: The kit's interface version, ``(major, minor)``: see the module docstring.
-KIT_VERSION = (1, 0)
+KIT_VERSION = (1, 1)
 #: The largest answer :func:`request` reads by default, in bytes (1 MiB).
 DEFAULT_MAX_SIZE = 1 << 20
 

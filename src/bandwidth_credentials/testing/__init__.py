@@ -7,6 +7,9 @@ fixture acts only in the tests that ask for it.
 
 - :class:`ProviderContract`: the contract suite every source provider passes; subclass
   it in the provider's tests (see its docstring for the hooks).
+- :class:`StoreContract`: the contract suite every writable source (a provider with
+  ``store()``) passes, ``bwcreds rotate`` against a loopback Bandwidth included; subclass
+  it in the store's tests (see its docstring for the hooks).
 - :func:`reset`: return the library to its just-imported state (default resolver,
   once-per-process notes and Basic notice, cached OAuth tokens).
 - Fixtures: ``bandwidth_isolation`` (no ``BW_*``/``BANDWIDTH_*`` variables, a temporary
@@ -40,7 +43,6 @@ Example, in an application's tests::
 
 from __future__ import annotations
 
-import contextlib
 import os
 import warnings
 from collections.abc import Iterator
@@ -48,7 +50,7 @@ from pathlib import Path
 
 import pytest
 
-from ._clock import FakeClock
+from ._clock import FakeClock, today_is
 from ._contract import STANDARD_VALUES, ProviderContract
 from ._fork import in_forked_child
 from ._graph import exception_graph
@@ -64,6 +66,7 @@ from ._leaks import (
 )
 from ._loopback import ConnectProxy, LoopbackServer, Route, connect_proxy, serve
 from ._state import reset
+from ._store_contract import StoreContract
 
 __all__ = [
     "BASIC_DEPRECATION_FILTER",
@@ -79,6 +82,7 @@ __all__ = [
     "LoopbackServer",
     "ProviderContract",
     "Route",
+    "StoreContract",
     "check_no_leaks",
     "connect_proxy",
     "exception_graph",
@@ -121,27 +125,3 @@ def allow_basic_deprecation() -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Bandwidth decommission")
         yield
-
-
-@contextlib.contextmanager
-def today_is(day: tuple[int, int, int]) -> Iterator[None]:
-    """Make the library take ``day`` (``(year, month, day)``, UTC) as today inside the block,
-    whatever the real date: the decommissioning of API users and client-secret expiry
-    follow it. Restores the previous date afterwards.
-
-    Example::
-
-        from bandwidth_credentials.testing import today_is
-
-        def test_check_after_the_decommissioning():
-            with today_is((2026, 12, 6)):
-                ...  # API users are reported as decommissioned here, on any real date
-    """
-    from .. import _calendar
-
-    before = _calendar.pinned()
-    _calendar.pin(day)
-    try:
-        yield
-    finally:
-        _calendar.pin(before)
