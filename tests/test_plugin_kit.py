@@ -35,6 +35,7 @@ KIT = {
     "TYPE_CHECKING",
     "Any",
     "BadURL",
+    "BoundedAdapter",
     "BrokenResponse",
     "ClientHolder",
     "ConfigurationError",
@@ -42,6 +43,8 @@ KIT = {
     "CredentialsError",
     "Deadline",
     "DeadlineExceeded",
+    "ExchangeFailed",
+    "ExchangeLog",
     "Fetched",
     "FileText",
     "HttpError",
@@ -59,6 +62,8 @@ KIT = {
     "SourceNotFoundError",
     "SourceUnavailableError",
     "TLSFailed",
+    "backoff",
+    "bounded_session",
     "decode_fields",
     "display_url",
     "field",
@@ -76,6 +81,7 @@ KIT = {
     "retry_after",
     "source_error",
     "text_option",
+    "time_for",
 }
 
 
@@ -84,7 +90,7 @@ def test_all_lists_exactly_the_kit_names() -> None:
     assert len(kit.__all__) == len(KIT)
     for name in kit.__all__:
         assert getattr(kit, name) is not None, name
-    assert kit.KIT_VERSION == (1, 0)
+    assert kit.KIT_VERSION == (1, 1)
 
 
 def test_the_kit_shares_the_cores_objects() -> None:

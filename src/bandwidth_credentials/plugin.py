@@ -10,8 +10,19 @@ rules by using its mechanisms:
   ``NO_PROXY`` and the CA bundle from ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE``; failures
   are :class:`HttpError` subclasses with nothing chained; :func:`retry_after` reads
   ``Retry-After`` (RFC 9110 §10.2.3) for the library's backoff.
+- **SDKs built on** ``requests`` (:class:`BoundedAdapter`, :func:`bounded_session`):
+  a transport adapter that sends each of the SDK's exchanges with the bounded client
+  (the same deadline, cap and redirect rule; a 3xx is an :class:`ExchangeFailed` naming
+  the status), every failure one :class:`ExchangeFailed` with only safe facts, kept by
+  an :class:`ExchangeLog` for failures an SDK reports in its own words. ``requests``
+  loads with the first of these names used.
 - **A total deadline for one fetch** (:class:`Deadline`): the documented worst case of a
-  fetch covers every page, retry and login in it, not just one attempt.
+  fetch covers every page, retry and login in it, not just one attempt. Entered with
+  ``with``, it bounds every exchange in the block (:func:`time_for`), however deep in an
+  SDK it is made.
+- **Retry waits** (:func:`backoff`): a fetch's own quick retries wait a random half to
+  all of a doubling window, drawn from ``os.urandom`` by the library's refresh policy, so
+  a fleet (or environments restored from one SnapStart snapshot) does not retry in step.
 - **Safe file reads** (:func:`read_file`): a token, JWT or secret-id file opened without
   blocking, checked to be a regular file, capped, decoded as UTF-8, never quoted.
 - **The provider interface** (:class:`Provider`, :class:`Source`, :class:`Fetched`) and
@@ -33,14 +44,17 @@ rules by using its mechanisms:
 
 Versioning: :data:`KIT_VERSION` is ``(major, minor)``. A minor version adds names; a name
 in :data:`__all__` is removed or changed only with a new major version, which comes with
-a new minor version of the core (``0.2``). A plugin declares the core versions it was
-tested with in its own ``pyproject.toml``, for example
+a new minor version of the core (``0.2``). 1.1 added :class:`BoundedAdapter`,
+:func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`, :func:`time_for`,
+:func:`backoff`, and :class:`Deadline` as a context manager. A plugin declares the core
+versions it was tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
 Importing this module costs little: ``time`` and the core's file reader; the bounded
 client (``socket``, ``urllib.parse``) loads with the first request or the first of its
-names used, ``threading`` with the first :class:`ClientHolder`; never ``typing`` or
-``logging`` (a Lambda cold start pays for every module).
+names used, ``requests`` with the first use of :class:`BoundedAdapter` and its peers,
+``threading`` with the first :class:`ClientHolder`; never ``typing`` or ``logging`` (a
+Lambda cold start pays for every module).
 
 >>> from bandwidth_credentials.plugin import Deadline, request, source_error
 >>> deadline = Deadline(10.0)  # the whole fetch
@@ -50,6 +64,7 @@ names used, ``threading`` with the first :class:`ClientHolder`; never ``typing``
 
 from __future__ import annotations
 
+import contextvars
 import time
 
 from ._errors import (
@@ -75,6 +90,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from ._adapter import BoundedAdapter, ExchangeFailed, bounded_session
     from ._http import (
         BadURL,
         BrokenResponse,
@@ -106,11 +122,21 @@ _HTTP_NAMES = frozenset(
 )
 
 
+# The requests adapter's names, loaded from ._adapter (and requests with them) on first use.
+_ADAPTER_NAMES = frozenset({"BoundedAdapter", "ExchangeFailed", "bounded_session"})
+
+
 def __getattr__(name: str) -> object:
     if name in _HTTP_NAMES:
         from . import _http
 
         value = getattr(_http, name)
+        globals()[name] = value
+        return value
+    if name in _ADAPTER_NAMES:
+        from . import _adapter  # imports requests
+
+        value = getattr(_adapter, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -123,6 +149,7 @@ __all__ = [
     "TYPE_CHECKING",
     "Any",
     "BadURL",
+    "BoundedAdapter",
     "BrokenResponse",
     "ClientHolder",
     "ConfigurationError",
@@ -130,6 +157,8 @@ __all__ = [
     "CredentialsError",
     "Deadline",
     "DeadlineExceeded",
+    "ExchangeFailed",
+    "ExchangeLog",
     "Fetched",
     "FileText",
     "HttpError",
@@ -147,6 +176,8 @@ __all__ = [
     "SourceNotFoundError",
     "SourceUnavailableError",
     "TLSFailed",
+    "backoff",
+    "bounded_session",
     "decode_fields",
     "display_url",
     "field",
@@ -164,10 +195,11 @@ __all__ = [
     "retry_after",
     "source_error",
     "text_option",
+    "time_for",
 ]
 
 #: The kit's interface version, ``(major, minor)``: see the module docstring.
-KIT_VERSION = (1, 0)
+KIT_VERSION = (1, 1)
 #: The largest answer :func:`request` reads by default, in bytes (1 MiB).
 DEFAULT_MAX_SIZE = 1 << 20
 
@@ -187,11 +219,18 @@ class Deadline:
     plugin documents holds whatever the store does. ``clock`` (default
     :func:`time.monotonic`) may be injected by tests.
 
+    Entered with ``with``, a deadline also bounds every exchange made in the block in
+    this thread or task, however deep in an SDK: :func:`request` and every
+    :class:`BoundedAdapter` take their timeout through :func:`time_for`. Blocks nest (an
+    attempt's deadline inside the fetch's): the earliest end wins.
+
     >>> deadline = Deadline(24.0)
     >>> deadline.cap(7.0)   # the next attempt's timeout: 7 s, or what is left if less
     7.0
     >>> deadline.expired
     False
+    >>> with Deadline(24.0):                                        # doctest: +SKIP
+    ...     client.get_secret("bw")  # its SDK's requests end within 24 s in all
     """
 
     __slots__ = ("_clock", "ends", "seconds")
@@ -222,8 +261,63 @@ class Deadline:
             raise DeadlineExceeded(f"the fetch did not finish within {self.seconds:g} s")
         return min(timeout, left)
 
+    def __enter__(self) -> Deadline:
+        _entered.set((*_entered.get(), self))
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        entered = _entered.get()
+        for at in range(len(entered) - 1, -1, -1):
+            if entered[at] is self:
+                _entered.set(entered[:at] + entered[at + 1 :])
+                break
+
     def __repr__(self) -> str:
         return f"Deadline({self.seconds:g} s, {self.left():.3g} s left)"
+
+
+# The deadlines entered with `with` in this thread or task, outermost first.
+_entered: contextvars.ContextVar[tuple[Deadline, ...]] = contextvars.ContextVar(
+    "bandwidth_credentials_deadlines", default=()
+)
+
+
+def time_for(timeout: float) -> float:
+    """The timeout for the next exchange: ``timeout`` seconds, or less if a
+    :class:`Deadline` entered with ``with`` (in this thread or task) ends sooner. For an
+    SDK call that takes its own timeout (a gRPC call's ``timeout=``).
+
+    Raises :class:`DeadlineExceeded` when an entered deadline has no time left (no
+    exchange should start).
+
+    >>> with Deadline(2.0):                                         # doctest: +SKIP
+    ...     time_for(10.0)
+    2.0
+    """
+    for deadline in _entered.get():
+        timeout = deadline.cap(timeout)
+    return timeout
+
+
+def backoff(attempt: int, first: float) -> float:
+    """Seconds to wait before retry number ``attempt`` (1: the first retry) of a fetch's
+    own quick retries: a random half to all of ``first * 2 ** (attempt - 1)``.
+
+    The randomness is the library's refresh policy's (``os.urandom``, never the
+    :mod:`random` module, whose state a forked child or an environment restored from a
+    Lambda SnapStart snapshot shares with its siblings): one source of jitter for the
+    core and every plugin. Check the wait against the fetch's :class:`Deadline`; a wait
+    the store asks for (``Retry-After``) longer than a fetch may take is the library's
+    backoff to honour, never slept inside a fetch.
+
+    >>> 0.125 <= backoff(1, 0.25) <= 0.25
+    True
+    >>> 0.25 <= backoff(2, 0.25) <= 0.5
+    True
+    """
+    from ._refresh import backoff_wait
+
+    return backoff_wait(first * 2 ** (attempt - 1))
 
 
 # -- HTTP ------------------------------------------------------------------------------
@@ -244,7 +338,8 @@ def request(
     proxy: str | None = None,
 ) -> Response:
     """Send one request and read the whole answer within ``timeout`` seconds (and within
-    ``deadline``, when given: the attempt gets what is left of it if that is less).
+    ``deadline``, when given, and every :class:`Deadline` entered with ``with``: the
+    attempt gets what is left of them if that is less).
 
     Returns a :class:`Response` (``status``, lower-case ``headers``, ``body`` of at most
     ``max_size`` bytes). A 3xx is returned, never followed. ``cafile`` defaults to
@@ -264,6 +359,7 @@ def request(
 
     if deadline is not None:
         timeout = deadline.cap(timeout)
+    timeout = time_for(timeout)
     return bounded(
         method,
         url,
@@ -315,6 +411,33 @@ def origin(url: str) -> tuple[str, str, int | None]:
         port = None
     default = {"https": 443, "http": 80}.get(scheme)
     return scheme, (parts.hostname or "").lower(), port or default
+
+
+class ExchangeLog:
+    """What the :class:`BoundedAdapter` s it is given to saw last: ``last``, the last
+    :class:`ExchangeFailed`, and ``in_flight``, the host of an exchange under way (``""``
+    when none). For a failure an SDK reports only in its own words: a credential chain's
+    "no token", or a token refresh grpc runs in its own thread and reports as "Getting
+    metadata from plugin failed" (or not at all when the call's deadline passes first).
+    One log per provider, made when the provider is (it imports nothing); call
+    :meth:`take` when a fetch starts.
+
+    >>> log = ExchangeLog()
+    >>> session = bounded_session(10.0, tag="token", log=log)         # doctest: +SKIP
+    >>> log.take() is None
+    True
+    """
+
+    __slots__ = ("in_flight", "last")
+
+    def __init__(self) -> None:
+        self.last: ExchangeFailed | None = None
+        self.in_flight = ""
+
+    def take(self) -> ExchangeFailed | None:
+        """The last failure, forgotten as it is handed out."""
+        last, self.last = self.last, None
+        return last
 
 
 # -- files -----------------------------------------------------------------------------
@@ -467,17 +590,29 @@ _EXPECTED = (
 )
 
 
-def decode_fields(uri: str, what: str, text: str, field: str | None) -> dict[str, object]:
+def decode_fields(uri: str, what: str, text: str | bytes, field: str | None) -> dict[str, object]:
     """A stored text as raw key/values: a JSON object's members, or ``{field: text}``.
 
-    ``what`` names the text in messages (``the SecretString of secret 'bw'``). With
-    ``field`` the text is not parsed. A text that is not a JSON object is a
+    ``what`` names the text in messages (``the SecretString of secret 'bw'``). Bytes (a
+    binary payload) must be UTF-8 (since kit 1.1). With ``field`` the text is not parsed.
+    A text that is not UTF-8 or not a JSON object is a
     :class:`~bandwidth_credentials.SourceFormatError` saying what was expected, never
     quoting it (nor chaining the decoder's error, which holds the document).
 
     >>> decode_fields("aws-sm:bw", "the secret", '{"BW_CLIENT_ID": "CLI-1"}', None)
     {'BW_CLIENT_ID': 'CLI-1'}
     """
+    if isinstance(text, bytes):
+        utf8: str | None
+        try:
+            utf8 = text.decode("utf-8")
+        except UnicodeDecodeError:
+            utf8 = None  # the decoder's error quotes the bytes: never keep it
+        if utf8 is None:
+            raise SourceFormatError(
+                f"source {uri}: {what} is not UTF-8 text; expected {_EXPECTED}", source=uri
+            )
+        text = utf8
     if field is not None:
         return {field: text}
     import json  # loaded by then in practice: the stores answer JSON

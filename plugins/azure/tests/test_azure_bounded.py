@@ -214,12 +214,13 @@ def test_a_shorter_connect_timeout_the_sdk_asks_for_bounds_the_request() -> None
     from azure.core.pipeline import Pipeline
     from azure.core.rest import HttpRequest
 
-    from bandwidth_credentials_azure._transport import TransportFailure, azure_transport
+    from bandwidth_credentials.plugin import ExchangeFailed, ExchangeLog
+    from bandwidth_credentials_azure._transport import azure_transport
 
     with misbehaving(hang()) as server:
-        pipeline = Pipeline(azure_transport(10.0, token=True))
+        pipeline = Pipeline(azure_transport(10.0, ExchangeLog(), token=True))
         started = time.monotonic()
-        with pytest.raises(TransportFailure) as caught:
+        with pytest.raises(ExchangeFailed) as caught:
             pipeline.run(HttpRequest("GET", f"{server.url}/metadata/identity/oauth2/token"),
                          connection_timeout=0.5)  # fmt: skip
         elapsed = time.monotonic() - started

@@ -22,7 +22,8 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from bandwidth_credentials import (
+from bandwidth_credentials import plugin as kit
+from bandwidth_credentials.plugin import (
     ConfigurationError,
     CredentialsError,
     SourceAccessDeniedError,
@@ -33,7 +34,7 @@ from bandwidth_credentials import (
     SourceUnavailableError,
 )
 
-from ._transport import MAX_ANSWER
+from ._transport import MAX_ANSWER, TOKEN
 from ._uri import SecretRef
 
 #: Error codes Key Vault documents; only these are ever shown in a message.
@@ -111,15 +112,14 @@ class Failure(NamedTuple):
         return self.kind == "transport" and self.transport_kind in ("connect", "broken")
 
 
-def capture(exc: BaseException) -> Failure:
-    """The facts of ``exc``; call it inside the ``except`` block, then leave the block."""
+def capture(exc: BaseException, log: kit.ExchangeLog | None = None) -> Failure:
+    """The facts of ``exc``; call it inside the ``except`` block, then leave the block.
+    ``log``: the bounded transport's, for a failure the SDK reports in its own words."""
     from azure.core import exceptions as core
     from azure.identity import CredentialUnavailableError
 
-    from ._transport import TransportFailure, current_failure
-
     name = type(exc).__name__
-    if isinstance(exc, TransportFailure):
+    if isinstance(exc, kit.ExchangeFailed):
         return _transported(exc)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
@@ -132,7 +132,7 @@ def capture(exc: BaseException) -> Failure:
     if isinstance(exc, core.ClientAuthenticationError):
         # The credential chain reports a failed token request in its own words; the
         # bounded transport kept what happened.
-        last = current_failure()
+        last = log.last if log is not None else None
         if last is not None:
             return _transported(last)
     if isinstance(exc, core.ClientAuthenticationError):
@@ -146,15 +146,15 @@ def capture(exc: BaseException) -> Failure:
     return Failure("other", type_name=name)
 
 
-def _transported(exc: object) -> Failure:
+def _transported(exc: kit.ExchangeFailed) -> Failure:
     return Failure(
         "transport",
-        status=getattr(exc, "status", None),
+        status=exc.status,
         type_name=type(exc).__name__,
-        transport_kind=str(getattr(exc, "kind", "")),
-        host=str(getattr(exc, "host", "")),
-        detail=str(getattr(exc, "detail", "")),
-        token=bool(getattr(exc, "token", False)),
+        transport_kind=exc.kind,
+        host=exc.host,
+        detail=exc.detail,
+        token=exc.tag == TOKEN,
     )
 
 
@@ -162,8 +162,6 @@ def _wait(response: object) -> float | None:
     """Seconds an answer asks to wait: ``retry-after-ms``, ``x-ms-retry-after-ms``
     (Azure's) or ``Retry-After`` (RFC 9110 §10.2.3); ``None`` when it does not ask."""
     import time
-
-    from bandwidth_credentials import plugin as _http
 
     headers = getattr(response, "headers", None)
     get = getattr(headers, "get", None)
@@ -174,7 +172,7 @@ def _wait(response: object) -> float | None:
         if isinstance(value, str) and value.strip().isdigit():
             return int(value.strip()) / 1000.0 or None
     value = get("Retry-After")
-    wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
+    wait = kit.parse_retry_after(value if isinstance(value, str) else None, time.time())
     return wait if wait else None
 
 
