@@ -79,10 +79,11 @@ def jittered(seconds: float, spread: float = JITTER, rng: Callable[[], float] = 
     return seconds * (1.0 + spread * (2.0 * rng() - 1.0))
 
 
-def backoff_wait(window: float, rng: Callable[[], float] = unit) -> float:
+def backoff_wait(window: float, rng: Callable[[], float] | None = None) -> float:
     """A backoff's wait: a random half to all of ``window`` seconds (spread out, and
-    never past the window, so a cap on the window caps the wait)."""
-    return jittered(window * 0.75, 1 / 3, rng)
+    never past the window, so a cap on the window caps the wait). ``rng`` defaults to
+    :func:`unit`, looked up when called (``testing.jitter_at`` pins it)."""
+    return jittered(window * 0.75, 1 / 3, rng or unit)
 
 
 class Snapshot(Protocol):

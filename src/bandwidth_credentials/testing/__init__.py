@@ -15,6 +15,8 @@ fixture acts only in the tests that ask for it.
   that use API-user credentials on purpose under ``filterwarnings = error``).
 - :func:`today_is`: run a block as if the date were another (the library reads the date
   in one place), so tests of date-dependent behaviour pass on any day.
+- :func:`jitter_at`: pin the random share of the retry waits providers draw with
+  :func:`bandwidth_credentials.plugin.backoff`, so a test can assert exact waits.
 - The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
@@ -84,6 +86,7 @@ __all__ = [
     "exception_graph",
     "find_leaks",
     "in_forked_child",
+    "jitter_at",
     "reset",
     "serve",
     "today_is",
@@ -145,3 +148,30 @@ def today_is(day: tuple[int, int, int]) -> Iterator[None]:
         yield
     finally:
         _calendar.pin(before)
+
+
+@contextlib.contextmanager
+def jitter_at(fraction: float) -> Iterator[None]:
+    """Pin the random share of every retry wait drawn with
+    :func:`bandwidth_credentials.plugin.backoff` inside the block: ``fraction`` in [0, 1]
+    (0: half the window, 1: all of it) instead of a draw from ``os.urandom``. Restores
+    the random draw afterwards.
+
+    Example::
+
+        from bandwidth_credentials.testing import jitter_at
+
+        def test_the_waits_double():
+            with jitter_at(1.0):
+                assert [backoff(1, 0.25), backoff(2, 0.25)] == [0.25, 0.5]
+    """
+    from .. import _refresh
+
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError("fraction must be within [0, 1]")
+    drawn = _refresh.unit
+    _refresh.unit = lambda: fraction
+    try:
+        yield
+    finally:
+        _refresh.unit = drawn
