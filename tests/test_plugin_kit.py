@@ -327,6 +327,7 @@ def test_redact_cuts_secrets_control_characters_and_length() -> None:
         ("x:y?field=", "'field' is empty"),
         ("x:y?field=a%0D%0Ab", "'field' holds a control"),
         ("x:y?field=a%00b", "'field' holds a control"),
+        ("x:y?field=%0D%0A", "'field' holds a control"),
     ],
 )
 def test_option_parsers_refuse_bad_values_without_quoting_them(uri: str, message: str) -> None:

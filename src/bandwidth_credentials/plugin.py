@@ -562,15 +562,15 @@ def text_option(source: Source, name: str, default: str | None = None) -> str | 
     raw = source.options.get(name)
     if raw is None:
         return default
-    value = raw.strip()
-    if not value:
-        raise source_error(ConfigurationError, source, f"option {name!r} is empty")
-    if not raw.isprintable():  # before stripping: a trailing CR/LF is refused too
+    if not raw.isprintable():  # before stripping: a trailing (or lone) CR/LF is refused too
         raise source_error(
             ConfigurationError,
             source,
             f"option {name!r} holds a control or invisible character (a line break?)",
         )
+    value = raw.strip()
+    if not value:
+        raise source_error(ConfigurationError, source, f"option {name!r} is empty")
     return value
 
 
