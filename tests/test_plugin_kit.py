@@ -66,6 +66,7 @@ KIT = {
     "bounded_session",
     "decode_fields",
     "display_url",
+    "exchange_error",
     "field",
     "fresh",
     "guarded",

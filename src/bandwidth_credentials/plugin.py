@@ -29,8 +29,9 @@ rules by using its mechanisms:
   the error types a fetch raises (:class:`SourceError` and its subclasses,
   :class:`ConfigurationError`), the same objects ``bandwidth_credentials`` exports.
 - **Errors** (:func:`source_error`, :func:`map_exceptions`, :func:`guarded`,
-  :func:`redact`): one foreign→own mapping per plugin, the library error raised outside
-  every ``except`` block, a store's own text shown only with what was read cut out.
+  :func:`redact`, :func:`exchange_error`): one foreign→own mapping per plugin, the
+  library error raised outside every ``except`` block, a store's own text shown only with
+  what was read cut out, one wording for a failed bounded exchange.
 - **The library logger** (:data:`logger`): records go to ``logging.getLogger(
   "bandwidth_credentials")``, without importing :mod:`logging` until the application has.
 - **Option parsers** (:func:`positive_number`, :func:`field`, :func:`text_option`,
@@ -45,8 +46,9 @@ rules by using its mechanisms:
 Versioning: :data:`KIT_VERSION` is ``(major, minor)``. A minor version adds names; a name
 in :data:`__all__` is removed or changed only with a new major version, which comes with
 a new minor version of the core (``0.2``). 1.1 added :class:`BoundedAdapter`,
-:func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`, :func:`time_for`,
-:func:`backoff`, and :class:`Deadline` as a context manager. A plugin declares the core
+:func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`,
+:func:`exchange_error`, :func:`time_for`, :func:`backoff`, :class:`Deadline` as a context
+manager, and bytes for :func:`decode_fields`. A plugin declares the core
 versions it was tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
@@ -180,6 +182,7 @@ __all__ = [
     "bounded_session",
     "decode_fields",
     "display_url",
+    "exchange_error",
     "field",
     "fresh",
     "guarded",
@@ -520,6 +523,58 @@ def map_exceptions(
     raise replacement
 
 
+def exchange_error(
+    uri: str,
+    kind: str,
+    detail: str,
+    *,
+    peer: str,
+    subject: str,
+    timeout: float,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> CredentialsError:
+    """The library error for a failed exchange of a :class:`BoundedAdapter`, from its
+    :class:`ExchangeFailed`'s ``kind`` and ``detail``: one wording for every plugin.
+    ``peer`` names who was asked (``"Key Vault myvault.vault.azure.net"``), ``subject``
+    what for (``"secret 'bw'"``, ``"the access token request for secret 'bw'"``);
+    ``timeout`` is the per-request timeout in seconds, ``max_size`` the answer cap.
+
+    ``too-large`` is a :class:`~bandwidth_credentials.SourceFormatError`; ``timeout``,
+    ``tls``, ``connect`` and ``broken`` :class:`~bandwidth_credentials.SourceUnavailableError`
+    (retrying later may help); ``redirect`` and anything else a
+    :class:`~bandwidth_credentials.SourceError` (the store's setup must change).
+
+    >>> str(exchange_error("azure-kv:v/bw", "redirect", "HTTP 302 (not followed)",
+    ...                    peer="Key Vault v.example", subject="secret 'bw'", timeout=10.0))
+    "source azure-kv:v/bw: Key Vault v.example answered secret 'bw' with HTTP 302 (not followed)"
+    """
+    if kind == "too-large":
+        return SourceFormatError(
+            f"source {uri}: the answer from {peer} to {subject} is larger than {max_size} "
+            "bytes; it was not read",
+            source=uri,
+        )
+    if kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: {subject} timed out at {peer} ({detail}; timeout {timeout:g} s "
+            "per request)",
+            source=uri,
+        )
+    if kind == "redirect":
+        return SourceError(f"source {uri}: {peer} answered {subject} with {detail}", source=uri)
+    if kind == "tls":
+        return SourceUnavailableError(
+            f"source {uri}: TLS with {peer} failed for {subject} ({detail}); check "
+            "REQUESTS_CA_BUNDLE",
+            source=uri,
+        )
+    if kind in ("connect", "broken"):
+        return SourceUnavailableError(
+            f"source {uri}: could not reach {peer} for {subject} ({detail})", source=uri
+        )
+    return SourceError(f"source {uri}: {subject} was not sent to {peer} ({detail})", source=uri)
+
+
 def redact(text: str, secrets: Iterable[str], limit: int = 200) -> str:
     """A store's own message, fit to show: whitespace collapsed, every string in
     ``secrets`` (tokens, values already read; strings under 4 characters are ignored)
@@ -640,7 +695,7 @@ class ClientHolder(Generic[C]):
 
     >>> holder = ClientHolder(lambda: boto3.client("ssm"))         # doctest: +SKIP
     >>> holder.get().get_parameter(Name="/bw/prod")                # doctest: +SKIP
-    >>> holder.after_fork()   # in the child: the next get() builds the child's own client
+    >>> holder.after_fork()   # in the child: the next get() builds its own  # doctest: +SKIP
     """
 
     def __init__(

@@ -29,7 +29,6 @@ from bandwidth_credentials.plugin import (
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
-    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
@@ -241,38 +240,15 @@ def error(
 
 def _transport_error(failure: Failure, uri: str, label: str, timeout: float) -> CredentialsError:
     """The error for a failed exchange of the bounded transport, with the vault or the
-    token endpoint (``failure.token``)."""
-    peer = f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}"
-    what = f"the access token request for {label}" if failure.token else label
-    kind = failure.transport_kind
-    if kind == "too-large":
-        return SourceFormatError(
-            f"source {uri}: the answer from {peer} to {what} is larger than {MAX_ANSWER} "
-            "bytes; it was not read",
-            source=uri,
-        )
-    if kind == "redirect":
-        return SourceError(
-            f"source {uri}: {peer} answered {what} with {failure.detail}", source=uri
-        )
-    if kind == "timeout":
-        return SourceUnavailableError(
-            f"source {uri}: {what} timed out at {peer} ({failure.detail}; timeout "
-            f"{timeout:g} s per request)",
-            source=uri,
-        )
-    if kind == "tls":
-        return SourceUnavailableError(
-            f"source {uri}: TLS with {peer} failed for {what} ({failure.detail}); check "
-            "REQUESTS_CA_BUNDLE",
-            source=uri,
-        )
-    if kind in ("connect", "broken"):
-        return SourceUnavailableError(
-            f"source {uri}: could not reach {peer} for {what} ({failure.detail})", source=uri
-        )
-    return SourceError(
-        f"source {uri}: {what} was not sent to {peer} ({failure.detail})", source=uri
+    token endpoint (``failure.token``), in the kit's words."""
+    return kit.exchange_error(
+        uri,
+        failure.transport_kind,
+        failure.detail,
+        peer=f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}",
+        subject=f"the access token request for {label}" if failure.token else label,
+        timeout=timeout,
+        max_size=MAX_ANSWER,
     )
 
 
