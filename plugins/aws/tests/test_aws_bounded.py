@@ -45,6 +45,7 @@ from bandwidth_credentials.testing import (
     CANARY_SECRET,
     check_no_leaks,
     connect_proxy,
+    fetch_failing,
     in_forked_child,
 )
 from bandwidth_credentials_aws._boto import MAX_BACKOFF_TOTAL
@@ -91,10 +92,7 @@ def ext(timeout: float) -> Provider:
 
 
 def failing(source: Provider) -> tuple[CredentialsError, float]:
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    return caught.value, time.monotonic() - started
+    return fetch_failing(source.fetch, CANARIES)
 
 
 # -- Secrets Manager through botocore ----------------------------------------------------------

@@ -42,6 +42,7 @@ from bandwidth_credentials.testing import (
     CANARY_PASSWORD,
     CANARY_SECRET,
     check_no_leaks,
+    fetch_failing,
     in_forked_child,
 )
 from bandwidth_credentials_vault import VaultProvider
@@ -72,10 +73,7 @@ def provider(timeout: float = 2.0, uri: str = URI) -> VaultProvider:
 
 def failing(source: VaultProvider) -> tuple[CredentialsError, float]:
     """Fetch, expecting a library error; the error and the seconds it took."""
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    return caught.value, time.monotonic() - started
+    return fetch_failing(source.fetch, CANARIES)
 
 
 def test_a_trickling_answer_ends_at_the_deadline(vault_at: Callable[[str], None]) -> None:

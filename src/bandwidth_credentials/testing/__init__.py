@@ -21,6 +21,10 @@ fixture acts only in the tests that ask for it.
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
   stderr; :func:`exception_graph` is its walk through everything an exception holds.
+- Misbehaviour tables: :class:`Misbehaviour` (one row: what the store does, what the
+  fetch must raise and say, how long it may take), :func:`fetch_failing` (one fetch
+  expected to fail, timed, under the leak harness) and :func:`check_misbehaviour` (what
+  every row must show), shared by every plugin's bounded-transport tests.
 - A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
   (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
   maps real host names to loopback servers, see :class:`Route`) and
@@ -50,6 +54,7 @@ from pathlib import Path
 
 import pytest
 
+from ._bounded import Misbehaviour, check_misbehaviour, fetch_failing
 from ._clock import FakeClock
 from ._contract import STANDARD_VALUES, ProviderContract
 from ._fork import in_forked_child
@@ -79,11 +84,14 @@ __all__ = [
     "LeakFound",
     "LeakWatch",
     "LoopbackServer",
+    "Misbehaviour",
     "ProviderContract",
     "Route",
+    "check_misbehaviour",
     "check_no_leaks",
     "connect_proxy",
     "exception_graph",
+    "fetch_failing",
     "find_leaks",
     "in_forked_child",
     "jitter_at",
