@@ -108,6 +108,13 @@ class VaultProvider(Provider):
         self._sessions: ClientHolder[_Session] = ClientHolder(self._connect, _close)
 
     @property
+    def worst_case(self) -> float:
+        """Seconds one fetch may take in all, whatever Vault does: every login, lookup,
+        read, retry and wait (:func:`fetch_deadline` of the ``timeout`` option; 34 s with
+        the default 10 s)."""
+        return fetch_deadline(self.spec.timeout)
+
+    @property
     def _clock(self) -> Callable[[], float]:
         """The monotonic clock the token's TTL is timed with (tests inject one)."""
         return self._keeper.clock
@@ -124,7 +131,7 @@ class VaultProvider(Provider):
         with self._lock:
             session = self._sessions.get()
             client, caller = session.client, session.caller
-            caller.deadline = Deadline(fetch_deadline(self.spec.timeout))
+            caller.deadline = Deadline(self.worst_case)
             try:
                 self._keeper.ensure(client, caller)
                 try:
