@@ -43,6 +43,7 @@ import requests.structures
 import requests.utils
 
 from . import _http
+from ._deadline import time_for
 from ._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -154,12 +155,10 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         tag: str = "",
         log: ExchangeLog | None = None,
     ) -> None:
-        from .plugin import origin
-
         super().__init__()
         self.timeout = timeout
         self.max_size = max_size
-        self.origin = origin(follow_within) if follow_within else None
+        self.origin = _http.origin(follow_within) if follow_within else None
         self.tag = tag
         self.log = log
 
@@ -209,10 +208,8 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         cert: bytes | str | tuple[bytes | str, bytes | str] | None,
         proxies: Mapping[str, str] | None,
     ) -> _http.Response:
-        from .plugin import origin, time_for
-
         timeout = time_for(_shorter(self.timeout, asked))
-        if self.origin is not None and origin(url) != self.origin:
+        if self.origin is not None and _http.origin(url) != self.origin:
             # Only reachable by a caller that sends elsewhere itself: a redirect to another
             # origin is refused before requests sees it.
             raise _http.BadURL("the request is for another origin than the one configured")
@@ -247,11 +244,9 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
             return None
         import urllib.parse
 
-        from .plugin import origin
-
         location = answer.headers.get("location", "").strip()
         target = urllib.parse.urljoin(url, location) if location else ""
-        if self.origin is not None and (not target or origin(target) == self.origin):
+        if self.origin is not None and (not target or _http.origin(target) == self.origin):
             return None  # the configured origin's own redirect: requests follows it
         shown = _http.display_url(target) if target else ""
         return ExchangeFailed(

@@ -66,9 +66,9 @@ Lambda cold start pays for every module).
 
 from __future__ import annotations
 
-import contextvars
 import time
 
+from ._deadline import Deadline, time_for
 from ._errors import (
     ConfigurationError,
     CredentialsError,
@@ -103,6 +103,7 @@ if TYPE_CHECKING:
         ResponseTooLarge,
         TLSFailed,
         display_url,
+        origin,
         parse_retry_after,
     )
 
@@ -119,6 +120,7 @@ _HTTP_NAMES = frozenset(
         "ResponseTooLarge",
         "TLSFailed",
         "display_url",
+        "origin",
         "parse_retry_after",
     }
 )
@@ -214,94 +216,6 @@ T = TypeVar("T")
 # -- time ------------------------------------------------------------------------------
 
 
-class Deadline:
-    """A total time budget for one fetch, in seconds, on a monotonic clock.
-
-    A fetch that pages, retries or logs in makes several attempts; each is bounded by its
-    own timeout, and all of them together by one :class:`Deadline`, so the worst case a
-    plugin documents holds whatever the store does. ``clock`` (default
-    :func:`time.monotonic`) may be injected by tests.
-
-    Entered with ``with``, a deadline also bounds every exchange made in the block in
-    this thread or task, however deep in an SDK: :func:`request` and every
-    :class:`BoundedAdapter` take their timeout through :func:`time_for`. Blocks nest (an
-    attempt's deadline inside the fetch's): the earliest end wins.
-
-    >>> deadline = Deadline(24.0)
-    >>> deadline.cap(7.0)   # the next attempt's timeout: 7 s, or what is left if less
-    7.0
-    >>> deadline.expired
-    False
-    >>> with Deadline(24.0):                                        # doctest: +SKIP
-    ...     client.get_secret("bw")  # its SDK's requests end within 24 s in all
-    """
-
-    __slots__ = ("_clock", "ends", "seconds")
-
-    def __init__(self, seconds: float, *, clock: Callable[[], float] | None = None) -> None:
-        self.seconds = seconds
-        self._clock = clock or time.monotonic
-        self.ends = self._clock() + seconds
-
-    def left(self) -> float:
-        """Seconds left, never below 0."""
-        return max(self.ends - self._clock(), 0.0)
-
-    @property
-    def expired(self) -> bool:
-        """Whether no time is left."""
-        return self.left() <= 0.0
-
-    def cap(self, timeout: float) -> float:
-        """The timeout for the next attempt: ``timeout``, or the time left if that is less.
-
-        Raises :class:`DeadlineExceeded` when no time is left (no attempt should start).
-        """
-        left = self.left()
-        if left <= 0.0:
-            from ._http import DeadlineExceeded
-
-            raise DeadlineExceeded(f"the fetch did not finish within {self.seconds:g} s")
-        return min(timeout, left)
-
-    def __enter__(self) -> Deadline:
-        _entered.set((*_entered.get(), self))
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        entered = _entered.get()
-        for at in range(len(entered) - 1, -1, -1):
-            if entered[at] is self:
-                _entered.set(entered[:at] + entered[at + 1 :])
-                break
-
-    def __repr__(self) -> str:
-        return f"Deadline({self.seconds:g} s, {self.left():.3g} s left)"
-
-
-# The deadlines entered with `with` in this thread or task, outermost first.
-_entered: contextvars.ContextVar[tuple[Deadline, ...]] = contextvars.ContextVar(
-    "bandwidth_credentials_deadlines", default=()
-)
-
-
-def time_for(timeout: float) -> float:
-    """The timeout for the next exchange: ``timeout`` seconds, or less if a
-    :class:`Deadline` entered with ``with`` (in this thread or task) ends sooner. For an
-    SDK call that takes its own timeout (a gRPC call's ``timeout=``).
-
-    Raises :class:`DeadlineExceeded` when an entered deadline has no time left (no
-    exchange should start).
-
-    >>> with Deadline(2.0):                                         # doctest: +SKIP
-    ...     time_for(10.0)
-    2.0
-    """
-    for deadline in _entered.get():
-        timeout = deadline.cap(timeout)
-    return timeout
-
-
 def backoff(attempt: int, first: float) -> float:
     """Seconds to wait before retry number ``attempt`` (1: the first retry) of a fetch's
     own quick retries: a random half to all of ``first * 2 ** (attempt - 1)``.
@@ -394,26 +308,6 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
         if name.lower() == "retry-after":
             return parse_retry_after(value, time.time())
     return None
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """``(scheme, host, port)`` of ``url``, lower-cased, the scheme's default port filled
-    in: two URLs are the same origin (RFC 6454) when these are equal. A credential or a
-    login body goes only to the configured origin.
-
-    >>> origin("HTTPS://Vault.example:443/v1/x") == origin("https://vault.example/")
-    True
-    """
-    import urllib.parse
-
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"https": 443, "http": 80}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port or default
 
 
 class ExchangeLog:
