@@ -36,6 +36,7 @@ def test_public_names_are_pinned() -> None:
         "exception_graph",
         "fetch_failing",
         "find_leaks",
+        "forked_during",
         "in_forked_child",
         "jitter_at",
         "reset",

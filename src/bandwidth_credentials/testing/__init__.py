@@ -28,7 +28,8 @@ fixture acts only in the tests that ask for it.
 - A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
   (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
   maps real host names to loopback servers, see :class:`Route`) and
-  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly).
+  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly) with
+  :func:`forked_during` (the fork taken while a fetch is in flight in another thread).
 
 Example, in an application's tests::
 
@@ -57,7 +58,7 @@ import pytest
 from ._bounded import Misbehaviour, check_misbehaviour, fetch_failing
 from ._clock import FakeClock
 from ._contract import STANDARD_VALUES, ProviderContract
-from ._fork import in_forked_child
+from ._fork import forked_during, in_forked_child
 from ._graph import exception_graph
 from ._leaks import (
     CANARIES,
@@ -93,6 +94,7 @@ __all__ = [
     "exception_graph",
     "fetch_failing",
     "find_leaks",
+    "forked_during",
     "in_forked_child",
     "jitter_at",
     "reset",
