@@ -49,9 +49,11 @@ from bandwidth_credentials.testing import (
     CANARY_SECRET,
     ConnectProxy,
     check_misbehaviour,
+    jitter_at,
 )
 from bandwidth_credentials.testing import Misbehaviour as Case
 from bandwidth_credentials.testing import fetch_failing as failing
+from bandwidth_credentials_azure import key_vault
 from bandwidth_credentials_azure.key_vault import MAX_ATTEMPTS, KeyVaultProvider
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
@@ -153,6 +155,31 @@ def test_vault_misbehaviour_is_bounded_and_typed(
     assert arrived == case.arrived
     assert elsewhere == 0  # no redirect followed
     assert peak < 16 << 20  # the 1 MiB cap and the SDK's own objects, not 300 MiB
+
+
+@pytest.mark.parametrize(("fraction", "waits"), [(0.0, [0.125, 0.25]), (1.0, [0.25, 0.5])])
+def test_retry_waits_are_the_kits_jittered_backoff(
+    fraction: float,
+    waits: list[float],
+    new_vault: Callable[[], str],
+    proxy: ConnectProxy,
+    vault_tls: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One source of jitter for every plugin: a random half to all of 0.25 s, then 0.5 s,
+    # drawn by the library's refresh policy (os.urandom), pinned here.
+    waited: list[float] = []
+    monkeypatch.setattr(key_vault, "_sleep", waited.append)
+    vault = new_vault()
+    with misbehaving(challenge(), answer(429, THROTTLED), tls=vault_tls) as server:
+        proxy.route(vault + SUFFIX, 443, (server.host, server.port))
+        with jitter_at(fraction):
+            error, _, _ = fetch_failing(f"azure-kv:{vault}/bw?timeout=2")
+
+        arrived = with_token(server)
+    assert isinstance(error, SourceUnavailableError)
+    assert arrived == MAX_ATTEMPTS
+    assert waited == pytest.approx(waits)
 
 
 def test_a_retry_after_reaches_the_resolvers_backoff(

@@ -44,9 +44,11 @@ from bandwidth_credentials.testing import (
     Route,
     check_misbehaviour,
     connect_proxy,
+    jitter_at,
 )
 from bandwidth_credentials.testing import Misbehaviour as Case
 from bandwidth_credentials.testing import fetch_failing as failing
+from bandwidth_credentials_gcp import secret_manager
 from bandwidth_credentials_gcp.secret_manager import MAX_ATTEMPTS, SecretManagerProvider
 
 SECRET = f"projects/{PROJECT}/secrets/bandwidth-prod"
@@ -127,6 +129,25 @@ def test_rest_misbehaviour_is_bounded_and_typed(name: str) -> None:
     assert arrived == case.arrived
     assert elsewhere == 0  # no redirect followed
     assert peak < 16 << 20  # the 1 MiB cap and the client's own objects, not 300 MiB
+
+
+@pytest.mark.parametrize(("fraction", "waits"), [(0.0, [0.125, 0.25]), (1.0, [0.25, 0.5])])
+def test_retry_waits_are_the_kits_jittered_backoff(
+    fraction: float, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One source of jitter for every plugin: a random half to all of 0.25 s, then 0.5 s,
+    # drawn by the library's refresh policy (os.urandom), pinned here.
+    waited: list[float] = []
+    monkeypatch.setattr(secret_manager, "_sleep", waited.append)
+    with misbehaving(google_error(429, QUOTA)) as server:
+        uri = f"gcp-sm:{SECRET}?transport=rest&endpoint={server.url}&timeout=2"
+        with jitter_at(fraction):
+            error, _, _ = fetch_failing(uri)
+
+        arrived = len(server.requests)
+    assert isinstance(error, SourceUnavailableError)
+    assert arrived == MAX_ATTEMPTS
+    assert waited == pytest.approx(waits)
 
 
 def test_a_retry_after_reaches_the_resolvers_backoff() -> None:

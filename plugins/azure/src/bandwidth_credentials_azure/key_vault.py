@@ -7,7 +7,7 @@ when this module is imported.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from bandwidth_credentials.plugin import (
@@ -30,6 +30,8 @@ from ._transport import azure_transport
 from ._uri import SecretRef, secret_ref
 
 __all__ = ["KeyVaultProvider"]
+
+_sleep: Callable[[float], None] = time.sleep  # the waits between attempts (tests record them)
 
 DEFAULT_TIMEOUT = 10.0
 #: Attempts per fetch in all, the first included, for 408, 429, 500, 502-504 without
@@ -165,7 +167,7 @@ class KeyVaultProvider(Provider):
                 pause = backoff(attempt, BACKOFF)
                 if not failure.retried or attempt == MAX_ATTEMPTS or pause >= deadline.left():
                     break
-                time.sleep(pause)
+                _sleep(pause)
         if failure is not None:
             raise error(failure, self.source.uri, self.ref, self.timeout, attempt)
         version = secret.properties.version

@@ -41,6 +41,7 @@ BACKOFF = 0.25
 #: Seconds a fetch keeps for the backoffs between its attempts (at most 0.25 + 0.5).
 MAX_BACKOFF_TOTAL = 2.0
 _providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
+_sleep: Callable[[float], None] = time.sleep  # the waits between attempts (tests record them)
 
 
 def _forget_clients_in_child() -> None:
@@ -180,7 +181,7 @@ class SecretManagerProvider(Provider):
             pause = backoff(attempt, BACKOFF)
             if not failure.retried or attempt == MAX_ATTEMPTS or pause >= left():
                 break
-            time.sleep(pause)
+            _sleep(pause)
         raise library_error(failure, self._where(), attempts=attempt)
 
     def _token_failure(self, failure: Failure) -> Failure:
