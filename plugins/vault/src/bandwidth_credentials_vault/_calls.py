@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from bandwidth_credentials import SourceError, SourceFormatError, SourceUnavailableError
-from bandwidth_credentials.plugin import Deadline, backoff, origin
+from bandwidth_credentials.plugin import Deadline, backoff
 
 __all__ = [
     "MAX_ANSWER",
@@ -182,6 +182,8 @@ class Caller:
         """What a failed exchange of the bounded adapter (an
         :class:`~bandwidth_credentials.plugin.ExchangeFailed`) means for this call."""
         if exc.kind == "redirect":
+            from bandwidth_credentials.plugin import origin
+
             target = _shown_origin(origin(exc.location)) if exc.location else "nowhere"
             return TransportFailure(
                 f"Vault redirected the request to another origin (HTTP {exc.status or 0} to "
