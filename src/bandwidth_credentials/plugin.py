@@ -48,11 +48,12 @@ in :data:`__all__` is removed or changed only with a new major version, which co
 a new minor version of the core (``0.2``). 1.1 added :class:`BoundedAdapter`,
 :func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`,
 :func:`exchange_error`, :func:`time_for`, :func:`backoff`, :class:`Deadline` as a context
-manager, and bytes for :func:`decode_fields`. A plugin declares the core
-versions it was tested with in its own ``pyproject.toml``, for example
+manager, and bytes for :func:`decode_fields`. A plugin declares the core versions it was
+tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
-Importing this module costs little: ``time`` and the core's file reader; the bounded
+Importing this module costs little: ``time``, ``contextvars`` and the core's file
+reader; the bounded
 client (``socket``, ``urllib.parse``) loads with the first request or the first of its
 names used, ``requests`` with the first use of :class:`BoundedAdapter` and its peers,
 ``threading`` with the first :class:`ClientHolder`; never ``typing`` or ``logging`` (a
@@ -311,7 +312,7 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
 
 
 class ExchangeLog:
-    """What the :class:`BoundedAdapter` s it is given to saw last: ``last``, the last
+    """What the adapters (:class:`BoundedAdapter`) it is given to saw last: ``last``, the last
     :class:`ExchangeFailed`, and ``in_flight``, the host of an exchange under way (``""``
     when none). For a failure an SDK reports only in its own words: a credential chain's
     "no token", or a token refresh grpc runs in its own thread and reports as "Getting
