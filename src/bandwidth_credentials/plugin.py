@@ -17,9 +17,11 @@ rules by using its mechanisms:
   an :class:`ExchangeLog` for failures an SDK reports in its own words. ``requests``
   loads with the first of these names used.
 - **A total deadline for one fetch** (:class:`Deadline`): the documented worst case of a
-  fetch covers every page, retry and login in it, not just one attempt. Entered with
-  ``with``, it bounds every exchange in the block (:func:`time_for`), however deep in an
-  SDK it is made.
+  fetch covers every page, retry and login in it, not just one attempt. A provider states
+  it as :attr:`Provider.worst_case` (seconds), so callers waiting for a refresh another
+  caller runs wait that long for it, and no longer. Entered with ``with``, a deadline
+  bounds every exchange in the block (:func:`time_for`), however deep in an SDK it is
+  made.
 - **Retry waits** (:func:`backoff`): a fetch's own quick retries wait a random half to
   all of a doubling window, drawn from ``os.urandom`` by the library's refresh policy, so
   a fleet (or environments restored from one SnapStart snapshot) does not retry in step.

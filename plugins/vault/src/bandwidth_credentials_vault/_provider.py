@@ -96,23 +96,18 @@ class VaultProvider(Provider):
         }
     )
     default_ttl = 300.0
+    worst_case: float  # always stated: fetch_deadline(timeout)
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         self.spec: SourceSpec = parse_spec(source)
+        self.worst_case = fetch_deadline(self.spec.timeout)
         self._lock = threading.Lock()
         self._report = Reporter(source, self.spec)
         interval = source.number("ttl", self.default_ttl) or 0.0
         self._keeper = TokenKeeper(self.spec, self._report, interval)
         self._reader = KvReader(self.spec, self._report, self._keeper)
         self._sessions: ClientHolder[_Session] = ClientHolder(self._connect, _close)
-
-    @property
-    def worst_case(self) -> float:
-        """Seconds one fetch may take in all, whatever Vault does: every login, lookup,
-        read, retry and wait (:func:`fetch_deadline` of the ``timeout`` option; 34 s with
-        the default 10 s)."""
-        return fetch_deadline(self.spec.timeout)
 
     @property
     def _clock(self) -> Callable[[], float]:
