@@ -438,7 +438,7 @@ def test_values_are_compared_as_stored() -> None:
     assert auth.verify({"Authorization": basic("u", "$HOME'x'")}, b"").scheme == "basic"
 
 
-# -- one scheme configured: the plain-dict shortcut answers exactly as the full check -----
+# -- the plain-dict shortcuts answer exactly as the full check, whatever is configured ----
 
 _ALONE = {
     "basic": (
@@ -481,6 +481,18 @@ _SHAPES = [
     ("Authorization as bytes", {"Authorization": basic().encode()}, VOICE_BODY),
     ("Authorization with a comma", {"Authorization": basic() + ", " + basic()}, VOICE_BODY),
     ("Basic over max_body", {"Authorization": basic()}, VOICE_BODY + b" " * 100),
+    ("signature and a 13-letter key", {"Cache-Control": "no", _SUB: _SIGNED}, SUBSCRIPTION_BODY),
+    ("signature and Authorization", {"authorization": basic(), _SUB: _SIGNED}, SUBSCRIPTION_BODY),
+    (
+        "signature and a wrong Authorization",
+        {_SUB: _SIGNED, "AUTHORIZATION": basic(password="nope-nope-nope")},
+        SUBSCRIPTION_BODY,
+    ),
+    (
+        "both signatures",
+        {_SUB: _SIGNED, "x-bandwidth-signature-hmac-sha256": tfv_signature(SUBSCRIPTION_BODY)},
+        SUBSCRIPTION_BODY,
+    ),
 ]
 _CASES = [
     *[
@@ -501,13 +513,25 @@ def _outcome(auth: bc.CallbackAuth, headers: Mapping[Any, Any], body: Any, limit
         return ("TypeError", str(exc))
 
 
-@pytest.mark.parametrize("scheme", list(_ALONE))
+_CONFIGURED = [
+    "basic",
+    "subscriptions",
+    "tfv",
+    "basic+subscriptions",
+    "basic+tfv",
+    "subscriptions+tfv",
+    "basic+subscriptions+tfv",
+]
+
+
+@pytest.mark.parametrize("configured", _CONFIGURED)
 @pytest.mark.parametrize(("name", "headers", "body"), _CASES, ids=[c[0] for c in _CASES])
-def test_one_scheme_alone_answers_a_dict_as_any_mapping(
-    monkeypatch: pytest.MonkeyPatch, scheme: str, name: str, headers: dict[Any, Any], body: Any
+def test_a_plain_dict_is_answered_as_any_mapping(
+    monkeypatch: pytest.MonkeyPatch, configured: str, name: str, headers: dict[Any, Any], body: Any
 ) -> None:
-    for variable in _ALONE[scheme]:
-        monkeypatch.setenv(variable, ENV[variable])
+    for scheme in configured.split("+"):
+        for variable in _ALONE[scheme]:
+            monkeypatch.setenv(variable, ENV[variable])
     auth = Resolver(["env"]).get_callback_auth()
     limit = len(SUBSCRIPTION_BODY) + 50 if "over max_body" in name else 1 << 20
     full = _outcome(auth, types.MappingProxyType(headers), body, limit)  # never the shortcut

@@ -359,42 +359,55 @@ _UNPLANNED: tuple[object, float | None, str | None, Any, Any] = (None, None, Non
 
 
 def _plan(credentials: CallbackCredentials) -> tuple[str | None, Any, Any]:
-    """What :meth:`CallbackAuth.verify`'s fast path needs for credentials of one scheme:
-    Basic alone: ``(expected Authorization value, its verification, None)``; one HMAC
-    scheme alone: ``(None, None, (scheme, spellings, name length, signature length,
-    accepted values, their verifications))``; anything else ``(None, None, None)``."""
+    """What :meth:`CallbackAuth.verify`'s shortcuts need: for Basic alone ``(expected
+    Authorization value, its verification, None)``; else ``(None, None, plans)`` with one
+    plan per configured HMAC scheme: ``(scheme, spellings, name length, signature length,
+    accepted values, their verifications, the name lengths of the other configured
+    schemes' headers)``, or ``None`` when no HMAC scheme is configured."""
     if not _loaded:
         _load_compare()
-    schemes = credentials.schemes
     if credentials.fast is not None:
         return credentials.fast.header, credentials.fast_result, None
-    if len(schemes) != 1:
-        return None, None, None
-    ((scheme, accepted),) = schemes.items()
-    if scheme == "basic" or (scheme == "subscriptions" and not _STRICT):
-        return None, None, None
-    spellings = _SPELLINGS[scheme]
-    results = tuple(
-        _result((scheme,), index > 0, credentials.app) for index in range(len(accepted))
-    )
-    size = 44 if scheme == "subscriptions" else 64
-    return None, None, (scheme, spellings[:2], len(spellings[0]), size, accepted, results)
+    schemes = credentials.schemes
+    plans = []
+    for scheme, accepted in schemes.items():
+        if scheme == "basic" or (scheme == "subscriptions" and not _STRICT):
+            continue
+        spellings = _SPELLINGS[scheme]
+        results = tuple(
+            _result((scheme,), index > 0, credentials.app) for index in range(len(accepted))
+        )
+        others = frozenset(len(_SPELLINGS[other][0]) for other in schemes if other != scheme)
+        size = 44 if scheme == "subscriptions" else 64
+        plans.append((scheme, spellings[:2], len(spellings[0]), size, accepted, results, others))
+    return None, None, tuple(plans) or None
 
 
-def _signed(plan: Any, headers: dict[Any, Any], body: Any, max_body: int) -> object:
-    """An HMAC scheme's request in its usual shape (a plain dict holding the header once,
-    well formed, a bytes body within ``max_body``): its verification, or the mismatch
-    refusal. ``None`` for any other shape, which :func:`check` then tells apart."""
-    scheme, (first, second), name_length, size, accepted, results = plan
-    value = headers.get(first) or headers.get(second)
+def _signed(plans: Any, headers: dict[Any, Any], body: Any, max_body: int) -> object:
+    """A request signed with one HMAC scheme in its usual shape (a plain dict holding
+    that header once, well formed, no header of another configured scheme, a bytes body
+    within ``max_body``): its verification, or the mismatch refusal. ``None`` for any
+    other shape, which :func:`check` then tells apart."""
+    for plan in plans:
+        spellings = plan[1]
+        value = headers.get(spellings[0]) or headers.get(spellings[1])
+        if value is not None:
+            break
+    else:
+        return None
+    scheme, _, name_length, size, accepted, results, others = plan
     if (
         value.__class__ is not str
         or len(value) != size
         or body.__class__ is not bytes
         or not body
         or len(body) > max_body
-        or _count(map(len, headers), name_length) != 1
     ):
+        return None
+    # Every key's length, for a complete duplicate test: one key of the header's length
+    # (any other, a str or bytes, is left to check()), none of another scheme's.
+    lengths = [*map(len, headers)]
+    if lengths.count(name_length) != 1 or not others.isdisjoint(lengths):
         return None
     try:
         sent = (
