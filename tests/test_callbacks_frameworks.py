@@ -426,6 +426,41 @@ def test_a_client_leaving_mid_body_is_no_error(name: str, monkeypatch: pytest.Mo
     assert answer.status in (0, 400)  # nobody is there to read an answer
 
 
+_HMAC_ONLY = {
+    "subscriptions": {"BW_WEBHOOK_SECRET": ENV["BW_WEBHOOK_SECRET"]},
+    "tfv": {"BW_TFV_WEBHOOK_SECRET": ENV["BW_TFV_WEBHOOK_SECRET"]},
+    "both": {
+        "BW_WEBHOOK_SECRET": ENV["BW_WEBHOOK_SECRET"],
+        "BW_TFV_WEBHOOK_SECRET": ENV["BW_TFV_WEBHOOK_SECRET"],
+    },
+}
+
+
+@pytest.mark.parametrize("configured", list(_HMAC_ONLY))
+@pytest.mark.parametrize("name", list(CLIENTS))
+@pytest.mark.parametrize(
+    "headers",
+    [[("Content-Type", "application/json")], [("Authorization", basic())]],
+    ids=["nothing", "Basic, not configured"],
+)
+def test_no_signature_under_hmac_alone_is_403_without_a_challenge(
+    monkeypatch: pytest.MonkeyPatch, configured: str, name: str, headers: Headers
+) -> None:
+    # RFC 7235 requires a challenge with every 401, and the HMAC schemes have none.
+    for key, value in _HMAC_ONLY[configured].items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    made = CLIENTS[name]()
+    try:
+        with watch_for_leaks([*SECRETS, basic()]) as watch:
+            answer = made.post(headers, VOICE_BODY)
+    finally:
+        made.close()
+
+    assert (answer.status, answer.headers.get("www-authenticate")) == (403, None)
+    assert watch.exception is None
+
+
 def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     bc.configure(["env"])
     for make in CLIENTS.values():

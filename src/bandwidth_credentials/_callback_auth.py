@@ -87,7 +87,10 @@ _DUPLICATE = object()
 #: multi-value ones (``getlist``/``get_all``) reveal a repeated header.
 HeadersLike = Mapping[str, Any] | Any
 
-#: (status, reason, scheme, text): why a request was refused, without any value.
+#: (status, reason, scheme, text): why a request was refused, without any value. The one
+#: place statuses are decided: 401 (with the Basic challenge) only for Basic, when it is
+#: configured; 403 for an HMAC scheme, and for no credentials at all when only HMAC
+#: schemes are configured; 413 for a body over the limit.
 Refusal = tuple[int, str, "str | None", str]
 #: Refusals with status 0 are a caller's mistake, raised as ``TypeError`` once the
 #: request's headers and body are out of the raising frame (they may hold the secret).
@@ -335,8 +338,11 @@ def check(
     del values
     if not matched:
         names = " or ".join(header_names(credentials))
-        challenged = "basic" if "basic" in schemes else None
-        return (401, "missing", challenged, f"no callback credentials presented (expected {names})")
+        text = f"no callback credentials presented (expected {names})"
+        if "basic" in schemes:
+            return (401, "missing", "basic", text)
+        # RFC 7235: a 401 carries a challenge, and no HMAC scheme has one to send.
+        return (403, "missing", None, text)
     return _result(matched, previous, credentials.app)
 
 
@@ -344,7 +350,9 @@ def refusal_error(refusal: Refusal, app: str | None) -> CallbackAuthError:
     """The error for a refusal (built here, outside any ``except`` block)."""
     status, reason, scheme, text = refusal
     where = f" for application {app}" if app else ""
-    challenge = f'Basic realm="{REALM}"' if status == 401 and scheme == "basic" else None
+    # Every 401 is Basic's (check() answers 403 where Basic is not configured), and RFC
+    # 7235 requires the challenge on every 401.
+    challenge = f'Basic realm="{REALM}"' if status == 401 else None
     return CallbackAuthError(
         f"callback refused{where} ({scheme or 'request'}): {text}",
         status=status,

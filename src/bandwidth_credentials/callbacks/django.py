@@ -77,9 +77,9 @@ def verify_callback(
 
     ``app`` names the Bandwidth application whose callback credentials apply (``None``:
     the shared ones), ``max_body`` the largest body accepted (bytes, default 1 MiB).
-    A refused request gets 401 (with ``WWW-Authenticate: Basic realm=...`` for Basic),
-    403 (a wrong signature), 413 (too large) or 503 (no credentials to check against),
-    and the view is not called. Raises ``ValueError`` at decoration for a bad ``app`` or
+    A refused request gets 401 (Basic configured; with ``WWW-Authenticate: Basic realm=...``),
+    403 (a signature missing, malformed or wrong), 413 (too large) or 503 (no credentials
+    to check against), and the view is not called. Raises ``ValueError`` at decoration for a bad ``app`` or
     ``max_body``.
     """
     if view is None:

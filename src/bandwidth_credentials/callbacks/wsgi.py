@@ -72,9 +72,11 @@ class CallbackAuthMiddleware:
     whose callback credentials apply (``None``: the shared ones; see
     :func:`bandwidth_credentials.get_callback_auth`), ``max_body`` the largest body read
     and verified (bytes, default 1 MiB). Refusals: 401 with
-    ``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic) or 401/403 (HMAC
-    signatures), 413 for a body over ``max_body``, 400 for a malformed
-    ``Content-Length``, 503 when no callback credentials can be read. Raises
+    ``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic configured) or 403
+    (HMAC signatures; also no credentials at all when only HMAC schemes are
+    configured), 413 for a body over ``max_body``, 400 for a malformed
+    ``Content-Length``, 411 for a chunked body the server does not dechunk, 503 when
+    no callback credentials can be read. Raises
     ``ValueError`` here for a bad ``app`` or ``max_body``.
     """
 
