@@ -87,10 +87,11 @@ def verify_callback(
 
     ``app`` names the Bandwidth application whose callback credentials apply (``None``:
     the shared ones), ``max_body`` the largest body accepted (bytes, default 1 MiB).
-    A refused request gets 401 (Basic configured; with ``WWW-Authenticate: Basic realm=...``),
-    403 (a signature missing, malformed or wrong), 413 (too large) or 503 (no credentials
-    to check against), and the view is not called. Raises ``ValueError`` at decoration for a bad ``app`` or
-    ``max_body``. Async views are supported.
+    A refused request gets 401 (Basic configured; with ``WWW-Authenticate: Basic
+    realm=...``), 403 (a signature missing, malformed or wrong), 413 (too large) or 503
+    (no credentials to check against), and the view is not called. Raises ``ValueError``
+    at decoration for a bad ``app`` or ``max_body``, ``ConfigurationError`` for a
+    reserved application name. Async views are supported.
     """
     if view is None:
         return functools.partial(_decorate, app=app, max_body=max_body)
