@@ -28,7 +28,7 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, declared_length, length_refusal, refusal, too_large
+from ._common import body_limit, declared_length, length_refusal, refusal, too_large, unframed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,7 @@ def _check(auth: CallbackAuth, max_body: int) -> Response | None:
         max_body = own
     # Read as every adapter reads it (Werkzeug's own reading takes a malformed one as 0).
     length = declared_length(request.environ.get("CONTENT_LENGTH"))
-    refused = length_refusal(length, max_body, auth.app)
+    refused = length_refusal(length, max_body, auth.app) or unframed(request.environ, auth.app)
     if refused is not None:
         return _refused(refused)
     # One byte over the limit: Werkzeug stops a stream without Content-Length (chunked)

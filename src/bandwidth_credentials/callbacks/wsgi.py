@@ -5,8 +5,10 @@
 
 The body is read once (at most ``max_body`` bytes; a larger ``Content-Length`` is
 answered 413 without reading), verified, and handed on as a fresh ``wsgi.input`` with its
-``CONTENT_LENGTH``, so the application reads it as usual. The verification is in
-``environ["bandwidth_credentials.callback"]`` (a :class:`CallbackVerification`).
+``CONTENT_LENGTH``, so the application reads it as usual. A chunked body is read to its
+end when the server dechunks it (``wsgi.input_terminated``), else answered 411. The
+verification is in ``environ["bandwidth_credentials.callback"]`` (a
+:class:`CallbackVerification`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from ._common import (
     declared_length,
     environ_headers,
     length_refusal,
+    read_body,
     refusal,
     too_large,
+    unframed,
 )
 
 if TYPE_CHECKING:
@@ -39,29 +43,6 @@ __all__ = ["ENVIRON_KEY", "CallbackAuthMiddleware"]
 
 #: Where the middleware leaves the :class:`CallbackVerification` of a verified request.
 ENVIRON_KEY = "bandwidth_credentials.callback"
-
-
-def read_body(environ: dict[str, Any], length: int | None, max_body: int) -> bytes | None:
-    """The request body (``None`` when over ``max_body``), read once from ``wsgi.input``:
-    ``length`` bytes (the ``Content-Length``, already checked against ``max_body``), or,
-    without one, up to the end when the server marks the input terminated (chunked
-    requests), reading at most ``max_body + 1`` bytes; else none."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    if length is None:
-        if not environ.get("wsgi.input_terminated"):
-            return b""
-        length = max_body + 1
-    chunks = []
-    while length > 0:
-        chunk = stream.read(length)  # a short read is not the end: read until b""
-        if not chunk:
-            break
-        chunks.append(chunk)
-        length -= len(chunk)
-    data = b"".join(chunks)
-    return None if len(data) > max_body else data
 
 
 class CallbackAuthMiddleware:
@@ -97,7 +78,9 @@ class CallbackAuthMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         app = self.auth.app
         length = declared_length(environ.get("CONTENT_LENGTH"))
-        error: CredentialsError | None = length_refusal(length, self.max_body, app)
+        error: CredentialsError | None = length_refusal(length, self.max_body, app) or unframed(
+            environ, app
+        )
         body: bytes | None = b""
         if error is None:
             body = read_body(environ, length, self.max_body)
