@@ -18,7 +18,11 @@ from bandwidth_credentials import (
     SourceNotFoundError,
 )
 from bandwidth_credentials._provider import parse_source
-from bandwidth_credentials.providers.band import BandProvider, default_config_path
+from bandwidth_credentials.providers.band import (
+    CLI_HOST_VARIABLES,
+    BandProvider,
+    default_config_path,
+)
 
 from .band_login import config_path, file_keychain, login, save_config, use, use_backend
 from .helpers import error_unprivileged, needs_posix
@@ -33,7 +37,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     home.mkdir()
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("USERPROFILE", str(home))
-    for name in ("BW_API_URL", "XDG_CONFIG_HOME", "PYTHON_KEYRING_BACKEND"):
+    for name in (*CLI_HOST_VARIABLES, "XDG_CONFIG_HOME", "PYTHON_KEYRING_BACKEND"):
         monkeypatch.delenv(name, raising=False)
     with file_keychain(tmp_path / "keychain.cfg"):
         yield home
@@ -238,23 +242,60 @@ def test_secret_stored_as_go_keyring_names_it_on_windows_is_found(home: Path) ->
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
+    ("variable", "value", "key", "expected"),
     [
-        ("https://api.lab.example.com/", "https://api.lab.example.com"),
-        ("https://api.lab.example.com", "https://api.lab.example.com"),
-        ("", None),
+        ("BW_API_URL", "https://api.lab.example.com/", "api_url", "https://api.lab.example.com"),
+        ("BW_API_URL", "https://api.lab.example.com", "api_url", "https://api.lab.example.com"),
+        ("BW_API_URL", "", "api_url", None),
+        (
+            "BW_VOICE_URL",
+            "https://voice.lab.example.com//",
+            "voice_url",
+            "https://voice.lab.example.com",
+        ),
+        ("BW_VOICE_URL", "", "voice_url", None),
+        (
+            "BW_MESSAGING_URL",
+            "https://msg.lab.example.com/",
+            "messaging_url",
+            "https://msg.lab.example.com",
+        ),
+        # Not the CLI's: the band: source never reads it from the process.
+        ("BW_VOICE_BASE_URL", "https://voice.lab.example.com/v2", "voice_base_url", None),
+        ("BW_TOKEN_URL", "https://t.lab.example.com/token", "token_url", None),
     ],
 )
-def test_bw_api_url_is_returned_as_the_cli_uses_it(
-    home: Path, monkeypatch: pytest.MonkeyPatch, value: str, expected: str | None
+def test_the_clis_host_variables_are_returned_as_the_cli_uses_them(
+    home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    variable: str,
+    value: str,
+    key: str,
+    expected: str | None,
 ) -> None:
     login(home, client_id="cli-a", secret=SECRET, environment="test")
-    monkeypatch.setenv("BW_API_URL", value)
+    monkeypatch.setenv(variable, value)
 
     values = fetch("band:")
 
-    assert values.get("api_url") == expected
+    assert values.get(key) == expected
+    assert set(values) - {"api_url", "voice_url", "messaging_url"} == {
+        "client_id",
+        "client_secret",
+        "environment",
+    }
     assert values["environment"] == "test"
+
+
+def test_voice_goes_where_the_cli_sends_this_logins_voice_requests(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login(home, client_id="cli-a", secret=SECRET, environment="test", account_id="920012")
+    monkeypatch.setenv("BW_VOICE_URL", "https://voice.lab.example.com/")
+
+    voice = Resolver(["band:"]).get_auth("voice")
+
+    assert voice.base_url == "https://voice.lab.example.com/api/v2/accounts/920012"
 
 
 def test_leading_bom_is_removed(home: Path) -> None:

@@ -5,10 +5,21 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
+
+from bandwidth_credentials import (
+    Fetched,
+    Provider,
+    StoreConflictError,
+    register_provider,
+    unregister_provider,
+)
+from bandwidth_credentials._cli import main
+from bandwidth_credentials.testing import today_is
 
 from .helpers import NOBODY
 from .misbehaving import misbehaving, redirect
@@ -116,6 +127,95 @@ def test_key_names_from_a_dotenv_file_are_printed_escaped(tmp_path: Path) -> Non
     result = bwcreds("explain", "--sources", "dotenv:creds.env", env={}, cwd=tmp_path)
 
     assert_escaped(result.stdout + result.stderr)
+
+
+# -- every outside value printed on one line, escaped -------------------------------------
+
+# A name or version from outside with a line break and terminal control in it: printed raw,
+# it would start a line of its own ("FORGED ...") and drive the terminal.
+FORGED = "x\nFORGED \x1b]0;owned\x07\u202e"
+
+
+class HostileVersionStore(Provider):
+    """``hostile:`` a writable store in memory whose versions are outside text."""
+
+    scheme = "hostile"
+    values: ClassVar[dict[str, object]] = {}
+    generation: ClassVar[int] = 0
+
+    def _version(self) -> str:
+        return f"{HostileVersionStore.generation}{FORGED}"
+
+    def fetch(self) -> Fetched:
+        return Fetched(values=dict(HostileVersionStore.values), version=self._version())
+
+    def store_problem(self) -> str | None:
+        return None
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        if expected_version != self._version():
+            raise StoreConflictError(f"source {self.source.uri}: moved", source=self.source.uri)
+        HostileVersionStore.values = dict(values)
+        HostileVersionStore.generation += 1
+        return self._version()
+
+
+def _exec_not_found(monkeypatch: pytest.MonkeyPatch) -> int:
+    for name, value in {"BW_ACCOUNT_ID": "920012", "BW_CLIENT_ID": CLIENT_ID}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BW_CLIENT_SECRET", CLIENT_SECRET)
+    return main(["exec", "--sources", "env", "--service", "voice", "--", FORGED])
+
+
+def _exec_not_ready(monkeypatch: pytest.MonkeyPatch) -> int:
+    return main(["exec", "--sources", "env", "--service", "voice", "--", FORGED])
+
+
+def _rotate_store_version(monkeypatch: pytest.MonkeyPatch) -> int:
+    from . import rotation_kit as kit
+
+    monkeypatch.setattr(HostileVersionStore, "values", {})
+    monkeypatch.setattr(HostileVersionStore, "generation", 0)
+    register_provider("hostile", HostileVersionStore)
+    try:
+        with today_is((2026, 12, 6)), kit.bandwidth() as (_, url):
+            HostileVersionStore.values = {
+                "BW_ACCOUNT_ID": "920012",
+                "BW_CLIENT_ID": kit.ADMIN_ID,
+                "BW_CLIENT_SECRET": kit.ADMIN_SECRET,
+                "BW_API_URL": url,
+            }
+            return main(["rotate", "--source", "hostile:bw"])
+    finally:
+        unregister_provider("hostile")
+
+
+@pytest.mark.parametrize(
+    ("run", "code"),
+    [
+        pytest.param(_exec_not_found, 127, id="exec-command-not-found"),
+        pytest.param(_exec_not_ready, 1, id="exec-command-not-started"),
+        pytest.param(_rotate_store_version, 0, id="rotate-store-version"),
+    ],
+)
+def test_outside_values_are_printed_on_one_line_escaped(
+    run: Callable[[pytest.MonkeyPatch], int],
+    code: int,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in list(os.environ):
+        if name.startswith(("BW_", "BANDWIDTH_")):
+            monkeypatch.delenv(name)
+
+    returned = run(monkeypatch)
+
+    output = capsys.readouterr()
+    text = output.out + output.err
+    assert returned == code, text
+    assert [line for line in text.splitlines() if line.startswith("FORGED")] == []
+    assert_escaped(text)
+    assert "x\\nFORGED \\x1b]0;owned\\x07\\u202e" in text  # shown, as visible escapes
 
 
 # -- hints fit the failure --------------------------------------------------------------

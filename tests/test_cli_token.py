@@ -131,8 +131,19 @@ def test_the_token_is_in_no_log_record_and_not_on_stderr(
             "use a static access token (BW_ACCESS_TOKEN)",
         ),
         ({}, "no OAuth client credentials: no credentials for the voice API"),
+        (
+            {
+                "BW_ACCOUNT_ID": "92x0012",
+                "BW_CLIENT_ID": CLIENT_ID,
+                "BW_CLIENT_SECRET": "canary-client-secret",
+                "BW_TOKEN_URL": "http://127.0.0.1:9/api/v1/oauth2/token",
+            },
+            # As check says it: the value, its source and key; not "no OAuth client".
+            "bwcreds token: account_id from env (BW_ACCOUNT_ID) for the voice API must be "
+            "the numeric Bandwidth account id",
+        ),
     ],
-    ids=["basic", "static-token", "nothing"],
+    ids=["basic", "static-token", "nothing", "invalid-account-id"],
 )
 def test_without_client_credentials_it_says_why_and_exits_1(
     env: dict[str, str], expected: str

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from bandwidth_credentials._jwt import TokenClaims, decode_claims
+from bandwidth_credentials import TokenError
+from bandwidth_credentials._jwt import MAX_EXP, TokenClaims, decode_claims
 
 from .oauth_servers import jwt
 
@@ -27,7 +28,7 @@ def segment(raw: bytes) -> str:
         ({"accounts": "920012", "express": True}, TokenClaims(("920012",), (), True, None)),
         ({"express": "true"}, TokenClaims((), (), True, None)),
         ({"accounts": [None, True, {"x": 1}], "roles": 7}, TokenClaims((), ("7",), False, None)),
-        ({"exp": "soon"}, TokenClaims((), (), False, None)),
+        ({"exp": None}, TokenClaims((), (), False, None)),
         ({}, TokenClaims((), (), False, None)),
     ],
 )
@@ -50,3 +51,66 @@ def test_claims_are_read_from_the_payload(claims: dict[str, object], expected: T
 )
 def test_anything_else_is_no_claims(token: str) -> None:
     assert decode_claims(token) is None
+
+
+def raw_jwt(exp: bytes) -> str:
+    """A JWT whose payload's ``exp`` is ``exp`` as written (``json.dumps`` cannot write
+    5,000 digits: Python refuses to convert them)."""
+    payload = b'{"accounts": ["920012"], "exp": ' + exp + b"}"
+    return f"{segment(b'{}')}.{segment(payload)}.sig"
+
+
+# One rule for exp: absent or null is no expiry; anything that is not a JSON number of
+# epoch seconds within MAX_EXP makes the token unreadable, whatever its type or size.
+READABLE_EXP = [
+    pytest.param(b"1796558400", 1796558400.0, id="integer"),
+    pytest.param(b"1796558400.5", 1796558400.5, id="fraction"),
+    pytest.param(b"-5", -5.0, id="negative"),
+    pytest.param(str(MAX_EXP).encode(), float(MAX_EXP), id="9999-12-31"),
+    pytest.param(b"null", None, id="null"),
+]
+UNREADABLE_EXP = [
+    pytest.param(b'"x"', id="text"),
+    pytest.param(b'"1796558400"', id="digits-as-text"),
+    pytest.param(b'""', id="empty-text"),
+    pytest.param(b"true", id="true"),
+    pytest.param(b"[1796558400]", id="list"),
+    pytest.param(b'{"t": 1}', id="object"),
+    pytest.param(str(MAX_EXP + 1).encode(), id="beyond-9999"),
+    pytest.param(b"1" + b"0" * 400, id="10**400"),
+    pytest.param(b"9" * 5000, id="5000-digits"),
+    pytest.param(b"-" + b"9" * 5000, id="minus-5000-digits"),
+    pytest.param(b"1e999", id="infinite"),
+    pytest.param(b"NaN", id="nan"),
+]
+
+
+@pytest.mark.parametrize(("exp", "expected"), READABLE_EXP)
+def test_an_exp_that_is_a_time_is_read(exp: bytes, expected: float | None) -> None:
+    claims = decode_claims(raw_jwt(exp))
+
+    assert claims is not None
+    assert claims.expires_at == expected
+    assert claims.accounts == ("920012",)
+
+
+@pytest.mark.parametrize("exp", UNREADABLE_EXP)
+def test_any_other_exp_makes_the_token_unreadable(exp: bytes) -> None:
+    token = raw_jwt(exp)
+
+    with pytest.raises(TokenError, match="exp claim is not a time") as caught:
+        decode_claims(token, client_id="CLI-1", token_url="https://t.example/token")
+
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert token not in str(caught.value)
+    assert "client CLI-1" in str(caught.value)
+
+
+def test_a_long_integer_in_another_claim_is_still_its_digits() -> None:
+    payload = b'{"accounts": [' + b"9" * 5000 + b"]}"
+
+    claims = decode_claims(f"{segment(b'{}')}.{segment(payload)}.sig")
+
+    assert claims is not None
+    assert claims.accounts == ("9" * 5000,)  # the account-id rule then refuses it, named

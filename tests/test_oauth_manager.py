@@ -287,3 +287,49 @@ def test_a_child_forked_during_a_token_request_gets_its_own(
         parent.join(10)
 
     assert outcome == "True"
+
+
+def rotated_out(url: str) -> _oauth.TokenManager:
+    """The manager of SECRET, held (as an old auth object holds it) after more rotations
+    of the client's secret than the shared table keeps managers for."""
+    old = _oauth.token_manager(url, CLIENT, SECRET)
+    for number in range(_oauth.PER_CLIENT):
+        _oauth.token_manager(url, CLIENT, f"rotated-secret-{number}")
+    assert all(manager is not old for manager in _oauth._managers.values())
+    return old
+
+
+def test_a_snapstart_restore_drops_the_token_of_a_manager_rotated_out(
+    token_server: TokenServer,
+) -> None:
+    from bandwidth_credentials import _lifecycle
+
+    old = rotated_out(token_server.url)
+    old.token()
+
+    _lifecycle.restored()
+
+    assert old.cached_token() is None
+    assert old.token() == "token-2"
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_during_a_request_of_a_manager_rotated_out_gets_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_oauth, "TIMEOUT", 5.0)
+    with misbehaving(hang(), answer(200, TOKEN_JSON)) as server:
+        old = rotated_out(server.url + "/token")
+        parent = threading.Thread(target=quietly, args=(old,))
+        parent.start()
+        assert server.arrived.wait(5.0)  # the parent's request hangs over there
+
+        def child() -> bool:  # the at-fork hook alone has reset the manager
+            started = time.monotonic()
+            return old.token() == "fresh-token" and time.monotonic() - started < 3
+
+        outcome = in_forked_child(child, timeout=20)
+        server.stop.set()
+        parent.join(10)
+
+    assert outcome == "True"

@@ -330,3 +330,85 @@ def test_a_caller_waits_for_another_callers_refresh_boundedly(
     (error,) = got
     assert error.source == "mem:a?ttl=60&max_stale=120"
     assert "gave up waiting" in str(error)
+
+
+# -- how long a caller waits for another caller's refresh: from the sources' worst cases ----
+
+
+@pytest.mark.parametrize(
+    ("uris", "longest"),
+    [
+        pytest.param(["env", "dotenv:.env?optional=true"], 0.0, id="local"),
+        pytest.param(["band:?timeout=300"], 300.0, id="band-keychain"),
+        pytest.param(["vault:secret/bw?timeout=100"], 100.0, id="vault"),
+        pytest.param(["aws-sm:bw?read_timeout=100"], 100.0, id="aws-sm"),
+        pytest.param(["aws-ssm:/bw/prod?connect_timeout=100"], 100.0, id="aws-ssm"),
+        pytest.param(["aws-lambda-ext:bw?timeout=100"], 100.0, id="aws-lambda-ext"),
+        pytest.param(["gcp-sm:projects/p/secrets/bw?timeout=100"], 100.0, id="gcp-sm"),
+        pytest.param(["azure-kv:bw-vault/bw?timeout=100"], 100.0, id="azure"),
+        pytest.param(
+            ["env", "vault:secret/bw?timeout=100", "aws-sm:bw?read_timeout=100"],
+            200.0,
+            id="several-add-up",
+        ),
+    ],
+)
+def test_a_caller_waits_for_a_refresh_as_long_as_the_sources_may_take(
+    monkeypatch: pytest.MonkeyPatch, uris: list[str], longest: float
+) -> None:
+    from bandwidth_credentials._resolver import REFRESH_WAIT
+
+    monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+    wait = Resolver(uris).refresh_wait
+
+    # A ?timeout= of 100 s is one attempt; each source's worst case covers every attempt
+    # of a change check and of a fetch, so the wait outlasts them, and stays finite.
+    assert wait >= REFRESH_WAIT + 2 * longest
+    assert wait == REFRESH_WAIT if not longest else wait < float("inf")
+
+
+class SlowStore(MemoryProvider):
+    """``slow:NAME``: the memory store, stating a worst case of one second per fetch."""
+
+    scheme = "slow"
+    worst_case = 1.0
+
+
+def test_a_caller_outwaits_a_slow_refresh_within_the_sources_worst_case(
+    store: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bandwidth_credentials import _resolver
+
+    monkeypatch.setattr(_resolver, "REFRESH_WAIT", 0.2)  # all that is left is the source's
+    register_provider("slow", SlowStore)
+    MemoryProvider.gate = threading.Event()
+    resolver = Resolver(["slow:a"])
+    got: list[object] = []
+
+    def caller() -> None:
+        try:
+            got.append(resolver.get_auth("voice").username)
+        except SourceError as exc:
+            got.append(exc)
+
+    try:
+        first = threading.Thread(target=caller, daemon=True)
+        first.start()
+        with MemoryProvider.counted:  # the first caller's fetch is under way, held
+            assert MemoryProvider.counted.wait_for(lambda: MemoryProvider.fetches, 5)
+        second = threading.Thread(target=caller, daemon=True)
+        second.start()
+        second.join(0.6)  # longer than REFRESH_WAIT alone: it must still be waiting
+        waiting = second.is_alive()
+        MemoryProvider.gate.set()
+        first.join(10)
+        second.join(10)
+    finally:
+        MemoryProvider.gate.set()
+        unregister("slow")
+
+    assert waiting
+    assert got == ["jdoe", "jdoe"]
+    assert MemoryProvider.fetches == {"a": 1}

@@ -31,6 +31,7 @@ from .helpers import MemoryProvider
 from .misbehaving import answer, json_body, misbehaving
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer, jwt, serve
 from .test_cli import bwcreds
+from .test_oauth_jwt import raw_jwt
 
 # -- odd token answers: a TokenError from every entry point ------------------------------
 
@@ -50,6 +51,11 @@ ODD_ANSWERS = {
     ),
     "JWT exp of 10**400": json_body(
         {"access_token": jwt({"accounts": ["920012"], "exp": 10**400}), "expires_in": 3600}
+    ),
+    "JWT exp of 5000 digits": _token_answer(access_token=raw_jwt(b"9" * 5000)),
+    "JWT exp 'x'": _token_answer(access_token=jwt({"accounts": ["920012"], "exp": "x"})),
+    "expires_in of 5000 digits": (
+        b'{"access_token": "opaque-token-7c", "expires_in": ' + b"9" * 5000 + b"}"
     ),
 }
 

@@ -19,6 +19,7 @@ from bandwidth_credentials import (
     CredentialNotFoundError,
     InvalidCredentialsError,
     Resolver,
+    ServiceAuth,
     SourceError,
     parse_source,
 )
@@ -172,6 +173,56 @@ def test_urls_with_user_info_are_refused_without_echoing_it(
 
     assert caught.value.key == variable
     assert "user info" in str(caught.value)
+
+
+NOT_ASCII = "has a host name that is not ASCII"
+
+
+@pytest.mark.parametrize(
+    ("variable", "url", "problem"),
+    [
+        ("BW_VOICE_BASE_URL", "https://voice.example/api/v2", None),
+        ("BW_VOICE_BASE_URL", "http://127.0.0.1:9/voice", None),
+        ("BW_VOICE_BASE_URL", "https://voice.xn--bndwidth-16g.com/v2", None),  # IDNA form
+        ("BW_VOICE_BASE_URL", "http://voice.example/api", "must use https"),
+        ("BW_VOICE_BASE_URL", "https://voice.example/api?x=1", "query or fragment"),
+        ("BW_VOICE_BASE_URL", "https://\uff45xample.com/v2", NOT_ASCII),  # fullwidth e
+        ("BW_VOICE_BASE_URL", "https://voice.bandwidth\uff0ecom/v2", NOT_ASCII),  # fullwidth .
+        ("BW_VOICE_BASE_URL", "https://voice.bandwidth\u3002com/v2", NOT_ASCII),  # ideographic
+        ("BW_VOICE_BASE_URL", "https://voice.b\u0430ndwidth.com/v2", NOT_ASCII),  # Cyrillic a
+        ("BW_VOICE_BASE_URL", "https://b\u00fccher.example/v2", NOT_ASCII),
+        ("BW_TOKEN_URL", "https://\uff41pi.example/api/v1/oauth2/token", NOT_ASCII),
+        ("BW_API_URL", "https://\uff41pi.example", NOT_ASCII),
+        ("BW_VOICE_URL", "https://v\uff4fice.example", NOT_ASCII),
+    ],
+)
+def test_configured_urls_pass_one_rule_that_every_http_client_agrees_with(
+    env: pytest.MonkeyPatch, variable: str, url: str, problem: str | None
+) -> None:
+    import httpx
+    import requests
+
+    env.setenv("BW_ACCOUNT_ID", "920012")
+    env.setenv("BW_CLIENT_ID", "cid")
+    env.setenv("BW_CLIENT_SECRET", "secret")
+    env.setenv(variable, url)
+
+    outcome: object
+    try:
+        outcome = Resolver(["env"]).get_auth("voice")
+    except InvalidCredentialsError as exc:
+        outcome = exc
+
+    if problem is not None:
+        assert isinstance(outcome, InvalidCredentialsError)
+        assert (outcome.source, outcome.key) == ("env", variable)
+        assert problem in str(outcome)
+    else:
+        # Accepted: both HTTP clients take the URL as it is (no client refuses it later).
+        assert not isinstance(outcome, Exception), outcome
+        assert isinstance(outcome, ServiceAuth)
+        requests.Request("GET", outcome.base_url).prepare()
+        httpx.URL(outcome.base_url)
 
 
 def test_source_option_values_are_never_echoed() -> None:

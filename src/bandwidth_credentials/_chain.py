@@ -102,6 +102,17 @@ class SourceChain:
         self._states = tuple(states)
         self._clock = clock
 
+    def worst_case(self) -> float:
+        """Seconds one refresh may spend in the providers: each source's
+        :attr:`Provider.worst_case` twice (a change check and a fetch), added up. A value
+        that is not a finite, non-negative number counts as none (the bound stays finite)."""
+        total = 0.0
+        for state in self._states:
+            bound = state.provider.worst_case
+            if isinstance(bound, (int, float)) and 0 <= bound < float("inf"):
+                total += 2 * float(bound)
+        return total
+
     # -- provider calls, all through one wrapper -------------------------------------------
 
     def _fetch(self, state: _State) -> Fetched:

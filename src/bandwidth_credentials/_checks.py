@@ -129,7 +129,18 @@ def token_problem(token: str) -> str | None:
 
 def url_problem(url: str, *, host_only: bool = False) -> str | None:
     """What is wrong with a configured URL: not absolute, user info, bad host or port,
-    spaces, an IDNA error, plain http to a non-loopback host; ``None`` when usable."""
+    spaces, a host name that is not ASCII, plain http to a non-loopback host; ``None``
+    when usable.
+
+    Host names must be ASCII (an internationalized name in its IDNA form, ``xn--...``):
+    HTTP clients disagree on the rest. ``requests`` (urllib3) refuses a fullwidth letter
+    or dot that Python's ``idna`` codec and ``httpx`` map onto ASCII ones, so one URL
+    would reach a host through one client and fail through another, or look unlike the
+    host it reaches (``voice.bandwidth\uff0ecom`` is ``voice.bandwidth.com``).
+
+    >>> url_problem("https://\uff45xample.com/v2")
+    'has a host name that is not ASCII; give it in its IDNA form (xn--...)'
+    """
     if " " in url or _control_character(url):
         return "is not a valid URL (it contains a space or control character)"
     from urllib.parse import urlsplit  # only when a URL is configured
@@ -150,10 +161,9 @@ def url_problem(url: str, *, host_only: bool = False) -> str | None:
         return "must not have a query or fragment (paths are appended to it)"
     if port == 0:
         return "has an invalid port"
-    try:
-        encoded = host.encode("idna") if not host.isascii() else host.encode()
-    except UnicodeError:
-        return "has a host name that is not valid (IDNA)"
+    if not host.isascii():
+        return "has a host name that is not ASCII; give it in its IDNA form (xn--...)"
+    encoded = host.encode()
     if any(len(label) > 63 for label in encoded.split(b".")) or len(encoded) > 253:
         return "has a host name that is too long"
     if parts.scheme == "https":

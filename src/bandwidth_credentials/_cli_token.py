@@ -71,12 +71,19 @@ def _credentials(resolution: Resolution, name: str) -> ServiceCredentials:
 
 
 def _no_client(resolution: Resolution, names: list[str]) -> str:
-    """Why there is no token to print: Basic or a static token instead, or nothing."""
+    """Why there is no token to print: a value that is wrong (as ``check`` says it,
+    naming the source and key), Basic or a static token instead, or nothing."""
+    from ._errors import CredentialNotFoundError
+
     kinds: dict[str, list[str]] = {}
     first_error: Exception | None = None
     for name in names:
         outcome = resolution.services[name]
         if isinstance(outcome, Exception):
+            if not isinstance(outcome, CredentialNotFoundError):
+                # Credentials were found but a value is unusable (an invalid BW_ACCOUNT_ID):
+                # that is the reason, not a missing client.
+                return str(outcome)
             first_error = first_error or outcome
         else:
             kinds.setdefault(outcome[0].kind, []).append(name)

@@ -18,6 +18,7 @@ from collections import Counter
 
 from ._callback_creds import app_label, callback_environment, configured
 from ._checks import Provenance, ServiceCredentials
+from ._cli_output import printable
 from ._errors import ConfigurationError, CredentialNotFoundError, CredentialsError
 from ._resolver import Resolver
 from ._schema import (
@@ -272,10 +273,12 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         outcome = services[name]
         if isinstance(outcome, Exception):
             problems.append(f"{name}: {outcome}")
+    # The command name is outside text too: one line, escaped, wherever it is shown.
+    name = printable(command[0])
     if problems:
-        err.write(f"bwcreds exec: credentials are not ready; {command[0]} was not started\n")
+        err.write(f"bwcreds exec: credentials are not ready; {name} was not started\n")
         for line in problems:
-            err.write(line + "\n")
+            err.write(printable(line) + "\n")
         return EXIT_NOT_READY
     basic = [
         name
@@ -295,11 +298,11 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         os.execvpe(command[0], command, environment)  # noqa: S606 - running CMD is the point
     except FileNotFoundError:
-        err.write(f"bwcreds exec: command not found: {command[0]}\n")
+        err.write(f"bwcreds exec: command not found: {name}\n")
         return EXIT_NOT_FOUND
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
-        err.write(f"bwcreds exec: cannot run {command[0]}: {reason}\n")
+        err.write(f"bwcreds exec: cannot run {name}: {printable(reason)}\n")
         return EXIT_CANNOT_RUN
 
 

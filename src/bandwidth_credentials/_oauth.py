@@ -31,6 +31,7 @@ import _thread
 import hmac
 import os
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -122,6 +123,7 @@ class TokenManager:
     """
 
     __slots__ = (
+        "__weakref__",
         "_policy",
         "_rng",
         "_secret",
@@ -165,6 +167,10 @@ class TokenManager:
             what=f"the OAuth token for client {client_id}",
             kept="token",
         )
+        # Every live manager, not only those the shared table still keys: an auth object
+        # may hold one the table let go (a rotated secret), and it too must be reset
+        # after a fork or a SnapStart restore.
+        _live.add(self)
 
     def __repr__(self) -> str:
         return f"TokenManager(token_url={self.token_url!r}, client_id={self.client_id!r})"
@@ -322,7 +328,12 @@ class _Digest(bytes):
 _managers: dict[tuple[str, str, _Digest], TokenManager] = {}
 _managers_lock = _thread.allocate_lock()
 _SALT = os.urandom(16)  # keys the secret digest; never leaves this process's memory
-PER_CLIENT = 8  # managers kept per (token URL, client id): rotated secrets age out
+#: Managers the shared table keeps per (token URL, client id): rotated secrets age out of
+#: the table, while objects still holding an older one keep it alive (and in ``_live``).
+PER_CLIENT = 8
+#: Every manager alive in the process, whoever holds it: what the fork and SnapStart
+#: hooks reset. Weak, so a manager nobody holds any more goes away.
+_live: weakref.WeakSet[TokenManager] = weakref.WeakSet()
 #: The monotonic clock of the shared managers (tests put a fake clock here).
 clock: Callable[[], float] = time.monotonic
 
@@ -346,19 +357,21 @@ def token_manager(token_url: str, client_id: str, client_secret: str | Secret) -
 
 
 def reset_after_fork() -> None:
-    """In a forked child: fresh locks and no in-flight request in every manager (the
-    thread that was fetching does not exist in the child). Cached tokens stay."""
+    """In a forked child: fresh locks and no in-flight request in every live manager
+    (the thread that was fetching does not exist in the child), including managers the
+    shared table no longer keys but an auth object still holds. Cached tokens stay."""
     global _managers_lock
     _managers_lock = _thread.allocate_lock()
-    for manager in list(_managers.values()):
+    for manager in list(_live):
         manager._after_fork()
 
 
 def invalidate_all() -> None:
-    """Drop every cached token and backoff state (after a SnapStart restore the
-    snapshot's tokens and deadlines are as old as the snapshot; the jitter of the next
-    ones comes from ``os.urandom``, so restored environments do not refresh together)."""
-    for manager in list(_managers.values()):
+    """Drop every live manager's cached token and backoff state (after a SnapStart
+    restore the snapshot's tokens and deadlines are as old as the snapshot; the jitter of
+    the next ones comes from ``os.urandom``, so restored environments do not refresh
+    together)."""
+    for manager in list(_live):
         manager._forget()
 
 

@@ -157,6 +157,13 @@ class Provider(abc.ABC):
     default_ttl: ClassVar[float | None] = None
     #: Seconds between cheap change checks (:meth:`current_version`); ``None``: no checks.
     check_interval: float | None = None
+    #: The most one :meth:`fetch` (and one :meth:`current_version`) may take, in seconds,
+    #: whatever the store does: every attempt, login and backoff in it (the plugin kit's
+    #: ``Deadline``). The resolver lets callers wait for a refresh another caller runs as
+    #: long as the sources' worst cases add up to (see ``Resolver``), so a source given a
+    #: long ``?timeout=`` is not given up on while it still may answer. ``None``: a local
+    #: read that needs no allowance of its own.
+    worst_case: float | None = None
     _schema: KeySchema | None = None
 
     @property

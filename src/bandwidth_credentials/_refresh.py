@@ -52,7 +52,6 @@ __all__ = [
     "BACKOFF_BASE",
     "BACKOFF_CAP",
     "JITTER",
-    "WAIT_LIMIT",
     "RefreshPolicy",
     "jittered",
     "unit",
@@ -60,8 +59,6 @@ __all__ = [
 
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 300.0
-#: The longest a caller waits for a refresh another caller runs (seconds).
-WAIT_LIMIT = 120.0
 #: Spread of TTL deadlines and token refresh times: ±10%.
 JITTER = 0.1
 
@@ -139,11 +136,12 @@ class RefreshPolicy(Generic[S]):
     ``inline`` runs due refreshes in the calling thread (Lambda); ``publish`` is told of
     every new snapshot. ``backoff_cap`` bounds the backoff window (seconds); ``rng`` gives
     the jitter (uniform in [0, 1], :func:`unit` by default). ``wait_limit`` bounds how
-    long a caller waits for another caller's flight (seconds, :data:`WAIT_LIMIT` unless
-    given), after which ``stalled()`` is raised: a refresh that hangs (a provider without
-    a deadline, a spawned refresh that never ran) costs its waiters an error, never
-    their thread. ``what`` and ``kept`` name
-    the values in log records.
+    long a caller waits for another caller's flight (seconds; each owner derives it from
+    what its refresh may take: the resolver from its sources' worst cases, a token
+    manager from its request's attempts), after which ``stalled()`` is raised: a refresh
+    that hangs (a provider without a deadline, a spawned refresh that never ran) costs
+    its waiters an error, never their thread. ``what`` and ``kept`` name the values in
+    log records.
     """
 
     def __init__(
@@ -157,7 +155,7 @@ class RefreshPolicy(Generic[S]):
         publish: Callable[[S], None] | None = None,
         backoff_cap: float = BACKOFF_CAP,
         rng: Callable[[], float] = unit,
-        wait_limit: float = WAIT_LIMIT,
+        wait_limit: float,
         stalled: Callable[[], Exception] | None = None,
         what: str = "Bandwidth credentials",
         kept: str = "credentials",

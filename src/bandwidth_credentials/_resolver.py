@@ -35,9 +35,12 @@ __all__ = ["DEFAULT_SOURCES", "SOURCES_ENV", "Resolver"]
 SOURCES_ENV = "BANDWIDTH_CREDENTIALS_SOURCES"
 DEFAULT_SOURCES = "env,dotenv:.env?optional=true"
 DISCOVERY_RETRY = 2.0  # seconds before a failed account discovery is tried again
-#: The longest a caller waits for a refresh of the sources that another caller runs
-#: (seconds): far beyond what bounded providers take; a hung one costs its waiters a
-#: :class:`SourceUnavailableError`, never their thread.
+#: What a caller waiting for a refresh of the sources that another caller runs allows
+#: beyond the sources' own worst cases (seconds): local reads, and the token requests of
+#: account discovery. The whole wait is this plus, for every source, twice its provider's
+#: ``worst_case`` (a change check and a fetch; a ``vault:`` source's ``?timeout=60`` makes
+#: that 2 x 184 s); a hung refresh costs its waiters a :class:`SourceUnavailableError`
+#: after it, never their thread.
 REFRESH_WAIT = 120.0
 # Spellings a snapshot learns (``"Voice"``, ``" voice "``) on top of the canonical ones:
 # bounded, so a caller inventing endless spellings cannot grow it.
@@ -182,6 +185,13 @@ class Resolver:
     id only the access token can name stay in ``resolve().pending`` (``get_auth()`` raises
     :class:`CredentialNotFoundError` for them) instead of being settled from a token, as
     ``bwcreds check`` and ``explain`` show them without ``--online``.
+
+    ``refresh_wait`` (seconds) is how long a caller waits for a refresh another caller
+    runs before a :class:`SourceUnavailableError`: :data:`REFRESH_WAIT` (120 s) plus
+    twice each source's ``Provider.worst_case``, so a long ``?timeout=`` is outwaited::
+
+        >>> Resolver(["env"]).refresh_wait
+        120.0
     """
 
     def __init__(
@@ -201,6 +211,8 @@ class Resolver:
         self.sources: tuple[Source, ...] = parsed
         self._clock = clock
         self._chain = SourceChain(parsed, SCHEMA, clock)
+        #: Seconds a caller waits for a refresh another caller runs (see REFRESH_WAIT).
+        self.refresh_wait = REFRESH_WAIT + self._chain.worst_case()
         self._policy: RefreshPolicy[_Snapshot] = RefreshPolicy(
             self._build,
             self._chain.stale_limit,
@@ -208,7 +220,7 @@ class Resolver:
             spawn=spawn,
             inline=in_lambda() if inline is None else inline,
             publish=self._published,
-            wait_limit=REFRESH_WAIT,
+            wait_limit=self.refresh_wait,
             stalled=self._stalled,
         )
         self._owner: Owner = self
@@ -350,7 +362,7 @@ class Resolver:
     def _stalled(self) -> SourceUnavailableError:
         uris = ", ".join(source.uri for source in self.sources)
         return SourceUnavailableError(
-            f"gave up waiting {REFRESH_WAIT:g} s for the refresh of {uris} in progress",
+            f"gave up waiting {self.refresh_wait:g} s for the refresh of {uris} in progress",
             source=uris,
         )
 

@@ -17,7 +17,6 @@ reads the token's own ``exp``.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
 from typing import NamedTuple
@@ -25,6 +24,7 @@ from typing import NamedTuple
 from . import _http
 from ._basic import basic_authorization
 from ._checks import token_problem
+from ._jwt import LongNumber, loads
 from ._secret import Secret
 
 __all__ = ["STANDARD_ERRORS", "Failure", "Issued", "request_token"]
@@ -67,10 +67,7 @@ def _server_text(body: bytes) -> str:
     """`` (code)`` for a standard OAuth error code, else a note that text was dropped."""
     if not body.strip():
         return ""
-    try:
-        detail = json.loads(body)
-    except (ValueError, RecursionError):
-        detail = None
+    detail = loads(body)
     code = detail.get("error") if isinstance(detail, dict) else None
     return f" ({code})" if code in STANDARD_ERRORS else " (server text omitted)"
 
@@ -136,10 +133,7 @@ def _read(answer: _http.Response, wall: Callable[[], float]) -> Issued | Failure
         wait = wait if retryable else None
         when = "" if wait is None else f"; retry after {wait:g} s"
         return Failure(f"HTTP {status}{text}{when}", status, retryable, wait)
-    try:
-        payload = json.loads(answer.body)
-    except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
-        payload = None
+    payload = loads(answer.body)  # never raises: None when it is not JSON
     if not isinstance(payload, dict):
         return Failure("the response is not JSON (an object)", status, False)
     value = payload.get("access_token")
@@ -165,6 +159,8 @@ def seconds(value: object) -> float | str | None:
     """
     if value is None:
         return None
+    if isinstance(value, LongNumber):
+        return "is out of range"  # a JSON integer of more digits than any lifetime has
     if isinstance(value, str):
         text = value.strip()
         if not (text.isascii() and text.isdigit() and len(text) <= 10):

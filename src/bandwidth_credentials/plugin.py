@@ -11,7 +11,9 @@ rules by using its mechanisms:
   are :class:`HttpError` subclasses with nothing chained; :func:`retry_after` reads
   ``Retry-After`` (RFC 9110 §10.2.3) for the library's backoff.
 - **A total deadline for one fetch** (:class:`Deadline`): the documented worst case of a
-  fetch covers every page, retry and login in it, not just one attempt.
+  fetch covers every page, retry and login in it, not just one attempt. A provider states
+  it as :attr:`Provider.worst_case` (seconds), so callers waiting for a refresh another
+  caller runs wait that long for it, and no longer.
 - **Safe file reads** (:func:`read_file`): a token, JWT or secret-id file opened without
   blocking, checked to be a regular file, capped, decoded as UTF-8, never quoted.
 - **The provider interface** (:class:`Provider`, :class:`Source`, :class:`Fetched`) and

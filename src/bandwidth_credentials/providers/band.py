@@ -18,14 +18,21 @@ Where the CLI keeps it (public source, github.com/Bandwidth/cli):
 - ``internal/auth/auth.go``: the client secret is in the OS keychain (the Go library
   ``zalando/go-keyring``) under service ``band-cli``, user = the client id. On Windows
   that library names the credential ``band-cli:<client id>``, which is looked up too.
-- ``internal/cmdutil/helpers.go``: a set ``BW_API_URL`` replaces the token and
-  api.bandwidth.com host whatever the environment, its trailing ``/`` removed; a
-  missing keychain entry means ``band auth login`` must be run again.
+- ``internal/cmdutil/helpers.go``: a missing keychain entry means ``band auth login``
+  must be run again; and the hosts the CLI sends this login's requests to come from the
+  process environment when set, whatever the profile's environment, each with its
+  trailing ``/`` removed (``strings.TrimRight``): ``BW_API_URL`` (``apiHostForEnvironment``:
+  the token endpoint and the api.bandwidth.com APIs), ``BW_VOICE_URL``
+  (``voiceHostForEnvironment``) and ``BW_MESSAGING_URL`` (``messagingHost``).
 
 A provider knows storage, not Bandwidth: it returns the profile's ``client_id``,
-``client_secret``, ``account_id`` and ``environment`` as stored, plus ``api_url`` when
-``BW_API_URL`` is set. The CLI's other overlays (``BW_CLIENT_ID``, ``BW_ACCOUNT_ID``,
-``BW_ENVIRONMENT``) are the ``env`` source's business, listed before ``band:``.
+``client_secret``, ``account_id`` and ``environment`` as stored. Endpoints come only from
+the credentials' own source, and for this login that source is the CLI's configuration
+as the CLI itself reads it: so the three host variables above (:data:`CLI_HOST_VARIABLES`,
+the CLI's own names, and no other variable) are returned with the login as ``api_url``,
+``voice_url`` and ``messaging_url``, and steer nothing else. The CLI's other overlays
+(``BW_CLIENT_ID``, ``BW_ACCOUNT_ID``, ``BW_ENVIRONMENT``) are the ``env`` source's
+business, listed before ``band:``.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ from ._band_config import (
 from ._band_keychain import read_secret
 
 __all__ = [
+    "CLI_HOST_VARIABLES",
     "DEFAULT_CHECK_INTERVAL",
     "DEFAULT_TIMEOUT",
     "KEYCHAIN_SERVICE",
@@ -73,6 +81,13 @@ DEFAULT_TIMEOUT = 30.0
 # is repeated, at most this many times.
 _ATTEMPTS = 5
 _LOGIN_HINT = "run `band auth login`"
+#: The process variables the Bandwidth CLI reads the hosts of its login's requests from
+#: (``internal/cmdutil/helpers.go``), and the keys they are returned as.
+CLI_HOST_VARIABLES: dict[str, str] = {
+    "BW_API_URL": "api_url",
+    "BW_VOICE_URL": "voice_url",
+    "BW_MESSAGING_URL": "messaging_url",
+}
 
 
 class BandProvider(Provider):
@@ -86,8 +101,10 @@ class BandProvider(Provider):
     - ``timeout=SECONDS`` (default 30): the longest wait for the OS keychain.
 
     Returned keys: ``client_id``, ``client_secret``, ``account_id`` and ``environment``
-    when the profile has them, ``api_url`` when ``BW_API_URL`` is set. The version is
-    a digest of the config file's path, inode, size, mtime and content.
+    when the profile has them; ``api_url``, ``voice_url`` and ``messaging_url`` when the
+    CLI's host variables ``BW_API_URL``, ``BW_VOICE_URL`` and ``BW_MESSAGING_URL`` are
+    set, as the CLI uses them with this login (see the module doc). The version is a
+    digest of the config file's path, inode, size, mtime and content.
 
     Errors: :class:`SourceNotFoundError` for a missing config file, an unknown profile
     (naming the profiles), a profile without a client id, a keychain without the
@@ -124,6 +141,8 @@ class BandProvider(Provider):
         timeout = source.number("timeout", DEFAULT_TIMEOUT)
         assert timeout is not None
         self._timeout = timeout
+        # The keychain wait; the config file reads are local.
+        self.worst_case = timeout
 
     def _error(self, kind: type[SourceError], reason: str) -> SourceError:
         return kind(f"source {self.source.uri}: {reason}", source=self.source.uri)
@@ -159,9 +178,10 @@ class BandProvider(Provider):
             if value:
                 values[field] = value
         values["client_secret"] = self._secret(client_id, name)
-        api_url = os.environ.get("BW_API_URL", "")
-        if api_url:
-            values["api_url"] = api_url.rstrip("/")
+        for variable, key in CLI_HOST_VARIABLES.items():
+            host = os.environ.get(variable, "")
+            if host:  # the CLI ignores an empty one too
+                values[key] = host.rstrip("/")
         return Fetched(values=values, version=version)
 
     def current_version(self) -> str | None:

@@ -184,6 +184,11 @@ class ClientSettings:
         )
 
 
+def sdk_default_worst_case() -> float:
+    """:attr:`ClientSettings.worst_case` with the default timeouts (seconds)."""
+    return MAX_ATTEMPTS * (DEFAULT_CONNECT_TIMEOUT + DEFAULT_READ_TIMEOUT) + MAX_BACKOFF_TOTAL
+
+
 def new_client(settings: ClientSettings, uri: str, what: str, budget: Budget | None = None) -> Any:
     """A boto3 client with bounded timeouts and standard retries; ``what`` names the target.
     ``budget`` holds the deadline of the fetch in progress (every attempt ends by it).

@@ -123,6 +123,13 @@ class LambdaExtensionProvider(Provider):
         self.fallback = fallback == "sdk"
         self.wait = source.number("wait", DEFAULT_WAIT) or 0.0
         self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
+        # Retrying while the extension starts, then one request; the SDK fallback (its
+        # default timeouts) after that.
+        self.worst_case = self.wait + self.timeout
+        if self.fallback:
+            from ._boto import sdk_default_worst_case
+
+            self.worst_case += sdk_default_worst_case()
         self._lock = _thread.allocate_lock()
         self._sdk: Provider | None = None
 

@@ -86,6 +86,7 @@ class ParameterStoreProvider(BotoClient, Provider):
         super().__init__(source)
         self.target = parameter_target(source, source.target, "aws-ssm:")
         self.settings = ClientSettings.of(source, "ssm", arn_region(self.target.name))
+        self.worst_case = self.settings.worst_case
         self.region = self.settings.region
         self._budget = Budget()
         self._clients: ClientHolder[Any] = ClientHolder(

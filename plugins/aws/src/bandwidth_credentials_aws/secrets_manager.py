@@ -85,6 +85,7 @@ class SecretsManagerProvider(BotoClient, Provider):
         self.stage, self.version_id = version_selector(source)
         self.field = field_option(source)
         self.settings = ClientSettings.of(source, "secretsmanager", arn_region(self.secret_id))
+        self.worst_case = self.settings.worst_case
         self.region = self.settings.region
         self._budget = Budget()
         self._clients: ClientHolder[Any] = ClientHolder(

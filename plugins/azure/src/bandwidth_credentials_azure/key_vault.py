@@ -84,6 +84,7 @@ class KeyVaultProvider(Provider):
 
     scheme = "azure-kv"
     options = frozenset({"field", "timeout"})
+    worst_case: float  # always stated: 3 x timeout + 2 s
     default_ttl = 300.0
 
     def __init__(self, source: Source) -> None:

@@ -110,6 +110,7 @@ class SecretManagerProvider(Provider):
 
     scheme = "gcp-sm"
     options = frozenset({"field", "timeout", "transport", "endpoint"})
+    worst_case: float  # always stated: 3 x timeout + 2 s
     default_ttl = 300.0
 
     def __init__(self, source: Source) -> None:

@@ -93,6 +93,7 @@ class VaultProvider(Provider):
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         self.spec: SourceSpec = parse_spec(source)
+        self.worst_case = fetch_deadline(self.spec.timeout)
         self._lock = threading.Lock()
         self._report = Reporter(source, self.spec)
         interval = source.number("ttl", self.default_ttl) or 0.0
