@@ -42,55 +42,38 @@ class Expected:
     """One accepted value, prepared for comparison and never shown: for Basic the whole
     ``Authorization`` value Bandwidth sends (``header``) and the decoded ``user:password``
     bytes (``pair``); for an HMAC scheme the key bytes (``key``) and, from the first
-    verification on, the HMAC-SHA-256 states keyed with it (see :meth:`mac`)."""
+    verification on, the HMAC-SHA-256 object keyed with it (see :meth:`mac`)."""
 
-    __slots__ = ("_states", "header", "key", "pair")
+    __slots__ = ("_keyed", "header", "key", "pair")
 
     def __init__(self, header: str = "", pair: bytes = b"", key: bytes = b"") -> None:
         self.header = header
         self.pair = pair
         self.key = key
-        self._states: tuple[Any, Any] | None = None
+        self._keyed: Any = None
 
     def mac(self, body: bytes | bytearray | memoryview) -> bytes:
-        """HMAC-SHA-256 of ``body`` with :attr:`key` (32 bytes), as RFC 2104 defines it
-        and :func:`hmac.new` computes it: the inner and outer hash states keyed with the
-        padded key are made once, and each call copies them (no per-call key schedule,
-        and no copy of the body).
+        """HMAC-SHA-256 of ``body`` with :attr:`key` (32 bytes), from :mod:`hmac`: the
+        keyed object is made on the first call and copied for each one after (no per-call
+        key schedule, and no copy of the body).
 
         >>> Expected(key=b"k").mac(b"x") == hmac.digest(b"k", b"x", "sha256")  # doctest: +SKIP
         True
         """
-        states = self._states
-        if states is None:
-            states = self._states = _keyed(self.key)
-        inner = states[0].copy()
-        inner.update(body)
-        outer = states[1].copy()
-        outer.update(inner.digest())
-        return outer.digest()  # type: ignore[no-any-return]
+        keyed = self._keyed
+        if keyed is None:
+            import hmac  # on the first HMAC verification only: it loads hashlib and OpenSSL
+
+            keyed = self._keyed = hmac.new(self.key, digestmod="sha256")
+        mac = keyed.copy()
+        mac.update(body)
+        return mac.digest()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return "Expected('**********')"
 
     def __reduce__(self) -> str:
         raise TypeError("secrets cannot be pickled")
-
-
-# RFC 2104: the key padded to SHA-256's 64-byte block, XORed with 0x36 (inner) and 0x5C
-# (outer); a longer key is first replaced by its SHA-256.
-_BLOCK = 64
-_INNER = bytes(byte ^ 0x36 for byte in range(256))
-_OUTER = bytes(byte ^ 0x5C for byte in range(256))
-
-
-def _keyed(key: bytes) -> tuple[Any, Any]:
-    import hashlib  # on the first HMAC verification only: it loads OpenSSL
-
-    if len(key) > _BLOCK:
-        key = hashlib.sha256(key).digest()
-    padded = key.ljust(_BLOCK, b"\0")
-    return hashlib.sha256(padded.translate(_INNER)), hashlib.sha256(padded.translate(_OUTER))
 
 
 class CallbackCredentials(NamedTuple):
