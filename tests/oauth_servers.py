@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import base64
 import json
-import ssl
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import parse_qs
 
-from bandwidth_credentials.testing import serve as loopback
+from bandwidth_credentials.testing._credentials_api import jwt, serve_app
+
+#: Run an app (``answer(handler) -> (status, body)``) on 127.0.0.1: the test kit's runner.
+serve = serve_app
 
 CLIENT_ID = "client-abc"
 CLIENT_SECRET = "canary-client-secret-9f"
@@ -73,16 +73,6 @@ class TokenServer:
         return 200, json.dumps(body).encode()
 
 
-def jwt(claims: dict[str, Any]) -> str:
-    """A JWT (RFC 7519) with ``claims``; the signature is junk, as the client never
-    checks it."""
-
-    def part(value: object) -> str:
-        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
-
-    return f"{part({'alg': 'RS256', 'typ': 'JWT'})}.{part(claims)}.c2lnbmF0dXJl"
-
-
 class ApiServer:
     """Accepts only ``valid`` Authorization values; refuses the first request with 401."""
 
@@ -131,30 +121,3 @@ class AccountServer:
             return 403, b"<Error/>"
         body = f"<AccountResponse><Account><AccountId>{self.account_id}</AccountId>"
         return 200, (body + "</Account></AccountResponse>").encode()
-
-
-class _App(Protocol):
-    def answer(self, handler: BaseHTTPRequestHandler) -> tuple[int, bytes]: ...
-
-
-@contextmanager
-def serve(app: _App, tls: ssl.SSLContext | None = None) -> Iterator[str]:
-    """Run ``app`` on 127.0.0.1 (HTTPS when ``tls`` is given, its certificate for
-    ``localhost``); yields its base URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def _any(self) -> None:
-            status, body = app.answer(self)
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        do_POST = do_GET = _any
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    with loopback(Handler, tls=tls) as server:
-        yield server.url.replace("127.0.0.1", "localhost") if tls else server.url

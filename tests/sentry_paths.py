@@ -354,7 +354,10 @@ def _callback_verify_cases() -> list[Case]:
         ("previous", "mismatch", {"authorization": near}),
         ("hmac", "mismatch", {"X-Bandwidth-Signature": wrong_mac}),
         ("tfv", "malformed", {"X-Bandwidth-Signature": "00" * 31}),
+        ("hmac", "signature mismatch", {"X-Bandwidth-Signature-SHA-256": wrong_mac}),
+        ("tfv", "signature mismatch", {"x-bandwidth-signature-hmac-sha256": "00" * 32}),
     ]
+    right_mac = base64.b64encode(hmac.new(CANARY_SECRET.encode(), b"{}", hashlib.sha256).digest())
     cases: list[Case] = []
     for store, label, headers in requests_:
 
@@ -375,6 +378,12 @@ def _callback_verify_cases() -> list[Case]:
         auth = Resolver(["mem:cbv"]).get_callback_auth()
         auth.verify({"Authorization": good}, b"{}")
         auth.verify({"Authorization": near}, b"{}")
+
+    def warm_then_wrong_signature() -> None:  # the HMAC shortcut raises the mismatch
+        MemoryProvider.stores["cbv"] = stores["hmac"]
+        auth = Resolver(["mem:cbv"]).get_callback_auth()
+        auth.verify({"X-Bandwidth-Signature-SHA-256": right_mac.decode()}, b"{}")
+        auth.verify({"X-Bandwidth-Signature-SHA-256": wrong_mac}, b"{}")
 
     def text_body() -> None:  # a caller's mistake, with the right credentials in the headers
         MemoryProvider.stores["cbv"] = stores["basic"]
@@ -397,6 +406,7 @@ def _callback_verify_cases() -> list[Case]:
     return [
         *cases,
         ("callbacks: verify after a match, refused", warm_then_refused),
+        ("callbacks: verify after a signature matched, refused", warm_then_wrong_signature),
         ("callbacks: verify, a text body", text_body),
         ("callbacks: averify, a text body", atext_body),
         ("callbacks: for_call() over 1024 characters", for_call_too_long),

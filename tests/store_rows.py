@@ -99,9 +99,10 @@ def _vault(auth: str) -> Connect:
 
 
 def _vault_worst_case() -> float:
-    from bandwidth_credentials_vault._provider import fetch_deadline
+    from bandwidth_credentials_vault import VaultProvider
 
-    return fetch_deadline(VAULT_TIMEOUT)
+    uri = f"vault:secret/bandwidth/prod?kv=2&timeout={VAULT_TIMEOUT:g}"
+    return VaultProvider(parse_source(uri)).worst_case
 
 
 # One body serves auth/token/lookup-self (ttl 0), an AppRole login and a KV v2 read.

@@ -289,12 +289,21 @@ def _django_views() -> tuple[Any, Any]:
 
 
 _DJANGO_BARE, _DJANGO_CALLED = _django_views()
+_SMALL = 64  # max_body of the chunked-request apps below
 
 
 def _urls() -> list[Any]:
     from django.urls import path
+    from django.views.decorators.csrf import csrf_exempt
 
-    return [path("callbacks", _DJANGO_BARE), path("called/callbacks", _DJANGO_CALLED)]
+    from bandwidth_credentials.callbacks.django import verify_callback
+
+    small = csrf_exempt(verify_callback(max_body=_SMALL)(_django_view))
+    return [
+        path("callbacks", _DJANGO_BARE),
+        path("called/callbacks", _DJANGO_CALLED),
+        path("small/callbacks", small),
+    ]
 
 
 urlpatterns = _urls()
@@ -426,6 +435,41 @@ def test_a_client_leaving_mid_body_is_no_error(name: str, monkeypatch: pytest.Mo
     assert answer.status in (0, 400)  # nobody is there to read an answer
 
 
+_HMAC_ONLY = {
+    "subscriptions": {"BW_WEBHOOK_SECRET": ENV["BW_WEBHOOK_SECRET"]},
+    "tfv": {"BW_TFV_WEBHOOK_SECRET": ENV["BW_TFV_WEBHOOK_SECRET"]},
+    "both": {
+        "BW_WEBHOOK_SECRET": ENV["BW_WEBHOOK_SECRET"],
+        "BW_TFV_WEBHOOK_SECRET": ENV["BW_TFV_WEBHOOK_SECRET"],
+    },
+}
+
+
+@pytest.mark.parametrize("configured", list(_HMAC_ONLY))
+@pytest.mark.parametrize("name", list(CLIENTS))
+@pytest.mark.parametrize(
+    "headers",
+    [[("Content-Type", "application/json")], [("Authorization", basic())]],
+    ids=["nothing", "Basic, not configured"],
+)
+def test_no_signature_under_hmac_alone_is_403_without_a_challenge(
+    monkeypatch: pytest.MonkeyPatch, configured: str, name: str, headers: Headers
+) -> None:
+    # RFC 7235 requires a challenge with every 401, and the HMAC schemes have none.
+    for key, value in _HMAC_ONLY[configured].items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    made = CLIENTS[name]()
+    try:
+        with watch_for_leaks([*SECRETS, basic()]) as watch:
+            answer = made.post(headers, VOICE_BODY)
+    finally:
+        made.close()
+
+    assert (answer.status, answer.headers.get("www-authenticate")) == (403, None)
+    assert watch.exception is None
+
+
 def test_no_credentials_configured_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     bc.configure(["env"])
     for make in CLIENTS.values():
@@ -478,8 +522,6 @@ def test_a_rotation_overlap_under_a_running_app(name: str, tmp_path: Path) -> No
 
 # -- chunked requests (no Content-Length) behind a real WSGI server --------------------
 
-_SMALL = 64  # max_body of the apps below
-
 
 def _chunked_apps() -> dict[str, Callable[..., Any]]:
     from flask import Flask, g, request
@@ -502,7 +544,16 @@ def _chunked_apps() -> dict[str, Callable[..., Any]]:
     return {
         "wsgi middleware": CallbackAuthMiddleware(inner, max_body=_SMALL),
         "flask": flask_app.wsgi_app,
+        "django": _django_small,
     }
+
+
+def _django_small(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+    """Django's own WSGI handler, serving the view with ``max_body=_SMALL``."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    environ["PATH_INFO"] = "/small/callbacks"
+    return WSGIHandler()(environ, start_response)
 
 
 def _post_chunked(address: tuple[str, int], headers: list[tuple[str, str]], body: bytes) -> Answer:
@@ -533,7 +584,7 @@ def _post_chunked(address: tuple[str, int], headers: list[tuple[str, str]], body
     return Answer(int(status_line.split()[1]), {}, payload)
 
 
-@pytest.mark.parametrize("name", ["wsgi middleware", "flask"])
+@pytest.mark.parametrize("name", ["wsgi middleware", "flask", "django"])
 def test_a_chunked_body_is_read_whole_and_capped(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -605,3 +656,62 @@ def test_flask_s_own_stricter_limit_still_applies(
         answer = app.test_client().post("/callbacks", data=body, headers={"Authorization": basic()})
 
     assert answer.status_code == 413
+
+
+@pytest.mark.parametrize("name", ["wsgi middleware", "flask", "django"])
+def test_a_chunked_body_a_server_does_not_dechunk_is_411(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # wsgiref hands the application the raw chunked stream, no Content-Length and no
+    # wsgi.input_terminated: the body cannot be read, so it is never verified as empty.
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    server = wsgiref.simple_server.make_server(
+        "127.0.0.1", 0, _chunked_apps()[name], handler_class=_QuietHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with watch_for_leaks([*SECRETS, basic()]) as watch:
+            answer = _post_chunked(
+                server.server_address[:2], [("Authorization", basic())], VOICE_BODY
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert answer.status == 411
+    assert watch.exception is None
+
+
+@pytest.mark.parametrize(
+    ("terminated", "status"), [(True, 200), (False, 411)], ids=["dechunked", "raw"]
+)
+def test_django_s_test_client_with_a_chunked_body(
+    monkeypatch: pytest.MonkeyPatch, terminated: bool, status: int
+) -> None:
+    from django.test import Client
+
+    for key, value in ENV.items():
+        monkeypatch.setenv(key, value)
+    bc.configure(["env"])
+    extra = {"CONTENT_LENGTH": "", "HTTP_TRANSFER_ENCODING": "chunked"}
+    if terminated:
+        # As a dechunking server hands it over: the body to its end (the test client's
+        # own stream refuses a read past its declared length).
+        extra["wsgi.input_terminated"] = True  # type: ignore[assignment]
+        extra["wsgi.input"] = io.BytesIO(VOICE_BODY)  # type: ignore[assignment]
+
+    answer = Client().generic(
+        "POST",
+        "/callbacks",
+        data=VOICE_BODY,
+        content_type="application/json",
+        HTTP_AUTHORIZATION=basic(),
+        **extra,
+    )
+
+    assert answer.status_code == status
+    if terminated:
+        assert json.loads(answer.content) == {"scheme": "basic", "body": VOICE_BODY.decode()}

@@ -4,11 +4,17 @@ per group, a previous value only beside its current one, values as stored."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
-from bandwidth_credentials import CallbackAuthError, CredentialNotFoundError, Resolver
+from bandwidth_credentials import (
+    CallbackAuthError,
+    ConfigurationError,
+    CredentialNotFoundError,
+    Resolver,
+)
 from bandwidth_credentials._keys import SCHEMA, classify_key, env_field
 
 from .callback_kit import OLD_PASSWORD, PASSWORD, USER, basic
@@ -189,3 +195,94 @@ def test_callback_fields_are_no_api_credentials(monkeypatch: pytest.MonkeyPatch)
         Resolver(["env"]).get_auth("voice")
 
     assert "callback" not in str(caught.value)
+
+
+# -- reserved application names: a name ending in "previous" or "tfv" reads two ways ------
+
+_SHARED_BASIC = {"BW_CALLBACK_USERNAME": USER, "BW_CALLBACK_PASSWORD": PASSWORD}
+
+
+@pytest.mark.parametrize(
+    ("where", "values", "outcome"),
+    [
+        # the environment: documented names only, and no application named *previous/*tfv
+        ("env", {"BW_PREVIOUS_CALLBACK_PASSWORD": OLD_PASSWORD}, "previous"),
+        ("env", {"BW_SALES_PREVIOUS_CALLBACK_PASSWORD": OLD_PASSWORD}, "salesprevious"),
+        ("env", {"BW_TFV_CALLBACK_USERNAME": USER}, "tfv"),
+        ("env", {"BANDWIDTH_SALES_TFV_CALLBACK_PASSWORD": PASSWORD}, "salestfv"),
+        ("env", {"BW_TFV_WEBHOOK_SECRET": "tfv-shared-secret-1234"}, (None, "tfv")),
+        ("env", {"BW_SALES_TFV_WEBHOOK_SECRET": "tfv-shared-secret-1234"}, ("sales", "tfv")),
+        ("env", {"BW_TFV2_WEBHOOK_SECRET": "webhook-key"}, ("tfv2", "subscriptions")),
+        ("env", {"BW_PREVIOUSLY_WEBHOOK_SECRET": "webhook-key"}, ("previously", "subscriptions")),
+        # stores: loose keys, the same rule
+        ("store", {"tfvCallbackUsername": USER}, "tfv"),
+        ("store", {"salesTfvCallbackPassword": PASSWORD}, "salestfv"),
+        ("store", {"sales_previous_callback_username": USER}, None),  # sales' previous user
+        ("store", {"tfvWebhookSecret": "tfv-shared-secret-1234"}, (None, "tfv")),
+        ("store", {"salesTfvWebhookSecret": "tfv-shared-secret-1234"}, ("sales", "tfv")),
+    ],
+)
+def test_reserved_application_names_in_keys(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    where: str,
+    values: dict[str, str],
+    outcome: object,
+) -> None:
+    for name, value in _SHARED_BASIC.items():
+        monkeypatch.setenv(name, value)
+    if where == "env":
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        sources = ["env"]
+    else:
+        store = tmp_path / "callbacks.json"
+        store.write_text(json.dumps(values))
+        sources = ["env", f"file:{store}"]
+    resolver = Resolver(sources)
+
+    if isinstance(outcome, str):
+        with pytest.raises(ConfigurationError) as caught:
+            resolver.resolve()
+        text = str(caught.value)
+        assert f"names application {outcome!r}" in text
+        assert "reserved" in text
+        assert next(iter(values)) in text  # the key, never the value
+        assert not any(value in text for value in values.values())
+        return
+    callbacks = resolver.resolve().callbacks
+    if outcome is not None:
+        app, scheme = outcome  # type: ignore[misc]
+        assert scheme in callbacks[app].schemes
+    else:
+        assert callbacks["sales"].provenance  # read, as sales' own half pair, no error
+
+
+@pytest.mark.parametrize(
+    ("app", "refused"),
+    [
+        ("previous", True),
+        ("tfv", True),
+        ("Sales-TFV", True),
+        ("sales_previous", True),
+        ("PREVIOUS", True),
+        ("tfv2", False),
+        ("previously", False),
+        ("tfvsales", False),
+        ("sales", False),
+    ],
+)
+def test_reserved_application_names_asked_for(
+    monkeypatch: pytest.MonkeyPatch, app: str, refused: bool
+) -> None:
+    for name, value in _SHARED_BASIC.items():
+        monkeypatch.setenv(name, value)
+    resolver = Resolver(["env"])
+
+    if refused:
+        with pytest.raises(ConfigurationError) as caught:
+            resolver.get_callback_auth(app)
+        assert repr(app) in str(caught.value)
+        assert "reserved" in str(caught.value)
+    else:
+        assert resolver.get_callback_auth(app).verify({"Authorization": basic()}, b"{}").app

@@ -34,6 +34,8 @@ from .callback_kit import (
     PASSWORD,
     REFUSED,
     SECRETS,
+    SUBSCRIPTION_BODY,
+    TFV_BODY,
     USER,
     VOICE_BODY,
     Refused,
@@ -434,3 +436,124 @@ def test_values_are_compared_as_stored() -> None:
     auth = Resolver(["mem:cb"]).get_callback_auth()
 
     assert auth.verify({"Authorization": basic("u", "$HOME'x'")}, b"").scheme == "basic"
+
+
+# -- the plain-dict shortcuts answer exactly as the full check, whatever is configured ----
+
+_ALONE = {
+    "basic": (
+        "BW_CALLBACK_USERNAME",
+        "BW_CALLBACK_PASSWORD",
+        "BW_CALLBACK_PREVIOUS_USERNAME",
+        "BW_CALLBACK_PREVIOUS_PASSWORD",
+    ),
+    "subscriptions": ("BW_WEBHOOK_SECRET", "BW_WEBHOOK_PREVIOUS_SECRET"),
+    "tfv": ("BW_TFV_WEBHOOK_SECRET", "BW_TFV_WEBHOOK_PREVIOUS_SECRET"),
+}
+_SUB = "X-Bandwidth-Signature-SHA-256"
+_SIGNED = subscription_signature(SUBSCRIPTION_BODY)
+# Shapes a plain dict can take beyond the shared tables: two spellings of a signature
+# header, another key of the same length, a bytes value or key, a body that is not bytes.
+_SHAPES = [
+    ("two signature spellings", {_SUB: _SIGNED, _SUB.lower(): _SIGNED}, SUBSCRIPTION_BODY),
+    ("bytes signature key too", {_SUB: _SIGNED, _SUB.encode(): _SIGNED}, SUBSCRIPTION_BODY),
+    (
+        "another 29-letter key",
+        {_SUB: _SIGNED, "X-Some-Other-Header-Of-29-Chr": "1"},
+        SUBSCRIPTION_BODY,
+    ),
+    ("signature as bytes", {_SUB: _SIGNED.encode()}, SUBSCRIPTION_BODY),
+    ("bytearray body", {_SUB: _SIGNED}, bytearray(SUBSCRIPTION_BODY)),
+    ("memoryview body", {_SUB: _SIGNED}, memoryview(SUBSCRIPTION_BODY)),
+    ("str body", {_SUB: _SIGNED}, SUBSCRIPTION_BODY.decode()),
+    ("body over max_body", {_SUB: _SIGNED}, SUBSCRIPTION_BODY + b" " * 100),
+    ("padding inside", {_SUB: _SIGNED[:40] + "=AAA"}, SUBSCRIPTION_BODY),
+    (
+        "uppercase hex",
+        {"x-bandwidth-signature-hmac-sha256": tfv_signature(TFV_BODY).upper()},
+        TFV_BODY,
+    ),
+    (
+        "bytes Authorization key too",
+        {"Authorization": basic(), b"authorization": basic()},
+        VOICE_BODY,
+    ),
+    ("Authorization as bytes", {"Authorization": basic().encode()}, VOICE_BODY),
+    ("Authorization with a comma", {"Authorization": basic() + ", " + basic()}, VOICE_BODY),
+    ("Basic over max_body", {"Authorization": basic()}, VOICE_BODY + b" " * 100),
+    ("signature and a 13-letter key", {"Cache-Control": "no", _SUB: _SIGNED}, SUBSCRIPTION_BODY),
+    ("signature and Authorization", {"authorization": basic(), _SUB: _SIGNED}, SUBSCRIPTION_BODY),
+    (
+        "signature and a wrong Authorization",
+        {_SUB: _SIGNED, "AUTHORIZATION": basic(password="nope-nope-nope")},
+        SUBSCRIPTION_BODY,
+    ),
+    (
+        "both signatures",
+        {_SUB: _SIGNED, "x-bandwidth-signature-hmac-sha256": tfv_signature(SUBSCRIPTION_BODY)},
+        SUBSCRIPTION_BODY,
+    ),
+]
+_CASES = [
+    *[
+        (sent.name + (" previous" if previous else ""), dict(sent.headers), sent.body)
+        for sent, _, previous in ACCEPTED
+    ],
+    *[(case.name, _as_dict(case.headers), case.body) for case in REFUSED],
+    *_SHAPES,
+]
+
+
+def _outcome(auth: bc.CallbackAuth, headers: Mapping[Any, Any], body: Any, limit: int) -> object:
+    try:
+        return auth.verify(headers, body, max_body=limit)
+    except CallbackAuthError as exc:
+        return (exc.status, exc.reason, exc.scheme, exc.www_authenticate, str(exc))
+    except TypeError as exc:
+        return ("TypeError", str(exc))
+
+
+_CONFIGURED = [
+    "basic",
+    "subscriptions",
+    "tfv",
+    "basic+subscriptions",
+    "basic+tfv",
+    "subscriptions+tfv",
+    "basic+subscriptions+tfv",
+]
+
+
+@pytest.mark.parametrize("configured", _CONFIGURED)
+@pytest.mark.parametrize(("name", "headers", "body"), _CASES, ids=[c[0] for c in _CASES])
+def test_a_plain_dict_is_answered_as_any_mapping(
+    monkeypatch: pytest.MonkeyPatch, configured: str, name: str, headers: dict[Any, Any], body: Any
+) -> None:
+    for scheme in configured.split("+"):
+        for variable in _ALONE[scheme]:
+            monkeypatch.setenv(variable, ENV[variable])
+    auth = Resolver(["env"]).get_callback_auth()
+    limit = len(SUBSCRIPTION_BODY) + 50 if "over max_body" in name else 1 << 20
+    full = _outcome(auth, types.MappingProxyType(headers), body, limit)  # never the shortcut
+
+    answers = [_outcome(auth, headers, body, limit) for _ in range(3)]
+
+    assert answers == [full] * 3
+
+
+@pytest.mark.parametrize("size", [0, 1, 16, 63, 64, 65, 128, 200])
+def test_the_hmac_is_hmac_sha256(size: int) -> None:
+    import hashlib
+    import hmac
+
+    from bandwidth_credentials._callback_creds import Expected
+
+    key = bytes(range(256))[:size] if size else b""
+    expected = Expected(key=key)
+
+    macs = [expected.mac(body) for body in (b"", b"x", SUBSCRIPTION_BODY, bytearray(b"ab"))]
+
+    assert macs == [
+        hmac.new(key, bytes(body), hashlib.sha256).digest()
+        for body in (b"", b"x", SUBSCRIPTION_BODY, b"ab")
+    ]

@@ -1,5 +1,5 @@
 """The example third-party plugin, copied out of the repository on its own, installs with
-pip and passes the provider contract suite there: it needs nothing from this checkout but
+pip and passes the provider and store contract suites there: it needs nothing from this checkout but
 the installed core (the plugin kit and the ``bandwidth_credentials.testing`` pytest plugin).
 
 Offline: pip builds it with the setuptools already installed (``--no-build-isolation``,
@@ -54,11 +54,10 @@ def test_the_example_plugin_installs_outside_the_repository_and_passes_the_contr
     assert where.stdout.strip().startswith(str(target)), where.stdout + where.stderr
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert " passed" in tests.stdout
-    assert (
-        "TestIniContract"
-        in run(
-            [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"],
-            project,
-            env,
-        ).stdout
-    )
+    collected = run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-p", "no:cacheprovider"],
+        project,
+        env,
+    ).stdout
+    assert "TestIniContract" in collected
+    assert "TestIniStore::test_full_rotation" in collected  # the store contract, from outside

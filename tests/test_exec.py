@@ -490,6 +490,17 @@ CREDS_ENV = (
     "BW_VOICE_BASE_URL=http://127.0.0.1:9/api/v2/accounts/920012\n"
 )
 BASIC_ENV = f"BW_ACCOUNT_ID=920012\nBW_USERNAME=jdoe\nBW_PASSWORD={CANARY_PASSWORD}\n"
+# A store's callback keys (loose spellings), current and previous, shared and per app.
+CALLBACK_STORE = {
+    "callbackUsername": "bandwidth",
+    "callbackPassword": "callback-pw-2",
+    "previousCallbackUsername": "bandwidth",
+    "previousCallbackPassword": "callback-pw-1",
+    "webhookSecret": "webhook-key-2",
+    "webhookPreviousSecret": "webhook-key-1",
+    "salesTfvWebhookSecret": "sales-tfv-secret-0002",
+    "salesTfvWebhookPreviousSecret": "sales-tfv-secret-0001",
+}
 STRAY = "http://127.0.0.2:9"
 
 # (case, the sources, the .env file's content, inherited variables)
@@ -562,6 +573,30 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         },
     ),
     (
+        "callback credentials with their previous values, shared and per application",
+        "dotenv:creds.env",
+        BASIC_ENV + "BW_CALLBACK_USERNAME=bandwidth\nBW_CALLBACK_PASSWORD=callback-pw\n"
+        "BW_CALLBACK_PREVIOUS_USERNAME=bandwidth\nBW_CALLBACK_PREVIOUS_PASSWORD=old-callback-pw\n"
+        "BW_WEBHOOK_SECRET=webhook-key-0001\nBW_WEBHOOK_PREVIOUS_SECRET=webhook-key-0000\n"
+        "BW_TFV_WEBHOOK_SECRET=tfv-shared-secret-01\n"
+        "BW_TFV_WEBHOOK_PREVIOUS_SECRET=tfv-shared-secret-00\n"
+        "BW_SALES_EU_CALLBACK_USERNAME=sales\nBW_SALES_EU_CALLBACK_PASSWORD=sales-pw-2\n"
+        "BW_SALES_EU_CALLBACK_PREVIOUS_USERNAME=sales\n"
+        "BW_SALES_EU_CALLBACK_PREVIOUS_PASSWORD=sales-pw-1\n"
+        "BW_ORDERS_WEBHOOK_SECRET=orders-key-2\nBW_ORDERS_WEBHOOK_PREVIOUS_SECRET=orders-key-1\n",
+        {
+            "BW_CALLBACK_PREVIOUS_PASSWORD": "stray-previous",
+            "BW_ORDERS_WEBHOOK_PREVIOUS_SECRET": "stray-orders-previous",
+            "BW_ORDERS_TFV_WEBHOOK_PREVIOUS_SECRET": "stray-orders-tfv-previous",
+        },
+    ),
+    (
+        "callback credentials from a store, previous values beside them",
+        "file:callbacks.json,dotenv:creds.env",
+        BASIC_ENV,
+        {"BW_WEBHOOK_PREVIOUS_SECRET": "stray-webhook-previous"},
+    ),
+    (
         "mixed-case names",
         "dotenv:creds.env",
         CREDS_ENV,
@@ -627,6 +662,7 @@ def test_the_command_resolves_exactly_what_bwcreds_resolved(
     (tmp_path / "creds.env").write_text(dotenv, encoding="utf-8")
     (tmp_path / "stray.txt").write_text("stray-password-from-file\n", encoding="utf-8")
     (tmp_path / "stray.env").write_text("BW_USERNAME=stray\n", encoding="utf-8")
+    (tmp_path / "callbacks.json").write_text(json.dumps(CALLBACK_STORE), encoding="utf-8")
     env = clean_env(**inherited)
     probe = [sys.executable, "-W", "ignore", "-c", RESOLUTION]
 
@@ -665,3 +701,64 @@ def test_the_command_keeps_bitwardens_variables(tmp_path: Path) -> None:
     got = child_report(result)["env"]
     assert isinstance(got, dict)
     assert mismatched(got, {"BW_PASSWORD": "bitwarden-master", "BW_USERNAME": "jdoe"}) == []
+
+
+@pytest.mark.parametrize(
+    "sources",
+    ["dotenv:creds.env", "file:callbacks.json"],
+    ids=["callback variables only", "a store of callback keys only"],
+)
+def test_callback_credentials_alone_start_the_command_with_all_of_them(
+    tmp_path: Path, sources: str
+) -> None:
+    # A server that only receives callbacks has no API credentials: it starts all the
+    # same, and resolves exactly the callback credentials bwcreds resolved.
+    (tmp_path / "creds.env").write_text(
+        "BW_CALLBACK_USERNAME=bandwidth\nBW_CALLBACK_PASSWORD=callback-pw\n"
+        "BW_CALLBACK_PREVIOUS_USERNAME=bandwidth\nBW_CALLBACK_PREVIOUS_PASSWORD=old-pw\n"
+        "BW_SALES_WEBHOOK_SECRET=sales-key-2\nBW_SALES_WEBHOOK_PREVIOUS_SECRET=sales-key-1\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "callbacks.json").write_text(json.dumps(CALLBACK_STORE), encoding="utf-8")
+    env = clean_env(BW_CALLBACK_PASSWORD="stray-callback-pw")
+    probe = [sys.executable, "-W", "ignore", "-c", RESOLUTION]
+
+    parent = subprocess.run(
+        probe,
+        capture_output=True,
+        text=True,
+        env={**env, "BANDWIDTH_CREDENTIALS_SOURCES": sources},
+        cwd=tmp_path,
+        check=False,
+    )
+    child = subprocess.run(
+        [BWCREDS, "exec", "--sources", sources, "--", *probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert parent.returncode == 0, parent.stderr
+    assert child.returncode == 0, child.stderr
+    expected, got = json.loads(parent.stdout), json.loads(child.stdout)
+    callbacks = [key for key, value in expected.items() if key.startswith("callbacks")]
+    assert all(isinstance(expected[key], dict) for key in callbacks)
+    assert any(len(accepted) == 2 for accepted in expected["callbacks None"].values())
+    assert expected["voice"] == "CredentialNotFoundError"
+    assert sorted(s for s in expected if got.get(s) != expected[s]) == []
+
+
+def test_unusable_callback_credentials_do_not_start_the_command(tmp_path: Path) -> None:
+    (tmp_path / "creds.env").write_text(
+        BASIC_ENV + "BW_CALLBACK_USERNAME=bandwidth\nBW_CALLBACK_PASSWORD=bad\u0007pw\n",
+        encoding="utf-8",
+    )
+
+    result, _ = run_exec("--sources", "dotenv:creds.env", env=clean_env())
+
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "callback" in result.stderr
+    assert "bad" not in result.stderr

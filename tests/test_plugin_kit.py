@@ -9,12 +9,14 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from bandwidth_credentials import (
     ConfigurationError,
+    SourceError,
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
@@ -22,7 +24,7 @@ from bandwidth_credentials import (
 )
 from bandwidth_credentials import plugin as kit
 from bandwidth_credentials.testing import CANARY_PASSWORD, FakeClock
-from tests.misbehaving import answer, misbehaving, redirect
+from tests.misbehaving import answer, hang, huge, misbehaving, redirect, trickle
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every plugin's sources: the project's own and the example third-party plugin.
@@ -35,6 +37,7 @@ KIT = {
     "TYPE_CHECKING",
     "Any",
     "BadURL",
+    "BoundedAdapter",
     "BrokenResponse",
     "ClientHolder",
     "ConfigurationError",
@@ -42,6 +45,8 @@ KIT = {
     "CredentialsError",
     "Deadline",
     "DeadlineExceeded",
+    "ExchangeFailed",
+    "ExchangeLog",
     "Fetched",
     "FileText",
     "HttpError",
@@ -58,9 +63,14 @@ KIT = {
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TLSFailed",
+    "backoff",
+    "bounded_session",
     "decode_fields",
     "display_url",
+    "exchange_error",
     "field",
     "fresh",
     "guarded",
@@ -76,6 +86,7 @@ KIT = {
     "retry_after",
     "source_error",
     "text_option",
+    "time_for",
 }
 
 
@@ -84,7 +95,7 @@ def test_all_lists_exactly_the_kit_names() -> None:
     assert len(kit.__all__) == len(KIT)
     for name in kit.__all__:
         assert getattr(kit, name) is not None, name
-    assert kit.KIT_VERSION == (1, 0)
+    assert kit.KIT_VERSION == (1, 1)
 
 
 def test_the_kit_shares_the_cores_objects() -> None:
@@ -321,6 +332,7 @@ def test_redact_cuts_secrets_control_characters_and_length() -> None:
         ("x:y?field=", "'field' is empty"),
         ("x:y?field=a%0D%0Ab", "'field' holds a control"),
         ("x:y?field=a%00b", "'field' holds a control"),
+        ("x:y?field=%0D%0A", "'field' holds a control"),
     ],
 )
 def test_option_parsers_refuse_bad_values_without_quoting_them(uri: str, message: str) -> None:
@@ -400,3 +412,186 @@ def test_close_closes_and_after_fork_drops_without_closing() -> None:
     assert not first.closed  # the parent's client is the parent's to close
     assert second.closed
     assert holder.built is None
+
+
+# -- the requests adapter (kit 1.1) ------------------------------------------------------
+
+
+def test_importing_the_kit_loads_no_requests_until_the_adapter_is_used() -> None:
+    code = (
+        "import sys\n"
+        "import bandwidth_credentials.plugin as kit\n"
+        "log = kit.ExchangeLog()\n"
+        "with kit.Deadline(5.0):\n"
+        "    kit.time_for(1.0)\n"
+        "before = 'requests' in sys.modules\n"
+        "kit.BoundedAdapter\n"
+        "print(before, 'requests' in sys.modules)\n"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False True"
+
+
+def _get(session: object, url: str, **kwargs: object) -> object:
+    return session.get(url, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_the_adapter_bounds_a_trickled_answer_by_one_deadline() -> None:
+    body = b'{"value": "' + b"x" * 40 + b'"}'
+    with misbehaving(trickle(body, interval=0.1)) as server:
+        session = kit.bounded_session(1.0)
+        started = time.monotonic()
+
+        with pytest.raises(kit.ExchangeFailed) as caught:
+            _get(session, server.url + "/v1/secret", timeout=(30.0, 30.0))
+
+        elapsed = time.monotonic() - started
+    assert caught.value.kind == "timeout"
+    assert caught.value.host == f"127.0.0.1:{server.port}"
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert 0.9 <= elapsed < 2.5  # one deadline for the answer, not 30 s per read
+
+
+def test_the_adapter_caps_the_answer_and_keeps_the_failure_in_its_log() -> None:
+    log = kit.ExchangeLog()
+    with misbehaving(huge(300 << 20)) as server:
+        session = kit.bounded_session(5.0, tag="token", log=log)
+
+        with pytest.raises(kit.ExchangeFailed) as caught:
+            _get(session, server.url + "/token")
+
+    assert caught.value.kind == "too-large"
+    assert log.in_flight == ""
+    assert log.take() is caught.value
+    assert log.take() is None
+    assert caught.value.tag == "token"
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_the_adapter_follows_no_redirect_to_another_origin(status: int) -> None:
+    with (
+        misbehaving(answer(200, b'{"stolen": true}'), host="127.0.0.2") as other,
+        misbehaving(redirect(other.url + f"/x?token={CANARY_PASSWORD}", status)) as server,
+    ):
+        for within in (None, server.url):
+            session = kit.bounded_session(5.0, follow_within=within)
+            with pytest.raises(kit.ExchangeFailed) as caught:
+                session.post(server.url + "/login", data=b"secret_id=" + CANARY_PASSWORD.encode())
+
+            assert caught.value.kind == "redirect"
+            assert caught.value.status == status
+            assert caught.value.location == f"http://127.0.0.2:{other.port}/x"
+            assert CANARY_PASSWORD not in str(caught.value)
+        assert other.requests == []
+
+
+def test_the_adapter_hands_back_the_configured_origins_own_redirect() -> None:
+    with misbehaving(redirect("/v1/moved", 307), answer(200, b'{"ok": true}')) as server:
+        session = kit.bounded_session(5.0, follow_within=server.url)
+
+        got = _get(session, server.url + "/v1/secret")
+
+        targets = [request.target for request in server.requests]
+    assert got.json() == {"ok": True}  # type: ignore[attr-defined]
+    assert targets == ["/v1/secret", "/v1/moved"]
+
+
+def test_an_entered_deadline_bounds_every_exchange_in_its_block() -> None:
+    with misbehaving(hang()) as server:
+        session = kit.bounded_session(30.0)
+        started = time.monotonic()
+
+        with kit.Deadline(0.5), pytest.raises(kit.ExchangeFailed) as caught:
+            _get(session, server.url + "/")
+
+        elapsed = time.monotonic() - started
+    assert caught.value.kind == "timeout"
+    assert 0.4 <= elapsed < 2.0
+
+
+def test_entered_deadlines_nest_and_the_earliest_end_wins() -> None:
+    clock = FakeClock()
+
+    assert kit.time_for(7.0) == 7.0
+    with kit.Deadline(10.0, clock=clock):
+        clock.now += 8.0
+        outer_first = kit.time_for(7.0)
+        with kit.Deadline(3.0, clock=clock):
+            outer_earlier = kit.time_for(7.0)
+        with kit.Deadline(1.0, clock=clock):
+            inner_earlier = kit.time_for(7.0)
+        clock.now += 2.0
+        with pytest.raises(kit.DeadlineExceeded):
+            kit.time_for(7.0)
+    after = kit.time_for(7.0)
+
+    assert (outer_first, outer_earlier, inner_earlier, after) == (2.0, 2.0, 1.0, 7.0)
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "says"),
+    [
+        ("too-large", SourceFormatError, "the answer from Store h:1 to secret 'bw' is larger"),
+        ("timeout", SourceUnavailableError, "secret 'bw' timed out at Store h:1 (d; timeout 2 s"),
+        ("redirect", SourceError, "Store h:1 answered secret 'bw' with d"),
+        ("tls", SourceUnavailableError, "TLS with Store h:1 failed for secret 'bw' (d)"),
+        ("connect", SourceUnavailableError, "could not reach Store h:1 for secret 'bw' (d)"),
+        ("broken", SourceUnavailableError, "could not reach Store h:1 for secret 'bw' (d)"),
+        ("request", SourceError, "secret 'bw' was not sent to Store h:1 (d)"),
+    ],
+)
+def test_exchange_error_words_each_kind_once(
+    kind: str, error: type[SourceError], says: str
+) -> None:
+    made = kit.exchange_error(
+        "x:bw", kind, "d", peer="Store h:1", subject="secret 'bw'", timeout=2.0
+    )
+
+    assert type(made) is error
+    assert str(made).startswith(f"source x:bw: {says}")
+    assert made.source == "x:bw"
+
+
+# -- retry waits -------------------------------------------------------------------------
+
+
+def test_backoff_is_a_random_half_to_all_of_a_doubling_window() -> None:
+    waits = [[kit.backoff(attempt, 0.25) for attempt in (1, 2, 3)] for _ in range(50)]
+
+    for first, second, third in waits:
+        assert 0.125 <= first <= 0.25
+        assert 0.25 <= second <= 0.5
+        assert 0.5 <= third <= 1.0
+    assert len({round(w[0], 6) for w in waits}) > 1  # jittered
+
+
+def test_backoff_draws_from_os_urandom_not_the_random_module(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import random
+
+    random.seed(20261207)
+    monkeypatch.setattr(os, "urandom", lambda n: b"\x00" * n)
+    low = kit.backoff(2, 0.25)
+    monkeypatch.setattr(os, "urandom", lambda n: b"\xff" * n)
+    high = kit.backoff(2, 0.25)
+    monkeypatch.undo()
+
+    assert (low, high) == (pytest.approx(0.25), pytest.approx(0.5))
+
+
+def test_jitter_at_pins_the_draw_and_restores_it() -> None:
+    from bandwidth_credentials.testing import jitter_at
+
+    with jitter_at(0.0):
+        pinned = [kit.backoff(1, 1.0), kit.backoff(2, 1.0)]
+    with pytest.raises(ValueError, match="within"), jitter_at(2.0):
+        pass
+
+    assert pinned == [pytest.approx(0.5), pytest.approx(1.0)]

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from bandwidth_credentials import StoreNotSupportedError
+from bandwidth_credentials import SourceAccessDeniedError, StoreNotSupportedError
 from bandwidth_credentials._cli import main
 from bandwidth_credentials._provider import parse_source
 from bandwidth_credentials.providers.dotenv import DotenvProvider
 from bandwidth_credentials.providers.file import FileProvider
-from bandwidth_credentials.testing import check_no_leaks, today_is
+from bandwidth_credentials.testing import StoreContract, check_no_leaks, today_is
 from tests import rotation_kit as kit
 from tests.credentials_api import new_secret
-
-STEPS_CRASHED = ["read", "token", "create", "persist", "prove", "promote", "verify"]
 
 
 class FileStore:
@@ -54,58 +53,76 @@ class FileStore:
         self.seed(values)
 
 
-@pytest.fixture(params=["json", "dotenv"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> FileStore:
-    return FileStore(tmp_path / f"bandwidth.{request.param}", request.param)
+class _FileStoreContract(StoreContract):
+    """A single ``file:`` (JSON or dotenv) joins the store contract; a directory of key
+    files and Vault Agent's rendering are the sources it refuses to write."""
+
+    scheme = "file"
+    fmt: ClassVar[str]
+    read_only: ClassVar[Mapping[str, str]] = {
+        "directory": "directory of key files",
+        "vault-agent": "Vault Agent",
+    }
+
+    @property
+    def file(self) -> FileStore:
+        found: FileStore | None = self.__dict__.get("_file")
+        if found is None:
+            found = self.__dict__["_file"] = FileStore(self.tmp / f"bandwidth.{self.fmt}", self.fmt)
+        return found
+
+    def location(self) -> str:
+        return self.file.uri
+
+    def seed(self, values: Mapping[str, str]) -> None:
+        self.file.seed(values)
+
+    def read(self) -> dict[str, Any]:
+        return self.file.read()
+
+    def state(self) -> object:
+        return self.file.state()
+
+    def read_only_uri(self, variant: str, values: Mapping[str, str]) -> str:
+        if variant == "directory":
+            (self.tmp / "dir").mkdir()
+            for key, value in values.items():
+                (self.tmp / "dir" / key).write_text(value)
+            return f"file:{self.tmp / 'dir'}"
+        agent = self.tmp / "agent.txt"
+        agent.write_text("".join(f"{k}: {v}\n" for k, v in values.items()))
+        return f"file:{agent}?format=vault-agent"
+
+    def read_only_state(self, variant: str) -> object:
+        return sorted(
+            (str(path), path.read_bytes() if path.is_file() else b"")
+            for path in self.tmp.rglob("*")
+            if path.name != "admin.json"
+        )
+
+    def after_rotation(self) -> None:
+        assert self.file.path.stat().st_mode & 0o777 == 0o600
+        assert self._dot_files() == []
+
+    def after_conflict(self) -> None:
+        assert self._dot_files() == []  # the temporary file is removed
+
+    def _dot_files(self) -> list[str]:
+        return [p.name for p in self.file.path.parent.iterdir() if p.name.startswith(".")]
+
+
+class TestJsonFileStore(_FileStoreContract):
+    fmt = "json"
+
+
+class TestDotenvFileStore(_FileStoreContract):
+    fmt = "dotenv"
 
 
 @pytest.fixture(autouse=True)
 def _pinned() -> Any:
     with today_is((2026, 12, 6)):
         yield
-
-
-def test_full_rotation(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.full_rotation(store, tmp_path, capsys)
-
-    assert store.path.stat().st_mode & 0o777 == 0o600
-    assert [p.name for p in store.path.parent.iterdir() if p.name.startswith(".")] == []
-
-
-@pytest.mark.parametrize("step", STEPS_CRASHED)
-def test_crash_after_each_step_then_rerun(store: FileStore, tmp_path: Path, step: str) -> None:
-    kit.crash_then_rerun(store, tmp_path, step)
-
-
-def test_two_active_secrets_refused(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.two_active_refused(store, tmp_path, capsys)
-
-
-def test_version_race_at_promotion(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.version_race(store, tmp_path, store.tamper, capsys)
-
-
-def test_version_race_while_storing_the_new_secret(store: FileStore, tmp_path: Path) -> None:
-    kit.persist_race(store, tmp_path, store.tamper)
-
-
-def test_dry_run_touches_nothing(
-    store: FileStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.dry_run_touches_nothing(store, tmp_path, capsys)
-
-
-def test_store_refuses_a_stale_version(store: FileStore) -> None:
-    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
-    provider = FileProvider(parse_source(store.uri))
-
-    kit.store_conflict(store, store.tamper, provider)
 
 
 def test_the_client_itself_creates_when_it_has_the_role(
@@ -215,30 +232,6 @@ def test_text_output_names_what_happened(
         assert kit.CLIENT_ID in out
         assert f"new secret expires: {kit.NEW_EXPIRY}" in out
         assert f"old secret expires: {kit.OLD_EXPIRY}" in out
-
-
-@pytest.mark.parametrize(
-    "secret",
-    [
-        "plain-secret-value-1",
-        "has 'single' quotes",
-        'has "double" quotes and \\ backslash',
-        "dollar $HOME and # hash",
-        "both ' and \" quotes",
-    ],
-)
-@pytest.mark.parametrize("fmt", ["json", "dotenv"])
-def test_a_written_file_reads_back_exactly(tmp_path: Path, fmt: str, secret: str) -> None:
-    store = FileStore(tmp_path / f"bw.{fmt}", fmt)
-    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": "old-secret-value"})
-    provider = FileProvider(parse_source(store.uri))
-    fetched = provider.fetch()
-
-    version = provider.store({**fetched.values, "BW_CLIENT_SECRET": secret}, fetched.version)
-
-    again = FileProvider(parse_source(store.uri)).fetch()
-    assert again.values["BW_CLIENT_SECRET"] == secret
-    assert again.version == version
 
 
 def test_a_nested_value_is_not_written_as_dotenv(tmp_path: Path) -> None:
@@ -410,3 +403,76 @@ def test_the_answered_expiration_is_stored_only_as_an_instant(
         assert store.read()["BW_CLIENT_SECRET_EXPIRES_AT"] == stored
         assert [line for line in out.splitlines() if "FORGED" in line or "\x1b" in line] == []
         assert kit.served_secret(store.uri) == new_secret(0)
+
+
+def _killed_mid_write(store: FileStore, values: dict[str, str]) -> Path:
+    """A process killed between writing the temporary file and the rename (SIGKILL: no
+    clean-up runs); gives the temporary file it left."""
+    import signal
+
+    from bandwidth_credentials.testing import in_forked_child
+
+    def write_then_die() -> object:
+        def killed(*args: object) -> None:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+        os.replace = killed  # type: ignore[assignment] # the child's own module, then gone
+        provider = FileProvider(parse_source(store.uri))
+        return provider.store(values, provider.fetch().version)
+
+    answer = in_forked_child(write_then_die)
+
+    assert answer.startswith("no answer"), answer
+    (left,) = [p for p in store.path.parent.iterdir() if p.name.endswith(".tmp")]
+    return left
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX processes")
+def test_a_write_killed_midway_is_named_by_the_next_store_and_rotate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        server.add_client(kit.CLIENT_ID, new_secret(0))  # created at Bandwidth, then killed
+        pending = {**store.read(), "BW_CLIENT_SECRET_PENDING": new_secret(0)}
+        left = _killed_mid_write(store, pending)
+        before = store.state()
+        provider = FileProvider(parse_source(store.uri))
+
+        problem = provider.store_problem()
+        with pytest.raises(SourceAccessDeniedError) as refused:
+            check_no_leaks(lambda: provider.store(store.read(), None), kit.CANARIES)
+        code = kit.run_cli("--source", store.uri, "--dry-run")
+
+        assert new_secret(0) in left.read_text()  # the only copy: kept, not deleted
+        assert problem is not None
+        assert str(left) in problem
+        assert "no longer running" in problem
+        assert str(left) in str(refused.value)
+        assert code == 2
+        assert left.name in capsys.readouterr().err
+        assert store.state() == before
+        assert server.created == []
+
+        os.replace(left, store.path)  # the remedy the message gives: it held the write
+
+        assert (
+            kit.run_cli("--source", store.uri, "--admin-source", kit.admin_file(tmp_path, url)) == 0
+        )
+        assert server.created == []  # the pending secret it held was resumed, not re-created
+        assert store.read()["BW_CLIENT_SECRET"] == new_secret(0)
+        assert kit.served_secret(store.uri) == new_secret(0)
+
+
+def test_a_temporary_file_of_a_running_process_is_not_called_stale(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    (tmp_path / f".bandwidth.json.{os.getppid()}.0a1b2c3d.tmp").write_text("{}")
+    provider = FileProvider(parse_source(store.uri))
+    fetched = provider.fetch()
+
+    version = provider.store({**fetched.values, "BW_NOTE": "x"}, fetched.version)
+
+    assert provider.store_problem() is None
+    assert version != fetched.version

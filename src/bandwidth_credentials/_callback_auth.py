@@ -87,7 +87,10 @@ _DUPLICATE = object()
 #: multi-value ones (``getlist``/``get_all``) reveal a repeated header.
 HeadersLike = Mapping[str, Any] | Any
 
-#: (status, reason, scheme, text): why a request was refused, without any value.
+#: (status, reason, scheme, text): why a request was refused, without any value. The one
+#: place statuses are decided: 401 (with the Basic challenge) only for Basic, when it is
+#: configured; 403 for an HMAC scheme, and for no credentials at all when only HMAC
+#: schemes are configured; 413 for a body over the limit.
 Refusal = tuple[int, str, "str | None", str]
 #: Refusals with status 0 are a caller's mistake, raised as ``TypeError`` once the
 #: request's headers and body are out of the raising frame (they may hold the secret).
@@ -107,24 +110,24 @@ _NOT_HEADERS: Refusal = (
 
 try:
     # What hmac.compare_digest is without OpenSSL: constant-time, in C; importing it
-    # costs nothing (hmac loads hashlib and OpenSSL, needed only for the HMAC schemes).
+    # costs nothing. The first verification swaps in hmac's own choice, OpenSSL's
+    # CRYPTO_memcmp, two to three times faster on a Basic header (see _plan()).
     from _operator import _compare_digest as _compare
 except ImportError:  # pragma: no cover - an interpreter without it
     from hmac import compare_digest as _compare  # type: ignore[assignment,no-redef,unused-ignore]
+_loaded = False
 
-_digest: Callable[[bytes, Any, str], bytes] | None = None
+
+def _load_compare() -> None:
+    global _compare, _loaded
+    import hmac  # loads hashlib and OpenSSL: on the first verification only
+
+    _compare, _loaded = hmac.compare_digest, True
+
 
 #: The default resolver (set by ``configure()`` and the first ``get_auth()``), read by the
 #: verifiers ``get_callback_auth()`` hands out.
 DEFAULT_RESOLVER: list[Any] = [None]
-
-
-def _load() -> Callable[[bytes, Any, str], bytes]:
-    global _digest
-    import hmac  # on the first HMAC verification only: it loads hashlib and OpenSSL
-
-    _digest = hmac.digest
-    return _digest
 
 
 def header_names(credentials: CallbackCredentials) -> list[str]:
@@ -278,10 +281,9 @@ def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) ->
             return sent  # type: ignore[no-any-return]
     if not body:
         return (403, "empty-body", scheme, "the body is empty, so there is nothing signed")
-    digest = _digest or _load()
     matched = -1
     for index, expected in enumerate(accepted):
-        if matched < 0 and _compare(digest(expected.key, body, "sha256"), sent):
+        if matched < 0 and _compare(expected.mac(body), sent):
             matched = index
     if matched < 0:
         header = CALLBACK_KINDS[scheme].header
@@ -336,8 +338,11 @@ def check(
     del values
     if not matched:
         names = " or ".join(header_names(credentials))
-        challenged = "basic" if "basic" in schemes else None
-        return (401, "missing", challenged, f"no callback credentials presented (expected {names})")
+        text = f"no callback credentials presented (expected {names})"
+        if "basic" in schemes:
+            return (401, "missing", "basic", text)
+        # RFC 7235: a 401 carries a challenge, and no HMAC scheme has one to send.
+        return (403, "missing", None, text)
     return _result(matched, previous, credentials.app)
 
 
@@ -345,7 +350,9 @@ def refusal_error(refusal: Refusal, app: str | None) -> CallbackAuthError:
     """The error for a refusal (built here, outside any ``except`` block)."""
     status, reason, scheme, text = refusal
     where = f" for application {app}" if app else ""
-    challenge = f'Basic realm="{REALM}"' if status == 401 and scheme == "basic" else None
+    # Every 401 is Basic's (check() answers 403 where Basic is not configured), and RFC
+    # 7235 requires the challenge on every 401.
+    challenge = f'Basic realm="{REALM}"' if status == 401 else None
     return CallbackAuthError(
         f"callback refused{where} ({scheme or 'request'}): {text}",
         status=status,
@@ -354,6 +361,80 @@ def refusal_error(refusal: Refusal, app: str | None) -> CallbackAuthError:
         app=app,
         www_authenticate=challenge,
     )
+
+
+_UNPLANNED: tuple[object, float | None, str | None, Any, Any] = (None, None, None, None, None)
+
+
+def _plan(credentials: CallbackCredentials) -> tuple[str | None, Any, Any]:
+    """What :meth:`CallbackAuth.verify`'s shortcuts need: for Basic alone ``(expected
+    Authorization value, its verification, None)``; else ``(None, None, plans)`` with one
+    plan per configured HMAC scheme: ``(scheme, spellings, name length, signature length,
+    accepted values, their verifications, the name lengths of the other configured
+    schemes' headers)``, or ``None`` when no HMAC scheme is configured."""
+    if not _loaded:
+        _load_compare()
+    if credentials.fast is not None:
+        return credentials.fast.header, credentials.fast_result, None
+    schemes = credentials.schemes
+    plans = []
+    for scheme, accepted in schemes.items():
+        if scheme == "basic" or (scheme == "subscriptions" and not _STRICT):
+            continue
+        spellings = _SPELLINGS[scheme]
+        results = tuple(
+            _result((scheme,), index > 0, credentials.app) for index in range(len(accepted))
+        )
+        others = frozenset(len(_SPELLINGS[other][0]) for other in schemes if other != scheme)
+        size = 44 if scheme == "subscriptions" else 64
+        plans.append((scheme, spellings[:2], len(spellings[0]), size, accepted, results, others))
+    return None, None, tuple(plans) or None
+
+
+def _signed(plans: Any, headers: dict[Any, Any], body: Any, max_body: int) -> object:
+    """A request signed with one HMAC scheme in its usual shape (a plain dict holding
+    that header once, well formed, no header of another configured scheme, a bytes body
+    within ``max_body``): its verification, or the mismatch refusal. ``None`` for any
+    other shape, which :func:`check` then tells apart."""
+    for plan in plans:
+        spellings = plan[1]
+        value = headers.get(spellings[0]) or headers.get(spellings[1])
+        if value is not None:
+            break
+    else:
+        return None
+    scheme, _, name_length, size, accepted, results, others = plan
+    if (
+        value.__class__ is not str
+        or len(value) != size
+        or body.__class__ is not bytes
+        or not body
+        or len(body) > max_body
+    ):
+        return None
+    # Every key's length, for a complete duplicate test: one key of the header's length
+    # (any other, a str or bytes, is left to check()), none of another scheme's.
+    lengths = [*map(len, headers)]
+    if lengths.count(name_length) != 1 or not others.isdisjoint(lengths):
+        return None
+    try:
+        sent = (
+            binascii.a2b_base64(value, strict_mode=True)  # type: ignore[call-arg,unused-ignore]
+            if size == 44
+            else binascii.unhexlify(value)
+        )
+    except (binascii.Error, ValueError):
+        return None
+    if len(sent) != 32:
+        return None
+    matched = -1
+    for index, expected in enumerate(accepted):
+        if matched < 0 and _compare(expected.mac(body), sent):
+            matched = index
+    if matched < 0:
+        header = CALLBACK_KINDS[scheme].header
+        return (403, "mismatch", scheme, f"{header} does not match the body")
+    return results[matched]
 
 
 class CallbackAuth:
@@ -376,10 +457,10 @@ class CallbackAuth:
         # A Resolver's own verifier reads it directly; the default one reads whichever
         # resolver is the default now (configure() may have replaced it).
         self._resolver: _Resolver | None = owner._callback_resolver() if fixed else None
-        # (snapshot, credentials) last seen; and for Basic alone, what the fast path
-        # needs: (snapshot, its due time, the expected value, the verification).
+        # (snapshot, credentials) last seen; and what the fast path needs when one scheme
+        # is configured: (snapshot, its due time, then _plan()'s three values).
         self._cache: tuple[object, CallbackCredentials | None] = (None, None)
-        self._fast: tuple[object, float | None, str | None, Any] = (None, None, None, None)
+        self._fast: tuple[object, float | None, str | None, Any, Any] = _UNPLANNED
         #: The application scope (``"sales"``), ``None`` for the shared credentials.
         self.app = app
 
@@ -395,13 +476,7 @@ class CallbackAuth:
         credentials = resolver._callback_credentials(self.app)
         snapshot = resolver._cached
         self._cache = (snapshot, credentials)
-        fast = credentials.fast
-        self._fast = (
-            snapshot,
-            snapshot.lookup_until,
-            None if fast is None else fast.header,
-            credentials.fast_result,
-        )
+        self._fast = (snapshot, snapshot.lookup_until, *_plan(credentials))
         return credentials
 
     def verify(
@@ -425,31 +500,40 @@ class CallbackAuth:
         value, a :class:`SourceError` subclass when a source fails (as ``get_auth()``),
         and ``TypeError`` when ``body`` is not bytes.
         """
-        snapshot, until, fast, result = self._fast
+        snapshot, until, fast, result, signed = self._fast
         resolver = self._resolver or DEFAULT_RESOLVER[0]
         if (
-            fast is not None
+            headers.__class__ is dict
             and resolver is not None
             and resolver._cached is snapshot
-            and headers.__class__ is dict
             and (until is None or resolver._clock() < until)
         ):
-            # Basic alone, a plain dict, credentials at hand: one lookup and one
-            # comparison when it matches, and one count (in C) that no other key could
-            # be a second spelling of the header (any other 13-character key sends the
-            # request through the full check, which tells a duplicate).
-            value = headers.get("Authorization") or headers.get("authorization")
-            try:  # a value that is not ASCII text is a TypeError: the full check says why
-                if (
-                    _compare(value, fast)  # type: ignore[arg-type]
-                    and body.__class__ is bytes
-                    and len(body) <= max_body
-                    and _count(map(len, headers), 13) == 1
-                ):
-                    return result  # type: ignore[no-any-return]
-            except TypeError:
-                pass
-            del value
+            # The credentials at hand, one scheme configured, a plain dict: the checks
+            # of check() for that one shape, each in C.
+            if fast is not None:
+                # Basic: one lookup and one comparison when it matches, and one count
+                # that no other key could be a second spelling of the header (any other
+                # 13-character key, a str or bytes, sends the request through check(),
+                # which tells a duplicate).
+                value = headers.get("Authorization") or headers.get("authorization")
+                try:  # a value that is not ASCII text is a TypeError: check() says why
+                    if (
+                        _compare(value, fast)  # type: ignore[arg-type]
+                        and body.__class__ is bytes
+                        and len(body) <= max_body
+                        and _count(map(len, headers), 13) == 1
+                    ):
+                        return result  # type: ignore[no-any-return]
+                except TypeError:
+                    pass
+                del value
+            elif signed is not None:
+                outcome = _signed(signed, headers, body, max_body)
+                if outcome.__class__ is CallbackVerification:
+                    return outcome
+                if outcome is not None:
+                    del headers, body
+                    raise refusal_error(outcome, self.app)  # type: ignore[arg-type]
         del fast  # the expected value: no local holds it where an error is raised
         cache = self._cache
         if (

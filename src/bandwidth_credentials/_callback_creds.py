@@ -22,7 +22,7 @@ from ._extract import Entry, SourceFields
 from ._keys import Scope
 from ._results import CallbackVerification
 from ._schema import APP_FIELDS, CALLBACK_KINDS, CallbackKind
-from ._typing import TYPE_CHECKING, NamedTuple
+from ._typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -41,14 +41,33 @@ __all__ = [
 class Expected:
     """One accepted value, prepared for comparison and never shown: for Basic the whole
     ``Authorization`` value Bandwidth sends (``header``) and the decoded ``user:password``
-    bytes (``pair``); for an HMAC scheme the key bytes (``key``)."""
+    bytes (``pair``); for an HMAC scheme the key bytes (``key``) and, from the first
+    verification on, the HMAC-SHA-256 object keyed with it (see :meth:`mac`)."""
 
-    __slots__ = ("header", "key", "pair")
+    __slots__ = ("_keyed", "header", "key", "pair")
 
     def __init__(self, header: str = "", pair: bytes = b"", key: bytes = b"") -> None:
         self.header = header
         self.pair = pair
         self.key = key
+        self._keyed: Any = None
+
+    def mac(self, body: bytes | bytearray | memoryview) -> bytes:
+        """HMAC-SHA-256 of ``body`` with :attr:`key` (32 bytes), from :mod:`hmac`: the
+        keyed object is made on the first call and copied for each one after (no per-call
+        key schedule, and no copy of the body).
+
+        >>> Expected(key=b"k").mac(b"x") == hmac.digest(b"k", b"x", "sha256")  # doctest: +SKIP
+        True
+        """
+        keyed = self._keyed
+        if keyed is None:
+            import hmac  # on the first HMAC verification only: it loads hashlib and OpenSSL
+
+            keyed = self._keyed = hmac.new(self.key, digestmod="sha256")
+        mac = keyed.copy()
+        mac.update(body)
+        return mac.digest()  # type: ignore[no-any-return]
 
     def __repr__(self) -> str:
         return "Expected('**********')"

@@ -16,10 +16,10 @@ import argparse
 import os
 from collections import Counter
 
-from ._callback_creds import callback_environment
+from ._callback_creds import app_label, callback_environment, configured
 from ._checks import Provenance, ServiceCredentials
 from ._cli_output import printable
-from ._errors import ConfigurationError, CredentialsError
+from ._errors import ConfigurationError, CredentialNotFoundError, CredentialsError
 from ._resolver import Resolver
 from ._schema import (
     HOST_FIELDS,
@@ -223,6 +223,24 @@ def _for_account(
     return chosen, problems
 
 
+def _with_callbacks(
+    services: Mapping[str, Any], callbacks: Mapping[Any, Any], required: list[str]
+) -> tuple[list[str], list[str]]:
+    """With no ``--service``, as ``bwcreds check`` counts them: the services that must be
+    ready, and the problems of the callback credentials. Configured callback credentials
+    must be usable; when they are all there is (no API credentials configured at all,
+    as for a server that only receives callbacks), no service is required."""
+    problems = [
+        f"{app_label(scope)}: {outcome}"
+        for scope, outcome in callbacks.items()
+        if isinstance(outcome, Exception) and configured(outcome)
+    ]
+    receives_only = any(
+        not isinstance(outcome, Exception) for outcome in callbacks.values()
+    ) and all(isinstance(outcome, CredentialNotFoundError) for outcome in services.values())
+    return ([] if receives_only else required), problems
+
+
 def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """Run ``bwcreds exec``; returns only when the command was not started."""
     command = list(args.command)
@@ -250,6 +268,8 @@ def run_exec(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except CredentialsError as exc:
         # Reported per service, exactly as `bwcreds check` reports a failing source.
         problems = [f"{name}: {exc}" for name in required]
+    if not args.service and not problems:
+        required, problems = _with_callbacks(services, callbacks, required)
     if args.account_id is not None and not problems:
         services, problems = _for_account(resolver, services, required, args.account_id)
     for name in required if not problems else ():
@@ -299,8 +319,10 @@ def add_exec_command(commands: Any, sources_help: str) -> None:
             "BW_CLIENT_ID, BW_CLIENT_SECRET (and BW_TOKEN_URL, BW_ACCESS_TOKEN, "
             "BW_ENVIRONMENT when set; the legacy BW_USERNAME, BW_PASSWORD, BW_API_TOKEN, "
             "BW_API_SECRET, with a notice on stderr, when those are what was found) to its "
-            "environment. CMD is not started when a required service has no usable "
-            "credentials."
+            "environment, and the callback credentials resolved (current and previous). "
+            "CMD is not started when a required service has no usable credentials, or "
+            "(without --service) configured callback credentials are unusable; with "
+            "callback credentials and no API credentials configured at all, it is."
         ),
         usage="bwcreds exec [--sources URIS] [--service NAME]... [--account-id ID] -- CMD "
         "[ARGS...]",

@@ -12,9 +12,9 @@ from collections.abc import Mapping
 
 from ._checks import Provenance, value_text
 from ._errors import ConfigurationError, InvalidCredentialsError
-from ._keys import FOREIGN_NAMES, Scope, classify_key, scope_of, suggest
+from ._keys import FOREIGN_NAMES, Scope, classify_key, env_field, scope_of, suggest
 from ._provider import Fetched
-from ._schema import CALLBACK_GROUPS, HOST_FIELDS, KINDS
+from ._schema import APP_FIELDS, CALLBACK_GROUPS, HOST_FIELDS, KINDS, reserved_app
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -89,10 +89,23 @@ def extract(index: int, source: str, fetched: Fetched) -> SourceFields:
                     continue
                 add(nested_key, inner_raw, scope, name)
             continue
-        scope, name = classify_key(names.get(key, key))
+        documented = names.get(key)
+        # A variable by the environment's exact names, a store key by the loose ones.
+        scope, name = (
+            env_field(documented) or classify_key(documented)
+            if documented is not None
+            else classify_key(key)
+        )
         if name is None:
             out.ignored.append((key, None, None, "unrecognized"))
             continue
+        if scope is not None and name in APP_FIELDS:
+            reason = reserved_app(scope)
+            if reason is not None:
+                raise ConfigurationError(
+                    f"source {source}: key {key!r} names application {scope!r}, but {reason}",
+                    source=source,
+                )
         add(key, raw, scope, name)
     for key, reason in fetched.skipped.items():
         out.ignored.append((key, None, None, reason))

@@ -55,6 +55,7 @@ __all__ = [
     "ResponseTooLarge",
     "TLSFailed",
     "display_url",
+    "origin",
     "parse_retry_after",
     "request",
 ]
@@ -125,6 +126,24 @@ def display_url(url: str) -> str:
         host = f"[{host}]"
     netloc = host if port is None else f"{host}:{port}"
     return _visible(urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, "", "")))
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """``(scheme, host, port)`` of ``url``, lower-cased, the scheme's default port filled
+    in: two URLs are the same origin (RFC 6454) when these are equal. A credential or a
+    login body goes only to the configured origin.
+
+    >>> origin("HTTPS://Vault.example:443/v1/x") == origin("https://vault.example/")
+    True
+    """
+    parts = urllib.parse.urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    default = {"https": 443, "http": 80}.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port or default
 
 
 def _visible(text: str) -> str:

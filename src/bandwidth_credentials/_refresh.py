@@ -53,6 +53,7 @@ __all__ = [
     "BACKOFF_CAP",
     "JITTER",
     "RefreshPolicy",
+    "backoff_wait",
     "jittered",
     "unit",
 ]
@@ -73,6 +74,13 @@ def unit() -> float:
 def jittered(seconds: float, spread: float = JITTER, rng: Callable[[], float] = unit) -> float:
     """``seconds`` moved by a random amount within ±``spread`` (a fraction)."""
     return seconds * (1.0 + spread * (2.0 * rng() - 1.0))
+
+
+def backoff_wait(window: float, rng: Callable[[], float] | None = None) -> float:
+    """A backoff's wait: a random half to all of ``window`` seconds (spread out, and
+    never past the window, so a cap on the window caps the wait). ``rng`` defaults to
+    :func:`unit`, looked up when called (``testing.jitter_at`` pins it)."""
+    return jittered(window * 0.75, 1 / 3, rng or unit)
 
 
 class Snapshot(Protocol):
@@ -370,7 +378,7 @@ class RefreshPolicy(Generic[S]):
         else:
             # Half to all of the window: spread out, and never past the cap (jittering
             # around the cap and clipping would put half the fleet on exactly the cap).
-            delay = jittered(delay * 0.75, 1 / 3, self._rng)
+            delay = backoff_wait(delay, self._rng)
         # Kept without its traceback: the frames it references (and their locals, which
         # may hold what a provider was parsing) are not kept alive by the record.
         exc = fresh(exc)
@@ -468,7 +476,7 @@ class RefreshPolicy(Generic[S]):
         window = min(BACKOFF_BASE * 2.0**self._refusals, self.backoff_cap)
         self._refusals += 1
         self._refused_window = window
-        self._refused_until = now + jittered(window * 0.75, 1 / 3, self._rng)
+        self._refused_until = now + backoff_wait(window, self._rng)
         return True
 
     def forget(self) -> None:

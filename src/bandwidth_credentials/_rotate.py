@@ -79,20 +79,21 @@ class RotationError(CredentialsError):
         self.state = state
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, setting: str = "--expires-in") -> float:
     """Seconds in ``90d`` or ``12h`` (a whole number and a unit, ``d`` or ``h``).
 
     >>> parse_duration("90d")
     7776000.0
 
-    Raises :class:`ConfigurationError` for anything else, or less than one hour.
+    Raises :class:`ConfigurationError` for anything else, or less than one hour, naming
+    ``setting``: where the text came from (the CLI option, or an environment variable).
     """
     text = text.strip().lower()
     number, unit = text[:-1], text[-1:]
     if unit in _UNITS and number.isascii() and number.isdigit() and int(number) > 0:
         return float(int(number) * _UNITS[unit])
     raise ConfigurationError(
-        f"--expires-in {text!r} is not a duration such as 90d or 12h (whole days or hours)"
+        f"{setting} {text!r} is not a duration such as 90d or 12h (whole days or hours)"
     )
 
 
@@ -581,12 +582,12 @@ def create_client_secret(
     return answer.client_secret, answer.expires_at
 
 
-def expiry_after(seconds: float) -> str:
+def expiry_after(seconds: float, setting: str = "--expires-in") -> str:
     """The ISO 8601 UTC instant ``seconds`` from now (the library's one clock).
 
-    Raises :class:`ConfigurationError` when it falls after 9999-12-31T23:59:59Z, the last
-    instant the store's four-digit-year form holds (``client_secret_expires_at`` must read
-    back).
+    Raises :class:`ConfigurationError` naming ``setting`` (where the lifetime came from)
+    when it falls after 9999-12-31T23:59:59Z, the last instant the store's four-digit-year
+    form holds (``client_secret_expires_at`` must read back).
 
     >>> expiry_after(3600.0)                                       # doctest: +SKIP
     '2026-12-06T01:00:00Z'
@@ -594,7 +595,7 @@ def expiry_after(seconds: float) -> str:
     instant = _calendar.now() + seconds
     if instant >= _calendar.epoch_of((9999, 12, 31)) + 86400:
         raise ConfigurationError(
-            f"--expires-in: a lifetime of {int(seconds // 86400)} days ends after "
+            f"{setting}: a lifetime of {int(seconds // 86400)} days ends after "
             "9999-12-31T23:59:59Z, past what an ISO 8601 expiration date in the store holds"
         )
     return _calendar.format_instant(instant)

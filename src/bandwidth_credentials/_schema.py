@@ -23,7 +23,7 @@ Sources of the facts:
 
 from __future__ import annotations
 
-from ._errors import UnknownServiceError
+from ._errors import ConfigurationError, UnknownServiceError
 from ._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -225,11 +225,37 @@ CALLBACK_GROUPS: tuple[tuple[str, ...], ...] = tuple(
 )
 
 
+#: Endings an application name may not have (in its letters-and-digits form): the callback
+#: field names begin with them (``BW_CALLBACK_PREVIOUS_PASSWORD``'s store spelling
+#: ``previousCallbackPassword``, ``BW_TFV_WEBHOOK_SECRET``), so a name ending with one
+#: would read two ways: ``BW_PREVIOUS_CALLBACK_PASSWORD`` as application "previous" or as
+#: the previous password, ``BW_TFV_WEBHOOK_SECRET`` as the shared TFV secret or as
+#: application "tfv"'s Subscriptions key.
+RESERVED_APP_ENDINGS = ("previous", "tfv")
+
+
+def reserved_app(scope: str) -> str | None:
+    """Why the application scope ``scope`` (letters and digits, lowered) cannot be used,
+    or ``None``: see :data:`RESERVED_APP_ENDINGS`."""
+    for ending in RESERVED_APP_ENDINGS:
+        if scope.endswith(ending):
+            return (
+                f"application names ending in {ending!r} are reserved: callback field names "
+                "begin with that word (previousCallbackPassword, tfvWebhookSecret), so such a "
+                "name reads two ways (BW_PREVIOUS_CALLBACK_PASSWORD: application 'previous', "
+                "or the previous password?); name the application otherwise (the previous "
+                "callback password is BW_CALLBACK_PREVIOUS_PASSWORD)"
+            )
+    return None
+
+
 def app_scope(app: str | None) -> str | None:
     """The scope an application name selects: ``"Sales-EU"`` -> ``"saleseu"`` (ASCII
     letters and digits, lowered; ``BW_SALES_EU_CALLBACK_USERNAME`` and the store key
     ``salesEuCallbackUsername`` both name it). ``None`` for the shared credentials.
-    Raises ``ValueError`` for a name with no letter or digit, or one that is not ASCII."""
+    Raises ``ValueError`` for a name with no letter or digit, or one that is not ASCII;
+    :class:`ConfigurationError` for a reserved name (ending in ``previous`` or ``tfv``:
+    :func:`reserved_app`)."""
     if app is None:
         return None
     if not isinstance(app, str) or not app.isascii():
@@ -237,6 +263,9 @@ def app_scope(app: str | None) -> str | None:
     scope = compact(app)
     if not scope:
         raise ValueError("an application name needs at least one letter or digit")
+    reason = reserved_app(scope)
+    if reason is not None:
+        raise ConfigurationError(f"application name {app!r} cannot be used: {reason}")
     return scope
 
 

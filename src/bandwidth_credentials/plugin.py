@@ -10,18 +10,32 @@ rules by using its mechanisms:
   ``NO_PROXY`` and the CA bundle from ``REQUESTS_CA_BUNDLE``/``SSL_CERT_FILE``; failures
   are :class:`HttpError` subclasses with nothing chained; :func:`retry_after` reads
   ``Retry-After`` (RFC 9110 §10.2.3) for the library's backoff.
+- **SDKs built on** ``requests`` (:class:`BoundedAdapter`, :func:`bounded_session`):
+  a transport adapter that sends each of the SDK's exchanges with the bounded client
+  (the same deadline, cap and redirect rule; a 3xx is an :class:`ExchangeFailed` naming
+  the status), every failure one :class:`ExchangeFailed` with only safe facts, kept by
+  an :class:`ExchangeLog` for failures an SDK reports in its own words. ``requests``
+  loads with the first of these names used.
 - **A total deadline for one fetch** (:class:`Deadline`): the documented worst case of a
   fetch covers every page, retry and login in it, not just one attempt. A provider states
   it as :attr:`Provider.worst_case` (seconds), so callers waiting for a refresh another
-  caller runs wait that long for it, and no longer.
+  caller runs wait that long for it, and no longer. Entered with ``with``, a deadline
+  bounds every exchange in the block (:func:`time_for`), however deep in an SDK it is
+  made.
+- **Retry waits** (:func:`backoff`): a fetch's own quick retries wait a random half to
+  all of a doubling window, drawn from ``os.urandom`` by the library's refresh policy, so
+  a fleet (or environments restored from one SnapStart snapshot) does not retry in step.
 - **Safe file reads** (:func:`read_file`): a token, JWT or secret-id file opened without
   blocking, checked to be a regular file, capped, decoded as UTF-8, never quoted.
 - **The provider interface** (:class:`Provider`, :class:`Source`, :class:`Fetched`) and
   the error types a fetch raises (:class:`SourceError` and its subclasses,
-  :class:`ConfigurationError`), the same objects ``bandwidth_credentials`` exports.
+  :class:`ConfigurationError`), and those an optional ``store()`` raises
+  (:class:`StoreConflictError`, :class:`StoreNotSupportedError`; since kit 1.1), the same
+  objects ``bandwidth_credentials`` exports.
 - **Errors** (:func:`source_error`, :func:`map_exceptions`, :func:`guarded`,
-  :func:`redact`): one foreign→own mapping per plugin, the library error raised outside
-  every ``except`` block, a store's own text shown only with what was read cut out.
+  :func:`redact`, :func:`exchange_error`): one foreign→own mapping per plugin, the
+  library error raised outside every ``except`` block, a store's own text shown only with
+  what was read cut out, one wording for a failed bounded exchange.
 - **The library logger** (:data:`logger`): records go to ``logging.getLogger(
   "bandwidth_credentials")``, without importing :mod:`logging` until the application has.
 - **Option parsers** (:func:`positive_number`, :func:`field`, :func:`text_option`,
@@ -35,14 +49,20 @@ rules by using its mechanisms:
 
 Versioning: :data:`KIT_VERSION` is ``(major, minor)``. A minor version adds names; a name
 in :data:`__all__` is removed or changed only with a new major version, which comes with
-a new minor version of the core (``0.2``). A plugin declares the core versions it was
+a new minor version of the core (``0.2``). 1.1 added :class:`StoreConflictError`,
+:class:`StoreNotSupportedError`, :class:`BoundedAdapter`,
+:func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`,
+:func:`exchange_error`, :func:`time_for`, :func:`backoff`, :class:`Deadline` as a context
+manager, and bytes for :func:`decode_fields`. A plugin declares the core versions it was
 tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
-Importing this module costs little: ``time`` and the core's file reader; the bounded
+Importing this module costs little: ``time``, ``contextvars`` and the core's file
+reader; the bounded
 client (``socket``, ``urllib.parse``) loads with the first request or the first of its
-names used, ``threading`` with the first :class:`ClientHolder`; never ``typing`` or
-``logging`` (a Lambda cold start pays for every module).
+names used, ``requests`` with the first use of :class:`BoundedAdapter` and its peers,
+``threading`` with the first :class:`ClientHolder`; never ``typing`` or ``logging`` (a
+Lambda cold start pays for every module).
 
 >>> from bandwidth_credentials.plugin import Deadline, request, source_error
 >>> deadline = Deadline(10.0)  # the whole fetch
@@ -54,6 +74,7 @@ from __future__ import annotations
 
 import time
 
+from ._deadline import Deadline, time_for
 from ._errors import (
     ConfigurationError,
     CredentialsError,
@@ -63,6 +84,8 @@ from ._errors import (
     SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
+    StoreConflictError,
+    StoreNotSupportedError,
     fresh,
     guarded,
 )
@@ -77,6 +100,7 @@ if TYPE_CHECKING:
     import ssl
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
+    from ._adapter import BoundedAdapter, ExchangeFailed, bounded_session
     from ._http import (
         BadURL,
         BrokenResponse,
@@ -87,6 +111,7 @@ if TYPE_CHECKING:
         ResponseTooLarge,
         TLSFailed,
         display_url,
+        origin,
         parse_retry_after,
     )
 
@@ -103,9 +128,14 @@ _HTTP_NAMES = frozenset(
         "ResponseTooLarge",
         "TLSFailed",
         "display_url",
+        "origin",
         "parse_retry_after",
     }
 )
+
+
+# The requests adapter's names, loaded from ._adapter (and requests with them) on first use.
+_ADAPTER_NAMES = frozenset({"BoundedAdapter", "ExchangeFailed", "bounded_session"})
 
 
 def __getattr__(name: str) -> object:
@@ -113,6 +143,12 @@ def __getattr__(name: str) -> object:
         from . import _http
 
         value = getattr(_http, name)
+        globals()[name] = value
+        return value
+    if name in _ADAPTER_NAMES:
+        from . import _adapter  # imports requests
+
+        value = getattr(_adapter, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
@@ -125,6 +161,7 @@ __all__ = [
     "TYPE_CHECKING",
     "Any",
     "BadURL",
+    "BoundedAdapter",
     "BrokenResponse",
     "ClientHolder",
     "ConfigurationError",
@@ -132,6 +169,8 @@ __all__ = [
     "CredentialsError",
     "Deadline",
     "DeadlineExceeded",
+    "ExchangeFailed",
+    "ExchangeLog",
     "Fetched",
     "FileText",
     "HttpError",
@@ -148,9 +187,14 @@ __all__ = [
     "SourceFormatError",
     "SourceNotFoundError",
     "SourceUnavailableError",
+    "StoreConflictError",
+    "StoreNotSupportedError",
     "TLSFailed",
+    "backoff",
+    "bounded_session",
     "decode_fields",
     "display_url",
+    "exchange_error",
     "field",
     "fresh",
     "guarded",
@@ -166,10 +210,11 @@ __all__ = [
     "retry_after",
     "source_error",
     "text_option",
+    "time_for",
 ]
 
 #: The kit's interface version, ``(major, minor)``: see the module docstring.
-KIT_VERSION = (1, 0)
+KIT_VERSION = (1, 1)
 #: The largest answer :func:`request` reads by default, in bytes (1 MiB).
 DEFAULT_MAX_SIZE = 1 << 20
 
@@ -181,51 +226,25 @@ T = TypeVar("T")
 # -- time ------------------------------------------------------------------------------
 
 
-class Deadline:
-    """A total time budget for one fetch, in seconds, on a monotonic clock.
+def backoff(attempt: int, first: float) -> float:
+    """Seconds to wait before retry number ``attempt`` (1: the first retry) of a fetch's
+    own quick retries: a random half to all of ``first * 2 ** (attempt - 1)``.
 
-    A fetch that pages, retries or logs in makes several attempts; each is bounded by its
-    own timeout, and all of them together by one :class:`Deadline`, so the worst case a
-    plugin documents holds whatever the store does. ``clock`` (default
-    :func:`time.monotonic`) may be injected by tests.
+    The randomness is the library's refresh policy's (``os.urandom``, never the
+    :mod:`random` module, whose state a forked child or an environment restored from a
+    Lambda SnapStart snapshot shares with its siblings): one source of jitter for the
+    core and every plugin. Check the wait against the fetch's :class:`Deadline`; a wait
+    the store asks for (``Retry-After``) longer than a fetch may take is the library's
+    backoff to honour, never slept inside a fetch.
 
-    >>> deadline = Deadline(24.0)
-    >>> deadline.cap(7.0)   # the next attempt's timeout: 7 s, or what is left if less
-    7.0
-    >>> deadline.expired
-    False
+    >>> 0.125 <= backoff(1, 0.25) <= 0.25
+    True
+    >>> 0.25 <= backoff(2, 0.25) <= 0.5
+    True
     """
+    from ._refresh import backoff_wait
 
-    __slots__ = ("_clock", "ends", "seconds")
-
-    def __init__(self, seconds: float, *, clock: Callable[[], float] | None = None) -> None:
-        self.seconds = seconds
-        self._clock = clock or time.monotonic
-        self.ends = self._clock() + seconds
-
-    def left(self) -> float:
-        """Seconds left, never below 0."""
-        return max(self.ends - self._clock(), 0.0)
-
-    @property
-    def expired(self) -> bool:
-        """Whether no time is left."""
-        return self.left() <= 0.0
-
-    def cap(self, timeout: float) -> float:
-        """The timeout for the next attempt: ``timeout``, or the time left if that is less.
-
-        Raises :class:`DeadlineExceeded` when no time is left (no attempt should start).
-        """
-        left = self.left()
-        if left <= 0.0:
-            from ._http import DeadlineExceeded
-
-            raise DeadlineExceeded(f"the fetch did not finish within {self.seconds:g} s")
-        return min(timeout, left)
-
-    def __repr__(self) -> str:
-        return f"Deadline({self.seconds:g} s, {self.left():.3g} s left)"
+    return backoff_wait(first * 2 ** (attempt - 1))
 
 
 # -- HTTP ------------------------------------------------------------------------------
@@ -246,7 +265,8 @@ def request(
     proxy: str | None = None,
 ) -> Response:
     """Send one request and read the whole answer within ``timeout`` seconds (and within
-    ``deadline``, when given: the attempt gets what is left of it if that is less).
+    ``deadline``, when given, and every :class:`Deadline` entered with ``with``: the
+    attempt gets what is left of them if that is less).
 
     Returns a :class:`Response` (``status``, lower-case ``headers``, ``body`` of at most
     ``max_size`` bytes). A 3xx is returned, never followed. ``cafile`` defaults to
@@ -266,6 +286,7 @@ def request(
 
     if deadline is not None:
         timeout = deadline.cap(timeout)
+    timeout = time_for(timeout)
     return bounded(
         method,
         url,
@@ -299,24 +320,31 @@ def retry_after(headers: Mapping[str, str] | None) -> float | None:
     return None
 
 
-def origin(url: str) -> tuple[str, str, int | None]:
-    """``(scheme, host, port)`` of ``url``, lower-cased, the scheme's default port filled
-    in: two URLs are the same origin (RFC 6454) when these are equal. A credential or a
-    login body goes only to the configured origin.
+class ExchangeLog:
+    """What the adapters (:class:`BoundedAdapter`) it is given to saw last: ``last``, the last
+    :class:`ExchangeFailed`, and ``in_flight``, the host of an exchange under way (``""``
+    when none). For a failure an SDK reports only in its own words: a credential chain's
+    "no token", or a token refresh grpc runs in its own thread and reports as "Getting
+    metadata from plugin failed" (or not at all when the call's deadline passes first).
+    One log per provider, made when the provider is (it imports nothing); call
+    :meth:`take` when a fetch starts.
 
-    >>> origin("HTTPS://Vault.example:443/v1/x") == origin("https://vault.example/")
+    >>> log = ExchangeLog()
+    >>> session = bounded_session(10.0, tag="token", log=log)         # doctest: +SKIP
+    >>> log.take() is None
     True
     """
-    import urllib.parse
 
-    parts = urllib.parse.urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    default = {"https": 443, "http": 80}.get(scheme)
-    return scheme, (parts.hostname or "").lower(), port or default
+    __slots__ = ("in_flight", "last")
+
+    def __init__(self) -> None:
+        self.last: ExchangeFailed | None = None
+        self.in_flight = ""
+
+    def take(self) -> ExchangeFailed | None:
+        """The last failure, forgotten as it is handed out."""
+        last, self.last = self.last, None
+        return last
 
 
 # -- files -----------------------------------------------------------------------------
@@ -399,6 +427,58 @@ def map_exceptions(
     raise replacement
 
 
+def exchange_error(
+    uri: str,
+    kind: str,
+    detail: str,
+    *,
+    peer: str,
+    subject: str,
+    timeout: float,
+    max_size: int = DEFAULT_MAX_SIZE,
+) -> CredentialsError:
+    """The library error for a failed exchange of a :class:`BoundedAdapter`, from its
+    :class:`ExchangeFailed`'s ``kind`` and ``detail``: one wording for every plugin.
+    ``peer`` names who was asked (``"Key Vault myvault.vault.azure.net"``), ``subject``
+    what for (``"secret 'bw'"``, ``"the access token request for secret 'bw'"``);
+    ``timeout`` is the per-request timeout in seconds, ``max_size`` the answer cap.
+
+    ``too-large`` is a :class:`~bandwidth_credentials.SourceFormatError`; ``timeout``,
+    ``tls``, ``connect`` and ``broken`` :class:`~bandwidth_credentials.SourceUnavailableError`
+    (retrying later may help); ``redirect`` and anything else a
+    :class:`~bandwidth_credentials.SourceError` (the store's setup must change).
+
+    >>> str(exchange_error("azure-kv:v/bw", "redirect", "HTTP 302 (not followed)",
+    ...                    peer="Key Vault v.example", subject="secret 'bw'", timeout=10.0))
+    "source azure-kv:v/bw: Key Vault v.example answered secret 'bw' with HTTP 302 (not followed)"
+    """
+    if kind == "too-large":
+        return SourceFormatError(
+            f"source {uri}: the answer from {peer} to {subject} is larger than {max_size} "
+            "bytes; it was not read",
+            source=uri,
+        )
+    if kind == "timeout":
+        return SourceUnavailableError(
+            f"source {uri}: {subject} timed out at {peer} ({detail}; timeout {timeout:g} s "
+            "per request)",
+            source=uri,
+        )
+    if kind == "redirect":
+        return SourceError(f"source {uri}: {peer} answered {subject} with {detail}", source=uri)
+    if kind == "tls":
+        return SourceUnavailableError(
+            f"source {uri}: TLS with {peer} failed for {subject} ({detail}); check "
+            "REQUESTS_CA_BUNDLE",
+            source=uri,
+        )
+    if kind in ("connect", "broken"):
+        return SourceUnavailableError(
+            f"source {uri}: could not reach {peer} for {subject} ({detail})", source=uri
+        )
+    return SourceError(f"source {uri}: {subject} was not sent to {peer} ({detail})", source=uri)
+
+
 def redact(text: str, secrets: Iterable[str], limit: int = 200) -> str:
     """A store's own message, fit to show: whitespace collapsed, every string in
     ``secrets`` (tokens, values already read; strings under 4 characters are ignored)
@@ -441,15 +521,15 @@ def text_option(source: Source, name: str, default: str | None = None) -> str | 
     raw = source.options.get(name)
     if raw is None:
         return default
-    value = raw.strip()
-    if not value:
-        raise source_error(ConfigurationError, source, f"option {name!r} is empty")
-    if not raw.isprintable():  # before stripping: a trailing CR/LF is refused too
+    if not raw.isprintable():  # before stripping: a trailing (or lone) CR/LF is refused too
         raise source_error(
             ConfigurationError,
             source,
             f"option {name!r} holds a control or invisible character (a line break?)",
         )
+    value = raw.strip()
+    if not value:
+        raise source_error(ConfigurationError, source, f"option {name!r} is empty")
     return value
 
 
@@ -469,17 +549,29 @@ _EXPECTED = (
 )
 
 
-def decode_fields(uri: str, what: str, text: str, field: str | None) -> dict[str, object]:
+def decode_fields(uri: str, what: str, text: str | bytes, field: str | None) -> dict[str, object]:
     """A stored text as raw key/values: a JSON object's members, or ``{field: text}``.
 
-    ``what`` names the text in messages (``the SecretString of secret 'bw'``). With
-    ``field`` the text is not parsed. A text that is not a JSON object is a
+    ``what`` names the text in messages (``the SecretString of secret 'bw'``). Bytes (a
+    binary payload) must be UTF-8 (since kit 1.1). With ``field`` the text is not parsed.
+    A text that is not UTF-8 or not a JSON object is a
     :class:`~bandwidth_credentials.SourceFormatError` saying what was expected, never
     quoting it (nor chaining the decoder's error, which holds the document).
 
     >>> decode_fields("aws-sm:bw", "the secret", '{"BW_CLIENT_ID": "CLI-1"}', None)
     {'BW_CLIENT_ID': 'CLI-1'}
     """
+    if isinstance(text, bytes):
+        utf8: str | None
+        try:
+            utf8 = text.decode("utf-8")
+        except UnicodeDecodeError:
+            utf8 = None  # the decoder's error quotes the bytes: never keep it
+        if utf8 is None:
+            raise SourceFormatError(
+                f"source {uri}: {what} is not UTF-8 text; expected {_EXPECTED}", source=uri
+            )
+        text = utf8
     if field is not None:
         return {field: text}
     import json  # loaded by then in practice: the stores answer JSON
@@ -507,7 +599,7 @@ class ClientHolder(Generic[C]):
 
     >>> holder = ClientHolder(lambda: boto3.client("ssm"))         # doctest: +SKIP
     >>> holder.get().get_parameter(Name="/bw/prod")                # doctest: +SKIP
-    >>> holder.after_fork()   # in the child: the next get() builds the child's own client
+    >>> holder.after_fork()   # in the child: the next get() builds its own  # doctest: +SKIP
     """
 
     def __init__(

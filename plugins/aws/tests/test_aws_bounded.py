@@ -9,10 +9,8 @@ asserts the elapsed time against that bound (generously) and that no canary leak
 
 from __future__ import annotations
 
-import contextlib
 import json
 import ssl
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -45,7 +43,8 @@ from bandwidth_credentials.testing import (
     CANARY_SECRET,
     check_no_leaks,
     connect_proxy,
-    in_forked_child,
+    fetch_failing,
+    forked_during,
 )
 from bandwidth_credentials_aws._boto import MAX_BACKOFF_TOTAL
 from bandwidth_credentials_aws.lambda_extension import LambdaExtensionProvider
@@ -91,10 +90,7 @@ def ext(timeout: float) -> Provider:
 
 
 def failing(source: Provider) -> tuple[CredentialsError, float]:
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    return caught.value, time.monotonic() - started
+    return fetch_failing(source.fetch, CANARIES)
 
 
 # -- Secrets Manager through botocore ----------------------------------------------------------
@@ -249,18 +245,10 @@ def test_the_extension_answer_is_read_through_the_bounded_client(endpoint: Point
 # -- fork --------------------------------------------------------------------------------------
 
 
-def _quietly(resolver: Resolver) -> None:
-    with contextlib.suppress(CredentialsError):  # the parent's outcome does not matter
-        resolver.get_auth("voice")
-
-
 def test_a_child_forked_during_a_fetch_fetches_on_its_own(endpoint: Point) -> None:
     with misbehaving(hang(), answer(200, SECRET)) as server:
         endpoint(server.url, server.port)
         resolver = Resolver(["aws-sm:bw?connect_timeout=1&read_timeout=4"])
-        parent = threading.Thread(target=_quietly, args=(resolver,))
-        parent.start()
-        assert server.arrived.wait(10)
 
         def child() -> bool:  # its own fetch, within the bound
             started = time.monotonic()
@@ -269,9 +257,9 @@ def test_a_child_forked_during_a_fetch_fetches_on_its_own(endpoint: Point) -> No
             fresh = auth.password.get_secret_value() == CANARY_PASSWORD
             return fresh and time.monotonic() - started < 4
 
-        said = in_forked_child(child, timeout=30)
-        server.stop.set()
-        parent.join(20)
+        said = forked_during(
+            lambda: resolver.get_auth("voice"), server.arrived, child, server.stop, timeout=30
+        )
 
     assert said == "True"
 

@@ -372,3 +372,23 @@ def test_no_frame_holds_the_stored_secret_when_a_step_fails(
         check_no_leaks(lambda: lambda_handler(event, None, client=rotation.sm), kit.CANARIES)
 
     assert kit.frames_holding(raised.value, kit.OLD_SECRET) == []
+
+
+@pytest.mark.parametrize("lifetime", ["90", "0d", "1w", "-3d", "2914800d"])
+def test_a_bad_lifetime_names_the_variable_it_came_from(
+    rotation: Rotation, monkeypatch: pytest.MonkeyPatch, lifetime: str
+) -> None:
+    """The function has no command line: its lifetime comes from the environment, and the
+    refusal says so (not ``--expires-in``) before any request to Bandwidth."""
+    from bandwidth_credentials import ConfigurationError
+
+    monkeypatch.setenv("BANDWIDTH_ROTATION_EXPIRES_IN", lifetime)
+    rotation.start()
+
+    with pytest.raises(ConfigurationError) as refused:
+        rotation.step("createSecret")
+
+    assert "BANDWIDTH_ROTATION_EXPIRES_IN" in str(refused.value)
+    assert "--expires-in" not in str(refused.value)
+    assert rotation.server.requests == []
+    assert "AWSCURRENT" not in rotation.labels()[rotation.token]

@@ -17,7 +17,6 @@ import ssl
 import time
 import tracemalloc
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
 import trustme
@@ -49,8 +48,12 @@ from bandwidth_credentials.testing import (
     CANARY_PASSWORD,
     CANARY_SECRET,
     ConnectProxy,
-    check_no_leaks,
+    check_misbehaviour,
+    jitter_at,
 )
+from bandwidth_credentials.testing import Misbehaviour as Case
+from bandwidth_credentials.testing import fetch_failing as failing
+from bandwidth_credentials_azure import key_vault
 from bandwidth_credentials_azure.key_vault import MAX_ATTEMPTS, KeyVaultProvider
 
 CREDS = {"accountId": "920012", "username": "jdoe", "password": CANARY_PASSWORD}
@@ -91,21 +94,6 @@ def challenge() -> Behaviour:
     return answer(401, UNAUTHORIZED, {"WWW-Authenticate": CHALLENGE})
 
 
-@dataclass
-class Case:
-    """One misbehaviour: the server's script (given the 127.0.0.2 server's URL), the
-    ``timeout`` option, what must be raised and said, how many requests with a token
-    arrive, and the ``Retry-After`` the error must carry."""
-
-    script: Callable[[str], list[Behaviour]]
-    timeout: float
-    error: type[CredentialsError]
-    says: str
-    arrived: int = 1
-    retry_after: float | None = None
-    at_least: float = 0.0  # the deadline is reached, not cut short
-
-
 VAULT: dict[str, Case] = {
     "hang": Case(lambda _: [hang()], 1, SourceUnavailableError, "no complete answer within 1 s",
                  at_least=0.9),
@@ -130,24 +118,14 @@ def fetch_failing(uri: str) -> tuple[CredentialsError, float, float]:
     """Fetch ``uri``; the error, the seconds it took, and the provider's worst case."""
     source = KeyVaultProvider(parse_source(uri))
     source.client()  # built (SDK imported, credentials looked up) before the clock starts
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    elapsed = time.monotonic() - started
+    error, elapsed = failing(source.fetch, CANARIES)
     source.close()
-    assert caught.value.__cause__ is None
-    assert caught.value.__context__ is None
-    return caught.value, elapsed, source.worst_case
+    return error, elapsed, source.worst_case
 
 
 def check(case: Case, error: CredentialsError, elapsed: float, worst: float) -> None:
-    assert type(error) is case.error
-    assert case.says in str(error)
-    assert (TOKEN_STORE if "access token request" in case.says else STORE) in str(error)
-    assert isinstance(error, SourceError)
-    assert error.source.startswith("azure-kv:")
-    assert error.retry_after == case.retry_after
-    assert case.at_least <= elapsed < worst
+    store = TOKEN_STORE if "access token request" in case.says else STORE
+    check_misbehaviour(case, error, elapsed, worst, scheme="azure-kv", store=store)
 
 
 def with_token(server: Server) -> int:
@@ -177,6 +155,31 @@ def test_vault_misbehaviour_is_bounded_and_typed(
     assert arrived == case.arrived
     assert elsewhere == 0  # no redirect followed
     assert peak < 16 << 20  # the 1 MiB cap and the SDK's own objects, not 300 MiB
+
+
+@pytest.mark.parametrize(("fraction", "waits"), [(0.0, [0.125, 0.25]), (1.0, [0.25, 0.5])])
+def test_retry_waits_are_the_kits_jittered_backoff(
+    fraction: float,
+    waits: list[float],
+    new_vault: Callable[[], str],
+    proxy: ConnectProxy,
+    vault_tls: ssl.SSLContext,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # One source of jitter for every plugin: a random half to all of 0.25 s, then 0.5 s,
+    # drawn by the library's refresh policy (os.urandom), pinned here.
+    waited: list[float] = []
+    monkeypatch.setattr(key_vault, "_sleep", waited.append)
+    vault = new_vault()
+    with misbehaving(challenge(), answer(429, THROTTLED), tls=vault_tls) as server:
+        proxy.route(vault + SUFFIX, 443, (server.host, server.port))
+        with jitter_at(fraction):
+            error, _, _ = fetch_failing(f"azure-kv:{vault}/bw?timeout=2")
+
+        arrived = with_token(server)
+    assert isinstance(error, SourceUnavailableError)
+    assert arrived == MAX_ATTEMPTS
+    assert waited == pytest.approx(waits)
 
 
 def test_a_retry_after_reaches_the_resolvers_backoff(
@@ -214,12 +217,13 @@ def test_a_shorter_connect_timeout_the_sdk_asks_for_bounds_the_request() -> None
     from azure.core.pipeline import Pipeline
     from azure.core.rest import HttpRequest
 
-    from bandwidth_credentials_azure._transport import TransportFailure, azure_transport
+    from bandwidth_credentials.plugin import ExchangeFailed, ExchangeLog
+    from bandwidth_credentials_azure._transport import azure_transport
 
     with misbehaving(hang()) as server:
-        pipeline = Pipeline(azure_transport(10.0, token=True))
+        pipeline = Pipeline(azure_transport(10.0, ExchangeLog(), token=True))
         started = time.monotonic()
-        with pytest.raises(TransportFailure) as caught:
+        with pytest.raises(ExchangeFailed) as caught:
             pipeline.run(HttpRequest("GET", f"{server.url}/metadata/identity/oauth2/token"),
                          connection_timeout=0.5)  # fmt: skip
         elapsed = time.monotonic() - started

@@ -1,32 +1,35 @@
-"""``bwcreds rotate`` with an ``azure-kv:`` source: the official SDK over HTTPS, through the
-challenge flow, against the loopback Key Vault (Get Secret and Set Secret)."""
+"""``azure-kv:`` joins the store contract: the official SDK over HTTPS, through the
+challenge flow, against the loopback Key Vault (Get Secret and Set Secret); a source
+pinned to a version is refused as not writable."""
 
 from __future__ import annotations
 
 import copy
 import json
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import pytest
 from azure_kv_testserver import KeyVaultServer
-from tests import rotation_kit as kit
 
-from bandwidth_credentials import parse_source
-from bandwidth_credentials.testing import today_is
-from bandwidth_credentials_azure.key_vault import KeyVaultProvider
+from bandwidth_credentials.testing import StoreContract
 
 
-class AzureStore:
-    def __init__(self, server: KeyVaultServer, vault: str) -> None:
-        self.server = server
+class TestKeyVaultStore(StoreContract):
+    scheme = "azure-kv"
+    read_only: ClassVar[Mapping[str, str]] = {"pinned-version": "pinned version"}
+
+    @pytest.fixture(autouse=True)
+    def _server(self, key_vault: KeyVaultServer, vault: str) -> None:
+        self.server = key_vault
         self.vault = vault
         self.name = f"bandwidth-{uuid.uuid4().hex[:8]}"
-        self.uri = f"azure-kv:{vault}/{self.name}"
 
-    def seed(self, values: Any) -> None:
+    def location(self) -> str:
+        return f"azure-kv:{self.vault}/{self.name}"
+
+    def seed(self, values: Mapping[str, str]) -> None:
         self.server.put(self.vault, self.name, dict(values))
 
     def read(self) -> dict[str, Any]:
@@ -36,63 +39,12 @@ class AzureStore:
     def state(self) -> object:
         return copy.deepcopy(self.server.secrets[(self.vault, self.name)])
 
-    def tamper(self) -> None:
-        values = self.read()
-        values["BW_NOTE"] = "written by someone else"
+    def read_only_uri(self, variant: str, values: Mapping[str, str]) -> str:
         self.seed(values)
+        return f"azure-kv:{self.vault}/{self.name}/0123456789abcdef"
 
+    def read_only_state(self, variant: str) -> object:
+        return self.state()
 
-@pytest.fixture
-def store(key_vault: KeyVaultServer, vault: str) -> Iterator[AzureStore]:
-    with today_is((2026, 12, 6)):
-        yield AzureStore(key_vault, vault)
-
-
-def test_full_rotation(
-    store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.full_rotation(store, tmp_path, capsys)
-
-    assert len(store.server.secrets[(store.vault, store.name)]) == 3  # seeded, pending, current
-
-
-@pytest.mark.parametrize(
-    "step", ["read", "token", "create", "persist", "prove", "promote", "verify"]
-)
-def test_crash_after_each_step_then_rerun(store: AzureStore, tmp_path: Path, step: str) -> None:
-    kit.crash_then_rerun(store, tmp_path, step)
-
-
-def test_two_active_secrets_refused(
-    store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.two_active_refused(store, tmp_path, capsys)
-
-
-def test_version_race_at_promotion(
-    store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.version_race(store, tmp_path, store.tamper, capsys)
-
-
-def test_version_race_while_storing_the_new_secret(store: AzureStore, tmp_path: Path) -> None:
-    kit.persist_race(store, tmp_path, store.tamper)
-
-
-def test_dry_run_touches_nothing(
-    store: AzureStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    kit.dry_run_touches_nothing(store, tmp_path, capsys)
-
-
-def test_store_refuses_a_stale_version(store: AzureStore) -> None:
-    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
-    provider = KeyVaultProvider(parse_source(store.uri))
-
-    kit.store_conflict(store, store.tamper, provider)
-
-
-def test_a_pinned_version_is_not_written(vault: str) -> None:
-    provider = KeyVaultProvider(parse_source(f"azure-kv:{vault}/bandwidth/0123456789abcdef"))
-
-    assert "pinned version" in (provider.store_problem() or "")
+    def after_rotation(self) -> None:
+        assert len(self.server.secrets[(self.vault, self.name)]) == 3  # seeded, pending, current

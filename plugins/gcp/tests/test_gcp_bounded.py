@@ -12,10 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-import time
 import tracemalloc
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import google_crc32c
 import pytest
@@ -45,9 +42,13 @@ from bandwidth_credentials.testing import (
     CANARY_PASSWORD,
     CANARY_SECRET,
     Route,
-    check_no_leaks,
+    check_misbehaviour,
     connect_proxy,
+    jitter_at,
 )
+from bandwidth_credentials.testing import Misbehaviour as Case
+from bandwidth_credentials.testing import fetch_failing as failing
+from bandwidth_credentials_gcp import secret_manager
 from bandwidth_credentials_gcp.secret_manager import MAX_ATTEMPTS, SecretManagerProvider
 
 SECRET = f"projects/{PROJECT}/secrets/bandwidth-prod"
@@ -75,21 +76,6 @@ def google_error(status: int, body: bytes) -> Behaviour:
     return answer(status, body, {"Content-Type": "application/json; charset=UTF-8"})
 
 
-@dataclass
-class Case:
-    """One misbehaviour: the server's script (given the 127.0.0.2 server's URL), the
-    ``timeout`` option, what must be raised and said, how many requests arrive, and the
-    ``Retry-After`` the error must carry."""
-
-    script: Callable[[str], list[Behaviour]]
-    timeout: float
-    error: type[CredentialsError]
-    says: str
-    arrived: int = 1
-    retry_after: float | None = None
-    at_least: float = 0.0  # the deadline is reached, not cut short
-
-
 REST: dict[str, Case] = {
     "hang": Case(lambda _: [hang()], 1, SourceUnavailableError, "no complete answer within 1 s",
                  at_least=0.9),
@@ -113,24 +99,14 @@ def fetch_failing(uri: str) -> tuple[CredentialsError, float, float]:
     """Fetch ``uri``; the error, the seconds it took, and the provider's worst case."""
     source = SecretManagerProvider(parse_source(uri))
     source.client()  # built (SDK imported, credentials looked up) before the clock starts
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    elapsed = time.monotonic() - started
+    error, elapsed = failing(source.fetch, CANARIES)
     source.close()
-    assert caught.value.__cause__ is None
-    assert caught.value.__context__ is None
-    return caught.value, elapsed, source.worst_case
+    return error, elapsed, source.worst_case
 
 
 def check(case: Case, error: CredentialsError, elapsed: float, worst: float) -> None:
-    assert type(error) is case.error
-    assert case.says in str(error)
-    assert (TOKEN_STORE if "access token request" in case.says else STORE) in str(error)
-    assert isinstance(error, SourceError)
-    assert error.source.startswith("gcp-sm:")
-    assert error.retry_after == case.retry_after
-    assert case.at_least <= elapsed < worst
+    store = TOKEN_STORE if "access token request" in case.says else STORE
+    check_misbehaviour(case, error, elapsed, worst, scheme="gcp-sm", store=store)
 
 
 @pytest.mark.parametrize("name", list(REST))
@@ -153,6 +129,25 @@ def test_rest_misbehaviour_is_bounded_and_typed(name: str) -> None:
     assert arrived == case.arrived
     assert elsewhere == 0  # no redirect followed
     assert peak < 16 << 20  # the 1 MiB cap and the client's own objects, not 300 MiB
+
+
+@pytest.mark.parametrize(("fraction", "waits"), [(0.0, [0.125, 0.25]), (1.0, [0.25, 0.5])])
+def test_retry_waits_are_the_kits_jittered_backoff(
+    fraction: float, waits: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One source of jitter for every plugin: a random half to all of 0.25 s, then 0.5 s,
+    # drawn by the library's refresh policy (os.urandom), pinned here.
+    waited: list[float] = []
+    monkeypatch.setattr(secret_manager, "_sleep", waited.append)
+    with misbehaving(google_error(429, QUOTA)) as server:
+        uri = f"gcp-sm:{SECRET}?transport=rest&endpoint={server.url}&timeout=2"
+        with jitter_at(fraction):
+            error, _, _ = fetch_failing(uri)
+
+        arrived = len(server.requests)
+    assert isinstance(error, SourceUnavailableError)
+    assert arrived == MAX_ATTEMPTS
+    assert waited == pytest.approx(waits)
 
 
 def test_a_retry_after_reaches_the_resolvers_backoff() -> None:

@@ -19,6 +19,7 @@ from vault_backends import Backend, FakeBackend, RealBackend
 from vault_testserver import FakeVault
 
 import bandwidth_credentials_vault._calls as calls_module
+from bandwidth_credentials.testing import jitter_at
 
 INTEGRATION_ADDR = os.environ.get("VAULT_INTEGRATION_ADDR", "").strip()
 INTEGRATION_TOKEN = os.environ.get("VAULT_INTEGRATION_TOKEN", "").strip()
@@ -73,11 +74,13 @@ def home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def no_backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Record the provider's retry pauses instead of sleeping through them."""
+def no_backoff(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
+    """Record the provider's retry pauses instead of sleeping through them, the jitter
+    pinned at the top of each window (0.25 s, then 0.5 s)."""
     pauses: list[float] = []
     monkeypatch.setattr(calls_module, "_sleep", pauses.append)
-    return pauses
+    with jitter_at(1.0):
+        yield pauses
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import os
-import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -42,7 +41,8 @@ from bandwidth_credentials.testing import (
     CANARY_PASSWORD,
     CANARY_SECRET,
     check_no_leaks,
-    in_forked_child,
+    fetch_failing,
+    forked_during,
 )
 from bandwidth_credentials_vault import VaultProvider
 from bandwidth_credentials_vault._provider import RETRY_WAIT_CAP
@@ -72,10 +72,7 @@ def provider(timeout: float = 2.0, uri: str = URI) -> VaultProvider:
 
 def failing(source: VaultProvider) -> tuple[CredentialsError, float]:
     """Fetch, expecting a library error; the error and the seconds it took."""
-    started = time.monotonic()
-    with pytest.raises(CredentialsError) as caught:
-        check_no_leaks(source.fetch, CANARIES)
-    return caught.value, time.monotonic() - started
+    return fetch_failing(source.fetch, CANARIES)
 
 
 def test_a_trickling_answer_ends_at_the_deadline(vault_at: Callable[[str], None]) -> None:
@@ -234,20 +231,12 @@ def test_a_fifo_or_device_as_a_login_file_fails_at_once(
 # -- fork -------------------------------------------------------------------------------------
 
 
-def _quietly(resolver: Resolver) -> None:
-    with contextlib.suppress(CredentialsError):  # the parent's outcome does not matter
-        resolver.get_auth("voice")
-
-
 def test_a_child_forked_during_a_fetch_fetches_on_its_own(
     vault_at: Callable[[str], None],
 ) -> None:
     with misbehaving(hang(), answer(200, SECRET)) as server:
         vault_at(server.url)
         resolver = Resolver([URI + "&timeout=5"])
-        parent = threading.Thread(target=_quietly, args=(resolver,))
-        parent.start()
-        assert server.arrived.wait(10)
 
         def child() -> bool:  # its own fetch, within the bound
             started = time.monotonic()
@@ -256,9 +245,9 @@ def test_a_child_forked_during_a_fetch_fetches_on_its_own(
             fresh = auth.password.get_secret_value() == CANARY_PASSWORD
             return fresh and time.monotonic() - started < 4
 
-        said = in_forked_child(child, timeout=20)
-        server.stop.set()
-        parent.join(10)
+        said = forked_during(
+            lambda: resolver.get_auth("voice"), server.arrived, child, server.stop, timeout=20
+        )
 
     assert said == "True"
 

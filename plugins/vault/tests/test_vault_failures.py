@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import warnings
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from vault_testserver import FakeVault
 
+import bandwidth_credentials_vault._calls as calls_module
 from bandwidth_credentials import (
     ConfigurationError,
     CredentialNotFoundError,
@@ -35,6 +37,29 @@ def stored(fake_env: FakeVault, monkeypatch: pytest.MonkeyPatch) -> FakeVault:
 
 def fetch(uri: str = URI) -> Fetched:
     return VaultProvider(parse_source(uri)).fetch()
+
+
+@pytest.mark.parametrize(
+    ("drawn", "waits"),
+    [(b"\x00", [0.125, 0.25]), (b"\xff", [0.25, 0.5]), (b"\x80", [0.1875, 0.375])],
+    ids=["bottom", "top", "middle"],
+)
+def test_retry_waits_carry_the_librarys_jitter_drawn_from_os_urandom(
+    stored: FakeVault, monkeypatch: pytest.MonkeyPatch, drawn: bytes, waits: list[float]
+) -> None:
+    # One source of jitter for the core and every plugin: the refresh policy's, read from
+    # os.urandom (never the random module, whose state a SnapStart restore or a fork
+    # shares), a random half to all of each doubling window.
+    waited: list[float] = []
+    monkeypatch.setattr(calls_module, "_sleep", waited.append)
+    stored.fail("secret/data/", 503, ["try again"], times=2)
+    monkeypatch.setattr(os, "urandom", lambda n: drawn * n)
+
+    fetched = fetch()
+
+    monkeypatch.undo()
+    assert dict(fetched.values) == CREDS
+    assert waited == pytest.approx(waits, abs=0.002)
 
 
 @pytest.mark.parametrize(

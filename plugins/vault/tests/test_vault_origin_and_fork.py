@@ -156,6 +156,7 @@ def test_a_deleted_answer_after_a_read_never_echoes_a_value_read(
     [
         "namespace=team%0D%0Aforged: line",
         "namespace=a%0Ab",
+        "namespace=%0D%0A",  # only a line break: not a blank (default) value
         "role=a%00b",
         "mount=approle%0A&auth=approle",
         "jwt_path=/x%0A/y&auth=jwt",

@@ -291,7 +291,7 @@ def test_secret_path_naming_only_the_mount_is_a_format_error(
             "option 'region' does not apply to auth=kubernetes; it is for auth=aws",
         ),
         ("vault:secret/bw?auth=approle&mount=/", "'mount' must name the auth method's mount"),
-        ("vault:secret/bw?timeout=0", "'timeout' must be a positive number"),
+        ("vault:secret/bw?timeout=0", "'timeout' must be greater than 0"),
         ("vault:secret/bw?timeout=soon", "'timeout' must be a number"),
         ("vault:secret/bw?regoin=eu-west-1", "unknown option(s) regoin"),
     ],

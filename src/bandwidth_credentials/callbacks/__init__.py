@@ -15,8 +15,9 @@ until you import it):
 Each takes ``app=`` (the Bandwidth application whose callback credentials apply; ``None``
 for the shared ones) and ``max_body=`` (bytes read and verified, default 1 MiB; a larger
 body is answered 413 without being read). A refused request is answered 401 with
-``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic), 401 or 403 (a missing
-or a wrong signature); the body is read once and still available to the view.
+``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` when Basic is configured (every
+401 carries the challenge, as RFC 7235 requires), else 403 (a missing, malformed or
+wrong signature); the body is read once and still available to the view.
 """
 
 from __future__ import annotations

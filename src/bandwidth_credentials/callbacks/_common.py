@@ -10,6 +10,7 @@ from .._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+    from typing import Any
 
 __all__ = [
     "DEFAULT_MAX_BODY",
@@ -20,14 +21,17 @@ __all__ = [
     "declared_length",
     "environ_headers",
     "length_refusal",
+    "read_body",
     "refusal",
     "too_large",
+    "unframed",
 ]
 
 _PHRASES = {
     400: "Bad Request",
     401: "Unauthorized",
     403: "Forbidden",
+    411: "Length Required",
     413: "Content Too Large",
     503: "Service Unavailable",
 }
@@ -97,6 +101,53 @@ def length_refusal(length: int | None, max_body: int, app: str | None) -> Callba
     if length is not None and length > max_body:
         return too_large(max_body, app)
     return None
+
+
+def unframed(environ: Mapping[str, object], app: str | None) -> CallbackAuthError | None:
+    """The refusal (411 Length Required, RFC 9110 section 15.5.12) of a WSGI request whose
+    body cannot be read whole: sent with ``Transfer-Encoding`` (chunked) and no
+    ``Content-Length``, by a server that does not mark the input terminated. PEP 3333
+    lets an application read no further than ``CONTENT_LENGTH``, so without one the body
+    reads as empty, and a raw chunked stream would hold the chunk framing, not the body.
+    Servers that dechunk say so with ``wsgi.input_terminated`` (gunicorn, Werkzeug's
+    server, mod_wsgi's ``WSGIChunkedRequest``): their input is read to its end
+    (:func:`read_body`). ``None`` for any other request."""
+    if declared_length(environ.get("CONTENT_LENGTH")) is not None:
+        return None
+    if not environ.get("HTTP_TRANSFER_ENCODING") or environ.get("wsgi.input_terminated"):
+        return None
+    where = f" for application {app}" if app else ""
+    return CallbackAuthError(
+        f"callback refused{where} (request): a body sent without Content-Length "
+        "(Transfer-Encoding) that this server does not dechunk cannot be verified",
+        status=411,
+        reason="length-required",
+        app=app,
+    )
+
+
+def read_body(environ: Mapping[str, Any], length: int | None, max_body: int) -> bytes | None:
+    """The request body (``None`` when over ``max_body``), read once from ``wsgi.input``:
+    ``length`` bytes (the ``Content-Length``, already checked against ``max_body``), or,
+    without one, up to the end when the server marks the input terminated (chunked
+    requests), reading at most ``max_body + 1`` bytes; else none (see :func:`unframed`
+    for a body that was sent but cannot be read)."""
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if length is None:
+        if not environ.get("wsgi.input_terminated"):
+            return b""
+        length = max_body + 1
+    chunks = []
+    while length > 0:
+        chunk = stream.read(length)  # a short read is not the end: read until b""
+        if not chunk:
+            break
+        chunks.append(chunk)
+        length -= len(chunk)
+    data = b"".join(chunks)
+    return None if len(data) > max_body else data
 
 
 def bad_request(text: str, app: str | None) -> CallbackAuthError:

@@ -28,7 +28,7 @@ from .._callback_auth import DEFAULT_MAX_BODY
 from .._default import get_callback_auth
 from .._errors import CredentialsError
 from .._typing import TYPE_CHECKING
-from ._common import body_limit, declared_length, length_refusal, refusal, too_large
+from ._common import body_limit, declared_length, length_refusal, refusal, too_large, unframed
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -53,7 +53,7 @@ def _check(auth: CallbackAuth, max_body: int) -> Response | None:
         max_body = own
     # Read as every adapter reads it (Werkzeug's own reading takes a malformed one as 0).
     length = declared_length(request.environ.get("CONTENT_LENGTH"))
-    refused = length_refusal(length, max_body, auth.app)
+    refused = length_refusal(length, max_body, auth.app) or unframed(request.environ, auth.app)
     if refused is not None:
         return _refused(refused)
     # One byte over the limit: Werkzeug stops a stream without Content-Length (chunked)
@@ -87,10 +87,11 @@ def verify_callback(
 
     ``app`` names the Bandwidth application whose callback credentials apply (``None``:
     the shared ones), ``max_body`` the largest body accepted (bytes, default 1 MiB).
-    A refused request gets 401 (with ``WWW-Authenticate: Basic realm=...`` for Basic),
-    403 (a wrong signature), 413 (too large) or 503 (no credentials to check against),
-    and the view is not called. Raises ``ValueError`` at decoration for a bad ``app`` or
-    ``max_body``. Async views are supported.
+    A refused request gets 401 (Basic configured; with ``WWW-Authenticate: Basic
+    realm=...``), 403 (a signature missing, malformed or wrong), 413 (too large) or 503
+    (no credentials to check against), and the view is not called. Raises ``ValueError``
+    at decoration for a bad ``app`` or ``max_body``, ``ConfigurationError`` for a
+    reserved application name. Async views are supported.
     """
     if view is None:
         return functools.partial(_decorate, app=app, max_body=max_body)

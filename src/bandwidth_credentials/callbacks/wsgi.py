@@ -5,8 +5,10 @@
 
 The body is read once (at most ``max_body`` bytes; a larger ``Content-Length`` is
 answered 413 without reading), verified, and handed on as a fresh ``wsgi.input`` with its
-``CONTENT_LENGTH``, so the application reads it as usual. The verification is in
-``environ["bandwidth_credentials.callback"]`` (a :class:`CallbackVerification`).
+``CONTENT_LENGTH``, so the application reads it as usual. A chunked body is read to its
+end when the server dechunks it (``wsgi.input_terminated``), else answered 411. The
+verification is in ``environ["bandwidth_credentials.callback"]`` (a
+:class:`CallbackVerification`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from ._common import (
     declared_length,
     environ_headers,
     length_refusal,
+    read_body,
     refusal,
     too_large,
+    unframed,
 )
 
 if TYPE_CHECKING:
@@ -41,29 +45,6 @@ __all__ = ["ENVIRON_KEY", "CallbackAuthMiddleware"]
 ENVIRON_KEY = "bandwidth_credentials.callback"
 
 
-def read_body(environ: dict[str, Any], length: int | None, max_body: int) -> bytes | None:
-    """The request body (``None`` when over ``max_body``), read once from ``wsgi.input``:
-    ``length`` bytes (the ``Content-Length``, already checked against ``max_body``), or,
-    without one, up to the end when the server marks the input terminated (chunked
-    requests), reading at most ``max_body + 1`` bytes; else none."""
-    stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    if length is None:
-        if not environ.get("wsgi.input_terminated"):
-            return b""
-        length = max_body + 1
-    chunks = []
-    while length > 0:
-        chunk = stream.read(length)  # a short read is not the end: read until b""
-        if not chunk:
-            break
-        chunks.append(chunk)
-        length -= len(chunk)
-    data = b"".join(chunks)
-    return None if len(data) > max_body else data
-
-
 class CallbackAuthMiddleware:
     """Wrap a WSGI application so that it sees only verified Bandwidth callbacks.
 
@@ -72,9 +53,11 @@ class CallbackAuthMiddleware:
     whose callback credentials apply (``None``: the shared ones; see
     :func:`bandwidth_credentials.get_callback_auth`), ``max_body`` the largest body read
     and verified (bytes, default 1 MiB). Refusals: 401 with
-    ``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic) or 401/403 (HMAC
-    signatures), 413 for a body over ``max_body``, 400 for a malformed
-    ``Content-Length``, 503 when no callback credentials can be read. Raises
+    ``WWW-Authenticate: Basic realm="Bandwidth callbacks"`` (Basic configured) or 403
+    (HMAC signatures; also no credentials at all when only HMAC schemes are
+    configured), 413 for a body over ``max_body``, 400 for a malformed
+    ``Content-Length``, 411 for a chunked body the server does not dechunk, 503 when
+    no callback credentials can be read. Raises
     ``ValueError`` here for a bad ``app`` or ``max_body``.
     """
 
@@ -95,7 +78,9 @@ class CallbackAuthMiddleware:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         app = self.auth.app
         length = declared_length(environ.get("CONTENT_LENGTH"))
-        error: CredentialsError | None = length_refusal(length, self.max_body, app)
+        error: CredentialsError | None = length_refusal(length, self.max_body, app) or unframed(
+            environ, app
+        )
         body: bytes | None = b""
         if error is None:
             body = read_body(environ, length, self.max_body)

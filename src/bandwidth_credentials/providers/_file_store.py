@@ -15,6 +15,16 @@ replaces the file between that comparison and the rename (microseconds) is not s
 the check catches a store changed since it was *read*, not two writers racing on one
 file in the same instant.
 
+**An interrupted write.** The temporary file is named ``.NAME.PID.RANDOM.tmp`` after the
+writing process. A process killed between writing it and the rename leaves it behind,
+holding every value of the write (the secrets, and a newly created client secret that
+may exist nowhere else). Nothing removes it on its own, since it may be the only copy:
+while such a file of a process no longer running lies beside the source,
+:func:`file_store_problem` names it (``bwcreds rotate`` and its dry run stop before
+anything is created) and :func:`store_file` refuses to write; the message says how to
+finish or discard that write. Liveness is asked with signal 0 (POSIX only; elsewhere a
+leftover file is not recognised).
+
 **Not written**: a directory of key files (a Kubernetes Secret volume, which the
 kubelet owns and replaces; a plain directory cannot be replaced atomically) and Vault
 Agent's ``key: value`` rendering (the agent rewrites it from Vault: rotate Vault).
@@ -24,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 from collections.abc import Callable, Mapping
 
@@ -37,7 +48,7 @@ from .._errors import (
 )
 from ._file_formats import ErrorFactory, parse
 
-__all__ = ["file_store_problem", "store_file"]
+__all__ = ["file_store_problem", "interrupted_write", "store_file", "unwritable"]
 
 _SAFE_SINGLE_QUOTED = frozenset("'\n\r")
 
@@ -58,7 +69,54 @@ def _render(values: Mapping[str, object], fmt: str) -> str:
 
 
 def file_store_problem(path: str, configured_format: str | None) -> str | None:
-    """Why ``path`` cannot be written by :func:`store_file`, or ``None``."""
+    """Why ``path`` cannot be written by :func:`store_file` now, or ``None``: a kind of
+    file never written (:func:`unwritable`), or an interrupted write's temporary file
+    beside it (:func:`interrupted_write`)."""
+    return unwritable(path, configured_format) or interrupted_write(path)
+
+
+def interrupted_write(path: str) -> str | None:
+    """What to do about a temporary file beside ``path`` left by a write whose process is
+    no longer running, or ``None`` when there is none. Never reads the file."""
+    real = os.path.realpath(path)
+    directory = os.path.dirname(real) or "."
+    prefix = f".{os.path.basename(real)}."
+    try:
+        names = sorted(os.listdir(directory))
+    except OSError:
+        return None
+    for name in names:
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        pid = name[len(prefix) : -len(".tmp")].split(".")[0]
+        if pid.isascii() and pid.isdigit() and not _running(int(pid)):
+            leftover = os.path.join(directory, name)
+            return (
+                f"{leftover} was left by process {pid}, which is no longer running: a write "
+                f"to {real} was interrupted. It holds that write's values (secrets, perhaps a "
+                f"new client secret stored nowhere else). If it is complete and holds the "
+                f"write you want (a client_secret_pending, say), move it over {real}; "
+                "otherwise delete it. Nothing is written while it is there"
+            )
+    return None
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists (on another user's account too). Outside POSIX, and
+    for this process, assume so: signal 0 is a probe only on POSIX."""
+    if os.name != "posix" or pid == os.getpid() or pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but is not ours to signal
+    return True
+
+
+def unwritable(path: str, configured_format: str | None) -> str | None:
+    """Why ``path`` is a kind of file :func:`store_file` never writes, or ``None``."""
     try:
         info = os.stat(path)
     except OSError:
@@ -94,7 +152,8 @@ def store_file(
     Raises :class:`StoreConflictError` when the file is not at ``expected_version``,
     :class:`StoreNotSupportedError` for Vault Agent output, :class:`SourceFormatError`
     when a value cannot be written in the file's format (a nested object in dotenv),
-    :class:`SourceAccessDeniedError` when the directory cannot be written.
+    :class:`SourceAccessDeniedError` when the directory cannot be written or an
+    interrupted write's temporary file lies beside the file (see the module doc).
     """
     if fmt not in ("json", "dotenv"):
         raise StoreNotSupportedError(
@@ -105,9 +164,13 @@ def store_file(
     text = _rendered(values, fmt)
     if text is None or parse(text, path, fmt, error) != dict(values):
         raise error(SourceFormatError, f"{path}: the values cannot be written as {fmt} unchanged")
+    interrupted = interrupted_write(path)
+    if interrupted is not None:
+        raise error(SourceAccessDeniedError, interrupted)
     path = os.path.realpath(path)  # a link stays: the file it names is replaced
     directory = os.path.dirname(path) or "."
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    unique = f"{os.getpid()}.{secrets.token_hex(4)}"
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{unique}.tmp")
     conflict: str | None = None
     failure: tuple[type[SourceError], str] | None = None
     try:

@@ -196,7 +196,8 @@ class FileProvider(Provider):
     # -- writing (bwcreds rotate; see ._file_store) --------------------------------
 
     def store_problem(self) -> str | None:
-        """Why this source cannot be written (a directory, Vault Agent output), or None."""
+        """Why this source cannot be written (a directory, Vault Agent output, an
+        interrupted write's temporary file beside it), or None."""
         from ._file_store import file_store_problem
 
         return file_store_problem(self.path, self._format)
@@ -211,9 +212,9 @@ class FileProvider(Provider):
         """
         from .._errors import StoreNotSupportedError
         from ._file_formats import detect_format
-        from ._file_store import store_file
+        from ._file_store import store_file, unwritable
 
-        problem = self.store_problem()
+        problem = unwritable(self.path, self._format)
         if problem is not None:
             raise StoreNotSupportedError(
                 f"source {self.source.uri}: {problem}", source=self.source.uri

@@ -7,6 +7,9 @@ fixture acts only in the tests that ask for it.
 
 - :class:`ProviderContract`: the contract suite every source provider passes; subclass
   it in the provider's tests (see its docstring for the hooks).
+- :class:`StoreContract`: the contract suite every writable source (a provider with
+  ``store()``) passes, ``bwcreds rotate`` against a loopback Bandwidth included; subclass
+  it in the store's tests (see its docstring for the hooks).
 - :func:`reset`: return the library to its just-imported state (default resolver,
   once-per-process notes and Basic notice, cached OAuth tokens).
 - Fixtures: ``bandwidth_isolation`` (no ``BW_*``/``BANDWIDTH_*`` variables, a temporary
@@ -15,14 +18,21 @@ fixture acts only in the tests that ask for it.
   that use API-user credentials on purpose under ``filterwarnings = error``).
 - :func:`today_is`: run a block as if the date were another (the library reads the date
   in one place), so tests of date-dependent behaviour pass on any day.
+- :func:`jitter_at`: pin the random share of the retry waits providers draw with
+  :func:`bandwidth_credentials.plugin.backoff`, so a test can assert exact waits.
 - The leak harness: :func:`check_no_leaks`, :func:`watch_for_leaks` and
   :func:`find_leaks` run code with :data:`CANARIES` planted and fail, naming the place,
   when one shows up in an exception graph, a log record at DEBUG, a warning, stdout or
   stderr; :func:`exception_graph` is its walk through everything an exception holds.
+- Misbehaviour tables: :class:`Misbehaviour` (one row: what the store does, what the
+  fetch must raise and say, how long it may take), :func:`fetch_failing` (one fetch
+  expected to fail, timed, under the leak harness) and :func:`check_misbehaviour` (what
+  every row must show), shared by every plugin's bounded-transport tests.
 - A test kit for providers: :class:`FakeClock` (a clock the test moves), :func:`serve`
   (an HTTP handler on a loopback port), :func:`connect_proxy` (a ``CONNECT`` proxy that
   maps real host names to loopback servers, see :class:`Route`) and
-  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly).
+  :func:`in_forked_child` (a check run after ``os.fork``, waited for boundedly) with
+  :func:`forked_during` (the fork taken while a fetch is in flight in another thread).
 
 Example, in an application's tests::
 
@@ -48,9 +58,10 @@ from pathlib import Path
 
 import pytest
 
-from ._clock import FakeClock
+from ._bounded import Misbehaviour, check_misbehaviour, fetch_failing
+from ._clock import FakeClock, today_is
 from ._contract import STANDARD_VALUES, ProviderContract
-from ._fork import in_forked_child
+from ._fork import forked_during, in_forked_child
 from ._graph import exception_graph
 from ._leaks import (
     CANARIES,
@@ -64,6 +75,7 @@ from ._leaks import (
 )
 from ._loopback import ConnectProxy, LoopbackServer, Route, connect_proxy, serve
 from ._state import reset
+from ._store_contract import StoreContract
 
 __all__ = [
     "BASIC_DEPRECATION_FILTER",
@@ -77,13 +89,19 @@ __all__ = [
     "LeakFound",
     "LeakWatch",
     "LoopbackServer",
+    "Misbehaviour",
     "ProviderContract",
     "Route",
+    "StoreContract",
+    "check_misbehaviour",
     "check_no_leaks",
     "connect_proxy",
     "exception_graph",
+    "fetch_failing",
     "find_leaks",
+    "forked_during",
     "in_forked_child",
+    "jitter_at",
     "reset",
     "serve",
     "today_is",
@@ -124,24 +142,27 @@ def allow_basic_deprecation() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def today_is(day: tuple[int, int, int]) -> Iterator[None]:
-    """Make the library take ``day`` (``(year, month, day)``, UTC) as today inside the block,
-    whatever the real date: the decommissioning of API users and client-secret expiry
-    follow it. Restores the previous date afterwards.
+def jitter_at(fraction: float) -> Iterator[None]:
+    """Pin the random share of every retry wait drawn with
+    :func:`bandwidth_credentials.plugin.backoff` inside the block: ``fraction`` in [0, 1]
+    (0: half the window, 1: all of it) instead of a draw from ``os.urandom``. Restores
+    the random draw afterwards.
 
     Example::
 
-        from bandwidth_credentials.testing import today_is
+        from bandwidth_credentials.testing import jitter_at
 
-        def test_check_after_the_decommissioning():
-            with today_is((2026, 12, 6)):
-                ...  # API users are reported as decommissioned here, on any real date
+        def test_the_waits_double():
+            with jitter_at(1.0):
+                assert [backoff(1, 0.25), backoff(2, 0.25)] == [0.25, 0.5]
     """
-    from .. import _calendar
+    from .. import _refresh
 
-    before = _calendar.pinned()
-    _calendar.pin(day)
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError("fraction must be within [0, 1]")
+    drawn = _refresh.unit
+    _refresh.unit = lambda: fraction
     try:
         yield
     finally:
-        _calendar.pin(before)
+        _refresh.unit = drawn

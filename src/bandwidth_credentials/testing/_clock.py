@@ -1,8 +1,12 @@
-"""A clock the test moves by hand, for code that takes its clock as an argument."""
+"""A clock the test moves by hand, for code that takes its clock as an argument, and the
+date the library takes as today."""
 
 from __future__ import annotations
 
-__all__ = ["FakeClock"]
+import contextlib
+from collections.abc import Iterator
+
+__all__ = ["FakeClock", "today_is"]
 
 
 class FakeClock:
@@ -37,3 +41,27 @@ class FakeClock:
 
     def __repr__(self) -> str:
         return f"FakeClock({self.now!r})"
+
+
+@contextlib.contextmanager
+def today_is(day: tuple[int, int, int]) -> Iterator[None]:
+    """Make the library take ``day`` (``(year, month, day)``, UTC) as today inside the block,
+    whatever the real date: the decommissioning of API users and client-secret expiry
+    follow it. Restores the previous date afterwards.
+
+    Example::
+
+        from bandwidth_credentials.testing import today_is
+
+        def test_check_after_the_decommissioning():
+            with today_is((2026, 12, 6)):
+                ...  # API users are reported as decommissioned here, on any real date
+    """
+    from .. import _calendar
+
+    before = _calendar.pinned()
+    _calendar.pin(day)
+    try:
+        yield
+    finally:
+        _calendar.pin(before)

@@ -16,6 +16,7 @@ from .._errors import (
     SourceError,
     SourceFormatError,
     SourceNotFoundError,
+    StoreNotSupportedError,
 )
 from .._provider import Fetched, Provider, parse_source
 from .._registry import provider_class
@@ -78,7 +79,10 @@ class ProviderContract:
     are a ``ConfigurationError``; a missing source is ``SourceNotFoundError``, a denied
     one ``SourceAccessDeniedError``, a malformed one ``SourceFormatError``, an unreadable
     one a ``SourceError`` (narrow it with :attr:`unreadable_error`), each with ``source``
-    set to the URI and the URI named in the message; and, under the leak harness, no
+    set to the URI and the URI named in the message; a source the provider cannot write
+    says why in ``store_problem()``, and ``store()`` raises ``StoreNotSupportedError``
+    naming the source and that reason (a provider that can write joins
+    :class:`~bandwidth_credentials.testing.StoreContract` too); and, under the leak harness, no
     stored secret (:data:`CANARIES`) appears in any error, log record at DEBUG, warning,
     stdout or stderr on any of these paths.
 
@@ -274,3 +278,19 @@ class ProviderContract:
 
     def test_malformed_source_is_a_format_error(self) -> None:
         self._assert_fails_cleanly(self.malformed_uri(STANDARD_VALUES), SourceFormatError)
+
+    def test_a_source_it_cannot_write_says_so_by_name(self) -> None:
+        uri = self.store(STANDARD_VALUES)
+        provider = self._provider(uri)
+
+        problem = check_no_leaks(provider.store_problem)
+        if problem is None:
+            return  # writable: the store contract (StoreContract) holds its cases
+        with pytest.raises(StoreNotSupportedError) as refused:
+            check_no_leaks(lambda: provider.store(dict(STANDARD_VALUES), None))
+
+        assert isinstance(problem, str)
+        assert refused.value.source == parse_source(uri).uri
+        assert uri.split("?")[0] in str(refused.value)
+        assert problem in str(refused.value)
+        self._assert_holds_the_standard_values(self._provider(uri).fetch())

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import select
 import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable
 
-__all__ = ["in_forked_child"]
+__all__ = ["forked_during", "in_forked_child"]
 
 
 def in_forked_child(action: Callable[[], object], timeout: float = 10.0) -> str:
@@ -70,3 +71,48 @@ def _answer(pid: int, read_end: int, timeout: float) -> str:
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
     return f"no answer within {timeout:g} s"
+
+
+def forked_during(
+    action: Callable[[], object],
+    started: threading.Event,
+    check: Callable[[], object],
+    release: threading.Event,
+    timeout: float = 30.0,
+) -> str:
+    """Fork while ``action`` is in flight in another thread, and run ``check`` in the
+    child: the answer, as :func:`in_forked_child` gives it.
+
+    ``action`` runs in a thread of this process (its exceptions are swallowed: the
+    parent's outcome is not the point); once ``started`` is set (waited for at most
+    10 s: a loopback server sets it when the request arrives, and holds the answer),
+    the process forks and the child runs ``check`` within ``timeout`` seconds. Then
+    ``release`` is set (the server lets the held request go) and the thread is joined,
+    at most ``timeout`` seconds. For what a pre-forking server's worker must do when
+    the parent was mid-fetch: fetch on its own, not wait for the parent's flight.
+
+    Example::
+
+        with misbehaving(hang(), answer(200, SECRET)) as server:
+            resolver = Resolver([uri])
+            said = forked_during(lambda: resolver.get_auth("voice"), server.arrived,
+                                 lambda: resolver.get_auth("voice").username == "jdoe",
+                                 server.stop)
+        assert said == "True"
+    """
+
+    def quietly() -> None:
+        try:
+            action()
+        except Exception:  # the parent's outcome does not matter here
+            return
+
+    parent = threading.Thread(target=quietly, daemon=True)
+    parent.start()
+    try:
+        if not started.wait(10):
+            return "the action did not start within 10 s"
+        return in_forked_child(check, timeout=timeout)
+    finally:
+        release.set()
+        parent.join(timeout)

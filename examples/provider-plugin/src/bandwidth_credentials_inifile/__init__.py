@@ -12,6 +12,9 @@ written)::
     BW_CLIENT_ID = ...
     BW_CLIENT_SECRET = ...
 
+It can also be written (``bwcreds rotate --source ini:...``): :meth:`IniProvider.store`
+replaces the section atomically after a check of the version read.
+
 >>> from bandwidth_credentials import Resolver
 >>> Resolver(["ini:/etc/bandwidth.ini?section=prod"]).get_auth("voice")  # doctest: +SKIP
 """
@@ -19,15 +22,20 @@ written)::
 from __future__ import annotations
 
 import configparser
+import io
 import os
+import secrets
+from collections.abc import Mapping
 
 from bandwidth_credentials.plugin import (
     Fetched,
     Provider,
     SecretFileError,
     Source,
+    SourceAccessDeniedError,
     SourceFormatError,
     SourceNotFoundError,
+    StoreConflictError,
     map_exceptions,
     read_file,
     source_error,
@@ -61,26 +69,111 @@ class IniProvider(Provider):
         self.section = text_option(source, "section", "bandwidth") or "bandwidth"
 
     def fetch(self) -> Fetched:
-        # The kit's file read: no blocking on a FIFO, a regular file only, capped, UTF-8.
-        read = read_file(self.path, MAX_SIZE)
-        if isinstance(read, SecretFileError):
-            raise source_error(read.kind, self.source, read.reason)
+        parser, version = self._parsed()
+        if not parser.has_section(self.section):
+            raise source_error(
+                SourceNotFoundError, self.source, f"{self.path} has no [{self.section}] section"
+            )
+        return Fetched(values=dict(parser.items(self.section, raw=True)), version=version)
+
+    def _parsed(self, text: str | None = None) -> tuple[configparser.ConfigParser, str]:
+        """The file (or ``text``) parsed, and the file's version."""
+        version = ""
+        if text is None:
+            # The kit's file read: no blocking on a FIFO, a regular file only, capped, UTF-8.
+            read = read_file(self.path, MAX_SIZE)
+            if isinstance(read, SecretFileError):
+                raise source_error(read.kind, self.source, read.reason)
+            text, version = read.text, f"{read.info.st_mtime_ns}:{read.info.st_size}"
         parser = configparser.ConfigParser(interpolation=None)
         # configparser lowercases keys by default; keep them as stored.
         parser.optionxform = str  # type: ignore[assignment, method-assign]
         # A parse error quotes the offending line, which may hold a secret: the kit's
         # mapping keeps only its type and raises the library error outside the except
         # block, so the original is not chained as __context__.
+        source = text
         map_exceptions(
-            lambda: parser.read_string(read.text, source=self.path),
+            lambda: parser.read_string(source, source=self.path),
             [(configparser.Error, self._not_ini)],
         )
-        if not parser.has_section(self.section):
-            raise source_error(
-                SourceNotFoundError, self.source, f"{self.path} has no [{self.section}] section"
+        return parser, version
+
+    # -- writing (optional: bwcreds rotate) ------------------------------------------
+
+    def store_problem(self) -> str | None:
+        """``None``: a single INI file can be written (the base class says "not
+        supported" for providers that cannot)."""
+        return None
+
+    def store(self, values: Mapping[str, object], expected_version: str | None) -> str | None:
+        """Replace the section with ``values`` when the file is still at
+        ``expected_version`` (its modification time and size, as :meth:`fetch` reports
+        it), keeping every other section; returns the new version.
+
+        The new file is written beside the old one (mode 0600), read back to prove it
+        holds exactly ``values``, then renamed over it (atomic on POSIX). Raises
+        ``StoreConflictError`` when the file changed since it was read (nothing written),
+        ``SourceFormatError`` when a value cannot be written as INI unchanged (a line
+        break, surrounding spaces, a nested object), ``SourceAccessDeniedError`` when the
+        directory cannot be written, and the errors of :meth:`fetch`.
+
+        >>> fetched = provider.fetch()                                    # doctest: +SKIP
+        >>> provider.store({**fetched.values, "BW_CLIENT_SECRET": new}, fetched.version)
+        ... # doctest: +SKIP
+        '1733500000000000000:96'
+        """
+        parser, found = self._parsed()
+        if expected_version is not None and found != expected_version:
+            raise StoreConflictError(
+                f"source {self.source.uri}: {self.path} changed since it was read; nothing "
+                "was written: read it again and retry",
+                source=self.source.uri,
+                expected=expected_version,
+                found=found,
             )
-        version = f"{read.info.st_mtime_ns}:{read.info.st_size}"
-        return Fetched(values=dict(parser.items(self.section, raw=True)), version=version)
+        if parser.has_section(self.section):
+            parser.remove_section(self.section)
+        parser.add_section(self.section)
+        for key, value in values.items():
+            if isinstance(value, str):
+                parser.set(self.section, key, value)
+        stream = io.StringIO()
+        parser.write(stream)
+        text = stream.getvalue()
+        written = self._parsed(text)[0]
+        same = dict(written.items(self.section, raw=True)) == dict(values)
+        if not same:
+            del text, stream, parser, written  # they hold the values: no frame keeps them
+            raise source_error(
+                SourceFormatError,
+                self.source,
+                f"the values cannot be written to {self.path} as INI unchanged",
+            )
+        data = text.encode("utf-8")
+        del text, stream, parser, written
+        map_exceptions(lambda: self._replace(data), [(OSError, self._not_written)])
+        return self.current_version()
+
+    def _replace(self, data: bytes) -> None:
+        """Write ``data`` to a new file beside the old one, then rename it over it."""
+        directory = os.path.dirname(os.path.abspath(self.path))
+        name = f".{os.path.basename(self.path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temporary = os.path.join(directory, name)
+        try:
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                os.write(descriptor, data)
+                os.fsync(descriptor)
+            finally:
+                os.close(descriptor)
+            os.replace(temporary, self.path)
+        finally:
+            if os.path.lexists(temporary):
+                os.unlink(temporary)
+
+    def _not_written(self, error: BaseException) -> Exception:
+        what = f"cannot replace {self.path} ({type(error).__name__})"
+        return source_error(SourceAccessDeniedError, self.source, what)
 
     def _not_ini(self, error: BaseException) -> Exception:
         what = f"{self.path} is not an INI file ({type(error).__name__})"

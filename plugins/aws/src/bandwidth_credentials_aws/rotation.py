@@ -165,7 +165,8 @@ def _create(client: Any, secret_id: str, token: str) -> None:
         raise RotationStepError(step, f"{secret_id} has no AWSCURRENT value to rotate")
     if _values(client, secret_id, step, VersionId=token, VersionStage=PENDING) is not None:
         return  # a retry: the pending version was stored already
-    expires_in = parse_duration(os.environ.get(EXPIRES_IN_VARIABLE) or "90d")
+    lifetime = parse_duration(os.environ.get(EXPIRES_IN_VARIABLE) or "90d", EXPIRES_IN_VARIABLE)
+    asked = expiry_after(lifetime, EXPIRES_IN_VARIABLE)  # before any request
     where = f"secret {secret_id}"
     credentials = client_credentials(current.values, where)
     admin_source = os.environ.get(ADMIN_SOURCE_VARIABLE)
@@ -177,7 +178,7 @@ def _create(client: Any, secret_id: str, token: str) -> None:
     failure: RotationError | None = None
     try:
         bearer = access_token(caller)
-        secret, expires_at = create_client_secret(credentials, bearer, expiry_after(expires_in))
+        secret, expires_at = create_client_secret(credentials, bearer, asked)
     except RotationError as exc:
         failure = exc
     if failure is not None:

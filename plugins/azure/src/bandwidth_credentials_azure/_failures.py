@@ -22,18 +22,18 @@ from __future__ import annotations
 import json
 from typing import NamedTuple
 
-from bandwidth_credentials import (
+from bandwidth_credentials import plugin as kit
+from bandwidth_credentials.plugin import (
     ConfigurationError,
     CredentialsError,
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
-    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
 )
 
-from ._transport import MAX_ANSWER
+from ._transport import MAX_ANSWER, TOKEN
 from ._uri import SecretRef
 
 #: Error codes Key Vault documents; only these are ever shown in a message.
@@ -111,15 +111,14 @@ class Failure(NamedTuple):
         return self.kind == "transport" and self.transport_kind in ("connect", "broken")
 
 
-def capture(exc: BaseException) -> Failure:
-    """The facts of ``exc``; call it inside the ``except`` block, then leave the block."""
+def capture(exc: BaseException, log: kit.ExchangeLog | None = None) -> Failure:
+    """The facts of ``exc``; call it inside the ``except`` block, then leave the block.
+    ``log``: the bounded transport's, for a failure the SDK reports in its own words."""
     from azure.core import exceptions as core
     from azure.identity import CredentialUnavailableError
 
-    from ._transport import TransportFailure, current_failure
-
     name = type(exc).__name__
-    if isinstance(exc, TransportFailure):
+    if isinstance(exc, kit.ExchangeFailed):
         return _transported(exc)
     response = getattr(exc, "response", None)
     status = getattr(response, "status_code", None) if response is not None else None
@@ -132,7 +131,7 @@ def capture(exc: BaseException) -> Failure:
     if isinstance(exc, core.ClientAuthenticationError):
         # The credential chain reports a failed token request in its own words; the
         # bounded transport kept what happened.
-        last = current_failure()
+        last = log.last if log is not None else None
         if last is not None:
             return _transported(last)
     if isinstance(exc, core.ClientAuthenticationError):
@@ -146,15 +145,15 @@ def capture(exc: BaseException) -> Failure:
     return Failure("other", type_name=name)
 
 
-def _transported(exc: object) -> Failure:
+def _transported(exc: kit.ExchangeFailed) -> Failure:
     return Failure(
         "transport",
-        status=getattr(exc, "status", None),
+        status=exc.status,
         type_name=type(exc).__name__,
-        transport_kind=str(getattr(exc, "kind", "")),
-        host=str(getattr(exc, "host", "")),
-        detail=str(getattr(exc, "detail", "")),
-        token=bool(getattr(exc, "token", False)),
+        transport_kind=exc.kind,
+        host=exc.host,
+        detail=exc.detail,
+        token=exc.tag == TOKEN,
     )
 
 
@@ -162,8 +161,6 @@ def _wait(response: object) -> float | None:
     """Seconds an answer asks to wait: ``retry-after-ms``, ``x-ms-retry-after-ms``
     (Azure's) or ``Retry-After`` (RFC 9110 §10.2.3); ``None`` when it does not ask."""
     import time
-
-    from bandwidth_credentials import plugin as _http
 
     headers = getattr(response, "headers", None)
     get = getattr(headers, "get", None)
@@ -174,7 +171,7 @@ def _wait(response: object) -> float | None:
         if isinstance(value, str) and value.strip().isdigit():
             return int(value.strip()) / 1000.0 or None
     value = get("Retry-After")
-    wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
+    wait = kit.parse_retry_after(value if isinstance(value, str) else None, time.time())
     return wait if wait else None
 
 
@@ -243,38 +240,15 @@ def error(
 
 def _transport_error(failure: Failure, uri: str, label: str, timeout: float) -> CredentialsError:
     """The error for a failed exchange of the bounded transport, with the vault or the
-    token endpoint (``failure.token``)."""
-    peer = f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}"
-    what = f"the access token request for {label}" if failure.token else label
-    kind = failure.transport_kind
-    if kind == "too-large":
-        return SourceFormatError(
-            f"source {uri}: the answer from {peer} to {what} is larger than {MAX_ANSWER} "
-            "bytes; it was not read",
-            source=uri,
-        )
-    if kind == "redirect":
-        return SourceError(
-            f"source {uri}: {peer} answered {what} with {failure.detail}", source=uri
-        )
-    if kind == "timeout":
-        return SourceUnavailableError(
-            f"source {uri}: {what} timed out at {peer} ({failure.detail}; timeout "
-            f"{timeout:g} s per request)",
-            source=uri,
-        )
-    if kind == "tls":
-        return SourceUnavailableError(
-            f"source {uri}: TLS with {peer} failed for {what} ({failure.detail}); check "
-            "REQUESTS_CA_BUNDLE",
-            source=uri,
-        )
-    if kind in ("connect", "broken"):
-        return SourceUnavailableError(
-            f"source {uri}: could not reach {peer} for {what} ({failure.detail})", source=uri
-        )
-    return SourceError(
-        f"source {uri}: {what} was not sent to {peer} ({failure.detail})", source=uri
+    token endpoint (``failure.token``), in the kit's words."""
+    return kit.exchange_error(
+        uri,
+        failure.transport_kind,
+        failure.detail,
+        peer=f"{'the token endpoint' if failure.token else 'Key Vault'} {failure.host}",
+        subject=f"the access token request for {label}" if failure.token else label,
+        timeout=timeout,
+        max_size=MAX_ANSWER,
     )
 
 

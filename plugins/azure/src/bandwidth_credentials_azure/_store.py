@@ -21,9 +21,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from bandwidth_credentials import SourceFormatError, StoreConflictError, StoreNotSupportedError
+from bandwidth_credentials.plugin import Deadline
 
 from ._failures import Failure, capture, error
-from ._transport import fetch_deadline
 
 __all__ = ["store_problem", "store_secret"]
 
@@ -71,11 +71,12 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
     client = provider.client()
     failure: Failure | None = None
     # One bounded request, never retried (a write), within one fetch's worst case.
-    with fetch_deadline(provider.worst_case):
+    provider.exchanges.take()
+    with Deadline(provider.worst_case):
         try:
             written = client.set_secret(provider.ref.name, text, content_type=content_type)
         except Exception as exc:  # every SDK failure is translated below, outside this block
-            failure = capture(exc)
+            failure = capture(exc, provider.exchanges)
     if failure is not None:
         raise error(failure, uri, provider.ref, provider.timeout)
     return str(written.properties.version)

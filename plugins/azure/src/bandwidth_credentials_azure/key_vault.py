@@ -6,26 +6,32 @@ when this module is imported.
 
 from __future__ import annotations
 
-import json
-import random
-import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
 
-from bandwidth_credentials import (
+from bandwidth_credentials.plugin import (
+    ClientHolder,
     ConfigurationError,
+    Deadline,
+    ExchangeLog,
     Fetched,
     Provider,
     Source,
     SourceFormatError,
+    backoff,
+    decode_fields,
+    field,
+    positive_number,
 )
 
 from ._failures import Failure, capture, error
-from ._transport import azure_transport, fetch_deadline
+from ._transport import azure_transport
 from ._uri import SecretRef, secret_ref
 
 __all__ = ["KeyVaultProvider"]
+
+_sleep: Callable[[float], None] = time.sleep  # the waits between attempts (tests record them)
 
 DEFAULT_TIMEOUT = 10.0
 #: Attempts per fetch in all, the first included, for 408, 429, 500, 502-504 without
@@ -33,13 +39,8 @@ DEFAULT_TIMEOUT = 10.0
 #: which sleep whatever ``Retry-After`` says, are off).
 MAX_ATTEMPTS = 3
 BACKOFF = 0.25
-#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.375 + 0.75).
+#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.25 + 0.5).
 MAX_BACKOFF_TOTAL = 2.0
-
-_EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
-    '"clientSecret": "..."}, or ?field=NAME to use the whole secret as one field'
-)
 
 
 class KeyVaultProvider(Provider):
@@ -90,18 +91,14 @@ class KeyVaultProvider(Provider):
     def __init__(self, source: Source) -> None:
         super().__init__(source)
         self.ref: SecretRef = secret_ref(source)
-        self.field = _field(source)
-        timeout = source.number("timeout", DEFAULT_TIMEOUT)
-        if not timeout:
-            raise ConfigurationError(
-                f"source {source.uri}: option 'timeout' must be greater than 0", source=source.uri
-            )
-        self.timeout: float = timeout
+        self.field = field(source)
+        self.timeout = positive_number(source, "timeout", DEFAULT_TIMEOUT)
         #: Seconds one fetch's HTTP may take in all: attempts, token requests, backoffs.
-        self.worst_case = MAX_ATTEMPTS * timeout + MAX_BACKOFF_TOTAL
-        self._lock = threading.Lock()
-        self._client: Any = None
-        self._credential: Any = None
+        self.worst_case = MAX_ATTEMPTS * self.timeout + MAX_BACKOFF_TOTAL
+        #: The bounded transports' last failure (the credential chain reports a failed
+        #: token request in its own words).
+        self.exchanges = ExchangeLog()
+        self._clients: ClientHolder[_Clients] = ClientHolder(self._connect, _close)
 
     def client(self) -> Any:
         """The ``SecretClient``, created (and the SDK imported) on first use.
@@ -109,32 +106,31 @@ class KeyVaultProvider(Provider):
         Raises :class:`ConfigurationError` when azure-identity rejects its settings
         (for example an unknown ``AZURE_TOKEN_CREDENTIALS`` value).
         """
-        with self._lock:
-            if self._client is None:
-                failed = ""
-                try:
-                    self._client = self._new_client()
-                except ImportError:
-                    failed = "import"
-                except Exception as exc:  # translated below, outside this block
-                    failed = type(exc).__name__
-                if failed == "import":
-                    raise ConfigurationError(
-                        f"source {self.source.uri}: the Azure SDK is missing; "
-                        "pip install bandwidth-credentials-azure (it requires "
-                        "azure-keyvault-secrets and azure-identity)",
-                        source=self.source.uri,
-                    )
-                if failed:
-                    raise ConfigurationError(
-                        f"source {self.source.uri}: the Azure SDK refused its settings "
-                        f"({failed}); check AZURE_TOKEN_CREDENTIALS and the other AZURE_* "
-                        "variables",
-                        source=self.source.uri,
-                    )
-            return self._client
+        return self._clients.get().client
 
-    def _new_client(self) -> Any:
+    def _connect(self) -> _Clients:
+        failed = ""
+        try:
+            return self._new_clients()
+        except ImportError:
+            failed = "import"
+        except Exception as exc:  # translated below, outside this block
+            failed = type(exc).__name__
+        if failed == "import":
+            raise ConfigurationError(
+                f"source {self.source.uri}: the Azure SDK is missing; "
+                "pip install bandwidth-credentials-azure (it requires "
+                "azure-keyvault-secrets and azure-identity)",
+                source=self.source.uri,
+            )
+        raise ConfigurationError(
+            f"source {self.source.uri}: the Azure SDK refused its settings "
+            f"({failed}); check AZURE_TOKEN_CREDENTIALS and the other AZURE_* "
+            "variables",
+            source=self.source.uri,
+        )
+
+    def _new_clients(self) -> _Clients:
         # Imported here: importing the plugin or building a resolver must not pay for
         # the Azure SDK.
         from azure.identity import DefaultAzureCredential
@@ -142,35 +138,37 @@ class KeyVaultProvider(Provider):
 
         # No SDK retries (they sleep Retry-After, however long); each pipeline its own
         # bounded transport; the developer-login CLIs (az, azd, pwsh) get `timeout` each.
-        self._credential = DefaultAzureCredential(
-            transport=azure_transport(self.timeout, token=True),
+        credential = DefaultAzureCredential(
+            transport=azure_transport(self.timeout, self.exchanges, token=True),
             retry_total=0,
             process_timeout=self.timeout,
         )
-        return SecretClient(
+        client = SecretClient(
             self.ref.vault_url,
-            self._credential,
-            transport=azure_transport(self.timeout),
+            credential,
+            transport=azure_transport(self.timeout, self.exchanges),
             retry_total=0,
         )
+        return _Clients(client, credential)
 
     def fetch(self) -> Fetched:
         """Read the secret now and return its fields and version id."""
         client = self.client()
         failure: Failure | None = None
-        with fetch_deadline(self.worst_case) as deadline:
+        self.exchanges.take()  # what an earlier fetch left
+        with Deadline(self.worst_case) as deadline:
             for attempt in range(1, MAX_ATTEMPTS + 1):
                 failure = None
                 try:
                     secret = client.get_secret(self.ref.name, self.ref.version)
                 except Exception as exc:  # every SDK failure is translated below, outside
-                    failure = capture(exc)
+                    failure = capture(exc, self.exchanges)
                 if failure is None:
                     break
-                pause = BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+                pause = backoff(attempt, BACKOFF)
                 if not failure.retried or attempt == MAX_ATTEMPTS or pause >= deadline.left():
                     break
-                time.sleep(pause)
+                _sleep(pause)
         if failure is not None:
             raise error(failure, self.source.uri, self.ref, self.timeout, attempt)
         version = secret.properties.version
@@ -201,43 +199,26 @@ class KeyVaultProvider(Provider):
         uri = self.source.uri
         if not isinstance(value, str):
             raise SourceFormatError(f"source {uri}: {self.ref.label()} has no value", source=uri)
-        if self.field is not None:
-            return {self.field: value}
-        try:
-            decoded = json.loads(value)
-        except ValueError:
-            decoded = None  # the decoder's message may quote the value: never keep it
-        if not isinstance(decoded, dict):
-            raise SourceFormatError(
-                f"source {uri}: the value of {self.ref.label()} is not a JSON object; "
-                f"expected {_EXPECTED}",
-                source=uri,
-            )
-        return {str(key): item for key, item in decoded.items()}
+        return decode_fields(uri, f"the value of {self.ref.label()}", value, self.field)
 
     def after_fork(self) -> None:
         """In a forked child: a new lock, no client and no credential. The parent's are
         not closed (the parent still uses their pooled connections); the child builds
         its own on its next fetch."""
-        self._lock = threading.Lock()
-        self._client = None
-        self._credential = None
+        self._clients.after_fork()
 
     def close(self) -> None:
         """Close the client's and the credential's connection pools, if they were created."""
-        with self._lock:
-            client, self._client = self._client, None
-            credential, self._credential = self._credential, None
-        if client is not None:
-            client.close()
-        if credential is not None:
-            credential.close()
+        self._clients.close()
 
 
-def _field(source: Source) -> str | None:
-    field = source.options.get("field")
-    if field is None:
-        return None
-    if not field.strip():
-        raise ConfigurationError(f"source {source.uri}: option 'field' is empty", source=source.uri)
-    return field.strip()
+class _Clients(NamedTuple):
+    """The vault client and the credential it was built with (closed together)."""
+
+    client: Any
+    credential: Any
+
+
+def _close(clients: _Clients) -> None:
+    clients.client.close()
+    clients.credential.close()

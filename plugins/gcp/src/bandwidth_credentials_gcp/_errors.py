@@ -70,8 +70,8 @@ class Failure(NamedTuple):
     ``connect`` or ``other``. ``http`` is the HTTP status on the REST transport.
     ``state`` is ``DISABLED`` or ``DESTROYED`` when the server named one.
     ``type_name`` is the foreign exception's class name. The bounded transport's
-    failures (:class:`~._transport.TransportFailure`) keep their own kind (``timeout``,
-    ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``, ``request``) with
+    failures (:class:`~bandwidth_credentials.plugin.ExchangeFailed`) keep their own kind
+    (``timeout``, ``too-large``, ``redirect``, ``connect``, ``tls``, ``broken``, ``request``) with
     ``host`` (the host asked), ``detail`` (the transport's sentence, no server text) and
     ``token`` (the exchange was an access-token request).
     ``retry_after`` is the seconds the store asked to wait: a REST answer's
@@ -106,16 +106,16 @@ def classify(exc: BaseException) -> Failure:
     from google.api_core import exceptions as api
     from google.auth import exceptions as auth
 
-    from bandwidth_credentials import plugin as _http
+    from bandwidth_credentials import plugin as kit
 
-    from ._transport import TransportFailure, UnsupportedClient
+    from ._transport import TOKEN, UnsupportedClient
 
     type_name = type(exc).__name__
-    if isinstance(exc, _http.DeadlineExceeded):  # the fetch's deadline, before a call
+    if isinstance(exc, kit.DeadlineExceeded):  # the fetch's deadline, before a call
         return Failure("timeout", "DEADLINE_EXCEEDED", type_name=type_name, detail=str(exc))
     if isinstance(exc, UnsupportedClient):
         return Failure("unsupported", type_name=type_name, detail=str(exc))
-    if isinstance(exc, TransportFailure):
+    if isinstance(exc, kit.ExchangeFailed):
         return Failure(
             exc.kind,
             status="DEADLINE_EXCEEDED" if exc.kind == "timeout" else None,
@@ -123,7 +123,7 @@ def classify(exc: BaseException) -> Failure:
             type_name=type_name,
             host=exc.host,
             detail=exc.detail,
-            token=exc.token,
+            token=exc.tag == TOKEN,
         )
     if isinstance(exc, auth.DefaultCredentialsError):
         return Failure("no-credentials", type_name=type_name)
@@ -173,11 +173,11 @@ def _retry_after(headers: object) -> float | None:
     """Seconds an answer's ``Retry-After`` asks for, if it asks (RFC 9110 §10.2.3)."""
     import time
 
-    from bandwidth_credentials import plugin as _http
+    from bandwidth_credentials import plugin as kit
 
     get = getattr(headers, "get", None)
     value = get("Retry-After") if callable(get) else None
-    wait = _http.parse_retry_after(value if isinstance(value, str) else None, time.time())
+    wait = kit.parse_retry_after(value if isinstance(value, str) else None, time.time())
     return wait if wait else None
 
 

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from bandwidth_credentials import (
+from bandwidth_credentials.plugin import (
     ConfigurationError,
     CredentialsError,
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
-    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
+    exchange_error,
 )
 
 from ._errors import Failure
@@ -130,41 +130,20 @@ def library_error(failure: Failure, where: Where, *, attempts: int) -> Credentia
 
 def _transport_error(failure: Failure, where: Where, label: str) -> CredentialsError | None:
     """The error for a failure of the bounded transport (at Secret Manager or at the
-    token endpoint), or ``None`` for any other failure."""
-    uri = where.uri
-    peer = f"{_peer(failure)} {failure.host or _host(where)}"
-    subject = f"the access token request for {label}" if failure.token else label
-    if failure.kind == "too-large":
-        return SourceFormatError(
-            f"source {uri}: the answer from {peer} to {subject} is larger than "
-            f"{MAX_ANSWER} bytes; it was not read",
-            source=uri,
-        )
-    if not failure.detail:
+    token endpoint, in the kit's words), or ``None`` for any other failure."""
+    if failure.kind != "too-large" and not failure.detail:
         return None
+    detail = failure.detail
     if failure.kind == "timeout":
-        return SourceUnavailableError(
-            f"source {uri}: {subject} timed out at {peer} (DEADLINE_EXCEEDED: "
-            f"{failure.detail}; timeout {where.timeout:g} s per request)",
-            source=uri,
-        )
-    if failure.kind == "redirect":
-        return SourceError(
-            f"source {uri}: {peer} answered {subject} with {failure.detail}", source=uri
-        )
-    if failure.kind == "tls":
-        return SourceUnavailableError(
-            f"source {uri}: TLS with {peer} failed for {subject} ({failure.detail}); check "
-            "REQUESTS_CA_BUNDLE",
-            source=uri,
-        )
-    if failure.kind in ("connect", "broken"):
-        return SourceUnavailableError(
-            f"source {uri}: could not reach {peer} for {subject} ({failure.detail})",
-            source=uri,
-        )
-    return SourceError(
-        f"source {uri}: {subject} was not sent to {peer} ({failure.detail})", source=uri
+        detail = f"DEADLINE_EXCEEDED: {detail}"
+    return exchange_error(
+        where.uri,
+        failure.kind,
+        detail,
+        peer=f"{_peer(failure)} {failure.host or _host(where)}",
+        subject=f"the access token request for {label}" if failure.token else label,
+        timeout=where.timeout,
+        max_size=MAX_ANSWER,
     )
 
 

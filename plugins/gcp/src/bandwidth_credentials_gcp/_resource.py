@@ -14,13 +14,17 @@ https://cloud.google.com/secret-manager/docs/reference/rest/v1/projects.location
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from collections.abc import Mapping
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
+from bandwidth_credentials.plugin import (
+    ConfigurationError,
+    Source,
+    decode_fields,
+    text_option,
+)
 
 #: What ``versions/latest`` means: the most recently created version, whatever its state.
 LATEST = "latest"
@@ -38,11 +42,6 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 _SECRET = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 _VERSION = re.compile(r"^[A-Za-z0-9_-]{1,63}$")
 _HOST_PORT = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?$")
-
-_EXPECTED = (
-    'a JSON object of Bandwidth fields, such as {"accountId": "...", "clientId": "...", '
-    '"clientSecret": "..."}, or ?field=NAME to use the whole payload as one field'
-)
 
 
 class SecretName(NamedTuple):
@@ -96,18 +95,6 @@ def parse_name(source: Source) -> SecretName:
                 source=source.uri,
             )
     return SecretName(parts["project"], parts["location"], parts["secret"], version)
-
-
-def text_option(source: Source, name: str) -> str | None:
-    """A string option; given but empty is a configuration error."""
-    value = source.options.get(name)
-    if value is None:
-        return None
-    if not value.strip():
-        raise ConfigurationError(
-            f"source {source.uri}: option {name!r} is empty", source=source.uri
-        )
-    return value.strip()
 
 
 def transport_option(source: Source) -> str | None:
@@ -166,39 +153,10 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def positive_number(source: Source, name: str, default: float) -> float:
-    """A number option above zero (a timeout of 0 would mean no waiting at all)."""
-    value = source.number(name, default)
-    if not value:
-        raise ConfigurationError(
-            f"source {source.uri}: option {name!r} must be greater than 0", source=source.uri
-        )
-    return value
-
-
 def payload_values(uri: str, label: str, data: bytes, field: str | None) -> Mapping[str, object]:
-    """Decode a payload: UTF-8 text that is a JSON object, or one field with ``field``.
+    """Decode a payload: UTF-8 text that is a JSON object, or one field with ``field``
+    (the kit's :func:`~bandwidth_credentials.plugin.decode_fields`).
 
     Raises :class:`SourceFormatError` naming the version, never quoting the payload.
     """
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None:
-        raise SourceFormatError(
-            f"source {uri}: the payload of {label} is not UTF-8 text; expected {_EXPECTED}",
-            source=uri,
-        )
-    if field is not None:
-        return {field: text}
-    try:
-        decoded = json.loads(text)
-    except ValueError:
-        decoded = None  # the decoder's message may quote the payload: never keep it
-    if not isinstance(decoded, dict):
-        raise SourceFormatError(
-            f"source {uri}: the payload of {label} is not a JSON object; expected {_EXPECTED}",
-            source=uri,
-        )
-    return {str(key): value for key, value in decoded.items()}
+    return decode_fields(uri, f"the payload of {label}", data, field)

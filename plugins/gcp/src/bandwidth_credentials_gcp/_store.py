@@ -30,11 +30,11 @@ from bandwidth_credentials import (
     StoreConflictError,
     StoreNotSupportedError,
 )
+from bandwidth_credentials.plugin import Deadline, time_for
 
 from ._errors import Failure, classify
 from ._messages import library_error
 from ._resource import LATEST
-from ._transport import fetch_deadline, time_for
 
 __all__ = ["store_problem", "store_secret"]
 
@@ -87,7 +87,7 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
     failure: Failure | None = None
     # The read and the write each within the bounded transport's deadlines, and both
     # within one fetch's worst case.
-    with fetch_deadline(provider.worst_case) as deadline:
+    with Deadline(provider.worst_case) as deadline:
         current = str(provider._access(client, deadline.left).name)
         if expected is not None and current != expected:
             raise _conflict(uri, expected, current)

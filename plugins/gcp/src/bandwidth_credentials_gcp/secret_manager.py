@@ -7,31 +7,29 @@ never when this module is imported.
 from __future__ import annotations
 
 import os
-import random
-import threading
 import time
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bandwidth_credentials import (
+from bandwidth_credentials.plugin import (
+    ClientHolder,
+    Deadline,
+    ExchangeLog,
     Fetched,
     Provider,
     Source,
     SourceFormatError,
+    backoff,
+    positive_number,
+    text_option,
+    time_for,
 )
 
 from ._errors import Failure, classify
 from ._messages import Where, library_error
-from ._resource import (
-    endpoint_option,
-    parse_name,
-    payload_values,
-    positive_number,
-    text_option,
-    transport_option,
-)
-from ._transport import Recorder, fetch_deadline, grpc_transport, rest_transport, time_for
+from ._resource import endpoint_option, parse_name, payload_values, transport_option
+from ._transport import grpc_transport, rest_transport
 
 __all__ = ["SecretManagerProvider"]
 
@@ -40,9 +38,10 @@ DEFAULT_TIMEOUT = 10.0
 #: refused connection or a broken answer.
 MAX_ATTEMPTS = 3
 BACKOFF = 0.25
-#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.375 + 0.75).
+#: Seconds a fetch keeps for the backoffs between its attempts (at most 0.25 + 0.5).
 MAX_BACKOFF_TOTAL = 2.0
 _providers: weakref.WeakSet[SecretManagerProvider] = weakref.WeakSet()
+_sleep: Callable[[float], None] = time.sleep  # the waits between attempts (tests record them)
 
 
 def _forget_clients_in_child() -> None:
@@ -122,19 +121,15 @@ class SecretManagerProvider(Provider):
         self.endpoint = endpoint_option(source, self.transport) or self.secret.endpoint
         #: Seconds one fetch may take in all: every attempt, token refresh and backoff.
         self.worst_case = MAX_ATTEMPTS * self.timeout + MAX_BACKOFF_TOTAL
-        self._lock = threading.Lock()
-        self._client: Any = None
-        self._token_failures = Recorder()
+        self._token_failures = ExchangeLog()
+        self._clients: ClientHolder[Any] = ClientHolder(self._new_client, _close)
         _providers.add(self)
 
     # -- the client -------------------------------------------------------------------
 
     def client(self) -> Any:
         """The ``SecretManagerServiceClient``, created (and the SDK imported) on first use."""
-        with self._lock:
-            if self._client is None:
-                self._client = self._new_client()
-            return self._client
+        return self._clients.get()
 
     def _new_client(self) -> Any:
         # Imported here: `import bandwidth_credentials_gcp` and building a resolver must
@@ -164,7 +159,7 @@ class SecretManagerProvider(Provider):
         """Call ``AccessSecretVersion`` now; return the payload's keys and the version name."""
         client = self.client()
         self._token_failures.take()  # what an earlier fetch left
-        with fetch_deadline(self.worst_case) as deadline:
+        with Deadline(self.worst_case) as deadline:
             response = self._access(client, deadline.left)
         name = str(response.name or self.secret.name)
         payload = response.payload
@@ -184,10 +179,10 @@ class SecretManagerProvider(Provider):
             else:
                 return response
             failure = self._token_failure(failure)
-            pause = BACKOFF * (2 ** (attempt - 1)) * (0.5 + random.random())  # noqa: S311
+            pause = backoff(attempt, BACKOFF)
             if not failure.retried or attempt == MAX_ATTEMPTS or pause >= left():
                 break
-            time.sleep(pause)
+            _sleep(pause)
         raise library_error(failure, self._where(), attempts=attempt)
 
     def _token_failure(self, failure: Failure) -> Failure:
@@ -247,12 +242,12 @@ class SecretManagerProvider(Provider):
     def after_fork(self) -> None:
         """In a forked child: a new lock and no client. The parent's gRPC channel or
         HTTP pool is not closed (the parent still uses it); the child builds its own."""
-        self._lock = threading.Lock()
-        self._client = None
+        self._clients.after_fork()
 
     def close(self) -> None:
         """Close the client's channel or HTTP session, if one was created."""
-        with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
-            client.transport.close()
+        self._clients.close()
+
+
+def _close(client: Any) -> None:
+    client.transport.close()

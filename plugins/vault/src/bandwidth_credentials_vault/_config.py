@@ -13,8 +13,7 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from bandwidth_credentials import ConfigurationError, Source
-from bandwidth_credentials.plugin import text_option
+from bandwidth_credentials.plugin import ConfigurationError, Source, positive_number, text_option
 
 #: Where a pod's projected service-account token is mounted.
 DEFAULT_JWT_PATH = "/var/run/secrets/kubernetes.io/serviceaccount/token"
@@ -82,7 +81,7 @@ def parse_spec(source: Source) -> SourceSpec:
     """
     opts = source.options
     for name in sorted(opts):
-        if opts[name].strip():
+        if opts[name].strip() or not opts[name].isprintable():  # blank: the default
             text_option(source, name)  # refuses control characters; the value is not shown
     path = source.target.strip().strip("/")
     if "/" not in path:
@@ -121,9 +120,7 @@ def parse_spec(source: Source) -> SourceSpec:
             "auth=aws signs with botocore, which is not installed: "
             "pip install 'bandwidth-credentials-vault[aws]' (or botocore)",
         )
-    header_value = opts.get("header_value") or None
-    if header_value is not None and not header_value.isprintable():
-        raise _bad(source, "option 'header_value' must be printable text (an HTTP header value)")
+    header_value = opts.get("header_value") or None  # printable: checked above
     sts_region = opts.get("region", "").strip().lower() or None
     if sts_region is not None and not REGION_NAME.fullmatch(sts_region):
         raise _bad(source, "option 'region' must be an AWS region name such as eu-west-1")
@@ -139,10 +136,7 @@ def parse_spec(source: Source) -> SourceSpec:
     if namespace is not None:
         namespace = namespace.strip("/") or None
 
-    timeout = source.number("timeout", READ_TIMEOUT)
-    assert timeout is not None
-    if timeout <= 0:
-        raise _bad(source, "option 'timeout' must be a positive number of seconds")
+    timeout = positive_number(source, "timeout", READ_TIMEOUT)
 
     return SourceSpec(
         path=path,

@@ -1,7 +1,8 @@
 """The ``vault:`` provider: one KV secret read through hvac, with Vault's own conventions.
 
-The provider ties three parts together: the connection (hvac on the bounded transport,
-:mod:`._transport` and :mod:`._calls`, kept in the kit's client holder), the token
+The provider ties three parts together: the connection (hvac on a session from the kit's
+:func:`~bandwidth_credentials.plugin.bounded_session`, called through :mod:`._calls`,
+kept in the kit's client holder), the token
 (:mod:`._login`: login, renewal, what survives a fork) and the read (:mod:`._read`).
 Every failure is made by :mod:`._failures`. hvac is imported on the first fetch, never
 when this module is imported.
@@ -21,12 +22,18 @@ from typing import Any, NamedTuple
 from bandwidth_credentials import SourceAuthenticationError
 from bandwidth_credentials.plugin import ClientHolder, Deadline, Fetched, Provider, Source
 
-from ._calls import RETRY_ATTEMPTS, RETRY_BACKOFF, RETRY_WAIT_CAP, Caller, fetch_deadline
+from ._calls import (
+    MAX_ANSWER,
+    RETRY_ATTEMPTS,
+    RETRY_BACKOFF,
+    RETRY_WAIT_CAP,
+    Caller,
+    fetch_deadline,
+)
 from ._config import Connection, SourceSpec, parse_spec, read_connection
 from ._failures import Reporter, TokenRejected
 from ._login import TokenKeeper
 from ._read import KvReader
-from ._transport import MAX_ANSWER, adapter_class
 
 __all__ = [
     "RETRY_ATTEMPTS",
@@ -89,6 +96,7 @@ class VaultProvider(Provider):
         }
     )
     default_ttl = 300.0
+    worst_case: float  # always stated: fetch_deadline(timeout)
 
     def __init__(self, source: Source) -> None:
         super().__init__(source)
@@ -118,7 +126,7 @@ class VaultProvider(Provider):
         with self._lock:
             session = self._sessions.get()
             client, caller = session.client, session.caller
-            caller.deadline = Deadline(fetch_deadline(self.spec.timeout))
+            caller.deadline = Deadline(self.worst_case)
             try:
                 self._keeper.ensure(client, caller)
                 try:
@@ -180,7 +188,8 @@ class VaultProvider(Provider):
         conn = read_connection(self.source, self.spec)
         self._report.conn = conn
         import hvac
-        import requests
+
+        from bandwidth_credentials.plugin import bounded_session
 
         if conn.skip_verify:
             warnings.warn(
@@ -189,16 +198,13 @@ class VaultProvider(Provider):
                 VaultInsecureWarning,
                 stacklevel=5,
             )
-        session = requests.Session()
+        # Every exchange goes through the kit's bounded adapter: one deadline per attempt
+        # (the caller enters it), the answer capped (requests alone bounds each socket
+        # read, not the answer), and no redirect to another origin.
+        session = bounded_session(self.spec.timeout, max_size=MAX_ANSWER, follow_within=conn.addr)
         session.verify = conn.verify
         session.cert = conn.cert
-        # Every exchange goes through the bounded client: one deadline per attempt, the
-        # answer capped (requests alone bounds each socket read, not the answer), and no
-        # redirect to another origin.
-        adapter = adapter_class()(self.spec.timeout, MAX_ANSWER, origin=conn.addr)
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        caller = Caller(self.source.uri, self.spec.timeout, adapter)
+        caller = Caller(self.source.uri, self.spec.timeout)
         session.hooks["response"].append(caller.record)
         client = hvac.Client(
             url=conn.addr,
