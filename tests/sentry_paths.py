@@ -493,6 +493,14 @@ def _rotation_cases() -> Iterator[tuple[str, Callable[[], object]]]:
     def admin_elsewhere(server: Any, directory: Path, url: str) -> dict[str, Any]:
         return {"admin_source": admin(directory, "http://127.0.0.2:9")}
 
+    def no_client_id(server: Any, directory: Path, url: str) -> dict[str, Any]:
+        path = directory / "bandwidth.json"
+        values = json.loads(path.read_text())
+        values["voice"] = {"client_id": kit.CLIENT_ID, "client_secret": CANARY_SECRET}
+        del values["BW_CLIENT_ID"]  # a secret at the top level, its client id only nested
+        path.write_text(json.dumps(values))
+        return {}
+
     for name, arrange in (
         ("admin token refused", admin_refused),
         ("own token lacks the role", own_token_lacks_role),
@@ -501,8 +509,22 @@ def _rotation_cases() -> Iterator[tuple[str, Callable[[], object]]]:
         ("pending secret refused", pending_refused),
         ("promote race", promote_race),
         ("admin on another host", admin_elsewhere),
+        ("no client id at the top level", no_client_id),
     ):
         yield f"rotate: {name}", scenario(arrange)
+
+    from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import client_credentials, with_new_secret
+
+    halves = {"clientSecret": kit.OLD_SECRET, "voice": {"clientSecret": CANARY_SECRET}}
+    yield (
+        "rotate: client_credentials() without a client id",
+        (lambda: client_credentials(dict(halves), "secret bandwidth/prod")),
+    )
+    yield (
+        "rotate: with_new_secret() without a client id",
+        (lambda: with_new_secret(dict(halves), Secret(CANARY_PASSWORD), None, "secret x")),
+    )
 
 
 def main() -> None:

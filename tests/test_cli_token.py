@@ -236,3 +236,18 @@ def test_a_stdout_that_cannot_take_the_token_is_one_line_and_exit_1(
     assert why in result.stderr
     assert len(result.stderr.splitlines()) == 1  # no traceback
     assert all(token not in result.stderr for token in token_server.issued)
+
+
+@pytest.mark.parametrize("exp", [-(10**11), -1, 10**400], ids=["before-year-1", "negative", "huge"])
+def test_a_token_whose_exp_is_no_time_is_one_line_and_exit_1(
+    token_server: TokenServer, exp: int
+) -> None:
+    token_server.claims = {"accounts": ["920012"], "exp": exp}
+
+    result = bwcreds("token", "--json", "--sources", "env", env=oauth(token_server))
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "exp claim is not a time" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+    assert all(token not in result.stdout + result.stderr for token in token_server.issued)

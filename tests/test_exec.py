@@ -626,6 +626,21 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         {"BW_PA\u017f\u017fWORD": "stray", "bw_account_\u0131d": "1", "BW_PASSWORD_F\u0131LE": "x"},
     ),
     (
+        "the client secret's expiry",
+        "dotenv:creds.env",
+        CREDS_ENV + "BW_CLIENT_SECRET_EXPIRES_AT=2027-03-06T00:00:00Z\n",
+        {"BW_VOICE_CLIENT_SECRET_EXPIRES_AT": "2026-12-08T00:00:00Z"},
+    ),
+    (
+        "one service's OAuth with its expiry, the others Basic",
+        "dotenv:creds.env",
+        BASIC_ENV
+        + "BW_VOICE_CLIENT_ID=client-1\n"
+        + f"BW_VOICE_CLIENT_SECRET={CANARY_SECRET}\n"
+        + "BW_VOICE_CLIENT_SECRET_EXPIRES_AT=2027-03-06T00:00:00Z\n",
+        {},
+    ),
+    (
         "host overrides and environment in the credentials' source",
         "dotenv:creds.env",
         CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")

@@ -61,11 +61,12 @@ def raw_jwt(exp: bytes) -> str:
 
 
 # One rule for exp: absent or null is no expiry; anything that is not a JSON number of
-# epoch seconds within MAX_EXP makes the token unreadable, whatever its type or size.
+# epoch seconds from 0 to MAX_EXP makes the token unreadable, whatever its type or size
+# (before the epoch is no token's expiry, and before the year 1 no date can show it).
 READABLE_EXP = [
     pytest.param(b"1796558400", 1796558400.0, id="integer"),
     pytest.param(b"1796558400.5", 1796558400.5, id="fraction"),
-    pytest.param(b"-5", -5.0, id="negative"),
+    pytest.param(b"0", 0.0, id="the-epoch"),
     pytest.param(str(MAX_EXP).encode(), float(MAX_EXP), id="9999-12-31"),
     pytest.param(b"null", None, id="null"),
 ]
@@ -82,6 +83,8 @@ UNREADABLE_EXP = [
     pytest.param(b"-" + b"9" * 5000, id="minus-5000-digits"),
     pytest.param(b"1e999", id="infinite"),
     pytest.param(b"NaN", id="nan"),
+    pytest.param(b"-5", id="negative"),
+    pytest.param(b"-100000000000", id="before-the-year-1"),
 ]
 
 

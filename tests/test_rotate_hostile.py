@@ -101,6 +101,11 @@ def test_an_unusable_answer_writes_nothing_and_echoes_nothing(
         assert document["failed_step"] == "create"
         assert store.state() == before
         assert len(server.created) == 1
+        # A success that delivered no usable secret may have created one at Bandwidth.
+        if 200 <= reply[0] < 300:
+            assert "may hold a new secret" in document["state"]
+        else:
+            assert document["state"] == "nothing was changed"
 
 
 @pytest.mark.parametrize(
@@ -324,3 +329,87 @@ def test_an_endless_answer_to_create_is_cut_off() -> None:
             create_client_secret(target, "a-token", kit.NEW_EXPIRY)
 
     assert raised.value.step == "create"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "unknown"),
+    [
+        pytest.param("trickle", True, id="answer-trickled-past-the-deadline"),
+        pytest.param("reset", True, id="connection-reset-mid-answer"),
+        pytest.param("huge", True, id="answer-too-large"),
+        pytest.param("refused", False, id="no-connection"),
+    ],
+)
+def test_a_create_whose_outcome_is_unknown_says_bandwidth_may_hold_a_secret(
+    behaviour: str, unknown: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the request may have reached Bandwidth, a lost answer is no proof that nothing
+    changed: the state says a secret may exist that nobody has (and how to retire it)."""
+    import socket
+
+    from bandwidth_credentials import _credentials_api
+    from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import ClientCredentials, create_client_secret
+    from tests.misbehaving import huge, misbehaving, reset_mid_body, trickle
+
+    monkeypatch.setattr(_credentials_api, "_TIMEOUT", 1.0)
+    body = json.dumps({"clientSecret": "canary-lost-secret-4Tz"}).encode()
+    script = {
+        "trickle": trickle(body, interval=0.2, status=201),
+        "reset": reset_mid_body(),
+        "huge": huge(size=1 << 20),
+    }.get(behaviour)
+    with misbehaving(*([script] if script else [])) as api:
+        url = api.url
+        if script is None:  # a port nobody listens on
+            probe = socket.socket()
+            probe.bind(("127.0.0.1", 0))
+            url = f"http://127.0.0.1:{probe.getsockname()[1]}"
+            probe.close()
+        target = ClientCredentials("CLI-1", Secret(""), url + "/token", url)
+        with pytest.raises(RotationError) as raised:
+            check_no_leaks(
+                lambda: create_client_secret(target, "a-token", kit.NEW_EXPIRY),
+                ("canary-lost-secret-4Tz",),
+            )
+
+    assert raised.value.step == "create"
+    if unknown:
+        assert "may hold a new secret" in raised.value.state
+        assert "Bandwidth App" in raised.value.state
+    else:
+        assert raised.value.state == "nothing was changed"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_ACCOUNT_ID": "920012"},
+        {"voice": {"client_id": kit.CLIENT_ID, "client_secret": kit.OLD_SECRET}},
+        {"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET, "BW_TOKEN_URL": "x"},
+    ],
+    ids=["no client id", "only nested", "does not resolve"],
+)
+def test_a_source_without_usable_client_credentials_is_held_in_no_frame(
+    values: dict[str, Any], tmp_path: Path
+) -> None:
+    """Error trackers record every frame's locals: the store's values (the secret among
+    them) stay in keys-only holders on every path to the ConfigurationError."""
+    from bandwidth_credentials import ConfigurationError
+    from bandwidth_credentials._secret import Secret
+    from bandwidth_credentials.rotation import client_credentials, with_new_secret
+
+    path = tmp_path / "bw.json"
+    path.write_text(json.dumps(values))
+    calls = [
+        lambda: rotate(f"file:{path}"),
+        lambda: client_credentials(dict(values), "secret x"),
+    ]
+    if "BW_CLIENT_ID" not in values:
+        calls.append(lambda: with_new_secret(dict(values), Secret("new"), None, "secret x"))
+
+    for call in calls:
+        with pytest.raises(ConfigurationError) as raised:
+            check_no_leaks(call, kit.CANARIES)
+
+        assert kit.frames_holding(raised.value, kit.OLD_SECRET) == []

@@ -160,3 +160,32 @@ def test_instants_read_back(text: str) -> None:
 
     assert instant is not None
     assert format_instant(instant) == "2026-12-31T23:59:59Z"
+
+
+@pytest.mark.parametrize(
+    ("flag", "variable", "named"),
+    [
+        ("99999999999999999999", None, "--expiry-warning-days"),
+        ("-1", None, "--expiry-warning-days"),
+        (None, "nan", "BANDWIDTH_CREDENTIALS_EXPIRY_WARNING_DAYS"),
+    ],
+)
+def test_a_bad_window_names_where_it_came_from(
+    flag: str | None,
+    variable: str | None,
+    named: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if variable is not None:
+        monkeypatch.setenv("BANDWIDTH_CREDENTIALS_EXPIRY_WARNING_DAYS", variable)
+    args = ["check", "voice", "--sources", _source(tmp_path, "2027-03-06T00:00:00Z")]
+    args += ["--expiry-warning-days", flag] if flag is not None else []
+
+    with today_is(TODAY):
+        code = main(args)
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"({named})" in err

@@ -52,6 +52,12 @@ ODD_ANSWERS = {
     "JWT exp of 10**400": json_body(
         {"access_token": jwt({"accounts": ["920012"], "exp": 10**400}), "expires_in": 3600}
     ),
+    "JWT exp before the year 1": json_body(
+        {"access_token": jwt({"accounts": ["920012"], "exp": -(10**11)}), "expires_in": 3600}
+    ),
+    "JWT exp before the epoch": json_body(
+        {"access_token": jwt({"accounts": ["920012"], "exp": -1.5}), "expires_in": 3600}
+    ),
     "JWT exp of 5000 digits": _token_answer(access_token=raw_jwt(b"9" * 5000)),
     "JWT exp 'x'": _token_answer(access_token=jwt({"accounts": ["920012"], "exp": "x"})),
     "expires_in of 5000 digits": (

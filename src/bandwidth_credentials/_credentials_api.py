@@ -51,11 +51,15 @@ class Created(NamedTuple):
 
 class Refused(NamedTuple):
     """Bandwidth (or the network) refused: ``reason`` holds no secret and no server text;
-    ``limit`` is True when the refusal is most likely the two-active-secrets limit."""
+    ``limit`` is True when the refusal is most likely the two-active-secrets limit;
+    ``unknown`` is True when the request reached Bandwidth but its outcome is unknown (the
+    answer timed out, broke off, was too large, or was a success without a usable
+    ``clientSecret``): Bandwidth may hold a new secret that nobody has."""
 
     reason: str
     status: int | None
     limit: bool = False
+    unknown: bool = False
 
 
 def api_base(token_url: str) -> str:
@@ -88,15 +92,18 @@ def create_secret(base: str, client_id: str, token: str, expires_at: str) -> Cre
         "Accept": "application/json",
     }
     body = json.dumps({"expirationDate": expires_at}).encode()
-    failure: str | None = None
+    failure: _http.HttpError | None = None
     try:
         answer = _http.request(
             "POST", url, headers=headers, body=body, timeout=_TIMEOUT, max_size=_MAX_SIZE
         )
     except _http.HttpError as exc:
-        failure = str(exc)
+        failure = exc
     if failure is not None:
-        return Refused(f"{_http.display_url(url)}: {failure}", None)
+        # No connection, no TLS, a bad URL: nothing was sent. Anything else broke off after
+        # the request may have been sent (and the secret created).
+        sent = not isinstance(failure, (_http.ConnectFailed, _http.TLSFailed, _http.BadURL))
+        return Refused(f"{_http.display_url(url)}: {failure}", None, unknown=sent)
     return _read(answer, url, expires_at)
 
 
@@ -124,7 +131,7 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
     payload = _json_object(answer.body)
     value = payload.get("clientSecret") if payload is not None else None
     if not isinstance(value, str) or not value:
-        return Refused(f"{where}: the answer has no clientSecret", status)
+        return Refused(f"{where}: the answer has no clientSecret", status, unknown=True)
     problem = _secret_problem(value)
     del value  # from here on only masked
     if problem is not None:
@@ -132,6 +139,7 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
             f"{where}: the answer's clientSecret {problem}; it was not stored (Bandwidth may "
             "hold it: delete it in the Bandwidth App or let it expire)",
             status,
+            unknown=True,
         )
     assert payload is not None
     return Created(Secret(str(payload.pop("clientSecret"))), _instant(payload, expires_at))

@@ -73,6 +73,9 @@ def _service_variables(
         value = _plain(getattr(credentials, attribute))
         if value is not None:
             found[name] = value
+    if credentials.kind == OAUTH and credentials.client_secret_expires_at is not None:
+        # So the command warns before the secret expires, as this process would.
+        found["CLIENT_SECRET_EXPIRES_AT"] = credentials.client_secret_expires_at
     # Only explicit settings: defaults follow from the account id and environment.
     explicit = set(credentials.endpoints) & set(provenance)
     if "environment" in explicit:

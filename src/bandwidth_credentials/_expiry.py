@@ -64,7 +64,9 @@ class Expiry(NamedTuple):
 def warning_days(value: str | float | None = None) -> float:
     """The warning window in days: ``value``, else ``$BANDWIDTH_CREDENTIALS_EXPIRY_WARNING_DAYS``,
     else 14. Raises :class:`ConfigurationError` for a negative or unreadable number."""
+    where = "--expiry-warning-days"
     if value is None:
+        where = WARNING_DAYS_VARIABLE
         value = os.environ.get(WARNING_DAYS_VARIABLE) or DEFAULT_WARNING_DAYS
     try:
         days = float(value)
@@ -72,7 +74,7 @@ def warning_days(value: str | float | None = None) -> float:
         days = -1.0
     if not (0 <= days < 36500):
         raise ConfigurationError(
-            f"the expiry warning window must be a number of days from 0 ({WARNING_DAYS_VARIABLE})"
+            f"the expiry warning window must be a number of days from 0 to 36499 ({where})"
         )
     return days
 

@@ -9,7 +9,7 @@ never grant anything.
 Malformed ``accounts``, ``roles`` and ``express`` read as absent (they only inform).
 ``exp`` is different, since the token's lifetime may be read from it; one rule: absent or
 ``null`` is no expiry known; anything else that is not a JSON number of epoch seconds
-within :data:`MAX_EXP` either way (a string such as ``"x"`` or ``"1796558400"``, a
+from 0 (the epoch) to :data:`MAX_EXP` (a string such as ``"x"`` or ``"1796558400"``, a
 boolean, a list, a number too long to read such as one of 5,000 digits, ``1e999``,
 ``NaN``, 10**400) makes the token unreadable: a :class:`TokenError`. No payload is "not a
 JWT" because of a number in it: JSON is read by :func:`loads`, which keeps an integer too
@@ -77,9 +77,10 @@ def _time(value: Any) -> float | None:
     """``exp`` as epoch seconds, or ``None`` when it is no time (see the module doc)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None  # LongNumber is a str: too long to be a time
+    # 0 to MAX_EXP: an instant every reader (an ISO 8601 date, a datetime) can show.
     if isinstance(value, int):
-        return float(value) if abs(value) <= MAX_EXP else None  # float(10**400) overflows
-    return value if math.isfinite(value) and abs(value) <= MAX_EXP else None
+        return float(value) if 0 <= value <= MAX_EXP else None  # float(10**400) overflows
+    return value if math.isfinite(value) and 0 <= value <= MAX_EXP else None
 
 
 def _strings(value: Any) -> tuple[str, ...]:

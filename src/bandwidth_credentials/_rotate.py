@@ -132,15 +132,21 @@ def _spelled(secret_key: str, suffix: tuple[str, ...]) -> str:
 
 
 def _find_keys(uri: str, values: Mapping[str, object]) -> _Keys:
+    """The keys rotate reads and writes, from the names of ``values`` alone. Raises
+    :class:`ConfigurationError` with no value in this frame (error trackers record the
+    locals of every frame: ``values`` holds the store's secrets)."""
     found: dict[str, str] = {}
     nested = False
-    for key, value in values.items():
-        if isinstance(value, Mapping):
-            nested = nested or any(classify_key(k)[1] == "client_secret" for k in value)
+    for key in values:
+        inner = values[key]
+        if isinstance(inner, Mapping):
+            nested = nested or any(classify_key(k)[1] == "client_secret" for k in inner)
             continue
         scope, field = classify_key(key)
         if scope is None and field is not None:
             found.setdefault(field, key)
+    del values
+    inner = None
     if "client_id" not in found or "client_secret" not in found:
         where = " (only inside a per-service object, which rotate does not write)" if nested else ""
         raise ConfigurationError(
@@ -509,15 +515,30 @@ def client_credentials(values: Mapping[str, object], where: str) -> ClientCreden
     >>> client_credentials({"client_id": "CLI-1", "client_secret": s, "account_id": "1"}, "x")
     ClientCredentials(client_id='CLI-1', client_secret=Secret('**********'), ...)   # doctest: +SKIP
     """
-    keys = _find_keys(where, values)
-    from ._provider import Fetched
+    held = Fetched(dict(values))  # keys-only repr: no frame below holds the raw mapping
+    del values
+    found: ClientCredentials | ConfigurationError = _resolved_client(held, where)
+    if isinstance(found, ConfigurationError):
+        raise found.with_traceback(None)
+    return found
 
+
+def _resolved_client(held: Fetched, where: str) -> ClientCredentials | ConfigurationError:
+    """:func:`client_credentials`' work; the error is returned, with no traceback through
+    frames that held the store's values."""
+    failure: ConfigurationError | None = None
+    try:
+        keys = _find_keys(where, held.values)
+    except ConfigurationError as exc:
+        failure = exc
+    if failure is not None:
+        return failure.with_traceback(None)
     source = parse_source("env")  # a label for the normalizer; nothing is read from it
-    resolution = normalize([(source, Fetched(dict(values)))])
-    client_id = str(values[keys.client_id])
+    resolution = normalize([(source, held)])
+    client_id = str(held.values[keys.client_id])
     creds = _client(resolution, client_id)
     if creds is None or creds.token_url is None:
-        raise ConfigurationError(f"{where}: the client credentials there do not resolve")
+        return ConfigurationError(f"{where}: the client credentials there do not resolve")
     return ClientCredentials(
         client_id, creds.client_secret, creds.token_url, api_base(creds.token_url)
     )
@@ -550,7 +571,14 @@ def create_client_secret(
     ``token``; returns it (masked) and its expiration. Raises :class:`RotationError`."""
     answer = create_secret(credentials.api_base, credentials.client_id, token, expires_at)
     if not isinstance(answer, Created):
-        raise RotationError("create", answer.reason, "nothing was changed")
+        state = (
+            "the store is unchanged; Bandwidth may hold a new secret that nobody has (the "
+            "answer did not deliver it): if the next run is refused for two active secrets, "
+            "delete it in the Bandwidth App (Account > API Credentials) or let it expire"
+            if answer.unknown
+            else "nothing was changed"
+        )
+        raise RotationError("create", answer.reason, state)
     return answer.client_secret, answer.expires_at
 
 
@@ -578,7 +606,14 @@ def with_new_secret(
 ) -> dict[str, object]:
     """``values`` with ``secret`` as the client secret (and its expiration), under the keys
     the store already uses (new keys spelled in the same style), pending keys removed."""
-    keys = _find_keys(where, values)
+    failure: ConfigurationError | None = None
+    try:
+        keys = _find_keys(where, values)
+    except ConfigurationError as exc:
+        failure = exc
+    if failure is not None:
+        del values  # the store's secrets: not a local of a frame an error leaves
+        raise failure.with_traceback(None)
     updated = dict(values)
     updated.pop(keys.pending, None)
     updated.pop(keys.pending_expiry, None)

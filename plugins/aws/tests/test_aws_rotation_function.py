@@ -15,6 +15,7 @@ import pytest
 from tests import rotation_kit as kit
 from tests.credentials_api import Bandwidth, new_secret
 
+from bandwidth_credentials import CredentialsError
 from bandwidth_credentials.testing import check_no_leaks, today_is
 from bandwidth_credentials_aws.rotation import RotationStepError, lambda_handler
 
@@ -320,6 +321,57 @@ def test_a_refused_pending_secret_is_held_in_no_frame(rotation: Rotation) -> Non
         rotation.step("testSecret")
 
     assert kit.frames_holding(raised.value, new_secret(0)) == []
+
+
+def _rewrite(rotation: Rotation, stage: str, text: str) -> None:
+    """Replace the value of the version labelled ``stage`` in moto's backend (a secret an
+    operator edited by hand into something the function cannot use)."""
+    secret = rotation._secret()
+    for version in secret.versions.values():
+        if stage in version["version_stages"]:
+            version["secret_string"] = text
+
+
+def _two_active(rotation: Rotation) -> str:
+    rotation.server.add_client(kit.CLIENT_ID, "canary-second-active-secret-1Lp")
+    return "createSecret"
+
+
+def _current_not_json(rotation: Rotation) -> str:
+    _rewrite(rotation, "AWSCURRENT", f"clientSecret={kit.OLD_SECRET}")
+    return "createSecret"
+
+
+def _current_without_client_id(rotation: Rotation) -> str:
+    _rewrite(rotation, "AWSCURRENT", json.dumps({"clientSecret": kit.OLD_SECRET}))
+    return "createSecret"
+
+
+def _pending_without_client_id(rotation: Rotation) -> str:
+    rotation.step("createSecret")
+    _rewrite(rotation, "AWSPENDING", json.dumps({"clientSecret": kit.OLD_SECRET}))
+    return "testSecret"
+
+
+@pytest.mark.parametrize(
+    "arrange",
+    [_two_active, _current_not_json, _current_without_client_id, _pending_without_client_id],
+    ids=["create refused", "current not JSON", "current without client id", "pending no id"],
+)
+def test_no_frame_holds_the_stored_secret_when_a_step_fails(
+    rotation: Rotation, arrange: Any
+) -> None:
+    """Error trackers (Sentry's include_local_variables, on by default, and its Lambda
+    integration) record the locals of every frame an error leaves: none between
+    lambda_handler and the raise may hold the secret's text or its decoded values."""
+    rotation.start()
+    step = arrange(rotation)
+    event = {"SecretId": rotation.name, "ClientRequestToken": rotation.token, "Step": step}
+
+    with pytest.raises(CredentialsError) as raised:
+        check_no_leaks(lambda: lambda_handler(event, None, client=rotation.sm), kit.CANARIES)
+
+    assert kit.frames_holding(raised.value, kit.OLD_SECRET) == []
 
 
 @pytest.mark.parametrize("lifetime", ["90", "0d", "1w", "-3d", "2914800d"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -312,6 +313,46 @@ def test_renewable_login_token_is_renewed_not_replaced(
 
     assert len(stored.calls("auth/approle/login")) == 1
     assert len(stored.calls("auth/token/renew-self")) == 1
+
+
+@pytest.mark.parametrize(
+    "ttl",
+    [int("9" * 401), 10**12, -5, 0, "3600", None, [3600]],
+    ids=["401-digits", "ten-to-the-twelve", "negative", "zero", "text", "null", "list"],
+)
+def test_an_odd_lease_duration_in_a_login_answer_still_reads(
+    stored: FakeVault, monkeypatch: pytest.MonkeyPatch, ttl: object
+) -> None:
+    """Vault's ``lease_duration`` is data: a number too large for a float, or no number at
+    all, is a token of unknown or capped lifetime, not a foreign OverflowError."""
+    approle_env(stored, monkeypatch, ttl=ttl, renewable=True)  # type: ignore[arg-type]
+    source, clock = provider(URI + "?auth=approle")
+
+    first = source.fetch()
+    clock.now += 3600
+    second = source.fetch()
+
+    assert dict(first.values) == dict(second.values) == CREDS
+    assert len(stored.calls("auth/approle/login")) == 1
+
+
+def test_a_renewal_logs_the_seconds_read_never_vaults_text(
+    stored: FakeVault, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    approle_env(stored, monkeypatch, ttl=900, renewable=True)
+    source, clock = provider(URI + "?auth=approle")
+    source.fetch()
+    for token in stored.tokens.values():
+        token.period = "1\n\x1b[31mWARNING forged line"  # type: ignore[assignment]
+    clock.now += 800
+    caplog.set_level(logging.DEBUG, logger="bandwidth_credentials")
+
+    source.fetch()
+
+    assert len(stored.calls("auth/token/renew-self")) == 1
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("renewed the Vault token" in message for message in messages)
+    assert [m for m in messages if "forged" in m or "\n" in m or "\x1b" in m] == []
 
 
 def test_refused_renewal_falls_back_to_a_new_login(

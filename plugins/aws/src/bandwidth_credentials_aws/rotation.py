@@ -40,6 +40,7 @@ import os
 from typing import Any
 
 from bandwidth_credentials import ConfigurationError, CredentialsError
+from bandwidth_credentials.plugin import Fetched
 from bandwidth_credentials.rotation import (
     RotationError,
     access_token,
@@ -129,23 +130,32 @@ def _stages(client: Any, secret_id: str, step: str) -> dict[str, list[str]]:
     return stages
 
 
-def _values(client: Any, secret_id: str, step: str, **selector: str) -> dict[str, object] | None:
-    """The JSON object of one version, or ``None`` when that version holds no value yet."""
+def _values(client: Any, secret_id: str, step: str, **selector: str) -> Fetched | None:
+    """The JSON object of one version, held in a :class:`Fetched` (its ``repr`` lists keys
+    only), or ``None`` when that version holds no value yet.
+
+    Error trackers (Sentry's ``include_local_variables``) record the locals of every frame
+    an error passes: no frame here or in the callers keeps the secret's text or values
+    outside such a holder when a :class:`RotationStepError` is raised."""
     answer, failure = call(client.get_secret_value, SecretId=secret_id, **selector)
     if failure is not None:
         if failure.code == "ResourceNotFoundException":
             return None
         raise RotationStepError(step, f"GetSecretValue of {secret_id} failed ({failure.answer})")
     text = answer.get("SecretString")
+    del answer
     decoded: object = None
     if isinstance(text, str):
         try:
             decoded = json.loads(text)
         except ValueError:
             decoded = None
-    if not isinstance(decoded, dict):
+    del text
+    held = Fetched(decoded) if isinstance(decoded, dict) else None
+    del decoded
+    if held is None:
         raise RotationStepError(step, f"{secret_id} does not hold a JSON object")
-    return decoded
+    return held
 
 
 def _create(client: Any, secret_id: str, token: str) -> None:
@@ -158,7 +168,7 @@ def _create(client: Any, secret_id: str, token: str) -> None:
     lifetime = parse_duration(os.environ.get(EXPIRES_IN_VARIABLE) or "90d", EXPIRES_IN_VARIABLE)
     asked = expiry_after(lifetime, EXPIRES_IN_VARIABLE)  # before any request
     where = f"secret {secret_id}"
-    credentials = client_credentials(current, where)
+    credentials = client_credentials(current.values, where)
     admin_source = os.environ.get(ADMIN_SOURCE_VARIABLE)
     caller = admin_credentials(admin_source) if admin_source else credentials
     if caller.api_base != credentials.api_base:
@@ -180,7 +190,7 @@ def _create(client: Any, secret_id: str, token: str) -> None:
             client.put_secret_value,
             SecretId=secret_id,
             ClientRequestToken=token,
-            SecretString=json.dumps(with_new_secret(current, secret, expires_at, where)),
+            SecretString=json.dumps(with_new_secret(current.values, secret, expires_at, where)),
             VersionStages=[PENDING],
         )  # the new secret unmasked only as this call's argument, gone when it returns
     if put_failure is not None:
@@ -197,8 +207,7 @@ def _test(client: Any, secret_id: str, token: str) -> None:
     pending = _values(client, secret_id, step, VersionId=token, VersionStage=PENDING)
     if pending is None:
         raise RotationStepError(step, f"version {token} of {secret_id} holds no value")
-    credentials = client_credentials(pending, f"secret {secret_id}")
-    del pending  # the new secret, from here on masked only
+    credentials = client_credentials(pending.values, f"secret {secret_id}")
     failure: RotationError | None = None
     try:
         access_token(credentials, "test")

@@ -12,6 +12,7 @@ so a login body (a ``secret_id``, a JWT, a signed STS request) never travels on.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +36,8 @@ logger = logging.getLogger("bandwidth_credentials.vault")
 
 #: The largest token, JWT or secret-id file read, in bytes.
 FILE_MAX = 64 * 1024
+#: The longest token TTL taken from Vault's answer, in seconds (ten years).
+MAX_TTL = 10 * 365 * 86400.0
 
 
 class TokenKeeper:
@@ -87,15 +90,12 @@ class TokenKeeper:
         if not isinstance(auth, Mapping):
             return False
         self._track(auth.get("lease_duration"), auth.get("renewable"))
-        logger.info(
-            "%s: renewed the Vault token for %s s",
-            self.report.source.uri,
-            auth.get("lease_duration"),
-        )
+        # The seconds as read, never Vault's own text (a log line is one line).
+        logger.info("%s: renewed the Vault token for %g s", self.report.source.uri, self.granted)
         return True
 
     def _track(self, ttl: object, renewable: object) -> None:
-        seconds = float(ttl) if isinstance(ttl, int | float) and not isinstance(ttl, bool) else 0
+        seconds = ttl_seconds(ttl)
         self.granted = seconds
         self.renewable = bool(renewable)
         # A TTL of 0 is a token that never expires (a root token, for one).
@@ -275,6 +275,24 @@ class TokenKeeper:
         if not text:
             self.report.fail(SourceAuthenticationError, f"{what} {path} is empty")
         return text
+
+
+def ttl_seconds(ttl: object) -> float:
+    """A TTL from Vault's answer in seconds: a number, at most :data:`MAX_TTL` (a larger
+    one, even of 400 digits, counts as that); anything else, zero, negative or not finite
+    is 0, a token whose expiry is not known (it is then looked up or used until refused).
+
+    >>> ttl_seconds(3600), ttl_seconds(10**400), ttl_seconds("3600"), ttl_seconds(-5)
+    (3600.0, 315360000.0, 0.0, 0.0)
+    """
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float):
+        return 0.0
+    if isinstance(ttl, int) and ttl > MAX_TTL:  # before float(): 10**400 would overflow it
+        return MAX_TTL
+    seconds = float(ttl)
+    if not math.isfinite(seconds) or seconds <= 0:
+        return 0.0
+    return min(seconds, MAX_TTL)
 
 
 def hvac_login_url(mount: str) -> str:
