@@ -90,14 +90,11 @@ def test_a_misbehaving_set_secret_is_a_bounded_typed_error(
     assert elapsed < 3 * TIMEOUT + 2 + 2.0  # the documented worst case, with slack
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store_secret returns str(written.properties.version): a Set Secret answer "
-    "without an id is stored as version 'None' instead of an error (plugins/azure _store.py)",
-)
 def test_a_set_secret_answer_without_a_version_is_an_error(
     key_vault: KeyVaultServer, new_vault: Callable[[], str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     outcome, _ = _write(key_vault, new_vault, monkeypatch, NO_VERSION)
 
     assert isinstance(outcome, SourceError), outcome
+    assert "azure-kv:" in str(outcome)
+    assert "without a version" in str(outcome)

@@ -79,4 +79,13 @@ def store_secret(provider: Any, values: Mapping[str, object], expected: str | No
             failure = capture(exc, provider.exchanges)
     if failure is not None:
         raise error(failure, uri, provider.ref, provider.timeout)
-    return str(written.properties.version)
+    version = getattr(getattr(written, "properties", None), "version", None)
+    if not isinstance(version, str) or not version:
+        # Key Vault names every version it writes (the last part of the answer's id): an
+        # answer without one is no proof of what was written.
+        raise SourceFormatError(
+            f"source {uri}: Key Vault answered the write of {provider.ref.label()} without "
+            "a version; the new value may have been written: read the source to see",
+            source=uri,
+        )
+    return version
