@@ -39,7 +39,8 @@ def _source(tmp_path: Path, expires_at: str, key: str = "client_secret_expires_a
         ("2027-03-06T00:00:00Z", None, True, None),
         ("2026-12-20T00:00:01Z", None, True, None),  # 14 days and a second: not yet
         ("2026-12-20T00:00:00Z", None, True, "expires at 2026-12-20T00:00:00Z (in 14 days)"),
-        ("2026-12-07T12:00:00Z", None, True, "(in 1 days)"),
+        ("2026-12-07T12:00:00Z", None, True, "(in 1 day)"),
+        ("2026-12-06T12:00:00Z", None, True, "(in less than a day)"),
         ("2026-12-20T00:00:01Z", "30", True, "expires at 2026-12-20T00:00:01Z"),
         ("2026-12-10T00:00:00Z", "3", True, None),
         ("2026-12-06T00:00:00Z", None, False, "expired at 2026-12-06T00:00:00Z"),

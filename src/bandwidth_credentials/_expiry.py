@@ -58,7 +58,8 @@ class Expiry(NamedTuple):
                 "(bwcreds rotate, or the Bandwidth App) and store it"
             )
         days = max(int(self.days_left), 0)
-        return f"{who} expires at {self.expires_at} (in {days} days); rotate it: bwcreds rotate"
+        left = "less than a day" if days == 0 else "1 day" if days == 1 else f"{days} days"
+        return f"{who} expires at {self.expires_at} (in {left}); rotate it: bwcreds rotate"
 
 
 def warning_days(value: str | float | None = None) -> float:
