@@ -3,6 +3,7 @@ previous values, and every malformed input refused cleanly (no traceback, no ech
 
 from __future__ import annotations
 
+import array
 import asyncio
 import collections
 import email.message
@@ -557,3 +558,27 @@ def test_the_hmac_is_hmac_sha256(size: int) -> None:
         hmac.new(key, bytes(body), hashlib.sha256).digest()
         for body in (b"", b"x", SUBSCRIPTION_BODY, b"ab")
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "refused"),
+    [
+        # An array of 4-byte items over max_body bytes, under max_body items.
+        (memoryview(array.array("I", SUBSCRIPTION_BODY[:64])), 413),
+        (memoryview(SUBSCRIPTION_BODY * 2)[::2], "raw request body"),  # not contiguous
+    ],
+    ids=["items-not-bytes", "not-contiguous"],
+)
+def test_a_memoryview_body_is_measured_in_bytes_and_read_whole(
+    auth: bc.CallbackAuth, body: memoryview, refused: int | str
+) -> None:
+    headers = {"X-Bandwidth-Signature-SHA-256": subscription_signature(body.tobytes())}
+
+    if isinstance(refused, int):
+        with pytest.raises(CallbackAuthError) as caught:
+            auth.verify(headers, body, max_body=len(body))  # type: ignore[arg-type]
+        assert caught.value.status == refused
+    else:
+        with pytest.raises(TypeError, match=refused):
+            auth.verify(headers, body)  # type: ignore[arg-type]
+    assert auth.verify(headers, memoryview(body.tobytes())).scheme == "subscriptions"

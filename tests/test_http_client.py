@@ -98,6 +98,8 @@ def test_redirects_are_returned_not_followed() -> None:
         (" 7 ", 7.0),
         (email.utils.formatdate(1_000_030, usegmt=True), 30.0),
         (email.utils.formatdate(999_000, usegmt=True), 0.0),  # in the past
+        ("Mon Jan 12 13:47:10 1970", 30.0),  # asctime form: UTC, as every HTTP-date
+        ("Monday, 12-Jan-70 13:47:10 GMT", 30.0),  # RFC 850 form
         ("soon", None),
         ("-5", None),
         ("\u00b2", None),  # a digit to str.isdigit, not to RFC 9110

@@ -476,3 +476,58 @@ def test_a_temporary_file_of_a_running_process_is_not_called_stale(tmp_path: Pat
 
     assert provider.store_problem() is None
     assert version != fetched.version
+
+
+def _later_process() -> Any:
+    """A running child process (started now), and so a PID in use."""
+    import subprocess
+    import sys
+
+    return subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE
+    )
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="process start times")
+@pytest.mark.parametrize(
+    "whose",
+    [
+        "a later process given the writer's PID",
+        "this process, started after the write (a restarted container's PID 1)",
+        "a PID beyond any process ID",
+    ],
+)
+def test_a_leftover_whose_pid_now_names_another_process_is_still_named(
+    tmp_path: Path, whose: str
+) -> None:
+    import time
+
+    store = FileStore(tmp_path / "bandwidth.json", "json")
+    store.seed({"BW_CLIENT_ID": kit.CLIENT_ID, "BW_CLIENT_SECRET": kit.OLD_SECRET})
+    child = _later_process() if whose.startswith("a later") else None
+    try:
+        if child is not None:
+            pid = child.pid
+        elif whose.startswith("this"):
+            pid = os.getpid()
+        else:
+            pid = 2**64
+        left = tmp_path / f".bandwidth.json.{pid}.0a1b2c3d.tmp"
+        left.write_text(json.dumps({"BW_CLIENT_SECRET_PENDING": new_secret(0)}))
+        an_hour_before = time.time() - 3600  # written before the process now holding the PID
+        os.utime(left, (an_hour_before, an_hour_before))
+        provider = FileProvider(parse_source(store.uri))
+        before = store.state()
+
+        problem = provider.store_problem()
+        with pytest.raises(SourceAccessDeniedError) as refused:
+            provider.store({**store.read(), "BW_NOTE": "x"}, None)
+    finally:
+        if child is not None:
+            child.communicate(b"")
+
+    assert problem is not None
+    assert str(left) in problem
+    assert str(left) in str(refused.value)
+    assert store.state() == before
+    assert new_secret(0) in left.read_text()  # the only copy: kept

@@ -321,9 +321,16 @@ def check(
     """Verify one request against ``credentials``: the verification, or a refusal."""
     if not isinstance(body, (bytes, bytearray, memoryview)):
         return _NOT_BYTES
+    size = len(body)
+    if isinstance(body, memoryview):
+        # Its length counts items, not bytes (an array of 4-byte ints), and the HMAC
+        # reads only a contiguous buffer.
+        if not body.c_contiguous:
+            return _NOT_BYTES
+        size = body.nbytes
     if headers.__class__ is not dict and not callable(getattr(headers, "get", None)):
         return _NOT_HEADERS
-    if len(body) > max_body:
+    if size > max_body:
         return (413, "too-large", None, f"the body is over {max_body} bytes")
     schemes = credentials.schemes
     values = _values(headers, schemes)

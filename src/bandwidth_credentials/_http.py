@@ -176,7 +176,11 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     except (TypeError, ValueError, IndexError):
         return None
     if when.tzinfo is None:
-        return None
+        # The asctime form ("Sun Nov  6 08:49:37 1994") carries no zone; every HTTP-date
+        # is UTC (RFC 9110 §5.6.7), and a recipient must accept all three forms.
+        import datetime
+
+        when = when.replace(tzinfo=datetime.timezone.utc)
     return max(when.timestamp() - now, 0.0)
 
 

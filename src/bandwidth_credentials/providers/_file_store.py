@@ -23,7 +23,10 @@ while such a file of a process no longer running lies beside the source,
 :func:`file_store_problem` names it (``bwcreds rotate`` and its dry run stop before
 anything is created) and :func:`store_file` refuses to write; the message says how to
 finish or discard that write. Liveness is asked with signal 0 (POSIX only; elsewhere a
-leftover file is not recognised).
+leftover file is not recognised); where the process start time can be read (Linux's
+``/proc``), a process that started after the file was last written is not its writer
+but a later one given the same PID (a restarted container's PID 1 is always 1), so the
+file is named as left behind.
 
 **Not written**: a directory of key files (a Kubernetes Secret volume, which the
 kubelet owns and replaces; a plain directory cannot be replaced atomically) and Vault
@@ -89,8 +92,8 @@ def interrupted_write(path: str) -> str | None:
         if not (name.startswith(prefix) and name.endswith(".tmp")):
             continue
         pid = name[len(prefix) : -len(".tmp")].split(".")[0]
-        if pid.isascii() and pid.isdigit() and not _running(int(pid)):
-            leftover = os.path.join(directory, name)
+        leftover = os.path.join(directory, name)
+        if pid.isascii() and pid.isdigit() and not _writer_running(int(pid), leftover):
             return (
                 f"{leftover} was left by process {pid}, which is no longer running: a write "
                 f"to {real} was interrupted. It holds that write's values (secrets, perhaps a "
@@ -101,18 +104,48 @@ def interrupted_write(path: str) -> str | None:
     return None
 
 
-def _running(pid: int) -> bool:
-    """Whether process ``pid`` exists (on another user's account too). Outside POSIX, and
-    for this process, assume so: signal 0 is a probe only on POSIX."""
-    if os.name != "posix" or pid == os.getpid() or pid <= 0:
+# Seconds a process's start may follow its own file's last write and still be its
+# writer: /proc's boot time is whole seconds, and the wall clock may be stepped.
+_START_SLACK = 5.0
+
+
+def _writer_running(pid: int, leftover: str) -> bool:
+    """Whether the process that wrote ``leftover`` (named after process ``pid``) may still
+    be running: ``pid`` exists and, where its start time is known, started before the
+    file was last written. Outside POSIX assume so: signal 0 is a probe only on POSIX."""
+    if os.name != "posix" or pid <= 0:
         return True
+    if pid != os.getpid():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except OverflowError:
+            return False  # beyond any process ID: no process has it
+        except OSError:
+            pass  # it exists but is not ours to signal
+    started = _start_time(pid)
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
+        written = os.lstat(leftover).st_mtime
     except OSError:
-        return True  # it exists but is not ours to signal
-    return True
+        return True  # gone meanwhile: nothing to report
+    return started is None or written >= started - _START_SLACK
+
+
+def _start_time(pid: int) -> float | None:
+    """When process ``pid`` started, in epoch seconds, from Linux's ``/proc``; ``None``
+    where that cannot be read."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat_file:
+            fields = stat_file.read().rpartition(b")")[2].split()
+        with open("/proc/stat", "rb") as system:
+            boot = next((line.split()[1] for line in system if line.startswith(b"btime ")), None)
+        ticks = int(fields[19])  # field 22, starttime, in clock ticks after boot
+        if boot is None:
+            return None
+        return int(boot) + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def unwritable(path: str, configured_format: str | None) -> str | None:
