@@ -502,6 +502,33 @@ def test_the_adapter_hands_back_the_configured_origins_own_redirect() -> None:
     assert targets == ["/v1/secret", "/v1/moved"]
 
 
+def test_a_chain_of_the_origins_own_redirects_is_bounded_and_typed() -> None:
+    with misbehaving(redirect("/v1/again", 307)) as server:  # to itself, for ever
+        log = kit.ExchangeLog()
+        session = kit.bounded_session(5.0, follow_within=server.url, tag="vault", log=log)
+
+        with pytest.raises(kit.ExchangeFailed) as caught:
+            session.post(server.url + "/v1/login", data=b"secret_id=" + CANARY_PASSWORD.encode())
+
+        hops = len(server.requests)
+    assert caught.value.kind == "redirect"
+    assert caught.value.tag == "vault"
+    assert caught.value.__cause__ is None
+    assert caught.value.__context__ is None
+    assert log.take() is caught.value
+    assert CANARY_PASSWORD not in str(caught.value)
+    assert hops == 6  # the first request and 5 redirects followed, no more
+
+
+def test_mounting_the_adapter_lowers_the_sessions_redirect_limit() -> None:
+    import requests
+
+    session = requests.Session()
+    kit.BoundedAdapter(5.0, follow_within="http://127.0.0.1:1").mount(session)
+
+    assert session.max_redirects == 5
+
+
 def test_an_entered_deadline_bounds_every_exchange_in_its_block() -> None:
     with misbehaving(hang()) as server:
         session = kit.bounded_session(30.0)

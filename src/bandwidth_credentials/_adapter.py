@@ -17,7 +17,10 @@ client instead:
   status and the target without user info or query), never handed to ``requests``, which
   would follow it (re-sending a 307/308's body, a login's secret, to wherever
   ``Location`` points). With ``follow_within`` an origin's own redirects are handed back
-  for ``requests`` to follow, each hop within the same deadlines;
+  for ``requests`` to follow, each hop within the same deadlines, at most
+  :data:`MAX_REDIRECTS` in a row (the session's ``max_redirects`` is lowered to it; a
+  longer chain is an :class:`ExchangeFailed` from :func:`bounded_session`'s session, and
+  ``requests``' own ``TooManyRedirects`` from a session the adapter was mounted on);
 - ``requests``' ``verify`` (``True``: certifi's bundle, as ``requests`` trusts; ``False``;
   a CA file or directory such as ``REQUESTS_CA_BUNDLE``), ``cert`` (a client certificate)
   and ``proxies`` (``HTTPS_PROXY``, ``NO_PROXY``) honoured;
@@ -44,7 +47,7 @@ import requests.utils
 
 from . import _http
 from ._deadline import time_for
-from ._typing import TYPE_CHECKING
+from ._typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import ssl
@@ -67,6 +70,11 @@ _KINDS: tuple[tuple[type[_http.HttpError], str], ...] = (
     (_http.TLSFailed, "tls"),
     (_http.BrokenResponse, "broken"),
 )
+
+
+#: The most redirects of one origin followed in a row (``follow_within``): Vault's
+#: standby nodes send one.
+MAX_REDIRECTS = 5
 
 
 class ExchangeFailed(_http.HttpError):
@@ -163,9 +171,11 @@ class BoundedAdapter(requests.adapters.BaseAdapter):
         self.log = log
 
     def mount(self, session: requests.Session) -> requests.Session:
-        """Mount this adapter on ``session`` for ``http://`` and ``https://``; returns it."""
+        """Mount this adapter on ``session`` for ``http://`` and ``https://`` and lower its
+        ``max_redirects`` to :data:`MAX_REDIRECTS`; returns it."""
         session.mount("https://", self)
         session.mount("http://", self)
+        session.max_redirects = min(session.max_redirects, MAX_REDIRECTS)
         return session
 
     def send(
@@ -279,7 +289,30 @@ def bounded_session(
     adapter = BoundedAdapter(
         timeout, max_size=max_size, follow_within=follow_within, tag=tag, log=log
     )
-    return adapter.mount(requests.Session())
+    return adapter.mount(_Session())
+
+
+class _Session(requests.Session):
+    """A session whose too-long chain of an origin's own redirects is an
+    :class:`ExchangeFailed` (``kind="redirect"``) like every other failure."""
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        try:
+            return super().send(request, **kwargs)
+        except requests.TooManyRedirects:
+            pass  # raised below, outside this block: nothing chained
+        url = str(request.url)
+        adapter = self.get_adapter(url)
+        failure = ExchangeFailed(
+            "redirect",
+            _host_of(url),
+            f"more than {self.max_redirects} redirects in a row",
+            tag=getattr(adapter, "tag", ""),
+        )
+        log = getattr(adapter, "log", None)
+        if log is not None:
+            log.last = failure
+        raise failure
 
 
 def _response(
