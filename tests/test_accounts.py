@@ -83,6 +83,26 @@ def test_an_account_the_token_does_not_list_names_both_and_the_listed_ones(
     assert token_server.issued[0] not in message
 
 
+def test_a_token_listing_thousands_of_accounts_is_still_checked(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
+) -> None:
+    # 6,000 accounts: a JWT of about 130 KiB, under the 1 MiB cap on a token answer.
+    many = [str(9_000_000 + n) for n in range(6000)]
+    oauth(monkeypatch, token_server, BW_ACCOUNT_ID=many[0])
+    token_server.claims = {**TWO, "accounts": many}
+    resolver = Resolver(["env"])
+
+    listed = resolver.get_auth("voice", account_id=many[-1])
+    with pytest.raises(CredentialNotFoundError) as caught:
+        resolver.get_auth("voice", account_id="777")
+
+    assert len(token_server.issued[0]) > 64 << 10
+    assert listed.account_id == many[-1]
+    assert "account 777 is not among the accounts of the access token" in str(caught.value)
+    assert f"({', '.join(many[:10])} and 5990 more)" in str(caught.value)
+    assert token_server.issued[0] not in str(caught.value)
+
+
 def test_without_a_configured_account_the_caller_chooses_among_several(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
 ) -> None:

@@ -267,6 +267,21 @@ def _signature(scheme: str, value: str) -> bytes | Refusal:
     return sent
 
 
+def _matched(accepted: tuple[Expected, ...], body: Any, sent: bytes) -> int:
+    """The index of the first accepted key (current, then previous) whose HMAC-SHA-256
+    of ``body`` is ``sent``, or -1."""
+    matched = -1
+    for index, expected in enumerate(accepted):
+        if matched < 0 and _compare(expected.mac(body), sent):
+            matched = index
+    return matched
+
+
+def _mismatch(scheme: str) -> Refusal:
+    header = CALLBACK_KINDS[scheme].header
+    return (403, "mismatch", scheme, f"{header} does not match the body")
+
+
 def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) -> int | Refusal:
     sent: Any = None
     if _STRICT and len(value) == 44 and scheme == "subscriptions":
@@ -281,13 +296,9 @@ def _hmac(scheme: str, value: str, accepted: tuple[Expected, ...], body: Any) ->
             return sent  # type: ignore[no-any-return]
     if not body:
         return (403, "empty-body", scheme, "the body is empty, so there is nothing signed")
-    matched = -1
-    for index, expected in enumerate(accepted):
-        if matched < 0 and _compare(expected.mac(body), sent):
-            matched = index
+    matched = _matched(accepted, body, sent)
     if matched < 0:
-        header = CALLBACK_KINDS[scheme].header
-        return (403, "mismatch", scheme, f"{header} does not match the body")
+        return _mismatch(scheme)
     return matched
 
 
@@ -427,13 +438,9 @@ def _signed(plans: Any, headers: dict[Any, Any], body: Any, max_body: int) -> ob
         return None
     if len(sent) != 32:
         return None
-    matched = -1
-    for index, expected in enumerate(accepted):
-        if matched < 0 and _compare(expected.mac(body), sent):
-            matched = index
+    matched = _matched(accepted, body, sent)
     if matched < 0:
-        header = CALLBACK_KINDS[scheme].header
-        return (403, "mismatch", scheme, f"{header} does not match the body")
+        return _mismatch(scheme)
     return results[matched]
 
 

@@ -157,4 +157,10 @@ def listed_accounts(claims: TokenClaims) -> str:
     """The ``accounts`` claim for a message: only the entries that are account ids (the
     claim is the server's text; anything else, escape sequences included, is not shown)."""
     shown = [a for a in claims.accounts if problem_of("account_id", a) is None]
+    if len(shown) > _LISTED:  # a message stays one readable line
+        return ", ".join(shown[:_LISTED]) + f" and {len(shown) - _LISTED} more"
     return ", ".join(shown) or "none that is an account id"
+
+
+#: How many of a token's accounts a message names.
+_LISTED = 10
