@@ -56,6 +56,19 @@ def test_the_flask_example() -> None:
     assert order_answer.status_code == 204
 
 
+def test_the_flask_example_logs_what_it_received(caplog: pytest.LogCaptureFixture) -> None:
+    # Flask's app.logger shows INFO only in debug mode unless the example sets its level;
+    # run as its docstring says, the example must show the events it verified.
+    client = _load("flask_app").app.test_client()
+    order = b'{"orderId":"o-1","status":"COMPLETE"}'
+    signed = {"X-Bandwidth-Signature-SHA-256": subscription_signature(order, ORDERS_KEY)}
+
+    answer = client.post("/callbacks/orders", data=order, headers=signed)
+
+    assert answer.status_code == 204
+    assert "order o-1 is COMPLETE (subscriptions)" in caplog.text
+
+
 def test_the_fastapi_example() -> None:
     from fastapi.testclient import TestClient
 

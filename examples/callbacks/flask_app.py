@@ -12,11 +12,14 @@ webhooks of the application "orders" are signed with ``BW_ORDERS_WEBHOOK_SECRET`
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, g, request
 
 from bandwidth_credentials.callbacks.flask import verify_callback
 
 app = Flask(__name__)
+app.logger.setLevel(logging.INFO)  # Flask shows INFO only in debug mode otherwise
 
 
 @app.post("/callbacks/voice")

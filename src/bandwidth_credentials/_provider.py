@@ -266,8 +266,18 @@ class Provider(abc.ABC):
         """Why :meth:`store` cannot write this source, found without writing (a dry run
         asks it), or ``None`` when it can. The default: writing is not supported.
 
-        >>> Resolver("env").sources  # an EnvProvider's answer:          # doctest: +SKIP
-        'writing is not supported by this source (the process environment is read-only)'
+        A provider that can write some of its sources words a refusal the same way::
+
+            def store_problem(self) -> str | None:
+                if self.pinned is not None:
+                    return (
+                        "writing is not supported by this source "
+                        f"(it reads the pinned version {self.pinned})"
+                    )
+                return None
+
+        >>> EnvProvider(parse_source("env")).store_problem()        # doctest: +SKIP
+        'writing is not supported by this source (the process environment is read-only; ...)'
         """
         reason = self.read_only_reason or f"the {self.source.scheme} provider cannot write"
         return f"writing is not supported by this source ({reason})"

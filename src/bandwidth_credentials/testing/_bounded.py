@@ -27,7 +27,10 @@ class Misbehaviour:
     """One row of a misbehaviour table.
 
     ``script``: given the URL of a second origin's server (127.0.0.2, for redirects), the
-    behaviours the store's server plays, one per request (the last repeating);
+    behaviours the store's server plays, one per request (the last repeating); a
+    behaviour is whatever the test's own loopback server (:func:`serve`) knows how to
+    play (``hang()`` below is such a test's own helper, not part of this module), since
+    only that server and the test read the script;
     ``timeout``: the source's ``timeout`` option, seconds; ``error``: the exact error type
     the fetch must raise; ``says``: words its message must contain; ``arrived``: how many
     requests must reach the store; ``retry_after``: the wait the error must carry

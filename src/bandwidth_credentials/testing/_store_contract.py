@@ -98,7 +98,9 @@ class StoreContract:
     - A write based on a version that is no longer current raises
       :class:`~bandwidth_credentials.StoreConflictError` (``source`` set) and changes
       nothing.
-    - Each :attr:`read_only` variant: ``store_problem()`` says why (the row's phrase),
+    - Each :attr:`read_only` variant: ``store_problem()`` says why, in the base class's
+      words, ``writing is not supported by this source (REASON)`` (it must hold "not
+      supported" and the row's phrase),
       ``store()`` raises :class:`~bandwidth_credentials.StoreNotSupportedError` naming
       the source and writes nothing, and ``bwcreds rotate --dry-run`` exits 2 with the
       same reason, creating nothing at Bandwidth.
