@@ -2,12 +2,15 @@
 
 Run as ``python -m tests.sentry_paths`` from the project root (``test_sentry.py`` does, in
 a fresh process, so Sentry's global hooks never touch the rest of the suite). Sentry is
-initialised with its default options plus ``include_local_variables=True`` and a
-transport that records events instead of sending them. Each path raises a library error;
-the error is captured inside its ``except`` block, as an application's error handler (or
-Sentry's own excepthook) would. Prints one JSON document: the cases run, the events
-recorded per case, and for every canary found in an event, where (a path into the
-event, never the value).
+initialised with its default options plus every frame's local variables recorded
+unfiltered: ``include_local_variables=True`` before 3.0, ``data_collection=
+{"stack_frame_variables": True}`` from 3.0 (which also turns off 3.0's own masking of
+names like ``secret``: the library must not depend on it). A transport records events
+instead of sending them. Each path raises a library error; the error is captured inside
+its ``except`` block, as an application's error handler (or Sentry's own excepthook)
+would. Prints one JSON document: the cases run, the events recorded per case, how many of
+the library's frames carried their locals, and for every canary found in an event, where
+(a path into the event, never the value).
 """
 
 from __future__ import annotations
@@ -97,6 +100,19 @@ def _drop_callers_locals(event: dict[str, Any]) -> None:
             module = frame.get("module") or ""
             if module == "__main__" or module.startswith("tests."):
                 frame.pop("vars", None)
+
+
+def _library_frames_with_locals(event: dict[str, Any]) -> int:
+    """How many of the library's frames in the event carry their local variables: proof
+    that this Sentry records them (a Sentry recording none would find no canary either)."""
+    count = 0
+    for value in event.get("exception", {}).get("values", []):
+        for frame in (value.get("stacktrace") or {}).get("frames", []):
+            if (frame.get("module") or "").startswith("bandwidth_credentials") and frame.get(
+                "vars"
+            ):
+                count += 1
+    return count
 
 
 # -- the error paths ---------------------------------------------------------------------
@@ -527,6 +543,14 @@ def _rotation_cases() -> Iterator[tuple[str, Callable[[], object]]]:
     )
 
 
+def _every_local_variable() -> dict[str, Any]:
+    """The ``init`` option recording every frame's locals, unfiltered, in this Sentry."""
+    major = int(sentry_sdk.VERSION.split(".")[0])
+    if major >= 3:  # 3.0 replaced include_local_variables by data_collection
+        return {"data_collection": {"stack_frame_variables": True}}
+    return {"include_local_variables": True}
+
+
 def main() -> None:
     warnings.simplefilter("ignore")
     register_provider("mem", MemoryProvider)
@@ -534,12 +558,18 @@ def main() -> None:
     sentry_sdk.init(
         dsn="http://public@127.0.0.1:9/1",
         transport=transport,
-        include_local_variables=True,
+        **_every_local_variable(),
     )
     from .rotation_kit import CANARIES as ROTATION_CANARIES
 
     canaries = (*CANARIES, CANARY_SECRET, *ROTATION_CANARIES)
-    report: dict[str, Any] = {"cases": [], "raised": {}, "events": {}, "leaks": []}
+    report: dict[str, Any] = {
+        "cases": [],
+        "raised": {},
+        "events": {},
+        "leaks": [],
+        "library_frames_with_locals": 0,
+    }
 
     def run(name: str, action: Callable[[], object]) -> None:
         before = len(transport.events)
@@ -554,6 +584,7 @@ def main() -> None:
         report["cases"].append(name)
         report["events"][name] = len(transport.events) - before
         for event in transport.events[before:]:
+            report["library_frames_with_locals"] += _library_frames_with_locals(event)
             _drop_callers_locals(event)
             for path, text in _strings(event, "event"):
                 for leak in find_in_text(text, canaries, path):

@@ -11,6 +11,7 @@ offered to pip with ``--find-links``, since nothing is on an index yet.
 
 from __future__ import annotations
 
+import configparser
 import os
 import re
 import shutil
@@ -236,6 +237,60 @@ def test_every_install_line_in_the_documentation_has_a_case() -> None:
     )
 
     assert orphans == []
+
+
+def tox_environments() -> tuple[set[str], str]:
+    """The environments tox.ini declares (its list and its [testenv:NAME] sections), and
+    the text of its [testenv] section, whose factor conditions make pyXY-FACTOR names."""
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(ROOT / "tox.ini", encoding="utf-8")
+    declared = {name.strip() for name in parser["tox"]["env_list"].split(",")}
+    declared |= {section.split(":", 1)[1] for section in parser if section.startswith("testenv:")}
+    base = "\n".join(f"{key} = {value}" for key, value in parser["testenv"].items())
+    return declared, base
+
+
+def test_every_tox_environment_the_documentation_names_exists() -> None:
+    declared, base = tox_environments()
+    named = {
+        name
+        for path in documents()
+        for names in re.findall(r"tox -e ([\w.,-]+)", path.read_text(encoding="utf-8"))
+        for name in names.split(",")
+    }
+
+    def known(name: str) -> bool:
+        python, _, factor = name.partition("-")
+        if name in declared or not re.fullmatch(r"py3\d+", python):
+            return name in declared
+        return factor == "" or f"{factor}:" in base
+
+    assert {"py311-latest", "install", "bench"} <= named
+    assert sorted(name for name in named if not known(name)) == []
+
+
+def test_the_test_constraints_pin_every_package_once_per_python() -> None:
+    """constraints.txt (tox's test, lint and types environments) holds exact pins only,
+    one per package and Python, so a run installs the same versions on any date."""
+    from packaging.requirements import Requirement
+
+    seen: dict[tuple[str, str], str] = {}
+    for line in (ROOT / "constraints.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        requirement = Requirement(line)
+        (spec,) = requirement.specifier
+        assert spec.operator == "==", line
+        name = re.sub(r"[-_.]+", "-", requirement.name).lower()
+        for python in ("3.10", "3.11", "3.12", "3.13"):
+            marker = requirement.marker
+            if marker is None or marker.evaluate({"python_version": python}):
+                assert (name, python) not in seen, line
+                seen[(name, python)] = spec.version
+    for package in ("pytest", "sentry-sdk", "ruff", "mypy", "hvac", "boto3", "moto"):
+        assert all((package, python) in seen for python in ("3.10", "3.13")), package
+    _, base = tox_environments()
+    assert "!latest: -c constraints.txt" in base
 
 
 def test_every_case_runs_lines_written_in_the_documentation() -> None:
