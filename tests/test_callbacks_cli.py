@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bandwidth_credentials import Resolver
+from bandwidth_credentials import SERVICE_NAMES, Resolver
 
 from .callback_kit import (
     ENV,
@@ -79,6 +79,64 @@ def test_an_unusable_callback_value_makes_check_fail() -> None:
         "callbacks to (shared): tfv_webhook_secret from env (BW_TFV_WEBHOOK_SECRET)"
         in result.stdout
     )
+
+
+CALLBACKS_ONLY = {"BW_CALLBACK_USERNAME": "receiver", "BW_CALLBACK_PASSWORD": PASSWORD}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "api_table"),
+    [
+        # a receiver that calls no API: only its callback credentials are asked about
+        (["callbacks"], CALLBACKS_ONLY, 0, False),
+        (["Callbacks"], ENV, 0, False),
+        (["callbacks"], {}, 1, False),  # asked for, none configured
+        (["callbacks"], {"BW_TFV_WEBHOOK_SECRET": "short"}, 1, False),  # configured, unusable
+        (["voice", "callbacks"], {**FULL, **ENV}, 0, True),
+        (["voice", "callbacks"], FULL, 1, True),  # voice ready, callbacks asked, none
+        (["voice", "callbacks"], CALLBACKS_ONLY, 1, True),  # callbacks ready, voice not
+        ([], CALLBACKS_ONLY, 1, True),  # everything asked: the API services are not ready
+    ],
+)
+def test_check_callbacks_asks_about_the_callback_credentials(
+    args: list[str], env: dict[str, str], code: int, api_table: bool
+) -> None:
+    result = bwcreds("check", *args, env=env)
+    document = json.loads(bwcreds("check", *args, "--json", env=env).stdout)
+
+    assert result.returncode == code, result.stdout + result.stderr
+    assert document["ready"] is (code == 0)
+    assert result.stdout.startswith("SERVICE") is api_table
+    assert [e["service"] for e in document["services"]] == (
+        (["voice"] if args else list(SERVICE_NAMES)) if api_table else []
+    )
+    if not args:
+        return
+    assert "callbacks" in document
+    if env.get("BW_CALLBACK_PASSWORD") or env.get("BW_WEBHOOK_SECRET"):
+        assert "callbacks (credentials Bandwidth presents to you):" in result.stdout
+    elif "BW_TFV_WEBHOOK_SECRET" not in env:
+        said = "callbacks: no callback credentials configured: BW_CALLBACK_USERNAME"
+        assert said in result.stdout
+        assert any(note.startswith(said) for note in document["notes"])
+    _leak_free(result)
+
+
+def test_check_callbacks_with_a_failing_source_names_callbacks(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.env"
+
+    result = bwcreds("check", "callbacks", "--sources", f"dotenv:{missing}")
+
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"callbacks: source dotenv:{missing}: ")
+
+
+def test_check_callbacks_is_not_an_online_check() -> None:
+    result = bwcreds("check", "--online", "callbacks", env=CALLBACKS_ONLY)
+
+    assert result.returncode == 2
+    assert "checked offline only" in result.stderr
+    assert result.stdout == ""
 
 
 def test_explain_shows_each_callback_field_and_its_key() -> None:

@@ -8,6 +8,7 @@ wrong (bad source URI, unknown scheme or service, conflicting keys in one source
 from __future__ import annotations
 
 import argparse
+import io
 import sys
 import warnings
 
@@ -216,9 +217,29 @@ def _resolve(resolver: Resolver) -> tuple[Resolution | None, CredentialsError | 
         return None, exc
 
 
+CALLBACKS = "callbacks"  # `bwcreds check callbacks`: the credentials Bandwidth presents
+NO_CALLBACKS = (
+    "no callback credentials configured: BW_CALLBACK_USERNAME and BW_CALLBACK_PASSWORD "
+    "(Basic), BW_WEBHOOK_SECRET (Subscriptions signatures) or BW_TFV_WEBHOOK_SECRET "
+    "(Toll-Free Verification webhooks); BW_<APP>_... for one application"
+)
+
+
 def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     args.account_id = check_account_argument(args.account_id)
-    services = _services(args.services)
+    asked = [name for name in args.services if name.strip().lower() != CALLBACKS]
+    # Callback credentials count when every service is checked or `callbacks` is named
+    # (then some must be configured); `check callbacks` alone checks only them, for a
+    # receiver that calls no API.
+    named_callbacks = len(asked) < len(args.services)
+    with_callbacks = named_callbacks or not args.services
+    services = _services(asked) if asked or not args.services else []
+    if args.online and named_callbacks:
+        err.write(
+            "bwcreds: callback credentials are checked offline only (Bandwidth has no call "
+            "that checks them): run bwcreds check callbacks without --online\n"
+        )
+        return EXIT_CONFIG
     resolver = _resolver(args.sources, offline=not args.online)
     if args.online:
         from ._cli_online import check_online
@@ -250,9 +271,10 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                 entry["error_type"] = "ExpiredSecret"
         results.append(entry)
     callbacks = callback_entries(resolution, _printable)
-    # Callback credentials count when every service is checked (no SERVICE named).
-    counted = [*results, *callbacks] if not args.services else results
-    ready = all(entry["ready"] for entry in counted)
+    counted = [*results, *callbacks] if with_callbacks else results
+    missing_callbacks = named_callbacks and not callbacks
+    ready = all(entry["ready"] for entry in counted) and not missing_callbacks
+    none_found = missing_callbacks and failure is None  # else the failure says why
     basic = any(entry.get("scheme") == "basic" for entry in results)
     scopes = [*services, *(["callbacks"] if callbacks else [])]
     notes = _notes(resolution, scopes, basic, offline=args.account_id is None)
@@ -270,6 +292,8 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if auth is not None
     )
     notes += [environment] if environment else []
+    if none_found and args.json:
+        notes.insert(0, f"{CALLBACKS}: {NO_CALLBACKS}")
     skipped = list(resolver.skipped()) if resolution is not None else []
     if args.json:
         document = {
@@ -279,7 +303,7 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             "services": results,
             "notes": notes,
         }
-        if callbacks:
+        if callbacks or named_callbacks:
             document["callbacks"] = callbacks
         import json
 
@@ -295,13 +319,15 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             )
         else:
             rows.append([entry["service"], ready_cell, "-", "-", "-"])
-    table(rows, out)
+    if results:
+        table(rows, out)
     problems = [entry for entry in results if not entry["ready"]]
     if failure is not None:
         # One failing source fails every service alike: say it once, with what to do,
         # under the names asked for (`check voice` says `voice:`).
-        asked = ", ".join(services) if args.services else "every service"
-        out.write(f"\n{asked}: {_printable(str(failure))}\n")
+        names = ", ".join([*services, *([CALLBACKS] if named_callbacks else [])])
+        out.write(f"{chr(10) if results else ''}{names if args.services else 'every service'}: ")
+        out.write(f"{_printable(str(failure))}\n")
         hint = failure_hint(failure)
         if hint:
             out.write(f"  ({hint})\n")
@@ -309,7 +335,14 @@ def _check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         out.write("\n")
         for entry in problems:
             out.write(f"{entry['service']}: {_printable(str(entry['error']))}\n")
-    write_callback_section(out, callbacks, table, explain=False)
+    if results:
+        write_callback_section(out, callbacks, table, explain=False)
+    else:  # `check callbacks`: the section is the whole output, with no blank line above
+        section = io.StringIO()
+        write_callback_section(section, callbacks, table, explain=False)
+        out.write(section.getvalue().lstrip("\n"))
+    if none_found:
+        out.write(f"{chr(10) if results else ''}{CALLBACKS}: {NO_CALLBACKS}\n")
     write_list(out, "optional sources skipped", skipped)
     write_list(out, "notes", notes)
     return EXIT_OK if ready else EXIT_NOT_READY
@@ -482,7 +515,13 @@ def _parser() -> argparse.ArgumentParser:
         "list several); checked against the access token's accounts with --online"
     )
     check = commands.add_parser("check", help="is each service ready, and from where?")
-    check.add_argument("services", nargs="*", metavar="SERVICE", help="default: all services")
+    check.add_argument(
+        "services",
+        nargs="*",
+        metavar="SERVICE",
+        help="default: all services (and the callback credentials); callbacks: the callback "
+        "credentials",
+    )
     check.add_argument("--sources", help=sources_help)
     check.add_argument("--json", action="store_true", help="machine-readable output")
     check.add_argument(
