@@ -3,6 +3,7 @@ mid-write, and durations past what the store's instants can say."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
@@ -186,6 +187,70 @@ def test_a_store_failing_mid_rotation_says_where_the_secret_is_and_holds_it_nowh
         assert "not stored" in raised.value.state
     else:
         assert "client_secret_pending" in raised.value.state
+
+
+class _ClosedAtCreate(io.StringIO):
+    """A standard output whose reader went away once the ``create`` line came (the CLI
+    then points the descriptor at /dev/null: here, a file of the test's own)."""
+
+    def __init__(self, spare: Path) -> None:
+        super().__init__()
+        self.spare = spare.open("w")
+
+    def write(self, text: str) -> int:
+        if text.startswith("create"):
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+    def fileno(self) -> int:
+        return self.spare.fileno()
+
+
+@pytest.mark.parametrize(
+    "stop", [BrokenPipeError(32, "Broken pipe"), KeyboardInterrupt(), kit.Crash("create")]
+)
+def test_a_report_of_create_that_fails_still_stores_the_secret_first(
+    stop: BaseException, tmp_path: Path
+) -> None:
+    """Bandwidth shows a new secret once: whatever stops the run at the report of its
+    creation (the CLI's closed output, a raising ``on_step``, Ctrl-C), it is stored
+    pending first, and the next run resumes it instead of creating another."""
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+
+        def report(step: str, detail: str) -> None:
+            if step == "create":
+                raise stop
+
+        with pytest.raises(type(stop)):
+            rotate(store.uri, admin_source=admin, on_step=report)
+
+        assert store.read()["BW_CLIENT_SECRET_PENDING"] == new_secret(0)
+        assert rotate(store.uri, admin_source=admin)["rotated"] is True
+        assert len(server.created) == 1
+        kit.assert_rotated(store, server)
+
+
+def test_bwcreds_rotate_with_its_output_closed_at_create_stores_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FileStore(tmp_path / "bw.json", "json")
+    with kit.bandwidth() as (server, url):
+        kit.seeded(store, url)
+        admin = kit.admin_file(tmp_path, url)
+        closed = _ClosedAtCreate(tmp_path / "stdout")
+        monkeypatch.setattr("sys.stdout", closed)
+
+        code = main(["rotate", "--source", store.uri, "--admin-source", admin])
+        monkeypatch.undo()
+        closed.spare.close()
+
+        assert code != 0
+        assert store.read()["BW_CLIENT_SECRET_PENDING"] == new_secret(0)
+        assert main(["rotate", "--source", store.uri, "--admin-source", admin]) == 0
+        assert len(server.created) == 1
 
 
 @pytest.mark.parametrize("duration", ["2914800d", "3000000d", "99999999999999d", "9999999999h"])

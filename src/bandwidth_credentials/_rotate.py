@@ -292,9 +292,12 @@ def _rotate(
             result["new_secret_expires_at"] = new_expiry
             run.done("create", f"dry run: would create a secret expiring at {new_expiry}")
             return result
-        created = _create(run, client_id, token, token_url, new_expiry)
+        created = _create(client_id, token, token_url, new_expiry)
         new, new_expiry = created.client_secret, created.expires_at
-        held, version, keys = _persist(run, held, version, keys, created)
+        try:
+            run.done("create", f"new client secret expiring at {created.expires_at}")
+        finally:  # Bandwidth shows it once: stored even when the report fails or is stopped
+            held, version, keys = _persist(run, held, version, keys, created)
         result["store_version"] = version
     result["new_secret_expires_at"] = new_expiry
     _prove(run, token_url, client_id, new)
@@ -328,10 +331,18 @@ def _token(run: _Run, creds: Any, admin_source: str | None, token_url: str) -> s
     return token
 
 
-def _create(run: _Run, client_id: str, token: str, token_url: str, expiry: str) -> Created:
+def _same(stored: object, created: Secret) -> bool:
+    """Whether a stored pending value is the secret just created (constant time)."""
+    import hmac
+
+    return isinstance(stored, str) and hmac.compare_digest(
+        stored.encode(), created.get_secret_value().encode()
+    )
+
+
+def _create(client_id: str, token: str, token_url: str, expiry: str) -> Created:
     target = ClientCredentials(client_id, Secret(""), token_url, api_base(token_url))
     secret, expires_at = create_client_secret(target, token, expiry)
-    run.done("create", f"new client secret expiring at {expires_at}")
     return Created(secret, expires_at)
 
 
@@ -342,7 +353,11 @@ def _persist(
     keys: _Keys,
     created: Created,
 ) -> tuple[Fetched, str | None, _Keys]:
-    """Store the new secret as pending; returns the values and version written."""
+    """Store the new secret as pending; returns the values and version written.
+
+    A write refused as a conflict is retried on the values read again, unless they hold a
+    pending secret: the one just created when the store saw the race only after writing it
+    (Google's ``AddSecretVersion`` has no precondition), else another rotation's."""
     uri = run.source.uri
     failure: SourceError | None = None
     for _ in range(_PERSIST_ATTEMPTS):
@@ -361,8 +376,16 @@ def _persist(
         except SourceError as exc:
             failure = exc
             break
-        if keys.pending in values.values:  # another rotation stored its own pending secret
-            break
+        if keys.pending in values.values:
+            if _same(values.values[keys.pending], created.client_secret):
+                # Ours, written after all: the store found the race only afterwards, and
+                # the other writer's version is no longer the latest.
+                from ._log import logger
+
+                logger.warning("%s; the rotation goes on with %s", failure, version or "-")
+                run.done("persist", f"new secret kept as {keys.pending} (version {version})")
+                return values, version, keys
+            break  # another rotation stored its own pending secret
     assert failure is not None
     reason = (
         f"{uri} changed during the write and now holds another pending secret, or kept "
