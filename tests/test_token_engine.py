@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import itertools
 import logging
 import random
 import threading
@@ -205,7 +206,7 @@ def test_a_token_is_never_served_past_its_expiry_nor_requested_more_than_once_pe
     for at, value in served:
         name = value if value.startswith("token-") else _jti(value)
         assert at < issued_at[name] + seconds, (at, name)  # never past its expiry
-    assert all(b - a >= _oauth.MIN_INTERVAL for a, b in zip(requested, requested[1:]))
+    assert all(b - a >= _oauth.MIN_INTERVAL for a, b in itertools.pairwise(requested))
     assert requested == [0.0, 30.0]  # and no storm: once per interval
     # ... and served whenever one is valid: from each request until its expiry.
     valid = [s * 0.25 for s in range(240) if s * 0.25 - (30.0 if s >= 120 else 0.0) < seconds]
@@ -214,7 +215,8 @@ def test_a_token_is_never_served_past_its_expiry_nor_requested_more_than_once_pe
         assert refused == []
     for error in refused:
         assert error.retryable
-        assert error.retry_after is not None and 0 < error.retry_after <= _oauth.MIN_INTERVAL
+        assert error.retry_after is not None
+        assert 0 < error.retry_after <= _oauth.MIN_INTERVAL
         assert CLIENT_SECRET not in str(error)
         assert "token-" not in str(error)
 
