@@ -15,15 +15,16 @@ a random half to all of it, ``Retry-After`` honoured up to the cap); a token an 
 refused is replaced at most once per backoff window; forks and SnapStart restores reset
 it. Every jitter comes from ``os.urandom`` (:func:`._refresh.unit`).
 
-Lifetimes: ``expires_in`` when the answer has it, else the token's JWT ``exp``, else one
-hour (:data:`DEFAULT_LIFETIME`). A token is never served past that expiry. New tokens are
-requested at most once per :data:`MIN_INTERVAL` (30 s) unless one is refused, so an answer
-saying 0, a negative number or a millisecond does not turn every call into a request: a
-token that expires sooner leaves callers with a :class:`TokenError` (``retryable``, with
-``retry_after``) until the next request may start, never with an expired token.
-The refresh starts the larger of 60 s or 10% of the lifetime before expiry (never more
-than half of it, never sooner than :data:`MIN_INTERVAL` after the request), with ±10%
-jitter so a fleet does not refresh in lockstep. Each attempt
+Lifetimes: ``expires_in`` when the answer has it, never less than :data:`MIN_LIFETIME`
+(30 s), so an answer saying 0, a negative number or a millisecond does not turn every call
+into a request; else the token's JWT ``exp``, and such a token is never served past it;
+else one hour (:data:`DEFAULT_LIFETIME`). New tokens are requested at most once per
+:data:`MIN_INTERVAL` (1 s, the first backoff window) however short the lifetime, unless
+one is refused: a token whose ``exp`` comes sooner leaves callers with a
+:class:`TokenError` (``retryable``, with ``retry_after``) until the next request may start,
+never with an expired token. The refresh starts the larger of 60 s or 10% of the lifetime
+before expiry (never more than half of it, never sooner than :data:`MIN_INTERVAL` after
+the request), with ±10% jitter so a fleet does not refresh in lockstep. Each attempt
 has one deadline (:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows
 no redirect. Everything that goes wrong is a :class:`TokenError` naming the client and
 the token URL, never the secret or the token.
@@ -53,6 +54,7 @@ from ._token_request import Failure as _Failure
 __all__ = [
     "DEFAULT_TOKEN_URL",
     "MIN_INTERVAL",
+    "MIN_LIFETIME",
     "TEST_TOKEN_URL",
     "TokenManager",
     "invalidate_all",
@@ -67,9 +69,11 @@ TIMEOUT = 10.0  # seconds per attempt, connect to last byte
 ATTEMPTS = 2  # per refresh
 BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
 BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
-#: Seconds from one token request to the next at least, however short the lifetimes (a
-#: refused token is replaced sooner: once per refusal window).
-MIN_INTERVAL = 30.0
+#: Seconds a token is cached at least when ``expires_in`` says less (0, negative, 0.001).
+MIN_LIFETIME = 30.0
+#: Seconds from one token request to the next at least, however short the lifetimes (the
+#: first backoff window; a refused token is replaced once per refusal window).
+MIN_INTERVAL = 1.0
 MAX_SIZE = 1 << 20
 
 
@@ -311,12 +315,14 @@ class TokenManager:
         now, wall = self.clock(), self._wall()
         said: float | None  # epoch seconds
         if lifetime is not None:  # expires_in, counted from when the request started
-            expires_at, said = started + lifetime, wall - (now - started) + lifetime
-        else:  # no expires_in: the token's own exp, else an hour
+            said = wall - (now - started) + lifetime
+            lifetime = max(lifetime, MIN_LIFETIME)  # an answer of 0 s is cached 30 s
+            expires_at = started + lifetime
+        else:  # no expires_in: the token's own exp (never served past it), else an hour
             said = None if claims is None else claims.expires_at
             lifetime = DEFAULT_LIFETIME if said is None else said - wall
             expires_at = (started if said is None else now) + lifetime
-        early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
+        early = refresh_margin(max(lifetime, 0.0)) * (0.9 + 0.2 * self._rng())  # about ±10%
         # Never served past its expiry (the lookup path reads only due_at); refreshed no
         # sooner than MIN_INTERVAL after this request (the policy holds fetches back too).
         due_at = min(max(expires_at - early, started + MIN_INTERVAL), expires_at)

@@ -34,7 +34,7 @@ sources (resolver)        1 s doubling to 300 s    half to all of it
 access tokens             1 s doubling to 60 s     half to all of it
 ========================  ======================  ===================
 
-Tokens also have a minimum interval of 30 s between fetches that come due by time.
+Tokens also have a minimum interval of 1 s between fetches that come due by time.
 
 Every jitter comes from :func:`unit`, read from ``os.urandom``: never the ``random``
 module, whose state a forked child or a restored Lambda SnapStart snapshot shares with
