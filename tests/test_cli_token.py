@@ -13,7 +13,9 @@ import time
 
 import pytest
 
+from bandwidth_credentials import _oauth
 from bandwidth_credentials._cli import main
+from bandwidth_credentials.testing import FakeClock
 
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, ApiServer, TokenServer
 from .test_cli import BWCREDS, bwcreds
@@ -168,13 +170,21 @@ def test_a_refused_token_request_exits_1_without_secrets(token_server: TokenServ
     assert CLIENT_SECRET not in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("account", "code"), [("920013", 0), ("777", 1)], ids=["listed", "not-listed"]
-)
-def test_account_id_must_be_among_the_tokens_accounts(
-    token_server: TokenServer, account: str, code: int
+# What the token lists (None: an opaque token, not a JWT), the --account-id, the exit code.
+ACCOUNT_CASES = {
+    "listed": ({"accounts": ["920012", "920013"]}, "920013", 0),
+    "not-listed": ({"accounts": ["920012", "920013"]}, "777", 1),
+    "a JWT without accounts": ({"roles": ["HTTP Voice"]}, "777", 0),
+    "a JWT listing no accounts": ({"accounts": []}, "777", 0),
+    "an opaque token": (None, "777", 0),
+}
+
+
+@pytest.mark.parametrize("case", ACCOUNT_CASES)
+def test_account_id_must_be_among_the_tokens_accounts_when_it_lists_any(
+    token_server: TokenServer, case: str
 ) -> None:
-    token_server.claims = {"accounts": ["920012", "920013"]}
+    token_server.claims, account, code = ACCOUNT_CASES[case]
 
     result = bwcreds("token", "--account-id", account, "--sources", "env", env=oauth(token_server))
 
@@ -251,3 +261,82 @@ def test_a_token_whose_exp_is_no_time_is_one_line_and_exit_1(
     assert "exp claim is not a time" in result.stderr
     assert len(result.stderr.splitlines()) == 1
     assert all(token not in result.stdout + result.stderr for token in token_server.issued)
+
+
+def test_the_help_says_when_the_account_id_is_checked() -> None:
+    result = bwcreds("token", "--help")
+
+    assert " ".join(result.stdout.split()).count("a token that lists none is not checked") == 1
+
+
+WALL = 1_800_000_000.0  # 2027-01-15T08:00:00Z: the wall clock the token manager reads
+
+
+def _iso(epoch: float) -> str:
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# How the endpoint answers (expires_in, JWT claims or None for an opaque token) and the
+# expires_at --json must print: the exp claim, else expires_in from the request, else null.
+EXPIRIES: dict[str, tuple[object, dict[str, object] | None, str | None]] = {
+    "opaque, expires_in 1800": (1800, None, _iso(WALL + 1800)),
+    "opaque, expires_in 5": (5, None, _iso(WALL + 5)),
+    # cached the documented minimum (30 s), and printed with what the endpoint said
+    "opaque, expires_in 0": (0, None, _iso(WALL)),
+    "opaque, no expires_in": (None, None, None),
+    "JWT without exp, expires_in 90": (90, {"accounts": ["920012"]}, _iso(WALL + 90)),
+    "JWT exp, expires_in 3600": (3600, {"exp": WALL + 600}, _iso(WALL + 600)),
+    "JWT exp, no expires_in": (None, {"exp": WALL + 600}, _iso(WALL + 600)),
+    "JWT without exp, no expires_in": (None, {"accounts": ["920012"]}, None),
+}
+
+
+@pytest.mark.parametrize("case", EXPIRIES)
+def test_json_expires_at_is_what_the_token_or_the_endpoint_said(
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: TokenServer,
+    capsys: pytest.CaptureFixture[str],
+    case: str,
+) -> None:
+    expires_in, claims, expected = EXPIRIES[case]
+    monkeypatch.setattr(_oauth, "clock", FakeClock())
+    monkeypatch.setattr(_oauth, "wall", lambda: WALL, raising=False)
+    token_server.claims = claims
+    if expires_in is None:
+        token_server.mode = "no_expires"
+    else:
+        token_server.expires_in = expires_in
+    for name, value in oauth(token_server).items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["token", "--json", "--sources", "env"])
+
+    out, err = capsys.readouterr()
+    document = json.loads(out)
+    assert code == 0, err
+    assert document["expires_at"] == expected
+    if expected is None:
+        assert "when it expires is not known" in document["note"]
+    else:
+        assert "note" not in document
+
+
+def test_a_token_whose_exp_passed_when_it_was_issued_is_not_printed(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_oauth, "clock", FakeClock())
+    monkeypatch.setattr(_oauth, "wall", lambda: WALL, raising=False)
+    token_server.mode = "no_expires"
+    token_server.claims = {"accounts": ["920012"], "exp": WALL - 5}
+    for name, value in oauth(token_server).items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["token", "--json", "--sources", "env"])
+
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert out == ""
+    assert "expired (it was given -5 s)" in err
+    assert "eyJ" not in err
+    assert CLIENT_SECRET not in err

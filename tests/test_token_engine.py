@@ -6,6 +6,8 @@ an injected clock wherever a rule is about time."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
 import logging
 import random
 import threading
@@ -25,6 +27,7 @@ from bandwidth_credentials import (
     _oauth,
     verify,
 )
+from bandwidth_credentials._jwt import loads
 from bandwidth_credentials.testing import FakeClock
 
 from .helpers import MemoryProvider
@@ -136,26 +139,111 @@ def manager(url: str, clock: FakeClock, wall: Callable[[], float] | None = None)
     )
 
 
-@pytest.mark.parametrize("expires_in", [0, -5, "0", 0.001])
-def test_a_token_without_a_usable_lifetime_is_cached_for_the_minimum(
-    token_server: TokenServer, expires_in: object
+EPOCH = 1_700_000_000.0  # the wall clock reads this plus the fake clock's seconds
+
+# How the token endpoint says how long its tokens live: (answer setup, lifetime in s, by
+# the JWT exp alone). An expires_in below 30 s is cached 30 s (the documented minimum); a
+# JWT exp is never served past.
+LIFETIMES: dict[str, tuple[Callable[[TokenServer, float], None], float, bool]] = {
+    "expires_in 0": (lambda server, wall: setattr(server, "expires_in", 0), 0.0, False),
+    "expires_in -5": (lambda server, wall: setattr(server, "expires_in", -5), -5.0, False),
+    'expires_in "0"': (lambda server, wall: setattr(server, "expires_in", "0"), 0.0, False),
+    "expires_in 0.001": (
+        lambda server, wall: setattr(server, "expires_in", 0.001),
+        0.001,
+        False,
+    ),
+    "expires_in 3": (lambda server, wall: setattr(server, "expires_in", 3), 3.0, False),
+    "expires_in 40": (lambda server, wall: setattr(server, "expires_in", 40), 40.0, False),
+    "no expires_in, JWT exp in 3 s": (
+        lambda server, wall: (
+            setattr(server, "mode", "no_expires"),
+            setattr(server, "claims", {"accounts": ["920012"], "exp": wall + 3}),
+        ),
+        3.0,
+        True,
+    ),
+    "no expires_in, JWT exp in 0.5 s": (
+        lambda server, wall: (
+            setattr(server, "mode", "no_expires"),
+            setattr(server, "claims", {"accounts": ["920012"], "exp": wall + 0.5}),
+        ),
+        0.5,
+        True,
+    ),
+}
+
+
+def _shared_manager_token(
+    monkeypatch: pytest.MonkeyPatch, server: TokenServer, clock: FakeClock
+) -> Callable[[], str]:
+    """``get_auth("voice").headers()``'s token: the shared manager, on ``clock``."""
+    monkeypatch.setattr(_oauth, "clock", clock)
+    monkeypatch.setattr(_oauth, "wall", lambda: EPOCH + clock(), raising=False)
+    _client_env(monkeypatch, server.url, account=True)
+    voice = Resolver(["env"]).get_auth("voice")
+    return lambda: voice.headers()["Authorization"].removeprefix("Bearer ")
+
+
+def _own_manager_token(
+    monkeypatch: pytest.MonkeyPatch, server: TokenServer, clock: FakeClock
+) -> Callable[[], str]:
+    return manager(server.url, clock, lambda: EPOCH + clock()).token  # type: ignore[no-any-return]
+
+
+TOKEN_PATHS = {"headers()": _shared_manager_token, "TokenManager.token()": _own_manager_token}
+
+
+@pytest.mark.parametrize("path", TOKEN_PATHS)
+@pytest.mark.parametrize("lifetime", LIFETIMES)
+def test_a_token_is_served_for_its_lifetime_and_requested_at_most_once_per_interval(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, lifetime: str, path: str
 ) -> None:
-    token_server.expires_in = expires_in
-    clock = FakeClock()
-    tokens = manager(token_server.url, clock)
+    setup, seconds, by_exp = LIFETIMES[lifetime]
+    cached = seconds if by_exp else max(seconds, _oauth.MIN_LIFETIME)
+    clock = FakeClock(0.0)
+    token = TOKEN_PATHS[path](monkeypatch, token_server, clock)
+    requested: list[float] = []  # when each token was requested
+    served: list[tuple[float, str]] = []
+    refused: list[tuple[float, TokenError]] = []
 
-    seen = set()
-    for _ in range(300):  # 10 s of calls
-        seen.add(tokens.token())
-        clock.advance(1 / 30)
-    within = token_server.requests
-    clock.advance(30.0)  # the documented minimum lifetime
-    later = tokens.token()
+    for step in range(240):  # a call every 0.25 s for 60 s
+        clock.now = step * 0.25
+        setup(token_server, EPOCH + clock.now)
+        before = token_server.requests
+        try:
+            served.append((clock.now, token()))
+        except TokenError as error:
+            refused.append((clock.now, error))
+        if token_server.requests > before:
+            requested.append(clock.now)
 
-    assert within == 1
-    assert seen == {"token-1"}
-    assert later == "token-2"  # refreshed, and once
-    assert token_server.requests == 2
+    issued_at = {f"token-{n}": at for n, at in enumerate(requested, 1)}
+    for at, value in served:
+        name = value if value.startswith("token-") else _jti(value)
+        assert at < issued_at[name] + cached, (at, name)  # never past its (cached) expiry
+    # No storm, however short the lifetime: at most one request per interval, and with a
+    # lifetime of 30 s or more, a refresh about halfway through at the soonest.
+    assert all(b - a >= _oauth.MIN_INTERVAL for a, b in itertools.pairwise(requested))
+    if cached >= _oauth.MIN_LIFETIME:
+        assert len(requested) <= 5
+        assert refused == []  # and always served
+    for at, error in refused:  # only between an exp and the next allowed request
+        last = max(r for r in requested if r <= at)
+        assert last + seconds <= at < last + _oauth.MIN_INTERVAL
+        assert error.retryable
+        assert error.retry_after is not None
+        assert 0 < error.retry_after <= _oauth.MIN_INTERVAL
+        assert CLIENT_SECRET not in str(error)
+        assert "token-" not in str(error)
+    if lifetime == "no expires_in, JWT exp in 3 s":
+        assert refused == []  # refreshed before each exp: every call served
+
+
+def _jti(token: str) -> str:
+    payload = token.split(".")[1]
+    claims = loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return str(claims["jti"])
 
 
 def test_without_expires_in_the_jwt_exp_is_the_lifetime(token_server: TokenServer) -> None:
@@ -273,6 +361,47 @@ def test_an_api_refusing_every_token_gets_one_new_token_per_window_from_threads(
     assert token_server.requests <= 2  # not 38
 
 
+def _bearer(auth: ServiceAuth) -> str:
+    return auth.headers()["Authorization"].removeprefix("Bearer ")
+
+
+# The ways a caller reports that the API refused its token: each is one refusal, acted on
+# at most once per window.
+REFUSALS: dict[str, Callable[[ServiceAuth], None]] = {
+    "invalidate()": lambda auth: auth.invalidate(),
+    "invalidate(None)": lambda auth: auth.invalidate(None),
+    "invalidate(the refused header)": lambda auth: auth.invalidate(auth.headers()["Authorization"]),
+    "invalidate(the refused token)": lambda auth: auth.invalidate(_bearer(auth)),
+    "current().invalidate()": lambda auth: auth.current().invalidate(),
+}
+
+
+@pytest.mark.parametrize("refusal", REFUSALS)
+def test_a_refusal_however_reported_replaces_the_token_at_most_once_per_window(
+    monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, refusal: str
+) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(_oauth, "clock", clock)
+    _client_env(monkeypatch, token_server.url, account=True)
+    voice = Resolver(["env"]).get_auth("voice")
+    first = _bearer(voice)
+
+    seen = set()
+    for _ in range(20):  # an API refusing every token, 20 requests in a row
+        REFUSALS[refusal](voice)
+        seen.add(_bearer(voice))
+    within = token_server.requests
+    clock.advance(_oauth.BACKOFF_CAP)  # longer than any refusal window
+    REFUSALS[refusal](voice)
+    after = _bearer(voice)
+
+    assert first == "token-1"
+    assert within == 2  # the first token and one replacement, not 21
+    assert seen == {"token-2"}
+    assert after == "token-3"
+    assert token_server.requests == 3
+
+
 def test_a_refused_token_is_replaced_again_after_the_window(token_server: TokenServer) -> None:
     clock = FakeClock()
     tokens = manager(token_server.url, clock)
@@ -334,6 +463,8 @@ def test_the_mismatch_warning_and_check_show_only_account_ids_of_the_claim(
 def test_the_mismatch_warning_is_once_per_account_and_client_with_bounded_memory(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer, caplog: pytest.LogCaptureFixture
 ) -> None:
+    clock = FakeClock()
+    monkeypatch.setattr(_oauth, "clock", clock)
     _client_env(monkeypatch, token_server.url, account=False)
     monkeypatch.setenv("BW_ACCOUNT_ID", "7777777")
     caplog.set_level(logging.WARNING, logger="bandwidth_credentials")
@@ -343,6 +474,7 @@ def test_the_mismatch_warning_is_once_per_account_and_client_with_bounded_memory
         token_server.claims = {"accounts": [str(100000 + n)]}
         voice.invalidate()
         voice.headers()
+        clock.advance(_oauth.BACKOFF_CAP)  # past the refusal window: each is acted on
 
     warned = [r for r in caplog.records if "not among" in r.getMessage()]
     assert token_server.requests == 3000

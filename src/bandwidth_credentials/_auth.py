@@ -41,7 +41,7 @@ class BearerSource(Protocol):
         """A currently valid token without any wait or I/O, or ``None``."""
 
     def invalidate(self, rejected: str | None = None) -> None:
-        """Report ``rejected`` (a token an API refused; ``None``: whatever is cached): the
+        """Report ``rejected`` (a token an API refused; ``None``: the token held now): the
         next ``token()`` is a new one, at most once per backoff window. Never raises."""
 
     def claims(self) -> TokenClaims | None:
@@ -290,9 +290,12 @@ class ServiceAuth:
         """Say that the API refused these credentials (an HTTP 401).
 
         For OAuth the cached token is dropped (only if it is still ``rejected``, the
-        ``Authorization`` value that was refused, when given), so the next call fetches
-        a new one; otherwise the resolver fetches the credentials again on its next
-        call. Many callers reporting the same refusal cause one fetch. Nothing is fetched
+        ``Authorization`` value that was refused, when given; without it, the token held
+        now), so the next call fetches a new one; otherwise the resolver fetches the
+        credentials again on its next call. Many callers reporting the same refusal cause
+        one fetch, and a refusal is acted on at most once per backoff window (1 s doubling
+        to 60 s for tokens): within it the caller's 401 stands, so an API that refuses
+        every token does not get a new token request per call. Nothing is fetched
         here and nothing is raised. Basic credentials refused by one of Bandwidth's hosts on
         or after 2026-12-02 log one error per service naming the decommissioning of API
         users and how to move to client credentials (:mod:`._decommission`).

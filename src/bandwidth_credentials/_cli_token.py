@@ -10,21 +10,22 @@ The token comes from the same process-wide token manager ``get_auth()`` uses (Ba
 token endpoint, ``POST /api/v1/oauth2/token`` with the client credentials). It is written
 to stdout and nowhere else: never to a log record, stderr or an error message. ``--json``
 adds ``expires_at`` (UTC ISO 8601: the token's ``exp`` claim, else when the endpoint's
-``expires_in`` runs out), ``accounts`` (its ``accounts`` claim), ``environment``, ``token_url`` and
-``client_id``; never the client secret.
+``expires_in`` runs out counted from the request; ``null`` with a ``note`` saying so when
+neither says), ``accounts`` (its ``accounts`` claim), ``environment``, ``token_url`` and
+``client_id``; never the client secret. A token that has already expired is not printed
+(a token endpoint answering ``expires_in: 0``): exit 1, as ``get_auth()`` would not send it.
 
 Exit codes as ``check``: 0 a token was printed; 1 none could be had (no OAuth client
 credentials, only Basic ones, the token endpoint refused or failed, ``--account-id`` not
-among the token's accounts) or stdout could not take it (closed, full, a broken pipe);
+among the accounts the token lists; a token that lists none is not checked) or stdout
+could not take it (closed, full, a broken pipe);
 2 the configuration itself is wrong (``--account-id`` not an account id, by the rule
 ``BW_ACCOUNT_ID`` follows).
 """
 
 from __future__ import annotations
 
-import math
 import sys
-import time
 
 from ._cli_output import printable
 from ._resolver import Resolver
@@ -159,13 +160,14 @@ def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
     credentials = _credentials(resolution, services[0])
     from ._http import display_url
     from ._oauth import token_source
+    from ._token_request import DEFAULT_LIFETIME
 
     manager = token_source(credentials)  # the process-wide one get_auth() uses too
     current = manager.snapshot()  # TokenError: reported by main, exit 1
     token, claims = current.value, current.claims  # the token stays masked until written
     accounts = list(claims.accounts) if claims is not None else []
     chosen = args.account_id
-    if claims is not None and chosen is not None and accounts and chosen not in accounts:
+    if claims is not None and chosen is not None and claims.excludes(chosen):
         from ._discovery import listed_accounts
 
         err.write(
@@ -175,10 +177,10 @@ def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
         return EXIT_NOT_READY
     if not args.json:
         return _emit(token.get_secret_value() + "\n", out, err)
+    # What the token and the endpoint said, never what the cache assumes.
     expires_at = claims.expires_at if claims is not None else None
-    if expires_at is None and math.isfinite(current.stale_limit):
-        # Not a JWT (or no exp): the endpoint's expires_in, as the manager counts it.
-        expires_at = time.time() + (current.stale_limit - manager.clock())
+    if expires_at is None:
+        expires_at = current.expires_at  # expires_in, or None when the answer had none
     document: dict[str, Any] = {
         "access_token": token.get_secret_value(),
         "token_type": "Bearer",
@@ -188,6 +190,11 @@ def run_token(args: argparse.Namespace, out: TextIO | None, err: TextIO) -> int:
         "token_url": display_url(str(credentials.token_url)),
         "client_id": credentials.client_id,
     }
+    if expires_at is None:
+        document["note"] = (
+            "the token has no exp claim and the token endpoint gave no expires_in: "
+            f"when it expires is not known (it is used for at most {DEFAULT_LIFETIME:g} s here)"
+        )
     import json
 
     return _emit(json.dumps(document, indent=2) + "\n", out, err)
@@ -214,12 +221,13 @@ def add_token_command(commands: Any, sources_help: str) -> None:
     parser.add_argument(
         "--account-id",
         metavar="ID",
-        help="fail unless the token lists this account (when it lists any)",
+        help="fail when the token lists accounts and not this one (a token that lists none "
+        "is not checked)",
     )
     parser.add_argument(
         "--json",
         action="store_true",
-        help="a JSON document: access_token, token_type, expires_at (UTC, ISO 8601), accounts, "
-        "environment, token_url, client_id",
+        help="a JSON document: access_token, token_type, expires_at (UTC, ISO 8601; null and a "
+        "note when the token does not say), accounts, environment, token_url, client_id",
     )
     parser.set_defaults(run=run_token)

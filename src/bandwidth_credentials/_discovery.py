@@ -145,7 +145,7 @@ def discover(resolution: Resolution) -> Resolution:
 
 def mismatch(account_id: str, claims: TokenClaims | None) -> str | None:
     """Why ``account_id`` cannot be used with a token carrying ``claims``, or ``None``."""
-    if claims is None or not claims.accounts or account_id in claims.accounts:
+    if claims is None or not claims.excludes(account_id):
         return None
     return (
         f"account {account_id} is not among the access token's accounts "

@@ -100,7 +100,7 @@ class _AccountCheck:
 
     def check(self, token: str, claims: TokenClaims | None) -> None:
         self.seen = token
-        if claims is None or not claims.accounts or self.account in claims.accounts:
+        if claims is None or not claims.excludes(self.account):
             return
         key = (self.account, self.client)
         with _warned_lock:
@@ -271,7 +271,7 @@ class OAuthBearer:
         return value
 
     def invalidate(self, rejected: str | None = None) -> None:
-        """Report ``rejected`` (a token an API refused; ``None``: whatever is cached):
+        """Report ``rejected`` (a token an API refused; ``None``: the token held now):
         the client's token manager replaces it at most once per backoff window."""
         if self._tokens is None and _OAUTH_MODULE not in sys.modules:
             return
@@ -401,7 +401,7 @@ def account_auth(
     if KINDS[chosen.kind].scheme == "bearer":
         bearer = bearer_source(chosen, given)  # the client's one token manager
         claims = bearer.claims()  # TokenError: no token to check the account against
-        if claims is not None and claims.accounts and account_id not in claims.accounts:
+        if claims is not None and claims.excludes(account_id):
             from ._discovery import listed_accounts
             from ._errors import CredentialNotFoundError
 

@@ -15,11 +15,16 @@ a random half to all of it, ``Retry-After`` honoured up to the cap); a token an 
 refused is replaced at most once per backoff window; forks and SnapStart restores reset
 it. Every jitter comes from ``os.urandom`` (:func:`._refresh.unit`).
 
-Lifetimes: ``expires_in`` when the answer has it, else the token's JWT ``exp``, else one
-hour (:data:`DEFAULT_LIFETIME`); never less than :data:`MIN_LIFETIME` (30 s), so an answer
-saying 0, a negative number or a millisecond does not turn every call into a request.
-The refresh starts the larger of 60 s or 10% of the lifetime before expiry (never more
-than half of it), with ±10% jitter so a fleet does not refresh in lockstep. Each attempt
+Lifetimes: ``expires_in`` when the answer has it, never less than :data:`MIN_LIFETIME`
+(30 s), so an answer saying 0, a negative number or a millisecond does not turn every call
+into a request; else the token's JWT ``exp``, and such a token is never served past it;
+else one hour (:data:`DEFAULT_LIFETIME`). New tokens are requested at most once per
+:data:`MIN_INTERVAL` (1 s, the first backoff window) however short the lifetime, unless
+one is refused: a token whose ``exp`` comes sooner leaves callers with a
+:class:`TokenError` (``retryable``, with ``retry_after``) until the next request may start,
+never with an expired token. The refresh starts the larger of 60 s or 10% of the lifetime
+before expiry (never more than half of it, never sooner than :data:`MIN_INTERVAL` after
+the request), with ±10% jitter so a fleet does not refresh in lockstep. Each attempt
 has one deadline (:data:`TIMEOUT`, connect to last byte), a 1 MiB answer cap, and follows
 no redirect. Everything that goes wrong is a :class:`TokenError` naming the client and
 the token URL, never the secret or the token.
@@ -48,6 +53,7 @@ from ._token_request import Failure as _Failure
 
 __all__ = [
     "DEFAULT_TOKEN_URL",
+    "MIN_INTERVAL",
     "MIN_LIFETIME",
     "TEST_TOKEN_URL",
     "TokenManager",
@@ -63,7 +69,11 @@ TIMEOUT = 10.0  # seconds per attempt, connect to last byte
 ATTEMPTS = 2  # per refresh
 BACKOFF = 0.25  # seconds before the second attempt of one refresh (with jitter)
 BACKOFF_CAP = 60.0  # longest backoff window, and the cap on Retry-After
-MIN_LIFETIME = 30.0  # seconds a token is cached at least, whatever its answer says
+#: Seconds a token is cached at least when ``expires_in`` says less (0, negative, 0.001).
+MIN_LIFETIME = 30.0
+#: Seconds from one token request to the next at least, however short the lifetimes (the
+#: first backoff window; a refused token is replaced once per refusal window).
+MIN_INTERVAL = 1.0
 MAX_SIZE = 1 << 20
 
 
@@ -80,6 +90,12 @@ class _Token(NamedTuple):
     #: ``"Bearer " + value``, built once per token: the hot path of ``headers()`` hands it
     #: out, and it cannot belong to any other snapshot than the one it is read from.
     authorization: Secret = Secret("")
+    #: Seconds the token was given: ``expires_in``, else its ``exp`` from when it arrived,
+    #: else :data:`DEFAULT_LIFETIME` (then ``expires_at`` is ``None``).
+    lifetime: float = 0.0
+    #: Epoch seconds the token expires at by its own word: its JWT ``exp`` when the answer
+    #: had no ``expires_in``, else when ``expires_in`` runs out; ``None``: neither said.
+    expires_at: float | None = None
 
 
 # What the lookup path reads before the first token: always due.
@@ -95,6 +111,10 @@ def refresh_margin(lifetime: float) -> float:
     """Seconds before expiry to refresh: the larger of 60 s or 10% of the lifetime,
     but never more than half of it (a 30 s token is not refreshed on every call)."""
     return min(max(60.0, lifetime * 0.1), lifetime / 2)
+
+
+def _held(token: _Token) -> bool:
+    return True  # a refusal of whatever token is held now
 
 
 def _never_spawn(work: Callable[[], None]) -> None:
@@ -166,6 +186,8 @@ class TokenManager:
             stalled=self._stalled,
             what=f"the OAuth token for client {client_id}",
             kept="token",
+            min_interval=MIN_INTERVAL,
+            too_soon=self._expired,
         )
         # Every live manager, not only those the shared table still keys: an auth object
         # may hold one the table let go (a rotated secret), and it too must be reset
@@ -222,14 +244,15 @@ class TokenManager:
     def invalidate(self, rejected: str | None = None) -> None:
         """Drop the cached token so the next :meth:`token` fetches a new one.
 
-        With ``rejected`` (the token an API just refused): only if it is still the cached
-        one, so N callers that saw the same 401 cause one new request, and at most once
-        per backoff window (1 s doubling to :data:`BACKOFF_CAP` while refusals continue),
-        so an API that refuses every token (a revoked client, a missing role) gets its
-        401 back instead of a new token per request.
+        A refusal: ``rejected`` is the token an API just refused (``None``: the token held
+        now). Acted on only if it is still the cached one, so N callers that saw the same
+        401 cause one new request, and at most once per backoff window (1 s doubling to
+        :data:`BACKOFF_CAP` while refusals continue), so an API that refuses every token (a
+        revoked client, a missing role) gets its 401 back instead of a new token per
+        request, whether or not the caller names the token.
         """
         if rejected is None:
-            self._policy.invalidate()
+            self._policy.invalidate(_held)
         else:
             self._policy.invalidate(lambda token: token.value.get_secret_value() == rejected)
 
@@ -244,6 +267,18 @@ class TokenManager:
             status=failure.status,
             retryable=failure.retryable,
             retry_after=failure.retry_after,
+        )
+
+    def _expired(self, token: _Token, wait: float) -> TokenError:
+        where = _http.display_url(self.token_url)
+        return TokenError(
+            f"the OAuth access token for client {self.client_id} from {where} expired "
+            f"(it was given {token.lifetime:g} s); a new one is requested at most once per "
+            f"{MIN_INTERVAL:g} s: the next in {max(wait, 0.0):.0f} s",
+            client_id=self.client_id,
+            token_url=where,
+            retryable=True,
+            retry_after=max(wait, 0.0),
         )
 
     def _stalled(self) -> TokenError:
@@ -277,14 +312,21 @@ class TokenManager:
             client_id=self.client_id,
             token_url=_http.display_url(self.token_url),
         )
-        if lifetime is None:  # no expires_in: the token's own exp, else an hour
-            exp = None if claims is None else claims.expires_at
-            lifetime = DEFAULT_LIFETIME if exp is None else exp - self._wall()
-        lifetime = max(lifetime, MIN_LIFETIME)
-        expires_at = started + lifetime
-        early = refresh_margin(lifetime) * (0.9 + 0.2 * self._rng())  # about ±10%
-        due_at = max(expires_at - early, started)
-        return _Token(value, due_at, expires_at, 0, claims, _bearer(value))
+        now, wall = self.clock(), self._wall()
+        said: float | None  # epoch seconds
+        if lifetime is not None:  # expires_in, counted from when the request started
+            said = wall - (now - started) + lifetime
+            lifetime = max(lifetime, MIN_LIFETIME)  # an answer of 0 s is cached 30 s
+            expires_at = started + lifetime
+        else:  # no expires_in: the token's own exp (never served past it), else an hour
+            said = None if claims is None else claims.expires_at
+            lifetime = DEFAULT_LIFETIME if said is None else said - wall
+            expires_at = (started if said is None else now) + lifetime
+        early = refresh_margin(max(lifetime, 0.0)) * (0.9 + 0.2 * self._rng())  # about ±10%
+        # Never served past its expiry (the lookup path reads only due_at); refreshed no
+        # sooner than MIN_INTERVAL after this request (the policy holds fetches back too).
+        due_at = min(max(expires_at - early, started + MIN_INTERVAL), expires_at)
+        return _Token(value, due_at, expires_at, 0, claims, _bearer(value), lifetime, said)
 
     def _attempt(self) -> Any:
         logger.debug("requesting an OAuth token for client %s", self.client_id)
@@ -336,6 +378,8 @@ PER_CLIENT = 8
 _live: weakref.WeakSet[TokenManager] = weakref.WeakSet()
 #: The monotonic clock of the shared managers (tests put a fake clock here).
 clock: Callable[[], float] = time.monotonic
+#: Their epoch clock (``Retry-After`` dates, the JWT ``exp``; tests put a fake one here).
+wall: Callable[[], float] = time.time
 
 
 def token_manager(token_url: str, client_id: str, client_secret: str | Secret) -> TokenManager:
@@ -351,7 +395,7 @@ def token_manager(token_url: str, client_id: str, client_secret: str | Secret) -
             for old in siblings[: max(len(siblings) - PER_CLIENT + 1, 0)]:
                 del _managers[old]
             manager = _managers[key] = TokenManager(
-                token_url, client_id, client_secret, clock=clock
+                token_url, client_id, client_secret, clock=clock, wall=wall
             )
     return manager
 

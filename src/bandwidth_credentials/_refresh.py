@@ -11,6 +11,10 @@ A small state machine around one immutable snapshot:
   backoff (a random half to all of a window of 1 s doubling to 300 s, or the store's
   ``Retry-After`` up to that cap).
 
+A *minimum interval* (the token managers use it; the resolver does not) spaces fetches
+that come due by time: a snapshot whose values expire sooner than that is not replaced
+before the interval ends, and until then callers get an error, never an expired value.
+
 Invalidation is a generation counter: ``invalidate()`` bumps it, and a snapshot built from
 fetches that started before the bump is not served, so an invalidation that lands while a
 refresh is in flight is never lost. A *refusal* (an invalidation checked against the
@@ -29,6 +33,8 @@ what                      backoff window           jitter
 sources (resolver)        1 s doubling to 300 s    half to all of it
 access tokens             1 s doubling to 60 s     half to all of it
 ========================  ======================  ===================
+
+Tokens also have a minimum interval of 1 s between fetches that come due by time.
 
 Every jitter comes from :func:`unit`, read from ``os.urandom``: never the ``random``
 module, whose state a forked child or a restored Lambda SnapStart snapshot shares with
@@ -149,7 +155,10 @@ class RefreshPolicy(Generic[S]):
     manager from its request's attempts), after which ``stalled()`` is raised: a refresh
     that hangs (a provider without a deadline, a spawned refresh that never ran) costs
     its waiters an error, never their thread. ``what`` and ``kept`` name the values in
-    log records.
+    log records. ``min_interval`` (seconds) spaces the fetches that come due by time: one
+    starts at most that long after the last successful one started (invalidations and
+    :meth:`refresh` are not held back); a snapshot that expires meanwhile is not served,
+    and callers get ``too_soon(snapshot, seconds_to_wait)`` raised instead of a fetch.
     """
 
     def __init__(
@@ -167,8 +176,12 @@ class RefreshPolicy(Generic[S]):
         stalled: Callable[[], Exception] | None = None,
         what: str = "Bandwidth credentials",
         kept: str = "credentials",
+        min_interval: float = 0.0,
+        too_soon: Callable[[S, float], Exception] | None = None,
     ) -> None:
         self._build = build
+        self._min_interval = min_interval
+        self._too_soon = too_soon
         self.backoff_cap = backoff_cap
         self._rng = rng
         self._wait_limit = wait_limit
@@ -192,6 +205,10 @@ class RefreshPolicy(Generic[S]):
         self._refused_until = float("-inf")  # refusals before this are not acted on
         self._refused_window = 0.0
         self._refusals = 0
+        # No fetch of generation ``_spaced_generation`` starts before ``_next_fetch_at``
+        # (``min_interval`` after the last successful one started).
+        self._next_fetch_at = float("-inf")
+        self._spaced_generation = -1
 
     @property
     def snapshot(self) -> S | None:
@@ -221,12 +238,16 @@ class RefreshPolicy(Generic[S]):
                     return snap
                 flight = self._flight
                 backing_off = now < self._retry_at and self._failed_generation == self._generation
-                start = flight is None and not backing_off
+                spacing = self._spacing(now)
+                start = flight is None and not backing_off and not spacing
                 if start:
                     flight = self._flight = _Flight(self._generation, self._force)
                     self._force = False
                 elif not servable and flight is None and self._failure is not None:
                     raise_now = self._failure
+                elif not servable and flight is None and spacing and snap is not None:
+                    # Expired before the next fetch may start: no value, and no fetch.
+                    raise_now = self._spaced_out(snap, self._next_fetch_at - now)
             if raise_now is not None:
                 raise fresh(raise_now)
             serve = snap if servable else None
@@ -258,6 +279,20 @@ class RefreshPolicy(Generic[S]):
             if flight.error is not None and flight.generation == self._generation:
                 raise fresh(flight.error)
             # Otherwise the flight was interrupted or invalidated meanwhile: go round again.
+
+    def _spacing(self, now: float) -> bool:
+        """Whether fetches are held back now by ``min_interval`` (lock held): only fetches
+        that come due by time; an invalidation (a refusal, a SnapStart restore) is not."""
+        return now < self._next_fetch_at and self._spaced_generation == self._generation
+
+    def _spaced_out(self, snap: S, wait: float) -> Exception:
+        if self._too_soon is not None:
+            return self._too_soon(snap, wait)
+        from ._errors import CredentialsError
+
+        return CredentialsError(
+            f"{self._what} expired; the next fetch may start in {max(wait, 0.0):.0f} s"
+        )
 
     def _started(self, flight: _Flight) -> bool:
         """Hand ``flight`` to ``spawn``; ``False`` when that failed (the caller runs it):
@@ -306,7 +341,7 @@ class RefreshPolicy(Generic[S]):
             return None
         if now < snap.due_at:
             return snap
-        busy = self._flight is not None or now < self._retry_at
+        busy = self._flight is not None or now < self._retry_at or self._spacing(now)
         return snap if busy and now < snap.stale_limit else None
 
     # -- refreshing ---------------------------------------------------------------------
@@ -336,20 +371,23 @@ class RefreshPolicy(Generic[S]):
     def _run(self, flight: _Flight) -> None:
         if not self._claim(flight):
             return  # already run by another thread (a background start that was interrupted)
+        started = self._clock()
         try:
             try:
                 snap = self._build(flight.force)
             except Exception as exc:
                 self._record_failure(flight, exc)
             else:
-                self._record_success(flight, snap)
+                self._record_success(flight, snap, started)
         finally:
             # Whatever happened (a KeyboardInterrupt while recording the outcome too), the
             # flight ends: nobody is left waiting on it, and the next caller starts anew.
             self._end(flight)
 
-    def _record_success(self, flight: _Flight, snap: S) -> None:
+    def _record_success(self, flight: _Flight, snap: S, started: float) -> None:
         with self._lock:
+            self._next_fetch_at = started + self._min_interval
+            self._spaced_generation = flight.generation
             if flight.generation == self._generation:
                 self.snapshot = _with(snap, generation=flight.generation)
             else:
@@ -491,6 +529,7 @@ class RefreshPolicy(Generic[S]):
             self._refused_until = float("-inf")
             self._refused_window = 0.0
             self._refusals = 0
+            self._next_fetch_at = float("-inf")
             snap = self.snapshot
             if snap is not None:
                 self.snapshot = _with(snap, due_at=float("-inf"))

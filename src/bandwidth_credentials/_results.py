@@ -26,6 +26,19 @@ class TokenClaims(NamedTuple):
     express: bool
     expires_at: float | None
 
+    def excludes(self, account_id: str) -> bool:
+        """Whether ``accounts`` rules ``account_id`` out: it lists accounts, not that one.
+        A token listing none is not checked (the account is taken as given; the API
+        decides): the one rule of ``get_auth(account_id=...)``, the configured account's
+        check and ``bwcreds token --account-id``.
+
+        >>> TokenClaims(("920012",), (), False, None).excludes("920013")
+        True
+        >>> TokenClaims((), (), False, None).excludes("920013")
+        False
+        """
+        return bool(self.accounts) and account_id not in self.accounts
+
 
 class Verification(NamedTuple):
     """The online check of one service.
