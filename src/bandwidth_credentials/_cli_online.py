@@ -38,6 +38,8 @@ def _entry(result: Verification) -> dict[str, Any]:
         "environment": result.environment,
         "status": result.status,
     }
+    if result.reason is not None:
+        entry["reason"] = result.reason
     claims = result.claims
     if claims is not None:
         entry["token"] = {
