@@ -298,8 +298,9 @@ class Resolver:
             resolution = snapshot.resolution
             outcome = resolution.services.get(name)
             if isinstance(outcome, Exception) or outcome is None:
-                # OAuth waiting for the token to name an account: the caller names it.
-                outcome = resolution.pending.get(name)
+                # No account id configured: the caller names it (OAuth waiting for the
+                # token to name one, or a static token or Basic pair with none).
+                outcome = resolution.pending.get(name) or resolution.unbound.get(name)
             if outcome is None:
                 raise fresh(snapshot.errors[name])
             from ._factory import account_auth
