@@ -406,14 +406,15 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     scopes = [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])]
     notes = _notes(resolution, scopes, basic, offline=not args.online)
-    notes += [f"{e['service']}: {e['error']}" for e in per_service if "reason" in e]
+    # Why each service is not ready, as `check` says it (the table only says "not ready").
+    notes += [f"{e['service']}: {e['error']}" for e in per_service if not e["ready"]]
     code = EXIT_OK if ready else EXIT_NOT_READY
     tokens: list[str] = []
     if args.online:
         from ._cli_online import token_lines
 
-        ready_services = [e["service"] for e in per_service if e["ready"]]
-        tokens = token_lines(resolver, ready_services, chosen)
+        # Every service's token, ready or not: its accounts say why an account is refused.
+        tokens = token_lines(resolver, [e["service"] for e in per_service], chosen)
     if args.json:
         document = {
             "ready": ready,
