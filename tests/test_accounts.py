@@ -218,6 +218,43 @@ def test_a_static_token_is_checked_against_its_own_claim(
             resolver.get_auth("voice", account)
 
 
+#: Credentials of every kind with no account id anywhere, and whether the account a
+#: caller names is checked (and against what): the caller's account is taken the same way.
+NO_CONFIGURED_ACCOUNT = {
+    "oauth": ({"BW_CLIENT_ID": CLIENT_ID, "BW_CLIENT_SECRET": CLIENT_SECRET}, True),
+    "static-jwt": ({"BW_ACCESS_TOKEN": jwt({"accounts": ["920012"]})}, True),
+    "static-opaque": ({"BW_ACCESS_TOKEN": "opaque-static-token-7c"}, False),
+    "basic": ({"BW_USERNAME": "u", "BW_PASSWORD": "p"}, False),
+}
+
+
+@pytest.mark.filterwarnings(BASIC_DEPRECATION_FILTER)
+@pytest.mark.parametrize(
+    ("values", "checked"), NO_CONFIGURED_ACCOUNT.values(), ids=NO_CONFIGURED_ACCOUNT.keys()
+)
+def test_without_a_configured_account_every_kind_takes_the_callers(
+    monkeypatch: pytest.MonkeyPatch,
+    token_server: TokenServer,
+    values: dict[str, str],
+    checked: bool,
+) -> None:
+    token_server.claims = {"accounts": ["920012"], "roles": [], "express": False}
+    for name, value in {**values, "BW_TOKEN_URL": token_server.url}.items():
+        monkeypatch.setenv(name, value)
+    resolver = Resolver(["env"])
+
+    chosen = resolver.get_auth("voice", account_id="920012")
+
+    assert chosen.account_id == "920012"
+    assert chosen.base_url == "https://voice.bandwidth.com/api/v2/accounts/920012"
+    if checked:
+        with pytest.raises(CredentialNotFoundError, match="920099") as caught:
+            resolver.get_auth("voice", account_id="920099")
+        assert "920012" in str(caught.value)
+    else:
+        assert resolver.get_auth("voice", account_id="920099").account_id == "920099"
+
+
 def test_the_module_functions_take_the_account_too(
     monkeypatch: pytest.MonkeyPatch, token_server: TokenServer
 ) -> None:

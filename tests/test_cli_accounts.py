@@ -260,3 +260,37 @@ def test_online_check_takes_the_account_when_none_is_configured(
         ]
         assert "accounts 920012, 920013 (--account-id)" in result.stdout
     assert token_server.requests == 1
+
+
+#: Text `explain --online` (and `check --online`) when no service can use the token's
+#: accounts: each service says why, and the token's accounts, roles and Build flag show.
+UNUSABLE = {
+    "several-none-configured": ({}, [], "the access token lists accounts 920012, 920013"),
+    "account-not-listed": (
+        {"BW_ACCOUNT_ID": "920012"},
+        ["--account-id", "920099"],
+        "account 920099 is not among the accounts of the access token",
+    ),
+}
+
+
+@pytest.mark.parametrize("command", ["explain", "check"])
+@pytest.mark.parametrize(("extra", "args", "reason"), UNUSABLE.values(), ids=UNUSABLE.keys())
+def test_online_text_says_why_and_shows_the_token_when_no_service_is_ready(
+    token_server: TokenServer, command: str, extra: dict[str, str], args: list[str], reason: str
+) -> None:
+    token_server.claims = TWO
+
+    result = bwcreds(
+        command, "--online", *args, "--sources", "env", env=oauth(token_server, **extra)
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    token_section = lines[lines.index("access token:") + 1]
+    assert token_section == "  - accounts 920012, 920013; roles HTTP Voice; Build account: no"
+    for service in ("voice", "toll-free-verification", "endpoints"):
+        [why] = [line for line in lines if line.lstrip(" -").startswith(f"{service}: ")]
+        assert reason in why
+        assert "920012, 920013" in why
+    assert CLIENT_SECRET not in result.stdout + result.stderr

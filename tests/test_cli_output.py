@@ -270,3 +270,46 @@ def test_permission_denied_does_not_suggest_marking_it_optional(shared_dir: Path
     assert result.returncode == 1, result.stderr
     assert "optional" not in result.stdout
     assert "grant it access" in result.stdout
+
+
+#: A ``*_FILE`` variable's failure and the hint that fits it (and the ones that do not).
+ENV_FILE_FAILURES = {
+    "missing": ("missing", "does not exist: fix the path or unset it"),
+    "too-large": ("large", "cannot be used as it is (see the message above)"),
+    "directory": ("directory", "cannot be used as it is (see the message above)"),
+    "permission-denied": ("unreadable", "may not read: grant it read access"),
+}
+
+
+@pytest.mark.parametrize(("case", "hint"), ENV_FILE_FAILURES.values(), ids=ENV_FILE_FAILURES.keys())
+def test_an_env_file_failure_gets_the_hint_that_fits_it(
+    shared_dir: Path, case: str, hint: str
+) -> None:
+    path = shared_dir / "password"
+    user = None
+    if case == "large":
+        path.write_text("x" * 200, encoding="utf-8")
+    elif case == "directory":
+        path.mkdir()
+    elif case == "unreadable":
+        if not hasattr(os, "geteuid") or os.geteuid() != 0:
+            pytest.skip("needs root to run bwcreds as an unprivileged user")
+        path.write_text("pw", encoding="utf-8")
+        path.chmod(0o000)
+        user = NOBODY
+    env = {"BW_ACCOUNT_ID": "920012", "BW_USERNAME": "u", "BW_PASSWORD_FILE": str(path)}
+
+    try:
+        result = bwcreds(
+            "check", "voice", "--sources", "env?max_size=100", env=env, cwd=shared_dir, user=user
+        )
+    except PermissionError:
+        pytest.skip("the unprivileged user cannot run this interpreter")
+
+    if user is not None and "bwcreds" not in result.stdout + result.stderr:
+        pytest.skip("the unprivileged user cannot run this interpreter")
+    assert result.returncode == 1, result.stderr
+    [shown] = [line.strip() for line in result.stdout.splitlines() if "*_FILE" in line]
+    assert hint in shown
+    others = {h for _, h in ENV_FILE_FAILURES.values()} - {hint}
+    assert not any(other in shown for other in others)

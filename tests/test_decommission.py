@@ -307,8 +307,11 @@ def test_missing_credentials_offer_basic_only_before_the_decommissioning(
     [
         (BEFORE, False, 1, "refused"),
         (ON, False, 0, "unavailable"),
-        # Voice bound for a host of your own, but the account check would go to Bandwidth.
-        (AFTER, True, 0, "unavailable"),
+        # Voice bound for a host of your own, with no account URL beside its credentials:
+        # not checked at all (Bandwidth's account URL is not where they were meant to go),
+        # and not called decommissioned (they are not bound for Bandwidth).
+        (AFTER, True, 0, "unverified"),
+        (BEFORE, True, 0, "unverified"),
     ],
 )
 def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
@@ -342,9 +345,12 @@ def test_online_check_sends_no_decommissioned_credentials_to_bandwidth(
     assert len(seen) == sent
     assert result.ready is False
     assert result.outcome == outcome
-    if not sent:
+    if outcome == "unavailable":
         assert NOT_READY in result.detail
         assert "not sent" in result.detail
+    if own_voice_host:
+        assert "not checked" in result.detail
+        assert NOT_READY not in result.detail
     assert "canary-pw-51" not in result.detail
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bandwidth_credentials import Resolver, Verification, verify
-from bandwidth_credentials.testing import check_no_leaks, today_is
+from bandwidth_credentials.testing import check_no_leaks, connect_proxy, today_is
 
 from .misbehaving import answer, misbehaving
 from .oauth_servers import CLIENT_ID, CLIENT_SECRET, AccountServer, TokenServer, serve
@@ -296,3 +296,60 @@ def test_basic_credentials_never_go_to_a_numbers_host_set_in_another_source(
     assert elsewhere.requests == []
     assert (voice.ready, voice.outcome) == (False, "unverified")
     assert "not checked" in voice.detail
+
+
+@pytest.mark.parametrize(
+    ("today", "steering"),
+    [
+        ("2026-11-01", {"BW_VOICE_BASE_URL": "{url}/api/v2/accounts/920012"}),
+        ("2026-12-07", {"BW_VOICE_BASE_URL": "{url}/api/v2/accounts/920012"}),
+        ("2026-11-01", {"BW_VOICE_URL": "{url}"}),
+        ("2026-12-07", {"BW_VOICE_URL": "{url}"}),
+    ],
+)
+def test_basic_on_its_own_host_is_never_checked_at_bandwidths_account_url(
+    account_server: AccountServer, today: str, steering: dict[str, str]
+) -> None:
+    # Numbers holds the same pair from the same source, but its URL is only Bandwidth's
+    # default: voice, pointed at a host of its own, has no account URL beside it.
+    with connect_proxy() as proxy:
+        env = {
+            "BW_ACCOUNT_ID": "920012",
+            "BW_USERNAME": "jdoe",
+            "BW_PASSWORD": PASSWORD,
+            **{key: value.format(url=account_server.url) for key, value in steering.items()},
+            "BANDWIDTH_CREDENTIALS_TODAY": today,
+            "HTTPS_PROXY": proxy.url,
+            "NO_PROXY": "",
+        }
+
+        result = bwcreds("check", "--online", "--json", "voice", "--sources", "env", env=env)
+
+        contacted = proxy.connects + proxy.refused
+    assert result.returncode == 1, result.stderr
+    [voice] = json.loads(result.stdout)["services"]
+    assert (voice["ready"], voice["outcome"]) == (False, "unverified")
+    assert "not checked" in voice["detail"]
+    assert "decommissioned" not in voice["detail"]
+    assert "reason" not in voice
+    assert contacted == []
+    assert account_server.requests == []
+    assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_online_json_gives_the_offline_reason_for_basic_bound_for_bandwidth() -> None:
+    env = {
+        "BW_ACCOUNT_ID": "920012",
+        "BW_USERNAME": "jdoe",
+        "BW_PASSWORD": PASSWORD,
+        "BANDWIDTH_CREDENTIALS_TODAY": "2026-12-07",
+    }
+
+    online = bwcreds("check", "--online", "--json", "voice", "--sources", "env", env=env)
+    offline = bwcreds("check", "--json", "voice", "--sources", "env", env=env)
+
+    assert online.returncode == offline.returncode == 1, online.stderr + offline.stderr
+    [checked] = json.loads(online.stdout)["services"]
+    [judged] = json.loads(offline.stdout)["services"]
+    assert checked["outcome"] == "unavailable"
+    assert checked["reason"] == judged["reason"] == "basic_decommissioned"

@@ -23,6 +23,7 @@ from ._errors import (
     SourceAccessDeniedError,
     SourceAuthenticationError,
     SourceError,
+    SourceFormatError,
     SourceNotFoundError,
     SourceUnavailableError,
     UnknownServiceError,
@@ -69,14 +70,15 @@ def failure_hint(failure: CredentialsError) -> str | None:
 
     Only a missing file or secret may be meant to be absent on some machines (mark it
     optional); the ``env`` source always exists, so its failures come from a ``*_FILE``
-    variable; a refusal needs access, not optionality.
+    variable, and the hint names what to fix about that file; a refusal needs access,
+    not optionality.
     """
     if not isinstance(failure, SourceError):
         return None
     uri = failure.source
     scheme = uri.split("?", 1)[0].split(":", 1)[0]
     if scheme == "env":
-        return "a *_FILE variable names a file that cannot be read: fix the path or unset it"
+        return _env_file_hint(failure)
     if isinstance(failure, SourceNotFoundError) and "optional=" not in uri:
         return (
             f"if {uri} may be absent on some machines, mark it optional: add optional=true "
@@ -89,6 +91,25 @@ def failure_hint(failure: CredentialsError) -> str | None:
     if isinstance(failure, SourceUnavailableError):
         return f"{uri} did not answer: it may be down or unreachable from here; retry later"
     return None
+
+
+def _env_file_hint(failure: SourceError) -> str:
+    """What to do about the file a ``*_FILE`` variable names, by the kind of failure."""
+    if isinstance(failure, SourceNotFoundError):
+        return "a *_FILE variable names a file that does not exist: fix the path or unset it"
+    if isinstance(failure, SourceAccessDeniedError):
+        return (
+            "a *_FILE variable names a file this process may not read: grant it read "
+            "access (or fix the path)"
+        )
+    if isinstance(failure, SourceFormatError):
+        return (
+            "a *_FILE variable names a file that cannot be used as it is (see the message "
+            "above): fix the file or the path"
+        )
+    if isinstance(failure, SourceUnavailableError):
+        return "a *_FILE variable names a file that could not be read now: retry, or fix it"
+    return "a *_FILE variable names a file that cannot be read: fix the path or unset it"
 
 
 def _resolver(sources: str | None, *, offline: bool = False) -> Resolver:
@@ -406,14 +427,15 @@ def _explain(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     )
     scopes = [*SERVICE_NAMES, *(["callbacks"] if callbacks else [])]
     notes = _notes(resolution, scopes, basic, offline=not args.online)
-    notes += [f"{e['service']}: {e['error']}" for e in per_service if "reason" in e]
+    # Why each service is not ready, as `check` says it (the table only says "not ready").
+    notes += [f"{e['service']}: {e['error']}" for e in per_service if not e["ready"]]
     code = EXIT_OK if ready else EXIT_NOT_READY
     tokens: list[str] = []
     if args.online:
         from ._cli_online import token_lines
 
-        ready_services = [e["service"] for e in per_service if e["ready"]]
-        tokens = token_lines(resolver, ready_services, chosen)
+        # Every service's token, ready or not: its accounts say why an account is refused.
+        tokens = token_lines(resolver, [e["service"] for e in per_service], chosen)
     if args.json:
         document = {
             "ready": ready,

@@ -15,7 +15,12 @@ from typing import Any, TextIO
 from ._checks import problem_of
 from ._cli_output import printable, table, write_list
 from ._discovery import ACCOUNTS_CLAIM
-from ._errors import CredentialsError, TokenError
+from ._errors import (
+    CredentialNotFoundError,
+    CredentialsError,
+    InvalidCredentialsError,
+    TokenError,
+)
 from ._factory import basic_notice
 from ._resolver import Resolver
 from ._results import TokenClaims
@@ -38,6 +43,8 @@ def _entry(result: Verification) -> dict[str, Any]:
         "environment": result.environment,
         "status": result.status,
     }
+    if result.reason is not None:
+        entry["reason"] = result.reason
     claims = result.claims
     if claims is not None:
         entry["token"] = {
@@ -110,28 +117,54 @@ def _tokens(
     return list(lines)
 
 
+def _unusable_claims(resolver: Resolver, name: str) -> TokenClaims | None:
+    """The claims of ``name``'s access token when its credentials resolved but no auth
+    object can be had for the account (none configured and the token lists several, or
+    an account the token does not list): the client's shared token, no second request.
+    ``None`` for Basic credentials and a token that is not a JWT; :class:`TokenError`
+    when no token can be had."""
+    from ._factory import bearer_source
+    from ._schema import KINDS
+
+    resolution = resolver.resolve()
+    outcome = resolution.services.get(name)
+    if isinstance(outcome, Exception) or outcome is None:
+        outcome = resolution.pending.get(name) or resolution.unbound.get(name)
+    if outcome is None or KINDS[outcome[0].kind].scheme != "bearer":
+        return None
+    return bearer_source(*outcome).claims()
+
+
 def token_lines(
     resolver: Resolver, services: Sequence[str], account_id: str | None = None
 ) -> list[str]:
-    """``explain --online``'s access-token section: per distinct token the accounts (the
-    one each service uses marked), roles and Build flag; a failed token request says why.
-    Never the token."""
+    """The access-token section of ``explain --online`` (and of ``check --online`` for
+    services that did not resolve): per distinct token the accounts (the one each
+    service uses marked), roles and Build flag, whether or not a service can use it; a
+    failed token request says why. Never the token."""
     lines: dict[str, None] = {}
     used: dict[str, str] = {}
     found: list[TokenClaims] = []
     for name in services:
+        auth = None
         try:
-            auth = resolver.get_auth(name, account_id)
-            if auth.scheme != "bearer":
-                continue
-            claims = auth.token_claims()
+            try:
+                auth = resolver.get_auth(name, account_id)
+            except (CredentialNotFoundError, InvalidCredentialsError):
+                claims = _unusable_claims(resolver, name)  # the token, for no account
+            else:
+                if auth.scheme != "bearer":
+                    continue
+                claims = auth.token_claims()
         except TokenError as exc:
             lines[f"{name}: {exc}"] = None
             continue
         if claims is None:
-            lines[f"{name}: the access token is not a JWT: no claims to read"] = None
+            if auth is not None or name in resolver.resolve().pending:
+                lines[f"{name}: the access token is not a JWT: no claims to read"] = None
             continue
-        used.setdefault(auth.account_id, _origin(resolver, name, account_id))
+        if auth is not None:
+            used.setdefault(auth.account_id, _origin(resolver, name, account_id))
         found.append(claims)
     for claims in found:
         lines[_claims_line(claims, used)] = None
@@ -182,6 +215,9 @@ def check_online(
         for result in unresolved:
             out.write(f"{result.service}: {printable(result.detail)}\n")
     tokens = _tokens(resolver, results, args.account_id)
+    if unresolved:  # their token, when one was issued: what it lists explains why
+        more = token_lines(resolver, [result.service for result in unresolved], args.account_id)
+        tokens = list(dict.fromkeys([*tokens, *more]))
     write_list(out, "access token", tokens)
     write_list(out, "notes", notes)
     return code

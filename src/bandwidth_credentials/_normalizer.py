@@ -90,6 +90,10 @@ class Resolution(NamedTuple):
     #: Callback credentials per application scope (``None``: the shared ones), or the
     #: error ``get_callback_auth()`` raises for it (:mod:`._callback_creds`).
     callbacks: Mapping[Scope, CallbackCredentials | Exception] = {}
+    #: Services with complete credentials of another kind (a static access token, Basic)
+    #: but no account id anywhere: nothing can name the account but the caller, so
+    #: ``get_auth(service, account_id=...)`` takes these; the error stands otherwise.
+    unbound: Mapping[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
 
 
 def _group(
@@ -122,6 +126,7 @@ def _resolve_service(
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]],
     outcomes: Sequence[tuple[str, str]] = (),
     shadows: dict[tuple[str, tuple[str, ...]], list[str]] | None = None,
+    unbound: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] | None = None,
 ) -> tuple[ServiceCredentials, Mapping[str, Provenance]] | Exception:
     available = {kind: _group(service, kind, per_source) for kind in service.kinds}
     present = [kind for kind, group in available.items() if group is not None]
@@ -141,10 +146,11 @@ def _resolve_service(
         not_found = CredentialNotFoundError(
             service.name, missing, sources, [*relevant_half, *hints], outcomes
         )
-        if account is not None or not present or present[0] != OAUTH:
+        if account is not None or not present or (present[0] != OAUTH and unbound is None):
             return not_found
-        # Client credentials without an account id: the access token may name the
-        # account (_discovery.py). Resolve the rest; the error stands until then.
+        # Credentials without an account id: the access token of client credentials may
+        # name the account (_discovery.py), and a caller may name one for any kind
+        # (get_auth(service, account_id=...)). Resolve the rest; the error stands until then.
     kind = present[0]
     chosen_group = available[kind]
     assert chosen_group is not None
@@ -192,7 +198,10 @@ def _resolve_service(
         return creds
     used.update(id(entry) for entry in chosen.values())
     if not_found is not None:
-        pending[service.name] = (creds, provenance)
+        if kind == OAUTH:
+            pending[service.name] = (creds, provenance)
+        elif unbound is not None:
+            unbound[service.name] = (creds, provenance)
         return not_found
     return creds, provenance
 
@@ -247,10 +256,11 @@ def normalize(
     used: set[int] = set()
     notes = key_notes(per_source)
     pending: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
+    unbound: dict[str, tuple[ServiceCredentials, Mapping[str, Provenance]]] = {}
     shadows: dict[tuple[str, tuple[str, ...]], list[str]] = {}
     services = {
         name: _resolve_service(
-            service, per_source, sources, half, used, notes, pending, outcomes, shadows
+            service, per_source, sources, half, used, notes, pending, outcomes, shadows, unbound
         )
         for name, service in SERVICES.items()
     }
@@ -273,4 +283,4 @@ def normalize(
             secret = maybe_name in SECRET_FIELDS if maybe_name else False
             reports.append(KeyReport(src.source, key, maybe_name, scope, reason, secret))
     unique = tuple(dict.fromkeys(notes))
-    return Resolution(sources, services, unique, tuple(reports), pending, callbacks)
+    return Resolution(sources, services, unique, tuple(reports), pending, callbacks, unbound)

@@ -244,8 +244,10 @@ class Resolver:
         credentials, as the official CLI's ``--account-id`` does: a client credential's
         token may list several (its ``accounts`` claim). For OAuth it is checked against
         that claim when the token lists any (which may request the token once); every
-        account shares the client's one token manager. Basic credentials carry no account
-        list, so nothing is checked for them. Without it: the configured account, else
+        account shares the client's one token manager. A static access token is checked
+        against its own claim; Basic credentials and an opaque static token carry no
+        account list, so nothing is checked for them. Any kind takes ``account_id`` when
+        no account id is configured. Without it: the configured account, else
         the token's only account, else :class:`CredentialNotFoundError` listing them.
         Objects made for a chosen account are cached (up to 256 per resolution), so a
         repeated call is a lookup too.
@@ -298,8 +300,9 @@ class Resolver:
             resolution = snapshot.resolution
             outcome = resolution.services.get(name)
             if isinstance(outcome, Exception) or outcome is None:
-                # OAuth waiting for the token to name an account: the caller names it.
-                outcome = resolution.pending.get(name)
+                # No account id configured: the caller names it (OAuth waiting for the
+                # token to name one, or a static token or Basic pair with none).
+                outcome = resolution.pending.get(name) or resolution.unbound.get(name)
             if outcome is None:
                 raise fresh(snapshot.errors[name])
             from ._factory import account_auth

@@ -50,7 +50,9 @@ class Verification(NamedTuple):
     account, account not in the token), ``claims`` (a static token: only its claims
     were read) or ``unresolved`` (no usable credentials; ``detail`` is the error).
     ``status`` is the HTTP status of the check request, ``claims`` what the access token
-    says (``None`` for Basic or a token that is not a JWT).
+    says (``None`` for Basic or a token that is not a JWT), ``reason`` a machine-readable
+    reason where one applies (``"basic_decommissioned"``: Basic credentials bound for
+    Bandwidth's hosts after 2026-12-02, as offline ``bwcreds check --json`` says).
 
     >>> [(v.service, v.outcome) for v in verify(["voice"])]          # doctest: +SKIP
     [('voice', 'verified')]
@@ -66,6 +68,7 @@ class Verification(NamedTuple):
     environment: str | None = None
     status: int | None = None
     claims: TokenClaims | None = None
+    reason: str | None = None
 
 
 class CallbackVerification(NamedTuple):

@@ -87,6 +87,11 @@ def _credential_source(auth: ServiceAuth) -> str | None:
     return None if prov is None else prov.source
 
 
+def _default_account_url(auth: ServiceAuth) -> str:
+    """Bandwidth's account resource for ``auth``'s account and environment."""
+    return SERVICES["numbers"].base_url(auth.account_id, auth.environment).rstrip("/")
+
+
 def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
     """Where ``auth``'s Basic credentials may be checked, or ``None`` when nowhere.
 
@@ -95,13 +100,18 @@ def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
     settings from the same source as ``auth``'s; else, when ``auth`` was not pointed at a
     host of its own, Bandwidth's account resource in its environment. A host configured
     elsewhere (another source's ``BW_NUMBERS_BASE_URL``) never receives ``auth``'s
-    credentials.
+    credentials, and neither does Bandwidth's when ``auth`` was pointed at a host of its
+    own: there the account URL must have been configured beside the credentials.
     """
     if auth.service in _ACCOUNT_SERVICES and "base_url" in auth.provenance:
         return auth.base_url
     source = _credential_source(auth)
+    steered = bool(_STEERING & set(auth.provenance))
     if (
         numbers is not None
+        # Pointed at a host of its own: only an account URL configured beside the
+        # credentials, never Numbers' default (Bandwidth's own host).
+        and not (steered and numbers.base_url == _default_account_url(numbers))
         and numbers.scheme == "basic"
         and (numbers.account_id, numbers.environment) == (auth.account_id, auth.environment)
         and numbers.authorization == auth.authorization
@@ -112,9 +122,9 @@ def _account_url(auth: ServiceAuth, numbers: ServiceAuth | None) -> str | None:
         )
     ):
         return numbers.base_url  # the Numbers base URL as configured with these credentials
-    if _STEERING & set(auth.provenance):
+    if steered:
         return None
-    return SERVICES["numbers"].base_url(auth.account_id, auth.environment)
+    return _default_account_url(auth)
 
 
 def _get(url: str, authorization: Secret) -> tuple[int | None, str]:
@@ -144,7 +154,7 @@ def _basic(
     base = Verification(
         auth.service, False, "", "", auth.scheme, auth.kind, auth.account_id, auth.environment
     )
-    from ._decommission import MIGRATION, decommissioned
+    from ._decommission import DECOMMISSIONED, MIGRATION, decommissioned
 
     url = _account_url(auth, numbers)  # where an API user's check would be sent
     # Bound for Bandwidth's hosts, or checked there: Bandwidth no longer accepts them, so
@@ -154,7 +164,9 @@ def _basic(
     if gone is None and url is not None:
         gone = decommissioned(auth.kind, url)
     if gone:
-        return base._replace(outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}")
+        return base._replace(
+            outcome="unavailable", detail=f"{gone}; not sent; {MIGRATION}", reason=DECOMMISSIONED
+        )
     if auth.kind == MESSAGING_TOKEN:
         detail = "a Messaging API token is only accepted by the Messaging API; not checked"
         return base._replace(outcome="unverified", detail=detail)
