@@ -177,7 +177,8 @@ def test_unknown_profile_lists_the_profiles(home: Path) -> None:
 
     assert isinstance(error, SourceNotFoundError)
     assert error.source == "band:?profile=***"  # option values are never shown
-    assert "profile 'staging' is not in" in str(error)
+    assert "the profile ?profile= names is not in" in str(error)
+    assert "staging" not in str(error)  # a URI option value: named, never quoted
     assert "'dev', 'prod'" in str(error)
 
 

@@ -16,6 +16,7 @@ import pytest
 
 from bandwidth_credentials import (
     ConfigurationError,
+    Resolver,
     SourceError,
     SourceFormatError,
     SourceNotFoundError,
@@ -86,6 +87,7 @@ KIT = {
     "retry_after",
     "source_error",
     "text_option",
+    "text_values",
     "time_for",
 }
 
@@ -95,7 +97,7 @@ def test_all_lists_exactly_the_kit_names() -> None:
     assert len(kit.__all__) == len(KIT)
     for name in kit.__all__:
         assert getattr(kit, name) is not None, name
-    assert kit.KIT_VERSION == (1, 1)
+    assert kit.KIT_VERSION == (1, 2)
 
 
 def test_the_kit_shares_the_cores_objects() -> None:
@@ -343,6 +345,100 @@ def test_option_parsers_refuse_bad_values_without_quoting_them(uri: str, message
 
     assert message in str(caught.value)
     assert "a\r\nb" not in str(caught.value)
+
+
+# Every text option of every provider, the core's and the plugins': ``{}`` is where the
+# value goes. The numbers and flags (timeouts, sizes, ``kv``) are parsed as numbers.
+_TEXT_OPTIONS = [
+    ("env", "env?prefix={}"),
+    ("dotenv", "dotenv:.env?prefix={}"),
+    ("file", "file:/run/secrets/bw?format={}"),
+    ("band", "band:?profile={}"),
+    ("vault", "vault:secret/bw?namespace={}"),
+    ("vault", "vault:secret/bw?auth={}"),
+    ("vault", "vault:secret/bw?version={}"),
+    ("vault", "vault:secret/bw?auth=approle&mount={}"),
+    ("vault", "vault:secret/bw?auth=jwt&role=r&jwt_path={}"),
+    ("vault", "vault:secret/bw?auth=kubernetes&role={}"),
+    ("vault", "vault:secret/bw?auth=aws&header_value={}"),
+    ("vault", "vault:secret/bw?auth=aws&region={}"),
+    ("aws-sm", "aws-sm:bw?stage={}"),
+    ("aws-sm", "aws-sm:bw?version_id={}"),
+    ("aws-sm", "aws-sm:bw?region={}"),
+    ("aws-sm", "aws-sm:bw?profile={}"),
+    ("aws-sm", "aws-sm:bw?field={}"),
+    ("aws-ssm", "aws-ssm:/bw/secret?version={}"),
+    ("aws-ssm", "aws-ssm:/bw/secret?label={}"),
+    ("aws-ssm", "aws-ssm:/bw/secret?region={}"),
+    ("aws-ssm", "aws-ssm:/bw/secret?profile={}"),
+    ("aws-ssm", "aws-ssm:/bw/secret?field={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:bw?stage={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:bw?version_id={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:bw?region={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:bw?field={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:bw?fallback={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:ssm:/bw/secret?version={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:ssm:/bw/secret?label={}"),
+    ("aws-lambda-ext", "aws-lambda-ext:ssm:/bw/secret?region={}"),
+    ("gcp-sm", "gcp-sm:projects/p/secrets/bw?field={}"),
+    ("gcp-sm", "gcp-sm:projects/p/secrets/bw?transport={}"),
+    ("gcp-sm", "gcp-sm:projects/p/secrets/bw?endpoint={}"),
+    ("azure-kv", "azure-kv:myvault/bw?field={}"),
+    ("ini", "ini:/etc/bandwidth.ini?section={}"),
+]
+_NUMBER_OPTIONS = {
+    "ttl",
+    "max_stale",
+    "optional",
+    "interpolate",
+    "max_size",
+    "check_interval",
+    "settle",
+    "timeout",
+    "connect_timeout",
+    "read_timeout",
+    "wait",
+    "kv",
+}
+
+
+@pytest.mark.parametrize("value", ["a%0AINJECTED", "us-east-1%0D%0AINJECTED: forged", "%0A"])
+@pytest.mark.parametrize(("scheme", "template"), _TEXT_OPTIONS)
+def test_every_text_option_is_checked_when_the_source_is_parsed(
+    scheme: str, template: str, value: str
+) -> None:
+    uri = template.format(value)
+
+    with pytest.raises(ConfigurationError) as caught:
+        Resolver([uri])
+
+    message = str(caught.value)
+    assert "holds a control or invisible character" in message
+    assert "INJECTED" not in message
+    assert message.isprintable()
+
+
+def test_the_option_table_covers_every_text_option_of_every_provider() -> None:
+    from bandwidth_credentials_inifile import IniProvider
+
+    from bandwidth_credentials._registry import BUILTIN, PLUGIN_PROVIDERS
+
+    classes = {"ini": IniProvider}
+    for scheme, target in {**BUILTIN, **PLUGIN_PROVIDERS}.items():
+        module, name = target.split(":")
+        classes[scheme] = getattr(__import__(module, fromlist=[name]), name)
+    covered = {
+        (scheme, t.split("?")[1].split("&")[-1].split("=")[0]) for scheme, t in _TEXT_OPTIONS
+    }
+
+    text_options = {
+        (scheme, option)
+        for scheme, cls in classes.items()
+        for option in cls.options
+        if option not in _NUMBER_OPTIONS
+    }
+
+    assert text_options == covered
 
 
 def test_option_parsers_read_good_values() -> None:

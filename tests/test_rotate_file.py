@@ -313,32 +313,46 @@ def test_a_failure_in_json_shows_the_uri_without_option_values(
 
 
 @pytest.mark.parametrize(
-    ("status", "needle", "code"),
+    ("status", "headers", "needle", "code"),
     [
-        (400, "two active secrets", 1),
-        (409, "two active secrets", 1),
-        (422, "two active secrets", 1),
-        (403, "Credential access", 1),
-        (500, "did not create a secret", 1),
-        (503, "did not create a secret", 1),
+        (409, {}, "most likely its two active secrets", 1),
+        (400, {}, "refused the request as invalid", 1),
+        (401, {}, "did not accept the access token", 1),
+        (403, {}, "Credential access role", 1),
+        (404, {}, "knows no credential with this client id", 1),
+        (422, {}, "Bandwidth refused to create a client secret", 1),
+        (429, {"Retry-After": "120"}, "run again after 120 s (its Retry-After), and back off", 1),
+        (429, {}, "run again after a pause, doubling the pause", 1),
+        (500, {}, "did not create a secret", 1),
+        (503, {}, "did not create a secret", 1),
     ],
 )
 def test_every_refusal_of_create_is_named_and_changes_nothing(
-    status: int, needle: str, code: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    status: int,
+    headers: dict[str, str],
+    needle: str,
+    code: int,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Bandwidth documents no status for the refusal of a third secret: any 4xx but 401/403
-    names the limit; nothing is written whatever the refusal."""
+    """Bandwidth documents no status for the refusal of a third secret: only a 409
+    Conflict names the two-secret limit (and says to delete one); every other refusal says
+    what its status means; nothing is written whatever the refusal."""
     store = FileStore(tmp_path / "bw.json", "json")
     with kit.bandwidth() as (server, url):
         kit.seeded(store, url)
         server.refuse_create = status
+        server.answer_headers = headers
         admin = kit.admin_file(tmp_path, url)
         before = store.state()
 
         exit_code = kit.run_cli("--source", store.uri, "--admin-source", admin)
 
+        err = capsys.readouterr().err
         assert exit_code == code
-        assert needle in capsys.readouterr().err
+        assert needle in err
+        assert ("two active secrets" in err) == (status == 409)
+        assert ("delete it in the Bandwidth App" in err) == (status == 409)
         assert store.state() == before
 
 

@@ -13,11 +13,15 @@ Facts, from Bandwidth's Credential Management guide
 - Client ids look like ``CLI-...``; the test environment's host is
   ``test.api.bandwidth.com`` (the token endpoint's host).
 
-Not documented, so not relied on: how Bandwidth words or codes the refusal of a third
-active secret (any 4xx other than 401/403 is reported as a refusal that names the
-two-secret limit as the likely cause), a call that lists a client's secrets or their
-expiration dates, and a call that deletes or revokes one (an old secret retires at its
-expiration date, or by hand in the Bandwidth App).
+Not documented, so read as HTTP defines the status (RFC 9110 §15.5): how Bandwidth
+answers a refusal. The guide lists no status for this call, so the two-secret limit is
+named only for a 409 Conflict (the new secret conflicts with the client's state); a 400
+says the request was invalid (the expiration date), 401 the token was not accepted, 403
+the role is missing, 404 the client id is unknown to the token's credential, 429 the rate
+is limited (with ``Retry-After``); server text is never shown. Not documented either: a
+call that lists a client's secrets or their expiration dates, and a call that deletes or
+revokes one (an old secret retires at its expiration date, or by hand in the Bandwidth
+App).
 
 Requests go through the core's bounded HTTP client (one deadline, capped answer, no
 redirects followed). Nothing here keeps or shows a secret outside a :class:`Secret`;
@@ -51,7 +55,8 @@ class Created(NamedTuple):
 
 class Refused(NamedTuple):
     """Bandwidth (or the network) refused: ``reason`` holds no secret and no server text;
-    ``limit`` is True when the refusal is most likely the two-active-secrets limit;
+    ``limit`` is True when the refusal is most likely the two-active-secrets limit (a 409);
+    ``retry_after`` is the wait in seconds a 429's ``Retry-After`` asked for;
     ``unknown`` is True when the request reached Bandwidth but its outcome is unknown (the
     answer timed out, broke off, was too large, or was a success without a usable
     ``clientSecret``): Bandwidth may hold a new secret that nobody has."""
@@ -60,6 +65,7 @@ class Refused(NamedTuple):
     status: int | None
     limit: bool = False
     unknown: bool = False
+    retry_after: float | None = None
 
 
 def api_base(token_url: str) -> str:
@@ -112,20 +118,8 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
     where = _http.display_url(url)
     if 300 <= status < 400:
         return Refused(f"{where}: HTTP {status} redirect (not followed)", status)
-    if status in (401, 403):
-        return Refused(
-            f"{where}: HTTP {status}: the token's credential may not manage client secrets "
-            "(it needs the Credential access role; give one that has it with --admin-source)",
-            status,
-        )
     if 400 <= status < 500:
-        return Refused(
-            f"{where}: HTTP {status}: Bandwidth refused to create a client secret. A client id "
-            "holds at most two active secrets: retire one (delete it in the Bandwidth App, "
-            "Account > API Credentials, or wait for its expiration date), then run again",
-            status,
-            limit=True,
-        )
+        return _refusal(answer, where, expires_at)
     if status >= 500 or status < 200:
         return Refused(f"{where}: HTTP {status} (Bandwidth did not create a secret)", status)
     payload = _json_object(answer.body)
@@ -143,6 +137,63 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
         )
     assert payload is not None
     return Created(Secret(str(payload.pop("clientSecret"))), _instant(payload, expires_at))
+
+
+# What each 4xx answer means for the caller. Bandwidth's guide documents none of these
+# answers for this call; each reads the status as HTTP defines it (RFC 9110 §15.5).
+_CLIENT_ERRORS = {
+    400: (
+        "Bandwidth refused the request as invalid (the expiration date asked for, {expires}, "
+        "may be outside what it accepts: try another --expires-in)"
+    ),
+    401: (
+        "Bandwidth did not accept the access token (expired or revoked meanwhile?): run "
+        "again; if it repeats, check the credentials the token was minted with"
+    ),
+    403: (
+        "the token's credential may not manage client secrets (it needs the Credential "
+        "access role; give one that has it with --admin-source)"
+    ),
+    404: (
+        "Bandwidth knows no credential with this client id, or the token's credential cannot "
+        "see it: check the client id in the source, and that the --admin-source credential "
+        "belongs to the same Bandwidth account"
+    ),
+    409: (
+        "Bandwidth refused to create a client secret because the client id has one "
+        "conflicting with it, most likely its two active secrets (the most a client id "
+        "holds): retire one (delete it in the Bandwidth App, Account > API Credentials, "
+        "or wait for its expiration date), then run again"
+    ),
+}
+
+
+def _refusal(answer: _http.Response, where: str, expires_at: str) -> Refused:
+    """The :class:`Refused` for a 4xx answer: what the status means, never the server's
+    text. 429 carries the wait ``Retry-After`` asked for (seconds, capped at a day)."""
+    status = answer.status
+    if status == 429:
+        import time
+
+        wait = _http.parse_retry_after(answer.headers.get("retry-after"), time.time())
+        wait = None if wait is None else min(wait, 86400.0)
+        when = (
+            f"after {wait:g} s (its Retry-After), and back off (double the wait) if it repeats"
+            if wait is not None
+            else "after a pause, doubling the pause each time it repeats"
+        )
+        return Refused(
+            f"{where}: HTTP 429: Bandwidth is limiting the rate of these requests; nothing "
+            f"was created: run again {when}",
+            status,
+            retry_after=wait,
+        )
+    text = _CLIENT_ERRORS.get(status, "Bandwidth refused to create a client secret")
+    return Refused(
+        f"{where}: HTTP {status}: {text.format(expires=expires_at)}",
+        status,
+        limit=status == 409,
+    )
 
 
 def _secret_problem(value: str) -> str | None:

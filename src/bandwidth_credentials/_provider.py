@@ -51,6 +51,48 @@ def max_size_option(source: Source, default: int = DEFAULT_MAX_SIZE) -> int:
     return int(value)
 
 
+def text_option(source: Source, name: str, default: str | None = None) -> str | None:
+    """A text option, stripped (the plugin kit's option parser, used by every provider,
+    the core's own included); ``default`` when absent. Empty, or holding a control
+    character (CR, LF, NUL: a forged log line or header) or an invisible one, is a
+    :class:`~bandwidth_credentials.ConfigurationError` naming the option, never quoting it.
+
+    >>> text_option(parse_source("vault:kv/bw?namespace=team-a"), "namespace")  # doctest: +SKIP
+    'team-a'
+    """
+    raw = source.options.get(name)
+    if raw is None:
+        return default
+    return _checked_text(source, name, raw)
+
+
+def text_values(source: Source, name: str) -> tuple[str, ...]:
+    """Every value of a list option (``?prefix=A_&prefix=B_``), each checked and stripped
+    as :func:`text_option` does; an empty tuple when the option is absent (since kit 1.2).
+    Raises :class:`~bandwidth_credentials.ConfigurationError` naming the option, never
+    quoting a value.
+
+    >>> text_values(parse_source("env?prefix=A_&prefix=B_"), "prefix")  # doctest: +SKIP
+    ('A_', 'B_')
+    """
+    return tuple(_checked_text(source, name, raw) for raw in source.values(name))
+
+
+def _checked_text(source: Source, name: str, raw: str) -> str:
+    if not raw.isprintable():  # before stripping: a trailing (or lone) CR/LF is refused too
+        raise ConfigurationError(
+            f"source {source.uri}: option {name!r} holds a control or invisible character "
+            "(a line break?)",
+            source=source.uri,
+        )
+    value = raw.strip()
+    if not value:
+        raise ConfigurationError(
+            f"source {source.uri}: option {name!r} is empty", source=source.uri
+        )
+    return value
+
+
 class Fetched:
     """What one fetch of one source produced.
 

@@ -39,7 +39,7 @@ rules by using its mechanisms:
 - **The library logger** (:data:`logger`): records go to ``logging.getLogger(
   "bandwidth_credentials")``, without importing :mod:`logging` until the application has.
 - **Option parsers** (:func:`positive_number`, :func:`field`, :func:`text_option`,
-  :func:`decode_fields`): checked when the source is parsed; a bad value is a
+  :func:`text_values`, :func:`decode_fields`): checked when the source is parsed; a bad value is a
   :class:`~bandwidth_credentials.ConfigurationError` naming the option, never its value.
 - **A client holder** (:class:`ClientHolder`): the lock, the lazily built SDK client, its
   ``close()`` and what happens to it in a forked child.
@@ -53,8 +53,8 @@ a new minor version of the core (``0.2``). 1.1 added :class:`StoreConflictError`
 :class:`StoreNotSupportedError`, :class:`BoundedAdapter`,
 :func:`bounded_session`, :class:`ExchangeFailed`, :class:`ExchangeLog`,
 :func:`exchange_error`, :func:`time_for`, :func:`backoff`, :class:`Deadline` as a context
-manager, and bytes for :func:`decode_fields`. A plugin declares the core versions it was
-tested with in its own ``pyproject.toml``, for example
+manager, and bytes for :func:`decode_fields`; 1.2 added :func:`text_values`. A plugin
+declares the core versions it was tested with in its own ``pyproject.toml``, for example
 ``dependencies = ["bandwidth-credentials>=0.1,<0.2"]``.
 
 Importing this module costs little: ``time``, ``contextvars`` and the core's file
@@ -92,7 +92,7 @@ from ._errors import (
 from ._files import DEFAULT_MAX_SIZE as FILE_MAX_SIZE
 from ._files import FileText, SecretFileError, max_size_option, try_read_file
 from ._log import logger
-from ._provider import Fetched, Provider
+from ._provider import Fetched, Provider, text_option, text_values
 from ._source import Source
 from ._typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
@@ -210,11 +210,12 @@ __all__ = [
     "retry_after",
     "source_error",
     "text_option",
+    "text_values",
     "time_for",
 ]
 
 #: The kit's interface version, ``(major, minor)``: see the module docstring.
-KIT_VERSION = (1, 1)
+KIT_VERSION = (1, 2)
 #: The largest answer :func:`request` reads by default, in bytes (1 MiB).
 DEFAULT_MAX_SIZE = 1 << 20
 
@@ -507,29 +508,6 @@ def positive_number(source: Source, name: str, default: float) -> float:
     value = source.number(name, default)
     if not value:
         raise source_error(ConfigurationError, source, f"option {name!r} must be greater than 0")
-    return value
-
-
-def text_option(source: Source, name: str, default: str | None = None) -> str | None:
-    """A text option, stripped; ``default`` when absent. Empty, or holding a control
-    character (CR, LF, NUL: a forged log line or header) or an invisible one, is a
-    :class:`~bandwidth_credentials.ConfigurationError` naming the option, never quoting it.
-
-    >>> text_option(parse_source("vault:kv/bw?namespace=team-a"), "namespace")  # doctest: +SKIP
-    'team-a'
-    """
-    raw = source.options.get(name)
-    if raw is None:
-        return default
-    if not raw.isprintable():  # before stripping: a trailing (or lone) CR/LF is refused too
-        raise source_error(
-            ConfigurationError,
-            source,
-            f"option {name!r} holds a control or invisible character (a line break?)",
-        )
-    value = raw.strip()
-    if not value:
-        raise source_error(ConfigurationError, source, f"option {name!r} is empty")
     return value
 
 

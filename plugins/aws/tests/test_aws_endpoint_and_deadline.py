@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from pathlib import Path
 
 import pytest
 from tests.misbehaving import misbehaving, slow
@@ -100,3 +101,42 @@ def test_a_paginated_path_ends_within_one_total_deadline(
     assert len(server.requests) > 3  # several pages were read before the deadline
     assert f"total deadline of {worst:g} s" in str(caught.value)
     assert "parameters under path '/bw/prod/'" in str(caught.value)
+
+
+_CONFIG_ENDPOINTS = {
+    "profile endpoint_url": "[default]\nendpoint_url = {url}\n",
+    "services section": (
+        "[default]\nservices = bw\n\n[services bw]\n"
+        "secrets_manager =\n  endpoint_url = {url}\nssm =\n  endpoint_url = {url}\n"
+    ),
+    "named profile": "[profile ops]\nendpoint_url = {url}\n",
+}
+
+
+@pytest.mark.parametrize("layout", sorted(_CONFIG_ENDPOINTS))
+@pytest.mark.parametrize("uri", ["aws-sm:bw/prod", "aws-ssm:/bw/prod/", "aws-ssm:/bw/prod/creds"])
+def test_an_endpoint_url_with_user_info_in_the_config_file_is_refused_before_any_request(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    tmp_path: Path,
+    layout: str,
+    uri: str,
+) -> None:
+    caplog.set_level(logging.DEBUG)  # botocore's DEBUG records would show the URL
+    config = tmp_path / "aws-config"
+    url = f"http://user:{CANARY_PASSWORD}@127.0.0.1:9"
+    config.write_text(_CONFIG_ENDPOINTS[layout].format(url=url))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.delenv("AWS_ENDPOINT_URL")  # the conftest's: the config file's is the one
+    if layout == "named profile":
+        uri += "?profile=ops"
+    kind = SecretsManagerProvider if uri.startswith("aws-sm:") else ParameterStoreProvider
+    provider = kind(parse_source(uri))
+
+    with pytest.raises(ConfigurationError) as caught:
+        check_no_leaks(provider.fetch, [CANARY_PASSWORD])
+
+    assert "carries user info" in str(caught.value)
+    assert "shared AWS config file" in str(caught.value)
+    assert CANARY_PASSWORD not in caplog.text
+    assert not [r for r in caplog.records if "127.0.0.1:9" in r.getMessage()]

@@ -65,3 +65,32 @@ class TestVaultStore(StoreContract):
     def after_rotation(self) -> None:
         writes = list(self.vault.calls(f"secret/data/{self.path}", "POST"))
         assert [c.body["options"]["cas"] for c in writes if c.body] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [("kv=1", "KV version 1"), ("version=3", "pinned ?version="), ("kv=2&version=1", "pinned")],
+)
+def test_a_source_its_uri_shows_unwritable_is_refused_without_contacting_vault(
+    query: str, shown: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bandwidth_credentials import StoreNotSupportedError, parse_source
+    from bandwidth_credentials._cli import main
+    from bandwidth_credentials_vault import VaultProvider
+
+    # Port 9 on loopback: nothing listens, so any request would fail to connect.
+    monkeypatch.setenv("VAULT_ADDR", "http://127.0.0.1:9")
+    monkeypatch.setenv("VAULT_TOKEN", "hvs.unused")
+    uri = f"vault:secret/bandwidth/prod?{query}"
+
+    code = main(["rotate", "--source", uri, "--dry-run"])
+    provider = VaultProvider(parse_source(uri))
+    with pytest.raises(StoreNotSupportedError) as caught:
+        provider.store({"BW_CLIENT_SECRET": "x"}, "1")
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "writing is not supported" in err
+    assert shown in err
+    assert "connect" not in err
+    assert shown in str(caught.value)

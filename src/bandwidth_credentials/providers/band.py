@@ -51,7 +51,7 @@ from .._errors import (
     SourceNotFoundError,
     SourceUnavailableError,
 )
-from .._provider import Fetched, Provider, Source
+from .._provider import Fetched, Provider, Source, text_option
 from ._band_config import (
     MAX_CONFIG_SIZE,
     ConfigReadError,
@@ -136,7 +136,7 @@ class BandProvider(Provider):
                     "give an absolute path",
                     source=source.uri,
                 )
-        self._profile = source.options.get("profile") or None
+        self._profile = text_option(source, "profile")
         self.check_interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
         timeout = source.number("timeout", DEFAULT_TIMEOUT)
         assert timeout is not None
@@ -255,10 +255,11 @@ class BandProvider(Provider):
                 name = next(iter(profiles))  # the CLI falls back to the profile there is
             else:
                 known = ", ".join(repr(n) for n in sorted(profiles)[:50])
-                which = "profile" if wanted is not None else "the active profile"
+                # A ?profile= value is a URI option: named, never quoted.
+                which = "the profile ?profile= names" if wanted else f"the active profile {name!r}"
                 raise self._error(
                     SourceNotFoundError,
-                    f"{which} {name!r} is not in {path}; its profiles: {known} "
+                    f"{which} is not in {path}; its profiles: {known} "
                     "(choose one with ?profile=NAME)",
                 )
         profile = profiles[name]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from .._errors import ConfigurationError, SourceError
+from .._errors import SourceError
 from .._provider import (
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_MAX_SIZE,
@@ -20,6 +20,7 @@ from .._provider import (
     KeySchema,
     Provider,
     Source,
+    text_values,
 )
 from .._typing import TYPE_CHECKING
 
@@ -41,15 +42,10 @@ def prefixes_option(source: Source) -> tuple[str, ...]:
     """The variable-name prefixes a source reads: ``?prefix=APP_BW_`` (repeat the option
     for several: ``?prefix=A_&prefix=B_``) replaces the default ``BW_`` and ``BANDWIDTH_``,
     so a machine whose ``BW_*`` belongs to another tool can opt out of it."""
-    given = source.values("prefix")
+    given = text_values(source, "prefix")  # an empty one or a control character: refused
     if not given:
         return DEFAULT_PREFIXES
-    prefixes = tuple(p.strip().upper() for p in given if p.strip())
-    if len(prefixes) != len(given):
-        raise ConfigurationError(
-            f"source {source.uri}: option 'prefix' must not be empty", source=source.uri
-        )
-    return prefixes
+    return tuple(p.upper() for p in given)
 
 
 def select_prefixed(items: Iterable[tuple[str, str]], prefixes: tuple[str, ...]) -> dict[str, str]:

@@ -42,7 +42,7 @@ from .._files import (
     try_read_file,
     try_stat,
 )
-from .._provider import DEFAULT_CHECK_INTERVAL, Fetched, Provider, Source
+from .._provider import DEFAULT_CHECK_INTERVAL, Fetched, Provider, Source, text_option
 from ._file_formats import FORMATS, parse
 from ._secret_dir import A_DIRECTORY, NOT_A_KEY, Generation, SecretDirectory, digest
 
@@ -118,13 +118,13 @@ class FileProvider(Provider):
                 source=source.uri,
             )
         self.path = os.path.abspath(os.path.expanduser(source.target))
-        fmt = source.options.get("format")
-        if fmt is not None and fmt.strip().lower() not in FORMATS:
+        fmt = text_option(source, "format")
+        if fmt is not None and fmt.lower() not in FORMATS:
             raise ConfigurationError(
                 f"source {source.uri}: option 'format' must be one of {', '.join(FORMATS)}",
                 source=source.uri,
             )
-        self._format = fmt.strip().lower() if fmt is not None else None
+        self._format = fmt.lower() if fmt is not None else None
         self.max_size = max_size_option(source, DEFAULT_MAX_SIZE)
         self.check_interval = source.number("check_interval", DEFAULT_CHECK_INTERVAL)
         settle = source.number("settle", DEFAULT_SETTLE)

@@ -94,6 +94,7 @@ class Bandwidth:
         self.requests: list[tuple[str, str]] = []  # (method, path)
         self.refuse_create: int | None = None  # answer secret creation with this status
         self.answered_expiry: str | None = None  # an expirationDate to answer with, if any
+        self.answer_headers: dict[str, str] = {}  # sent with every answer (a Retry-After)
 
     def add_client(
         self,
@@ -205,6 +206,8 @@ def serve_app(app: App, tls: ssl.SSLContext | None = None) -> Iterator[str]:
         def _any(self) -> None:
             status, body = app.answer(self)
             self.send_response(status)
+            for name, value in getattr(app, "answer_headers", {}).items():
+                self.send_header(name, value)  # such as a 429's Retry-After
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()

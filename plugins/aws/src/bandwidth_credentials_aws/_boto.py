@@ -22,7 +22,7 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
-from bandwidth_credentials.plugin import ClientHolder, Deadline, positive_number
+from bandwidth_credentials.plugin import ClientHolder, Deadline, positive_number, text_option
 
 #: botocore's standard retry mode: attempts in all, the first included.
 MAX_ATTEMPTS = 3
@@ -71,8 +71,9 @@ def region_of(option: str | None, arn_region: str | None) -> str | None:
 
     Lambda, ECS and most CI set ``AWS_REGION``; botocore itself reads only
     ``AWS_DEFAULT_REGION`` and the shared config, so ``AWS_REGION`` is applied here.
+    ``option`` is the value :func:`~bandwidth_credentials.plugin.text_option` checked.
     """
-    return (option or "").strip() or arn_region or os.environ.get("AWS_REGION", "").strip() or None
+    return option or arn_region or os.environ.get("AWS_REGION", "").strip() or None
 
 
 class BotoClient:
@@ -177,8 +178,8 @@ class ClientSettings:
         check_endpoints(source.uri)
         return cls(
             service=service,
-            region=region_of(source.options.get("region"), arn_region),
-            profile=(source.options.get("profile") or "").strip() or None,
+            region=region_of(text_option(source, "region"), arn_region),
+            profile=text_option(source, "profile"),
             connect_timeout=positive_number(source, "connect_timeout", DEFAULT_CONNECT_TIMEOUT),
             read_timeout=positive_number(source, "read_timeout", DEFAULT_READ_TIMEOUT),
         )
@@ -194,8 +195,10 @@ def new_client(settings: ClientSettings, uri: str, what: str, budget: Budget | N
     ``budget`` holds the deadline of the fetch in progress (every attempt ends by it).
 
     Raises :class:`ConfigurationError` for an unknown profile, when no region is known,
-    or for an endpoint URL with user info (checked again: the environment may have
-    changed since the source was parsed).
+    or for an endpoint URL with user info: the environment's are checked again (it may
+    have changed since the source was parsed), then the one botocore resolved from every
+    place it reads (the shared config file's ``endpoint_url``, ``[services ...]``
+    sections), before any request.
     """
     check_endpoints(uri)
     # Imported here: `import bandwidth_credentials_aws` and building a resolver must not
@@ -223,11 +226,24 @@ def new_client(settings: ClientSettings, uri: str, what: str, budget: Budget | N
         client.meta.events.register(
             "before-send", _transport.handler(settings.attempt_timeout, cafile, budget)
         )
-        return client
     except botocore.exceptions.ProfileNotFound:
         failure = "profile"
     except botocore.exceptions.NoRegionError:
         failure = "region"
+    if failure is None:
+        # The endpoint botocore resolved, whatever gave it (AWS_ENDPOINT_URL*, the shared
+        # config file's endpoint_url, its [services ...] sections): checked before the
+        # first request, whose DEBUG records would show it.
+        if not _has_user_info(str(client.meta.endpoint_url or "")):
+            return client
+        client.close()
+        raise ConfigurationError(
+            f"source {uri}: the endpoint URL for {settings.service} carries user info "
+            "(user:password@ before the host); it comes from the shared AWS config file "
+            "(endpoint_url in the profile or its [services ...] section): AWS endpoints "
+            "take no credentials in the URL, remove it",
+            source=uri,
+        )
     if failure == "profile":
         raise ConfigurationError(
             f"source {uri}: the AWS profile named by ?profile= is not in the shared AWS "

@@ -19,7 +19,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
-from bandwidth_credentials.plugin import Any  # not typing's: see _extension.py
+from bandwidth_credentials.plugin import Any, text_option  # Any: not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._secret import arn_region, field_option, secret_id_of, secret_values, version_selector, where
@@ -55,7 +55,7 @@ class SecretRequest:
         self.secret_id = secret_id_of(source)
         self.stage, self.version_id = version_selector(source)
         self.field = field_option(source)
-        self._region_option = (source.options.get("region") or "").strip() or None
+        self._region_option = text_option(source, "region")
 
     @property
     def region(self) -> str | None:

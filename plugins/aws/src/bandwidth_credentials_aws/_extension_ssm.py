@@ -20,7 +20,7 @@ from bandwidth_credentials import (
     SourceError,
     SourceNotFoundError,
 )
-from bandwidth_credentials.plugin import Any  # not typing's: see _extension.py
+from bandwidth_credentials.plugin import Any, text_option  # Any: not typing's: see _extension.py
 
 from ._extension import Refusal, region_for_messages
 from ._parameter import arn_region, parameter_target, parameter_values
@@ -62,7 +62,7 @@ class ParameterRequest:
                 f"aws-ssm:{self.target.name} (GetParametersByPath through boto3)",
                 source=uri,
             )
-        self._region_option = (source.options.get("region") or "").strip() or None
+        self._region_option = text_option(source, "region")
 
     @property
     def region(self) -> str | None:

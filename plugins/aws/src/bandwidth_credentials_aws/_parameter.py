@@ -17,7 +17,7 @@ from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
 
 # Not typing, re, dataclasses or hashlib: aws-lambda-ext:ssm: runs this module in every
 # Lambda cold start, and those imports would cost about as much as the rest of its path.
-from bandwidth_credentials.plugin import Any, NamedTuple, decode_fields
+from bandwidth_credentials.plugin import Any, NamedTuple, decode_fields, text_option
 from bandwidth_credentials.plugin import field as field_option
 
 _LABEL_FIRST = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz._-")
@@ -85,8 +85,8 @@ def parameter_target(source: Source, name: str, scheme_hint: str) -> ParameterTa
     """
     uri = source.uri
     name = name.strip()
-    version = source.options.get("version")
-    label = source.options.get("label")
+    version = text_option(source, "version")
+    label = text_option(source, "label")
     field = field_option(source)
     problem = None
     if not name:

@@ -11,7 +11,7 @@ import binascii  # loaded by the core already
 from collections.abc import Mapping
 
 from bandwidth_credentials import ConfigurationError, Source, SourceFormatError
-from bandwidth_credentials.plugin import decode_fields, positive_number
+from bandwidth_credentials.plugin import decode_fields, positive_number, text_option
 from bandwidth_credentials.plugin import field as field_option
 
 __all__ = [
@@ -60,23 +60,20 @@ def arn_region(secret_id: str) -> str | None:
 def version_selector(source: Source) -> tuple[str | None, str | None]:
     """``(stage, version_id)`` from the ``stage`` and ``version_id`` options.
 
-    At most one may be given; with neither, the stage is ``AWSCURRENT``.
+    At most one may be given; with neither, the stage is ``AWSCURRENT``. Each is checked
+    by the kit's :func:`~bandwidth_credentials.plugin.text_option` (empty, or a control
+    character: a :class:`ConfigurationError` that does not quote it).
     """
-    stage = source.options.get("stage")
-    version_id = source.options.get("version_id")
+    stage = text_option(source, "stage")
+    version_id = text_option(source, "version_id")
     if stage is not None and version_id is not None:
         raise ConfigurationError(
             f"source {source.uri}: give either 'stage' or 'version_id', not both",
             source=source.uri,
         )
-    for name, value in (("stage", stage), ("version_id", version_id)):
-        if value is not None and not value.strip():
-            raise ConfigurationError(
-                f"source {source.uri}: option {name!r} is empty", source=source.uri
-            )
     if version_id is not None:
-        return None, version_id.strip()
-    return (stage or DEFAULT_STAGE).strip(), None
+        return None, version_id
+    return stage or DEFAULT_STAGE, None
 
 
 def secret_values(

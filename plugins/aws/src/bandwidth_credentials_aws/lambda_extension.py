@@ -24,7 +24,7 @@ from bandwidth_credentials import (
     SourceFormatError,
     SourceUnavailableError,
 )
-from bandwidth_credentials.plugin import logger
+from bandwidth_credentials.plugin import logger, text_option
 
 from ._extension import (
     DEFAULT_PORT,
@@ -115,7 +115,7 @@ class LambdaExtensionProvider(Provider):
             from ._extension_secret import SecretRequest
 
             self.request = SecretRequest(source)
-        fallback = (source.options.get("fallback") or "").strip().lower()
+        fallback = (text_option(source, "fallback") or "").lower()
         if fallback not in ("", "sdk", "none"):
             raise ConfigurationError(
                 f"source {source.uri}: option 'fallback' must be sdk or none", source=source.uri

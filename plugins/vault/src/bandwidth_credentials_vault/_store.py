@@ -45,15 +45,24 @@ def _engine(provider: VaultProvider) -> tuple[Any, Caller, tuple[str, str, int]]
     return client, caller, provider._reader.locate(client, caller)
 
 
-def _problem(provider: VaultProvider, kv: int) -> str | None:
-    if kv != 2:
-        return (
-            "writing is not supported by this source (KV version 1 keeps no versions, so a "
-            "write cannot be checked against the one read; use a KV version 2 mount)"
-        )
+_KV1 = (
+    "writing is not supported by this source (KV version 1 keeps no versions, so a "
+    "write cannot be checked against the one read; use a KV version 2 mount)"
+)
+
+
+def _uri_problem(provider: VaultProvider) -> str | None:
+    """Why the source cannot be written, as far as its URI alone tells (``?kv=1``, a
+    pinned ``?version=``): known without a login or a request to Vault."""
+    if provider.spec.kv == 1:
+        return _KV1
     if provider.spec.version is not None:
         return "writing is not supported by this source (it reads a pinned ?version=)"
     return None
+
+
+def _problem(provider: VaultProvider, kv: int) -> str | None:
+    return _KV1 if kv != 2 else _uri_problem(provider)
 
 
 def _deadline(provider: VaultProvider) -> Deadline:
@@ -61,7 +70,11 @@ def _deadline(provider: VaultProvider) -> Deadline:
 
 
 def store_problem(provider: VaultProvider) -> str | None:
-    """Why ``provider``'s secret cannot be written (finds the engine: one request)."""
+    """Why ``provider``'s secret cannot be written: from the URI when it tells (``?kv=1``,
+    ``?version=N``), else from the engine the secret is on (one request)."""
+    known = _uri_problem(provider)
+    if known is not None:
+        return known
     rejected = False
     kv = 0
     with provider._lock:
@@ -82,7 +95,12 @@ def store_secret(
     provider: VaultProvider, values: Mapping[str, object], expected: str | None
 ) -> str | None:
     """Write ``values`` as a new version when ``expected`` is still the current one; the
-    whole write (login, engine, the request and its retries) within one total deadline."""
+    whole write (login, engine, the request and its retries) within one total deadline.
+    A source its URI shows unwritable is refused before Vault is contacted."""
+    known = _uri_problem(provider)
+    if known is not None:
+        uri = provider.source.uri
+        raise StoreNotSupportedError(f"source {uri}: {known}", source=uri)
     with provider._lock:
         session = provider._sessions.get()
         session.caller.deadline = _deadline(provider)
