@@ -21,6 +21,7 @@ from bandwidth_credentials._exec import credential_environment
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
 
 from .helpers import MemoryProvider
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
 
 BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
 VARIABLES = (
@@ -456,7 +457,7 @@ def test_the_child_resolves_what_the_parent_resolved(tmp_path: Path) -> None:
 # Prints, per service, what it resolved: kind, account, endpoints, names and digests of
 # secrets (never a value), or the error's type.
 RESOLUTION = (
-    "import hashlib, json\n"
+    "import hashlib, json, os\n"
     "from bandwidth_credentials import Resolver\n"
     "def show(value):\n"
     "    get = getattr(value, 'get_secret_value', None)\n"
@@ -464,7 +465,8 @@ RESOLUTION = (
     "    secret = get is not None\n"
     "    return hashlib.sha256(text.encode()).hexdigest()[:16] if secret else text\n"
     "out = {}\n"
-    "resolution = Resolver().resolve()\n"
+    "resolver = Resolver()\n"
+    "resolution = resolver.resolve()\n"
     "for scope, outcome in resolution.callbacks.items():\n"
     "    if isinstance(outcome, Exception):\n"
     "        out[f'callbacks {scope}'] = type(outcome).__name__\n"
@@ -480,6 +482,22 @@ RESOLUTION = (
     "    fields = outcome[0]._asdict()\n"
     "    fields.pop('endpoints')\n"
     "    out[name] = {k: show(v) for k, v in fields.items()}\n"
+    # With PROBE_ACCOUNT, every resolved service for that account as the program would
+    # use it: get_auth(name, account_id=...), its URLs and the SDK's host (or the error).
+    "account = os.environ.get('PROBE_ACCOUNT')\n"
+    "for name, outcome in resolution.services.items() if account else ():\n"
+    "    if isinstance(outcome, Exception):\n"
+    "        continue\n"
+    "    try:\n"
+    "        auth = resolver.get_auth(name, account_id=account)\n"
+    "    except Exception as exc:\n"
+    "        out[f'{name} {account}'] = type(exc).__name__\n"
+    "        continue\n"
+    "    try:\n"
+    "        host = auth.sdk_configuration().host\n"
+    "    except Exception as exc:\n"
+    "        host = type(exc).__name__\n"
+    "    out[f'{name} {account}'] = [auth.account_id, auth.url('calls'), host]\n"
     "print(json.dumps(out, sort_keys=True))\n"
 )
 CREDS_ENV = (
@@ -490,6 +508,9 @@ CREDS_ENV = (
     "BW_VOICE_BASE_URL=http://127.0.0.1:9/api/v2/accounts/920012\n"
 )
 BASIC_ENV = f"BW_ACCOUNT_ID=920012\nBW_USERNAME=jdoe\nBW_PASSWORD={CANARY_PASSWORD}\n"
+# Client credentials the token endpoint of the table's test knows (TOKEN_ROOT: its URL
+# without the path); its tokens list the accounts 920012 and 920013.
+OAUTH_ENV = f"BW_ACCOUNT_ID=920012\nBW_CLIENT_ID={CLIENT_ID}\nBW_CLIENT_SECRET={CLIENT_SECRET}\n"
 # A store's callback keys (loose spellings), current and previous, shared and per app.
 CALLBACK_STORE = {
     "callbackUsername": "bandwidth",
@@ -641,6 +662,102 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         {},
     ),
     (
+        "another account, a host override in the credentials' source",
+        "dotenv:creds.env",
+        BASIC_ENV + "BW_VOICE_URL=http://127.0.0.1:18081\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, OAuth with host overrides in the credentials' source",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\nBW_VOICE_URL=http://127.0.0.1:18081\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, OAuth with every host override and the test environment",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\nBW_VOICE_URL=http://127.0.0.1:18081\n"
+        "BW_MESSAGING_URL=http://127.0.0.1:18082/\nBW_ENVIRONMENT=test\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, base URLs given",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_TOKEN_URL=TOKEN_ROOT/api/v1/oauth2/token\n"
+        "BW_VOICE_BASE_URL=http://127.0.0.1:18081/api/v2/accounts/920012\n"
+        "BW_NUMBERS_BASE_URL=http://127.0.0.1:18083/api/accounts/920012/\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, one service's OAuth and host override, the others' default hosts",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "PROBE_ACCOUNT": "920013",
+            "APP_BW_VOICE_CLIENT_ID": CLIENT_ID,
+            "APP_BW_VOICE_CLIENT_SECRET": CLIENT_SECRET,
+            "APP_BW_API_URL": "TOKEN_ROOT",
+        },
+    ),
+    (
+        "another account, host overrides beside a pair that OAuth outranks",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\n",
+        {
+            "PROBE_ACCOUNT": "920013",
+            "APP_BW_VOICE_USERNAME": "jdoe",
+            "APP_BW_VOICE_PASSWORD": CANARY_PASSWORD,
+            "APP_BW_VOICE_URL": "http://127.0.0.1:18081",
+            "APP_BW_API_URL": STRAY,
+        },
+    ),
+    (
+        "a custom prefix that starts like a service's names",
+        "env?prefix=BW_VOICE_",
+        "",
+        {
+            "PROBE_ACCOUNT": "920013",
+            "BW_VOICE_ACCOUNT_ID": "920012",
+            "BW_VOICE_USERNAME": "jdoe",
+            "BW_VOICE_PASSWORD": CANARY_PASSWORD,
+            "BW_VOICE_URL": STRAY,
+            "BW_VOICE_BASE_URL": STRAY + "/v",
+            "BW_VOICE_BASE_URL_FILE": "stray-url.txt",
+            "BW_MESSAGING_URL": STRAY,
+            "BANDWIDTH_API_URL": STRAY,
+            "BANDWIDTH_ENVIRONMENT": "test",
+            "BW_SALES_CALLBACK_PASSWORD": "stray-callback-pw",
+        },
+    ),
+    (
+        "a custom prefix that starts like Messaging's names",
+        "env?prefix=BW_MESSAGING_",
+        "",
+        {
+            "BW_MESSAGING_ACCOUNT_ID": "920012",
+            "BW_MESSAGING_CLIENT_ID": CLIENT_ID,
+            "BW_MESSAGING_CLIENT_SECRET": CLIENT_SECRET,
+            "BW_MESSAGING_TOKEN_URL": "TOKEN_ROOT/api/v1/oauth2/token",
+            "BW_MESSAGING_URL": STRAY,
+            "bw_messaging_base_url": STRAY + "/m",
+            "BW_VOICE_URL": STRAY,
+            "BW_VOICE_TOKEN_URL_FILE": "stray-url.txt",
+            "BW_WEBHOOK_SECRET": "stray-webhook-secret-01",
+        },
+    ),
+    (
+        "custom prefixes next to the default ones",
+        "env?prefix=BW_VOICE_&prefix=BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "PROBE_ACCOUNT": "920013",
+            "BW_VOICE_URL": "http://127.0.0.1:18081",
+            "BANDWIDTH_VOICE_URL": STRAY,
+            "BANDWIDTH_PASSWORD_FILE": "stray.txt",
+            "BANDWIDTH_CALLBACK_PASSWORD": "stray-callback-pw",
+        },
+    ),
+    (
         "host overrides and environment in the credentials' source",
         "dotenv:creds.env",
         CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")
@@ -657,13 +774,20 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
     ids=[case[0] for case in INHERITED],
 )
 def test_the_command_resolves_exactly_what_bwcreds_resolved(
-    tmp_path: Path, sources: str, dotenv: str, inherited: dict[str, str]
+    tmp_path: Path,
+    token_server: TokenServer,
+    sources: str,
+    dotenv: str,
+    inherited: dict[str, str],
 ) -> None:
-    (tmp_path / "creds.env").write_text(dotenv, encoding="utf-8")
+    token_server.claims = {"accounts": ["920012", "920013"], "roles": [], "express": False}
+    root = token_server.url.removesuffix("/api/v1/oauth2/token")
+    (tmp_path / "creds.env").write_text(dotenv.replace("TOKEN_ROOT", root), encoding="utf-8")
     (tmp_path / "stray.txt").write_text("stray-password-from-file\n", encoding="utf-8")
+    (tmp_path / "stray-url.txt").write_text(STRAY + "/from-a-file\n", encoding="utf-8")
     (tmp_path / "stray.env").write_text("BW_USERNAME=stray\n", encoding="utf-8")
     (tmp_path / "callbacks.json").write_text(json.dumps(CALLBACK_STORE), encoding="utf-8")
-    env = clean_env(**inherited)
+    env = clean_env(**{k: v.replace("TOKEN_ROOT", root) for k, v in inherited.items()})
     probe = [sys.executable, "-W", "ignore", "-c", RESOLUTION]
 
     parent = subprocess.run(
@@ -687,6 +811,9 @@ def test_the_command_resolves_exactly_what_bwcreds_resolved(
     assert child.returncode == 0, child.stderr
     expected, got = json.loads(parent.stdout), json.loads(child.stdout)
     assert isinstance(expected["voice"], dict)  # the case resolved something to compare
+    account = inherited.get("PROBE_ACCOUNT")
+    if account is not None:  # ... and for that account too
+        assert [expected[f"voice {account}"][0], got[f"voice {account}"][0]] == [account] * 2
     assert sorted(s for s in expected if got.get(s) != expected[s]) == []
     assert_clean(parent.stdout, child.stdout, child.stderr)
 
