@@ -758,6 +758,26 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         },
     ),
     (
+        "another account, the BANDWIDTH_ prefix's host override and environment",
+        "dotenv:creds.env",
+        OAUTH_ENV.replace("BW_", "BANDWIDTH_") + "BANDWIDTH_API_URL=TOKEN_ROOT\n"
+        "bandwidth_voice_url=http://127.0.0.1:18081\nBANDWIDTH_VOICE_ENVIRONMENT=test\n",
+        {"PROBE_ACCOUNT": "920013", "BW_ENVIRONMENT": "uat", "BANDWIDTH_MESSAGING_URL": STRAY},
+    ),
+    (
+        "a custom prefix's callback credentials",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "APP_BW_CALLBACK_USERNAME": "bandwidth",
+            "APP_BW_CALLBACK_PASSWORD": "callback-pw",
+            "APP_BW_SALES_WEBHOOK_SECRET": "0123456789abcdef0123",
+            "BW_CALLBACK_PREVIOUS_PASSWORD": "stray-previous",
+            "BANDWIDTH_WEBHOOK_SECRET": "stray-webhook-secret-01",
+            "BW_SALES_CALLBACK_PASSWORD_FILE": "stray.txt",
+        },
+    ),
+    (
         "host overrides and environment in the credentials' source",
         "dotenv:creds.env",
         CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")
