@@ -909,3 +909,51 @@ def test_unusable_callback_credentials_do_not_start_the_command(tmp_path: Path) 
     assert result.stdout == ""
     assert "callback" in result.stderr
     assert "bad" not in result.stderr
+
+
+# Prints voice's account, URL and SDK host: as configured (or for ACCOUNT), and for OTHER.
+ACCOUNT_PROBE = (
+    "import json, os\n"
+    "from bandwidth_credentials import get_auth\n"
+    "out = []\n"
+    "for account in (os.environ.get('ACCOUNT'), os.environ['OTHER']):\n"
+    "    auth = get_auth('voice', account_id=account)\n"
+    "    out.append([auth.account_id, auth.url('calls'), auth.sdk_configuration().host])\n"
+    "print(json.dumps(out))\n"
+)
+
+
+@pytest.mark.parametrize("hosts", ["BW_VOICE_URL=http://127.0.0.1:18081\n", ""])
+def test_the_command_given_another_account_resolves_it_and_the_others_as_bwcreds(
+    tmp_path: Path, token_server: TokenServer, hosts: str
+) -> None:
+    token_server.claims = {"accounts": ["920012", "920013"], "roles": [], "express": False}
+    root = token_server.url.removesuffix("/api/v1/oauth2/token")
+    (tmp_path / "creds.env").write_text(
+        OAUTH_ENV + f"BW_API_URL={root}\n" + hosts, encoding="utf-8"
+    )
+    env = clean_env(OTHER="920012")
+    probe = [sys.executable, "-W", "ignore", "-c", ACCOUNT_PROBE]
+
+    parent = subprocess.run(
+        probe,
+        capture_output=True,
+        text=True,
+        env={**env, "ACCOUNT": "920013", "BANDWIDTH_CREDENTIALS_SOURCES": "dotenv:creds.env"},
+        cwd=tmp_path,
+        check=False,
+    )
+    child = subprocess.run(
+        [BWCREDS, "exec", "--sources", "dotenv:creds.env", "--account-id", "920013", "--", *probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert parent.returncode == 0, parent.stderr
+    assert child.returncode == 0, child.stderr
+    expected, got = json.loads(parent.stdout), json.loads(child.stdout)
+    assert [row[0] for row in expected] == ["920013", "920012"]
+    assert got == expected
