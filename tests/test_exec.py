@@ -712,6 +712,31 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         },
     ),
     (
+        # BW_API_URL has no per-service name: Phone Number Lookup gets its final base URL
+        # (another account's would keep this one's), the other API-host services none.
+        "a host override only one of the services sharing that host read",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "APP_BW_PHONE_NUMBER_LOOKUP_USERNAME": "lookup",
+            "APP_BW_PHONE_NUMBER_LOOKUP_PASSWORD": CANARY_PASSWORD,
+            "APP_BW_API_URL": "http://127.0.0.1:18084",
+        },
+    ),
+    (
+        "one service's own pair sharing its password with the others' pair",
+        "dotenv:creds.env",
+        BASIC_ENV + f"BW_VOICE_USERNAME=vu\nBW_VOICE_PASSWORD={CANARY_PASSWORD}\n",
+        {},
+    ),
+    (
+        "one service's own client id beside the others' secret",
+        "dotenv:creds.env",
+        OAUTH_ENV + f"BW_API_URL=TOKEN_ROOT\nBW_VOICE_CLIENT_ID=client-2\n"
+        f"BW_VOICE_CLIENT_SECRET={CLIENT_SECRET}\n",
+        {},
+    ),
+    (
         "a custom prefix that starts like a service's names",
         "env?prefix=BW_VOICE_",
         "",

@@ -144,7 +144,8 @@ def credential_environment(
     share; the API user's pair, which Messaging ignores next to its own token) is passed
     unscoped, with the value most services have (the first one on a tie); a service whose
     value differs also gets its own scoped variable (``BW_VOICE_PASSWORD``), which the
-    normalizer prefers for that service. Any other variable (one service's OAuth pair, an
+    normalizer prefers for that service, with the rest of its pair, since a pair is read
+    whole from one scope. Any other variable (one service's OAuth pair, an
     explicit environment) is passed scoped only, so it cannot reach a service that did
     not have it. Host overrides go unscoped, as themselves, when every service deriving
     an endpoint from one read it alike (see :func:`_shared_hosts`). A child using this
@@ -175,12 +176,17 @@ def credential_environment(
             for name in SERVICE_NAMES
         )
     }
-    scoped = {
-        f"BW_{_scope(name)}_{variable}": value
-        for name, variables in per_service.items()
-        for variable, value in variables.items()
-        if shared.get(variable) != value
-    }
+    scoped: dict[str, str] = {}
+    for name, variables in per_service.items():
+        differ = {
+            variable for variable, value in variables.items() if shared.get(variable) != value
+        }
+        group = {env_name for _, env_name in KINDS[kinds[name]].env}
+        if differ & group:
+            # A pair is read whole from one scope: a scoped user name beside the shared
+            # password would leave the pair to the shared names.
+            differ |= group & set(variables)
+        scoped.update({f"BW_{_scope(name)}_{v}": variables[v] for v in sorted(differ)})
     return {
         **{f"BW_{field.upper()}": value for field, value in hosts.items()},
         **{f"BW_{name}": value for name, value in shared.items()},
