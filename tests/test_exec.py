@@ -21,6 +21,7 @@ from bandwidth_credentials._exec import credential_environment
 from bandwidth_credentials.testing import CANARY_PASSWORD, CANARY_SECRET
 
 from .helpers import MemoryProvider
+from .oauth_servers import CLIENT_ID, CLIENT_SECRET, TokenServer
 
 BWCREDS = str(Path(sys.executable).with_name("bwcreds"))
 VARIABLES = (
@@ -456,7 +457,7 @@ def test_the_child_resolves_what_the_parent_resolved(tmp_path: Path) -> None:
 # Prints, per service, what it resolved: kind, account, endpoints, names and digests of
 # secrets (never a value), or the error's type.
 RESOLUTION = (
-    "import hashlib, json\n"
+    "import hashlib, json, os\n"
     "from bandwidth_credentials import Resolver\n"
     "def show(value):\n"
     "    get = getattr(value, 'get_secret_value', None)\n"
@@ -464,7 +465,8 @@ RESOLUTION = (
     "    secret = get is not None\n"
     "    return hashlib.sha256(text.encode()).hexdigest()[:16] if secret else text\n"
     "out = {}\n"
-    "resolution = Resolver().resolve()\n"
+    "resolver = Resolver()\n"
+    "resolution = resolver.resolve()\n"
     "for scope, outcome in resolution.callbacks.items():\n"
     "    if isinstance(outcome, Exception):\n"
     "        out[f'callbacks {scope}'] = type(outcome).__name__\n"
@@ -480,6 +482,22 @@ RESOLUTION = (
     "    fields = outcome[0]._asdict()\n"
     "    fields.pop('endpoints')\n"
     "    out[name] = {k: show(v) for k, v in fields.items()}\n"
+    # With PROBE_ACCOUNT, every resolved service for that account as the program would
+    # use it: get_auth(name, account_id=...), its URLs and the SDK's host (or the error).
+    "account = os.environ.get('PROBE_ACCOUNT')\n"
+    "for name, outcome in resolution.services.items() if account else ():\n"
+    "    if isinstance(outcome, Exception):\n"
+    "        continue\n"
+    "    try:\n"
+    "        auth = resolver.get_auth(name, account_id=account)\n"
+    "    except Exception as exc:\n"
+    "        out[f'{name} {account}'] = type(exc).__name__\n"
+    "        continue\n"
+    "    try:\n"
+    "        host = auth.sdk_configuration().host\n"
+    "    except Exception as exc:\n"
+    "        host = type(exc).__name__\n"
+    "    out[f'{name} {account}'] = [auth.account_id, auth.url('calls'), host]\n"
     "print(json.dumps(out, sort_keys=True))\n"
 )
 CREDS_ENV = (
@@ -490,6 +508,9 @@ CREDS_ENV = (
     "BW_VOICE_BASE_URL=http://127.0.0.1:9/api/v2/accounts/920012\n"
 )
 BASIC_ENV = f"BW_ACCOUNT_ID=920012\nBW_USERNAME=jdoe\nBW_PASSWORD={CANARY_PASSWORD}\n"
+# Client credentials the token endpoint of the table's test knows (TOKEN_ROOT: its URL
+# without the path); its tokens list the accounts 920012 and 920013.
+OAUTH_ENV = f"BW_ACCOUNT_ID=920012\nBW_CLIENT_ID={CLIENT_ID}\nBW_CLIENT_SECRET={CLIENT_SECRET}\n"
 # A store's callback keys (loose spellings), current and previous, shared and per app.
 CALLBACK_STORE = {
     "callbackUsername": "bandwidth",
@@ -641,6 +662,147 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
         {},
     ),
     (
+        "another account, a host override in the credentials' source",
+        "dotenv:creds.env",
+        BASIC_ENV + "BW_VOICE_URL=http://127.0.0.1:18081\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, OAuth with host overrides in the credentials' source",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\nBW_VOICE_URL=http://127.0.0.1:18081\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, OAuth with every host override and the test environment",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\nBW_VOICE_URL=http://127.0.0.1:18081\n"
+        "BW_MESSAGING_URL=http://127.0.0.1:18082/\nBW_ENVIRONMENT=test\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, base URLs given",
+        "dotenv:creds.env",
+        OAUTH_ENV + "BW_TOKEN_URL=TOKEN_ROOT/api/v1/oauth2/token\n"
+        "BW_VOICE_BASE_URL=http://127.0.0.1:18081/api/v2/accounts/920012\n"
+        "BW_NUMBERS_BASE_URL=http://127.0.0.1:18083/api/accounts/920012/\n",
+        {"PROBE_ACCOUNT": "920013"},
+    ),
+    (
+        "another account, one service's OAuth and host override, the others' default hosts",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "PROBE_ACCOUNT": "920013",
+            "APP_BW_VOICE_CLIENT_ID": CLIENT_ID,
+            "APP_BW_VOICE_CLIENT_SECRET": CLIENT_SECRET,
+            "APP_BW_API_URL": "TOKEN_ROOT",
+        },
+    ),
+    (
+        "another account, host overrides beside a pair that OAuth outranks",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        OAUTH_ENV + "BW_API_URL=TOKEN_ROOT\n",
+        {
+            "PROBE_ACCOUNT": "920013",
+            "APP_BW_VOICE_USERNAME": "jdoe",
+            "APP_BW_VOICE_PASSWORD": CANARY_PASSWORD,
+            "APP_BW_VOICE_URL": "http://127.0.0.1:18081",
+            "APP_BW_API_URL": STRAY,
+        },
+    ),
+    (
+        # BW_API_URL has no per-service name: Phone Number Lookup gets its final base URL
+        # (another account's would keep this one's), the other API-host services none.
+        "a host override only one of the services sharing that host read",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "APP_BW_PHONE_NUMBER_LOOKUP_USERNAME": "lookup",
+            "APP_BW_PHONE_NUMBER_LOOKUP_PASSWORD": CANARY_PASSWORD,
+            "APP_BW_API_URL": "http://127.0.0.1:18084",
+        },
+    ),
+    (
+        "one service's own pair sharing its password with the others' pair",
+        "dotenv:creds.env",
+        BASIC_ENV + f"BW_VOICE_USERNAME=vu\nBW_VOICE_PASSWORD={CANARY_PASSWORD}\n",
+        {},
+    ),
+    (
+        "one service's own client id beside the others' secret",
+        "dotenv:creds.env",
+        OAUTH_ENV + f"BW_API_URL=TOKEN_ROOT\nBW_VOICE_CLIENT_ID=client-2\n"
+        f"BW_VOICE_CLIENT_SECRET={CLIENT_SECRET}\n",
+        {},
+    ),
+    (
+        "a custom prefix that starts like a service's names",
+        "env?prefix=BW_VOICE_",
+        "",
+        {
+            "PROBE_ACCOUNT": "920013",
+            "BW_VOICE_ACCOUNT_ID": "920012",
+            "BW_VOICE_USERNAME": "jdoe",
+            "BW_VOICE_PASSWORD": CANARY_PASSWORD,
+            "BW_VOICE_URL": STRAY,
+            "BW_VOICE_BASE_URL": STRAY + "/v",
+            "BW_VOICE_BASE_URL_FILE": "stray-url.txt",
+            "BW_MESSAGING_URL": STRAY,
+            "BANDWIDTH_API_URL": STRAY,
+            "BANDWIDTH_ENVIRONMENT": "test",
+            "BW_SALES_CALLBACK_PASSWORD": "stray-callback-pw",
+        },
+    ),
+    (
+        "a custom prefix that starts like Messaging's names",
+        "env?prefix=BW_MESSAGING_",
+        "",
+        {
+            "BW_MESSAGING_ACCOUNT_ID": "920012",
+            "BW_MESSAGING_CLIENT_ID": CLIENT_ID,
+            "BW_MESSAGING_CLIENT_SECRET": CLIENT_SECRET,
+            "BW_MESSAGING_TOKEN_URL": "TOKEN_ROOT/api/v1/oauth2/token",
+            "BW_MESSAGING_URL": STRAY,
+            "bw_messaging_base_url": STRAY + "/m",
+            "BW_VOICE_URL": STRAY,
+            "BW_VOICE_TOKEN_URL_FILE": "stray-url.txt",
+            "BW_WEBHOOK_SECRET": "stray-webhook-secret-01",
+        },
+    ),
+    (
+        "custom prefixes next to the default ones",
+        "env?prefix=BW_VOICE_&prefix=BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "PROBE_ACCOUNT": "920013",
+            "BW_VOICE_URL": "http://127.0.0.1:18081",
+            "BANDWIDTH_VOICE_URL": STRAY,
+            "BANDWIDTH_PASSWORD_FILE": "stray.txt",
+            "BANDWIDTH_CALLBACK_PASSWORD": "stray-callback-pw",
+        },
+    ),
+    (
+        "another account, the BANDWIDTH_ prefix's host override and environment",
+        "dotenv:creds.env",
+        OAUTH_ENV.replace("BW_", "BANDWIDTH_") + "BANDWIDTH_API_URL=TOKEN_ROOT\n"
+        "bandwidth_voice_url=http://127.0.0.1:18081\nBANDWIDTH_VOICE_ENVIRONMENT=test\n",
+        {"PROBE_ACCOUNT": "920013", "BW_ENVIRONMENT": "uat", "BANDWIDTH_MESSAGING_URL": STRAY},
+    ),
+    (
+        "a custom prefix's callback credentials",
+        "env?prefix=APP_BW_,dotenv:creds.env",
+        BASIC_ENV,
+        {
+            "APP_BW_CALLBACK_USERNAME": "bandwidth",
+            "APP_BW_CALLBACK_PASSWORD": "callback-pw",
+            "APP_BW_SALES_WEBHOOK_SECRET": "0123456789abcdef0123",
+            "BW_CALLBACK_PREVIOUS_PASSWORD": "stray-previous",
+            "BANDWIDTH_WEBHOOK_SECRET": "stray-webhook-secret-01",
+            "BW_SALES_CALLBACK_PASSWORD_FILE": "stray.txt",
+        },
+    ),
+    (
         "host overrides and environment in the credentials' source",
         "dotenv:creds.env",
         CREDS_ENV.replace("BW_TOKEN_URL", "BW_API_URL=http://127.0.0.1:9\nX_TOKEN_URL")
@@ -657,13 +819,20 @@ INHERITED: list[tuple[str, str, str, dict[str, str]]] = [
     ids=[case[0] for case in INHERITED],
 )
 def test_the_command_resolves_exactly_what_bwcreds_resolved(
-    tmp_path: Path, sources: str, dotenv: str, inherited: dict[str, str]
+    tmp_path: Path,
+    token_server: TokenServer,
+    sources: str,
+    dotenv: str,
+    inherited: dict[str, str],
 ) -> None:
-    (tmp_path / "creds.env").write_text(dotenv, encoding="utf-8")
+    token_server.claims = {"accounts": ["920012", "920013"], "roles": [], "express": False}
+    root = token_server.url.removesuffix("/api/v1/oauth2/token")
+    (tmp_path / "creds.env").write_text(dotenv.replace("TOKEN_ROOT", root), encoding="utf-8")
     (tmp_path / "stray.txt").write_text("stray-password-from-file\n", encoding="utf-8")
+    (tmp_path / "stray-url.txt").write_text(STRAY + "/from-a-file\n", encoding="utf-8")
     (tmp_path / "stray.env").write_text("BW_USERNAME=stray\n", encoding="utf-8")
     (tmp_path / "callbacks.json").write_text(json.dumps(CALLBACK_STORE), encoding="utf-8")
-    env = clean_env(**inherited)
+    env = clean_env(**{k: v.replace("TOKEN_ROOT", root) for k, v in inherited.items()})
     probe = [sys.executable, "-W", "ignore", "-c", RESOLUTION]
 
     parent = subprocess.run(
@@ -687,6 +856,9 @@ def test_the_command_resolves_exactly_what_bwcreds_resolved(
     assert child.returncode == 0, child.stderr
     expected, got = json.loads(parent.stdout), json.loads(child.stdout)
     assert isinstance(expected["voice"], dict)  # the case resolved something to compare
+    account = inherited.get("PROBE_ACCOUNT")
+    if account is not None:  # ... and for that account too
+        assert [expected[f"voice {account}"][0], got[f"voice {account}"][0]] == [account] * 2
     assert sorted(s for s in expected if got.get(s) != expected[s]) == []
     assert_clean(parent.stdout, child.stdout, child.stderr)
 
@@ -762,3 +934,51 @@ def test_unusable_callback_credentials_do_not_start_the_command(tmp_path: Path) 
     assert result.stdout == ""
     assert "callback" in result.stderr
     assert "bad" not in result.stderr
+
+
+# Prints voice's account, URL and SDK host: as configured (or for ACCOUNT), and for OTHER.
+ACCOUNT_PROBE = (
+    "import json, os\n"
+    "from bandwidth_credentials import get_auth\n"
+    "out = []\n"
+    "for account in (os.environ.get('ACCOUNT'), os.environ['OTHER']):\n"
+    "    auth = get_auth('voice', account_id=account)\n"
+    "    out.append([auth.account_id, auth.url('calls'), auth.sdk_configuration().host])\n"
+    "print(json.dumps(out))\n"
+)
+
+
+@pytest.mark.parametrize("hosts", ["BW_VOICE_URL=http://127.0.0.1:18081\n", ""])
+def test_the_command_given_another_account_resolves_it_and_the_others_as_bwcreds(
+    tmp_path: Path, token_server: TokenServer, hosts: str
+) -> None:
+    token_server.claims = {"accounts": ["920012", "920013"], "roles": [], "express": False}
+    root = token_server.url.removesuffix("/api/v1/oauth2/token")
+    (tmp_path / "creds.env").write_text(
+        OAUTH_ENV + f"BW_API_URL={root}\n" + hosts, encoding="utf-8"
+    )
+    env = clean_env(OTHER="920012")
+    probe = [sys.executable, "-W", "ignore", "-c", ACCOUNT_PROBE]
+
+    parent = subprocess.run(
+        probe,
+        capture_output=True,
+        text=True,
+        env={**env, "ACCOUNT": "920013", "BANDWIDTH_CREDENTIALS_SOURCES": "dotenv:creds.env"},
+        cwd=tmp_path,
+        check=False,
+    )
+    child = subprocess.run(
+        [BWCREDS, "exec", "--sources", "dotenv:creds.env", "--account-id", "920013", "--", *probe],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
+    )
+
+    assert parent.returncode == 0, parent.stderr
+    assert child.returncode == 0, child.stderr
+    expected, got = json.loads(parent.stdout), json.loads(child.stdout)
+    assert [row[0] for row in expected] == ["920013", "920012"]
+    assert got == expected

@@ -278,6 +278,32 @@ def test_repeated_prefix_options_read_both_prefixes(monkeypatch: pytest.MonkeyPa
     assert voice.username == "jdoe"
 
 
+def test_a_name_no_longer_prefix_reads_is_read_under_a_shorter_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    monkeypatch.setenv("BW_USERNAME", "jdoe")
+    monkeypatch.setenv("BW_PASSWORD", "pw")
+    monkeypatch.setenv("BW_VOICE_URL", "http://127.0.0.1:18081")  # no field under BW_VOICE_
+
+    voice = Resolver(["env?prefix=BW_VOICE_&prefix=BW_"]).get_auth("voice")
+
+    assert voice.base_url == "http://127.0.0.1:18081/api/v2/accounts/920012"
+
+
+def test_a_name_both_prefixes_read_is_read_under_the_longer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("BW_ACCOUNT_ID", "920012")
+    monkeypatch.setenv("BW_USERNAME", "jdoe")
+    monkeypatch.setenv("BW_VOICE_PASSWORD", "pw")  # BW_VOICE_'s PASSWORD, not BW_'s voice one
+
+    numbers = Resolver(["env?prefix=BW_VOICE_&prefix=BW_"]).get_auth("numbers")
+
+    assert numbers.password is not None
+    assert numbers.password.get_secret_value() == "pw"
+
+
 # -- typed everything -----------------------------------------------------------------------
 
 

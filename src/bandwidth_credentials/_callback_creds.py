@@ -95,6 +95,10 @@ class CallbackCredentials(NamedTuple):
     #: carrying exactly it gets (the common case, checked with one comparison).
     fast: Expected | None = None
     fast_result: CallbackVerification | None = None
+    #: The schemes whose values came from the application's own names
+    #: (``BW_SALES_CALLBACK_USERNAME``, under whatever prefix the source reads), not from
+    #: the shared ones by the fallback rule.
+    own: frozenset[str] = frozenset()
 
 
 def app_label(scope: Scope) -> str:
@@ -157,6 +161,7 @@ def _resolve_app(
     outcomes: Sequence[tuple[str, str]],
 ) -> CallbackCredentials | Exception:
     schemes: dict[str, tuple[Expected, ...]] = {}
+    own: set[str] = set()
     provenance: dict[str, Provenance] = {}
     chosen: list[Entry] = []
     username: str | None = None
@@ -166,6 +171,8 @@ def _resolve_app(
         if picked is None:
             continue
         origin, where, current = picked
+        if where is not None and where == scope:
+            own.add(kind.scheme)
         previous = [origin.entries.get((where, name)) for name in kind.previous]
         groups = [current]
         if all(entry is not None for entry in previous):
@@ -210,6 +217,7 @@ def _resolve_app(
         password,
         schemes["basic"][0] if only_basic else None,
         CallbackVerification("basic", ("basic",), False, scope) if only_basic else None,
+        frozenset(own),
     )
 
 
@@ -254,19 +262,12 @@ def callback_environment(
                     values = [user, password]
                 else:
                     values = [expected.key.decode()]
-                for name, value in zip(names, values, strict=True):
-                    # Only what the application's own names (or, for the shared scope,
-                    # the shared ones) supplied: the rest follows by the fallback rule.
-                    key = outcome.provenance[name].key
-                    if scope is None or _own(key, scope):
+                # Only what the application's own names (or, for the shared scope, the
+                # shared ones) supplied: the rest follows by the fallback rule.
+                if scope is None or scheme in outcome.own:
+                    for name, value in zip(names, values, strict=True):
                         found[prefix + name.upper()] = value
     return found
-
-
-def _own(key: str, scope: str) -> bool:
-    from ._keys import classify_key
-
-    return classify_key(key)[0] == scope
 
 
 def configured(outcome: CallbackCredentials | Exception) -> bool:

@@ -58,15 +58,54 @@ def _plain(value: object) -> str | None:
     return str(get()) if callable(get) else str(value)
 
 
+def _host_uses(credentials: ServiceCredentials) -> dict[str, str | None]:
+    """The host overrides (``api_url``, ...) one service's endpoints are derived from,
+    each with the value the service read (``None``: not set, the environment's host).
+
+    The base URL follows its host's override unless a base URL was given; an OAuth token
+    URL follows ``api_url`` unless a token URL was given."""
+    explicit = credentials.endpoints
+    uses: dict[str, str | None] = {}
+    service_host = SERVICES[credentials.service].host
+    if "base_url" not in explicit:
+        for field, host_name in HOST_FIELDS.items():
+            if host_name == service_host:
+                uses[field] = explicit.get(field)
+    if credentials.kind == OAUTH and "token_url" not in explicit:
+        uses["api_url"] = explicit.get("api_url")
+    return uses
+
+
+def _shared_hosts(resolved: Iterable[ServiceCredentials]) -> dict[str, str]:
+    """The host overrides every service that derives an endpoint from them read alike:
+    those go to the command as themselves (``BW_VOICE_URL``), so it derives every URL
+    (another account's too) as this process does. An override some of those services
+    read and others did not has no per-service name: it is not passed, and the services
+    that read it get their final URLs instead (see :func:`_service_variables`)."""
+    values: dict[str, set[str | None]] = {}
+    for credentials in resolved:
+        for field, value in _host_uses(credentials).items():
+            values.setdefault(field, set()).add(value)
+    return {
+        field: value
+        for field, seen in values.items()
+        if len(seen) == 1 and (value := next(iter(seen))) is not None
+    }
+
+
 def _service_variables(
-    credentials: ServiceCredentials, provenance: Mapping[str, Provenance]
+    credentials: ServiceCredentials,
+    provenance: Mapping[str, Provenance],
+    shared_hosts: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """One service's credentials and endpoints as variable names without the prefix.
 
-    Endpoints go as their final values: a host override (``BW_API_URL``) becomes the
-    service's ``BASE_URL`` and, for OAuth, ``TOKEN_URL``, because host overrides have no
-    per-service name and the child must send each service exactly where this process
-    would have."""
+    Endpoints go in the form they were read: an explicit base URL or token URL as
+    given, the environment as named; host overrides travel as themselves (in
+    ``shared_hosts``, see :func:`_shared_hosts`), so the command derives the base URL of
+    any account from them as this process does. Only when an override cannot be passed
+    (services disagree on it) does the service get its final ``BASE_URL`` and, for
+    OAuth, ``TOKEN_URL``, the endpoints this process would have used."""
     found: dict[str, str] = {"ACCOUNT_ID": credentials.account_id}
     for field, name in KINDS[credentials.kind].env:
         attribute = _HELD_AS.get(field, field) if credentials.kind == MESSAGING_TOKEN else field
@@ -80,10 +119,19 @@ def _service_variables(
     explicit = set(credentials.endpoints) & set(provenance)
     if "environment" in explicit:
         found["ENVIRONMENT"] = credentials.environment
-    if explicit & {"base_url", *HOST_FIELDS}:
-        found["BASE_URL"] = credentials.base_url
-    if credentials.token_url is not None and explicit & {"token_url", "api_url"}:
-        found["TOKEN_URL"] = credentials.token_url
+    if "base_url" in explicit:
+        found["BASE_URL"] = credentials.endpoints["base_url"]
+    if "token_url" in explicit:
+        found["TOKEN_URL"] = credentials.endpoints["token_url"]
+    passed = shared_hosts or {}
+    for field, value in _host_uses(credentials).items():
+        if value is None or passed.get(field) == value:
+            continue
+        if field == "api_url" and credentials.kind == OAUTH and "token_url" not in explicit:
+            assert credentials.token_url is not None  # OAuth always has one
+            found["TOKEN_URL"] = credentials.token_url
+        if HOST_FIELDS[field] == SERVICES[credentials.service].host:
+            found["BASE_URL"] = credentials.base_url
     return found
 
 
@@ -96,17 +144,23 @@ def credential_environment(
     share; the API user's pair, which Messaging ignores next to its own token) is passed
     unscoped, with the value most services have (the first one on a tie); a service whose
     value differs also gets its own scoped variable (``BW_VOICE_PASSWORD``), which the
-    normalizer prefers for that service. Any other variable (one service's OAuth pair, an
+    normalizer prefers for that service, with the rest of its pair, since a pair is read
+    whole from one scope. Any other variable (one service's OAuth pair, an
     explicit environment) is passed scoped only, so it cannot reach a service that did
-    not have it. A child using this library (with ``BANDWIDTH_CREDENTIALS_SOURCES=env``)
-    resolves exactly what this process did.
+    not have it. Host overrides go unscoped, as themselves, when every service deriving
+    an endpoint from one read it alike (see :func:`_shared_hosts`). A child using this
+    library (with ``BANDWIDTH_CREDENTIALS_SOURCES=env``) resolves exactly what this
+    process did, for the configured account and for any other (``account_id=``).
     """
+    resolved = {
+        name: outcome for name, outcome in services.items() if not isinstance(outcome, Exception)
+    }
+    hosts = _shared_hosts(credentials for credentials, _ in resolved.values())
     per_service: dict[str, dict[str, str]] = {}
     kinds: dict[str, str] = {}
-    for name, outcome in services.items():
-        if not isinstance(outcome, Exception):
-            per_service[name] = _service_variables(*outcome)
-            kinds[name] = outcome[0].kind
+    for name, (credentials, provenance) in resolved.items():
+        per_service[name] = _service_variables(credentials, provenance, hosts)
+        kinds[name] = credentials.kind
     counts: dict[str, Counter[str]] = {}
     for variables in per_service.values():
         for variable, value in variables.items():
@@ -122,13 +176,22 @@ def credential_environment(
             for name in SERVICE_NAMES
         )
     }
-    scoped = {
-        f"BW_{_scope(name)}_{variable}": value
-        for name, variables in per_service.items()
-        for variable, value in variables.items()
-        if shared.get(variable) != value
+    scoped: dict[str, str] = {}
+    for name, variables in per_service.items():
+        differ = {
+            variable for variable, value in variables.items() if shared.get(variable) != value
+        }
+        group = {env_name for _, env_name in KINDS[kinds[name]].env}
+        if differ & group:
+            # A pair is read whole from one scope: a scoped user name beside the shared
+            # password would leave the pair to the shared names.
+            differ |= group & set(variables)
+        scoped.update({f"BW_{_scope(name)}_{v}": variables[v] for v in sorted(differ)})
+    return {
+        **{f"BW_{field.upper()}": value for field, value in hosts.items()},
+        **{f"BW_{name}": value for name, value in shared.items()},
+        **scoped,
     }
-    return {**{f"BW_{name}": value for name, value in shared.items()}, **scoped}
 
 
 def child_environment(
@@ -150,13 +213,22 @@ def child_environment(
     """
     from ._keys import SCHEMA, bitwarden_present
 
-    every = (*PREFIXES, *prefixes)
+    # Each prefix on its own: a name one prefix reads as nothing (BW_VOICE_URL under a
+    # custom BW_VOICE_) may be a field under another (the command's BW_).
+    every = [(prefix,) for prefix in dict.fromkeys((*PREFIXES, *prefixes))]
     bitwarden = bitwarden_present(environ)
     child: dict[str, str] = {}
     for name, value in environ.items():
         upper = name.upper()
         base = name[: -len("_FILE")] if upper.endswith("_FILE") else name
-        ours = SCHEMA.env_name(name, every) or SCHEMA.env_name(base, every)
+        ours = next(
+            (
+                found
+                for one in every
+                if (found := SCHEMA.env_name(name, one) or SCHEMA.env_name(base, one))
+            ),
+            None,
+        )
         if ours == "BW_PASSWORD" and bitwarden and upper == "BW_PASSWORD":
             ours = None  # Bitwarden's master password: the library does not read it either
         if ours is None and upper != SOURCES_VARIABLE:

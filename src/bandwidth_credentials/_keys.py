@@ -176,6 +176,8 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
     True
     >>> env_field("BW_SALES_CALLBACK_PASSWORD")
     ('sales', 'callback_password')
+    >>> env_field("BW_VOICE_URL", ("BW_VOICE_", "BW_"))
+    (None, 'voice_url')
 
     Case-insensitive in ASCII only: a name with any other character (``BW_PA\u017f\u017fWORD``,
     whose long s upper-cases to ``S``) names nothing.
@@ -185,12 +187,15 @@ def env_field(name: str, prefixes: Sequence[str] = PREFIXES) -> tuple[Scope, str
         # long s (U+017F) or a dotless i (U+0131) as a documented name.
         return None
     upper = name.upper()
+    # Every prefix the name starts with, longest first: under BW_VOICE_ and BW_,
+    # BW_VOICE_URL is no field of the first but the second's voice host override.
     for prefix in sorted(prefixes, key=len, reverse=True):
         prefix = prefix.upper()
         if upper.startswith(prefix) and len(upper) > len(prefix):
             rest = upper[len(prefix) :]
-            found = _ENV_NAMES.get(rest)
-            return found if found is not None else _app_env_field(rest)
+            found = _ENV_NAMES.get(rest) or _app_env_field(rest)
+            if found is not None:
+                return found
     return None
 
 
