@@ -316,11 +316,12 @@ def test_a_failure_in_json_shows_the_uri_without_option_values(
     ("status", "headers", "needle", "code"),
     [
         (409, {}, "most likely its two active secrets", 1),
-        (400, {}, "refused the request as invalid", 1),
+        (400, {}, "either the client id already holds two active secrets", 1),
         (401, {}, "did not accept the access token", 1),
         (403, {}, "Credential access role", 1),
         (404, {}, "knows no credential with this client id", 1),
-        (422, {}, "Bandwidth refused to create a client secret", 1),
+        (422, {}, "or the expiration date asked for, 2027-03-06T00:00:00Z, is outside", 1),
+        (418, {}, "either the client id already holds two active secrets", 1),
         (429, {"Retry-After": "120"}, "run again after 120 s (its Retry-After), and back off", 1),
         (429, {}, "run again after a pause, doubling the pause", 1),
         (500, {}, "did not create a secret", 1),
@@ -335,9 +336,10 @@ def test_every_refusal_of_create_is_named_and_changes_nothing(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """Bandwidth documents no status for the refusal of a third secret: only a 409
-    Conflict names the two-secret limit (and says to delete one); every other refusal says
-    what its status means; nothing is written whatever the refusal."""
+    """Bandwidth documents no status for the refusal of a third secret: every answer that
+    can mean it names the limit and how to retire a secret (409; an invalid request, 400,
+    422 or another 4xx, together with an expiration date out of range); 401, 403, 404 and
+    429 rule it out and say what they mean; nothing is written whatever the refusal."""
     store = FileStore(tmp_path / "bw.json", "json")
     with kit.bandwidth() as (server, url):
         kit.seeded(store, url)
@@ -351,8 +353,9 @@ def test_every_refusal_of_create_is_named_and_changes_nothing(
         err = capsys.readouterr().err
         assert exit_code == code
         assert needle in err
-        assert ("two active secrets" in err) == (status == 409)
-        assert ("delete it in the Bandwidth App" in err) == (status == 409)
+        limit = 400 <= status < 500 and status not in (401, 403, 404, 429)
+        assert ("two active secrets" in err) == limit
+        assert ("delete it in the Bandwidth App" in err) == limit
         assert store.state() == before
 
 

@@ -14,11 +14,12 @@ Facts, from Bandwidth's Credential Management guide
   ``test.api.bandwidth.com`` (the token endpoint's host).
 
 Not documented, so read as HTTP defines the status (RFC 9110 §15.5): how Bandwidth
-answers a refusal. The guide lists no status for this call, so the two-secret limit is
-named only for a 409 Conflict (the new secret conflicts with the client's state); a 400
-says the request was invalid (the expiration date), 401 the token was not accepted, 403
-the role is missing, 404 the client id is unknown to the token's credential, 429 the rate
-is limited (with ``Retry-After``); server text is never shown. Not documented either: a
+answers a refusal. The guide lists no status for this call: 401 says the token was not
+accepted, 403 the role is missing, 404 the client id is unknown to the token's
+credential, 429 the rate is limited (with ``Retry-After``); a 409 Conflict names the
+two-secret limit as the likely cause, and a request refused as invalid (400, 422, any
+other 4xx) names both it and an expiration date out of range. Server text is never
+shown. Not documented either: a
 call that lists a client's secrets or their expiration dates, and a call that deletes or
 revokes one (an old secret retires at its expiration date, or by hand in the Bandwidth
 App).
@@ -55,7 +56,8 @@ class Created(NamedTuple):
 
 class Refused(NamedTuple):
     """Bandwidth (or the network) refused: ``reason`` holds no secret and no server text;
-    ``limit`` is True when the refusal is most likely the two-active-secrets limit (a 409);
+    ``limit`` is True when the refusal may be the two-active-secrets limit (a 4xx other
+    than 401, 403, 404 and 429);
     ``retry_after`` is the wait in seconds a 429's ``Retry-After`` asked for;
     ``unknown`` is True when the request reached Bandwidth but its outcome is unknown (the
     answer timed out, broke off, was too large, or was a success without a usable
@@ -139,13 +141,25 @@ def _read(answer: _http.Response, url: str, expires_at: str) -> Created | Refuse
     return Created(Secret(str(payload.pop("clientSecret"))), _instant(payload, expires_at))
 
 
+# The answers that can mean the two-secret limit (the guide documents no status for it):
+# 409 Conflict, and a request refused as invalid (400, 422, an unlisted 4xx), which may
+# equally be an expiration date Bandwidth does not accept. Both causes are named.
+_RETIRE = (
+    "retire one (delete it in the Bandwidth App, Account > API Credentials, or wait for "
+    "its expiration date), then run again"
+)
+_EITHER = (
+    "Bandwidth refused to create a client secret: either the client id already holds "
+    "two active secrets (the most it holds): " + _RETIRE + "; or the "
+    "expiration date asked for, {expires}, is outside what it accepts: try another "
+    "--expires-in"
+)
+
 # What each 4xx answer means for the caller. Bandwidth's guide documents none of these
 # answers for this call; each reads the status as HTTP defines it (RFC 9110 §15.5).
 _CLIENT_ERRORS = {
-    400: (
-        "Bandwidth refused the request as invalid (the expiration date asked for, {expires}, "
-        "may be outside what it accepts: try another --expires-in)"
-    ),
+    400: _EITHER,
+    422: _EITHER,
     401: (
         "Bandwidth did not accept the access token (expired or revoked meanwhile?): run "
         "again; if it repeats, check the credentials the token was minted with"
@@ -162,10 +176,11 @@ _CLIENT_ERRORS = {
     409: (
         "Bandwidth refused to create a client secret because the client id has one "
         "conflicting with it, most likely its two active secrets (the most a client id "
-        "holds): retire one (delete it in the Bandwidth App, Account > API Credentials, "
-        "or wait for its expiration date), then run again"
+        "holds): " + _RETIRE
     ),
 }
+#: Statuses whose meaning rules the two-secret limit out.
+_NOT_THE_LIMIT = frozenset({401, 403, 404, 429})
 
 
 def _refusal(answer: _http.Response, where: str, expires_at: str) -> Refused:
@@ -188,11 +203,11 @@ def _refusal(answer: _http.Response, where: str, expires_at: str) -> Refused:
             status,
             retry_after=wait,
         )
-    text = _CLIENT_ERRORS.get(status, "Bandwidth refused to create a client secret")
+    text = _CLIENT_ERRORS.get(status, _EITHER)
     return Refused(
         f"{where}: HTTP {status}: {text.format(expires=expires_at)}",
         status,
-        limit=status == 409,
+        limit=status not in _NOT_THE_LIMIT,
     )
 
 
